@@ -1,0 +1,55 @@
+# Vessel build. `make` builds build/vessel; `make BUILD=asan` builds build-asan/ with ASan+UBSan.
+# Sources are discovered: every src/**/*.c except src/cli/main.c goes into libvessel.a.
+
+BUILD ?= release
+ifeq ($(BUILD),asan)
+O        := build-asan
+OPTFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDSAN    := -fsanitize=address,undefined
+else
+O        := build
+OPTFLAGS := -O2 -g
+LDSAN    :=
+endif
+
+CC      ?= cc
+CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -Isrc $(OPTFLAGS) $(EXTRA_CFLAGS)
+LDLIBS  := -lfdt -lpthread -lm
+
+SRCS      := $(shell find src -name '*.c' ! -path src/cli/main.c | sort)
+OBJS      := $(SRCS:%.c=$(O)/%.o)
+TEST_SRCS := $(shell find tests/unit -name '*.c' | sort)
+TEST_OBJS := $(TEST_SRCS:%.c=$(O)/%.o)
+
+all: $(O)/vessel $(O)/unit-tests
+
+$(O)/libvessel.a: $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(O)/vessel: $(O)/src/cli/main.o $(O)/libvessel.a
+	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+$(O)/unit-tests: $(TEST_OBJS) $(O)/libvessel.a
+	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+# Every TEST(name) in tests/unit becomes X(name) in the generated list.
+$(O)/tests/tests_list.h: $(filter-out tests/unit/main.c,$(TEST_SRCS))
+	@mkdir -p $(dir $@)
+	@sed -n 's/^TEST(\([A-Za-z0-9_]*\)).*/X(\1)/p' $^ > $@.tmp && mv $@.tmp $@
+
+$(O)/tests/unit/main.o: $(O)/tests/tests_list.h
+$(O)/tests/unit/main.o: CFLAGS += -I$(O)/tests
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+unit: $(O)/unit-tests
+	$(O)/unit-tests
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all unit clean
+-include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(O)/src/cli/main.d

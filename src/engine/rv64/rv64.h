@@ -1,0 +1,76 @@
+/* rv64: Vessel's RISC-V RV64GC CPU engine. This header is what a board sees. */
+#ifndef VESSEL_ENGINE_RV64_RV64_H
+#define VESSEL_ENGINE_RV64_RV64_H
+
+#include <stdint.h>
+
+#include "bus/bus.h"
+#include "mem/gmem.h"
+
+#define RV64_TIMEBASE_HZ 10000000ULL /* mtime ticks per second (same as QEMU's virt) */
+#define RV64_MAX_HARTS   32
+
+/* mip bits a device can drive */
+#define RV64_MIP_SSIP (1ULL << 1)
+#define RV64_MIP_MSIP (1ULL << 3)
+#define RV64_MIP_STIP (1ULL << 5)
+#define RV64_MIP_MTIP (1ULL << 7)
+#define RV64_MIP_SEIP (1ULL << 9)
+#define RV64_MIP_MEIP (1ULL << 11)
+
+enum rv64_stop {
+    RV64_STOP_NONE = 0,
+    RV64_STOP_POWEROFF, /* guest asked to power off */
+    RV64_STOP_REBOOT,   /* guest asked to reset */
+    RV64_STOP_QUIT,     /* the user or the VMM stopped the VM */
+    RV64_STOP_ERROR,    /* the VMM could not continue (message logged) */
+};
+
+struct rv64_machine;
+struct rv64_hart;
+
+struct rv64_config {
+    int nharts;
+    struct gmem *ram;
+    struct bus *bus;
+    const char *trace_path; /* instruction trace file, or NULL */
+};
+
+int rv64_machine_create(struct rv64_machine **out, const struct rv64_config *cfg);
+void rv64_machine_destroy(struct rv64_machine *m);
+struct rv64_hart *rv64_machine_hart(struct rv64_machine *m, int i);
+int rv64_machine_nharts(const struct rv64_machine *m);
+
+/* Puts a hart in its reset state: M-mode, pc, a0 = hart id, a1 and a2 as given. */
+void rv64_hart_reset(struct rv64_hart *h, uint64_t pc, uint64_t a1, uint64_t a2);
+
+/* Runs every hart on its own thread until rv64_machine_stop(); returns the stop reason. */
+enum rv64_stop rv64_machine_run(struct rv64_machine *m);
+/* Thread-safe; the first reason given wins. */
+void rv64_machine_stop(struct rv64_machine *m, enum rv64_stop reason);
+
+/* The machine timer (ACLINT MTIMER) lives with the harts because every hart compares it. */
+uint64_t rv64_machine_mtime(const struct rv64_machine *m);
+void rv64_machine_set_mtime(struct rv64_machine *m, uint64_t mtime);
+uint64_t rv64_hart_mtimecmp(const struct rv64_hart *h);
+void rv64_hart_set_mtimecmp(struct rv64_hart *h, uint64_t val);
+
+/* Device-driven interrupt pending bits (MSIP, MEIP, SEIP); wakes the hart from WFI. */
+void rv64_hart_set_irq(struct rv64_hart *h, uint64_t mip_bit, int level);
+
+/* Single-stepping and register access, for tests and debugging tools: runs up to n
+ * instructions on the calling thread (WFI returns early); returns how many retired or trapped. */
+uint64_t rv64_hart_step(struct rv64_hart *h, uint64_t n);
+uint64_t rv64_hart_get_x(const struct rv64_hart *h, int reg);
+void rv64_hart_set_x(struct rv64_hart *h, int reg, uint64_t val);
+uint64_t rv64_hart_get_f(const struct rv64_hart *h, int reg);
+void rv64_hart_set_f(struct rv64_hart *h, int reg, uint64_t val);
+uint64_t rv64_hart_get_pc(const struct rv64_hart *h);
+void rv64_hart_set_pc(struct rv64_hart *h, uint64_t pc);
+int rv64_hart_get_priv(const struct rv64_hart *h); /* 0 U, 1 S, 3 M */
+void rv64_hart_set_priv(struct rv64_hart *h, int priv);
+/* CSR access as M-mode software would see it; -EINVAL for a CSR that does not exist. */
+int rv64_hart_get_csr(struct rv64_hart *h, unsigned csr, uint64_t *val);
+int rv64_hart_set_csr(struct rv64_hart *h, unsigned csr, uint64_t val);
+
+#endif

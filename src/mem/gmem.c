@@ -1,0 +1,41 @@
+#include "mem/gmem.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int gmem_create(struct gmem *m, uint64_t base, uint64_t size)
+{
+    int err;
+
+    m->fd = memfd_create("vessel-ram", MFD_CLOEXEC);
+    if (m->fd < 0)
+        return -errno;
+    if (ftruncate(m->fd, (off_t)size) < 0) {
+        err = -errno;
+        goto fail_fd;
+    }
+    m->hva = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m->fd, 0);
+    if (m->hva == MAP_FAILED) {
+        err = -errno;
+        goto fail_fd;
+    }
+    m->base = base;
+    m->size = size;
+    return 0;
+
+fail_fd:
+    close(m->fd);
+    m->fd = -1;
+    return err;
+}
+
+void gmem_destroy(struct gmem *m)
+{
+    if (m->hva && m->hva != MAP_FAILED)
+        munmap(m->hva, m->size);
+    if (m->fd >= 0)
+        close(m->fd);
+    m->hva = NULL;
+    m->fd = -1;
+}
