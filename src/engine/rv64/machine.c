@@ -1,0 +1,341 @@
+/* rv64 machine: one host thread per hart, WFI sleeping, the machine timer, stop requests and
+ * the public register-access API. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "engine/rv64/cpu.h"
+
+#define BATCH 4096 /* instructions between interrupt and stop checks */
+
+static uint64_t host_ticks(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * RV64_TIMEBASE_HZ +
+           (uint64_t)ts.tv_nsec / (1000000000ULL / RV64_TIMEBASE_HZ);
+}
+
+uint64_t rv64_mtime_now(const struct rv64_machine *m)
+{
+    return host_ticks() + (uint64_t)__atomic_load_n(&m->mtime_offset, __ATOMIC_RELAXED);
+}
+
+uint64_t rv64_machine_mtime(const struct rv64_machine *m)
+{
+    return rv64_mtime_now(m);
+}
+
+void rv64_machine_set_mtime(struct rv64_machine *m, uint64_t mtime)
+{
+    __atomic_store_n(&m->mtime_offset, (int64_t)(mtime - host_ticks()), __ATOMIC_RELAXED);
+    for (int i = 0; i < m->nharts; i++)
+        rv64_hart_kick(m->harts[i]);
+}
+
+uint64_t rv64_hart_mtimecmp(const struct rv64_hart *h)
+{
+    return __atomic_load_n(&h->mtimecmp, __ATOMIC_RELAXED);
+}
+
+void rv64_hart_set_mtimecmp(struct rv64_hart *h, uint64_t val)
+{
+    __atomic_store_n(&h->mtimecmp, val, __ATOMIC_RELAXED);
+    rv64_hart_kick(h);
+}
+
+void rv64_hart_kick(struct rv64_hart *h)
+{
+    pthread_mutex_lock(&h->lock);
+    h->kick = 1;
+    pthread_cond_signal(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+}
+
+void rv64_hart_set_irq(struct rv64_hart *h, uint64_t mip_bit, int level)
+{
+    if (level)
+        __atomic_fetch_or(&h->mip_ext, mip_bit, __ATOMIC_SEQ_CST);
+    else
+        __atomic_fetch_and(&h->mip_ext, ~mip_bit, __ATOMIC_SEQ_CST);
+    rv64_hart_kick(h);
+}
+
+/* Sleeps until an interrupt enabled in mie is pending, the timer fires, or a kick. */
+void rv64_hart_sleep(struct rv64_hart *h)
+{
+    pthread_mutex_lock(&h->lock);
+    while (!h->kick && !rv64_stopping(h->m)) {
+        uint64_t cmp = rv64_hart_mtimecmp(h), now;
+        struct timespec ts;
+
+        if (rv64_pending_interrupts(h) & h->mie)
+            break;
+        if (cmp == ~0ULL || !(h->mie & RV64_MIP_MTIP)) {
+            pthread_cond_wait(&h->cond, &h->lock);
+            continue;
+        }
+        now = rv64_mtime_now(h->m);
+        if (now >= cmp)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        {
+            uint64_t ns = (cmp - now) * (1000000000ULL / RV64_TIMEBASE_HZ);
+            if (ns > 1000000000ULL)
+                ns = 1000000000ULL;
+            ts.tv_sec += (time_t)(ns / 1000000000ULL);
+            ts.tv_nsec += (long)(ns % 1000000000ULL);
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+        }
+        pthread_cond_timedwait(&h->cond, &h->lock, &ts);
+    }
+    h->kick = 0;
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void trace_step(struct rv64_hart *h)
+{
+    uint64_t before[32], pc = h->pc;
+    int priv = h->priv;
+    char line[512];
+    int n;
+
+    memcpy(before, h->x, sizeof(before));
+    rv64_exec(h, 1);
+    n = snprintf(line, sizeof(line), "%d %c %016" PRIx64 " %08x", h->id, "US?M"[priv], pc,
+                 h -> last_insn &((h->last_insn & 3) == 3 ? ~0U : 0xffff));
+    for (int r = 1; r < 32 && n < (int)sizeof(line) - 40; r++)
+        if (h->x[r] != before[r])
+            n += snprintf(line + n, sizeof(line) - (size_t)n, " x%d=%016" PRIx64, r, h->x[r]);
+    if (h->pc != pc + 2 && h->pc != pc + 4)
+        n += snprintf(line + n, sizeof(line) - (size_t)n, " ->%016" PRIx64, h->pc);
+    fprintf(h->trace, "%s\n", line);
+}
+
+static void *hart_main(void *arg)
+{
+    struct rv64_hart *h = arg;
+
+    while (!rv64_stopping(h->m)) {
+        if (h->wfi) {
+            if (!(rv64_pending_interrupts(h) & h->mie)) {
+                rv64_hart_sleep(h);
+                continue;
+            }
+            h->wfi = false;
+        }
+        rv64_check_interrupts(h);
+        if (unlikely(h->trace)) {
+            for (int i = 0; i < 64 && !h->wfi; i++)
+                trace_step(h);
+        } else {
+            rv64_exec(h, BATCH);
+        }
+    }
+    return NULL;
+}
+
+int rv64_machine_create(struct rv64_machine **out, const struct rv64_config *cfg)
+{
+    struct rv64_machine *m;
+    int err = -ENOMEM;
+
+    if (cfg->nharts < 1 || cfg->nharts > RV64_MAX_HARTS)
+        return -EINVAL;
+    m = calloc(1, sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    m->ram = cfg->ram;
+    m->bus = cfg->bus;
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_cond_init(&m->cond, NULL);
+    m->mtime_offset = -(int64_t)host_ticks();
+    if (cfg->trace_path) {
+        m->trace = fopen(cfg->trace_path, "w");
+        if (!m->trace) {
+            err = -errno;
+            log_err("rv64: %s: cannot open trace file: %s", cfg->trace_path, strerror(errno));
+            goto fail;
+        }
+    }
+    for (int i = 0; i < cfg->nharts; i++) {
+        struct rv64_hart *h = aligned_alloc(64, sizeof(*h));
+        if (!h)
+            goto fail;
+        memset(h, 0, sizeof(*h));
+        h->m = m;
+        h->id = i;
+        h->trace = m->trace;
+        pthread_mutex_init(&h->lock, NULL);
+        pthread_cond_init(&h->cond, NULL);
+        rv64_hart_reset_state(h);
+        m->harts[i] = h;
+        m->nharts = i + 1;
+    }
+    *out = m;
+    return 0;
+
+fail:
+    rv64_machine_destroy(m);
+    return err;
+}
+
+void rv64_machine_destroy(struct rv64_machine *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->nharts; i++) {
+        pthread_mutex_destroy(&m->harts[i]->lock);
+        pthread_cond_destroy(&m->harts[i]->cond);
+        free(m->harts[i]);
+    }
+    if (m->trace)
+        fclose(m->trace);
+    pthread_mutex_destroy(&m->lock);
+    pthread_cond_destroy(&m->cond);
+    free(m);
+}
+
+struct rv64_hart *rv64_machine_hart(struct rv64_machine *m, int i)
+{
+    return i >= 0 && i < m->nharts ? m->harts[i] : NULL;
+}
+
+int rv64_machine_nharts(const struct rv64_machine *m)
+{
+    return m->nharts;
+}
+
+void rv64_hart_reset(struct rv64_hart *h, uint64_t pc, uint64_t a1, uint64_t a2)
+{
+    rv64_hart_reset_state(h);
+    h->pc = pc;
+    h->x[10] = (uint64_t)h->id;
+    h->x[11] = a1;
+    h->x[12] = a2;
+}
+
+void rv64_machine_stop(struct rv64_machine *m, enum rv64_stop reason)
+{
+    int expect = RV64_STOP_NONE;
+
+    __atomic_compare_exchange_n(&m->stop_reason, &expect, (int)reason, false, __ATOMIC_SEQ_CST,
+                                __ATOMIC_SEQ_CST);
+    for (int i = 0; i < m->nharts; i++)
+        rv64_hart_kick(m->harts[i]);
+    pthread_mutex_lock(&m->lock);
+    pthread_cond_broadcast(&m->cond);
+    pthread_mutex_unlock(&m->lock);
+}
+
+enum rv64_stop rv64_machine_run(struct rv64_machine *m)
+{
+    int started = 0, err;
+    enum rv64_stop reason;
+
+    __atomic_store_n(&m->stop_reason, RV64_STOP_NONE, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < m->nharts; i++) {
+        err = pthread_create(&m->harts[i]->thread, NULL, hart_main, m->harts[i]);
+        if (err) {
+            log_err("rv64: cannot start the thread of hart %d: %s", i, strerror(err));
+            rv64_machine_stop(m, RV64_STOP_ERROR);
+            break;
+        }
+        started++;
+    }
+    pthread_mutex_lock(&m->lock);
+    while (!rv64_stopping(m))
+        pthread_cond_wait(&m->cond, &m->lock);
+    pthread_mutex_unlock(&m->lock);
+    for (int i = 0; i < started; i++)
+        pthread_join(m->harts[i]->thread, NULL);
+    reason = (enum rv64_stop)rv64_stopping(m);
+    if (m->trace)
+        fflush(m->trace);
+    return reason;
+}
+
+uint64_t rv64_hart_step(struct rv64_hart *h, uint64_t n)
+{
+    uint64_t done = 0;
+
+    while (done < n) {
+        if (h->wfi) {
+            if (!(rv64_pending_interrupts(h) & h->mie))
+                break;
+            h->wfi = false;
+        }
+        if (rv64_check_interrupts(h))
+            continue;
+        done += rv64_exec(h, 1);
+    }
+    return done;
+}
+
+uint64_t rv64_hart_get_x(const struct rv64_hart *h, int reg)
+{
+    return h->x[reg & 31];
+}
+
+void rv64_hart_set_x(struct rv64_hart *h, int reg, uint64_t val)
+{
+    if (reg & 31)
+        h->x[reg & 31] = val;
+}
+
+uint64_t rv64_hart_get_f(const struct rv64_hart *h, int reg)
+{
+    return h->fp.f[reg & 31];
+}
+
+void rv64_hart_set_f(struct rv64_hart *h, int reg, uint64_t val)
+{
+    h->fp.f[reg & 31] = val;
+}
+
+uint64_t rv64_hart_get_pc(const struct rv64_hart *h)
+{
+    return h->pc;
+}
+
+void rv64_hart_set_pc(struct rv64_hart *h, uint64_t pc)
+{
+    h->pc = pc;
+}
+
+int rv64_hart_get_priv(const struct rv64_hart *h)
+{
+    return h->priv;
+}
+
+void rv64_hart_set_priv(struct rv64_hart *h, int priv)
+{
+    h->priv = priv;
+}
+
+int rv64_hart_get_csr(struct rv64_hart *h, unsigned csr, uint64_t *val)
+{
+    int priv = h->priv, r;
+
+    h->priv = PRV_M;
+    r = rv64_csr_read(h, csr, val);
+    h->priv = priv;
+    return r ? -EINVAL : 0;
+}
+
+int rv64_hart_set_csr(struct rv64_hart *h, unsigned csr, uint64_t val)
+{
+    int priv = h->priv, r;
+
+    h->priv = PRV_M;
+    r = rv64_csr_write(h, csr, val);
+    h->priv = priv;
+    return r ? -EINVAL : 0;
+}

@@ -1,0 +1,124 @@
+/* rv64 memory access slow paths: TLB misses, MMIO, accesses that cross a page, atomics. */
+#include <string.h>
+
+#include "engine/rv64/cpu.h"
+
+bool rv64_load_slow(struct rv64_hart *h, uint64_t va, int size, uint64_t *val)
+{
+    int priv = rv64_data_priv(h);
+    void *host;
+    uint64_t pa;
+
+    if ((va & 0xfff) + (unsigned)size > 4096) {
+        uint64_t v = 0, b;
+        for (int i = 0; i < size; i++) {
+            if (!rv64_load(h, va + (uint64_t)i, 1, &b))
+                return false;
+            v |= b << (8 * i);
+        }
+        *val = v;
+        return true;
+    }
+    if (rv64_translate(h, va, ACC_R, priv, &host, &pa))
+        return false;
+    if (host) {
+        uint64_t v = 0;
+        memcpy(&v, host, (size_t)size);
+        *val = v;
+        return true;
+    }
+    if (bus_read(h->m->bus, pa, (unsigned)size, val)) {
+        rv64_trap(h, EXC_LOAD_ACCESS, va);
+        return false;
+    }
+    return true;
+}
+
+bool rv64_store_slow(struct rv64_hart *h, uint64_t va, int size, uint64_t val)
+{
+    int priv = rv64_data_priv(h);
+    void *host;
+    uint64_t pa;
+
+    if ((va & 0xfff) + (unsigned)size > 4096) {
+        /* probe both pages first so that a fault leaves memory untouched */
+        uint64_t last = va + (uint64_t)size - 1;
+        if (rv64_translate(h, va, ACC_W, priv, &host, &pa) ||
+            rv64_translate(h, last, ACC_W, priv, &host, &pa))
+            return false;
+        for (int i = 0; i < size; i++)
+            if (!rv64_store(h, va + (uint64_t)i, 1, val >> (8 * i)))
+                return false;
+        return true;
+    }
+    if (rv64_translate(h, va, ACC_W, priv, &host, &pa))
+        return false;
+    if (host) {
+        memcpy(host, &val, (size_t)size);
+        return true;
+    }
+    if (bus_write(h->m->bus, pa, (unsigned)size, val)) {
+        rv64_trap(h, EXC_STORE_ACCESS, va);
+        return false;
+    }
+    return true;
+}
+
+static bool fetch16(struct rv64_hart *h, uint64_t va, uint16_t *half)
+{
+    struct rv64_tlb_entry *e = rv64_tlb_lookup(h, rv64_tlb_set(h->priv), ACC_X, va);
+    void *host;
+    uint64_t pa;
+
+    if (e) {
+        memcpy(half, (void *)(uintptr_t)(va + e->addend), 2);
+        return true;
+    }
+    if (rv64_translate(h, va, ACC_X, h->priv, &host, &pa))
+        return false;
+    if (!host) {
+        rv64_trap(h, EXC_INSN_ACCESS, va);
+        return false;
+    }
+    memcpy(half, host, 2);
+    return true;
+}
+
+bool rv64_fetch_slow(struct rv64_hart *h, uint64_t va, uint32_t *insn)
+{
+    uint16_t lo, hi;
+
+    if (!fetch16(h, va, &lo))
+        return false;
+    if ((lo & 3) != 3) {
+        *insn = lo;
+        return true;
+    }
+    if (!fetch16(h, va + 2, &hi))
+        return false;
+    *insn = (uint32_t)hi << 16 | lo;
+    return true;
+}
+
+void *rv64_amo_ptr(struct rv64_hart *h, uint64_t va, int size, int acc)
+{
+    int priv = rv64_data_priv(h);
+    struct rv64_tlb_entry *e;
+    void *host;
+    uint64_t pa;
+
+    if (va & (uint64_t)(size - 1)) {
+        rv64_trap(h, acc == ACC_R ? EXC_LOAD_MISALIGNED : EXC_STORE_MISALIGNED, va);
+        return NULL;
+    }
+    e = rv64_tlb_lookup(h, rv64_tlb_set(priv), acc, va);
+    if (e)
+        return (void *)(uintptr_t)(va + e->addend);
+    if (rv64_translate(h, va, acc, priv, &host, &pa))
+        return NULL;
+    if (!host) {
+        rv64_trap(h, acc == ACC_R ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS, va);
+        return NULL;
+    }
+    return host;
+}
