@@ -1,5 +1,5 @@
 /* Vessel's unit-test harness: no dependencies. A test is `TEST(name) { ... }` in any
- * tests/unit/*.c file; the build collects them. Checks record a failure and keep going. */
+ * .c file under tests/unit; the build collects them. Checks record a failure and keep going. */
 #ifndef VESSEL_TESTS_HARNESS_H
 #define VESSEL_TESTS_HARNESS_H
 

@@ -134,7 +134,7 @@ static int exec_amo(struct rv64_hart *h, uint32_t insn)
         if (h->lr_valid && h->lr_addr == addr) {
             p = rv64_amo_ptr(h, addr, size, ACC_W);
             if (!p)
-                return AMO_OK;
+                return AMO_TRAP; /* the trap was taken: leave pc at the handler */
             if (dbl) {
                 uint64_t expect = h->lr_val;
                 ok = __atomic_compare_exchange_n((uint64_t *)p, &expect, src, false,
@@ -272,7 +272,10 @@ static bool exec_system(struct rv64_hart *h, uint32_t insn, uint64_t npc, bool *
     if (rv64_csr_read(h, csr, &old))
         return false;
     if ((F3 & 3) == 1 || RS1 != 0) {
-        uint64_t nv = (F3 & 3) == 1 ? val : (F3 & 3) == 2 ? old | val : old & ~val;
+        /* A read-modify-write of mip uses the software-writable SEIP bit, not the value
+         * ORed with the PLIC's line that a read returns (privileged spec, mip.SEIP). */
+        uint64_t base = csr == 0x344 ? (old & ~RV64_MIP_SEIP) | (h->mip & RV64_MIP_SEIP) : old;
+        uint64_t nv = (F3 & 3) == 1 ? val : (F3 & 3) == 2 ? base | val : base & ~val;
         if (rv64_csr_write(h, csr, nv))
             return false;
     }

@@ -145,6 +145,7 @@ static void *hart_main(void *arg)
 int rv64_machine_create(struct rv64_machine **out, const struct rv64_config *cfg)
 {
     struct rv64_machine *m;
+    pthread_condattr_t cattr;
     int err = -ENOMEM;
 
     if (cfg->nharts < 1 || cfg->nharts > RV64_MAX_HARTS)
@@ -165,20 +166,26 @@ int rv64_machine_create(struct rv64_machine **out, const struct rv64_config *cfg
             goto fail;
         }
     }
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
     for (int i = 0; i < cfg->nharts; i++) {
-        struct rv64_hart *h = aligned_alloc(64, sizeof(*h));
-        if (!h)
+        /* C11: the size must be a multiple of the alignment */
+        struct rv64_hart *h = aligned_alloc(64, (sizeof(*h) + 63) & ~(size_t)63);
+        if (!h) {
+            pthread_condattr_destroy(&cattr);
             goto fail;
+        }
         memset(h, 0, sizeof(*h));
         h->m = m;
         h->id = i;
         h->trace = m->trace;
         pthread_mutex_init(&h->lock, NULL);
-        pthread_cond_init(&h->cond, NULL);
+        pthread_cond_init(&h->cond, &cattr); /* WFI deadlines are CLOCK_MONOTONIC */
         rv64_hart_reset_state(h);
         m->harts[i] = h;
         m->nharts = i + 1;
     }
+    pthread_condattr_destroy(&cattr);
     *out = m;
     return 0;
 

@@ -31,6 +31,8 @@ bool rv64_load_slow(struct rv64_hart *h, uint64_t va, int size, uint64_t *val)
         rv64_trap(h, EXC_LOAD_ACCESS, va);
         return false;
     }
+    if (size < 8) /* a device may return more than size bytes; LBU/LHU/LWU zero-extend */
+        *val &= (1ULL << (8 * size)) - 1;
     return true;
 }
 
@@ -42,9 +44,9 @@ bool rv64_store_slow(struct rv64_hart *h, uint64_t va, int size, uint64_t val)
 
     if ((va & 0xfff) + (unsigned)size > 4096) {
         /* probe both pages first so that a fault leaves memory untouched */
-        uint64_t last = va + (uint64_t)size - 1;
+        uint64_t next_page = (va | 0xfff) + 1;
         if (rv64_translate(h, va, ACC_W, priv, &host, &pa) ||
-            rv64_translate(h, last, ACC_W, priv, &host, &pa))
+            rv64_translate(h, next_page, ACC_W, priv, &host, &pa))
             return false;
         for (int i = 0; i < size; i++)
             if (!rv64_store(h, va + (uint64_t)i, 1, val >> (8 * i)))

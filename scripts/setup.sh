@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Vessel project set-up. Idempotent: installs missing Debian packages (apt-get update
+# runs at most once, and only when something must be installed), builds build/ and
+# build-asan/, then fetches the riscv64 guest artifacts (scripts/fetch-guest.sh) into
+# ${VESSEL_CACHE:-$HOME/.cache/vessel}. Stops at the first failing step and names it.
+#
+# Usage: scripts/setup.sh [--no-build] [--no-fetch]
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+build=1
+fetch=1
+for arg in "$@"; do
+    case $arg in
+    --no-build) build=0 ;;
+    --no-fetch) fetch=0 ;;
+    *)
+        echo "usage: $0 [--no-build] [--no-fetch]" >&2
+        exit 1
+        ;;
+    esac
+done
+
+packages=(
+    build-essential make pkg-config libfdt-dev clang-format
+    gcc-riscv64-linux-gnu cpio xz-utils zstd python3
+    qemu-system-misc gdb-multiarch device-tree-compiler
+    debian-archive-keyring
+)
+
+current=""
+on_exit() {
+    local rc=$?
+    if [[ $rc -ne 0 && -n $current ]]; then
+        echo "setup: FAILED at step: $current (exit status $rc)" >&2
+    fi
+}
+trap on_exit EXIT
+
+step() {
+    current=$1
+    echo "==> setup: $1"
+}
+
+step "check Debian packages"
+missing=()
+for p in "${packages[@]}"; do
+    if [[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]]; then
+        missing+=("$p")
+    fi
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "setup: installing: ${missing[*]}"
+    sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null || {
+            echo "setup: not root and no sudo; install as root: apt-get install ${missing[*]}" >&2
+            exit 1
+        }
+        sudo=(sudo)
+    fi
+    step "apt-get update"
+    "${sudo[@]}" apt-get update -q
+    step "apt-get install ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+else
+    echo "setup: all ${#packages[@]} packages present"
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+if [[ $build == 1 ]]; then
+    step "build (make -j$jobs)"
+    make -j"$jobs"
+    step "ASan+UBSan build (make -j$jobs BUILD=asan)"
+    make -j"$jobs" BUILD=asan
+fi
+
+if [[ $fetch == 1 ]]; then
+    step "fetch riscv64 guest artifacts (scripts/fetch-guest.sh)"
+    scripts/fetch-guest.sh
+fi
+
+current=""
+echo "setup: done"

@@ -1,0 +1,47 @@
+/* The riscv board: guest RAM, the MMIO devices of layout.h, the device tree, the boot images
+ * and the rv64 engine, created in one place and in one order. */
+#ifndef VESSEL_BOARD_RISCV_BOARD_H
+#define VESSEL_BOARD_RISCV_BOARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "board/riscv/boot.h"
+
+struct riscv_board_config {
+    uint64_t ram_size;
+    int nharts;
+    const char *cmdline;    /* kernel command line, NULL for none */
+    const char *trace_path; /* rv64 instruction trace, or NULL */
+    /* Console output: every byte the guest writes to the UART (called on a hart thread). */
+    void (*console_tx)(void *opaque, uint8_t byte);
+    /* The console UART can take more input (called on a hart thread); may be NULL. */
+    void (*console_rx_ready)(void *opaque);
+    void *console_opaque;
+};
+
+enum riscv_board_exit {
+    RISCV_EXIT_POWEROFF,  /* the guest powered off */
+    RISCV_EXIT_USER_QUIT, /* riscv_board_quit() */
+    RISCV_EXIT_STOPPED,   /* the engine stopped the guest (fatal error, guest failure code) */
+    RISCV_EXIT_VMM_ERROR, /* the VMM failed while running (e.g. reloading for a reboot) */
+};
+
+struct riscv_board;
+
+/* Takes ownership of *img (freed by riscv_board_destroy, or here on failure). Returns 0 or
+ * -errno (logged). Callers that want to tell "the images do not fit" (bad input) from VMM
+ * failures run riscv_boot_plan() first. */
+int riscv_board_create(struct riscv_board **out, const struct riscv_board_config *cfg,
+                       struct riscv_images *img);
+void riscv_board_destroy(struct riscv_board *b);
+
+/* Runs the guest until it powers off or is stopped; a guest reboot reloads and restarts it. */
+enum riscv_board_exit riscv_board_run(struct riscv_board *b);
+
+/* Thread-safe: input bytes for the console UART; returns how many it took (0 when full). */
+unsigned riscv_board_console_input(void *board, const uint8_t *buf, unsigned len);
+/* Thread-safe: the user asked to quit. */
+void riscv_board_quit(void *board);
+
+#endif

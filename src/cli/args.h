@@ -1,0 +1,14 @@
+/* Command-line value parsing shared by the `vessel` subcommands. */
+#ifndef VESSEL_CLI_ARGS_H
+#define VESSEL_CLI_ARGS_H
+
+#include <stdint.h>
+
+/* "512" (MiB), "512M", "2G", "65536K" (case-insensitive suffix) -> bytes. Returns 0, or
+ * -EINVAL for anything else (empty, junk, negative, zero) and -ERANGE on overflow. */
+int args_parse_size(const char *s, uint64_t *bytes);
+
+/* Decimal integer in [min, max]. Returns 0, -EINVAL or -ERANGE. */
+int args_parse_int(const char *s, long min, long max, long *val);
+
+#endif

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Vessel's test suite. Steps, in order:
+#   format       clang-format --dry-run --Werror over src/ and tests/ (one check per file)
+#   unit         build/unit-tests and build-asan/unit-tests
+#   guest        tests/guest/rv64/run.sh (bare-metal rv64 programs), when it exists
+#   integration  tests/integration/test_riscv.py (Debian riscv64 Linux; VESSEL_VMM selects the VMM)
+# Usage: tests/run.sh [STEP...]     (default: all steps)
+# Every step adds to the totals; the last line of output is "N passed, N failed" and
+# the exit status is non-zero when anything failed. Run scripts/setup.sh first.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
+all_steps=(format unit guest integration)
+steps=("$@")
+[[ ${#steps[@]} -gt 0 ]] || steps=("${all_steps[@]}")
+for s in "${steps[@]}"; do
+    case " ${all_steps[*]} " in
+    *" $s "*) ;;
+    *)
+        echo "usage: $0 [STEP...]  steps: ${all_steps[*]}" >&2
+        exit 2
+        ;;
+    esac
+done
+
+total_pass=0
+total_fail=0
+summary=()
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+# Record a step's counts: add_result NAME PASSED FAILED
+add_result() {
+    total_pass=$((total_pass + $2))
+    total_fail=$((total_fail + $3))
+    summary+=("$(printf '%-30s %4d passed, %d failed' "$1" "$2" "$3")")
+}
+
+# Run a command that ends its output with "N passed, N failed"; take its counts.
+# A command that fails without such a line counts as one failure.
+run_counted() {
+    local name=$1 rc line p f
+    shift
+    echo "==> $name: $*"
+    "$@" 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n1)
+    if [[ -n $line ]]; then
+        p=${line%% passed*}
+        f=${line#*, }
+        f=${f%% failed}
+        if [[ $rc -ne 0 && $f -eq 0 ]]; then
+            echo "$name: exit status $rc although no test failed"
+            f=1
+        fi
+        add_result "$name" "$p" "$f"
+    elif [[ $rc -eq 0 ]]; then
+        add_result "$name" 1 0
+    else
+        echo "$name: FAILED (exit status $rc, no summary line)"
+        add_result "$name" 0 1
+    fi
+}
+
+step_format() {
+    local p=0 f=0 file
+    echo "==> format: clang-format --dry-run --Werror"
+    if ! command -v clang-format >/dev/null; then
+        echo "FAIL format: clang-format not installed (run scripts/setup.sh)"
+        add_result format 0 1
+        return
+    fi
+    while IFS= read -r -d '' file; do
+        if clang-format --dry-run --Werror "$file" >"$out" 2>&1; then
+            p=$((p + 1))
+        else
+            f=$((f + 1))
+            echo "FAIL format: $file"
+            head -n 20 "$out"
+        fi
+    done < <(find src tests -type f \( -name '*.c' -o -name '*.h' \) -print0 | sort -z)
+    echo "format: $p files clean, $f need clang-format"
+    add_result format "$p" "$f"
+}
+
+step_unit() {
+    local bin
+    for bin in build/unit-tests build-asan/unit-tests; do
+        if [[ -x $bin ]]; then
+            run_counted "unit ($bin)" "$bin"
+        else
+            echo "FAIL unit: $bin not built (run scripts/setup.sh, or make / make BUILD=asan)"
+            add_result "unit ($bin)" 0 1
+        fi
+    done
+}
+
+step_guest() {
+    if [[ -f tests/guest/rv64/run.sh ]]; then
+        run_counted "guest (rv64)" bash tests/guest/rv64/run.sh
+    else
+        echo "==> guest: tests/guest/rv64/run.sh does not exist yet, skipped"
+    fi
+}
+
+step_integration() {
+    run_counted "integration (${VESSEL_VMM:-vessel})" python3 tests/integration/test_riscv.py
+}
+
+for s in "${steps[@]}"; do
+    "step_$s"
+done
+
+echo "==> results"
+for line in "${summary[@]}"; do
+    echo "  $line"
+done
+echo "$total_pass passed, $total_fail failed"
+[[ $total_fail -eq 0 ]]
