@@ -1,0 +1,47 @@
+/* Disk images behind one small interface: raw and (soon) qcow2. Calls are synchronous and
+ * thread-safe (a format that keeps metadata serializes internally); devices run them on I/O
+ * worker threads so that a slow disk never stalls a vCPU. Every call returns 0 or -errno. */
+#ifndef VESSEL_BACKEND_DISK_DISK_H
+#define VESSEL_BACKEND_DISK_DISK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+struct disk;
+
+struct disk_ops {
+    const char *name; /* "raw", "qcow2" */
+    /* Read/write exactly the bytes described by iov at byte offset off (off and the total
+     * length are multiples of 512; callers check the range against disk->size). */
+    int (*readv)(struct disk *d, uint64_t off, const struct iovec *iov, int iovcnt);
+    int (*writev)(struct disk *d, uint64_t off, const struct iovec *iov, int iovcnt);
+    /* Durable once it returns: data and the metadata that points at it. */
+    int (*flush)(struct disk *d);
+    /* Deallocate (discard) or zero a range; the range reads as zeroes afterwards unless the
+     * format says discarded data is undefined (raw and qcow2 both read zeroes). */
+    int (*discard)(struct disk *d, uint64_t off, uint64_t len);
+    int (*write_zeroes)(struct disk *d, uint64_t off, uint64_t len);
+    void (*close)(struct disk *d);
+};
+
+struct disk {
+    const struct disk_ops *ops;
+    uint64_t size; /* virtual size in bytes */
+    bool readonly;
+    char *path;
+    void *priv; /* the format's own state */
+};
+
+enum disk_format { DISK_FORMAT_PROBE = 0, DISK_FORMAT_RAW, DISK_FORMAT_QCOW2 };
+
+/* Opens path; with DISK_FORMAT_PROBE the format comes from the file's header. On failure a
+ * one-line message naming the file and the problem is logged and -errno returned. */
+int disk_open(struct disk **out, const char *path, enum disk_format fmt, bool readonly);
+void disk_close(struct disk *d);
+int disk_format_parse(const char *name, enum disk_format *fmt);
+
+/* Formats implement these; only disk.c calls them. */
+int disk_raw_open(struct disk *d, int fd);
+
+#endif
