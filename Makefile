@@ -38,6 +38,10 @@ $(O)/tests/tests_list.h: $(filter-out tests/unit/main.c,$(TEST_SRCS))
 	@mkdir -p $(dir $@)
 	@sed -n 's/^TEST(\([A-Za-z0-9_]*\)).*/X(\1)/p' $^ > $@.tmp && mv $@.tmp $@
 
+# The interpreter's dispatch: keep one indirect jump per handler (GCC merges them otherwise,
+# and one shared jump predicts badly).
+$(O)/src/engine/rv64/exec.o: CFLAGS += -fno-crossjumping
+
 $(O)/tests/unit/main.o: $(O)/tests/tests_list.h
 $(O)/tests/unit/main.o: CFLAGS += -I$(O)/tests
 

@@ -71,9 +71,29 @@ struct rv64_tlb_entry {
 /* Sets by effective privilege: 0 = U, 1 = S, 2 = M (bare). */
 #define TLB_SETS 3
 
+/* Decoded instructions live in basic blocks: straight-line runs that end at a control
+ * transfer, at an instruction the fast loop does not handle itself, at a page end or at
+ * BLOCK_MAX. A block is cached by the host address of its first byte (that is, by guest physical
+ * address) and an epoch. As the ISA allows, stores reach instruction fetch only after FENCE.I,
+ * which starts a new epoch; so does a reset. Linux issues FENCE.I (locally and through SBI
+ * remote fences) before it runs code it wrote or mapped. */
+struct rv64_dinsn {
+    uint32_t raw; /* as fetched, 16 bits for a compressed instruction */
+    int32_t imm;
+    uint8_t op, rd, rs1, rs2; /* rd 32 stands for x0 */
+    uint8_t len;
+};
+#define BLOCK_MAX 16
+struct rv64_block {
+    uint64_t tag; /* host address | epoch << DCACHE_EPOCH_SHIFT; 0 when empty */
+    struct rv64_dinsn insn[BLOCK_MAX + 1]; /* ends with an end-of-block marker */
+};
+#define BLOCK_CACHE_SIZE   2048 /* blocks per hart, indexed by pc */
+#define DCACHE_EPOCH_SHIFT 48
+
 struct rv64_hart {
     /* --- architectural state (what a snapshot saves) --- */
-    uint64_t x[32];
+    uint64_t x[33]; /* x[32] is where decoded instructions with rd = x0 write */
     uint64_t pc;
     struct rv64_fpu fp;
     int priv;
@@ -91,9 +111,11 @@ struct rv64_hart {
 
     /* --- runtime, rebuilt on demand --- */
     struct rv64_tlb_entry tlb[TLB_SETS][3][TLB_SIZE];
-    int budget;         /* instructions left in the current batch; 0 ends it early */
-    bool wfi;           /* stopped in WFI, waiting for an interrupt */
-    uint32_t last_insn; /* for the trace */
+    struct rv64_block *blocks; /* BLOCK_CACHE_SIZE of them */
+    uint64_t dc_epoch;         /* 1..0xffff */
+    int budget;                /* instructions left in the current batch; 0 ends it early */
+    bool wfi;                  /* stopped in WFI, waiting for an interrupt */
+    uint32_t last_insn;        /* for the trace */
     struct rv64_machine *m;
     int id;
     pthread_t thread;
@@ -227,7 +249,12 @@ static inline bool rv64_store(struct rv64_hart *h, uint64_t va, int size, uint64
 uint32_t rv64_rvc_expand(uint16_t c);
 
 /* exec.c */
-/* Runs up to n instructions; returns how many were executed (trapping ones included). */
+/* FENCE.I and resets: decoded instructions are not trusted any more. */
+void rv64_dcache_flush(struct rv64_hart *h);
+/* Runs up to n instructions; returns how many were executed (trapping ones included). Ends
+ * early when an instruction sets h->budget to 0 (traps, xRET, WFI, most CSR writes). */
 uint64_t rv64_exec(struct rv64_hart *h, uint64_t n);
+/* exec_one.c: the reference semantics of one instruction (see there). */
+void rv64_exec_one(struct rv64_hart *h, uint32_t insn, uint32_t raw, unsigned len);
 
 #endif

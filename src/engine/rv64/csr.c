@@ -47,6 +47,7 @@ void rv64_hart_reset_state(struct rv64_hart *h)
     __atomic_store_n(&h->mip_ext, 0, __ATOMIC_SEQ_CST);
     h->wfi = false;
     rv64_tlb_flush(h);
+    rv64_dcache_flush(h);
 }
 
 uint64_t rv64_pending_interrupts(struct rv64_hart *h)

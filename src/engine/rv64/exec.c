@@ -1,569 +1,554 @@
-/* rv64 interpreter: fetch, decode and execute RV64IMAFDC + Zicsr + Zifencei. Compressed
- * instructions are expanded to their 32-bit form first (rvc.c). A trap sets pc to the handler
- * and the loop moves on to the next instruction there. */
+/* rv64 fast loop. Straight-line runs of instructions are decoded once into basic blocks (see
+ * struct rv64_block), cached per hart by guest physical address and FENCE.I epoch, and
+ * dispatched with computed gotos, one indirect jump per handler. Within a block the next
+ * instruction is the next array entry: no fetch, no lookup. The current code page's
+ * translation is kept in locals. The common integer instructions run here; the rest (system,
+ * atomics, floating point, fences, illegal encodings) go to rv64_exec_one() and end the block.
+ *
+ * Contract with callees: before calling anything that may trap, h->pc holds the current pc; a
+ * callee that needs the batch to end (a trap, xRET, WFI, a CSR write) sets h->budget to 0, and
+ * after a trap h->pc is the handler's address. */
 #include <string.h>
 
 #include "engine/rv64/cpu.h"
+#include "engine/rv64/insn.h"
 
-#define RD    ((insn >> 7) & 31)
-#define RS1   ((insn >> 15) & 31)
-#define RS2   ((insn >> 20) & 31)
-#define F3    ((insn >> 12) & 7)
-#define F7    (insn >> 25)
-#define IMM_I ((int64_t)(int32_t)insn >> 20)
-#define IMM_S ((int64_t)((int32_t)insn >> 25) * 32 | ((insn >> 7) & 31))
-#define IMM_U ((int64_t)(int32_t)(insn & 0xfffff000))
+enum {
+    OP_GENERIC = 0,
+    OP_LUI,
+    OP_AUIPC,
+    OP_JAL,
+    OP_JALR,
+    OP_BEQ,
+    OP_BNE,
+    OP_BLT,
+    OP_BGE,
+    OP_BLTU,
+    OP_BGEU,
+    OP_LB,
+    OP_LH,
+    OP_LW,
+    OP_LD,
+    OP_LBU,
+    OP_LHU,
+    OP_LWU,
+    OP_SB,
+    OP_SH,
+    OP_SW,
+    OP_SD,
+    OP_ADDI,
+    OP_SLTI,
+    OP_SLTIU,
+    OP_XORI,
+    OP_ORI,
+    OP_ANDI,
+    OP_SLLI,
+    OP_SRLI,
+    OP_SRAI,
+    OP_ADD,
+    OP_SUB,
+    OP_SLL,
+    OP_SLT,
+    OP_SLTU,
+    OP_XOR,
+    OP_SRL,
+    OP_SRA,
+    OP_OR,
+    OP_AND,
+    OP_ADDIW,
+    OP_SLLIW,
+    OP_SRLIW,
+    OP_SRAIW,
+    OP_ADDW,
+    OP_SUBW,
+    OP_SLLW,
+    OP_SRLW,
+    OP_SRAW,
+    OP_MUL,
+    OP_MULH,
+    OP_MULHSU,
+    OP_MULHU,
+    OP_DIV,
+    OP_DIVU,
+    OP_REM,
+    OP_REMU,
+    OP_MULW,
+    OP_DIVW,
+    OP_DIVUW,
+    OP_REMW,
+    OP_REMUW,
+    OP_END, /* end of a block that falls through: look the next one up */
+    OP_COUNT
+};
 
-static inline int64_t imm_b(uint32_t insn)
+static const uint8_t op_branch[8] = {OP_BEQ, OP_BNE, OP_GENERIC, OP_GENERIC,
+                                     OP_BLT, OP_BGE, OP_BLTU,    OP_BGEU};
+static const uint8_t op_load[8] = {OP_LB, OP_LH, OP_LW, OP_LD, OP_LBU, OP_LHU, OP_LWU, OP_GENERIC};
+static const uint8_t op_store[8] = {OP_SB,      OP_SH,      OP_SW,      OP_SD,
+                                    OP_GENERIC, OP_GENERIC, OP_GENERIC, OP_GENERIC};
+static const uint8_t op_alu[8] = {OP_ADD, OP_SLL, OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_OR, OP_AND};
+static const uint8_t op_mul[8] = {OP_MUL, OP_MULH, OP_MULHSU, OP_MULHU,
+                                  OP_DIV, OP_DIVU, OP_REM,    OP_REMU};
+static const uint8_t op_alui[8] = {OP_ADDI, OP_SLLI, OP_SLTI, OP_SLTIU,
+                                   OP_XORI, OP_SRLI, OP_ORI,  OP_ANDI};
+
+static uint8_t decode_op(uint32_t insn, int32_t *imm)
 {
-    uint32_t v = ((insn >> 31) & 1) << 12 | ((insn >> 7) & 1) << 11 | ((insn >> 25) & 0x3f) << 5 |
-                 ((insn >> 8) & 0xf) << 1;
-    return (int64_t)((int32_t)(v << 19) >> 19);
-}
+    unsigned f3 = F3, f7 = F7;
 
-static inline int64_t imm_j(uint32_t insn)
-{
-    uint32_t v = ((insn >> 31) & 1) << 20 | ((insn >> 12) & 0xff) << 12 | ((insn >> 20) & 1) << 11 |
-                 ((insn >> 21) & 0x3ff) << 1;
-    return (int64_t)((int32_t)(v << 11) >> 11);
-}
-
-static inline uint64_t sext32(uint64_t v)
-{
-    return (uint64_t)(int64_t)(int32_t)v;
-}
-
-static uint64_t mulh(int64_t a, int64_t b)
-{
-    return (uint64_t)(((__int128)a * b) >> 64);
-}
-
-static uint64_t mulhu(uint64_t a, uint64_t b)
-{
-    return (uint64_t)(((unsigned __int128)a * b) >> 64);
-}
-
-static uint64_t mulhsu(int64_t a, uint64_t b)
-{
-    return (uint64_t)(((__int128)a * (unsigned __int128)b) >> 64);
-}
-
-static uint64_t alu_m(unsigned f3, uint64_t a, uint64_t b)
-{
-    switch (f3) {
-    case 0: return a * b;
-    case 1: return mulh((int64_t)a, (int64_t)b);
-    case 2: return mulhsu((int64_t)a, b);
-    case 3: return mulhu(a, b);
-    case 4:
-        if (b == 0)
-            return ~0ULL;
-        if ((int64_t)a == INT64_MIN && (int64_t)b == -1)
-            return a;
-        return (uint64_t)((int64_t)a / (int64_t)b);
-    case 5: return b ? a / b : ~0ULL;
-    case 6:
-        if (b == 0)
-            return a;
-        if ((int64_t)a == INT64_MIN && (int64_t)b == -1)
-            return 0;
-        return (uint64_t)((int64_t)a % (int64_t)b);
-    default: return b ? a % b : a;
-    }
-}
-
-static uint64_t alu_mw(unsigned f3, uint64_t a64, uint64_t b64, bool *ok)
-{
-    int32_t a = (int32_t)a64, b = (int32_t)b64;
-    uint32_t ua = (uint32_t)a64, ub = (uint32_t)b64;
-
-    switch (f3) {
-    case 0: return sext32((uint32_t)a * (uint32_t)b);
-    case 4:
-        if (b == 0)
-            return ~0ULL;
-        if (a == INT32_MIN && b == -1)
-            return sext32((uint32_t)a);
-        return sext32((uint32_t)(a / b));
-    case 5: return ub ? sext32(ua / ub) : ~0ULL;
-    case 6:
-        if (b == 0)
-            return sext32((uint32_t)a);
-        if (a == INT32_MIN && b == -1)
-            return 0;
-        return sext32((uint32_t)(a % b));
-    case 7: return ub ? sext32(ua % ub) : sext32(ua);
-    default: *ok = false; return 0;
-    }
-}
-
-/* AMOs on host memory: the host's atomics make them atomic across hart threads.
- * Returns 0 when executed, 1 when a trap was taken, -1 for an illegal encoding. */
-enum { AMO_OK = 0, AMO_TRAP = 1, AMO_ILLEGAL = -1 };
-
-static int exec_amo(struct rv64_hart *h, uint32_t insn)
-{
-    unsigned f5 = insn >> 27;
-    uint64_t addr = h->x[RS1], src = h->x[RS2], old;
-    bool dbl = F3 == 3;
-    int size = dbl ? 8 : 4;
-    void *p;
-
-    if (F3 != 2 && F3 != 3)
-        return AMO_ILLEGAL;
-    if (f5 == 0x02) { /* LR */
-        if (RS2)
-            return AMO_ILLEGAL;
-        p = rv64_amo_ptr(h, addr, size, ACC_R);
-        if (!p)
-            return AMO_TRAP;
-        old = dbl ? __atomic_load_n((uint64_t *)p, __ATOMIC_SEQ_CST)
-                  : sext32(__atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST));
-        h->lr_valid = true;
-        h->lr_addr = addr;
-        h->lr_val = old;
-        h->x[RD] = old;
-        return AMO_OK;
-    }
-    if (f5 == 0x03) { /* SC */
-        bool ok = false;
-        if (addr & (uint64_t)(size - 1)) {
-            rv64_trap(h, EXC_STORE_MISALIGNED, addr);
-            return AMO_TRAP;
+    switch (insn & 0x7f) {
+    case 0x37: *imm = (int32_t)(insn & 0xfffff000); return OP_LUI;
+    case 0x17: *imm = (int32_t)(insn & 0xfffff000); return OP_AUIPC;
+    case 0x6f: *imm = (int32_t)imm_j(insn); return OP_JAL;
+    case 0x67: *imm = (int32_t)IMM_I; return f3 == 0 ? OP_JALR : OP_GENERIC;
+    case 0x63: *imm = (int32_t)imm_b(insn); return op_branch[f3];
+    case 0x03: *imm = (int32_t)IMM_I; return op_load[f3];
+    case 0x23: *imm = (int32_t)IMM_S; return op_store[f3];
+    case 0x13:
+        *imm = (int32_t)IMM_I;
+        if (f3 == 1) {
+            *imm &= 63;
+            return (insn >> 26) == 0 ? OP_SLLI : OP_GENERIC;
         }
-        if (h->lr_valid && h->lr_addr == addr) {
-            p = rv64_amo_ptr(h, addr, size, ACC_W);
-            if (!p)
-                return AMO_TRAP; /* the trap was taken: leave pc at the handler */
-            if (dbl) {
-                uint64_t expect = h->lr_val;
-                ok = __atomic_compare_exchange_n((uint64_t *)p, &expect, src, false,
-                                                 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+        if (f3 == 5) {
+            *imm &= 63;
+            return (insn >> 26) == 0 ? OP_SRLI : (insn >> 26) == 0x10 ? OP_SRAI : OP_GENERIC;
+        }
+        return op_alui[f3];
+    case 0x1b:
+        *imm = (int32_t)IMM_I;
+        if (f3 == 0)
+            return OP_ADDIW;
+        *imm = (int32_t)RS2;
+        if (f3 == 1)
+            return f7 == 0 ? OP_SLLIW : OP_GENERIC;
+        if (f3 == 5)
+            return f7 == 0 ? OP_SRLIW : f7 == 0x20 ? OP_SRAIW : OP_GENERIC;
+        return OP_GENERIC;
+    case 0x33:
+        if (f7 == 0)
+            return op_alu[f3];
+        if (f7 == 1)
+            return op_mul[f3];
+        if (f7 == 0x20)
+            return f3 == 0 ? OP_SUB : f3 == 5 ? OP_SRA : OP_GENERIC;
+        return OP_GENERIC;
+    case 0x3b:
+        if (f7 == 0)
+            return f3 == 0 ? OP_ADDW : f3 == 1 ? OP_SLLW : f3 == 5 ? OP_SRLW : OP_GENERIC;
+        if (f7 == 0x20)
+            return f3 == 0 ? OP_SUBW : f3 == 5 ? OP_SRAW : OP_GENERIC;
+        if (f7 == 1) {
+            static const uint8_t w[8] = {OP_MULW, OP_GENERIC, OP_GENERIC, OP_GENERIC,
+                                         OP_DIVW, OP_DIVUW,   OP_REMW,    OP_REMUW};
+            return w[f3];
+        }
+        return OP_GENERIC;
+    case 0x0f: return OP_GENERIC; /* fences; fence.i flushes the decode cache */
+    default: return OP_GENERIC;
+    }
+}
+
+static void decode(struct rv64_dinsn *d, uint32_t raw)
+{
+    uint32_t insn = raw;
+
+    d->len = 4;
+    if ((raw & 3) != 3) {
+        insn = rv64_rvc_expand((uint16_t)raw);
+        d->len = 2;
+    }
+    d->raw = raw;
+    d->imm = 0;
+    d->op = insn ? decode_op(insn, &d->imm) : OP_GENERIC;
+    d->rd = RD ? (uint8_t)RD : 32;
+    d->rs1 = (uint8_t)RS1;
+    d->rs2 = (uint8_t)RS2;
+}
+
+/* Does the instruction end a block? Control transfers, and everything rv64_exec_one() runs. */
+static bool ends_block(uint8_t op)
+{
+    return op == OP_GENERIC || (op >= OP_JAL && op <= OP_BGEU);
+}
+
+/* Decodes the block at pc, whose page is mapped at host + (pc & 0xfff) - (pc & 0xfff). An
+ * instruction that crosses into the next page is fetched through the MMU (it may fault: then
+ * the block is left empty and false returned). */
+static bool build_block(struct rv64_hart *h, struct rv64_block *b, uint64_t pc, uint64_t caddend,
+                        uint64_t tag)
+{
+    int n = 0;
+
+    b->tag = 0;
+    while (n < BLOCK_MAX) {
+        struct rv64_dinsn *d = &b->insn[n];
+        uint32_t raw;
+
+        if ((pc & 0xfff) <= 0xffc) {
+            memcpy(&raw, (const void *)(uintptr_t)(pc + caddend), 4);
+            if ((raw & 3) != 3)
+                raw &= 0xffff;
+        } else if ((pc & 0xfff) == 0xffe) {
+            uint16_t lo;
+            memcpy(&lo, (const void *)(uintptr_t)(pc + caddend), 2);
+            if ((lo & 3) == 3) { /* crosses the page: a block of its own */
+                if (n)
+                    break;
+                h->pc = pc;
+                if (!rv64_fetch_slow(h, pc, &raw))
+                    return false;
             } else {
-                uint32_t expect = (uint32_t)h->lr_val;
-                ok = __atomic_compare_exchange_n((uint32_t *)p, &expect, (uint32_t)src, false,
-                                                 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+                raw = lo;
             }
+        } else {
+            break; /* the next page */
         }
-        h->lr_valid = false;
-        h->x[RD] = ok ? 0 : 1;
-        return AMO_OK;
+        decode(d, raw);
+        n++;
+        pc += d->len;
+        if (ends_block(d->op) || (pc & 0xfff) == 0)
+            break;
     }
-    switch (f5) {
-    case 0x00:
-    case 0x01:
-    case 0x04:
-    case 0x08:
-    case 0x0c:
-    case 0x10:
-    case 0x14:
-    case 0x18:
-    case 0x1c: break;
-    default: return AMO_ILLEGAL;
-    }
-    p = rv64_amo_ptr(h, addr, size, ACC_W);
-    if (!p)
-        return AMO_TRAP;
-    if (dbl) {
-        uint64_t *q = p;
-        switch (f5) {
-        case 0x00: old = __atomic_fetch_add(q, src, __ATOMIC_SEQ_CST); break;
-        case 0x01: old = __atomic_exchange_n(q, src, __ATOMIC_SEQ_CST); break;
-        case 0x04: old = __atomic_fetch_xor(q, src, __ATOMIC_SEQ_CST); break;
-        case 0x08: old = __atomic_fetch_or(q, src, __ATOMIC_SEQ_CST); break;
-        case 0x0c: old = __atomic_fetch_and(q, src, __ATOMIC_SEQ_CST); break;
-        default: {
-            uint64_t nv;
-            old = __atomic_load_n(q, __ATOMIC_SEQ_CST);
-            do {
-                switch (f5) {
-                case 0x10: nv = (int64_t)old < (int64_t)src ? old : src; break;
-                case 0x14: nv = (int64_t)old > (int64_t)src ? old : src; break;
-                case 0x18: nv = old < src ? old : src; break;
-                default: nv = old > src ? old : src; break;
-                }
-            } while (!__atomic_compare_exchange_n(q, &old, nv, false, __ATOMIC_SEQ_CST,
-                                                  __ATOMIC_SEQ_CST));
-        }
-        }
-    } else {
-        uint32_t *q = p, s = (uint32_t)src, o;
-        switch (f5) {
-        case 0x00: o = __atomic_fetch_add(q, s, __ATOMIC_SEQ_CST); break;
-        case 0x01: o = __atomic_exchange_n(q, s, __ATOMIC_SEQ_CST); break;
-        case 0x04: o = __atomic_fetch_xor(q, s, __ATOMIC_SEQ_CST); break;
-        case 0x08: o = __atomic_fetch_or(q, s, __ATOMIC_SEQ_CST); break;
-        case 0x0c: o = __atomic_fetch_and(q, s, __ATOMIC_SEQ_CST); break;
-        default: {
-            uint32_t nv;
-            o = __atomic_load_n(q, __ATOMIC_SEQ_CST);
-            do {
-                switch (f5) {
-                case 0x10: nv = (int32_t)o < (int32_t)s ? o : s; break;
-                case 0x14: nv = (int32_t)o > (int32_t)s ? o : s; break;
-                case 0x18: nv = o < s ? o : s; break;
-                default: nv = o > s ? o : s; break;
-                }
-            } while (
-                !__atomic_compare_exchange_n(q, &o, nv, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
-        }
-        }
-        old = sext32(o);
-    }
-    h->x[RD] = old;
-    return AMO_OK;
-}
-
-/* SYSTEM major opcode. Returns false for an illegal instruction; true otherwise (including
- * when a trap was taken or pc was redirected by xRET, which set *redirect). */
-static bool exec_system(struct rv64_hart *h, uint32_t insn, uint64_t npc, bool *redirect)
-{
-    unsigned csr = insn >> 20;
-    uint64_t old, val;
-
-    if (F3 == 0) {
-        if (insn == 0x00000073) {
-            rv64_trap(h, EXC_ECALL_U + (uint64_t)h->priv, 0);
-            *redirect = true;
-            return true;
-        }
-        if (insn == 0x00100073) {
-            rv64_trap(h, EXC_BREAKPOINT, h->pc);
-            *redirect = true;
-            return true;
-        }
-        if (insn == 0x30200073) {
-            if (h->priv != PRV_M)
-                return false;
-            rv64_mret(h);
-            *redirect = true;
-            return true;
-        }
-        if (insn == 0x10200073) {
-            if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MS_TSR)))
-                return false;
-            rv64_sret(h);
-            *redirect = true;
-            return true;
-        }
-        if (insn == 0x10500073) {
-            if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MS_TW)))
-                return false;
-            h->wfi = true;
-            h->budget = 0;
-            return true;
-        }
-        if (F7 == 0x09 && RD == 0) { /* sfence.vma */
-            if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MS_TVM)))
-                return false;
-            rv64_tlb_flush(h);
-            return true;
-        }
-        return false;
-    }
-    if (F3 == 4)
-        return false;
-    val = (F3 & 4) ? RS1 : h->x[RS1];
-    if ((F3 & 3) == 1 && RD == 0) { /* csrrw(i) without a read */
-        if (rv64_csr_write(h, csr, val))
-            return false;
-        return true;
-    }
-    if (rv64_csr_read(h, csr, &old))
-        return false;
-    if ((F3 & 3) == 1 || RS1 != 0) {
-        /* A read-modify-write of mip uses the software-writable SEIP bit, not the value
-         * ORed with the PLIC's line that a read returns (privileged spec, mip.SEIP). */
-        uint64_t base = csr == 0x344 ? (old & ~RV64_MIP_SEIP) | (h->mip & RV64_MIP_SEIP) : old;
-        uint64_t nv = (F3 & 3) == 1 ? val : (F3 & 3) == 2 ? base | val : base & ~val;
-        if (rv64_csr_write(h, csr, nv))
-            return false;
-    }
-    h->x[RD] = old;
-    (void)npc;
+    b->insn[n] = (struct rv64_dinsn){.op = OP_END};
+    b->tag = tag;
     return true;
 }
 
-static bool fp_enabled(const struct rv64_hart *h)
+void rv64_dcache_flush(struct rv64_hart *h)
 {
-    return (h->mstatus & MS_FS) != 0;
+    if (++h->dc_epoch >= (1ULL << (64 - DCACHE_EPOCH_SHIFT))) {
+        memset(h->blocks, 0, BLOCK_CACHE_SIZE * sizeof(*h->blocks));
+        h->dc_epoch = 1;
+    }
+}
+
+static inline uint64_t div64(int64_t a, int64_t b)
+{
+    if (b == 0)
+        return ~0ULL;
+    if (a == INT64_MIN && b == -1)
+        return (uint64_t)a;
+    return (uint64_t)(a / b);
+}
+
+static inline uint64_t rem64(int64_t a, int64_t b)
+{
+    if (b == 0)
+        return (uint64_t)a;
+    if (a == INT64_MIN && b == -1)
+        return 0;
+    return (uint64_t)(a % b);
+}
+
+static inline uint64_t div32(int32_t a, int32_t b)
+{
+    if (b == 0)
+        return ~0ULL;
+    if (a == INT32_MIN && b == -1)
+        return sext32((uint32_t)a);
+    return sext32((uint32_t)(a / b));
+}
+
+static inline uint64_t rem32(int32_t a, int32_t b)
+{
+    if (b == 0)
+        return sext32((uint32_t)a);
+    if (a == INT32_MIN && b == -1)
+        return 0;
+    return sext32((uint32_t)(a % b));
 }
 
 uint64_t rv64_exec(struct rv64_hart *h, uint64_t n)
 {
-    uint64_t done = 0;
+    static const void *const labels[OP_COUNT] = {
+        [OP_GENERIC] = &&l_generic, [OP_LUI] = &&l_lui,       [OP_AUIPC] = &&l_auipc,
+        [OP_JAL] = &&l_jal,         [OP_JALR] = &&l_jalr,     [OP_BEQ] = &&l_beq,
+        [OP_BNE] = &&l_bne,         [OP_BLT] = &&l_blt,       [OP_BGE] = &&l_bge,
+        [OP_BLTU] = &&l_bltu,       [OP_BGEU] = &&l_bgeu,     [OP_LB] = &&l_lb,
+        [OP_LH] = &&l_lh,           [OP_LW] = &&l_lw,         [OP_LD] = &&l_ld,
+        [OP_LBU] = &&l_lbu,         [OP_LHU] = &&l_lhu,       [OP_LWU] = &&l_lwu,
+        [OP_SB] = &&l_sb,           [OP_SH] = &&l_sh,         [OP_SW] = &&l_sw,
+        [OP_SD] = &&l_sd,           [OP_ADDI] = &&l_addi,     [OP_SLTI] = &&l_slti,
+        [OP_SLTIU] = &&l_sltiu,     [OP_XORI] = &&l_xori,     [OP_ORI] = &&l_ori,
+        [OP_ANDI] = &&l_andi,       [OP_SLLI] = &&l_slli,     [OP_SRLI] = &&l_srli,
+        [OP_SRAI] = &&l_srai,       [OP_ADD] = &&l_add,       [OP_SUB] = &&l_sub,
+        [OP_SLL] = &&l_sll,         [OP_SLT] = &&l_slt,       [OP_SLTU] = &&l_sltu,
+        [OP_XOR] = &&l_xor,         [OP_SRL] = &&l_srl,       [OP_SRA] = &&l_sra,
+        [OP_OR] = &&l_or,           [OP_AND] = &&l_and,       [OP_ADDIW] = &&l_addiw,
+        [OP_SLLIW] = &&l_slliw,     [OP_SRLIW] = &&l_srliw,   [OP_SRAIW] = &&l_sraiw,
+        [OP_ADDW] = &&l_addw,       [OP_SUBW] = &&l_subw,     [OP_SLLW] = &&l_sllw,
+        [OP_SRLW] = &&l_srlw,       [OP_SRAW] = &&l_sraw,     [OP_MUL] = &&l_mul,
+        [OP_MULH] = &&l_mulh,       [OP_MULHSU] = &&l_mulhsu, [OP_MULHU] = &&l_mulhu,
+        [OP_DIV] = &&l_div,         [OP_DIVU] = &&l_divu,     [OP_REM] = &&l_rem,
+        [OP_REMU] = &&l_remu,       [OP_MULW] = &&l_mulw,     [OP_DIVW] = &&l_divw,
+        [OP_DIVUW] = &&l_divuw,     [OP_REMW] = &&l_remw,     [OP_REMUW] = &&l_remuw,
+        [OP_END] = &&l_end,
+    };
+    uint64_t *const x = h->x;
+    uint64_t pc = h->pc, left = n, inst0 = h->instret, a, v;
+    uint64_t cpage = 1, caddend = 0; /* current code page (never matches while odd) */
+    uint64_t epoch = h->dc_epoch << DCACHE_EPOCH_SHIFT;
+    int fset = rv64_tlb_set(h->priv), dset = rv64_tlb_set(rv64_data_priv(h));
+    struct rv64_dinsn *d = NULL, *cur = NULL;
+    struct rv64_block *b;
+    struct rv64_tlb_entry *e;
 
-    h->budget = (int)n;
-    while (h->budget > 0) {
-        uint64_t pc = h->pc, npc, a, v;
-        uint32_t insn;
-        struct rv64_tlb_entry *e;
-        bool redirect = false;
+    h->budget = 1;
 
-        h->budget--;
-        done++;
-        h->instret++;
-        e = rv64_tlb_lookup(h, rv64_tlb_set(h->priv), ACC_X, pc);
-        if (likely(e && (pc & 0xfff) <= 0xffc))
-            memcpy(&insn, (void *)(uintptr_t)(pc + e->addend), 4);
-        else if (!rv64_fetch_slow(h, pc, &insn))
-            continue;
-        h->last_insn = insn;
-        if ((insn & 3) != 3) {
-            uint32_t c = insn & 0xffff;
-            insn = rv64_rvc_expand((uint16_t)c);
-            npc = pc + 2;
-            if (!insn) {
-                rv64_trap(h, EXC_ILLEGAL, c);
-                continue;
-            }
-        } else {
-            npc = pc + 4;
-        }
+/* The next instruction of the block (its end marker looks the next block up). */
+#define NEXT()                                                                                     \
+    do {                                                                                           \
+        d++;                                                                                       \
+        if (unlikely(left == 0))                                                                   \
+            goto out;                                                                              \
+        left--;                                                                                    \
+        cur = d;                                                                                   \
+        goto *labels[d->op];                                                                       \
+    } while (0)
 
-        switch (insn & 0x7f) {
-        case 0x03: /* LOAD */
-            a = h->x[RS1] + (uint64_t)IMM_I;
-            switch (F3) {
-            case 0:
-                if (!rv64_load(h, a, 1, &v))
-                    continue;
-                v = (uint64_t)(int8_t)v;
-                break;
-            case 1:
-                if (!rv64_load(h, a, 2, &v))
-                    continue;
-                v = (uint64_t)(int16_t)v;
-                break;
-            case 2:
-                if (!rv64_load(h, a, 4, &v))
-                    continue;
-                v = sext32(v);
-                break;
-            case 3:
-                if (!rv64_load(h, a, 8, &v))
-                    continue;
-                break;
-            case 4:
-                if (!rv64_load(h, a, 1, &v))
-                    continue;
-                break;
-            case 5:
-                if (!rv64_load(h, a, 2, &v))
-                    continue;
-                break;
-            case 6:
-                if (!rv64_load(h, a, 4, &v))
-                    continue;
-                break;
-            default: goto illegal;
+/* Loads and stores: the TLB hit inline, everything else through the slow path. */
+#define LOAD(size, type, ext)                                                                      \
+    do {                                                                                           \
+        a = x[d->rs1] + (uint64_t)(int64_t)d->imm;                                                 \
+        e = &h->tlb[dset][ACC_R][(a >> 12) & (TLB_SIZE - 1)];                                      \
+        if (likely(e->tag == (a >> 12) << 1 && (a & 0xfff) <= 4096 - (size))) {                    \
+            type t_;                                                                               \
+            memcpy(&t_, (const void *)(uintptr_t)(a + e->addend), size);                           \
+            v = (uint64_t)(ext)t_;                                                                 \
+        } else {                                                                                   \
+            h->pc = pc;                                                                            \
+            if (!rv64_load(h, a, size, &v))                                                        \
+                goto trapped;                                                                      \
+            v = (uint64_t)(ext)(type)v;                                                            \
+        }                                                                                          \
+        x[d->rd] = v;                                                                              \
+        pc += d->len;                                                                              \
+        NEXT();                                                                                    \
+    } while (0)
+
+#define STORE(size, type)                                                                          \
+    do {                                                                                           \
+        a = x[d->rs1] + (uint64_t)(int64_t)d->imm;                                                 \
+        e = &h->tlb[dset][ACC_W][(a >> 12) & (TLB_SIZE - 1)];                                      \
+        if (likely(e->tag == (a >> 12) << 1 && (a & 0xfff) <= 4096 - (size))) {                    \
+            type t_ = (type)x[d->rs2];                                                             \
+            memcpy((void *)(uintptr_t)(a + e->addend), &t_, size);                                 \
+        } else {                                                                                   \
+            h->pc = pc;                                                                            \
+            if (!rv64_store(h, a, size, x[d->rs2]))                                                \
+                goto trapped;                                                                      \
+        }                                                                                          \
+        pc += d->len;                                                                              \
+        NEXT();                                                                                    \
+    } while (0)
+
+#define ALU(expr)                                                                                  \
+    do {                                                                                           \
+        x[d->rd] = (expr);                                                                         \
+        pc += d->len;                                                                              \
+        NEXT();                                                                                    \
+    } while (0)
+
+#define BRANCH(cond)                                                                               \
+    do {                                                                                           \
+        pc += (cond) ? (uint64_t)(int64_t)d->imm : d->len;                                         \
+        goto lookup;                                                                               \
+    } while (0)
+
+#define RS1V  x[d->rs1]
+#define RS2V  x[d->rs2]
+#define IMMV  ((uint64_t)(int64_t)d->imm)
+#define SRS1V ((int64_t)x[d->rs1])
+#define SRS2V ((int64_t)x[d->rs2])
+
+    goto lookup;
+
+l_lui:
+    ALU(IMMV);
+l_auipc:
+    ALU(pc + IMMV);
+l_jal:
+    x[d->rd] = pc + d->len;
+    pc += IMMV;
+    goto lookup;
+l_jalr:
+    a = (RS1V + IMMV) & ~1ULL;
+    x[d->rd] = pc + d->len;
+    pc = a;
+    goto lookup;
+l_end:
+    left++; /* the end marker is not an instruction */
+    goto lookup;
+l_beq:
+    BRANCH(RS1V == RS2V);
+l_bne:
+    BRANCH(RS1V != RS2V);
+l_blt:
+    BRANCH(SRS1V < SRS2V);
+l_bge:
+    BRANCH(SRS1V >= SRS2V);
+l_bltu:
+    BRANCH(RS1V < RS2V);
+l_bgeu:
+    BRANCH(RS1V >= RS2V);
+l_lb:
+    LOAD(1, uint8_t, int8_t);
+l_lh:
+    LOAD(2, uint16_t, int16_t);
+l_lw:
+    LOAD(4, uint32_t, int32_t);
+l_ld:
+    LOAD(8, uint64_t, uint64_t);
+l_lbu:
+    LOAD(1, uint8_t, uint8_t);
+l_lhu:
+    LOAD(2, uint16_t, uint16_t);
+l_lwu:
+    LOAD(4, uint32_t, uint32_t);
+l_sb:
+    STORE(1, uint8_t);
+l_sh:
+    STORE(2, uint16_t);
+l_sw:
+    STORE(4, uint32_t);
+l_sd:
+    STORE(8, uint64_t);
+l_addi:
+    ALU(RS1V + IMMV);
+l_slti:
+    ALU(SRS1V < (int64_t)d->imm);
+l_sltiu:
+    ALU(RS1V < IMMV);
+l_xori:
+    ALU(RS1V ^ IMMV);
+l_ori:
+    ALU(RS1V | IMMV);
+l_andi:
+    ALU(RS1V & IMMV);
+l_slli:
+    ALU(RS1V << d->imm);
+l_srli:
+    ALU(RS1V >> d->imm);
+l_srai:
+    ALU((uint64_t)(SRS1V >> d->imm));
+l_add:
+    ALU(RS1V + RS2V);
+l_sub:
+    ALU(RS1V - RS2V);
+l_sll:
+    ALU(RS1V << (RS2V & 63));
+l_slt:
+    ALU(SRS1V < SRS2V);
+l_sltu:
+    ALU(RS1V < RS2V);
+l_xor:
+    ALU(RS1V ^ RS2V);
+l_srl:
+    ALU(RS1V >> (RS2V & 63));
+l_sra:
+    ALU((uint64_t)(SRS1V >> (RS2V & 63)));
+l_or:
+    ALU(RS1V | RS2V);
+l_and:
+    ALU(RS1V & RS2V);
+l_addiw:
+    ALU(sext32(RS1V + IMMV));
+l_slliw:
+    ALU(sext32((uint32_t)RS1V << d->imm));
+l_srliw:
+    ALU(sext32((uint32_t)RS1V >> d->imm));
+l_sraiw:
+    ALU(sext32((uint32_t)((int32_t)RS1V >> d->imm)));
+l_addw:
+    ALU(sext32(RS1V + RS2V));
+l_subw:
+    ALU(sext32(RS1V - RS2V));
+l_sllw:
+    ALU(sext32((uint32_t)RS1V << (RS2V & 31)));
+l_srlw:
+    ALU(sext32((uint32_t)RS1V >> (RS2V & 31)));
+l_sraw:
+    ALU(sext32((uint32_t)((int32_t)RS1V >> (RS2V & 31))));
+l_mul:
+    ALU(RS1V * RS2V);
+l_mulh:
+    ALU((uint64_t)(((__int128)SRS1V * SRS2V) >> 64));
+l_mulhsu:
+    ALU((uint64_t)(((__int128)SRS1V * (unsigned __int128)RS2V) >> 64));
+l_mulhu:
+    ALU((uint64_t)(((unsigned __int128)RS1V * RS2V) >> 64));
+l_div:
+    ALU(div64(SRS1V, SRS2V));
+l_divu:
+    ALU(RS2V ? RS1V / RS2V : ~0ULL);
+l_rem:
+    ALU(rem64(SRS1V, SRS2V));
+l_remu:
+    ALU(RS2V ? RS1V % RS2V : RS1V);
+l_mulw:
+    ALU(sext32(RS1V * RS2V));
+l_divw:
+    ALU(div32((int32_t)RS1V, (int32_t)RS2V));
+l_divuw:
+    ALU((uint32_t)RS2V ? sext32((uint32_t)RS1V / (uint32_t)RS2V) : ~0ULL);
+l_remw:
+    ALU(rem32((int32_t)RS1V, (int32_t)RS2V));
+l_remuw:
+    ALU((uint32_t)RS2V ? sext32((uint32_t)RS1V % (uint32_t)RS2V) : sext32(RS1V));
+
+l_generic:
+    h->pc = pc;
+    h->instret = inst0 + (n - left);
+    rv64_exec_one(h, (d->raw & 3) == 3 ? d->raw : rv64_rvc_expand((uint16_t)d->raw), d->raw,
+                  d->len);
+    inst0 = h->instret - (n - left);
+    pc = h->pc;
+    if (!h->budget)
+        goto out_synced;
+    /* privilege, translation or the decode epoch may have changed */
+    fset = rv64_tlb_set(h->priv);
+    dset = rv64_tlb_set(rv64_data_priv(h));
+    epoch = h->dc_epoch << DCACHE_EPOCH_SHIFT;
+    cpage = 1;
+    goto lookup;
+
+lookup:
+    /* The block at pc: translate its page unless it is the current one, then the cache. */
+    if (unlikely(left == 0))
+        goto out;
+    left--; /* counted here, so that a fetch fault counts as an instruction */
+    if (unlikely((pc ^ cpage) >= 4096)) {
+        e = &h->tlb[fset][ACC_X][(pc >> 12) & (TLB_SIZE - 1)];
+        if (unlikely(e->tag != (pc >> 12) << 1)) {
+            void *host;
+            h->pc = pc;
+            if (rv64_translate(h, pc, ACC_X, h->priv, &host, &a))
+                goto out_synced; /* fetch page fault: h->pc is the handler */
+            if (!host) {
+                rv64_trap(h, EXC_INSN_ACCESS, pc);
+                goto out_synced;
             }
-            h->x[RD] = v;
-            break;
-        case 0x23: /* STORE */
-            if (F3 > 3)
-                goto illegal;
-            if (!rv64_store(h, h->x[RS1] + (uint64_t)IMM_S, 1 << F3, h->x[RS2]))
-                continue;
-            break;
-        case 0x13: { /* OP-IMM */
-            uint64_t s = h->x[RS1];
-            int64_t imm = IMM_I;
-            unsigned sh = (unsigned)imm & 63;
-            switch (F3) {
-            case 0: v = s + (uint64_t)imm; break;
-            case 1:
-                if ((insn >> 26) != 0)
-                    goto illegal;
-                v = s << sh;
-                break;
-            case 2: v = (int64_t)s < imm; break;
-            case 3: v = s < (uint64_t)imm; break;
-            case 4: v = s ^ (uint64_t)imm; break;
-            case 5:
-                if ((insn >> 26) == 0)
-                    v = s >> sh;
-                else if ((insn >> 26) == 0x10)
-                    v = (uint64_t)((int64_t)s >> sh);
-                else
-                    goto illegal;
-                break;
-            case 6: v = s | (uint64_t)imm; break;
-            default: v = s & (uint64_t)imm; break;
-            }
-            h->x[RD] = v;
-            break;
+            e = &h->tlb[fset][ACC_X][(pc >> 12) & (TLB_SIZE - 1)];
         }
-        case 0x1b: { /* OP-IMM-32 */
-            uint32_t s = (uint32_t)h->x[RS1];
-            unsigned sh = RS2;
-            switch (F3) {
-            case 0: v = sext32(s + (uint32_t)IMM_I); break;
-            case 1:
-                if (F7 != 0)
-                    goto illegal;
-                v = sext32(s << sh);
-                break;
-            case 5:
-                if (F7 == 0)
-                    v = sext32(s >> sh);
-                else if (F7 == 0x20)
-                    v = sext32((uint32_t)((int32_t)s >> sh));
-                else
-                    goto illegal;
-                break;
-            default: goto illegal;
-            }
-            h->x[RD] = v;
-            break;
-        }
-        case 0x33: { /* OP */
-            uint64_t s1 = h->x[RS1], s2 = h->x[RS2];
-            if (F7 == 0) {
-                switch (F3) {
-                case 0: v = s1 + s2; break;
-                case 1: v = s1 << (s2 & 63); break;
-                case 2: v = (int64_t)s1 < (int64_t)s2; break;
-                case 3: v = s1 < s2; break;
-                case 4: v = s1 ^ s2; break;
-                case 5: v = s1 >> (s2 & 63); break;
-                case 6: v = s1 | s2; break;
-                default: v = s1 & s2; break;
-                }
-            } else if (F7 == 0x20) {
-                if (F3 == 0)
-                    v = s1 - s2;
-                else if (F3 == 5)
-                    v = (uint64_t)((int64_t)s1 >> (s2 & 63));
-                else
-                    goto illegal;
-            } else if (F7 == 1) {
-                v = alu_m(F3, s1, s2);
-            } else {
-                goto illegal;
-            }
-            h->x[RD] = v;
-            break;
-        }
-        case 0x3b: { /* OP-32 */
-            uint32_t s1 = (uint32_t)h->x[RS1], s2 = (uint32_t)h->x[RS2];
-            if (F7 == 0) {
-                if (F3 == 0)
-                    v = sext32(s1 + s2);
-                else if (F3 == 1)
-                    v = sext32(s1 << (s2 & 31));
-                else if (F3 == 5)
-                    v = sext32(s1 >> (s2 & 31));
-                else
-                    goto illegal;
-            } else if (F7 == 0x20) {
-                if (F3 == 0)
-                    v = sext32(s1 - s2);
-                else if (F3 == 5)
-                    v = sext32((uint32_t)((int32_t)s1 >> (s2 & 31)));
-                else
-                    goto illegal;
-            } else if (F7 == 1) {
-                bool ok = true;
-                v = alu_mw(F3, s1, s2, &ok);
-                if (!ok)
-                    goto illegal;
-            } else {
-                goto illegal;
-            }
-            h->x[RD] = v;
-            break;
-        }
-        case 0x37: h->x[RD] = (uint64_t)IMM_U; break;
-        case 0x17: h->x[RD] = pc + (uint64_t)IMM_U; break;
-        case 0x6f:
-            h->x[RD] = npc;
-            npc = pc + (uint64_t)imm_j(insn);
-            break;
-        case 0x67:
-            if (F3 != 0)
-                goto illegal;
-            v = (h->x[RS1] + (uint64_t)IMM_I) & ~1ULL;
-            h->x[RD] = npc;
-            npc = v;
-            break;
-        case 0x63: { /* BRANCH */
-            uint64_t s1 = h->x[RS1], s2 = h->x[RS2];
-            bool take;
-            switch (F3) {
-            case 0: take = s1 == s2; break;
-            case 1: take = s1 != s2; break;
-            case 4: take = (int64_t)s1 < (int64_t)s2; break;
-            case 5: take = (int64_t)s1 >= (int64_t)s2; break;
-            case 6: take = s1 < s2; break;
-            case 7: take = s1 >= s2; break;
-            default: goto illegal;
-            }
-            if (take)
-                npc = pc + (uint64_t)imm_b(insn);
-            break;
-        }
-        case 0x0f: /* MISC-MEM */
-            if (F3 == 0) {
-                /* fence: order stores before later loads only when asked to (x86 is TSO) */
-                if ((insn >> 24 & 1) && (insn >> 21 & 1))
-                    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-                else
-                    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-            } else if (F3 != 1) {
-                goto illegal;
-            }
-            break;
-        case 0x2f: /* AMO */
-            switch (exec_amo(h, insn)) {
-            case AMO_ILLEGAL: goto illegal;
-            case AMO_TRAP: continue;
-            default: break;
-            }
-            break;
-        case 0x07: /* LOAD-FP */
-            if (!fp_enabled(h) || (F3 != 2 && F3 != 3))
-                goto illegal;
-            a = h->x[RS1] + (uint64_t)IMM_I;
-            if (F3 == 2) {
-                if (!rv64_load(h, a, 4, &v))
-                    continue;
-                v |= 0xffffffff00000000ULL;
-            } else if (!rv64_load(h, a, 8, &v)) {
-                continue;
-            }
-            h->fp.f[RD] = v;
-            h->mstatus |= MS_FS;
-            break;
-        case 0x27: /* STORE-FP */
-            if (!fp_enabled(h) || (F3 != 2 && F3 != 3))
-                goto illegal;
-            if (!rv64_store(h, h->x[RS1] + (uint64_t)IMM_S, F3 == 2 ? 4 : 8, h->fp.f[RS2]))
-                continue;
-            break;
-        case 0x43:
-        case 0x47:
-        case 0x4b:
-        case 0x4f:
-        case 0x53:
-            if (!fp_enabled(h) || rv64_fpu_exec(&h->fp, h->x, insn))
-                goto illegal;
-            h->mstatus |= MS_FS;
-            break;
-        case 0x73:
-            if (!exec_system(h, insn, npc, &redirect))
-                goto illegal;
-            if (redirect)
-                continue;
-            break;
-        default: goto illegal;
-        }
-        h->x[0] = 0;
-        h->pc = npc;
-        continue;
-    illegal:
-        h->x[0] = 0;
-        rv64_trap(h, EXC_ILLEGAL, h->last_insn & ((h->last_insn & 3) == 3 ? ~0U : 0xffff));
+        cpage = pc & ~0xfffULL;
+        caddend = e->addend;
     }
-    return done;
+    b = &h->blocks[(pc >> 1) & (BLOCK_CACHE_SIZE - 1)];
+    if (unlikely(b->tag != ((pc + caddend) | epoch)) &&
+        !build_block(h, b, pc, caddend, (pc + caddend) | epoch))
+        goto out_synced; /* fetch fault on the second half of an instruction */
+    d = b->insn;
+    cur = d;
+    goto *labels[d->op];
+
+trapped:
+    pc = h->pc;
+    goto out_synced;
+out:
+    h->pc = pc;
+out_synced:
+    h->last_insn = cur ? cur->raw : 0;
+    h->instret = inst0 + (n - left);
+    return n - left;
 }

@@ -176,6 +176,12 @@ int rv64_machine_create(struct rv64_machine **out, const struct rv64_config *cfg
             goto fail;
         }
         memset(h, 0, sizeof(*h));
+        h->blocks = calloc(BLOCK_CACHE_SIZE, sizeof(*h->blocks));
+        if (!h->blocks) {
+            free(h);
+            pthread_condattr_destroy(&cattr);
+            goto fail;
+        }
         h->m = m;
         h->id = i;
         h->trace = m->trace;
@@ -201,6 +207,7 @@ void rv64_machine_destroy(struct rv64_machine *m)
     for (int i = 0; i < m->nharts; i++) {
         pthread_mutex_destroy(&m->harts[i]->lock);
         pthread_cond_destroy(&m->harts[i]->cond);
+        free(m->harts[i]->blocks);
         free(m->harts[i]);
     }
     if (m->trace)
@@ -272,6 +279,9 @@ enum rv64_stop rv64_machine_run(struct rv64_machine *m)
 uint64_t rv64_hart_step(struct rv64_hart *h, uint64_t n)
 {
     uint64_t done = 0;
+
+    /* Tools and tests write code into guest memory between steps without FENCE.I. */
+    rv64_dcache_flush(h);
 
     while (done < n) {
         if (h->wfi) {
