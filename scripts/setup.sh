@@ -23,10 +23,11 @@ for arg in "$@"; do
 done
 
 packages=(
-    build-essential make pkg-config libfdt-dev clang-format
+    build-essential make pkg-config libfdt-dev libslirp-dev clang-format
     gcc-riscv64-linux-gnu cpio xz-utils zstd python3
     qemu-system-misc gdb-multiarch device-tree-compiler
     debian-archive-keyring
+    zlib1g-dev libzstd-dev qemu-utils
 )
 
 current=""

@@ -2,15 +2,20 @@
 # Vessel's test suite. Steps, in order:
 #   format       clang-format --dry-run --Werror over src/ and tests/ (one check per file)
 #   unit         build/unit-tests and build-asan/unit-tests
+#   fuzz         fuzz/run.sh: libFuzzer targets (clang), a bounded number of runs each
 #   guest        tests/guest/rv64/run.sh (bare-metal rv64 programs), when it exists
-#   integration  tests/integration/test_riscv.py (Debian riscv64 Linux; VESSEL_VMM selects the VMM)
+#                and tests/guest/x86/run.sh (x86-64 test guests on kvm; skipped without /dev/kvm)
+#   integration  tests/integration/test_riscv.py, test_virtio.py and test_net.py (Debian
+#                riscv64 Linux; VESSEL_VMM selects the VMM)
+#                and test_qcow2.py (qcow2 disks against qemu-img: interoperability, crash
+#                consistency, bad images; needs qemu-utils)
 # Usage: tests/run.sh [STEP...]     (default: all steps)
 # Every step adds to the totals; the last line of output is "N passed, N failed" and
 # the exit status is non-zero when anything failed. Run scripts/setup.sh first.
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
-all_steps=(format unit guest integration)
+all_steps=(format unit fuzz guest integration)
 steps=("$@")
 [[ ${#steps[@]} -gt 0 ]] || steps=("${all_steps[@]}")
 for s in "${steps[@]}"; do
@@ -95,16 +100,26 @@ step_unit() {
     done
 }
 
+step_fuzz() {
+    run_counted "fuzz" bash fuzz/run.sh
+}
+
 step_guest() {
     if [[ -f tests/guest/rv64/run.sh ]]; then
         run_counted "guest (rv64)" bash tests/guest/rv64/run.sh
     else
         echo "==> guest: tests/guest/rv64/run.sh does not exist yet, skipped"
     fi
+    if [[ -f tests/guest/x86/run.sh ]]; then
+        run_counted "guest (x86, kvm)" bash tests/guest/x86/run.sh
+    fi
 }
 
 step_integration() {
     run_counted "integration (${VESSEL_VMM:-vessel})" python3 tests/integration/test_riscv.py
+    run_counted "integration virtio (${VESSEL_VMM:-vessel})" python3 tests/integration/test_virtio.py
+    run_counted "integration net+balloon (${VESSEL_VMM:-vessel})" python3 tests/integration/test_net.py
+    run_counted "integration qcow2 (qemu-img)" python3 tests/integration/test_qcow2.py
 }
 
 for s in "${steps[@]}"; do

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 int args_parse_size(const char *s, uint64_t *bytes)
 {
@@ -57,5 +58,43 @@ int args_parse_int(const char *s, long min, long max, long *val)
     if (errno == ERANGE || n < min || n > max)
         return -ERANGE;
     *val = n;
+    return 0;
+}
+
+int args_parse_disk(const char *s, struct args_disk *d, const char **why)
+{
+    const char *comma = strchr(s, ',');
+    size_t plen = comma ? (size_t)(comma - s) : strlen(s);
+
+    *d = (struct args_disk){.format = DISK_FORMAT_PROBE};
+    *why = "expected PATH[,ro][,format=raw|qcow2]";
+    if (plen == 0 || plen >= sizeof(d->path))
+        return -EINVAL;
+    memcpy(d->path, s, plen);
+    while (comma) {
+        const char *opt = comma + 1;
+        size_t n;
+
+        comma = strchr(opt, ',');
+        n = comma ? (size_t)(comma - opt) : strlen(opt);
+        if (n == 2 && !strncmp(opt, "ro", 2)) {
+            d->readonly = true;
+        } else if (n > 7 && !strncmp(opt, "format=", 7)) {
+            char name[16];
+            if (n - 7 >= sizeof(name)) {
+                *why = "unknown format (expected raw or qcow2)";
+                return -EINVAL;
+            }
+            memcpy(name, opt + 7, n - 7);
+            name[n - 7] = '\0';
+            if (disk_format_parse(name, &d->format) || d->format == DISK_FORMAT_PROBE) {
+                *why = "unknown format (expected raw or qcow2)";
+                return -EINVAL;
+            }
+        } else {
+            *why = "unknown option (expected ro or format=raw|qcow2)";
+            return -EINVAL;
+        }
+    }
     return 0;
 }

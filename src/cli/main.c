@@ -8,13 +8,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/chardev/socket.h"
 #include "backend/chardev/stdio.h"
+#include "backend/disk/disk.h"
+#include "backend/net/net.h"
 #include "base/log.h"
 #include "board/riscv/board.h"
 #include "board/riscv/boot.h"
 #include "board/riscv/layout.h"
 #include "cli/args.h"
+#include "cli/disk_cmd.h"
+#include "cli/cmd_switch.h"
+#include "cli/run_x86.h"
 #include "engine/rv64/rv64.h"
+#include "vm/api_socket.h"
+#include "vm/control.h"
 
 #define VESSEL_VERSION "0.1.0"
 
@@ -29,6 +37,9 @@
 
 static const char usage_main[] =
     "usage: vessel run [OPTIONS]     run a virtual machine (see vessel run --help)\n"
+    "       vessel switch PATH       run a virtual Ethernet switch (see vessel switch --help)\n"
+    "       vessel info              which engines this host supports, and why not\n"
+    "       vessel disk create|info|check ...  disk images (see vessel disk --help)\n"
     "       vessel --help | --version\n";
 
 static const char usage_run[] =
@@ -37,7 +48,9 @@ static const char usage_run[] =
     "Boots a Linux kernel on Vessel's rv64 engine, with OpenSBI in M-mode, on a board\n"
     "like QEMU's riscv virt machine. The console is this terminal (or stdin/stdout).\n"
     "\n"
-    "  --arch ARCH        guest architecture: riscv64 (default)\n"
+    "  --arch ARCH        guest architecture: riscv64 (default) or x86_64 (kvm engine:\n"
+    "                     --kernel is a bzImage or an ELF vmlinux/PVH kernel; --mem 16M\n"
+    "                     to 64G; --disk, --rng, --console-socket not yet on x86_64)\n"
     "  --kernel IMAGE     RISC-V Linux Image (flat, with the \"RSC\\x05\" header)\n"
     "  --initrd FILE      initial ramdisk (e.g. initramfs.cpio.gz)\n"
     "  --append STR       kernel command line (e.g. \"console=ttyS0\")\n"
@@ -48,6 +61,30 @@ static const char usage_run[] =
     "                     64M to 64G)\n"
     "  --cpus N           number of harts, 1 to 32 (default 1)\n"
     "  --trace FILE       write an instruction trace of the rv64 engine to FILE\n"
+    "  --disk PATH[,ro][,format=raw|qcow2]\n"
+    "                     a virtio-blk disk (repeatable; /dev/vda, vdb, ... in order);\n"
+    "                     ro: read-only; format: default probed from the file\n"
+    "  --rng              a virtio-rng device fed by the host's getrandom()\n"
+    "  --console-socket PATH\n"
+    "                     a virtio-console port (/dev/hvc0 in the guest) on a unix socket\n"
+    "                     that vessel listens on at PATH (one client at a time)\n"
+    "  --net user[,hostfwd=tcp:[HOSTADDR]:HOSTPORT-:GUESTPORT]...[,mac=MAC]\n"
+    "                     a virtio-net NIC (repeatable: eth0, eth1, ...) on user-mode NAT:\n"
+    "                     DHCP gives the guest 10.0.2.15, the host's loopback is 10.0.2.2,\n"
+    "                     DNS 10.0.2.3; each hostfwd forwards a host port to the guest\n"
+    "                     (udp: too; HOSTADDR defaults to 0.0.0.0)\n"
+    "  --net tap,ifname=NAME[,mac=MAC]\n"
+    "                     a NIC on an existing tap interface\n"
+    "  --net switch,path=PATH[,mac=MAC]\n"
+    "                     a NIC on the `vessel switch PATH` virtual Ethernet switch\n"
+    "                     MAC: e.g. 52:54:00:12:34:56; default 52:54:00 plus 3 bytes\n"
+    "                     unique to this process and NIC\n"
+    "  --balloon SIZE     a virtio-balloon device asking for SIZE back from the guest at\n"
+    "                     start (0 for none yet); change it at run time via --api-socket\n"
+    "  --api-socket PATH  control socket (unix, line-based): one JSON command per line,\n"
+    "                     one JSON answer per line:\n"
+    "                       {\"balloon_target_mib\": N}  balloon size N MiB -> {\"ok\":true}\n"
+    "                       {\"stats\": null}            balloon, guest memory stats, VMM RSS\n"
     "  -h, --help         this text\n"
     "\n"
     "Console: on a terminal, Ctrl-A x quits, Ctrl-A Ctrl-A sends a Ctrl-A, Ctrl-A h\n"
@@ -65,6 +102,15 @@ struct run_opts {
     const char *arch, *kernel, *initrd, *append, *firmware, *trace;
     uint64_t mem;
     long cpus;
+    struct args_disk disks[RISCV_VIRTIO_SLOTS];
+    int ndisks;
+    bool rng;
+    const char *console_socket;
+    struct net_config nets[RISCV_VIRTIO_SLOTS];
+    int nnets;
+    bool balloon;
+    uint64_t balloon_bytes;
+    const char *api_socket;
 };
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -84,6 +130,8 @@ static void die_usage(const char *fmt, ...)
 static void parse_run(int argc, char **argv, struct run_opts *o)
 {
     enum { O_ARCH = 256, O_KERNEL, O_INITRD, O_APPEND, O_FIRMWARE, O_MEM, O_CPUS, O_TRACE };
+    enum { O_DISK = 320, O_RNG, O_CONSOLE_SOCKET };
+    enum { O_NET = 340, O_BALLOON, O_API_SOCKET };
     static const struct option longopts[] = {
         {"arch", required_argument, NULL, O_ARCH},
         {"kernel", required_argument, NULL, O_KERNEL},
@@ -93,9 +141,17 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
         {"mem", required_argument, NULL, O_MEM},
         {"cpus", required_argument, NULL, O_CPUS},
         {"trace", required_argument, NULL, O_TRACE},
+        {"disk", required_argument, NULL, O_DISK},
+        {"rng", no_argument, NULL, O_RNG},
+        {"console-socket", required_argument, NULL, O_CONSOLE_SOCKET},
+        {"net", required_argument, NULL, O_NET},
+        {"balloon", required_argument, NULL, O_BALLOON},
+        {"api-socket", required_argument, NULL, O_API_SOCKET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    const char *why;
+    char nwhy[200];
     int c, err;
 
     *o = (struct run_opts){.arch = "riscv64", .mem = DEFAULT_MEM, .cpus = 1};
@@ -121,6 +177,37 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
                 die_usage("--cpus %s: expected a number of harts from 1 to %d", optarg,
                           RV64_MAX_HARTS);
             break;
+        case O_DISK:
+            if (o->ndisks == RISCV_VIRTIO_SLOTS)
+                die_usage("--disk %s: at most %d disks", optarg, RISCV_VIRTIO_SLOTS);
+            if (args_parse_disk(optarg, &o->disks[o->ndisks], &why))
+                die_usage("--disk %s: %s", optarg, why);
+            o->ndisks++;
+            break;
+        case O_RNG: o->rng = true; break;
+        case O_CONSOLE_SOCKET:
+            if (!*optarg)
+                die_usage("--console-socket: expected a socket path");
+            o->console_socket = optarg;
+            break;
+        case O_NET:
+            if (o->nnets == RISCV_VIRTIO_SLOTS)
+                die_usage("--net %s: at most %d NICs", optarg, RISCV_VIRTIO_SLOTS);
+            if (net_config_parse(optarg, &o->nets[o->nnets], nwhy, sizeof(nwhy)))
+                die_usage("--net %s: %s", optarg, nwhy);
+            o->nnets++;
+            break;
+        case O_BALLOON:
+            o->balloon = true;
+            o->balloon_bytes = 0;
+            if (strcmp(optarg, "0") != 0 && args_parse_size(optarg, &o->balloon_bytes))
+                die_usage("--balloon %s: expected a size like 256M or 1G (or 0)", optarg);
+            break;
+        case O_API_SOCKET:
+            if (!*optarg)
+                die_usage("--api-socket: expected a socket path");
+            o->api_socket = optarg;
+            break;
         case 'h': fputs(usage_run, stdout); exit(0);
         case ':': die_usage("run: option %s needs a value", argv[optind - 1]);
         default: die_usage("run: unknown option '%s' (see vessel run --help)", argv[optind - 1]);
@@ -128,15 +215,86 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
     }
     if (optind < argc)
         die_usage("run: unexpected argument '%s' (see vessel run --help)", argv[optind]);
-    if (strcmp(o->arch, "riscv64") != 0)
-        die_usage("--arch %s: unknown architecture (supported: riscv64)", o->arch);
+    if (strcmp(o->arch, "riscv64") != 0 && strcmp(o->arch, "x86_64") != 0)
+        die_usage("--arch %s: unknown architecture (supported: riscv64, x86_64)", o->arch);
     if (!o->kernel)
         die_usage("run: --kernel IMAGE is required (see vessel run --help)");
+    if (!strcmp(o->arch, "x86_64")) {
+        const char *bad = cli_x86_check_mem(o->mem);
+        if (bad)
+            die_usage("--mem: %s", bad);
+        if (o->ndisks || o->rng || o->console_socket || o->firmware || o->trace)
+            die_usage("run: --disk, --rng, --console-socket, --firmware and --trace are not "
+                      "supported with --arch x86_64 yet");
+        return;
+    }
     if (o->mem < RISCV_RAM_MIN || o->mem > RISCV_RAM_MAX)
         die_usage("--mem: %llu MiB is out of range (%llu MiB to %llu GiB)",
                   (unsigned long long)(o->mem >> 20), RISCV_RAM_MIN >> 20, RISCV_RAM_MAX >> 30);
     if (o->mem & 0xfff)
         die_usage("--mem: must be a multiple of 4 KiB");
+    if (o->balloon && o->balloon_bytes > o->mem)
+        die_usage("--balloon: %llu MiB is more than the guest's RAM (%llu MiB)",
+                  (unsigned long long)(o->balloon_bytes >> 20), (unsigned long long)(o->mem >> 20));
+    if (o->ndisks + o->rng + (o->console_socket != NULL) + o->nnets + o->balloon >
+        RISCV_VIRTIO_SLOTS)
+        die_usage("run: more than %d virtio devices (--disk, --rng, --console-socket, --net, "
+                  "--balloon)",
+                  RISCV_VIRTIO_SLOTS);
+}
+
+/* The host side of the virtio devices; opened before the board so that a bad file is a
+ * usage error (exit 1). */
+struct run_backends {
+    struct disk *disks[RISCV_VIRTIO_SLOTS];
+    int ndisks;
+    struct chardev_socket *console;
+    struct net_backend *nets[RISCV_VIRTIO_SLOTS];
+    uint8_t macs[RISCV_VIRTIO_SLOTS][6];
+    int nnets;
+};
+
+static void backends_close(struct run_backends *r)
+{
+    for (int i = 0; i < r->ndisks; i++)
+        disk_close(r->disks[i]);
+    chardev_socket_close(r->console);
+    for (int i = 0; i < r->nnets; i++)
+        net_backend_close(r->nets[i]);
+    *r = (struct run_backends){0};
+}
+
+static int backends_open(struct run_backends *r, const struct run_opts *o)
+{
+    *r = (struct run_backends){0};
+    for (int i = 0; i < o->ndisks; i++) {
+        if (disk_open(&r->disks[i], o->disks[i].path, o->disks[i].format, o->disks[i].readonly)) {
+            fprintf(stderr, "vessel: --disk %s: cannot open the disk (see above)\n",
+                    o->disks[i].path);
+            backends_close(r);
+            return -1;
+        }
+        r->ndisks++;
+    }
+    if (o->console_socket && chardev_socket_listen(&r->console, o->console_socket)) {
+        fprintf(stderr, "vessel: --console-socket %s: cannot listen there (see above)\n",
+                o->console_socket);
+        backends_close(r);
+        return -1;
+    }
+    for (int i = 0; i < o->nnets; i++) {
+        if (net_backend_open(&r->nets[i], &o->nets[i])) {
+            fprintf(stderr, "vessel: --net: cannot open network backend %d (see above)\n", i);
+            backends_close(r);
+            return -1;
+        }
+        if (o->nets[i].mac_set)
+            memcpy(r->macs[i], o->nets[i].mac, 6);
+        else
+            net_mac_default(r->macs[i], i);
+        r->nnets++;
+    }
+    return 0;
 }
 
 /* The default firmware from the guest artifact cache; the returned string is malloc'd. */
@@ -168,11 +326,22 @@ static int cmd_run(int argc, char **argv)
     struct riscv_boot_plan plan;
     struct riscv_board *board = NULL;
     struct chardev_stdio *console = NULL;
+    struct run_backends be;
+    struct api_socket *api = NULL;
+    struct control ctl = {0};
     char *fw_default = NULL;
     enum riscv_board_exit why;
     int err;
 
     parse_run(argc, argv, &o);
+    if (!strcmp(o.arch, "x86_64")) {
+        struct x86_run_opts xo = {.kernel = o.kernel,
+                                  .initrd = o.initrd,
+                                  .append = o.append,
+                                  .mem = o.mem,
+                                  .cpus = (int)o.cpus};
+        return cli_run_x86(&xo);
+    }
     if (!o.firmware)
         o.firmware = fw_default = default_firmware();
     if (riscv_images_load(&img, o.firmware, o.kernel, o.initrd)) {
@@ -185,9 +354,15 @@ static int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    if (backends_open(&be, &o)) {
+        riscv_images_free(&img);
+        free(fw_default);
+        return EXIT_USAGE;
+    }
     err = chardev_stdio_open(&console);
     if (err) {
         riscv_images_free(&img);
+        backends_close(&be);
         free(fw_default);
         return EXIT_VMM_ERROR;
     }
@@ -199,6 +374,15 @@ static int cmd_run(int argc, char **argv)
         .console_tx = chardev_stdio_tx,
         .console_rx_ready = chardev_stdio_wake,
         .console_opaque = console,
+        .virtio = {.disks = be.disks,
+                   .ndisks = be.ndisks,
+                   .rng = o.rng,
+                   .console_socket = be.console,
+                   .nets = be.nets,
+                   .net_macs = (const uint8_t(*)[6])be.macs,
+                   .nnets = be.nnets,
+                   .balloon = o.balloon,
+                   .balloon_bytes = o.balloon_bytes},
     };
     err = riscv_board_create(&board, &bc, &img);
     if (!err) {
@@ -206,15 +390,26 @@ static int cmd_run(int argc, char **argv)
             .rx = riscv_board_console_input, .quit = riscv_board_quit, .opaque = board};
         err = chardev_stdio_start(console, &sink);
     }
+    if (!err && o.api_socket) {
+        ctl.balloon = riscv_board_balloon(board);
+        if (api_socket_start(&api, o.api_socket, &ctl)) {
+            fprintf(stderr, "vessel: --api-socket %s: cannot listen there (see above)\n",
+                    o.api_socket);
+            err = EXIT_USAGE;
+        }
+    }
     if (err) {
         riscv_board_destroy(board);
         chardev_stdio_close(console);
+        backends_close(&be);
         free(fw_default);
-        return EXIT_VMM_ERROR;
+        return err == EXIT_USAGE ? EXIT_USAGE : EXIT_VMM_ERROR;
     }
     why = riscv_board_run(board);
+    api_socket_stop(api);
     chardev_stdio_close(console); /* stops input first: it feeds the board */
     riscv_board_destroy(board);
+    backends_close(&be);
     free(fw_default);
     switch (why) {
     case RISCV_EXIT_POWEROFF: return EXIT_POWEROFF;
@@ -244,6 +439,12 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "disk"))
+        return cli_disk(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "switch"))
+        return cmd_switch(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "info"))
+        return cli_info();
     fprintf(stderr, "vessel: unknown command '%s' (see vessel --help)\n", argv[1]);
     return EXIT_USAGE;
 }

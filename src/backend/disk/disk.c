@@ -53,10 +53,7 @@ int disk_open(struct disk **out, const char *path, enum disk_format fmt, bool re
     if (fmt == DISK_FORMAT_PROBE)
         fmt = probe(fd);
     if (fmt == DISK_FORMAT_QCOW2) {
-        /* TODO(issue 4): the qcow2 format replaces this refusal with disk_qcow2_open(d, fd) */
-        log_err("disk: %s: qcow2 images are not supported yet", path);
-        close(fd);
-        err = -ENOTSUP;
+        err = disk_qcow2_open(d, fd);
     } else {
         err = disk_raw_open(d, fd);
     }

@@ -1,4 +1,4 @@
-/* Disk images behind one small interface: raw and (soon) qcow2. Calls are synchronous and
+/* Disk images behind one small interface: raw and qcow2. Calls are synchronous and
  * thread-safe (a format that keeps metadata serializes internally); devices run them on I/O
  * worker threads so that a slow disk never stalls a vCPU. Every call returns 0 or -errno. */
 #ifndef VESSEL_BACKEND_DISK_DISK_H
@@ -43,5 +43,6 @@ int disk_format_parse(const char *name, enum disk_format *fmt);
 
 /* Formats implement these; only disk.c calls them. */
 int disk_raw_open(struct disk *d, int fd);
+int disk_qcow2_open(struct disk *d, int fd);
 
 #endif

@@ -30,6 +30,7 @@ struct riscv_board {
     struct uart16550 uart;
     struct goldfish_rtc rtc;
     struct syscon syscon;
+    struct riscv_virtio virtio;
     atomic_int user_quit;
     uint8_t fdt[RISCV_FDT_MAX_SIZE] __attribute__((aligned(8))); /* libfdt wants 8 */
 };
@@ -116,6 +117,11 @@ void riscv_board_quit(void *board)
     rv64_machine_stop(b->m, RV64_STOP_QUIT);
 }
 
+struct virtio_balloon *riscv_board_balloon(struct riscv_board *b)
+{
+    return b->virtio.balloon;
+}
+
 /* --- boot --- */
 
 /* Writes the device tree and the images into RAM and puts every hart at the firmware entry. */
@@ -129,6 +135,7 @@ static int board_load(struct riscv_board *b)
         .cmdline = b->cfg.cmdline,
         .initrd_start = b->plan.initrd_start,
         .initrd_end = b->plan.initrd_end,
+        .virtio_slots = b->virtio.slots,
     };
     int err;
 
@@ -156,6 +163,7 @@ static void board_reset_devices(struct riscv_board *b)
     clint_reset(&b->clint);
     uart16550_reset(&b->uart);
     goldfish_rtc_reset(&b->rtc);
+    riscv_virtio_reset(&b->virtio); /* stops device threads before the PLIC forgets lines */
     plic_reset(&b->plic);
 }
 
@@ -187,7 +195,6 @@ static int board_add_devices(struct riscv_board *b)
     b->uart.rx_drained = b->cfg.console_rx_ready;
     goldfish_rtc_init(&b->rtc, &rtc_irq);
     syscon_init(&b->syscon, board_syscon_action, b);
-    /* virtio-mmio devices will register in RISCV_VIRTIO_BASE slots here. */
     for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
         err = bus_register(&b->bus, windows[i].base, windows[i].len, windows[i].ops, windows[i].dev,
                            windows[i].name);
@@ -197,7 +204,8 @@ static int board_add_devices(struct riscv_board *b)
             return err;
         }
     }
-    return 0;
+    /* virtio-mmio devices, in the RISCV_VIRTIO_BASE slots */
+    return riscv_virtio_create(&b->virtio, &b->cfg.virtio, &b->ram, &b->bus, &b->plic);
 }
 
 int riscv_board_create(struct riscv_board **out, const struct riscv_board_config *cfg,
@@ -243,6 +251,7 @@ int riscv_board_create(struct riscv_board **out, const struct riscv_board_config
     return 0;
 
 fail_devices:
+    riscv_virtio_destroy(&b->virtio);
     goldfish_rtc_destroy(&b->rtc);
     uart16550_destroy(&b->uart);
     clint_destroy(&b->clint);
@@ -261,6 +270,7 @@ void riscv_board_destroy(struct riscv_board *b)
     if (!b)
         return;
     rv64_machine_destroy(b->m);
+    riscv_virtio_destroy(&b->virtio);
     goldfish_rtc_destroy(&b->rtc);
     uart16550_destroy(&b->uart);
     clint_destroy(&b->clint);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "board/riscv/boot.h"
+#include "board/riscv/virtio_devs.h"
 
 struct riscv_board_config {
     uint64_t ram_size;
@@ -18,6 +19,7 @@ struct riscv_board_config {
     /* The console UART can take more input (called on a hart thread); may be NULL. */
     void (*console_rx_ready)(void *opaque);
     void *console_opaque;
+    struct riscv_virtio_config virtio; /* virtio-mmio devices (disks, rng, console socket) */
 };
 
 enum riscv_board_exit {
@@ -43,5 +45,7 @@ enum riscv_board_exit riscv_board_run(struct riscv_board *b);
 unsigned riscv_board_console_input(void *board, const uint8_t *buf, unsigned len);
 /* Thread-safe: the user asked to quit. */
 void riscv_board_quit(void *board);
+/* The virtio-balloon device (for the control channel), or NULL when the VM has none. */
+struct virtio_balloon *riscv_board_balloon(struct riscv_board *b);
 
 #endif

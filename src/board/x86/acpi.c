@@ -1,0 +1,230 @@
+/* ACPI tables (ACPI 6.x layouts). Full (not hardware-reduced) fixed hardware: PM1a event and
+ * control blocks on ports, SCI on IRQ 9, no SMI command port (ACPI mode is always on), S5 by
+ * writing SLP_TYP|SLP_EN to PM1a_CNT, reset through the keyboard controller. */
+#include "board/x86/acpi.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "board/x86/layout.h"
+
+/* The DSDT body, hand-assembled AML (ACPI spec chapter 20):
+ *
+ *   Scope (\_SB) {
+ *       Device (PWRB) { Name (_HID, EisaId ("PNP0C0C")) }   // control-method power button
+ *   }
+ *   Name (_S5, Package () { 5, 5, 0, 0 })                   // SLP_TYPa, SLP_TYPb for S5
+ *
+ * EisaId("PNP0C0C") packs the three letters in 5 bits each ('P'-0x40=0x10, 'N'=0x0e, 'P'=0x10:
+ * 0x10<<10 | 0x0e<<5 | 0x10 = 0x41d0, stored big-endian) followed by the hex digits 0C 0C.
+ * PkgLength bytes count themselves and everything after them inside the construct. */
+const uint8_t x86_dsdt_aml[] = {
+    0x10, 0x17, /* ScopeOp, PkgLength 23 */
+    0x5c, '_',
+    'S',  'B',
+    '_', /* \_SB_ */
+    0x5b, 0x82,
+    0x0f, /* DeviceOp, PkgLength 15 */
+    'P',  'W',
+    'R',  'B', /* PWRB */
+    0x08, '_',
+    'H',  'I',
+    'D', /* NameOp _HID */
+    0x0c, 0x41,
+    0xd0, 0x0c,
+    0x0c, /* DWordPrefix EisaId("PNP0C0C") */
+    0x08, '_',
+    'S',  '5',
+    '_', /* NameOp _S5_ */
+    0x12, 0x08,
+    0x04,                   /* PackageOp, PkgLength 8, 4 elements */
+    0x0a, X86_ACPI_S5_TYPE, /* BytePrefix SLP_TYPa */
+    0x0a, X86_ACPI_S5_TYPE, /* BytePrefix SLP_TYPb */
+    0x00, 0x00,             /* Zero, Zero (reserved) */
+};
+const size_t x86_dsdt_aml_len = sizeof(x86_dsdt_aml);
+
+uint8_t acpi_checksum(const uint8_t *p, size_t len)
+{
+    uint8_t sum = 0;
+
+    while (len--)
+        sum = (uint8_t)(sum + *p++);
+    return sum;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    memcpy(p, &v, 2);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+
+static void header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
+{
+    memcpy(t, sig, 4);
+    put32(t + 4, len);
+    t[8] = rev;
+    memcpy(t + 10, ACPI_OEM_ID, 6);
+    memcpy(t + 16, ACPI_OEM_TABLE, 8);
+    put32(t + 24, 1);          /* OEM revision */
+    memcpy(t + 28, "VSSL", 4); /* creator */
+    put32(t + 32, 1);
+}
+
+static void finish(uint8_t *t)
+{
+    uint32_t len;
+
+    memcpy(&len, t + 4, 4);
+    t[9] = 0;
+    t[9] = (uint8_t)-acpi_checksum(t, len);
+}
+
+/* Generic Address Structure: system I/O space */
+static void gas_io(uint8_t *p, uint8_t bits, uint8_t access, uint64_t port)
+{
+    p[0] = 1; /* SystemIO */
+    p[1] = bits;
+    p[2] = 0;
+    p[3] = access; /* 1 byte, 2 word, 3 dword */
+    put64(p + 4, port);
+}
+
+static void build_fadt(uint8_t *t, uint64_t facs, uint64_t dsdt)
+{
+    memset(t, 0, ACPI_FADT_LEN);
+    header(t, "FACP", ACPI_FADT_LEN, 6);
+    put32(t + 36, (uint32_t)facs);
+    put32(t + 40, (uint32_t)dsdt);
+    t[45] = 0;                  /* preferred PM profile: unspecified */
+    put16(t + 46, X86_IRQ_SCI); /* SCI_INT */
+    put32(t + 48, 0);           /* SMI_CMD: none, ACPI mode always enabled */
+    put32(t + 56, X86_PORT_PM1A_EVT);
+    put32(t + 64, X86_PORT_PM1A_CNT);
+    t[88] = 4;               /* PM1_EVT_LEN */
+    t[89] = 2;               /* PM1_CNT_LEN */
+    put16(t + 96, 101);      /* P_LVL2_LAT > 100: no C2 */
+    put16(t + 98, 1001);     /* P_LVL3_LAT > 1000: no C3 */
+    t[108] = 0x32;           /* CENTURY: CMOS register */
+    put16(t + 109, 1u << 2); /* IAPC_BOOT_ARCH: VGA not present */
+    /* flags: WBINVD, PROC_C1, PWR_BUTTON (control method), SLP_BUTTON (none), RESET_REG_SUP */
+    put32(t + 112, (1u << 0) | (1u << 2) | (1u << 4) | (1u << 5) | (1u << 10));
+    gas_io(t + 116, 8, 1, X86_PORT_I8042_CMD); /* RESET_REG */
+    t[128] = 0xfe;                             /* RESET_VALUE: pulse the reset line */
+    t[131] = 0;                                /* FADT minor version */
+    put64(t + 132, facs);
+    put64(t + 140, dsdt);
+    gas_io(t + 148, 32, 2, X86_PORT_PM1A_EVT);
+    gas_io(t + 172, 16, 2, X86_PORT_PM1A_CNT);
+    memcpy(t + 268, "VESSEL\0\0", 8); /* hypervisor vendor identity */
+    finish(t);
+}
+
+static size_t build_madt(uint8_t *t, int ncpus)
+{
+    size_t n = 44;
+
+    put32(t + 36, (uint32_t)X86_LAPIC_ADDR);
+    put32(t + 40, 1); /* PCAT_COMPAT: dual 8259s present */
+    for (int i = 0; i < ncpus; i++, n += 8) {
+        t[n] = 0; /* processor local APIC */
+        t[n + 1] = 8;
+        t[n + 2] = (uint8_t)i; /* ACPI processor UID */
+        t[n + 3] = (uint8_t)i; /* APIC ID */
+        put32(t + n + 4, 1);   /* enabled */
+    }
+    t[n] = 1; /* I/O APIC */
+    t[n + 1] = 12;
+    t[n + 2] = (uint8_t)ncpus; /* IOAPIC ID after the LAPIC IDs */
+    t[n + 3] = 0;
+    put32(t + n + 4, (uint32_t)X86_IOAPIC_ADDR);
+    put32(t + n + 8, 0); /* GSI base */
+    n += 12;
+    t[n] = 2; /* interrupt source override: SCI, level, active high */
+    t[n + 1] = 10;
+    t[n + 2] = 0; /* ISA */
+    t[n + 3] = X86_IRQ_SCI;
+    put32(t + n + 4, X86_IRQ_SCI);
+    put16(t + n + 8, 0x000d);
+    n += 10;
+    t[n] = 4; /* local APIC NMI on LINT1 of every processor */
+    t[n + 1] = 6;
+    t[n + 2] = 0xff;
+    put16(t + n + 3, 0);
+    t[n + 5] = 1;
+    n += 6;
+    header(t, "APIC", (uint32_t)n, 5);
+    finish(t);
+    return n;
+}
+
+static size_t build_mcfg(uint8_t *t)
+{
+    size_t n = 44 + 16;
+
+    memset(t, 0, n);
+    header(t, "MCFG", (uint32_t)n, 1);
+    put64(t + 44, X86_PCI_ECAM_BASE);
+    put16(t + 52, 0); /* segment */
+    t[54] = 0;        /* start bus */
+    t[55] = X86_PCI_ECAM_BUSES - 1;
+    finish(t);
+    return n;
+}
+
+#define ALIGN16(x) (((x) + 15) & ~(size_t)15)
+
+int x86_acpi_build(uint8_t *buf, size_t size, uint64_t base, int ncpus)
+{
+    size_t rsdp = 0, xsdt = 64, facs, fadt, dsdt, madt, mcfg, end, madt_len;
+    const size_t xsdt_len = ACPI_HDR_LEN + 3 * 8;
+
+    facs = ALIGN16(xsdt + xsdt_len) + 48; /* FACS must be 64-byte aligned */
+    facs = (facs + 63) & ~(size_t)63;
+    fadt = facs + ACPI_FACS_LEN;
+    dsdt = ALIGN16(fadt + ACPI_FADT_LEN);
+    madt = ALIGN16(dsdt + ACPI_HDR_LEN + x86_dsdt_aml_len);
+    madt_len = 44 + 8 * (size_t)ncpus + 12 + 10 + 6;
+    mcfg = ALIGN16(madt + madt_len);
+    end = mcfg + 44 + 16;
+    if (end > size || ncpus < 1 || ncpus > 255)
+        return -ENOSPC;
+    memset(buf, 0, end);
+
+    memcpy(buf + facs, "FACS", 4);
+    put32(buf + facs + 4, ACPI_FACS_LEN);
+    buf[facs + 32] = 2; /* version */
+
+    build_fadt(buf + fadt, base + facs, base + dsdt);
+
+    header(buf + dsdt, "DSDT", (uint32_t)(ACPI_HDR_LEN + x86_dsdt_aml_len), 2);
+    memcpy(buf + dsdt + ACPI_HDR_LEN, x86_dsdt_aml, x86_dsdt_aml_len);
+    finish(buf + dsdt);
+
+    build_madt(buf + madt, ncpus);
+    build_mcfg(buf + mcfg);
+
+    header(buf + xsdt, "XSDT", (uint32_t)xsdt_len, 1);
+    put64(buf + xsdt + 36, base + fadt);
+    put64(buf + xsdt + 44, base + madt);
+    put64(buf + xsdt + 52, base + mcfg);
+    finish(buf + xsdt);
+
+    memcpy(buf + rsdp, "RSD PTR ", 8);
+    memcpy(buf + rsdp + 9, ACPI_OEM_ID, 6);
+    buf[rsdp + 15] = 2; /* revision: ACPI 2.0+ */
+    put32(buf + rsdp + 20, ACPI_RSDP_LEN);
+    put64(buf + rsdp + 24, base + xsdt);
+    buf[rsdp + 8] = (uint8_t)-acpi_checksum(buf + rsdp, 20);
+    buf[rsdp + 32] = (uint8_t)-acpi_checksum(buf + rsdp, ACPI_RSDP_LEN);
+    return (int)end;
+}

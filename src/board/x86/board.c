@@ -1,0 +1,225 @@
+/* The x86 board: RAM in two KVM slots around the MMIO gap, COM1, i8042, CMOS, ACPI PM, the PCI
+ * host, ACPI tables, then the kernel; the kvm engine runs it. */
+#include "board/x86/board.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "board/x86/acpi.h"
+#include "board/x86/boot.h"
+#include "board/x86/layout.h"
+#include "board/x86/legacy.h"
+#include "board/x86/pci.h"
+#include "bus/bus.h"
+#include "dev/uart16550.h"
+#include "engine/kvm/kvm.h"
+#include "mem/gmem.h"
+
+struct x86_board {
+    struct x86_board_config cfg;
+    struct x86_kernel kernel;
+    struct gmem ram;
+    struct bus pio, mmio;
+    struct kvm_engine *kvm;
+    struct uart16550 com1;
+    struct x86_legacy legacy;
+    struct x86_pci pci;
+    atomic_int user_quit;
+};
+
+static void board_irq(void *opaque, int line, int level)
+{
+    struct x86_board *b = opaque;
+
+    kvm_engine_irq_line(b->kvm, (unsigned)line, level);
+}
+
+static void board_action(void *opaque, enum x86_action act)
+{
+    struct x86_board *b = opaque;
+
+    kvm_engine_stop(b->kvm, act == X86_ACT_POWEROFF ? ENGINE_STOP_POWEROFF : ENGINE_STOP_RESET);
+}
+
+static void board_pci_reset(void *opaque)
+{
+    board_action(opaque, X86_ACT_RESET);
+}
+
+unsigned x86_board_console_input(void *board, const uint8_t *buf, unsigned len)
+{
+    struct x86_board *b = board;
+
+    return uart16550_rx_push(&b->com1, buf, len);
+}
+
+void x86_board_quit(void *board)
+{
+    struct x86_board *b = board;
+
+    atomic_store(&b->user_quit, 1);
+    kvm_engine_stop(b->kvm, ENGINE_STOP_QUIT);
+}
+
+static int board_add_devices(struct x86_board *b)
+{
+    const struct irq_line com1_irq = {board_irq, b, X86_IRQ_COM1};
+    const struct {
+        struct bus *bus;
+        uint64_t base, len;
+        const struct bus_ops *ops;
+        void *dev;
+        const char *name;
+    } windows[] = {
+        {&b->pio, X86_PORT_I8042_DATA, 5, &x86_i8042_ops, &b->legacy, "i8042"},
+        {&b->pio, X86_PORT_CMOS, 2, &x86_cmos_ops, &b->legacy, "cmos"},
+        {&b->pio, X86_PORT_DEBUG, 1, &x86_sink_ops, NULL, "post"},
+        {&b->pio, X86_PORT_COM1, X86_PORT_COM1_LEN, &uart16550_bus_ops, &b->com1, "com1"},
+        {&b->pio, X86_PORT_PM1A_EVT, X86_PORT_PM1A_CNT + 2 - X86_PORT_PM1A_EVT, &x86_pm_ops,
+         &b->legacy, "acpi-pm"},
+        {&b->pio, X86_PORT_PCI_CONFIG, 8, &x86_pci_cf8_ops, &b->pci, "pci-cf8"},
+        {&b->mmio, X86_PCI_ECAM_BASE, X86_PCI_ECAM_SIZE, &x86_pci_ecam_ops, &b->pci, "pci-ecam"},
+    };
+    int err;
+
+    uart16550_init(&b->com1, &com1_irq, b->cfg.console_tx, b->cfg.console_opaque);
+    b->com1.rx_drained = b->cfg.console_rx_ready;
+    x86_legacy_init(&b->legacy, board_action, b);
+    x86_pci_init(&b->pci, board_pci_reset, b);
+    /* virtio-pci devices will be added with x86_pci_add() and their BARs registered here. */
+    for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
+        err = bus_register(windows[i].bus, windows[i].base, windows[i].len, windows[i].ops,
+                           windows[i].dev, windows[i].name);
+        if (err) {
+            log_err("x86: registering %s at 0x%llx: %s", windows[i].name,
+                    (unsigned long long)windows[i].base, strerror(-err));
+            return err;
+        }
+    }
+    return 0;
+}
+
+static int board_add_memory(struct x86_board *b)
+{
+    uint64_t low = x86_low_ram(b->cfg.ram_size);
+    int err;
+
+    err = kvm_engine_add_memory(b->kvm, 0, 0, low, b->ram.hva);
+    if (!err && b->cfg.ram_size > low)
+        err = kvm_engine_add_memory(b->kvm, 1, X86_HIGH_RAM_START, b->cfg.ram_size - low,
+                                    b->ram.hva + low);
+    return err;
+}
+
+/* ACPI tables, kernel, initrd, command line and the boot CPU state. */
+static int board_load(struct x86_board *b)
+{
+    struct kvm_boot_cpu cpu;
+    int n, err;
+
+    n = x86_acpi_build(b->ram.hva + X86_ACPI_ADDR, X86_ACPI_SIZE, X86_ACPI_ADDR, b->cfg.ncpus);
+    if (n < 0) {
+        log_err("x86: ACPI tables for %d CPUs do not fit in %llu KiB", b->cfg.ncpus,
+                X86_ACPI_SIZE >> 10);
+        return n;
+    }
+    err = x86_boot_load(&b->ram, &b->kernel, b->cfg.initrd, b->cfg.initrd_len, b->cfg.cmdline,
+                        X86_ACPI_ADDR, &cpu);
+    if (err)
+        return -EINVAL; /* the images do not fit: the user's input */
+    err = kvm_engine_setup_boot_cpu(b->kvm, &cpu);
+    return err == -EINVAL ? -EIO : err;
+}
+
+int x86_board_create(struct x86_board **out, const struct x86_board_config *cfg)
+{
+    struct kvm_engine_config kc;
+    struct x86_board *b;
+    char why[256];
+    int err;
+
+    b = calloc(1, sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    b->cfg = *cfg;
+    b->ram.fd = -1;
+    if (x86_kernel_parse(&b->kernel, cfg->kernel, cfg->kernel_len, why, sizeof(why))) {
+        log_err("%s", why);
+        free(b);
+        return -EINVAL;
+    }
+    if (cfg->ram_size < X86_RAM_MIN || cfg->ram_size > X86_RAM_MAX || (cfg->ram_size & 0xfff)) {
+        free(b);
+        return -EINVAL;
+    }
+    err = gmem_create(&b->ram, 0, cfg->ram_size);
+    if (err) {
+        log_err("x86: creating %llu MiB of guest RAM: %s",
+                (unsigned long long)(cfg->ram_size >> 20), strerror(-err));
+        free(b);
+        return err == -EINVAL ? -ENOMEM : err;
+    }
+    bus_init(&b->pio);
+    bus_init(&b->mmio);
+    kc = (struct kvm_engine_config){.ncpus = cfg->ncpus, .pio = &b->pio, .mmio = &b->mmio};
+    err = kvm_engine_create(&b->kvm, &kc);
+    if (err) {
+        err = err == -EINVAL ? -EIO : err;
+        goto fail_ram;
+    }
+    err = board_add_memory(b);
+    if (err) {
+        err = -EIO;
+        goto fail_engine;
+    }
+    err = board_add_devices(b);
+    if (err) {
+        err = -EIO;
+        goto fail_devices;
+    }
+    err = board_load(b);
+    if (err)
+        goto fail_devices;
+    *out = b;
+    return 0;
+
+fail_devices:
+    x86_pci_destroy(&b->pci);
+    x86_legacy_destroy(&b->legacy);
+    uart16550_destroy(&b->com1);
+fail_engine:
+    kvm_engine_destroy(b->kvm);
+fail_ram:
+    gmem_destroy(&b->ram);
+    free(b);
+    return err;
+}
+
+void x86_board_destroy(struct x86_board *b)
+{
+    if (!b)
+        return;
+    kvm_engine_destroy(b->kvm);
+    x86_pci_destroy(&b->pci);
+    x86_legacy_destroy(&b->legacy);
+    uart16550_destroy(&b->com1);
+    gmem_destroy(&b->ram);
+    free(b);
+}
+
+enum x86_board_exit x86_board_run(struct x86_board *b)
+{
+    switch (kvm_engine_run(b->kvm)) {
+    case ENGINE_STOP_POWEROFF: return X86_EXIT_POWEROFF;
+    case ENGINE_STOP_RESET: return X86_EXIT_RESET;
+    case ENGINE_STOP_QUIT:
+        return atomic_load(&b->user_quit) ? X86_EXIT_USER_QUIT : X86_EXIT_STOPPED;
+    case ENGINE_STOP_ERROR: return X86_EXIT_VMM_ERROR;
+    case ENGINE_STOP_CRASH:
+    case ENGINE_STOP_NONE: break;
+    }
+    return X86_EXIT_STOPPED;
+}

@@ -1,0 +1,37 @@
+/* The x86 board's small legacy devices on port I/O: the i8042 keyboard controller (only its
+ * reset line), the CMOS RTC, and the ACPI PM1a event/control blocks (S5 power-off). Devices
+ * signal the board through one action callback; they never stop the VM themselves. */
+#ifndef VESSEL_BOARD_X86_LEGACY_H
+#define VESSEL_BOARD_X86_LEGACY_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "bus/bus.h"
+
+enum x86_action { X86_ACT_POWEROFF, X86_ACT_RESET };
+
+struct x86_legacy {
+    void (*action)(void *opaque, enum x86_action act);
+    void *opaque;
+    pthread_mutex_t lock;
+    /* CMOS: index register and 128 bytes of RAM (clock registers are computed on read) */
+    uint8_t cmos_index;
+    uint8_t cmos[128];
+    /* ACPI PM1a */
+    uint16_t pm1_sts, pm1_en, pm1_cnt;
+};
+
+extern const struct bus_ops x86_i8042_ops; /* ports 0x60..0x64 (window of 5) */
+extern const struct bus_ops x86_cmos_ops;  /* ports 0x70..0x71 */
+extern const struct bus_ops x86_pm_ops;    /* PM1a_EVT (4 bytes) then PM1a_CNT (2 bytes) */
+extern const struct bus_ops x86_sink_ops;  /* reads 0xff.., ignores writes (port 0x80) */
+
+void x86_legacy_init(struct x86_legacy *l, void (*action)(void *, enum x86_action), void *opaque);
+void x86_legacy_destroy(struct x86_legacy *l);
+void x86_legacy_reset(struct x86_legacy *l);
+
+/* CMOS clock values for a broken-down UTC time, BCD as Linux's default (exposed for tests). */
+uint8_t x86_cmos_bcd(unsigned v);
+
+#endif

@@ -1,0 +1,22 @@
+/* `vessel run --arch x86_64` and `vessel info`: the x86 side of the command, kept out of
+ * main.c so that the riscv path and other flags stay untouched there. */
+#ifndef VESSEL_CLI_RUN_X86_H
+#define VESSEL_CLI_RUN_X86_H
+
+#include <stdint.h>
+
+struct x86_run_opts {
+    const char *kernel, *initrd, *append;
+    uint64_t mem;
+    int cpus;
+};
+
+/* Returns the `vessel run` exit status (0 power-off or reset, 1 bad input, 2 VMM error,
+ * 3 stopped, 130 user quit). */
+int cli_run_x86(const struct x86_run_opts *o);
+/* Checks --mem for x86; returns NULL or the reason it is out of range. */
+const char *cli_x86_check_mem(uint64_t mem);
+/* `vessel info`: which engines this host supports, and why not. Returns 0. */
+int cli_info(void);
+
+#endif

@@ -1,0 +1,51 @@
+/* kvm engine internals shared by kvm.c (system and VM), vcpu.c (threads, exits) and state.c. */
+#ifndef VESSEL_ENGINE_KVM_KVM_INT_H
+#define VESSEL_ENGINE_KVM_KVM_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "engine/kvm/kvm.h"
+
+struct kvm_vcpu {
+    struct kvm_engine *e;
+    int id, fd;
+    struct kvm_run *run;
+    pthread_t thread;
+    bool started;
+};
+
+struct kvm_slot {
+    bool used;
+    uint64_t gpa, size;
+    void *hva;
+};
+
+struct kvm_engine {
+    int sys_fd, vm_fd;
+    size_t run_size;
+    struct bus *pio, *mmio;
+    int ncpus;
+    struct kvm_vcpu cpu[KVM_MAX_VCPUS];
+    struct kvm_slot slot[KVM_MAX_SLOTS];
+    bool dirty_logging;
+    uint32_t msr_index[KVM_STATE_MAX_MSRS]; /* MSRs saved in a vCPU state */
+    int nmsr_index;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    enum engine_stop stop_reason; /* under lock; first wins */
+    atomic_bool stopping;
+    bool pause_req; /* under lock */
+    int paused;     /* vCPU threads parked, under lock */
+    int running;    /* vCPU threads alive, under lock */
+    atomic_ullong exits;
+};
+
+/* vcpu.c */
+int kvm_vcpu_init(struct kvm_engine *e, int id);
+void kvm_vcpu_fini(struct kvm_vcpu *v);
+/* Kicks every vCPU out of KVM_RUN (immediate_exit and a signal). */
+void kvm_vcpus_kick(struct kvm_engine *e);
+
+#endif

@@ -1,0 +1,191 @@
+#include "vm/control.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STATS_WAIT_MS 500 /* how long "stats" waits for the guest's fresh numbers */
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    return p;
+}
+
+int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t errlen)
+{
+    const char *p = skip_ws(line), *key;
+    size_t klen;
+    bool is_null = false;
+    uint64_t num = 0;
+
+    memset(cmd, 0, sizeof(*cmd));
+    if (*p++ != '{')
+        return fail(err, errlen, "expected a JSON object like {\"stats\": null}");
+    p = skip_ws(p);
+    if (*p++ != '"')
+        return fail(err, errlen, "expected a quoted command name");
+    key = p;
+    while (*p && *p != '"' && (islower((unsigned char)*p) || *p == '_'))
+        p++;
+    if (*p != '"')
+        return fail(err, errlen, "bad command name");
+    klen = (size_t)(p - key);
+    p = skip_ws(p + 1);
+    if (*p++ != ':')
+        return fail(err, errlen, "expected ':' after the command name");
+    p = skip_ws(p);
+    if (!strncmp(p, "null", 4)) {
+        is_null = true;
+        p += 4;
+    } else if (isdigit((unsigned char)*p)) {
+        char *end;
+
+        errno = 0;
+        num = strtoull(p, &end, 10);
+        if (errno == ERANGE)
+            return fail(err, errlen, "number out of range");
+        p = end;
+    } else {
+        return fail(err, errlen, "expected null or a non-negative integer");
+    }
+    p = skip_ws(p);
+    if (*p++ != '}' || *skip_ws(p) != '\0')
+        return fail(err, errlen, "expected exactly one member and a closing '}'");
+    if (klen == 18 && !strncmp(key, "balloon_target_mib", klen)) {
+        if (is_null)
+            return fail(err, errlen, "balloon_target_mib needs a number of MiB");
+        if (num > (UINT64_MAX >> 20))
+            return fail(err, errlen, "balloon_target_mib: number out of range");
+        cmd->op = CONTROL_BALLOON_TARGET;
+        cmd->num = num;
+        return 0;
+    }
+    if (klen == 5 && !strncmp(key, "stats", klen)) {
+        if (!is_null)
+            return fail(err, errlen, "stats takes null");
+        cmd->op = CONTROL_STATS;
+        return 0;
+    }
+    return fail(err, errlen, "unknown command '%.*s' (known: balloon_target_mib, stats)",
+                (int)(klen > 40 ? 40 : klen), key);
+}
+
+uint64_t control_vmm_rss_kib(void)
+{
+    char line[256];
+    uint64_t kib = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %" SCNu64, &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+/* Appends to out (always NUL-terminated; silently truncated). */
+static void put(char *out, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void put(char *out, size_t cap, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (*len >= cap)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(out + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *len = *len + (size_t)n < cap ? *len + (size_t)n : cap - 1;
+}
+
+static void stats(const struct control *c, char *out, size_t cap)
+{
+    struct virtio_balloon_info bi;
+    size_t len = 0;
+    bool first = true;
+
+    put(out, cap, &len, "{\"ok\":true,\"vmm_rss_kib\":%" PRIu64, control_vmm_rss_kib());
+    if (!c->balloon) {
+        put(out, cap, &len, ",\"balloon\":null}");
+        return;
+    }
+    virtio_balloon_get_info(c->balloon, &bi, STATS_WAIT_MS);
+    put(out, cap, &len,
+        ",\"balloon\":{\"target_mib\":%" PRIu64 ",\"actual_mib\":%" PRIu64
+        ",\"discarded_mib\":%" PRIu64 ",\"reported_mib\":%" PRIu64 ",\"deflated_mib\":%" PRIu64
+        ",\"stats\":{",
+        bi.target_bytes >> 20, bi.actual_bytes >> 20, bi.discarded_bytes >> 20,
+        bi.reported_bytes >> 20, bi.deflated_bytes >> 20);
+    for (unsigned t = 0; t < VIRTIO_BALLOON_S_NR; t++) {
+        if (!bi.stat_valid[t])
+            continue;
+        put(out, cap, &len, "%s\"%s\":%" PRIu64, first ? "" : ",", virtio_balloon_stat_name(t),
+            bi.stat[t]);
+        first = false;
+    }
+    put(out, cap, &len, "}}}");
+}
+
+void control_execute(const struct control *c, const struct control_cmd *cmd, char *out, size_t cap)
+{
+    switch (cmd->op) {
+    case CONTROL_BALLOON_TARGET:
+        if (!c->balloon)
+            snprintf(out, cap,
+                     "{\"ok\":false,\"error\":\"no balloon device (run with "
+                     "--balloon SIZE)\"}");
+        else if (virtio_balloon_set_target(c->balloon, cmd->num << 20))
+            snprintf(out, cap,
+                     "{\"ok\":false,\"error\":\"balloon_target_mib: %" PRIu64
+                     " MiB is more than the guest's RAM\"}",
+                     cmd->num);
+        else
+            snprintf(out, cap, "{\"ok\":true}");
+        return;
+    case CONTROL_STATS: stats(c, out, cap); return;
+    }
+    snprintf(out, cap, "{\"ok\":false,\"error\":\"unknown command\"}");
+}
+
+void control_handle_line(const struct control *c, const char *line, char *out, size_t cap)
+{
+    struct control_cmd cmd;
+    char err[160], esc[2 * sizeof(err)];
+    size_t j = 0;
+
+    if (!control_parse(line, &cmd, err, sizeof(err))) {
+        control_execute(c, &cmd, out, cap);
+        return;
+    }
+    for (size_t i = 0; err[i] && j + 2 < sizeof(esc); i++) {
+        if (err[i] == '"' || err[i] == '\\')
+            esc[j++] = '\\';
+        esc[j++] = (unsigned char)err[i] < 0x20 ? '?' : err[i];
+    }
+    esc[j] = '\0';
+    snprintf(out, cap, "{\"ok\":false,\"error\":\"%s\"}", esc);
+}

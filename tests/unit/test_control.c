@@ -1,0 +1,71 @@
+#include <errno.h>
+#include <string.h>
+
+#include "harness.h"
+#include "virtio/net.h"
+#include "vm/control.h"
+
+TEST(control_parse_commands)
+{
+    struct control_cmd c;
+    char err[160];
+
+    CHECK_EQ(control_parse("{\"balloon_target_mib\": 128}", &c, err, sizeof(err)), 0);
+    CHECK_EQ(c.op, CONTROL_BALLOON_TARGET);
+    CHECK_EQ(c.num, 128);
+    CHECK_EQ(control_parse("  {\"balloon_target_mib\":0}\r\n", &c, err, sizeof(err)), 0);
+    CHECK_EQ(c.num, 0);
+    CHECK_EQ(control_parse("{\"stats\": null}", &c, err, sizeof(err)), 0);
+    CHECK_EQ(c.op, CONTROL_STATS);
+    CHECK_EQ(control_parse("{ \"stats\" : null }", &c, err, sizeof(err)), 0);
+}
+
+TEST(control_parse_rejects)
+{
+    struct control_cmd c;
+    char err[160];
+
+    CHECK_EQ(control_parse("", &c, err, sizeof(err)), -EINVAL);
+    CHECK_EQ(control_parse("stats", &c, err, sizeof(err)), -EINVAL);
+    CHECK_EQ(control_parse("{\"stats\": 1}", &c, err, sizeof(err)), -EINVAL);
+    CHECK_EQ(control_parse("{\"balloon_target_mib\": null}", &c, err, sizeof(err)), -EINVAL);
+    CHECK_EQ(control_parse("{\"balloon_target_mib\": -1}", &c, err, sizeof(err)), -EINVAL);
+    CHECK_EQ(control_parse("{\"balloon_target_mib\": 1.5}", &c, err, sizeof(err)), -EINVAL);
+    CHECK_EQ(control_parse("{\"balloon_target_mib\": 99999999999999999999}", &c, err, sizeof(err)),
+             -EINVAL);
+    CHECK_EQ(control_parse("{\"balloon_target_mib\": 18446744073709551615}", &c, err, sizeof(err)),
+             -EINVAL); /* fits u64 but not in bytes */
+    CHECK_EQ(control_parse("{\"stats\": null, \"x\": 1}", &c, err, sizeof(err)), -EINVAL);
+    CHECK_EQ(control_parse("{\"stats\": null} junk", &c, err, sizeof(err)), -EINVAL);
+    CHECK_EQ(control_parse("{\"reboot\": null}", &c, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "unknown command 'reboot'") != NULL);
+    CHECK_EQ(control_parse("{\"st\\\"ats\": null}", &c, err, sizeof(err)), -EINVAL);
+}
+
+TEST(control_handle_line_answers_json)
+{
+    const struct control none = {.balloon = NULL};
+    char out[512];
+
+    control_handle_line(&none, "{\"balloon_target_mib\": 5}", out, sizeof(out));
+    CHECK(strstr(out, "{\"ok\":false,\"error\":\"no balloon device") == out);
+    control_handle_line(&none, "{\"stats\": null}", out, sizeof(out));
+    CHECK(strstr(out, "{\"ok\":true,\"vmm_rss_kib\":") == out);
+    CHECK(strstr(out, "\"balloon\":null}") != NULL);
+    CHECK(control_vmm_rss_kib() > 0);
+    /* A parse error quoting the input is escaped. */
+    control_handle_line(&none, "nope", out, sizeof(out));
+    CHECK(strstr(out, "{\"ok\":false,\"error\":\"expected a JSON object like {\\\"stats\\\"") ==
+          out);
+}
+
+TEST(virtio_net_csum)
+{
+    /* RFC 1071's example: the sum of 00 01 f2 03 f4 f5 f6 f7 folds to 0xddf2. */
+    static const uint8_t d[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
+    static const uint8_t odd[] = {0x01, 0x02, 0x03};
+
+    CHECK_EQ(virtio_net_csum_fold(d, sizeof(d), 0), 0xddf2);
+    CHECK_EQ(virtio_net_csum_fold(odd, sizeof(odd), 0), 0x0402);
+    CHECK_EQ(virtio_net_csum_fold(d, 0, 0x1ffff), 0x0001);
+}

@@ -1,0 +1,104 @@
+#include <errno.h>
+#include <string.h>
+
+#include "board/x86/acpi.h"
+#include "board/x86/layout.h"
+#include "board/x86/legacy.h"
+#include "board/x86/pci.h"
+#include "harness.h"
+
+static int actions[2];
+
+static void on_action(void *opaque, enum x86_action act)
+{
+    actions[act]++;
+}
+
+TEST(x86_pm_poweroff_and_i8042_reset)
+{
+    struct x86_legacy l;
+    const uint64_t cnt = X86_PORT_PM1A_CNT - X86_PORT_PM1A_EVT;
+
+    memset(actions, 0, sizeof(actions));
+    x86_legacy_init(&l, on_action, NULL);
+    CHECK_EQ(x86_pm_ops.read(&l, cnt, 2) & ACPI_PM1_CNT_SCI_EN, ACPI_PM1_CNT_SCI_EN);
+    /* SLP_TYP alone, or another sleep type, does nothing */
+    x86_pm_ops.write(&l, cnt, 2, X86_ACPI_S5_TYPE << 10);
+    x86_pm_ops.write(&l, cnt, 2, (1 << 10) | ACPI_PM1_CNT_SLP_EN);
+    CHECK_EQ(actions[X86_ACT_POWEROFF], 0);
+    x86_pm_ops.write(&l, cnt, 2, (X86_ACPI_S5_TYPE << 10) | ACPI_PM1_CNT_SLP_EN);
+    CHECK_EQ(actions[X86_ACT_POWEROFF], 1);
+    /* i8042: only command 0xfe on the command port resets */
+    x86_i8042_ops.write(&l, 0, 1, 0xfe);
+    x86_i8042_ops.write(&l, 4, 1, 0xd1);
+    CHECK_EQ(actions[X86_ACT_RESET], 0);
+    x86_i8042_ops.write(&l, 4, 1, 0xfe);
+    CHECK_EQ(actions[X86_ACT_RESET], 1);
+    x86_legacy_destroy(&l);
+}
+
+TEST(x86_cmos)
+{
+    struct x86_legacy l;
+    uint8_t v;
+
+    x86_legacy_init(&l, on_action, NULL);
+    x86_cmos_ops.write(&l, 0, 1, 0x0d);
+    CHECK_EQ(x86_cmos_ops.read(&l, 1, 1), 0x80);
+    x86_cmos_ops.write(&l, 0, 1, 0x0b);
+    CHECK_EQ(x86_cmos_ops.read(&l, 1, 1), 0x02); /* 24 h, BCD */
+    x86_cmos_ops.write(&l, 0, 1, 0x80 | 0x04);   /* NMI mask bit is not part of the index */
+    v = (uint8_t)x86_cmos_ops.read(&l, 1, 1);
+    CHECK((v & 0xf) < 10 && (v >> 4) < 3);
+    x86_cmos_ops.write(&l, 0, 1, 0x40); /* RAM */
+    x86_cmos_ops.write(&l, 1, 1, 0xa5);
+    CHECK_EQ(x86_cmos_ops.read(&l, 1, 1), 0xa5);
+    CHECK_EQ(x86_cmos_bcd(59), 0x59);
+    x86_legacy_destroy(&l);
+}
+
+TEST(x86_pci_config)
+{
+    static struct x86_pci p;
+    static struct pci_dev d;
+    const uint8_t cap[4] = {0x09, 0, 4, 0};
+    int off;
+
+    x86_pci_init(&p, NULL, NULL);
+    /* host bridge through mechanism #1 and ECAM */
+    x86_pci_cf8_ops.write(&p, 0, 4, 0x80000000u);
+    CHECK_EQ(x86_pci_cf8_ops.read(&p, 4, 4), PCI_HOST_VENDOR | PCI_HOST_DEVICE << 16);
+    CHECK_EQ(x86_pci_cf8_ops.read(&p, 6, 2), PCI_HOST_DEVICE);
+    CHECK_EQ(x86_pci_ecam_ops.read(&p, 0, 4), PCI_HOST_VENDOR | PCI_HOST_DEVICE << 16);
+    CHECK_EQ(x86_pci_ecam_ops.read(&p, 8, 4) >> 8, 0x060000);
+    CHECK_EQ(x86_pci_ecam_ops.read(&p, 1 << 15, 2), 0xffff); /* empty slot */
+    CHECK_EQ(x86_pci_ecam_ops.read(&p, 0x100, 4), 0);        /* extended space */
+
+    pci_dev_init(&d, 0x1af4, 0x1042, 0x01800001, 0x1af4, 2, "test");
+    CHECK_EQ(pci_dev_add_bar(&d, 0, 0x4000, false, true), 0);
+    off = pci_dev_add_cap(&d, cap, sizeof(cap));
+    CHECK_EQ(off, 0x40);
+    CHECK_EQ(pci_dev_add_cap(&d, cap, sizeof(cap)), 0x44);
+    CHECK_EQ(x86_pci_add(&p, 3, &d, X86_IRQ_PCI0), 0);
+    CHECK_EQ(x86_pci_add(&p, 3, &d, X86_IRQ_PCI0), -EEXIST);
+    CHECK_EQ(d.bar_addr[0], X86_PCI_MMIO_BASE);
+    CHECK_EQ(x86_pci_cfg_read(&p, 0, 3, 0, PCI_CAP_PTR, 1), 0x40);
+    CHECK_EQ(x86_pci_cfg_read(&p, 0, 3, 0, 0x41, 1), 0x44);
+    CHECK_EQ(x86_pci_cfg_read(&p, 0, 3, 0, PCI_STATUS, 2) & PCI_STATUS_CAP, PCI_STATUS_CAP);
+    /* BAR sizing: all-ones reads back the size mask, then the address is restored */
+    CHECK_EQ(x86_pci_cfg_read(&p, 0, 3, 0, PCI_BAR0, 4), X86_PCI_MMIO_BASE | PCI_BAR_MEM64);
+    x86_pci_cfg_write(&p, 0, 3, 0, PCI_BAR0, 4, 0xffffffffu);
+    CHECK_EQ(x86_pci_cfg_read(&p, 0, 3, 0, PCI_BAR0, 4), 0xffffc000u | PCI_BAR_MEM64);
+    x86_pci_cfg_write(&p, 0, 3, 0, PCI_BAR0 + 4, 4, 0xffffffffu);
+    CHECK_EQ(x86_pci_cfg_read(&p, 0, 3, 0, PCI_BAR0 + 4, 4), 0xffffffffu);
+    x86_pci_cfg_write(&p, 0, 3, 0, PCI_BAR0, 4, X86_PCI_MMIO_BASE);
+    x86_pci_cfg_write(&p, 0, 3, 0, PCI_BAR0 + 4, 4, 0);
+    CHECK_EQ(x86_pci_cfg_read(&p, 0, 3, 0, PCI_BAR0, 4), X86_PCI_MMIO_BASE | PCI_BAR_MEM64);
+    /* read-only fields stay; the command register takes its writable bits */
+    x86_pci_cfg_write(&p, 0, 3, 0, PCI_VENDOR_ID, 2, 0x1234);
+    CHECK_EQ(x86_pci_cfg_read(&p, 0, 3, 0, PCI_VENDOR_ID, 2), 0x1af4);
+    x86_pci_cfg_write(&p, 0, 3, 0, PCI_COMMAND, 2, 0xffff);
+    CHECK_EQ(x86_pci_cfg_read(&p, 0, 3, 0, PCI_COMMAND, 2), 0x0547);
+    CHECK_EQ(x86_pci_cfg_read(&p, 0, 3, 0, PCI_INT_LINE, 1), X86_IRQ_PCI0);
+    x86_pci_destroy(&p);
+}
