@@ -48,6 +48,9 @@ while read -r m; do
     insmod "$m" || echo "vessel-init: insmod $m failed"
 done </etc/vessel-modules
 [ -x /etc/vessel-init.local ] && /etc/vessel-init.local
+# From here on only emergency messages (panics) reach the console, so that kernel warnings do
+# not land in the middle of command output; `dmesg` still has everything.
+dmesg -n 1
 echo "@MARKER@ $(uname -r) $(nproc)"
 cd /root
 setsid cttyhack sh -l

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,5 +59,57 @@ int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len)
 out:
     free(buf);
     close(fd);
+    return err;
+}
+
+int file_prwv_full(int fd, const struct iovec *iov, int cnt, uint64_t off, bool write)
+{
+    struct iovec local[64], *base = local, *v;
+    int n = cnt, err = 0;
+
+    if (cnt < 0 || off > (uint64_t)INT64_MAX)
+        return -EINVAL;
+    if (cnt > 64 && !(base = malloc(sizeof(*iov) * (size_t)cnt)))
+        return -ENOMEM;
+    if (cnt)
+        memcpy(base, iov, sizeof(*iov) * (size_t)cnt);
+    v = base;
+    while (n > 0) {
+        ssize_t r;
+
+        if (v->iov_len == 0) { /* empty entries would make a zero-length transfer look like EOF */
+            v++;
+            n--;
+            continue;
+        }
+        r = write ? pwritev(fd, v, n, (off_t)off) : preadv(fd, v, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            err = -errno;
+            break;
+        }
+        if (r == 0) {
+            if (write) {
+                err = -EIO;
+                break;
+            }
+            for (int i = 0; i < n; i++)
+                memset(v[i].iov_base, 0, v[i].iov_len);
+            break;
+        }
+        off += (uint64_t)r;
+        while (n > 0 && (size_t)r >= v->iov_len) {
+            r -= (ssize_t)v->iov_len;
+            v++;
+            n--;
+        }
+        if (n > 0) {
+            v->iov_base = (char *)v->iov_base + r;
+            v->iov_len -= (size_t)r;
+        }
+    }
+    if (base != local)
+        free(base);
     return err;
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "backend/disk/qcow2_int.h"
+#include "base/file.h"
 #include "base/log.h"
 
 int qcow2_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off)
@@ -24,55 +25,16 @@ int qcow2_pwrite(struct qcow2 *q, const void *buf, size_t len, uint64_t off)
 
 static int rw(struct qcow2 *q, const struct iovec *iov, int cnt, uint64_t off, bool write)
 {
-    struct iovec local[64];
-    struct iovec *base = local, *v;
-    int n = cnt, err = 0;
+    int err = file_prwv_full(q->fd, iov, cnt, off, write);
 
-    if (cnt < 0 || off > (uint64_t)INT64_MAX)
-        return -EINVAL;
-    if (cnt > 64 && !(base = malloc(sizeof(*iov) * (size_t)cnt)))
-        return -ENOMEM;
-    if (cnt)
-        memcpy(base, iov, sizeof(*iov) * (size_t)cnt);
-    v = base;
-    while (n > 0 && v->iov_len == 0) {
-        v++;
-        n--;
-    }
-    while (n > 0) {
-        ssize_t r = write ? pwritev(q->fd, v, n, (off_t)off) : preadv(q->fd, v, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            err = -errno;
-            break;
-        }
-        if (r == 0) {
-            if (write) {
-                err = -EIO;
-                break;
-            }
-            for (int i = 0; i < n; i++)
-                memset(v[i].iov_base, 0, v[i].iov_len);
-            break;
-        }
-        off += (uint64_t)r;
-        while (n > 0 && (size_t)r >= v->iov_len) {
-            r -= (ssize_t)v->iov_len;
-            v++;
-            n--;
-        }
-        if (n > 0) {
-            v->iov_base = (char *)v->iov_base + r;
-            v->iov_len -= (size_t)r;
-        }
-    }
-    if (base != local)
-        free(base);
     if (write) {
+        /* even a failed write may have grown the file: allocate beyond what it reached */
+        uint64_t end = off;
+        for (int i = 0; i < cnt; i++)
+            end += iov[i].iov_len;
         q->data_dirty = true;
-        if (off > q->file_size)
-            q->file_size = off;
+        if (end > q->file_size)
+            q->file_size = end;
     }
     return err;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "backend/disk/disk.h"
+#include "base/file.h"
 #include "base/log.h"
 
 struct raw {
@@ -19,62 +20,14 @@ static int raw_fd(struct disk *d)
     return ((struct raw *)d->priv)->fd;
 }
 
-/* preadv/pwritev until done: a short transfer continues where it stopped. */
-static int raw_rw(struct disk *d, uint64_t off, const struct iovec *iov, int iovcnt, bool write)
-{
-    struct iovec local[64], *base = local, *v;
-    int n = iovcnt, err = 0;
-
-    if (iovcnt > 64) {
-        base = malloc(sizeof(*base) * (size_t)iovcnt);
-        if (!base)
-            return -ENOMEM;
-    }
-    memcpy(base, iov, sizeof(*base) * (size_t)iovcnt);
-    v = base;
-    while (n > 0) {
-        ssize_t r =
-            write ? pwritev(raw_fd(d), v, n, (off_t)off) : preadv(raw_fd(d), v, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            err = -errno;
-            break;
-        }
-        if (r == 0) {
-            /* past the end of a file shorter than the disk: reads see zeroes */
-            if (write) {
-                err = -EIO;
-                break;
-            }
-            for (int i = 0; i < n; i++)
-                memset(v[i].iov_base, 0, v[i].iov_len);
-            break;
-        }
-        off += (uint64_t)r;
-        while (n > 0 && (size_t)r >= v->iov_len) {
-            r -= (ssize_t)v->iov_len;
-            v++;
-            n--;
-        }
-        if (n > 0) {
-            v->iov_base = (char *)v->iov_base + r;
-            v->iov_len -= (size_t)r;
-        }
-    }
-    if (base != local)
-        free(base);
-    return err;
-}
-
 static int raw_readv(struct disk *d, uint64_t off, const struct iovec *iov, int iovcnt)
 {
-    return raw_rw(d, off, iov, iovcnt, false);
+    return file_prwv_full(raw_fd(d), iov, iovcnt, off, false);
 }
 
 static int raw_writev(struct disk *d, uint64_t off, const struct iovec *iov, int iovcnt)
 {
-    return raw_rw(d, off, iov, iovcnt, true);
+    return file_prwv_full(raw_fd(d), iov, iovcnt, off, true);
 }
 
 static int raw_flush(struct disk *d)
