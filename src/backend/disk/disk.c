@@ -32,7 +32,8 @@ static enum disk_format probe(int fd)
     return DISK_FORMAT_RAW;
 }
 
-int disk_open(struct disk **out, const char *path, enum disk_format fmt, bool readonly)
+int disk_open_with(struct disk **out, const char *path, bool readonly,
+                   int (*open_fd)(struct disk *d, int fd, void *arg), void *arg)
 {
     struct disk *d;
     int fd, err;
@@ -50,13 +51,7 @@ int disk_open(struct disk **out, const char *path, enum disk_format fmt, bool re
         return -ENOMEM;
     }
     d->readonly = readonly;
-    if (fmt == DISK_FORMAT_PROBE)
-        fmt = probe(fd);
-    if (fmt == DISK_FORMAT_QCOW2) {
-        err = disk_qcow2_open(d, fd);
-    } else {
-        err = disk_raw_open(d, fd);
-    }
+    err = open_fd(d, fd, arg);
     if (err) {
         /* the format closed fd and logged what was wrong */
         free(d->path);
@@ -65,6 +60,20 @@ int disk_open(struct disk **out, const char *path, enum disk_format fmt, bool re
     }
     *out = d;
     return 0;
+}
+
+static int open_probed(struct disk *d, int fd, void *arg)
+{
+    enum disk_format fmt = *(enum disk_format *)arg;
+
+    if (fmt == DISK_FORMAT_PROBE)
+        fmt = probe(fd);
+    return fmt == DISK_FORMAT_QCOW2 ? disk_qcow2_open(d, fd) : disk_raw_open(d, fd);
+}
+
+int disk_open(struct disk **out, const char *path, enum disk_format fmt, bool readonly)
+{
+    return disk_open_with(out, path, readonly, open_probed, &fmt);
 }
 
 void disk_close(struct disk *d)

@@ -43,6 +43,10 @@ int disk_format_parse(const char *name, enum disk_format *fmt);
 
 /* Formats implement these; only disk.c calls them. */
 int disk_raw_open(struct disk *d, int fd);
+/* Opens path and hands the fd to open_fd(d, fd, arg), which sets up the format (on failure it
+ * closes fd and logs why); disk_open() is this with the probing opener. */
+int disk_open_with(struct disk **out, const char *path, bool readonly,
+                   int (*open_fd)(struct disk *d, int fd, void *arg), void *arg);
 int disk_qcow2_open(struct disk *d, int fd);
 
 #endif

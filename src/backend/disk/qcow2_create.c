@@ -205,30 +205,13 @@ void disk_qcow2_info(struct disk *d, struct disk_qcow2_info *info)
     };
 }
 
+static int open_nobacking(struct disk *d, int fd, void *arg)
+{
+    (void)arg;
+    return qcow2_open_fd(d, fd, QCOW2_OPEN_NO_BACKING, NULL);
+}
+
 int disk_qcow2_open_nobacking(struct disk **out, const char *path, bool readonly)
 {
-    struct disk *d;
-    int fd, err;
-
-    fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-    if (fd < 0) {
-        err = -errno;
-        log_err("disk: %s: %s", path, strerror(errno));
-        return err;
-    }
-    d = calloc(1, sizeof(*d));
-    if (!d || !(d->path = strdup(path))) {
-        free(d);
-        close(fd);
-        return -ENOMEM;
-    }
-    d->readonly = readonly;
-    err = qcow2_open_fd(d, fd, QCOW2_OPEN_NO_BACKING, NULL);
-    if (err) {
-        free(d->path);
-        free(d);
-        return err;
-    }
-    *out = d;
-    return 0;
+    return disk_open_with(out, path, readonly, open_nobacking, NULL);
 }
