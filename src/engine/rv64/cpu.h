@@ -134,10 +134,15 @@ struct rv64_machine {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int stop_reason; /* enum rv64_stop; atomic access */
+    int pause_req;   /* atomic: harts park at the next batch boundary */
+    int parked;      /* harts parked, under lock */
+    int running;     /* hart threads exist (between run() start and its return), under lock */
+    pthread_cond_t park_cond; /* parked changed, or pause_req cleared */
     FILE *trace;
 };
 
 /* machine.c */
+void rv64_hart_park(struct rv64_hart *h);
 uint64_t rv64_mtime_now(const struct rv64_machine *m);
 void rv64_hart_kick(struct rv64_hart *h);
 void rv64_hart_sleep(struct rv64_hart *h);

@@ -124,6 +124,10 @@ static void *hart_main(void *arg)
     struct rv64_hart *h = arg;
 
     while (!rv64_stopping(h->m)) {
+        if (unlikely(__atomic_load_n(&h->m->pause_req, __ATOMIC_ACQUIRE))) {
+            rv64_hart_park(h);
+            continue;
+        }
         if (h->wfi) {
             if (!(rv64_pending_interrupts(h) & h->mie)) {
                 rv64_hart_sleep(h);
@@ -157,6 +161,7 @@ int rv64_machine_create(struct rv64_machine **out, const struct rv64_config *cfg
     m->bus = cfg->bus;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->cond, NULL);
+    pthread_cond_init(&m->park_cond, NULL);
     m->mtime_offset = -(int64_t)host_ticks();
     if (cfg->trace_path) {
         m->trace = fopen(cfg->trace_path, "w");
@@ -214,6 +219,7 @@ void rv64_machine_destroy(struct rv64_machine *m)
         fclose(m->trace);
     pthread_mutex_destroy(&m->lock);
     pthread_cond_destroy(&m->cond);
+    pthread_cond_destroy(&m->park_cond);
     free(m);
 }
 
@@ -246,6 +252,7 @@ void rv64_machine_stop(struct rv64_machine *m, enum rv64_stop reason)
         rv64_hart_kick(m->harts[i]);
     pthread_mutex_lock(&m->lock);
     pthread_cond_broadcast(&m->cond);
+    pthread_cond_broadcast(&m->park_cond);
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -255,6 +262,9 @@ enum rv64_stop rv64_machine_run(struct rv64_machine *m)
     enum rv64_stop reason;
 
     __atomic_store_n(&m->stop_reason, RV64_STOP_NONE, __ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&m->lock);
+    m->running = 1;
+    pthread_mutex_unlock(&m->lock);
     for (int i = 0; i < m->nharts; i++) {
         err = pthread_create(&m->harts[i]->thread, NULL, hart_main, m->harts[i]);
         if (err) {
@@ -270,6 +280,10 @@ enum rv64_stop rv64_machine_run(struct rv64_machine *m)
     pthread_mutex_unlock(&m->lock);
     for (int i = 0; i < started; i++)
         pthread_join(m->harts[i]->thread, NULL);
+    pthread_mutex_lock(&m->lock);
+    m->running = 0;
+    pthread_cond_broadcast(&m->park_cond);
+    pthread_mutex_unlock(&m->lock);
     reason = (enum rv64_stop)rv64_stopping(m);
     if (m->trace)
         fflush(m->trace);

@@ -58,6 +58,34 @@ void rv64_hart_set_mtimecmp(struct rv64_hart *h, uint64_t val);
 /* Device-driven interrupt pending bits (MSIP, MEIP, SEIP); wakes the hart from WFI. */
 void rv64_hart_set_irq(struct rv64_hart *h, uint64_t mip_bit, int level);
 
+/* Pause: every hart stops at an instruction boundary and parks; returns once all are parked
+ * (at once when the harts are not running). Resume lets them continue. Thread-safe; not from a
+ * hart thread. Returns 0 or -errno. */
+int rv64_machine_pause(struct rv64_machine *m);
+int rv64_machine_resume(struct rv64_machine *m);
+
+/* The complete architectural state of a hart, as a plain little-endian struct that snapshots
+ * and migration store as it is. version and size come first so that a reader can refuse state
+ * written by another layout. The machine timer (mtime) is machine state: save it with
+ * rv64_machine_mtime() and restore it with rv64_machine_set_mtime(). */
+#define RV64_CPU_STATE_VERSION 1
+struct rv64_cpu_state {
+    uint32_t version, size;
+    uint64_t x[32], pc, f[32];
+    uint32_t fflags, frm, priv, wfi;
+    uint64_t mstatus, medeleg, mideleg, mie, mip, mip_ext;
+    uint64_t mtvec, mscratch, mepc, mcause, mtval, mcounteren, mcountinhibit, menvcfg;
+    uint64_t stvec, sscratch, sepc, scause, stval, satp, scounteren, senvcfg;
+    uint64_t pmpcfg[8], pmpaddr[64];
+    uint64_t mtimecmp, instret;
+    uint64_t lr_addr, lr_val, lr_valid;
+};
+
+/* Only while the machine is paused or not running. set returns -EINVAL for a state of another
+ * version or size, or with values the hart cannot hold (privilege, satp mode). */
+void rv64_hart_get_state(const struct rv64_hart *h, struct rv64_cpu_state *s);
+int rv64_hart_set_state(struct rv64_hart *h, const struct rv64_cpu_state *s);
+
 /* Single-stepping and register access, for tests and debugging tools: runs up to n
  * instructions on the calling thread (WFI returns early); returns how many retired or trapped. */
 uint64_t rv64_hart_step(struct rv64_hart *h, uint64_t n);

@@ -1,0 +1,98 @@
+/* rv64 pause/resume with running hart threads, and hart state save/restore. */
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "harness.h"
+#include "rv64_test_util.h"
+
+/* x5 counts, each count is stored at x6 (RVT_DATA) */
+static void counting_loop(struct rvt *t)
+{
+    rvt_w32(t, RVT_BASE + 0, ADDI(5, 5, 1));
+    rvt_w32(t, RVT_BASE + 4, rv_s(0, 5, 6, 3, 0x23)); /* sd x5, 0(x6) */
+    rvt_w32(t, RVT_BASE + 8, JAL(0, -8));
+    rv64_hart_set_x(t->h, 6, RVT_DATA);
+}
+
+static void *run_thread(void *arg)
+{
+    struct rvt *t = arg;
+
+    rv64_machine_run(t->m);
+    return NULL;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+TEST(rv64_state_pause_resume_threads)
+{
+    RVT_SETUP(t);
+    pthread_t th;
+    struct rv64_cpu_state s;
+    uint64_t c1, c2, c3;
+
+    counting_loop(t);
+    CHECK_EQ(rv64_machine_pause(t->m), 0); /* not running: returns at once */
+    CHECK_EQ(rv64_machine_resume(t->m), 0);
+    CHECK_EQ(pthread_create(&th, NULL, run_thread, t), 0);
+    sleep_ms(30);
+    CHECK_EQ(rv64_machine_pause(t->m), 0);
+    c1 = rvt_r64(t, RVT_DATA);
+    sleep_ms(30);
+    c2 = rvt_r64(t, RVT_DATA);
+    CHECK(c1 > 0);
+    CHECK_EQ(c2, c1); /* no progress while paused */
+    rv64_hart_get_state(t->h, &s);
+    CHECK(s.x[5] == c1 || s.x[5] == c1 + 1); /* parked between the addi and the sd, or after */
+    CHECK(s.pc >= RVT_BASE && s.pc <= RVT_BASE + 8);
+    CHECK_EQ(rv64_machine_resume(t->m), 0);
+    sleep_ms(30);
+    c3 = rvt_r64(t, RVT_DATA);
+    CHECK(c3 > c2);
+    rv64_machine_stop(t->m, RV64_STOP_QUIT);
+    pthread_join(th, NULL);
+    rvt_fini(t);
+}
+
+TEST(rv64_state_round_trip)
+{
+    RVT_SETUP(a);
+    RVT_SETUP(b);
+    struct rv64_cpu_state s, bad;
+
+    counting_loop(a);
+    rv64_hart_set_f(a->h, 3, 0x400921fb54442d18ULL);
+    rvt_set_csr(a, CSR_MSCRATCH, 0x1234);
+    rv64_hart_step(a->h, 1001);
+    rv64_hart_get_state(a->h, &s);
+    CHECK_EQ(s.version, RV64_CPU_STATE_VERSION);
+    CHECK_EQ(s.size, sizeof(s));
+    /* a second machine with the same memory continues exactly where the first stands */
+    memcpy(b->ram.hva, a->ram.hva, RVT_RAM_SIZE);
+    CHECK_EQ(rv64_hart_set_state(b->h, &s), 0);
+    rv64_hart_step(a->h, 500);
+    rv64_hart_step(b->h, 500);
+    CHECK_EQ(rv64_hart_get_x(b->h, 5), rv64_hart_get_x(a->h, 5));
+    CHECK_EQ(rv64_hart_get_pc(b->h), rv64_hart_get_pc(a->h));
+    CHECK_EQ(rvt_r64(b, RVT_DATA), rvt_r64(a, RVT_DATA));
+    CHECK_EQ(rv64_hart_get_f(b->h, 3), 0x400921fb54442d18ULL);
+    CHECK_EQ(rvt_csr(b, CSR_MSCRATCH), 0x1234);
+    /* state that does not fit is refused and changes nothing */
+    bad = s;
+    bad.version = 99;
+    CHECK_EQ(rv64_hart_set_state(b->h, &bad), -EINVAL);
+    bad = s;
+    bad.priv = 2;
+    CHECK_EQ(rv64_hart_set_state(b->h, &bad), -EINVAL);
+    bad = s;
+    bad.satp = 10ULL << 60;
+    CHECK_EQ(rv64_hart_set_state(b->h, &bad), -EINVAL);
+    CHECK_EQ(rv64_hart_get_pc(b->h), rv64_hart_get_pc(a->h));
+    rvt_fini(a);
+    rvt_fini(b);
+}
