@@ -139,6 +139,15 @@ static int board_load(struct riscv_board *b)
     };
     int err;
 
+    if (!b->img.kernel) { /* a reboot after the images were dropped: read them again */
+        err = riscv_images_load(&b->img, b->cfg.fw_path, b->cfg.kernel_path, b->cfg.initrd_path);
+        if (!err)
+            err = riscv_boot_plan(&b->img, RISCV_RAM_BASE, b->cfg.ram_size, &b->plan);
+        if (err)
+            return err;
+        fc.initrd_start = b->plan.initrd_start;
+        fc.initrd_end = b->plan.initrd_end;
+    }
     /* A seed lets the guest's RNG start without waiting for entropy; optional. */
     if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed)) {
         fc.rng_seed = seed;
@@ -147,6 +156,8 @@ static int board_load(struct riscv_board *b)
     err = riscv_fdt_build(b->fdt, sizeof(b->fdt), &fc);
     if (!err)
         err = riscv_boot_load(&b->ram, &b->img, &b->plan, b->fdt, sizeof(b->fdt));
+    if (b->cfg.kernel_path)
+        riscv_images_free(&b->img); /* not kept resident: a reboot reads the files again */
     if (err)
         return err;
     rv64_machine_set_mtime(b->m, 0);

@@ -14,6 +14,10 @@ struct riscv_board_config {
     int nharts;
     const char *cmdline;    /* kernel command line, NULL for none */
     const char *trace_path; /* rv64 instruction trace, or NULL */
+    /* Where the images came from. When kernel_path is set the board drops its copies after
+     * loading them into RAM and a guest reboot reads the files again (a reboot after they
+     * changed or vanished fails cleanly); without it the copies stay for reboots. */
+    const char *fw_path, *kernel_path, *initrd_path;
     /* Console output: every byte the guest writes to the UART (called on a hart thread). */
     void (*console_tx)(void *opaque, uint8_t byte);
     /* The console UART can take more input (called on a hart thread); may be NULL. */
