@@ -1,0 +1,351 @@
+/* The state file format (docs/state-format.md): layout, writing and checked reading. */
+#include "vm/snapfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "base/log.h"
+
+#define SNAP_MAGIC        "VESSELST"
+#define FILE_HDR_SIZE     64
+#define SEC_HDR_SIZE      48
+#define SNAP_PAGE         4096
+#define SNAP_MAX_SECTIONS 4096
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static uint32_t crc(uint32_t c, const void *data, uint64_t len)
+{
+    const uint8_t *p = data;
+
+    while (len) {
+        uInt n = len > (1U << 30) ? (1U << 30) : (uInt)len;
+        c = (uint32_t)crc32(c, p, n);
+        p += n;
+        len -= n;
+    }
+    return c;
+}
+
+static int write_all(struct snap_writer *w, const void *buf, uint64_t len)
+{
+    const uint8_t *p = buf;
+
+    while (len) {
+        ssize_t n = write(w->fd, p, len > (1U << 30) ? (1U << 30) : (size_t)len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        p += n;
+        len -= (uint64_t)n;
+        w->pos += (uint64_t)n;
+    }
+    return 0;
+}
+
+int snap_writer_open(struct snap_writer *w, const char *path, const char *engine, const char *arch)
+{
+    uint8_t h[FILE_HDR_SIZE] = {0};
+    int err;
+
+    memset(w, 0, sizeof(*w));
+    w->fd = -1;
+    w->path = strdup(path);
+    if (!w->path || asprintf(&w->tmp_path, "%s.tmp", path) < 0) {
+        free(w->path);
+        w->tmp_path = NULL;
+        return -ENOMEM;
+    }
+    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (w->fd < 0) {
+        err = -errno;
+        log_err("state: %s: %s", w->tmp_path, strerror(errno));
+        snap_writer_abort(w);
+        return err;
+    }
+    memcpy(h, SNAP_MAGIC, 8);
+    put32(h + 8, SNAP_VERSION);
+    put32(h + 12, FILE_HDR_SIZE);
+    strncpy((char *)h + 16, engine, 8);
+    strncpy((char *)h + 24, arch, 16);
+    put64(h + 40, (uint64_t)time(NULL));
+    put32(h + 60, crc(0, h, 60));
+    err = write_all(w, h, sizeof(h));
+    if (err) {
+        log_err("state: %s: %s", w->tmp_path, strerror(-err));
+        snap_writer_abort(w);
+    }
+    return err;
+}
+
+static int write_section(struct snap_writer *w, enum snap_type type, uint32_t instance,
+                         const char *name, const void *data, uint64_t len, uint64_t align)
+{
+    static const uint8_t zeros[SNAP_PAGE];
+    uint8_t h[SEC_HDR_SIZE] = {0};
+    uint64_t start = w->pos + SEC_HDR_SIZE, pad = 0;
+    int err;
+
+    if (align > 1 && start % align)
+        pad = align - start % align;
+    put32(h + 0, (uint32_t)type);
+    put32(h + 4, instance);
+    if (name)
+        strncpy((char *)h + 8, name, SNAP_NAME_LEN);
+    put64(h + 24, len);
+    put64(h + 32, start + pad);
+    put32(h + 40, crc(0, data, len));
+    put32(h + 44, crc(0, h, 44));
+    err = write_all(w, h, sizeof(h));
+    if (!err && pad)
+        err = write_all(w, zeros, pad);
+    if (!err)
+        err = write_all(w, data, len);
+    if (err)
+        log_err("state: %s: %s", w->tmp_path, strerror(-err));
+    return err;
+}
+
+int snap_write_section(struct snap_writer *w, enum snap_type type, uint32_t instance,
+                       const char *name, const void *data, uint64_t len)
+{
+    return write_section(w, type, instance, name, data, len, 1);
+}
+
+int snap_write_memory(struct snap_writer *w, uint32_t instance, const void *mem, uint64_t len)
+{
+    return write_section(w, SNAP_MEMORY, instance, "ram", mem, len, SNAP_PAGE);
+}
+
+int snap_writer_finish(struct snap_writer *w)
+{
+    int err = write_section(w, SNAP_END, 0, NULL, NULL, 0, 1);
+
+    if (!err && fsync(w->fd) < 0)
+        err = -errno;
+    if (!err && close(w->fd) < 0)
+        err = -errno;
+    else if (err)
+        close(w->fd);
+    w->fd = -1;
+    if (!err && rename(w->tmp_path, w->path) < 0)
+        err = -errno;
+    if (err) {
+        log_err("state: %s: %s", w->path, strerror(-err));
+        snap_writer_abort(w);
+        return err;
+    }
+    free(w->path);
+    free(w->tmp_path);
+    w->path = w->tmp_path = NULL;
+    return 0;
+}
+
+void snap_writer_abort(struct snap_writer *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    w->fd = -1;
+    if (w->tmp_path)
+        unlink(w->tmp_path);
+    free(w->path);
+    free(w->tmp_path);
+    w->path = w->tmp_path = NULL;
+}
+
+static int pread_all(int fd, void *buf, uint64_t len, uint64_t off)
+{
+    uint8_t *p = buf;
+
+    while (len) {
+        ssize_t n = pread(fd, p, len > (1U << 30) ? (1U << 30) : (size_t)len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -EBADMSG; /* shorter than its headers say */
+        p += n;
+        len -= (uint64_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* CRC-32 of a payload, read in chunks. */
+static int payload_crc(int fd, uint64_t off, uint64_t len, uint32_t *out)
+{
+    uint8_t *buf = malloc(1 << 20);
+    uint32_t c = 0;
+    int err = 0;
+
+    if (!buf)
+        return -ENOMEM;
+    while (len && !err) {
+        uint64_t n = len > (1 << 20) ? (1 << 20) : len;
+        err = pread_all(fd, buf, n, off);
+        c = crc(c, buf, n);
+        off += n;
+        len -= n;
+    }
+    free(buf);
+    *out = c;
+    return err;
+}
+
+static int reader_fail(struct snap_reader *r, const char *path, int err, const char *what)
+{
+    log_err("state: %s: %s", path, what);
+    snap_reader_close(r);
+    return err;
+}
+
+int snap_reader_open(struct snap_reader *r, const char *path)
+{
+    uint8_t h[FILE_HDR_SIZE];
+    struct stat st;
+    uint64_t pos;
+    char msg[160];
+    int err;
+
+    memset(r, 0, sizeof(*r));
+    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0) {
+        err = -errno;
+        log_err("state: %s: %s", path, strerror(errno));
+        return err;
+    }
+    if (fstat(r->fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return reader_fail(r, path, -EINVAL, "not a regular file");
+    r->file_size = (uint64_t)st.st_size;
+    if (r->file_size < FILE_HDR_SIZE || pread_all(r->fd, h, sizeof(h), 0) ||
+        memcmp(h, SNAP_MAGIC, 8))
+        return reader_fail(r, path, -ENOEXEC, "not a Vessel state file");
+    if (get32(h + 60) != crc(0, h, 60))
+        return reader_fail(r, path, -EBADMSG, "damaged file header (checksum mismatch)");
+    if (get32(h + 8) != SNAP_VERSION) {
+        snprintf(msg, sizeof(msg), "state format version %u; this Vessel reads version %u",
+                 get32(h + 8), SNAP_VERSION);
+        return reader_fail(r, path, -EPROTO, msg);
+    }
+    memcpy(r->engine, h + 16, 8);
+    memcpy(r->arch, h + 24, 16);
+    for (pos = FILE_HDR_SIZE;;) {
+        uint8_t s[SEC_HDR_SIZE];
+        struct snap_section *sec, *grown;
+        uint64_t end;
+
+        if (pos + SEC_HDR_SIZE > r->file_size || pread_all(r->fd, s, sizeof(s), pos))
+            return reader_fail(r, path, -EBADMSG, "truncated: no END section");
+        if (get32(s + 44) != crc(0, s, 44)) {
+            snprintf(msg, sizeof(msg), "damaged section header at offset %llu",
+                     (unsigned long long)pos);
+            return reader_fail(r, path, -EBADMSG, msg);
+        }
+        if (r->nsec == SNAP_MAX_SECTIONS)
+            return reader_fail(r, path, -EBADMSG, "too many sections");
+        grown = realloc(r->sec, sizeof(*r->sec) * (size_t)(r->nsec + 1));
+        if (!grown)
+            return reader_fail(r, path, -ENOMEM, "out of memory");
+        r->sec = grown;
+        sec = &r->sec[r->nsec];
+        memset(sec, 0, sizeof(*sec));
+        sec->type = get32(s);
+        sec->instance = get32(s + 4);
+        memcpy(sec->name, s + 8, SNAP_NAME_LEN);
+        sec->length = get64(s + 24);
+        sec->offset = get64(s + 32);
+        sec->crc = get32(s + 40);
+        if (sec->offset < pos + SEC_HDR_SIZE ||
+            __builtin_add_overflow(sec->offset, sec->length, &end) || end > r->file_size) {
+            snprintf(msg, sizeof(msg),
+                     "truncated or damaged: section %s at offset %llu runs "
+                     "past the end of the file",
+                     sec->name, (unsigned long long)pos);
+            return reader_fail(r, path, -EBADMSG, msg);
+        }
+        if (sec->type == SNAP_END)
+            break;
+        if (sec->type != SNAP_MEMORY) {
+            uint32_t c;
+            err = payload_crc(r->fd, sec->offset, sec->length, &c);
+            if (err || c != sec->crc) {
+                snprintf(msg, sizeof(msg),
+                         "damaged section %s (type %u, instance %u): checksum "
+                         "mismatch",
+                         sec->name, sec->type, sec->instance);
+                return reader_fail(r, path, -EBADMSG, msg);
+            }
+        }
+        r->nsec++;
+        pos = end;
+    }
+    return 0;
+}
+
+void snap_reader_close(struct snap_reader *r)
+{
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r->sec);
+    memset(r, 0, sizeof(*r));
+    r->fd = -1;
+}
+
+const struct snap_section *snap_find(const struct snap_reader *r, enum snap_type type,
+                                     uint32_t instance, const char *name)
+{
+    for (int i = 0; i < r->nsec; i++) {
+        const struct snap_section *s = &r->sec[i];
+        if (s->type == (uint32_t)type && s->instance == instance &&
+            (!name || !strncmp(s->name, name, SNAP_NAME_LEN)))
+            return s;
+    }
+    return NULL;
+}
+
+int snap_read_payload(const struct snap_reader *r, const struct snap_section *sec, void *buf,
+                      uint64_t len)
+{
+    if (len != sec->length)
+        return -EINVAL;
+    return pread_all(r->fd, buf, len, sec->offset);
+}
+
+int snap_verify_memory(const struct snap_reader *r, const struct snap_section *sec)
+{
+    uint32_t c;
+    int err = payload_crc(r->fd, sec->offset, sec->length, &c);
+
+    if (err)
+        return err;
+    return c == sec->crc ? 0 : -EBADMSG;
+}

@@ -1,0 +1,72 @@
+/* Vessel's state format, shared by snapshots and live migration (docs/state-format.md): a
+ * header naming the engine and architecture, then typed sections (machine config, each CPU's
+ * state, each device's state, guest memory), each with its length and CRC-32, closed by an END
+ * section. Memory payloads start on a page boundary so that a restore can map them
+ * copy-on-write instead of reading them. */
+#ifndef VESSEL_VM_SNAPFILE_H
+#define VESSEL_VM_SNAPFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SNAP_VERSION 1
+
+enum snap_type {
+    SNAP_CONFIG = 1,  /* the machine configuration, JSON text */
+    SNAP_MACHINE = 2, /* machine-wide engine state (e.g. rv64 mtime) */
+    SNAP_CPU = 3,     /* one vCPU's complete state; instance = vCPU index */
+    SNAP_DEVICE = 4,  /* one device's state; name says which, instance which one */
+    SNAP_MEMORY = 5,  /* guest RAM; instance = memory slot; page-aligned payload */
+    SNAP_END = 0x454e44,
+};
+
+#define SNAP_NAME_LEN 16
+
+struct snap_writer {
+    int fd;
+    uint64_t pos;
+    char *path, *tmp_path;
+};
+
+/* Starts a state file at path (written as path.tmp, renamed by snap_writer_finish). */
+int snap_writer_open(struct snap_writer *w, const char *path, const char *engine, const char *arch);
+int snap_write_section(struct snap_writer *w, enum snap_type type, uint32_t instance,
+                       const char *name, const void *data, uint64_t len);
+/* Writes a memory section whose payload starts on a 4 KiB boundary of the file. */
+int snap_write_memory(struct snap_writer *w, uint32_t instance, const void *mem, uint64_t len);
+/* Adds the END section, syncs and renames into place. */
+int snap_writer_finish(struct snap_writer *w);
+/* Removes the partial file (after a failure, or to cancel). */
+void snap_writer_abort(struct snap_writer *w);
+
+struct snap_section {
+    uint32_t type, instance;
+    char name[SNAP_NAME_LEN + 1];
+    uint64_t length, offset; /* payload bytes and where they start in the file */
+    uint32_t crc;
+};
+
+struct snap_reader {
+    int fd;
+    uint64_t file_size;
+    char engine[9], arch[17];
+    struct snap_section *sec;
+    int nsec;
+};
+
+/* Opens and checks a state file: magic, version, header, every section header, every payload
+ * checksum except memory (see snap_verify_memory), and the END section. On failure logs one
+ * line naming the file and the problem and returns -errno (-EBADMSG for damage, -EPROTO for
+ * another version, -ENOEXEC for something that is not a state file). */
+int snap_reader_open(struct snap_reader *r, const char *path);
+void snap_reader_close(struct snap_reader *r);
+const struct snap_section *snap_find(const struct snap_reader *r, enum snap_type type,
+                                     uint32_t instance, const char *name);
+/* Reads a whole payload into buf of exactly sec->length bytes. */
+int snap_read_payload(const struct snap_reader *r, const struct snap_section *sec, void *buf,
+                      uint64_t len);
+/* Checks a memory payload's checksum (reads it all: restores skip this to stay lazy). */
+int snap_verify_memory(const struct snap_reader *r, const struct snap_section *sec);
+
+#endif
