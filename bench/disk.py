@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
 """Guest sequential disk throughput: Vessel against qemu-system-riscv64 -M virt.
 
-Boots the cached riscv64 guest once per VMM with one raw virtio-blk disk (made here, SIZE
-MiB of random data), then inside the guest: sequential read of the whole disk and
+Boots the cached riscv64 guest once per VMM with one virtio-blk disk (made here, SIZE MiB of
+random data; raw, or with --format qcow2 a fully allocated qcow2 image converted from it by
+qemu-img, so both VMMs read and write allocated clusters), then inside the guest: sequential read of the whole disk and
 sequential write of the whole disk with dd, 1 MiB blocks, iflag/oflag=direct (page cache
 bypassed). Time is the host time between the command's markers. Prints MB/s for each VMM and
 the ratio vessel/qemu. Measures only; never asserts times.
 
-Usage: bench/disk.py [--size MIB] [--runs N] [--vmm vessel|qemu|both]
+Usage: bench/disk.py [--size MIB] [--runs N] [--vmm vessel|qemu|both] [--format raw|qcow2]
 """
 
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -22,15 +24,16 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from guest import Guest, GuestError, vmm_command  # noqa: E402
 
 
-def disk_args(vmm, path):
+def disk_args(vmm, path, fmt):
     if vmm == "qemu":
-        return ["-drive", "file=%s,format=raw,if=none,id=d0,cache=none" % path,
+        return ["-drive", "file=%s,format=%s,if=none,id=d0,cache=none" % (path, fmt),
                 "-device", "virtio-blk-device,drive=d0"]
-    return ["--disk", path + ",format=raw"]
+    return ["--disk", "%s,format=%s" % (path, fmt)]
 
 
-def measure(vmm, path, mib, runs):
-    g = Guest(vmm_command(vmm=vmm, mem="512M") + disk_args(vmm, path), name="bench-disk-" + vmm)
+def measure(vmm, path, fmt, mib, runs):
+    g = Guest(vmm_command(vmm=vmm, mem="512M") + disk_args(vmm, path, fmt),
+              name="bench-disk-" + vmm)
     res = {"read": [], "write": []}
     try:
         g.start()
@@ -59,6 +62,7 @@ def main():
     ap.add_argument("--size", type=int, default=64, help="disk size in MiB (default 64)")
     ap.add_argument("--runs", type=int, default=2, help="runs per direction; the best counts")
     ap.add_argument("--vmm", default="both", choices=["vessel", "qemu", "both"])
+    ap.add_argument("--format", default="raw", choices=["raw", "qcow2"])
     a = ap.parse_args()
     vmms = ["vessel", "qemu"] if a.vmm == "both" else [a.vmm]
     tmp = tempfile.mkdtemp(prefix="vessel-bench-disk-")
@@ -68,11 +72,16 @@ def main():
         with open(path, "wb") as f:
             for _ in range(a.size):
                 f.write(os.urandom(1 << 20))
+        if a.format == "qcow2":
+            raw, path = path, os.path.join(tmp, "disk.qcow2")
+            subprocess.run(["qemu-img", "convert", "-O", "qcow2", raw, path], check=True)
+            os.unlink(raw)
         for v in vmms:
-            results[v] = measure(v, path, a.size, a.runs)
+            results[v] = measure(v, path, a.format, a.size, a.runs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("guest sequential disk throughput, %d MiB, dd bs=1M direct (MB/s, best of %d)" % (a.size, a.runs))
+    print("guest sequential disk throughput, %s, %d MiB, dd bs=1M direct (MB/s, best of %d)"
+          % (a.format, a.size, a.runs))
     print("%-8s %10s %10s" % ("vmm", "read", "write"))
     for v in vmms:
         r = results[v]

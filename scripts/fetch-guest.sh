@@ -13,7 +13,14 @@
 #   VERSION            stamp: the packages and the initramfs builder used; a later
 #                      run with everything present does nothing (--force refetches)
 #
-# Usage: scripts/fetch-guest.sh [--force]
+# With --x86 it fetches the x86-64 artifacts instead (Debian amd64 packages, same suite),
+# with their own private apt state ($cache/apt-amd64) and .debs ($cache/debs-amd64), into
+# ${VESSEL_CACHE:-$HOME/.cache/vessel}/x86_64/:
+#   bzImage            linux-image-cloud-amd64 resolved to linux-image-*-cloud-amd64 (boot/vmlinuz-*)
+#   initramfs.cpio.gz  busybox-static:amd64 + the virtio-pci modules (mkinitramfs.py)
+#   modules/, busybox, config, kernel-version, VERSION   as for riscv64
+#
+# Usage: scripts/fetch-guest.sh [--x86] [--force]
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,14 +33,17 @@ suite=${VESSEL_DEBIAN_SUITE:-trixie}
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
 force=0
-case "${1:-}" in
---force) force=1 ;;
-"") ;;
-*)
-    echo "usage: $0 [--force]" >&2
-    exit 1
-    ;;
-esac
+x86=0
+for arg in "$@"; do
+    case "$arg" in
+    --force) force=1 ;;
+    --x86) x86=1 ;;
+    *)
+        echo "usage: $0 [--x86] [--force]" >&2
+        exit 1
+        ;;
+    esac
+done
 
 say() { echo "fetch-guest: $*"; }
 die() {
@@ -63,6 +73,12 @@ find_deb() {
     [[ -n $f ]] && echo "$deb_dir/$f"
     return 0
 }
+
+if [[ $x86 == 1 ]]; then
+    # shellcheck source=scripts/fetch-guest-x86.sh
+    . "$here/fetch-guest-x86.sh"
+    exit 0
+fi
 
 mkdir -p "$apt_dir/etc" "$apt_dir/state/lists/partial" "$apt_dir/cache/archives/partial" "$deb_dir" "$out"
 touch "$apt_dir/state/status"

@@ -28,6 +28,7 @@ import subprocess
 import sys
 
 READY_MARKER = "VESSEL-GUEST-READY"
+ELF_MACHINE = {"riscv64": 243, "x86_64": 62}  # e_machine of the busybox binary
 DEFAULT_MODULES = ["virtio_mmio", "virtio_blk", "virtio_net", "virtio_rng", "virtio_balloon"]
 
 INIT = r"""#!/bin/sh
@@ -250,6 +251,8 @@ def main():
     ap.add_argument("--no-default-modules", action="store_true", help="do not add " + ",".join(DEFAULT_MODULES))
     ap.add_argument("--extra-dir", action="append", default=[], help="directory copied over the root (repeatable)")
     ap.add_argument("-o", "--output", default=os.path.join(rv, "initramfs.cpio.gz"), help="output (default: %(default)s)")
+    ap.add_argument("--arch", choices=sorted(ELF_MACHINE), default="riscv64",
+                    help="the architecture busybox must be built for (default: %(default)s)")
     a = ap.parse_args()
 
     try:
@@ -257,8 +260,8 @@ def main():
             busybox = f.read()
     except OSError as e:
         die("busybox: %s (run scripts/fetch-guest.sh)" % e)
-    if busybox[:4] != b"\x7fELF" or struct.unpack_from("<H", busybox, 18)[0] != 243:
-        die("%s: not a RISC-V ELF" % a.busybox)
+    if busybox[:4] != b"\x7fELF" or struct.unpack_from("<H", busybox, 18)[0] != ELF_MACHINE[a.arch]:
+        die("%s: not a %s ELF" % (a.busybox, a.arch))
 
     names = ([] if a.no_default_modules else DEFAULT_MODULES) + a.module
     mods = ModuleTree(a.modules_dir).closure(names) if names else []

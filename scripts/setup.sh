@@ -28,6 +28,7 @@ packages=(
     qemu-system-misc gdb-multiarch device-tree-compiler
     debian-archive-keyring
     zlib1g-dev libzstd-dev qemu-utils
+    libmicrohttpd-dev libjansson-dev clang libclang-rt-14-dev bc iproute2
 )
 
 current=""
@@ -80,6 +81,8 @@ fi
 if [[ $fetch == 1 ]]; then
     step "fetch riscv64 guest artifacts (scripts/fetch-guest.sh)"
     scripts/fetch-guest.sh
+    step "fetch x86_64 guest artifacts (scripts/fetch-guest.sh --x86)"
+    scripts/fetch-guest.sh --x86
 fi
 
 current=""

@@ -5,10 +5,14 @@
 #   fuzz         fuzz/run.sh: libFuzzer targets (clang), a bounded number of runs each
 #   guest        tests/guest/rv64/run.sh (bare-metal rv64 programs), when it exists
 #                and tests/guest/x86/run.sh (x86-64 test guests on kvm; skipped without /dev/kvm)
-#   integration  tests/integration/test_riscv.py, test_virtio.py and test_net.py (Debian
+#   integration  tests/integration/test_riscv.py, test_cli.py (vessel run's errors, exit
+#                statuses, --trace, Ctrl-A x on a pty, idle CPU), test_tools.py (tools/lockstep.py
+#                against QEMU), test_virtio.py and test_net.py (Debian
 #                riscv64 Linux; VESSEL_VMM selects the VMM)
 #                and test_qcow2.py (qcow2 disks against qemu-img: interoperability, crash
 #                consistency, bad images; needs qemu-utils)
+#                and test_x86_linux.py (Debian's x86-64 cloud kernel on kvm with virtio-pci;
+#                only where /proc/cpuinfo shows vmx or svm, else a SKIP line counted as neither)
 # Usage: tests/run.sh [STEP...]     (default: all steps)
 # Every step adds to the totals; the last line of output is "N passed, N failed" and
 # the exit status is non-zero when anything failed. Run scripts/setup.sh first.
@@ -117,9 +121,14 @@ step_guest() {
 
 step_integration() {
     run_counted "integration (${VESSEL_VMM:-vessel})" python3 tests/integration/test_riscv.py
+    # x86-64 Debian Linux on kvm: prints SKIP and "0 passed, 0 failed" without vmx/svm
+    run_counted "integration x86 Linux (kvm)" python3 tests/integration/test_x86_linux.py
+    run_counted "integration cli (vessel run)" python3 tests/integration/test_cli.py
+    run_counted "integration tools (lockstep vs qemu)" python3 tests/integration/test_tools.py
     run_counted "integration virtio (${VESSEL_VMM:-vessel})" python3 tests/integration/test_virtio.py
     run_counted "integration net+balloon (${VESSEL_VMM:-vessel})" python3 tests/integration/test_net.py
     run_counted "integration qcow2 (qemu-img)" python3 tests/integration/test_qcow2.py
+    run_counted "integration daemon (vessel serve)" python3 tests/integration/test_daemon.py
 }
 
 for s in "${steps[@]}"; do

@@ -428,7 +428,7 @@ def lockstep(a, rsp, trace):
         rsp.write_mem(info, b"".join(f.to_bytes(8, "little") for f in fields))
         rsp.set_reg(12, info)
         qregs[12] = info
-        print("lockstep: QEMU's a2 (fw_dynamic info) moved to Vessel's 0x%x" % info)
+        print("lockstep: QEMU's a2 points at Vessel's fw_dynamic info, written at 0x%x" % info)
     if priv_reg is None:
         print("lockstep: QEMU has no 'priv' register; the privilege level is not compared")
     if priv_reg is not None and PRIV_LETTER.get(rsp.reg(priv_reg) & 3, "?") != first.priv:

@@ -19,10 +19,15 @@
 #include "cli/args.h"
 #include "cli/disk_cmd.h"
 #include "cli/cmd_switch.h"
+#include "cli/run_restore.h"
 #include "cli/run_x86.h"
+#include "cli/vm_cmd.h"
 #include "engine/rv64/rv64.h"
+#include "host/serve.h"
+#include "host/shim.h"
 #include "vm/api_socket.h"
 #include "vm/control.h"
+#include "vm/snapshot.h"
 
 #define VESSEL_VERSION "0.1.0"
 
@@ -39,6 +44,9 @@ static const char usage_main[] =
     "usage: vessel run [OPTIONS]     run a virtual machine (see vessel run --help)\n"
     "       vessel switch PATH       run a virtual Ethernet switch (see vessel switch --help)\n"
     "       vessel info              which engines this host supports, and why not\n"
+    "       vessel serve [OPTIONS]   the host daemon: HTTP+JSON API (see vessel serve --help)\n"
+    "       vessel vm COMMAND ...    manage the daemon's VMs (see vessel vm --help)\n"
+    "       vessel console NAME|ID   attach to a VM's console (Ctrl-] detaches)\n"
     "       vessel disk create|info|check ...  disk images (see vessel disk --help)\n"
     "       vessel --help | --version\n";
 
@@ -50,7 +58,7 @@ static const char usage_run[] =
     "\n"
     "  --arch ARCH        guest architecture: riscv64 (default) or x86_64 (kvm engine:\n"
     "                     --kernel is a bzImage or an ELF vmlinux/PVH kernel; --mem 16M\n"
-    "                     to 64G; --disk, --rng, --console-socket not yet on x86_64)\n"
+    "                     to 64G; virtio devices on x86_64 are virtio-pci)\n"
     "  --kernel IMAGE     RISC-V Linux Image (flat, with the \"RSC\\x05\" header)\n"
     "  --initrd FILE      initial ramdisk (e.g. initramfs.cpio.gz)\n"
     "  --append STR       kernel command line (e.g. \"console=ttyS0\")\n"
@@ -85,6 +93,13 @@ static const char usage_run[] =
     "                     one JSON answer per line:\n"
     "                       {\"balloon_target_mib\": N}  balloon size N MiB -> {\"ok\":true}\n"
     "                       {\"stats\": null}            balloon, guest memory stats, VMM RSS\n"
+    "                       {\"snapshot\": {\"path\": P, \"then\": \"resume\"|\"stop\"}}\n"
+    "                                                  write the VM's state to P\n"
+    "  --restore PATH     continue a VM from a snapshot file instead of booting: RAM size,\n"
+    "                     harts, kernel command line and boot files come from the file\n"
+    "                     (no --kernel, --initrd, --append, --firmware, --mem, --cpus);\n"
+    "                     give the same device options as when it was taken (--disk files\n"
+    "                     must be the same; --console-socket and --net backends may differ)\n"
     "  -h, --help         this text\n"
     "\n"
     "Console: on a terminal, Ctrl-A x quits, Ctrl-A Ctrl-A sends a Ctrl-A, Ctrl-A h\n"
@@ -111,6 +126,7 @@ struct run_opts {
     bool balloon;
     uint64_t balloon_bytes;
     const char *api_socket;
+    const char *restore;
 };
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -131,7 +147,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
 {
     enum { O_ARCH = 256, O_KERNEL, O_INITRD, O_APPEND, O_FIRMWARE, O_MEM, O_CPUS, O_TRACE };
     enum { O_DISK = 320, O_RNG, O_CONSOLE_SOCKET };
-    enum { O_NET = 340, O_BALLOON, O_API_SOCKET };
+    enum { O_NET = 340, O_BALLOON, O_API_SOCKET, O_RESTORE };
     static const struct option longopts[] = {
         {"arch", required_argument, NULL, O_ARCH},
         {"kernel", required_argument, NULL, O_KERNEL},
@@ -147,12 +163,14 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
         {"net", required_argument, NULL, O_NET},
         {"balloon", required_argument, NULL, O_BALLOON},
         {"api-socket", required_argument, NULL, O_API_SOCKET},
+        {"restore", required_argument, NULL, O_RESTORE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *why;
     char nwhy[200];
     int c, err;
+    bool machine_set = false; /* --mem or --cpus given */
 
     *o = (struct run_opts){.arch = "riscv64", .mem = DEFAULT_MEM, .cpus = 1};
     opterr = 0;
@@ -166,12 +184,14 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
         case O_FIRMWARE: o->firmware = optarg; break;
         case O_TRACE: o->trace = optarg; break;
         case O_MEM:
+            machine_set = true;
             err = args_parse_size(optarg, &o->mem);
             if (err)
                 die_usage("--mem %s: %s", optarg,
                           err == -ERANGE ? "too large" : "expected a size like 512M or 2G");
             break;
         case O_CPUS:
+            machine_set = true;
             err = args_parse_int(optarg, 1, RV64_MAX_HARTS, &o->cpus);
             if (err)
                 die_usage("--cpus %s: expected a number of harts from 1 to %d", optarg,
@@ -208,6 +228,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
                 die_usage("--api-socket: expected a socket path");
             o->api_socket = optarg;
             break;
+        case O_RESTORE: o->restore = optarg; break;
         case 'h': fputs(usage_run, stdout); exit(0);
         case ':': die_usage("run: option %s needs a value", argv[optind - 1]);
         default: die_usage("run: unknown option '%s' (see vessel run --help)", argv[optind - 1]);
@@ -217,18 +238,29 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
         die_usage("run: unexpected argument '%s' (see vessel run --help)", argv[optind]);
     if (strcmp(o->arch, "riscv64") != 0 && strcmp(o->arch, "x86_64") != 0)
         die_usage("--arch %s: unknown architecture (supported: riscv64, x86_64)", o->arch);
-    if (!o->kernel)
+    if (o->restore && (o->kernel || o->initrd || o->append || o->firmware || machine_set ||
+                       strcmp(o->arch, "riscv64")))
+        die_usage("--restore: the snapshot sets the machine; --kernel, --initrd, --append, "
+                  "--firmware, --mem, --cpus and --arch x86_64 do not go with it");
+    if (!o->kernel && !o->restore)
         die_usage("run: --kernel IMAGE is required (see vessel run --help)");
     if (!strcmp(o->arch, "x86_64")) {
         const char *bad = cli_x86_check_mem(o->mem);
         if (bad)
             die_usage("--mem: %s", bad);
-        if (o->ndisks || o->rng || o->console_socket || o->firmware || o->trace)
-            die_usage("run: --disk, --rng, --console-socket, --firmware and --trace are not "
-                      "supported with --arch x86_64 yet");
+        if (o->firmware || o->trace || o->api_socket)
+            die_usage("run: --firmware, --trace and --api-socket are not supported with --arch "
+                      "x86_64 yet");
+        if (o->ndisks + o->rng + (o->console_socket != NULL) + o->nnets + o->balloon >
+            X86_VIRTIO_MAX)
+            die_usage("run: more than %d virtio devices", X86_VIRTIO_MAX);
+        if (o->balloon && o->balloon_bytes > o->mem)
+            die_usage("--balloon: %llu MiB is more than the guest's RAM (%llu MiB)",
+                      (unsigned long long)(o->balloon_bytes >> 20),
+                      (unsigned long long)(o->mem >> 20));
         return;
     }
-    if (o->mem < RISCV_RAM_MIN || o->mem > RISCV_RAM_MAX)
+    if (!o->restore && (o->mem < RISCV_RAM_MIN || o->mem > RISCV_RAM_MAX))
         die_usage("--mem: %llu MiB is out of range (%llu MiB to %llu GiB)",
                   (unsigned long long)(o->mem >> 20), RISCV_RAM_MIN >> 20, RISCV_RAM_MAX >> 30);
     if (o->mem & 0xfff)
@@ -331,24 +363,44 @@ static int cmd_run(int argc, char **argv)
     struct control ctl = {0};
     char *fw_default = NULL;
     enum riscv_board_exit why;
+    char restore_why[600];
+    double t_restore = 0;
     int err;
 
     parse_run(argc, argv, &o);
     if (!strcmp(o.arch, "x86_64")) {
+        if (backends_open(&be, &o))
+            return EXIT_USAGE;
         struct x86_run_opts xo = {.kernel = o.kernel,
                                   .initrd = o.initrd,
                                   .append = o.append,
                                   .mem = o.mem,
-                                  .cpus = (int)o.cpus};
-        return cli_run_x86(&xo);
+                                  .cpus = (int)o.cpus,
+                                  .virtio = {.disks = be.disks,
+                                             .ndisks = be.ndisks,
+                                             .rng = o.rng,
+                                             .console_socket = be.console,
+                                             .nets = be.nets,
+                                             .net_macs = (const uint8_t(*)[6])be.macs,
+                                             .nnets = be.nnets,
+                                             .balloon = o.balloon,
+                                             .balloon_bytes = o.balloon_bytes}};
+        err = cli_run_x86(&xo);
+        backends_close(&be);
+        return err;
     }
+    if (o.restore &&
+        cli_restore_open(o.restore, &o.mem, &o.cpus, &o.append, &o.firmware, &o.kernel, &o.initrd))
+        return EXIT_USAGE;
     if (!o.firmware)
         o.firmware = fw_default = default_firmware();
-    if (riscv_images_load(&img, o.firmware, o.kernel, o.initrd)) {
+    if (o.restore)
+        memset(&img, 0, sizeof(img)); /* nothing is loaded: RAM comes from the snapshot */
+    else if (riscv_images_load(&img, o.firmware, o.kernel, o.initrd)) {
         free(fw_default);
         return EXIT_USAGE;
     }
-    if (riscv_boot_plan(&img, RISCV_RAM_BASE, o.mem, &plan)) {
+    if (!o.restore && riscv_boot_plan(&img, RISCV_RAM_BASE, o.mem, &plan)) {
         riscv_images_free(&img);
         free(fw_default);
         return EXIT_USAGE;
@@ -371,6 +423,9 @@ static int cmd_run(int argc, char **argv)
         .nharts = (int)o.cpus,
         .cmdline = o.append,
         .trace_path = o.trace,
+        .fw_path = o.firmware,
+        .kernel_path = o.kernel,
+        .initrd_path = o.initrd,
         .console_tx = chardev_stdio_tx,
         .console_rx_ready = chardev_stdio_wake,
         .console_opaque = console,
@@ -383,7 +438,16 @@ static int cmd_run(int argc, char **argv)
                    .nnets = be.nnets,
                    .balloon = o.balloon,
                    .balloon_bytes = o.balloon_bytes},
+        .restore_path = o.restore,
     };
+    if (o.restore && riscv_board_check_restore(o.restore, &bc, restore_why, sizeof(restore_why))) {
+        if (restore_why[0])
+            fprintf(stderr, "vessel: --restore %s: %s\n", o.restore, restore_why);
+        chardev_stdio_close(console);
+        backends_close(&be);
+        return EXIT_USAGE;
+    }
+    t_restore = snapshot_now_ms();
     err = riscv_board_create(&board, &bc, &img);
     if (!err) {
         struct chardev_stdio_sink sink = {
@@ -392,6 +456,8 @@ static int cmd_run(int argc, char **argv)
     }
     if (!err && o.api_socket) {
         ctl.balloon = riscv_board_balloon(board);
+        ctl.snapshot = cli_riscv_snapshot;
+        ctl.snapshot_opaque = board;
         if (api_socket_start(&api, o.api_socket, &ctl)) {
             fprintf(stderr, "vessel: --api-socket %s: cannot listen there (see above)\n",
                     o.api_socket);
@@ -405,6 +471,8 @@ static int cmd_run(int argc, char **argv)
         free(fw_default);
         return err == EXIT_USAGE ? EXIT_USAGE : EXIT_VMM_ERROR;
     }
+    if (o.restore)
+        cli_restore_report(o.restore, snapshot_now_ms() - t_restore, o.mem);
     why = riscv_board_run(board);
     api_socket_stop(api);
     chardev_stdio_close(console); /* stops input first: it feeds the board */
@@ -412,7 +480,8 @@ static int cmd_run(int argc, char **argv)
     backends_close(&be);
     free(fw_default);
     switch (why) {
-    case RISCV_EXIT_POWEROFF: return EXIT_POWEROFF;
+    case RISCV_EXIT_POWEROFF:
+    case RISCV_EXIT_SNAPSHOT: return EXIT_POWEROFF;
     case RISCV_EXIT_USER_QUIT: return EXIT_USER_QUIT;
     case RISCV_EXIT_VMM_ERROR: return EXIT_VMM_ERROR;
     case RISCV_EXIT_STOPPED: break;
@@ -445,6 +514,14 @@ int main(int argc, char **argv)
         return cmd_switch(argc - 1, argv + 1);
     if (!strcmp(argv[1], "info"))
         return cli_info();
+    if (!strcmp(argv[1], "serve"))
+        return host_serve_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "vm"))
+        return cli_vm(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "console"))
+        return cli_console(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "vm-shim")) /* internal: started by `vessel serve` */
+        return host_shim_main(argc - 1, argv + 1);
     fprintf(stderr, "vessel: unknown command '%s' (see vessel --help)\n", argv[1]);
     return EXIT_USAGE;
 }

@@ -84,6 +84,7 @@ int cli_run_x86(const struct x86_run_opts *o)
         .console_tx = chardev_stdio_tx,
         .console_rx_ready = chardev_stdio_wake,
         .console_opaque = console,
+        .virtio = o->virtio,
     };
     err = x86_board_create(&board, &bc);
     if (err) {

@@ -1,7 +1,10 @@
 #include "dev/goldfish_rtc.h"
 
+#include <errno.h>
 #include <string.h>
 #include <time.h>
+
+#include "base/sbuf.h"
 
 static uint64_t host_now_ns(void)
 {
@@ -108,6 +111,49 @@ void goldfish_rtc_write(void *opaque, uint64_t off, unsigned size, uint64_t val6
     }
     rtc_check_alarm(r);
     pthread_mutex_unlock(&r->lock);
+}
+
+ssize_t goldfish_rtc_save(struct goldfish_rtc *r, void *buf, size_t cap)
+{
+    struct sbuf b = sbuf_writer(buf, cap);
+    const struct goldfish_rtc_state *s = &r->s;
+
+    pthread_mutex_lock(&r->lock);
+    sbuf_put(&b, GOLDFISH_RTC_SAVE_VERSION, 4);
+    sbuf_put(&b, (uint64_t)s->offset_ns, 8);
+    sbuf_put(&b, s->time_high, 4);
+    sbuf_put(&b, s->set_high, 4);
+    sbuf_put(&b, s->alarm_ns, 8);
+    sbuf_put(&b, s->alarm_high, 4);
+    sbuf_put(&b, s->alarm_armed, 1);
+    sbuf_put(&b, s->irq_enabled, 1);
+    sbuf_put(&b, s->irq_pending, 1);
+    pthread_mutex_unlock(&r->lock);
+    return sbuf_result(&b);
+}
+
+int goldfish_rtc_load(struct goldfish_rtc *r, const void *buf, size_t len)
+{
+    struct sbuf b = sbuf_reader(buf, len);
+    struct goldfish_rtc_state s;
+
+    if (sbuf_get(&b, 4) != GOLDFISH_RTC_SAVE_VERSION)
+        return -EINVAL;
+    s.offset_ns = (int64_t)sbuf_get(&b, 8);
+    s.time_high = (uint32_t)sbuf_get(&b, 4);
+    s.set_high = (uint32_t)sbuf_get(&b, 4);
+    s.alarm_ns = sbuf_get(&b, 8);
+    s.alarm_high = (uint32_t)sbuf_get(&b, 4);
+    s.alarm_armed = (uint8_t)sbuf_get(&b, 1);
+    s.irq_enabled = (uint8_t)sbuf_get(&b, 1);
+    s.irq_pending = (uint8_t)sbuf_get(&b, 1);
+    if (!sbuf_done(&b) || s.alarm_armed > 1 || s.irq_enabled > 1 || s.irq_pending > 1)
+        return -EINVAL;
+    pthread_mutex_lock(&r->lock);
+    r->s = s;
+    rtc_check_alarm(r);
+    pthread_mutex_unlock(&r->lock);
+    return 0;
 }
 
 const struct bus_ops goldfish_rtc_bus_ops = {

@@ -5,7 +5,9 @@
 #define VESSEL_DEV_GOLDFISH_RTC_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "bus/bus.h"
 #include "dev/irq.h"
@@ -39,6 +41,15 @@ extern const struct bus_ops goldfish_rtc_bus_ops;
 void goldfish_rtc_init(struct goldfish_rtc *r, const struct irq_line *irq);
 void goldfish_rtc_destroy(struct goldfish_rtc *r);
 void goldfish_rtc_reset(struct goldfish_rtc *r);
+
+/* Snapshot state (version GOLDFISH_RTC_SAVE_VERSION): u32 version, i64 offset_ns (guest wall
+ * clock minus host realtime: a restored guest's RTC keeps following real time), u32 time_high,
+ * u32 set_high, u64 alarm_ns, u32 alarm_high, u8 alarm_armed, irq_enabled, irq_pending. load
+ * drives the interrupt line; 0 or -EINVAL. */
+#define GOLDFISH_RTC_SAVE_VERSION 1
+#define GOLDFISH_RTC_SAVE_MAX     39
+ssize_t goldfish_rtc_save(struct goldfish_rtc *r, void *buf, size_t cap);
+int goldfish_rtc_load(struct goldfish_rtc *r, const void *buf, size_t len);
 
 uint64_t goldfish_rtc_read(void *opaque, uint64_t off, unsigned size);
 void goldfish_rtc_write(void *opaque, uint64_t off, unsigned size, uint64_t val);

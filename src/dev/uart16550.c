@@ -2,7 +2,10 @@
  * always empty again by the time the guest looks, so LSR.THRE and LSR.TEMT stay set. */
 #include "dev/uart16550.h"
 
+#include <errno.h>
 #include <string.h>
+
+#include "base/sbuf.h"
 
 #define UART_MSR_DELTAS (UART_MSR_DCTS | UART_MSR_DDSR | UART_MSR_TERI | UART_MSR_DDCD)
 #define UART_LSR_ERRORS (UART_LSR_OE | 0x04 /* PE */ | 0x08 /* FE */ | UART_LSR_BI)
@@ -248,6 +251,58 @@ void uart16550_write(void *opaque, uint64_t off, unsigned size, uint64_t val64)
     }
     uart_update_irq(u);
     pthread_mutex_unlock(&u->lock);
+}
+
+ssize_t uart16550_save(struct uart16550 *u, void *buf, size_t cap)
+{
+    struct sbuf b = sbuf_writer(buf, cap);
+    const struct uart16550_state *s = &u->s;
+
+    pthread_mutex_lock(&u->lock);
+    sbuf_put(&b, UART16550_SAVE_VERSION, 4);
+    const uint8_t regs[] = {s->ier, s->lcr, s->mcr, s->lsr,          s->msr,     s->scr,
+                            s->fcr, s->dll, s->dlm, s->thr_ipending, s->rx_head, s->rx_count};
+    sbuf_put_bytes(&b, regs, sizeof(regs));
+    sbuf_put_bytes(&b, s->rx, sizeof(s->rx));
+    pthread_mutex_unlock(&u->lock);
+    return sbuf_result(&b);
+}
+
+int uart16550_load(struct uart16550 *u, const void *buf, size_t len)
+{
+    struct sbuf b = sbuf_reader(buf, len);
+    struct uart16550_state s;
+    uint8_t r[12];
+
+    if (sbuf_get(&b, 4) != UART16550_SAVE_VERSION)
+        return -EINVAL;
+    sbuf_get_bytes(&b, r, sizeof(r));
+    sbuf_get_bytes(&b, s.rx, sizeof(s.rx));
+    if (!sbuf_done(&b))
+        return -EINVAL;
+    s.ier = r[0];
+    s.lcr = r[1];
+    s.mcr = r[2];
+    s.lsr = r[3];
+    s.msr = r[4];
+    s.scr = r[5];
+    s.fcr = r[6];
+    s.dll = r[7];
+    s.dlm = r[8];
+    s.thr_ipending = r[9];
+    s.rx_head = r[10];
+    s.rx_count = r[11];
+    /* Only states the model itself can reach. */
+    if (s.ier & 0xf0 || s.mcr & 0xe0 || s.fcr & ~0xc9 || s.thr_ipending > 1 ||
+        s.rx_head >= UART16550_FIFO_SIZE || s.rx_count > UART16550_FIFO_SIZE ||
+        !(s.lsr & UART_LSR_DR) != !s.rx_count)
+        return -EINVAL;
+    pthread_mutex_lock(&u->lock);
+    u->s = s;
+    u->irq_level = uart_iir_id(&u->s) != UART_IIR_NO_INT;
+    irq_line_set(&u->irq, u->irq_level);
+    pthread_mutex_unlock(&u->lock);
+    return 0;
 }
 
 const struct bus_ops uart16550_bus_ops = {

@@ -5,7 +5,9 @@
 #define VESSEL_DEV_UART16550_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "bus/bus.h"
 #include "dev/irq.h"
@@ -90,6 +92,14 @@ void uart16550_destroy(struct uart16550 *u);
 void uart16550_reset(struct uart16550 *u);
 /* Queues up to len input bytes into the RX FIFO; returns how many fit (0 when full). */
 unsigned uart16550_rx_push(struct uart16550 *u, const uint8_t *buf, unsigned len);
+
+/* Snapshot state (version UART16550_SAVE_VERSION): u32 version, then the bytes ier, lcr, mcr,
+ * lsr, msr, scr, fcr, dll, dlm, thr_ipending, rx_head, rx_count and the 16-byte RX FIFO. load
+ * (machine paused) recomputes and drives the interrupt line; 0 or -EINVAL. */
+#define UART16550_SAVE_VERSION 1
+#define UART16550_SAVE_MAX     (4 + 12 + UART16550_FIFO_SIZE)
+ssize_t uart16550_save(struct uart16550 *u, void *buf, size_t cap);
+int uart16550_load(struct uart16550 *u, const void *buf, size_t len);
 
 uint64_t uart16550_read(void *opaque, uint64_t off, unsigned size);
 void uart16550_write(void *opaque, uint64_t off, unsigned size, uint64_t val);

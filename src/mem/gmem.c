@@ -22,12 +22,37 @@ int gmem_create(struct gmem *m, uint64_t base, uint64_t size)
     }
     m->base = base;
     m->size = size;
+    m->private_file = false;
     return 0;
 
 fail_fd:
     close(m->fd);
     m->fd = -1;
     return err;
+}
+
+int gmem_create_from_file(struct gmem *m, uint64_t base, uint64_t size, int fd, uint64_t off)
+{
+    if (off % 4096)
+        return -EINVAL;
+    /* MAP_NORESERVE: copy-on-write pages are only committed as the guest writes them. */
+    m->hva = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, (off_t)off);
+    if (m->hva == MAP_FAILED) {
+        m->hva = NULL;
+        return -errno;
+    }
+    m->fd = -1;
+    m->base = base;
+    m->size = size;
+    m->private_file = true;
+    return 0;
+}
+
+int gmem_discard(const struct gmem *m, void *hva, size_t len)
+{
+    if (madvise(hva, len, m->private_file ? MADV_DONTNEED : MADV_REMOVE) < 0)
+        return -errno;
+    return 0;
 }
 
 void gmem_destroy(struct gmem *m)

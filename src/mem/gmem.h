@@ -2,19 +2,30 @@
 #ifndef VESSEL_MEM_GMEM_H
 #define VESSEL_MEM_GMEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct gmem {
-    uint64_t base; /* guest physical address of the first byte */
-    uint64_t size; /* bytes */
-    uint8_t *hva;  /* host mapping of the whole region */
-    int fd;        /* memfd behind the mapping (snapshots, migration) */
+    uint64_t base;     /* guest physical address of the first byte */
+    uint64_t size;     /* bytes */
+    uint8_t *hva;      /* host mapping of the whole region */
+    int fd;            /* memfd behind the mapping (snapshots, migration); -1 for a file mapping */
+    bool private_file; /* MAP_PRIVATE mapping of a snapshot file (gmem_create_from_file) */
 };
 
 /* Creates a zero-filled region of size bytes at guest physical base. Returns 0 or -errno. */
 int gmem_create(struct gmem *m, uint64_t base, uint64_t size);
+/* Maps size bytes of fd at file offset off (page-aligned) MAP_PRIVATE as guest RAM: pages are
+ * read lazily on first touch and copied on first write, so the file is never changed and
+ * several VMs can share its pages. The caller may close fd afterwards. Returns 0 or -errno. */
+int gmem_create_from_file(struct gmem *m, uint64_t base, uint64_t size, int fd, uint64_t off);
 void gmem_destroy(struct gmem *m);
+/* Gives the host pages behind [hva, hva+len) back (page-aligned): MADV_REMOVE punches them
+ * out of the memfd (they read as zeros); on a private file mapping MADV_DONTNEED drops the
+ * private copies (they read as the file's bytes again). Meant for pages the guest gave up.
+ * Returns 0 or -errno. */
+int gmem_discard(const struct gmem *m, void *hva, size_t len);
 
 /* Host pointer for [gpa, gpa+len) or NULL when any byte is outside the region. */
 static inline void *gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len)

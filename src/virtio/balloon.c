@@ -2,7 +2,9 @@
  * takes no index, as Linux and QEMU number them): inflate, deflate, stats (F_STATS_VQ),
  * reporting (F_REPORTING). Guest RAM is a MAP_SHARED memfd mapping, so giving pages back to the
  * host is madvise(MADV_REMOVE): it punches the range out of the memfd and RSS drops; the guest
- * reading the page again later gets zeros, which is what a balloon page may contain. */
+ * reading the page again later gets zeros, which is what a balloon page may contain. A VM
+ * restored from a snapshot maps its RAM MAP_PRIVATE from the file: there gmem_discard() uses
+ * MADV_DONTNEED, which drops the private copy (the page reads as the snapshot's bytes). */
 #include "virtio/balloon.h"
 
 #include <errno.h>
@@ -10,7 +12,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "base/iov.h"
@@ -77,11 +78,12 @@ static enum role queue_role(struct virtio_dev *d, unsigned q)
 /* Gives host pages [hva, hva+len) back (page-aligned). Returns 0 or -errno. */
 static int discard(struct virtio_balloon *b, uint8_t *hva, size_t len)
 {
-    if (madvise(hva, len, MADV_REMOVE) == 0)
-        return 0;
-    /* Not expected on a memfd; still, never leave the range half-valid. */
-    log_warn("virtio-balloon: madvise(MADV_REMOVE) of %zu bytes: %s", len, strerror(errno));
-    return -errno;
+    int err = gmem_discard(b->mem, hva, len);
+
+    /* Not expected (MADV_REMOVE on the memfd, MADV_DONTNEED on a restored private mapping). */
+    if (err)
+        log_warn("virtio-balloon: discarding %zu bytes: %s", len, strerror(-err));
+    return err;
 }
 
 /* An inflate or deflate buffer: an array of le32 page frame numbers. Runs of consecutive

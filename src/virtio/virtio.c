@@ -101,6 +101,11 @@ const char *virtio_dev_name(const struct virtio_dev *d)
     return d->ops->name;
 }
 
+uint32_t virtio_dev_config_size(const struct virtio_dev *d)
+{
+    return d->ops->config_size;
+}
+
 bool virtio_dev_has_feature(const struct virtio_dev *d, unsigned bit)
 {
     return bit < 64 && (d->drv_features >> bit) & 1;

@@ -1,6 +1,7 @@
 /* The virtio device core (virtio 1.x, modern only): feature negotiation, status and reset,
  * config space with a generation counter, the queues, interrupts, the device thread and
- * save/load. Transports (virtio-mmio, later virtio-pci) sit on one side, devices on the other.
+ * save/load. Transports (virtio-mmio in mmio.c, virtio-pci in pci.c) sit on one side, devices on
+ * the other.
  *
  * HOW TO WRITE A DEVICE (see src/virtio/rng.c for the smallest complete one)
  *
@@ -130,6 +131,8 @@ int virtio_dev_create(struct virtio_dev **out, const struct virtio_dev_ops *ops,
 void virtio_dev_destroy(struct virtio_dev *d);
 void *virtio_dev_priv(const struct virtio_dev *d);
 const char *virtio_dev_name(const struct virtio_dev *d);
+/* Bytes of device-specific config space (ops->config_size). */
+uint32_t virtio_dev_config_size(const struct virtio_dev *d);
 /* Negotiated feature bit (valid once FEATURES_OK is set). Any thread. */
 bool virtio_dev_has_feature(const struct virtio_dev *d, unsigned bit);
 
@@ -208,6 +211,11 @@ uint32_t virtio_dev_isr(struct virtio_dev *d);
 
 /* ---- save / load (VM paused: no vCPU touches the device) ---- */
 
+/* Stops the device thread and keeps it stopped (a driver's DRIVER_OK, save and load included)
+ * until virtio_dev_unquiesce(), so that the device writes no guest memory while a snapshot
+ * copies it. Queue kicks and backend input wait in their fds meanwhile. */
+void virtio_dev_quiesce(struct virtio_dev *d);
+void virtio_dev_unquiesce(struct virtio_dev *d);
 /* Serializes status, features, queue state, config space and the device's own state into
  * buf. Returns the length or -ENOSPC. The device thread is stopped during the save and
  * restarted afterwards. */

@@ -40,6 +40,7 @@ struct virtio_dev {
     int stop_fd, epfd;
     pthread_t thread;
     bool running;
+    bool quiesced; /* virtio_dev_quiesce(): the thread stays stopped until unquiesce */
     struct virtio_fd fds[VIRTIO_MAX_FDS];
     int nfds;
 };

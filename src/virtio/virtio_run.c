@@ -70,7 +70,7 @@ int virtio_thread_start(struct virtio_dev *d)
 {
     int err;
 
-    if (d->running)
+    if (d->running || d->quiesced)
         return 0;
     drain(d->stop_fd);
     err = pthread_create(&d->thread, NULL, dev_thread, d);
@@ -307,6 +307,23 @@ static int load_locked(struct virtio_dev *d, const uint8_t *p, size_t len)
     if (d->ops->load)
         return d->ops->load(d, p, dl);
     return dl ? -EINVAL : 0;
+}
+
+void virtio_dev_quiesce(struct virtio_dev *d)
+{
+    pthread_mutex_lock(&d->ctl);
+    d->quiesced = true;
+    virtio_thread_stop(d);
+    pthread_mutex_unlock(&d->ctl);
+}
+
+void virtio_dev_unquiesce(struct virtio_dev *d)
+{
+    pthread_mutex_lock(&d->ctl);
+    d->quiesced = false;
+    if ((d->status & VIRTIO_STATUS_DRIVER_OK) && !atomic_load(&d->broken) && virtio_thread_start(d))
+        virtio_dev_set_broken(d, "cannot restart the device thread");
+    pthread_mutex_unlock(&d->ctl);
 }
 
 int virtio_dev_load(struct virtio_dev *d, const void *buf, size_t len)

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,50 @@ static const char *skip_ws(const char *p)
     return p;
 }
 
+/* {"snapshot": {"path": "...", "then": "resume"|"stop"}}: the one command with an object. */
+static int parse_snapshot(const char *line, struct control_cmd *cmd, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *a, *path, *then;
+    const char *k;
+    json_t *v;
+    int ret = -EINVAL;
+
+    if (!o)
+        return fail(err, errlen, "snapshot: bad JSON: %s", jerr.text);
+    a = json_object_get(o, "snapshot");
+    path = json_object_get(a, "path");
+    then = json_object_get(a, "then");
+    if (json_object_size(o) != 1 || !json_is_object(a)) {
+        fail(err, errlen, "expected {\"snapshot\": {\"path\": ..., \"then\": ...}}");
+        goto out;
+    }
+    json_object_foreach(a, k, v)
+    {
+        if (strcmp(k, "path") && strcmp(k, "then")) {
+            fail(err, errlen, "snapshot: unknown member '%.40s' (known: path, then)", k);
+            goto out;
+        }
+    }
+    if (!json_is_string(path) || !*json_string_value(path) ||
+        strlen(json_string_value(path)) >= sizeof(cmd->path)) {
+        fail(err, errlen, "snapshot: path must be a non-empty string");
+        goto out;
+    }
+    if (then && (!json_is_string(then) || (strcmp(json_string_value(then), "resume") &&
+                                           strcmp(json_string_value(then), "stop")))) {
+        fail(err, errlen, "snapshot: then must be \"resume\" or \"stop\"");
+        goto out;
+    }
+    cmd->op = CONTROL_SNAPSHOT;
+    snprintf(cmd->path, sizeof(cmd->path), "%s", json_string_value(path));
+    cmd->stop = then && !strcmp(json_string_value(then), "stop");
+    ret = 0;
+out:
+    json_decref(o);
+    return ret;
+}
+
 int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t errlen)
 {
     const char *p = skip_ws(line), *key;
@@ -53,6 +98,8 @@ int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t e
     if (*p++ != ':')
         return fail(err, errlen, "expected ':' after the command name");
     p = skip_ws(p);
+    if (klen == 8 && !strncmp(key, "snapshot", klen))
+        return parse_snapshot(line, cmd, err, errlen);
     if (!strncmp(p, "null", 4)) {
         is_null = true;
         p += 4;
@@ -85,7 +132,7 @@ int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t e
         cmd->op = CONTROL_STATS;
         return 0;
     }
-    return fail(err, errlen, "unknown command '%.*s' (known: balloon_target_mib, stats)",
+    return fail(err, errlen, "unknown command '%.*s' (known: balloon_target_mib, stats, snapshot)",
                 (int)(klen > 40 ? 40 : klen), key);
 }
 
@@ -128,12 +175,14 @@ static void stats(const struct control *c, char *out, size_t cap)
     size_t len = 0;
     bool first = true;
 
+    /* The balloon first (it may wait for the guest), so that RSS and balloon agree in time. */
+    if (c->balloon)
+        virtio_balloon_get_info(c->balloon, &bi, STATS_WAIT_MS);
     put(out, cap, &len, "{\"ok\":true,\"vmm_rss_kib\":%" PRIu64, control_vmm_rss_kib());
     if (!c->balloon) {
         put(out, cap, &len, ",\"balloon\":null}");
         return;
     }
-    virtio_balloon_get_info(c->balloon, &bi, STATS_WAIT_MS);
     put(out, cap, &len,
         ",\"balloon\":{\"target_mib\":%" PRIu64 ",\"actual_mib\":%" PRIu64
         ",\"discarded_mib\":%" PRIu64 ",\"reported_mib\":%" PRIu64 ",\"deflated_mib\":%" PRIu64
@@ -148,6 +197,23 @@ static void stats(const struct control *c, char *out, size_t cap)
         first = false;
     }
     put(out, cap, &len, "}}}");
+}
+
+static void snapshot(const struct control *c, const struct control_cmd *cmd, char *out, size_t cap)
+{
+    double ms = 0;
+    int err;
+
+    if (!c->snapshot) {
+        snprintf(out, cap, "{\"ok\":false,\"error\":\"snapshots are not supported here\"}");
+        return;
+    }
+    err = c->snapshot(c->snapshot_opaque, cmd->path, cmd->stop, &ms);
+    if (err)
+        snprintf(out, cap, "{\"ok\":false,\"error\":\"snapshot: %s (see the VMM's log)\"}",
+                 strerror(-err));
+    else
+        snprintf(out, cap, "{\"ok\":true,\"ms\":%.0f}", ms);
 }
 
 void control_execute(const struct control *c, const struct control_cmd *cmd, char *out, size_t cap)
@@ -167,6 +233,7 @@ void control_execute(const struct control *c, const struct control_cmd *cmd, cha
             snprintf(out, cap, "{\"ok\":true}");
         return;
     case CONTROL_STATS: stats(c, out, cap); return;
+    case CONTROL_SNAPSHOT: snapshot(c, cmd, out, cap); return;
     }
     snprintf(out, cap, "{\"ok\":false,\"error\":\"unknown command\"}");
 }

@@ -9,26 +9,41 @@
  *                              -> {"ok":true,"vmm_rss_kib":N,"balloon":{"target_mib":N,
  *                                  "actual_mib":N,"discarded_mib":N,"reported_mib":N,
  *                                  "deflated_mib":N,"stats":{"free_memory":BYTES,...}}}
+ *   {"snapshot": {"path": "/x/vm.snap", "then": "resume"|"stop"}}
+ *                              pause the VM, write its whole state to path (written as
+ *                              path.tmp, renamed when complete; docs/state-format.md), then
+ *                              resume it (default; the guest's clock does not see the pause)
+ *                              or stop it (`vessel run` exits 0); restore with `vessel run
+ *                              --restore PATH` -> {"ok":true,"ms":N} (N: milliseconds paused)
+ *                              once the file is complete
  *
  * Errors: {"ok":false,"error":"..."}. */
 #ifndef VESSEL_VM_CONTROL_H
 #define VESSEL_VM_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "virtio/balloon.h"
 
-enum control_op { CONTROL_BALLOON_TARGET, CONTROL_STATS };
+enum control_op { CONTROL_BALLOON_TARGET, CONTROL_STATS, CONTROL_SNAPSHOT };
+
+#define CONTROL_PATH_MAX 1024
 
 struct control_cmd {
     enum control_op op;
-    uint64_t num; /* CONTROL_BALLOON_TARGET: MiB */
+    uint64_t num;                /* CONTROL_BALLOON_TARGET: MiB */
+    char path[CONTROL_PATH_MAX]; /* CONTROL_SNAPSHOT: the file */
+    bool stop;                   /* CONTROL_SNAPSHOT: "then": "stop" */
 };
 
 /* What commands act on; NULL members are devices the VM does not have. */
 struct control {
     struct virtio_balloon *balloon;
+    /* Writes a snapshot (riscv_board_snapshot's contract): 0 or -errno; *ms the pause. */
+    int (*snapshot)(void *opaque, const char *path, bool stop, double *ms);
+    void *snapshot_opaque;
 };
 
 /* Parses one command line. Returns 0, or -EINVAL with a reason in err. */

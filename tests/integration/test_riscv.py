@@ -114,7 +114,26 @@ def check_jobs(g, r, name):
             and sorted(toks[1:3]) == ["a3000", "b4000"] and toks[3] == "done", "got %r" % out)
 
 
-def boot(r, name, cpus, firmware, smp=False):
+def check_reboot(g, r, name, cpus):
+    """`reboot -f` restarts the guest in the same VMM process: firmware banner, ready marker, shell."""
+    if vmm_name() != "vessel":  # guest.py runs QEMU with -no-reboot
+        return
+    t_reboot = g.elapsed()
+    g.sendline("reboot -f")
+    g.expect(r"OpenSBI v\d", BOOT_TIMEOUT)
+    kver, ncpu = g.expect_ready(BOOT_TIMEOUT)
+    r.check(name, "reboot -f: firmware banner and ready marker again (%d hart(s))" % cpus,
+            ncpu == cpus and kver == expected_kernel_release() and g.proc.poll() is None,
+            "marker says %s, %d cpus" % (kver, ncpu))
+    out, st = g.run("echo $((7*6)); cat /proc/uptime", CMD_TIMEOUT)
+    since = g.elapsed() - t_reboot
+    toks = out.split()
+    r.check(name, "after reboot: the shell works and the guest's uptime counts from the reboot (< %.1fs)" % since,
+            st == 0 and len(toks) >= 2 and toks[0] == "42" and float(toks[1]) < since,
+            "got %r status %d" % (out, st))
+
+
+def boot(r, name, cpus, firmware, smp=False, reboot=False):
     try:
         argv = vmm_command(cpus=cpus, firmware=firmware)
     except GuestError as e:
@@ -132,6 +151,8 @@ def boot(r, name, cpus, firmware, smp=False):
             if smp:
                 check_smp(g, r, name, cpus)
                 check_jobs(g, r, name)
+            if reboot:
+                check_reboot(g, r, name, cpus)
             rc = g.poweroff(CMD_TIMEOUT)
             r.check(name, "poweroff -f: VMM exit status 0", rc == 0, "exit status %s" % rc)
     except GuestError as e:
@@ -141,7 +162,7 @@ def boot(r, name, cpus, firmware, smp=False):
 
 
 BOOTS = [
-    ("rv64-1hart-fw_dynamic", dict(cpus=1, firmware="fw_dynamic.bin")),
+    ("rv64-1hart-fw_dynamic", dict(cpus=1, firmware="fw_dynamic.bin", reboot=True)),
     ("rv64-2harts-fw_dynamic", dict(cpus=2, firmware="fw_dynamic.bin", smp=True)),
     ("rv64-2harts-fw_jump", dict(cpus=2, firmware="fw_jump.bin")),
 ]

@@ -110,20 +110,3 @@ TEST(x86_acpi_madt_cpus)
     CHECK(x86_acpi_build(buf, 128, X86_ACPI_ADDR, 3) < 0);
     free(buf);
 }
-
-TEST(x86_dsdt_aml)
-{
-    /* the package lengths inside the hand-assembled AML add up */
-    const uint8_t *a = x86_dsdt_aml;
-
-    CHECK_EQ(a[0], 0x10);                      /* ScopeOp */
-    CHECK_EQ(1 + a[1], 24);                    /* \_SB scope spans 24 bytes */
-    CHECK_EQ(a[7], 0x5b);                      /* ExtOpPrefix */
-    CHECK_EQ(a[8], 0x82);                      /* DeviceOp */
-    CHECK_EQ(2 + a[9], 17);                    /* PWRB spans 17 bytes */
-    CHECK(!memcmp(a + 24, "\x08_S5_\x12", 6)); /* Name(_S5_, Package */
-    CHECK_EQ(30 + a[30], x86_dsdt_aml_len);    /* the package runs to the end */
-    CHECK_EQ(a[32], 0x0a);
-    CHECK_EQ(a[33], X86_ACPI_S5_TYPE);
-    CHECK(!memcmp(a + 19, "\x0c\x41\xd0\x0c\x0c", 5)); /* EisaId("PNP0C0C") */
-}

@@ -7,33 +7,9 @@
 #include <sys/random.h>
 
 #include "base/log.h"
-#include "board/riscv/clint.h"
-#include "board/riscv/fdt.h"
+#include "board/riscv/board_int.h"
 #include "board/riscv/layout.h"
-#include "board/riscv/plic.h"
-#include "board/riscv/syscon.h"
-#include "bus/bus.h"
-#include "dev/goldfish_rtc.h"
-#include "dev/uart16550.h"
-#include "engine/rv64/rv64.h"
-#include "mem/gmem.h"
-
-struct riscv_board {
-    struct riscv_board_config cfg;
-    struct riscv_images img;
-    struct riscv_boot_plan plan;
-    struct gmem ram;
-    struct bus bus;
-    struct rv64_machine *m;
-    struct plic plic;
-    struct clint clint;
-    struct uart16550 uart;
-    struct goldfish_rtc rtc;
-    struct syscon syscon;
-    struct riscv_virtio virtio;
-    atomic_int user_quit;
-    uint8_t fdt[RISCV_FDT_MAX_SIZE] __attribute__((aligned(8))); /* libfdt wants 8 */
-};
+#include "vm/snapshot.h"
 
 /* --- interrupt and timer wiring into the engine --- */
 
@@ -224,6 +200,7 @@ int riscv_board_create(struct riscv_board **out, const struct riscv_board_config
 {
     struct riscv_board *b;
     struct rv64_config rc;
+    struct snap_reader restore = {.fd = -1};
     int err;
 
     b = calloc(1, sizeof(*b));
@@ -235,10 +212,18 @@ int riscv_board_create(struct riscv_board **out, const struct riscv_board_config
     b->img = *img;
     memset(img, 0, sizeof(*img));
     b->ram.fd = -1;
-    err = riscv_boot_plan(&b->img, RISCV_RAM_BASE, cfg->ram_size, &b->plan);
-    if (err)
-        goto fail_free;
-    err = gmem_create(&b->ram, RISCV_RAM_BASE, cfg->ram_size);
+    pthread_mutex_init(&b->snap_lock, NULL);
+    if (cfg->restore_path) { /* no images: RAM, harts and devices come from the state file */
+        err = snapshot_open(&restore, cfg->restore_path, "rv64", "riscv64");
+        if (!err)
+            err = riscv_board_restore_ram(b, &restore);
+        if (err)
+            goto fail_free;
+    } else {
+        err = riscv_boot_plan(&b->img, RISCV_RAM_BASE, cfg->ram_size, &b->plan);
+        if (!err)
+            err = gmem_create(&b->ram, RISCV_RAM_BASE, cfg->ram_size);
+    }
     if (err) {
         log_err("board: creating %llu MiB of guest RAM: %s",
                 (unsigned long long)(cfg->ram_size >> 20), strerror(-err));
@@ -255,9 +240,10 @@ int riscv_board_create(struct riscv_board **out, const struct riscv_board_config
     err = board_add_devices(b);
     if (err)
         goto fail_devices;
-    err = board_load(b);
+    err = cfg->restore_path ? riscv_board_restore_state(b, &restore) : board_load(b);
     if (err)
         goto fail_devices;
+    snap_reader_close(&restore);
     *out = b;
     return 0;
 
@@ -271,7 +257,9 @@ fail_devices:
 fail_ram:
     gmem_destroy(&b->ram);
 fail_free:
+    snap_reader_close(&restore);
     riscv_images_free(&b->img);
+    pthread_mutex_destroy(&b->snap_lock);
     free(b);
     return err;
 }
@@ -288,25 +276,35 @@ void riscv_board_destroy(struct riscv_board *b)
     plic_destroy(&b->plic);
     gmem_destroy(&b->ram);
     riscv_images_free(&b->img);
+    pthread_mutex_destroy(&b->snap_lock);
     free(b);
 }
 
 enum riscv_board_exit riscv_board_run(struct riscv_board *b)
 {
     for (;;) {
-        enum rv64_stop why = rv64_machine_run(b->m);
+        enum rv64_stop why;
+        int err;
 
+        if (atomic_load(&b->snap_stop))
+            return RISCV_EXIT_SNAPSHOT;
+        why = rv64_machine_run(b->m);
         switch (why) {
         case RV64_STOP_POWEROFF: return RISCV_EXIT_POWEROFF;
         case RV64_STOP_REBOOT:
             log_info("guest reboot");
+            pthread_mutex_lock(&b->snap_lock); /* no snapshot of a half-reloaded guest */
             board_reset_devices(b);
-            if (board_load(b)) {
+            err = board_load(b);
+            pthread_mutex_unlock(&b->snap_lock);
+            if (err) {
                 log_err("board: reloading the guest for a reboot failed");
                 return RISCV_EXIT_VMM_ERROR;
             }
             continue;
         case RV64_STOP_QUIT:
+            if (atomic_load(&b->snap_stop))
+                return RISCV_EXIT_SNAPSHOT;
             return atomic_load(&b->user_quit) ? RISCV_EXIT_USER_QUIT : RISCV_EXIT_STOPPED;
         case RV64_STOP_NONE:
         case RV64_STOP_ERROR: return RISCV_EXIT_STOPPED;

@@ -3,6 +3,7 @@
 #ifndef VESSEL_BOARD_RISCV_BOARD_H
 #define VESSEL_BOARD_RISCV_BOARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,10 @@ struct riscv_board_config {
     void (*console_rx_ready)(void *opaque);
     void *console_opaque;
     struct riscv_virtio_config virtio; /* virtio-mmio devices (disks, rng, console socket) */
+    /* Restore from this state file instead of booting: no images are loaded (the paths above
+     * serve a later guest reboot); ram_size, nharts and the devices must match the file's
+     * (riscv_board_check_restore). */
+    const char *restore_path;
 };
 
 enum riscv_board_exit {
@@ -31,6 +36,7 @@ enum riscv_board_exit {
     RISCV_EXIT_USER_QUIT, /* riscv_board_quit() */
     RISCV_EXIT_STOPPED,   /* the engine stopped the guest (fatal error, guest failure code) */
     RISCV_EXIT_VMM_ERROR, /* the VMM failed while running (e.g. reloading for a reboot) */
+    RISCV_EXIT_SNAPSHOT,  /* stopped after a snapshot ({"then": "stop"}) */
 };
 
 struct riscv_board;
@@ -51,5 +57,18 @@ unsigned riscv_board_console_input(void *board, const uint8_t *buf, unsigned len
 void riscv_board_quit(void *board);
 /* The virtio-balloon device (for the control channel), or NULL when the VM has none. */
 struct virtio_balloon *riscv_board_balloon(struct riscv_board *b);
+
+/* Thread-safe (not from a hart): pauses the harts at an instruction boundary, stops the virtio
+ * device threads, writes the whole VM to path (docs/state-format.md: CONFIG, MACHINE, one CPU
+ * section per hart, one DEVICE section per device, MEMORY), then resumes with the guest's
+ * clock where it was paused, or with stop set makes riscv_board_run return
+ * RISCV_EXIT_SNAPSHOT. The file appears under path only once complete. *ms: the time the
+ * guest was paused. Returns 0 or -errno (logged; the VM then resumes in either case). */
+int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, double *ms);
+/* Restore, before creating the board: opens and checks path (header, checksums, engine and
+ * architecture) and that cfg (ram_size, nharts, virtio devices) matches the snapshot's
+ * machine configuration; the one-line reason goes to why. 0, or -errno. */
+int riscv_board_check_restore(const char *path, const struct riscv_board_config *cfg, char *why,
+                              size_t whylen);
 
 #endif

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base/sbuf.h"
+
 int clint_init(struct clint *c, int nharts, const struct clint_ops *ops, void *opaque)
 {
     if (nharts < 1 || nharts > (int)(sizeof(c->s.msip) / sizeof(c->s.msip[0])))
@@ -28,6 +30,42 @@ void clint_reset(struct clint *c)
         c->ops->set_msip(c->opaque, h, 0);
     }
     pthread_mutex_unlock(&c->lock);
+}
+
+ssize_t clint_save(struct clint *c, void *buf, size_t cap)
+{
+    struct sbuf b = sbuf_writer(buf, cap);
+
+    pthread_mutex_lock(&c->lock);
+    sbuf_put(&b, CLINT_SAVE_VERSION, 4);
+    sbuf_put(&b, (uint32_t)c->nharts, 4);
+    for (int h = 0; h < c->nharts; h++)
+        sbuf_put(&b, c->s.msip[h], 4);
+    pthread_mutex_unlock(&c->lock);
+    return sbuf_result(&b);
+}
+
+int clint_load(struct clint *c, const void *buf, size_t len)
+{
+    struct sbuf b = sbuf_reader(buf, len);
+    uint32_t msip[64];
+
+    if (sbuf_get(&b, 4) != CLINT_SAVE_VERSION || sbuf_get(&b, 4) != (uint32_t)c->nharts)
+        return -EINVAL;
+    for (int h = 0; h < c->nharts; h++) {
+        msip[h] = (uint32_t)sbuf_get(&b, 4);
+        if (msip[h] > 1)
+            return -EINVAL;
+    }
+    if (!sbuf_done(&b))
+        return -EINVAL;
+    pthread_mutex_lock(&c->lock);
+    for (int h = 0; h < c->nharts; h++) {
+        c->s.msip[h] = msip[h];
+        c->ops->set_msip(c->opaque, h, (int)msip[h]);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return 0;
 }
 
 /* Reads a 64-bit register through an access of size bytes at byte offset 0 or 4 in it. */

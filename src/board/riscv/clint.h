@@ -6,7 +6,9 @@
 #define VESSEL_BOARD_RISCV_CLINT_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "bus/bus.h"
 
@@ -42,6 +44,13 @@ int clint_init(struct clint *c, int nharts, const struct clint_ops *ops, void *o
 void clint_destroy(struct clint *c);
 /* Clears every msip (and drives the lines low). */
 void clint_reset(struct clint *c);
+
+/* Snapshot state (version CLINT_SAVE_VERSION): u32 version, u32 harts, u32 msip[harts]. load
+ * (machine paused) drives every hart's MSIP line to the loaded level; 0 or -EINVAL. */
+#define CLINT_SAVE_VERSION 1
+#define CLINT_SAVE_MAX     (8 + 4 * 64)
+ssize_t clint_save(struct clint *c, void *buf, size_t cap);
+int clint_load(struct clint *c, const void *buf, size_t len);
 
 uint64_t clint_read(void *opaque, uint64_t off, unsigned size);
 void clint_write(void *opaque, uint64_t off, unsigned size, uint64_t val);

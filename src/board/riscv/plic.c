@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base/sbuf.h"
+
 static int bit_get(const uint32_t *w, int i)
 {
     return (w[i / 32] >> (i % 32)) & 1;
@@ -187,6 +189,75 @@ void plic_write(void *opaque, uint64_t off, unsigned size, uint64_t val64)
     }
     plic_update(p);
     pthread_mutex_unlock(&p->lock);
+}
+
+ssize_t plic_save(struct plic *p, void *buf, size_t cap)
+{
+    struct sbuf b = sbuf_writer(buf, cap);
+
+    pthread_mutex_lock(&p->lock);
+    sbuf_put(&b, PLIC_SAVE_VERSION, 4);
+    sbuf_put(&b, PLIC_NSRC, 4);
+    sbuf_put(&b, (uint32_t)p->ncontexts, 4);
+    for (int i = 0; i < PLIC_NSRC; i++)
+        sbuf_put(&b, p->s.priority[i], 4);
+    for (int w = 0; w < PLIC_WORDS; w++) {
+        sbuf_put(&b, p->s.level[w], 4);
+        sbuf_put(&b, p->s.pending[w], 4);
+        sbuf_put(&b, p->s.claimed[w], 4);
+    }
+    for (int ctx = 0; ctx < p->ncontexts; ctx++) {
+        for (int w = 0; w < PLIC_WORDS; w++)
+            sbuf_put(&b, p->s.enable[ctx][w], 4);
+        sbuf_put(&b, p->s.threshold[ctx], 4);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return sbuf_result(&b);
+}
+
+int plic_load(struct plic *p, const void *buf, size_t len)
+{
+    struct sbuf b = sbuf_reader(buf, len);
+    struct plic_state s;
+    uint32_t valid[PLIC_WORDS] = {0};
+    bool bad = false;
+
+    memset(&s, 0, sizeof(s));
+    if (sbuf_get(&b, 4) != PLIC_SAVE_VERSION || sbuf_get(&b, 4) != PLIC_NSRC ||
+        sbuf_get(&b, 4) != (uint32_t)p->ncontexts)
+        return -EINVAL;
+    for (int i = 1; i < PLIC_NSRC; i++)
+        bit_set(valid, i, 1);
+    for (int i = 0; i < PLIC_NSRC; i++) {
+        s.priority[i] = (uint32_t)sbuf_get(&b, 4);
+        bad |= s.priority[i] > PLIC_PRIO_MASK || (i == 0 && s.priority[i]);
+    }
+    for (int w = 0; w < PLIC_WORDS; w++) {
+        s.level[w] = (uint32_t)sbuf_get(&b, 4);
+        s.pending[w] = (uint32_t)sbuf_get(&b, 4);
+        s.claimed[w] = (uint32_t)sbuf_get(&b, 4);
+        bad |= ((s.level[w] | s.pending[w] | s.claimed[w]) & ~valid[w]) != 0;
+    }
+    for (int ctx = 0; ctx < p->ncontexts; ctx++) {
+        for (int w = 0; w < PLIC_WORDS; w++) {
+            s.enable[ctx][w] = (uint32_t)sbuf_get(&b, 4);
+            bad |= (s.enable[ctx][w] & ~valid[w]) != 0;
+        }
+        s.threshold[ctx] = (uint32_t)sbuf_get(&b, 4);
+        bad |= s.threshold[ctx] > PLIC_PRIO_MASK;
+    }
+    if (bad || !sbuf_done(&b))
+        return -EINVAL;
+    pthread_mutex_lock(&p->lock);
+    p->s = s;
+    /* Drive every output, not only the changed ones: the harts' state was loaded separately. */
+    for (int ctx = 0; ctx < p->ncontexts; ctx++) {
+        p->out[ctx] = (uint8_t)(plic_best(&p->s, ctx) != 0);
+        if (p->set_irq)
+            p->set_irq(p->opaque, ctx, p->out[ctx]);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return 0;
 }
 
 const struct bus_ops plic_bus_ops = {

@@ -5,7 +5,9 @@
 #define VESSEL_BOARD_RISCV_PLIC_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "board/riscv/layout.h"
 #include "bus/bus.h"
@@ -49,6 +51,16 @@ void plic_destroy(struct plic *p);
 void plic_reset(struct plic *p);
 /* Drives source src's input line; matches struct irq_line's set(). */
 void plic_set_level(void *plic, int src, int level);
+
+/* Snapshot state (version PLIC_SAVE_VERSION, little-endian): u32 version, u32 sources,
+ * u32 contexts, then u32 priority[sources], level, pending and claimed bit words, and per
+ * context its enable words and u32 threshold. save returns the length or -ENOSPC; load
+ * (machine paused) returns 0 or -EINVAL for another version, shape or impossible values, and
+ * drives every context output to match the loaded state. */
+#define PLIC_SAVE_VERSION 1
+#define PLIC_SAVE_MAX     (12 + 4 * PLIC_NSRC + 12 * PLIC_WORDS + PLIC_MAX_CTX * (4 * PLIC_WORDS + 4))
+ssize_t plic_save(struct plic *p, void *buf, size_t cap);
+int plic_load(struct plic *p, const void *buf, size_t len);
 
 uint64_t plic_read(void *opaque, uint64_t off, unsigned size);
 void plic_write(void *opaque, uint64_t off, unsigned size, uint64_t val);

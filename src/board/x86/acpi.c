@@ -8,41 +8,7 @@
 
 #include "board/x86/layout.h"
 
-/* The DSDT body, hand-assembled AML (ACPI spec chapter 20):
- *
- *   Scope (\_SB) {
- *       Device (PWRB) { Name (_HID, EisaId ("PNP0C0C")) }   // control-method power button
- *   }
- *   Name (_S5, Package () { 5, 5, 0, 0 })                   // SLP_TYPa, SLP_TYPb for S5
- *
- * EisaId("PNP0C0C") packs the three letters in 5 bits each ('P'-0x40=0x10, 'N'=0x0e, 'P'=0x10:
- * 0x10<<10 | 0x0e<<5 | 0x10 = 0x41d0, stored big-endian) followed by the hex digits 0C 0C.
- * PkgLength bytes count themselves and everything after them inside the construct. */
-const uint8_t x86_dsdt_aml[] = {
-    0x10, 0x17, /* ScopeOp, PkgLength 23 */
-    0x5c, '_',
-    'S',  'B',
-    '_', /* \_SB_ */
-    0x5b, 0x82,
-    0x0f, /* DeviceOp, PkgLength 15 */
-    'P',  'W',
-    'R',  'B', /* PWRB */
-    0x08, '_',
-    'H',  'I',
-    'D', /* NameOp _HID */
-    0x0c, 0x41,
-    0xd0, 0x0c,
-    0x0c, /* DWordPrefix EisaId("PNP0C0C") */
-    0x08, '_',
-    'S',  '5',
-    '_', /* NameOp _S5_ */
-    0x12, 0x08,
-    0x04,                   /* PackageOp, PkgLength 8, 4 elements */
-    0x0a, X86_ACPI_S5_TYPE, /* BytePrefix SLP_TYPa */
-    0x0a, X86_ACPI_S5_TYPE, /* BytePrefix SLP_TYPb */
-    0x00, 0x00,             /* Zero, Zero (reserved) */
-};
-const size_t x86_dsdt_aml_len = sizeof(x86_dsdt_aml);
+/* The DSDT body is built by x86_dsdt_build() (dsdt.c). */
 
 uint8_t acpi_checksum(const uint8_t *p, size_t len)
 {
@@ -186,19 +152,27 @@ static size_t build_mcfg(uint8_t *t)
 int x86_acpi_build(uint8_t *buf, size_t size, uint64_t base, int ncpus)
 {
     size_t rsdp = 0, xsdt = 64, facs, fadt, dsdt, madt, mcfg, end, madt_len;
+    int aml_len;
     const size_t xsdt_len = ACPI_HDR_LEN + 3 * 8;
 
     facs = ALIGN16(xsdt + xsdt_len) + 48; /* FACS must be 64-byte aligned */
     facs = (facs + 63) & ~(size_t)63;
     fadt = facs + ACPI_FACS_LEN;
     dsdt = ALIGN16(fadt + ACPI_FADT_LEN);
-    madt = ALIGN16(dsdt + ACPI_HDR_LEN + x86_dsdt_aml_len);
+    if (dsdt + ACPI_HDR_LEN > size)
+        return -ENOSPC;
+    aml_len = x86_dsdt_build(buf + dsdt + ACPI_HDR_LEN, size - dsdt - ACPI_HDR_LEN);
+    if (aml_len < 0)
+        return -ENOSPC;
+    madt = ALIGN16(dsdt + ACPI_HDR_LEN + (size_t)aml_len);
     madt_len = 44 + 8 * (size_t)ncpus + 12 + 10 + 6;
     mcfg = ALIGN16(madt + madt_len);
     end = mcfg + 44 + 16;
     if (end > size || ncpus < 1 || ncpus > 255)
         return -ENOSPC;
-    memset(buf, 0, end);
+    memset(buf, 0, dsdt);
+    memset(buf + dsdt + ACPI_HDR_LEN + aml_len, 0, end - (dsdt + ACPI_HDR_LEN + (size_t)aml_len));
+    memset(buf + dsdt, 0, ACPI_HDR_LEN);
 
     memcpy(buf + facs, "FACS", 4);
     put32(buf + facs + 4, ACPI_FACS_LEN);
@@ -206,8 +180,7 @@ int x86_acpi_build(uint8_t *buf, size_t size, uint64_t base, int ncpus)
 
     build_fadt(buf + fadt, base + facs, base + dsdt);
 
-    header(buf + dsdt, "DSDT", (uint32_t)(ACPI_HDR_LEN + x86_dsdt_aml_len), 2);
-    memcpy(buf + dsdt + ACPI_HDR_LEN, x86_dsdt_aml, x86_dsdt_aml_len);
+    header(buf + dsdt, "DSDT", (uint32_t)(ACPI_HDR_LEN + (size_t)aml_len), 2);
     finish(buf + dsdt);
 
     build_madt(buf + madt, ncpus);

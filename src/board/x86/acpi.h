@@ -26,8 +26,8 @@ int x86_acpi_build(uint8_t *buf, size_t size, uint64_t base, int ncpus);
 /* Sum of len bytes modulo 256 (0 for a table with a valid checksum). */
 uint8_t acpi_checksum(const uint8_t *p, size_t len);
 
-/* The DSDT's AML body (after the header), for tests. */
-extern const uint8_t x86_dsdt_aml[];
-extern const size_t x86_dsdt_aml_len;
+/* Writes the DSDT's AML body (what follows the table header; dsdt.c) into buf. Returns its
+ * length or -ENOSPC. */
+int x86_dsdt_build(uint8_t *buf, size_t cap);
 
 #endif

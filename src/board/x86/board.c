@@ -13,6 +13,7 @@
 #include "board/x86/layout.h"
 #include "board/x86/legacy.h"
 #include "board/x86/pci.h"
+#include "board/x86/virtio_devs.h"
 #include "bus/bus.h"
 #include "dev/uart16550.h"
 #include "engine/kvm/kvm.h"
@@ -27,6 +28,8 @@ struct x86_board {
     struct uart16550 com1;
     struct x86_legacy legacy;
     struct x86_pci pci;
+    struct gmem ram_low; /* the RAM below the MMIO gap, what devices may address (see report) */
+    struct x86_virtio virtio;
     atomic_int user_quit;
 };
 
@@ -89,7 +92,6 @@ static int board_add_devices(struct x86_board *b)
     b->com1.rx_drained = b->cfg.console_rx_ready;
     x86_legacy_init(&b->legacy, board_action, b);
     x86_pci_init(&b->pci, board_pci_reset, b);
-    /* virtio-pci devices will be added with x86_pci_add() and their BARs registered here. */
     for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
         err = bus_register(windows[i].bus, windows[i].base, windows[i].len, windows[i].ops,
                            windows[i].dev, windows[i].name);
@@ -100,6 +102,22 @@ static int board_add_devices(struct x86_board *b)
         }
     }
     return 0;
+}
+
+static int board_add_virtio(struct x86_board *b)
+{
+    const struct x86_virtio_host host = {
+        .ram = &b->ram_low,
+        .pci = &b->pci,
+        .mmio = &b->mmio,
+        .kvm = b->kvm,
+        .irq_set = board_irq,
+        .irq_opaque = b,
+    };
+
+    b->ram_low = b->ram;
+    b->ram_low.size = x86_low_ram(b->cfg.ram_size);
+    return x86_virtio_create(&b->virtio, &b->cfg.virtio, &host);
 }
 
 static int board_add_memory(struct x86_board *b)
@@ -180,12 +198,19 @@ int x86_board_create(struct x86_board **out, const struct x86_board_config *cfg)
         err = -EIO;
         goto fail_devices;
     }
+    err = board_add_virtio(b);
+    if (err) {
+        err = -EIO;
+        goto fail_devices;
+    }
     err = board_load(b);
     if (err)
-        goto fail_devices;
+        goto fail_virtio;
     *out = b;
     return 0;
 
+fail_virtio:
+    x86_virtio_destroy(&b->virtio);
 fail_devices:
     x86_pci_destroy(&b->pci);
     x86_legacy_destroy(&b->legacy);
@@ -202,6 +227,7 @@ void x86_board_destroy(struct x86_board *b)
 {
     if (!b)
         return;
+    x86_virtio_destroy(&b->virtio); /* device threads raise interrupts through the engine */
     kvm_engine_destroy(b->kvm);
     x86_pci_destroy(&b->pci);
     x86_legacy_destroy(&b->legacy);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "board/x86/virtio_devs.h"
+
 struct x86_board_config {
     uint64_t ram_size;
     int ncpus;
@@ -18,6 +20,7 @@ struct x86_board_config {
     void (*console_tx)(void *opaque, uint8_t byte);
     void (*console_rx_ready)(void *opaque);
     void *console_opaque;
+    struct x86_virtio_config virtio; /* virtio-pci devices */
 };
 
 enum x86_board_exit {

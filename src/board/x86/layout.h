@@ -63,11 +63,15 @@
 #define X86_PORT_PCI_IO     0xc000 /* I/O BARs are allocated from here */
 
 /* Interrupt lines (GSIs on the in-kernel IOAPIC; ISA IRQ n = GSI n) */
-#define X86_IRQ_PIT     0
-#define X86_IRQ_COM1    4
-#define X86_IRQ_SCI     9
-#define X86_IRQ_PCI0    10 /* INTx of PCI slots, swizzled over 10, 11 */
-#define X86_IOAPIC_PINS 24
+#define X86_IRQ_PIT  0
+#define X86_IRQ_COM1 4
+#define X86_IRQ_SCI  9
+/* PCI INTx: pin p (0 = INTA#) of slot s raises GSI X86_PCI_GSI(s, p), the usual swizzle over
+ * four IOAPIC inputs above the ISA range (level-triggered, active low per the DSDT's _PRT) */
+#define X86_IRQ_PCI0           16
+#define X86_PCI_NUM_IRQS       4
+#define X86_PCI_GSI(slot, pin) (X86_IRQ_PCI0 + ((slot) + (pin)) % X86_PCI_NUM_IRQS)
+#define X86_IOAPIC_PINS        24
 
 /* ACPI sleep type for S5 (must match the DSDT's \_S5 package) */
 #define X86_ACPI_S5_TYPE 5

@@ -183,6 +183,8 @@ uint32_t x86_pci_cfg_read(struct x86_pci *p, unsigned bus, unsigned dev, unsigne
     v = 0;
     memcpy(&v, buf + (reg & 3), size);
     pthread_mutex_unlock(&p->lock);
+    if (d->ops && d->ops->cfg_read)
+        v = d->ops->cfg_read(d, reg, size, v);
     return v;
 }
 

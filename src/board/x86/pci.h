@@ -37,6 +37,9 @@ struct pci_dev;
 struct pci_dev_ops {
     /* After the generic write into cfg (for capabilities that act on writes). */
     void (*cfg_written)(struct pci_dev *d, unsigned off, unsigned size);
+    /* After the generic read of [off, off+size) (host lock not held): returns the value the
+     * guest sees, val or a replacement (for capabilities that act on reads). */
+    uint32_t (*cfg_read)(struct pci_dev *d, unsigned off, unsigned size, uint32_t val);
 };
 
 struct pci_dev {

@@ -75,7 +75,11 @@ extern int failures;
 
 /* interrupts (idt.S, guest.c) */
 void idt_setup(void);
-extern volatile unsigned irq_count[2];
+extern volatile unsigned irq_count[3];
+
+/* virtio.c: the virtio-pci block driver test (command-line word "virtio") */
+void test_virtio_blk(uint64_t ioapic, uint64_t lapic);
+void virtio_irq(void);
 
 /* the AP trampoline (trampoline.S): real-mode code copied below 1 MiB */
 extern const uint8_t ap_trampoline[], ap_trampoline_end[];

@@ -1,4 +1,5 @@
-/* The IDT: exception vectors 0-31 report and stop; 0x30 (COM1) and 0x31 (PIT) count. */
+/* The IDT: exception vectors 0-31 report and stop; 0x30 (COM1), 0x31 (PIT) and 0x32 (virtio-pci
+ * INTx) count. */
 #include "guest.h"
 
 struct idt_entry {
@@ -11,7 +12,7 @@ struct idt_entry {
 static struct idt_entry idt[256] __attribute__((aligned(16)));
 
 extern void *const exc_table[32];
-extern char irq_stub0[], irq_stub1[];
+extern char irq_stub0[], irq_stub1[], irq_stub2[];
 
 static void set_gate(int v, void *fn)
 {
@@ -34,5 +35,6 @@ void idt_setup(void)
         set_gate(i, exc_table[i]);
     set_gate(0x30, irq_stub0);
     set_gate(0x31, irq_stub1);
+    set_gate(0x32, irq_stub2);
     __asm__ volatile("lidt %0" : : "m"(d));
 }

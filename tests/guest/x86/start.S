@@ -112,6 +112,7 @@ irq_stub\n:
     .endm
     irqstub 0, 0x30
     irqstub 1, 0x31
+    irqstub 2, 0x32
 
     .section .rodata
     .balign 8

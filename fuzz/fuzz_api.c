@@ -1,0 +1,66 @@
+/* libFuzzer target: the management API's request validation (src/api/apireq.c) - the route
+ * matcher and the JSON body parsers the daemon runs on every request. The first byte picks the
+ * parser; for the route matcher the rest is "METHOD\nURL". Every result must be either success
+ * or a filled error with a 4xx status. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/apireq.h"
+
+static void check_error(int st, const struct api_error *e)
+{
+    if (st == 0)
+        return;
+    if (st != e->status || st < 400 || st > 499 || !e->code[0] || !e->message[0])
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct api_vm_config cfg;
+    struct api_error e = {0};
+    char id[API_NAME_MAX];
+    enum api_route route;
+    uint64_t target;
+    char *s;
+    int st;
+
+    if (size < 1)
+        return 0;
+    s = malloc(size);
+    if (!s)
+        return 0;
+    memcpy(s, data + 1, size - 1);
+    s[size - 1] = '\0';
+    switch (data[0] % 4) {
+    case 0: {
+        char *nl = strchr(s, '\n');
+        if (!nl)
+            break;
+        *nl = '\0';
+        st = api_route_match(s, nl + 1, &route, id, &e);
+        check_error(st, &e);
+        if (!st && (route >= ROUTE_COUNT || (id[0] && !api_name_valid(id))))
+            abort();
+        break;
+    }
+    case 1:
+        st = api_vm_config_parse(s, size - 1, &cfg, &e);
+        check_error(st, &e);
+        if (!st && (cfg.cpus < 1 || cfg.cpus > API_CPUS_MAX || cfg.memory_mib < API_MEM_MIN_MIB ||
+                    cfg.memory_mib > API_MEM_MAX_MIB || !api_name_valid(cfg.name) ||
+                    cfg.kernel[0] != '/' || cfg.cpu_quota > cfg.cpus))
+            abort();
+        break;
+    case 2:
+        st = api_balloon_parse(s, size - 1, &target, &e);
+        check_error(st, &e);
+        if (!st && target > API_MEM_MAX_MIB)
+            abort();
+        break;
+    default: check_error(api_empty_body_check(s, size - 1, &e), &e); break;
+    }
+    free(s);
+    return 0;
+}

@@ -1,0 +1,360 @@
+/* Route table and request-body validation of the management API (pure; see apireq.h). */
+#include "api/apireq.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend/net/net.h"
+
+const struct api_route_def api_routes[ROUTE_COUNT] = {
+    {"GET", "/v1/host", ROUTE_HOST},
+    {"GET", "/v1/vms", ROUTE_VM_LIST},
+    {"POST", "/v1/vms", ROUTE_VM_CREATE},
+    {"GET", "/v1/vms/{id}", ROUTE_VM_GET},
+    {"DELETE", "/v1/vms/{id}", ROUTE_VM_DELETE},
+    {"POST", "/v1/vms/{id}/start", ROUTE_VM_START},
+    {"POST", "/v1/vms/{id}/pause", ROUTE_VM_PAUSE},
+    {"POST", "/v1/vms/{id}/resume", ROUTE_VM_RESUME},
+    {"POST", "/v1/vms/{id}/stop", ROUTE_VM_STOP},
+    {"POST", "/v1/vms/{id}/shutdown", ROUTE_VM_SHUTDOWN},
+    {"PUT", "/v1/vms/{id}/balloon", ROUTE_VM_BALLOON},
+};
+
+int api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+
+    e->status = status;
+    snprintf(e->code, sizeof(e->code), "%s", code);
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof(e->message), fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+bool api_name_valid(const char *s)
+{
+    size_t n = 0;
+
+    if (!s || !*s || s[0] == '-' || s[0] == '.')
+        return false;
+    for (; s[n]; n++) {
+        char c = s[n];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.';
+        if (!ok || n >= API_NAME_MAX - 1)
+            return false;
+    }
+    return true;
+}
+
+/* Matches path against pattern; the "{id}" segment is copied to id. */
+static bool path_match(const char *pattern, const char *path, char id[API_NAME_MAX])
+{
+    while (*pattern) {
+        if (!strncmp(pattern, "{id}", 4)) {
+            size_t n = strcspn(path, "/");
+            if (n == 0 || n >= API_NAME_MAX)
+                return false;
+            memcpy(id, path, n);
+            id[n] = '\0';
+            path += n;
+            pattern += 4;
+            continue;
+        }
+        if (*pattern != *path)
+            return false;
+        pattern++;
+        path++;
+    }
+    return *path == '\0' || (path[0] == '/' && path[1] == '\0');
+}
+
+int api_route_match(const char *method, const char *url, enum api_route *route,
+                    char id[API_NAME_MAX], struct api_error *e)
+{
+    bool path_found = false;
+    char tmp[API_NAME_MAX];
+
+    id[0] = '\0';
+    for (int i = 0; i < ROUTE_COUNT; i++) {
+        tmp[0] = '\0';
+        if (!path_match(api_routes[i].path, url, tmp))
+            continue;
+        path_found = true;
+        if (strcmp(api_routes[i].method, method) != 0)
+            continue;
+        if (tmp[0] && !api_name_valid(tmp))
+            return api_error_set(e, 404, "not_found", "no VM '%.63s' (not a valid id or name)",
+                                 tmp);
+        memcpy(id, tmp, sizeof(tmp));
+        *route = api_routes[i].route;
+        return 0;
+    }
+    if (path_found)
+        return api_error_set(e, 405, "method_not_allowed", "%.16s is not allowed on %.128s", method,
+                             url);
+    return api_error_set(e, 404, "not_found", "no such endpoint: %.16s %.128s", method, url);
+}
+
+static int load_object(const char *body, size_t len, json_t **out, struct api_error *e)
+{
+    json_error_t jerr;
+    json_t *j;
+
+    *out = NULL;
+    if (len > API_BODY_MAX)
+        return api_error_set(e, 413, "too_large", "request body over %d bytes", API_BODY_MAX);
+    j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j)
+        return api_error_set(e, 400, "bad_json", "malformed JSON at line %d column %d: %.150s",
+                             jerr.line, jerr.column, jerr.text);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return api_error_set(e, 400, "bad_json", "the body must be a JSON object");
+    }
+    *out = j;
+    return 0;
+}
+
+/* Rejects any member not in the NULL-terminated list. */
+static int check_fields(json_t *obj, const char *const *allowed, const char *where,
+                        struct api_error *e)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(obj, key, v)
+    {
+        bool ok = false;
+        for (int i = 0; allowed[i]; i++)
+            ok = ok || !strcmp(key, allowed[i]);
+        if (!ok)
+            return api_error_set(e, 400, "unknown_field", "unknown field '%.64s'%s", key, where);
+    }
+    return 0;
+}
+
+static int get_string(json_t *obj, const char *key, char *dst, size_t cap, bool required,
+                      struct api_error *e)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (!v || json_is_null(v)) {
+        if (required)
+            return api_error_set(e, 400, "missing_field", "'%s' is required", key);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return api_error_set(e, 400, "bad_type", "'%s' must be a string", key);
+    if (json_string_length(v) >= cap || strlen(json_string_value(v)) != json_string_length(v))
+        return api_error_set(e, 422, "out_of_range", "'%s' is longer than %zu bytes or has NUL",
+                             key, cap - 1);
+    memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+    return 0;
+}
+
+static int get_int(json_t *obj, const char *key, long long min, long long max, long long *dst,
+                   bool required, struct api_error *e)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (!v || json_is_null(v)) {
+        if (required)
+            return api_error_set(e, 400, "missing_field", "'%s' is required", key);
+        return 0;
+    }
+    if (!json_is_integer(v))
+        return api_error_set(e, 400, "bad_type", "'%s' must be an integer", key);
+    if (json_integer_value(v) < min || json_integer_value(v) > max)
+        return api_error_set(e, 422, "out_of_range", "'%s' must be from %lld to %lld", key, min,
+                             max);
+    *dst = json_integer_value(v);
+    return 0;
+}
+
+static int get_bool(json_t *obj, const char *key, bool *dst, struct api_error *e)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_boolean(v))
+        return api_error_set(e, 400, "bad_type", "'%s' must be true or false", key);
+    *dst = json_is_true(v);
+    return 0;
+}
+
+static int check_path(const char *key, const char *p, struct api_error *e)
+{
+    if (p[0] && p[0] != '/')
+        return api_error_set(e, 422, "out_of_range", "'%s' must be an absolute path", key);
+    return 0;
+}
+
+static int parse_disks(json_t *arr, struct api_vm_config *c, struct api_error *e)
+{
+    static const char *const fields[] = {"path", "readonly", NULL};
+    size_t i;
+    json_t *d;
+
+    if (!arr || json_is_null(arr))
+        return 0;
+    if (!json_is_array(arr))
+        return api_error_set(e, 400, "bad_type", "'disks' must be an array");
+    if (json_array_size(arr) > API_MAX_DISKS)
+        return api_error_set(e, 422, "out_of_range", "at most %d disks", API_MAX_DISKS);
+    json_array_foreach(arr, i, d)
+    {
+        struct api_disk *dk = &c->disks[i];
+        int st;
+
+        if (!json_is_object(d))
+            return api_error_set(e, 400, "bad_type", "'disks[%zu]' must be an object", i);
+        if ((st = check_fields(d, fields, " in a disk", e)) ||
+            (st = get_string(d, "path", dk->path, sizeof(dk->path), true, e)) ||
+            (st = get_bool(d, "readonly", &dk->readonly, e)))
+            return st;
+        if (!dk->path[0] || dk->path[0] != '/' || strchr(dk->path, ','))
+            return api_error_set(e, 422, "out_of_range",
+                                 "'disks[%zu].path' must be an absolute path without commas", i);
+        c->ndisks++;
+    }
+    return 0;
+}
+
+static int parse_nets(json_t *arr, struct api_vm_config *c, struct api_error *e)
+{
+    struct net_config nc;
+    char why[160];
+    size_t i;
+    json_t *n;
+
+    if (!arr || json_is_null(arr))
+        return 0;
+    if (!json_is_array(arr))
+        return api_error_set(e, 400, "bad_type", "'nets' must be an array");
+    if (json_array_size(arr) > API_MAX_NETS)
+        return api_error_set(e, 422, "out_of_range", "at most %d nets", API_MAX_NETS);
+    json_array_foreach(arr, i, n)
+    {
+        if (!json_is_string(n))
+            return api_error_set(e, 400, "bad_type",
+                                 "'nets[%zu]' must be a string like \"user\" (a --net value)", i);
+        if (json_string_length(n) >= API_NET_SPEC_MAX ||
+            strlen(json_string_value(n)) != json_string_length(n))
+            return api_error_set(e, 422, "out_of_range", "'nets[%zu]' is too long", i);
+        if (net_config_parse(json_string_value(n), &nc, why, sizeof(why)))
+            return api_error_set(e, 422, "out_of_range", "'nets[%zu]': %s", i, why);
+        memcpy(c->nets[i], json_string_value(n), json_string_length(n) + 1);
+        c->nnets++;
+    }
+    return 0;
+}
+
+static int parse_config(json_t *j, struct api_vm_config *c, struct api_error *e)
+{
+    static const char *const fields[] = {"name",    "arch",      "cpus",  "memory_mib", "kernel",
+                                         "initrd",  "cmdline",   "disks", "firmware",   "nets",
+                                         "balloon", "cpu_quota", NULL};
+    long long cpus = 1, mem = 256;
+    json_t *q;
+    int st;
+
+    *c = (struct api_vm_config){.balloon = true};
+    snprintf(c->arch, sizeof(c->arch), "riscv64");
+    if ((st = check_fields(j, fields, "", e)) ||
+        (st = get_string(j, "name", c->name, sizeof(c->name), true, e)) ||
+        (st = get_string(j, "arch", c->arch, sizeof(c->arch), false, e)) ||
+        (st = get_int(j, "cpus", 1, API_CPUS_MAX, &cpus, false, e)) ||
+        (st = get_int(j, "memory_mib", API_MEM_MIN_MIB, API_MEM_MAX_MIB, &mem, false, e)) ||
+        (st = get_string(j, "kernel", c->kernel, sizeof(c->kernel), true, e)) ||
+        (st = get_string(j, "initrd", c->initrd, sizeof(c->initrd), false, e)) ||
+        (st = get_string(j, "firmware", c->firmware, sizeof(c->firmware), false, e)) ||
+        (st = get_string(j, "cmdline", c->cmdline, sizeof(c->cmdline), false, e)) ||
+        (st = get_bool(j, "balloon", &c->balloon, e)) ||
+        (st = parse_disks(json_object_get(j, "disks"), c, e)) ||
+        (st = parse_nets(json_object_get(j, "nets"), c, e)))
+        return st;
+    c->cpus = (int)cpus;
+    c->memory_mib = (uint64_t)mem;
+    if (!api_name_valid(c->name))
+        return api_error_set(e, 422, "out_of_range",
+                             "'name' must be 1 to 63 of A-Z a-z 0-9 . _ - (not starting with . "
+                             "or -)");
+    if (strcmp(c->arch, "riscv64") != 0 && strcmp(c->arch, "x86_64") != 0)
+        return api_error_set(e, 422, "out_of_range", "'arch' must be riscv64 or x86_64");
+    if ((st = check_path("kernel", c->kernel, e)) || (st = check_path("initrd", c->initrd, e)) ||
+        (st = check_path("firmware", c->firmware, e)))
+        return st;
+    if (!c->kernel[0])
+        return api_error_set(e, 422, "out_of_range", "'kernel' must be an absolute path");
+    q = json_object_get(j, "cpu_quota");
+    if (q && !json_is_null(q)) {
+        if (!json_is_number(q))
+            return api_error_set(e, 400, "bad_type", "'cpu_quota' must be a number (cores)");
+        c->cpu_quota = json_number_value(q);
+        if (!isfinite(c->cpu_quota) || c->cpu_quota < 0.01 || c->cpu_quota > c->cpus)
+            return api_error_set(e, 422, "out_of_range",
+                                 "'cpu_quota' must be from 0.01 to cpus (%d) cores, or null",
+                                 c->cpus);
+    }
+    if (!strcmp(c->arch, "x86_64") && (c->ndisks || c->nnets || c->firmware[0]))
+        return api_error_set(e, 422, "out_of_range",
+                             "x86_64 VMs take no disks, nets or firmware yet");
+    if (!strcmp(c->arch, "x86_64"))
+        c->balloon = false;
+    if (c->ndisks + c->nnets + c->balloon > API_MAX_DISKS)
+        return api_error_set(e, 422, "out_of_range",
+                             "at most 8 virtio devices (disks + nets + balloon)");
+    return 0;
+}
+
+int api_vm_config_parse(const char *body, size_t len, struct api_vm_config *c, struct api_error *e)
+{
+    json_t *j;
+    int st = load_object(body, len, &j, e);
+
+    if (st)
+        return st;
+    st = parse_config(j, c, e);
+    json_decref(j);
+    return st;
+}
+
+int api_balloon_parse(const char *body, size_t len, uint64_t *target_mib, struct api_error *e)
+{
+    static const char *const fields[] = {"target_mib", NULL};
+    long long v = 0;
+    json_t *j;
+    int st = load_object(body, len, &j, e);
+
+    if (st)
+        return st;
+    if (!(st = check_fields(j, fields, "", e)) &&
+        !(st = get_int(j, "target_mib", 0, API_MEM_MAX_MIB, &v, true, e)))
+        *target_mib = (uint64_t)v;
+    json_decref(j);
+    return st;
+}
+
+int api_empty_body_check(const char *body, size_t len, struct api_error *e)
+{
+    static const char *const none[] = {NULL};
+    json_t *j;
+    int st;
+
+    for (size_t i = 0; i < len; i++)
+        if (body[i] != ' ' && body[i] != '\n' && body[i] != '\r' && body[i] != '\t')
+            goto parse;
+    return 0;
+parse:
+    if ((st = load_object(body, len, &j, e)))
+        return st;
+    st = check_fields(j, none, "", e);
+    json_decref(j);
+    return st;
+}

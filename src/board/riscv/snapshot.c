@@ -1,0 +1,302 @@
+/* Snapshot and restore of the riscv board (docs/state-format.md): which sections a VM is made
+ * of, in which order they are written and loaded. Engine and device details stay behind their
+ * own save/load functions. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "board/riscv/board_int.h"
+#include "board/riscv/layout.h"
+#include "virtio/virtio.h"
+#include "vm/snapshot.h"
+
+#define DEV_SAVE_MAX (PLIC_SAVE_MAX > VIRTIO_SAVE_MAX ? PLIC_SAVE_MAX : VIRTIO_SAVE_MAX)
+
+/* An absolute path when the file exists (a restore may run elsewhere), else the name given. */
+static char *abs_path(const char *p)
+{
+    char buf[PATH_MAX];
+
+    if (!p)
+        return NULL;
+    return strdup(realpath(p, buf) ? buf : p);
+}
+
+/* What a restore must match, from a board configuration (before or after creation). */
+static int describe(const struct riscv_board_config *cfg, struct snapshot_config *c)
+{
+    const struct riscv_virtio_config *v = &cfg->virtio;
+    char *d;
+
+    memset(c, 0, sizeof(*c));
+    c->ram_size = cfg->ram_size;
+    c->nharts = cfg->nharts;
+    c->cmdline = cfg->cmdline ? strdup(cfg->cmdline) : NULL;
+    c->firmware = abs_path(cfg->fw_path);
+    c->kernel = abs_path(cfg->kernel_path);
+    c->initrd = abs_path(cfg->initrd_path);
+    /* The order of riscv_virtio_create's slots. Host-side backends (console socket, network)
+     * may differ between snapshot and restore; disks may not. */
+    for (int i = 0; i < v->ndisks; i++) {
+        const struct disk *dk = v->disks[i];
+        char *p = abs_path(dk->path);
+        if (!p || asprintf(&d, "virtio-blk path=%s format=%s ro=%d size=%llu", p, dk->ops->name,
+                           dk->readonly, (unsigned long long)dk->size) < 0)
+            d = NULL;
+        free(p);
+        c->devices[c->ndevices++] = d;
+    }
+    if (v->rng)
+        c->devices[c->ndevices++] = strdup("virtio-rng");
+    if (v->console_socket)
+        c->devices[c->ndevices++] = strdup("virtio-console");
+    for (int i = 0; i < v->nnets; i++)
+        c->devices[c->ndevices++] = strdup("virtio-net");
+    if (v->balloon)
+        c->devices[c->ndevices++] = strdup("virtio-balloon");
+    for (int i = 0; i < c->ndevices; i++)
+        if (!c->devices[i])
+            goto nomem;
+    if ((cfg->cmdline && !c->cmdline) || (cfg->fw_path && !c->firmware) ||
+        (cfg->kernel_path && !c->kernel) || (cfg->initrd_path && !c->initrd))
+        goto nomem;
+    return 0;
+
+nomem:
+    snapshot_config_free(c);
+    return -ENOMEM;
+}
+
+int riscv_board_check_restore(const char *path, const struct riscv_board_config *cfg, char *why,
+                              size_t whylen)
+{
+    struct snap_reader r;
+    struct snapshot_config saved, now;
+    int err;
+
+    why[0] = '\0';
+    err = snapshot_open(&r, path, "rv64", "riscv64");
+    if (err)
+        return err; /* logged */
+    err = snapshot_read_config(&r, path, &saved);
+    snap_reader_close(&r);
+    if (err)
+        return err;
+    err = describe(cfg, &now);
+    if (!err) {
+        err = snapshot_config_match(&saved, &now, why, whylen);
+        snapshot_config_free(&now);
+    }
+    snapshot_config_free(&saved);
+    return err;
+}
+
+/* --- writing --- */
+
+static int write_device(struct snap_writer *w, const char *name, uint32_t inst, ssize_t len,
+                        const void *buf)
+{
+    if (len < 0) {
+        log_err("snapshot: saving %s: %s", name, strerror((int)-len));
+        return (int)len;
+    }
+    return snap_write_section(w, SNAP_DEVICE, inst, name, buf, (uint64_t)len);
+}
+
+static int write_sections(struct riscv_board *b, struct snap_writer *w, uint64_t mtime,
+                          uint8_t *buf)
+{
+    struct snapshot_config c;
+    uint8_t le[8];
+    char *json;
+    int err;
+
+    err = describe(&b->cfg, &c);
+    if (err)
+        return err;
+    json = snapshot_config_json(&c);
+    snapshot_config_free(&c);
+    if (!json)
+        return -ENOMEM;
+    err = snap_write_section(w, SNAP_CONFIG, 0, "config", json, strlen(json));
+    free(json);
+    for (int i = 0; i < 8; i++)
+        le[i] = (uint8_t)(mtime >> (8 * i));
+    if (!err)
+        err = snap_write_section(w, SNAP_MACHINE, 0, "mtime", le, sizeof(le));
+    for (int i = 0; !err && i < b->cfg.nharts; i++) {
+        struct rv64_cpu_state s;
+        rv64_hart_get_state(rv64_machine_hart(b->m, i), &s);
+        err = snap_write_section(w, SNAP_CPU, (uint32_t)i, "hart", &s, sizeof(s));
+    }
+    if (!err)
+        err = write_device(w, "clint", 0, clint_save(&b->clint, buf, DEV_SAVE_MAX), buf);
+    if (!err)
+        err = write_device(w, "uart", 0, uart16550_save(&b->uart, buf, DEV_SAVE_MAX), buf);
+    if (!err)
+        err = write_device(w, "rtc", 0, goldfish_rtc_save(&b->rtc, buf, DEV_SAVE_MAX), buf);
+    for (int i = 0; !err && i < b->virtio.n; i++) {
+        struct virtio_dev *d = b->virtio.slot[i].vdev;
+        char name[SNAP_NAME_LEN + 1];
+        snprintf(name, sizeof(name), "virtio-%s", virtio_dev_name(d));
+        err = write_device(w, name, (uint32_t)i, virtio_dev_save(d, buf, DEV_SAVE_MAX), buf);
+    }
+    if (!err)
+        err = write_device(w, "plic", 0, plic_save(&b->plic, buf, DEV_SAVE_MAX), buf);
+    if (!err)
+        err = snap_write_memory(w, 0, b->ram.hva, b->ram.size);
+    return err;
+}
+
+int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, double *ms)
+{
+    struct snap_writer w;
+    uint8_t *buf = malloc(DEV_SAVE_MAX);
+    uint64_t mtime;
+    double t0;
+    int err;
+
+    if (!buf)
+        return -ENOMEM;
+    pthread_mutex_lock(&b->snap_lock);
+    t0 = snapshot_now_ms();
+    rv64_machine_pause(b->m);
+    mtime = rv64_machine_mtime(b->m);
+    /* No device writes guest memory while it is copied. */
+    for (int i = 0; i < b->virtio.n; i++)
+        virtio_dev_quiesce(b->virtio.slot[i].vdev);
+    err = snap_writer_open(&w, path, "rv64", "riscv64");
+    if (!err) {
+        err = write_sections(b, &w, mtime, buf);
+        if (err)
+            snap_writer_abort(&w);
+        else
+            err = snap_writer_finish(&w);
+    }
+    for (int i = 0; i < b->virtio.n; i++)
+        virtio_dev_unquiesce(b->virtio.slot[i].vdev);
+    if (!err && stop) {
+        atomic_store(&b->snap_stop, 1);
+        rv64_machine_stop(b->m, RV64_STOP_QUIT);
+    } else {
+        rv64_machine_set_mtime(b->m, mtime); /* the guest does not see the pause */
+    }
+    rv64_machine_resume(b->m);
+    *ms = snapshot_now_ms() - t0;
+    pthread_mutex_unlock(&b->snap_lock);
+    free(buf);
+    if (err)
+        log_err("snapshot: %s: not written (%s); the VM continues", path, strerror(-err));
+    return err;
+}
+
+/* --- restoring --- */
+
+int riscv_board_restore_ram(struct riscv_board *b, const struct snap_reader *r)
+{
+    const struct snap_section *s = snap_find(r, SNAP_MEMORY, 0, NULL);
+    int err;
+
+    if (!s || s->length != b->cfg.ram_size) {
+        log_err("state: %s: no memory section of %llu MiB", b->cfg.restore_path,
+                (unsigned long long)(b->cfg.ram_size >> 20));
+        return -EBADMSG;
+    }
+    err = gmem_create_from_file(&b->ram, RISCV_RAM_BASE, s->length, r->fd, s->offset);
+    if (err)
+        log_err("state: %s: mapping guest RAM: %s", b->cfg.restore_path, strerror(-err));
+    return err;
+}
+
+/* Reads the device section (name, inst) into buf; returns its length or -errno (logged). */
+static ssize_t read_device(const struct riscv_board *b, const struct snap_reader *r,
+                           const char *name, uint32_t inst, uint8_t *buf)
+{
+    const struct snap_section *s = snap_find(r, SNAP_DEVICE, inst, name);
+
+    if (!s || s->length > DEV_SAVE_MAX || snap_read_payload(r, s, buf, s->length)) {
+        log_err("state: %s: no readable state for device %s %u", b->cfg.restore_path, name, inst);
+        return -EBADMSG;
+    }
+    return (ssize_t)s->length;
+}
+
+static int load_fail(const struct riscv_board *b, const char *what)
+{
+    log_err("state: %s: the saved state of %s does not fit this VM", b->cfg.restore_path, what);
+    return -EINVAL;
+}
+
+static int load_devices(struct riscv_board *b, const struct snap_reader *r, uint8_t *buf)
+{
+    ssize_t n;
+
+    if ((n = read_device(b, r, "clint", 0, buf)) < 0)
+        return (int)n;
+    if (clint_load(&b->clint, buf, (size_t)n))
+        return load_fail(b, "clint");
+    if ((n = read_device(b, r, "uart", 0, buf)) < 0)
+        return (int)n;
+    if (uart16550_load(&b->uart, buf, (size_t)n))
+        return load_fail(b, "uart");
+    if ((n = read_device(b, r, "rtc", 0, buf)) < 0)
+        return (int)n;
+    if (goldfish_rtc_load(&b->rtc, buf, (size_t)n))
+        return load_fail(b, "rtc");
+    for (int i = 0; i < b->virtio.n; i++) {
+        struct virtio_dev *d = b->virtio.slot[i].vdev;
+        char name[SNAP_NAME_LEN + 1];
+        snprintf(name, sizeof(name), "virtio-%s", virtio_dev_name(d));
+        if ((n = read_device(b, r, name, (uint32_t)i, buf)) < 0)
+            return (int)n;
+        if (virtio_dev_load(d, buf, (size_t)n))
+            return load_fail(b, name);
+    }
+    /* Last: the lines the devices drove above take the saved levels, and the harts' external
+     * interrupt inputs follow the saved PLIC. */
+    if ((n = read_device(b, r, "plic", 0, buf)) < 0)
+        return (int)n;
+    if (plic_load(&b->plic, buf, (size_t)n))
+        return load_fail(b, "plic");
+    return 0;
+}
+
+int riscv_board_restore_state(struct riscv_board *b, const struct snap_reader *r)
+{
+    const struct snap_section *s = snap_find(r, SNAP_MACHINE, 0, "mtime");
+    uint8_t le[8], *buf;
+    uint64_t mtime = 0;
+    int err;
+
+    if (!s || s->length != 8 || snap_read_payload(r, s, le, 8)) {
+        log_err("state: %s: no machine timer section", b->cfg.restore_path);
+        return -EBADMSG;
+    }
+    for (int i = 0; i < 8; i++)
+        mtime |= (uint64_t)le[i] << (8 * i);
+    if (snap_find(r, SNAP_CPU, (uint32_t)b->cfg.nharts, "hart")) {
+        log_err("state: %s: more harts saved than this VM has", b->cfg.restore_path);
+        return -EINVAL;
+    }
+    for (int i = 0; i < b->cfg.nharts; i++) {
+        struct rv64_cpu_state st;
+        char what[32];
+        s = snap_find(r, SNAP_CPU, (uint32_t)i, "hart");
+        snprintf(what, sizeof(what), "hart %d", i);
+        if (!s || s->length != sizeof(st) || snap_read_payload(r, s, &st, sizeof(st)))
+            return load_fail(b, what);
+        if (rv64_hart_set_state(rv64_machine_hart(b->m, i), &st))
+            return load_fail(b, what);
+    }
+    buf = malloc(DEV_SAVE_MAX);
+    if (!buf)
+        return -ENOMEM;
+    err = load_devices(b, r, buf);
+    free(buf);
+    if (!err)
+        rv64_machine_set_mtime(b->m, mtime); /* the guest's clock continues where it was */
+    return err;
+}

@@ -1,0 +1,65 @@
+/* The x86 board's virtio-pci devices: created in one order (disks, rng, console, nets,
+ * balloon), PCI slots 1, 2, ... on bus 0, each with its BAR window on the MMIO bus, one KVM
+ * ioeventfd per queue notification address and INTA# on the slot's IOAPIC input. */
+#ifndef VESSEL_BOARD_X86_VIRTIO_DEVS_H
+#define VESSEL_BOARD_X86_VIRTIO_DEVS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend/chardev/socket.h"
+#include "backend/disk/disk.h"
+#include "backend/net/net.h"
+#include "board/x86/pci.h"
+#include "bus/bus.h"
+#include "engine/kvm/kvm.h"
+#include "mem/gmem.h"
+#include "virtio/balloon.h"
+#include "virtio/pci.h"
+
+#define X86_VIRTIO_MAX       16 /* devices; they take PCI slots 1..X86_VIRTIO_MAX */
+#define X86_VIRTIO_SLOT_BASE 1
+
+/* What the VM asks for; the disks, the socket and the net backends stay the caller's. */
+struct x86_virtio_config {
+    struct disk **disks; /* virtio-blk, one each */
+    int ndisks;
+    bool rng;                              /* virtio-rng */
+    struct chardev_socket *console_socket; /* virtio-console port 0, or NULL */
+    struct net_backend **nets;             /* virtio-net, one each */
+    const uint8_t (*net_macs)[6];
+    int nnets;
+    bool balloon;
+    uint64_t balloon_bytes;
+};
+
+/* Where the devices go: the host bridge, the MMIO bus, the engine (ioeventfds) and the
+ * interrupt inputs (irq_set(irq_opaque, gsi, level)). */
+struct x86_virtio_host {
+    const struct gmem *ram;
+    struct x86_pci *pci;
+    struct bus *mmio;
+    struct kvm_engine *kvm;
+    void (*irq_set)(void *opaque, int gsi, int level);
+    void *irq_opaque;
+};
+
+struct x86_virtio {
+    int n;
+    struct {
+        struct virtio_pci *pci;
+        void *dev;
+        void (*destroy)(void *dev);
+        struct virtio_dev *vdev;
+    } slot[X86_VIRTIO_MAX];
+    struct virtio_balloon *balloon;
+};
+
+/* Creates every device of cfg; on failure destroys what it created. Returns 0 or -errno
+ * (logged). */
+int x86_virtio_create(struct x86_virtio *v, const struct x86_virtio_config *cfg,
+                      const struct x86_virtio_host *host);
+/* Destroy before the engine: device threads raise interrupts through it. */
+void x86_virtio_destroy(struct x86_virtio *v);
+
+#endif

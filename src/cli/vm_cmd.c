@@ -1,0 +1,338 @@
+/* `vessel vm create|list|show|start|pause|resume|stop|shutdown|delete|balloon|console` and
+ * `vessel console`: talk to the `vessel serve` daemon over its unix socket. */
+#include "cli/vm_cmd.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/http_client.h"
+
+static const char usage_vm[] =
+    "usage: vessel vm [--socket PATH] [--json] COMMAND ...\n"
+    "\n"
+    "  create NAME --kernel IMAGE [--initrd FILE] [--firmware FILE] [--append STR]\n"
+    "         [--arch riscv64|x86_64] [--cpus N] [--mem SIZE] [--disk PATH[,ro]]...\n"
+    "         [--net SPEC]... [--cpu-quota CORES] [--no-balloon] [--start]\n"
+    "  list                      all VMs (ID, NAME, STATE, CPUS, MEM, PID)\n"
+    "  show NAME|ID              configuration, state, limits and live stats\n"
+    "  start|pause|resume|stop|shutdown|delete NAME|ID\n"
+    "  balloon NAME|ID MIB       set the balloon target\n"
+    "  console NAME|ID           attach to the serial console (Ctrl-] detaches)\n"
+    "\n"
+    "--socket PATH: the daemon's socket (default $VESSEL_SOCKET, else /run/vessel/vessel.sock).\n"
+    "--json: print the daemon's JSON answer instead of a table.\n"
+    "Exit status: 0 done, 1 refused (the daemon's error is printed) or bad usage, 2 the daemon\n"
+    "cannot be reached.\n";
+
+static const char *default_socket(void)
+{
+    const char *s = getenv("VESSEL_SOCKET");
+    return s && *s ? s : "/run/vessel/vessel.sock";
+}
+
+int vm_cmd_request(const char *sock, const char *method, const char *path, const char *body,
+                   json_t **out)
+{
+    char *resp = NULL;
+    int status = 0, err = http_unix_request(sock, method, path, body, &status, &resp);
+    json_t *j;
+
+    *out = NULL;
+    if (err == -ENOENT || err == -ECONNREFUSED || err == -ENOTDIR) {
+        fprintf(stderr,
+                "vessel: the daemon is not running at %s (%s); start it with `vessel serve`, "
+                "or point --socket / VESSEL_SOCKET at its socket\n",
+                sock, strerror(-err));
+        return 2;
+    }
+    if (err) {
+        fprintf(stderr, "vessel: talking to the daemon at %s: %s\n", sock, strerror(-err));
+        free(resp);
+        return 2;
+    }
+    j = json_loads(resp, 0, NULL);
+    free(resp);
+    if (!j) {
+        fprintf(stderr, "vessel: the daemon answered %d with something that is not JSON\n", status);
+        return 2;
+    }
+    if (status >= 400) {
+        json_t *e = json_object_get(j, "error");
+        fprintf(stderr, "vessel: %s (HTTP %d, %s)\n",
+                json_string_value(json_object_get(e, "message")) ?: "error", status,
+                json_string_value(json_object_get(e, "code")) ?: "?");
+        json_decref(j);
+        return 1;
+    }
+    *out = j;
+    return 0;
+}
+
+static void print_json(json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2));
+    if (s)
+        puts(s);
+    free(s);
+}
+
+static void print_list(json_t *j)
+{
+    size_t i;
+    json_t *v;
+
+    printf("%-10s %-20s %-8s %4s %8s %8s\n", "ID", "NAME", "STATE", "CPUS", "MEM", "PID");
+    json_array_foreach(json_object_get(j, "vms"), i, v)
+    {
+        json_t *pid = json_object_get(v, "pid");
+        char pids[24] = "-";
+        if (json_is_integer(pid))
+            snprintf(pids, sizeof(pids), "%lld", (long long)json_integer_value(pid));
+        printf("%-10s %-20s %-8s %4lld %7lldM %8s\n", json_string_value(json_object_get(v, "id")),
+               json_string_value(json_object_get(v, "name")),
+               json_string_value(json_object_get(v, "state")),
+               (long long)json_integer_value(json_object_get(v, "cpus")),
+               (long long)json_integer_value(json_object_get(v, "memory_mib")), pids);
+    }
+}
+
+/* "key: value" lines of an object's scalar members, then nested objects indented. */
+static void print_object(json_t *o, int indent)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(o, key, v)
+    {
+        if (json_is_object(v)) {
+            printf("%*s%s:\n", indent, "", key);
+            print_object(v, indent + 2);
+            continue;
+        }
+        char *s = json_is_string(v) ? strdup(json_string_value(v))
+                                    : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        printf("%*s%-20s %s\n", indent, "", key, s ? s : "?");
+        free(s);
+    }
+}
+
+static int do_create(const char *sock, bool as_json, int argc, char **argv)
+{
+    json_t *req = json_object(), *disks = json_array(), *nets = json_array(), *out;
+    bool start = false;
+    uint64_t bytes;
+    long n;
+    int rc;
+
+    if (argc < 2 || argv[1][0] == '-') {
+        fputs(usage_vm, stderr);
+        return 1;
+    }
+    json_object_set_new(req, "name", json_string(argv[1]));
+    for (int i = 2; i < argc; i++) {
+        const char *o = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        bool flag = !strcmp(o, "--start") || !strcmp(o, "--no-balloon");
+
+        if (!flag && !val) {
+            fprintf(stderr, "vessel: vm create: %s needs a value\n", o);
+            return 1;
+        }
+        if (!strcmp(o, "--start")) {
+            start = true;
+        } else if (!strcmp(o, "--no-balloon")) {
+            json_object_set_new(req, "balloon", json_false());
+        } else if (!strcmp(o, "--kernel") || !strcmp(o, "--initrd") || !strcmp(o, "--firmware") ||
+                   !strcmp(o, "--arch")) {
+            char *abs = o[2] == 'a' ? strdup(val) : realpath(val, NULL);
+            json_object_set_new(req, o + 2, json_string(abs ? abs : val));
+            free(abs);
+        } else if (!strcmp(o, "--append")) {
+            json_object_set_new(req, "cmdline", json_string(val));
+        } else if (!strcmp(o, "--cpus") && !args_parse_int(val, 1, 1024, &n)) {
+            json_object_set_new(req, "cpus", json_integer(n));
+        } else if (!strcmp(o, "--mem") && !args_parse_size(val, &bytes)) {
+            json_object_set_new(req, "memory_mib", json_integer((json_int_t)(bytes >> 20)));
+        } else if (!strcmp(o, "--cpu-quota")) {
+            json_object_set_new(req, "cpu_quota", json_real(strtod(val, NULL)));
+        } else if (!strcmp(o, "--disk")) {
+            struct args_disk d;
+            const char *why;
+            char *abs;
+            if (args_parse_disk(val, &d, &why)) {
+                fprintf(stderr, "vessel: --disk %s: %s\n", val, why);
+                return 1;
+            }
+            abs = realpath(d.path, NULL);
+            json_array_append_new(
+                disks, json_pack("{s:s,s:b}", "path", abs ? abs : d.path, "readonly", d.readonly));
+            free(abs);
+        } else if (!strcmp(o, "--net")) {
+            json_array_append_new(nets, json_string(val));
+        } else {
+            fprintf(stderr, "vessel: vm create: bad option or value: %s %s\n", o, val);
+            return 1;
+        }
+        if (!flag)
+            i++;
+    }
+    json_object_set_new(req, "disks", disks);
+    json_object_set_new(req, "nets", nets);
+    char *body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    rc = vm_cmd_request(sock, "POST", "/v1/vms", body, &out);
+    free(body);
+    if (rc)
+        return rc;
+    if (start) {
+        char path[160];
+        json_t *o2;
+        snprintf(path, sizeof(path), "/v1/vms/%s/start",
+                 json_string_value(json_object_get(out, "id")));
+        rc = vm_cmd_request(sock, "POST", path, NULL, &o2);
+        if (!rc) {
+            json_decref(out);
+            out = o2;
+        }
+    }
+    if (as_json)
+        print_json(out);
+    else
+        printf("%s %s %s\n", json_string_value(json_object_get(out, "id")),
+               json_string_value(json_object_get(out, "name")),
+               json_string_value(json_object_get(out, "state")));
+    json_decref(out);
+    return rc;
+}
+
+static int do_console(const char *sock, const char *id)
+{
+    char path[160];
+    json_t *out;
+    int rc;
+
+    snprintf(path, sizeof(path), "/v1/vms/%.63s", id);
+    if ((rc = vm_cmd_request(sock, "GET", path, NULL, &out)))
+        return rc;
+    const char *cs = json_string_value(json_object_get(json_object_get(out, "console"), "socket"));
+    char *copy = cs ? strdup(cs) : NULL;
+    json_decref(out);
+    if (!copy)
+        return 2;
+    rc = console_attach(copy, id);
+    free(copy);
+    return rc;
+}
+
+/* Takes --socket PATH and --json out of argv, wherever they are. */
+static int take_globals(int argc, char **argv, const char **sock, bool *as_json)
+{
+    int n = 0;
+
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+            *sock = argv[++i];
+        } else if (!strncmp(argv[i], "--socket=", 9)) {
+            *sock = argv[i] + 9;
+        } else if (!strcmp(argv[i], "--json")) {
+            *as_json = true;
+        } else {
+            argv[n++] = argv[i];
+        }
+    }
+    return n;
+}
+
+int cli_console(int argc, char **argv)
+{
+    const char *sock = default_socket();
+    bool as_json = false;
+
+    argc = take_globals(argc, argv, &sock, &as_json);
+    if (argc != 2 || argv[1][0] == '-') {
+        fputs("usage: vessel console [--socket PATH] NAME|ID   (Ctrl-] detaches)\n",
+              argc == 2 ? stdout : stderr);
+        return argc == 2 ? 0 : 1;
+    }
+    return do_console(sock, argv[1]);
+}
+
+int cli_vm(int argc, char **argv)
+{
+    static const char *const actions[] = {"start",    "pause",  "resume", "stop",
+                                          "shutdown", "delete", NULL};
+    const char *sock = default_socket(), *cmd;
+    bool as_json = false;
+    char path[160], body[64];
+    json_t *out;
+    int rc;
+
+    argc = take_globals(argc, argv, &sock, &as_json);
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(usage_vm, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 1 : 0;
+    }
+    cmd = argv[1];
+    if (!strcmp(cmd, "create"))
+        return do_create(sock, as_json, argc - 1, argv + 1);
+    if (!strcmp(cmd, "list") && argc == 2) {
+        if ((rc = vm_cmd_request(sock, "GET", "/v1/vms", NULL, &out)))
+            return rc;
+        as_json ? print_json(out) : print_list(out);
+        json_decref(out);
+        return 0;
+    }
+    if (argc < 3) {
+        fputs(usage_vm, stderr);
+        return 1;
+    }
+    snprintf(path, sizeof(path), "/v1/vms/%.63s", argv[2]);
+    if (!strcmp(cmd, "console") && argc == 3)
+        return do_console(sock, argv[2]);
+    if (!strcmp(cmd, "show") && argc == 3) {
+        rc = vm_cmd_request(sock, "GET", path, NULL, &out);
+    } else if (!strcmp(cmd, "balloon") && argc == 4) {
+        long mib;
+        if (args_parse_int(argv[3], 0, 1 << 20, &mib)) {
+            fprintf(stderr, "vessel: vm balloon: %s is not a number of MiB\n", argv[3]);
+            return 1;
+        }
+        snprintf(body, sizeof(body), "{\"target_mib\":%ld}", mib);
+        strncat(path, "/balloon", sizeof(path) - strlen(path) - 1);
+        rc = vm_cmd_request(sock, "PUT", path, body, &out);
+    } else {
+        int i;
+        for (i = 0; actions[i] && strcmp(actions[i], cmd); i++) {
+        }
+        if (!actions[i] || argc != 3) {
+            fprintf(stderr,
+                    "vessel: vm: unknown command or arguments '%s' (see vessel vm "
+                    "--help)\n",
+                    cmd);
+            return 1;
+        }
+        if (!strcmp(cmd, "delete")) {
+            rc = vm_cmd_request(sock, "DELETE", path, NULL, &out);
+        } else {
+            strncat(path, "/", sizeof(path) - strlen(path) - 1);
+            strncat(path, cmd, sizeof(path) - strlen(path) - 1);
+            rc = vm_cmd_request(sock, "POST", path, NULL, &out);
+        }
+    }
+    if (rc)
+        return rc;
+    if (as_json)
+        print_json(out);
+    else if (json_object_get(out, "id"))
+        print_object(out, 0);
+    else if (!strcmp(cmd, "delete"))
+        printf("deleted %s\n", argv[2]);
+    else
+        print_object(out, 0);
+    json_decref(out);
+    return 0;
+}

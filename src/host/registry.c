@@ -1,0 +1,299 @@
+/* VM definitions on disk and their run-time state (see registry.h). */
+#include "host/registry.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "host/procinfo.h"
+
+const char *vm_state_name(enum vm_state s)
+{
+    static const char *const names[] = {"created", "running", "paused", "stopped", "crashed"};
+    return names[s];
+}
+
+bool vm_is_live(const struct vm *v)
+{
+    return v->state == VM_RUNNING || v->state == VM_PAUSED;
+}
+
+void registry_path(const struct registry *r, const struct vm *v, const char *suffix, char *out,
+                   size_t cap)
+{
+    snprintf(out, cap, "%s/%s%s", r->vmdir, v->id, suffix);
+}
+
+char *vm_config_dump(const struct api_vm_config *c)
+{
+    json_t *j = json_object(), *disks = json_array(), *nets = json_array();
+    char *s;
+
+    json_object_set_new(j, "name", json_string(c->name));
+    json_object_set_new(j, "arch", json_string(c->arch));
+    json_object_set_new(j, "cpus", json_integer(c->cpus));
+    json_object_set_new(j, "memory_mib", json_integer((json_int_t)c->memory_mib));
+    json_object_set_new(j, "kernel", json_string(c->kernel));
+    json_object_set_new(j, "initrd", c->initrd[0] ? json_string(c->initrd) : json_null());
+    json_object_set_new(j, "firmware", c->firmware[0] ? json_string(c->firmware) : json_null());
+    json_object_set_new(j, "cmdline", json_string(c->cmdline));
+    for (int i = 0; i < c->ndisks; i++)
+        json_array_append_new(disks, json_pack("{s:s,s:b}", "path", c->disks[i].path, "readonly",
+                                               c->disks[i].readonly));
+    for (int i = 0; i < c->nnets; i++)
+        json_array_append_new(nets, json_string(c->nets[i]));
+    json_object_set_new(j, "disks", disks);
+    json_object_set_new(j, "nets", nets);
+    json_object_set_new(j, "cpu_quota", c->cpu_quota > 0 ? json_real(c->cpu_quota) : json_null());
+    json_object_set_new(j, "balloon", json_boolean(c->balloon));
+    s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return s;
+}
+
+int registry_save(const struct registry *r, const struct vm *v)
+{
+    char path[REG_PATH_MAX + 16], tmp[REG_PATH_MAX + 32];
+    char *cfg = vm_config_dump(&v->cfg), *text = NULL;
+    int fd, n, err = 0;
+
+    if (!cfg)
+        return -ENOMEM;
+    n = asprintf(&text,
+                 "{\"id\":\"%s\",\"created\":%lld,\"started\":%s,\"stop_requested\":%s,"
+                 "\"config\":%s}\n",
+                 v->id, (long long)v->created, v->started ? "true" : "false",
+                 v->stop_requested ? "true" : "false", cfg);
+    free(cfg);
+    if (n < 0)
+        return -ENOMEM;
+    registry_path(r, v, ".json", path, sizeof(path));
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        err = -errno;
+    } else {
+        if (write(fd, text, (size_t)n) != n || fsync(fd))
+            err = -EIO;
+        close(fd);
+        if (!err && rename(tmp, path))
+            err = -errno;
+    }
+    if (err)
+        log_err("serve: saving %s: %s", path, strerror(-err));
+    free(text);
+    return err;
+}
+
+static int load_one(struct registry *r, const char *path)
+{
+    json_error_t jerr;
+    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr), *cfg;
+    struct api_error e;
+    struct vm *v;
+    const char *id;
+    char *text;
+    int st;
+
+    if (!j) {
+        log_err("serve: %s: %s (skipped)", path, jerr.text);
+        return -EINVAL;
+    }
+    id = json_string_value(json_object_get(j, "id"));
+    cfg = json_object_get(j, "config");
+    v = calloc(1, sizeof(*v));
+    text = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
+    if (!v || !id || !api_name_valid(id) || !text ||
+        (st = api_vm_config_parse(text, strlen(text), &v->cfg, &e))) {
+        log_err("serve: %s: not a valid VM definition (skipped)", path);
+        free(v);
+        free(text);
+        json_decref(j);
+        return -EINVAL;
+    }
+    free(text);
+    snprintf(v->id, sizeof(v->id), "%s", id);
+    v->created = (time_t)json_integer_value(json_object_get(j, "created"));
+    v->started = json_is_true(json_object_get(j, "started"));
+    v->stop_requested = json_is_true(json_object_get(j, "stop_requested"));
+    json_decref(j);
+    if (r->n == REGISTRY_MAX_VMS || registry_find(r, v->id) || registry_find(r, v->cfg.name)) {
+        log_err("serve: %s: duplicate id or name, or too many VMs (skipped)", path);
+        free(v);
+        return -EEXIST;
+    }
+    r->vms[r->n++] = v;
+    registry_refresh(r, v);
+    return 0;
+}
+
+int registry_open(struct registry *r, const char *state_dir)
+{
+    struct dirent *de;
+    DIR *d;
+
+    *r = (struct registry){0};
+    if (mkdir(state_dir, 0755) && errno != EEXIST)
+        return -errno;
+    snprintf(r->vmdir, sizeof(r->vmdir), "%s/vms", state_dir);
+    if (mkdir(r->vmdir, 0755) && errno != EEXIST)
+        return -errno;
+    d = opendir(r->vmdir);
+    if (!d)
+        return -errno;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        char path[REG_PATH_MAX + 300];
+        if (n < 6 || strcmp(de->d_name + n - 5, ".json") != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", r->vmdir, de->d_name);
+        load_one(r, path);
+    }
+    closedir(d);
+    return 0;
+}
+
+void registry_close(struct registry *r)
+{
+    for (int i = 0; i < r->n; i++)
+        free(r->vms[i]);
+    r->n = 0;
+}
+
+struct vm *registry_find(struct registry *r, const char *id_or_name)
+{
+    for (int i = 0; i < r->n; i++)
+        if (!strcmp(r->vms[i]->id, id_or_name))
+            return r->vms[i];
+    for (int i = 0; i < r->n; i++)
+        if (!strcmp(r->vms[i]->cfg.name, id_or_name))
+            return r->vms[i];
+    return NULL;
+}
+
+int registry_add(struct registry *r, const struct api_vm_config *cfg, struct vm **out)
+{
+    struct vm *v;
+    uint8_t rnd[4];
+    int err;
+
+    if (registry_find(r, cfg->name))
+        return -EEXIST;
+    if (r->n == REGISTRY_MAX_VMS)
+        return -ENOSPC;
+    v = calloc(1, sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    do {
+        if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+            free(v);
+            return -EIO;
+        }
+        snprintf(v->id, sizeof(v->id), "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+    } while (registry_find(r, v->id));
+    v->cfg = *cfg;
+    v->created = time(NULL);
+    v->state = VM_CREATED;
+    err = registry_save(r, v);
+    if (err) {
+        free(v);
+        return err;
+    }
+    r->vms[r->n++] = v;
+    *out = v;
+    return 0;
+}
+
+void registry_remove(struct registry *r, struct vm *v)
+{
+    static const char *const suffixes[] = {".json", ".log", ".vmm.log", ".sock",
+                                           ".api",  ".pid", ".exit"};
+    char path[REG_PATH_MAX + 16];
+
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        registry_path(r, v, suffixes[i], path, sizeof(path));
+        unlink(path);
+    }
+    for (int i = 0; i < r->n; i++) {
+        if (r->vms[i] == v) {
+            r->vms[i] = r->vms[--r->n];
+            break;
+        }
+    }
+    free(v);
+}
+
+static int read_text(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0)
+        return -errno;
+    n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n < 0)
+        return -EIO;
+    buf[n] = '\0';
+    return 0;
+}
+
+void registry_refresh(const struct registry *r, struct vm *v)
+{
+    char path[REG_PATH_MAX + 16], buf[128];
+    unsigned long long vs, ss;
+    int vp, sp, code;
+    struct proc_info pi;
+
+    v->vm_pid = v->shim_pid = 0;
+    registry_path(r, v, ".exit", path, sizeof(path));
+    if (!read_text(path, buf, sizeof(buf))) {
+        buf[strcspn(buf, "\n")] = '\0';
+        snprintf(v->exit_desc, sizeof(v->exit_desc), "%.31s", buf);
+        v->spawned_shim = 0;
+        if (v->stop_requested || !strcmp(buf, "exited 0") || !strcmp(buf, "exited 130"))
+            v->state = VM_STOPPED;
+        else
+            v->state = VM_CRASHED;
+        return;
+    }
+    registry_path(r, v, ".pid", path, sizeof(path));
+    if (!read_text(path, buf, sizeof(buf)) &&
+        sscanf(buf, "%d %llu %d %llu", &vp, &vs, &sp, &ss) == 4) {
+        v->vm_pid = vp;
+        v->vm_start = vs;
+        v->shim_pid = sp;
+        v->shim_start = ss;
+        v->spawned_shim = 0;
+        if (!proc_info_read(vp, &pi) && pi.start == vs && pi.state != 'Z' && pi.state != 'X') {
+            v->state = (pi.state == 'T' || pi.state == 't') ? VM_PAUSED : VM_RUNNING;
+            return;
+        }
+        if (proc_alive(sp, ss)) {
+            v->state = VM_RUNNING; /* exiting: the shim is about to record how */
+            return;
+        }
+        snprintf(v->exit_desc, sizeof(v->exit_desc), "lost");
+        v->state = v->stop_requested ? VM_STOPPED : VM_CRASHED;
+        return;
+    }
+    if (v->spawned_shim && proc_alive(v->spawned_shim, v->spawned_shim_start)) {
+        v->state = VM_RUNNING; /* starting */
+        return;
+    }
+    if (v->started) {
+        code = v->spawned_shim ? 1 : 0;
+        snprintf(v->exit_desc, sizeof(v->exit_desc), "%s", code ? "shim failed" : "lost");
+        v->state = v->stop_requested ? VM_STOPPED : VM_CRASHED;
+        return;
+    }
+    v->state = VM_CREATED;
+}

@@ -1,0 +1,66 @@
+/* The daemon's VMs: definitions persisted as JSON in STATE_DIR/vms/ID.json, and the run-time
+ * state of each derived from what its vm-shim records (ID.pid, ID.exit; see shim.h) and from
+ * /proc, so that a restarted daemon finds its running VMs again with no other bookkeeping. */
+#ifndef VESSEL_HOST_REGISTRY_H
+#define VESSEL_HOST_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "api/apireq.h"
+
+#define REGISTRY_MAX_VMS 256
+#define REG_PATH_MAX     4096
+
+enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPED, VM_CRASHED };
+
+struct vm {
+    char id[API_NAME_MAX];
+    struct api_vm_config cfg;
+    time_t created;
+    bool started;        /* persisted: started at least once */
+    bool stop_requested; /* persisted: the daemon stopped it (an exit then is not a crash) */
+    /* run time, from registry_refresh() */
+    enum vm_state state;
+    pid_t vm_pid, shim_pid;
+    uint64_t vm_start, shim_start;
+    char exit_desc[32]; /* "exited N" / "signal N" of the last run, "" when none */
+    pid_t spawned_shim; /* the shim this daemon started, until it records the VM's pid */
+    uint64_t spawned_shim_start;
+};
+
+struct registry {
+    char vmdir[REG_PATH_MAX - 128]; /* STATE_DIR/vms */
+    struct vm *vms[REGISTRY_MAX_VMS];
+    int n;
+};
+
+const char *vm_state_name(enum vm_state s);
+/* Running or paused: holds its reservation and has a process. */
+bool vm_is_live(const struct vm *v);
+
+/* Creates STATE_DIR/vms if needed and loads every definition in it. Returns 0 or -errno. */
+int registry_open(struct registry *r, const char *state_dir);
+void registry_close(struct registry *r);
+
+/* By id, or else by name; NULL when neither matches. */
+struct vm *registry_find(struct registry *r, const char *id_or_name);
+/* A new VM (fresh random id), saved. Returns 0, -EEXIST (name taken), -ENOSPC or -errno. */
+int registry_add(struct registry *r, const struct api_vm_config *cfg, struct vm **out);
+/* Removes the VM's definition and files and frees it. */
+void registry_remove(struct registry *r, struct vm *v);
+/* Writes the VM's definition (atomically). Returns 0 or -errno. */
+int registry_save(const struct registry *r, const struct vm *v);
+/* Re-derives v->state and the pids from the shim's files and /proc. */
+void registry_refresh(const struct registry *r, struct vm *v);
+
+/* STATE_DIR/vms/ID<suffix> (".log", ".sock", ".api", ".pid", ".exit", ".vmm.log"). */
+void registry_path(const struct registry *r, const struct vm *v, const char *suffix, char *out,
+                   size_t cap);
+
+/* The config as a JSON text (malloc'd), the shape POST /v1/vms takes. */
+char *vm_config_dump(const struct api_vm_config *c);
+
+#endif

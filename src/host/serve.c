@@ -1,0 +1,381 @@
+/* `vessel serve`: options, the API's request handler and the daemon's main loop. */
+#include "host/serve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "api/apireq.h"
+#include "api/http.h"
+#include "base/log.h"
+#include "cli/args.h"
+#include "host/procinfo.h"
+#include "host/vm_ops.h"
+
+static const char usage_serve[] =
+    "usage: vessel serve [OPTIONS]\n"
+    "\n"
+    "Runs the host daemon: an HTTP/1.1 + JSON API (docs/api/openapi.yaml) on a unix socket.\n"
+    "Every VM runs in a process of its own (with a small vm-shim that owns its console), in\n"
+    "its own session, so VMs survive a daemon restart and the daemon finds them again.\n"
+    "\n"
+    "  --socket PATH      the API socket (default /run/vessel/vessel.sock)\n"
+    "  --state-dir DIR    VM definitions, consoles logs and sockets (default /var/lib/vessel)\n"
+    "  --cpus N           host vCPU capacity before overcommit (default: online CPUs)\n"
+    "  --memory SIZE      host memory capacity, e.g. 8G (default: the machine's RAM)\n"
+    "  --overcommit R     vCPU overcommit ratio, 1.0 to 64 (default 1.0); memory is never\n"
+    "                     overcommitted: each running VM reserves its RAM + 64 MiB\n"
+    "  --print-routes     print the API's routes (METHOD PATH per line) and exit\n"
+    "  -h, --help         this text\n";
+
+static struct vm_host host;
+static const char *const engine_note =
+    "kvm runs x86_64 guests; on PVM hosts a stock kernel's supervisor code is emulated (slow)";
+
+static char *error_json(const struct api_error *e)
+{
+    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", e->code, "message", e->message);
+    char *s = json_dumps(j, JSON_COMPACT);
+
+    json_decref(j);
+    return s;
+}
+
+static bool kvm_available(void)
+{
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
+static json_t *host_json(void)
+{
+    int cpus, cap = vm_host_vcpu_capacity(&host);
+    uint64_t mem;
+    json_t *cg;
+
+    vm_host_allocated(&host, &cpus, &mem);
+    if (host.cg.version == 1)
+        cg = json_pack("{s:s,s:s,s:s,s:s}", "version", "v1", "cpu", host.cg.cpu, "memory",
+                       host.cg.memory, "cpuacct", host.cg.cpuacct);
+    else if (host.cg.version == 2)
+        cg = json_pack("{s:s,s:s}", "version", "v2", "path", host.cg.cpu);
+    else
+        cg = json_pack("{s:s,s:s}", "version", "none", "why", host.cg.why);
+    return json_pack(
+        "{s:{s:i,s:i,s:f,s:I},s:{s:i,s:I,s:i},s:{s:i,s:I},s:i,s:[{s:s,s:s,s:b},{s:s,s:s,s:b,s:s}],"
+        "s:o,s:i}",
+        "capacity", "cpus", host.cpus, "vcpus", cap, "overcommit", host.overcommit, "memory_mib",
+        (json_int_t)host.memory_mib, "allocated", "vcpus", cpus, "memory_mib", (json_int_t)mem,
+        "vms", host.reg.n, "free", "vcpus", cap - cpus, "memory_mib",
+        (json_int_t)(host.memory_mib - mem), "vmm_allowance_mib", VMM_ALLOWANCE_MIB, "engines",
+        "name", "rv64", "arch", "riscv64", "available", 1, "name", "kvm", "arch", "x86_64",
+        "available", kvm_available(), "note", engine_note, "cgroup", cg, "api_version", 1);
+}
+
+static json_t *vm_summary(struct vm *v)
+{
+    registry_refresh(&host.reg, v);
+    return json_pack("{s:s,s:s,s:s,s:i,s:I,s:o}", "id", v->id, "name", v->cfg.name, "state",
+                     vm_state_name(v->state), "cpus", v->cfg.cpus, "memory_mib",
+                     (json_int_t)v->cfg.memory_mib, "pid",
+                     v->vm_pid > 0 ? json_integer(v->vm_pid) : json_null());
+}
+
+static json_t *vm_full(struct vm *v)
+{
+    char *cfg_text = vm_config_dump(&v->cfg), sock[REG_PATH_MAX + 16], log[REG_PATH_MAX + 16];
+    json_t *j = vm_summary(v), *stats = json_object();
+    struct proc_info pi;
+    int64_t cg_cpu, cg_mem;
+
+    json_object_set_new(j, "config", cfg_text ? json_loads(cfg_text, 0, NULL) : json_null());
+    free(cfg_text);
+    json_object_set_new(j, "created", json_integer((json_int_t)v->created));
+    json_object_set_new(j, "last_exit", v->exit_desc[0] ? json_string(v->exit_desc) : json_null());
+    registry_path(&host.reg, v, ".sock", sock, sizeof(sock));
+    registry_path(&host.reg, v, ".log", log, sizeof(log));
+    json_object_set_new(j, "console", json_pack("{s:s,s:s}", "socket", sock, "log", log));
+    registry_path(&host.reg, v, ".vmm.log", log, sizeof(log));
+    json_object_set_new(json_object_get(j, "console"), "vmm_log", json_string(log));
+    json_object_set_new(j, "limits",
+                        json_pack("{s:o,s:I}", "cpu_quota",
+                                  v->cfg.cpu_quota > 0 ? json_real(v->cfg.cpu_quota) : json_null(),
+                                  "memory_limit_mib",
+                                  (json_int_t)(v->cfg.memory_mib + VMM_ALLOWANCE_MIB)));
+    if (vm_is_live(v) && v->vm_pid > 0 && !proc_info_read(v->vm_pid, &pi)) {
+        json_object_set_new(stats, "cpu_time_s",
+                            json_real((double)pi.cpu_ticks / (double)proc_ticks_per_s()));
+        json_object_set_new(stats, "rss_kib", json_integer((json_int_t)pi.rss_kib));
+        if (!proc_info_read(v->shim_pid, &pi))
+            json_object_set_new(stats, "shim_rss_kib", json_integer((json_int_t)pi.rss_kib));
+        cgroup_vm_usage(&host.cg, v->id, &cg_cpu, &cg_mem);
+        if (cg_cpu >= 0)
+            json_object_set_new(stats, "cgroup_cpu_ns", json_integer(cg_cpu));
+        if (cg_mem >= 0)
+            json_object_set_new(stats, "cgroup_memory_bytes", json_integer(cg_mem));
+        if ((cg_cpu = cgroup_vm_throttled(&host.cg, v->id)) >= 0)
+            json_object_set_new(stats, "cgroup_throttled_periods", json_integer(cg_cpu));
+    }
+    json_object_set_new(j, "stats", stats);
+    return j;
+}
+
+static int vm_action(enum api_route route, struct vm *v, const char *body, size_t len, json_t **out,
+                     struct api_error *e)
+{
+    uint64_t target;
+    char *answer = NULL;
+    int st;
+
+    if (route == ROUTE_VM_BALLOON) {
+        if ((st = api_balloon_parse(body, len, &target, e)) ||
+            (st = vm_balloon(&host, v, target, &answer, e)))
+            return st;
+        *out = json_pack("{s:I,s:o}", "target_mib", (json_int_t)target, "vm_answer",
+                         json_loads(answer, 0, NULL) ?: json_string(answer));
+        free(answer);
+        return 200;
+    }
+    if ((st = api_empty_body_check(body, len, e)))
+        return st;
+    switch (route) {
+    case ROUTE_VM_START: st = vm_start(&host, v, e); break;
+    case ROUTE_VM_PAUSE: st = vm_pause(&host, v, e); break;
+    case ROUTE_VM_RESUME: st = vm_resume(&host, v, e); break;
+    case ROUTE_VM_STOP: st = vm_stop(&host, v, false, e); break;
+    case ROUTE_VM_SHUTDOWN: st = vm_stop(&host, v, true, e); break;
+    default: return api_error_set(e, 500, "internal", "unhandled route");
+    }
+    if (st)
+        return st;
+    *out = vm_full(v);
+    return 200;
+}
+
+/* The files a VM needs must be readable by the daemon (the VM process runs as it). */
+static int check_files(const struct api_vm_config *c, struct api_error *e)
+{
+    const char *const files[] = {c->kernel, c->initrd, c->firmware};
+    static const char *const keys[] = {"kernel", "initrd", "firmware"};
+
+    for (int i = 0; i < 3; i++)
+        if (files[i][0] && access(files[i], R_OK))
+            return api_error_set(e, 422, "bad_file", "'%s' %.200s: %s", keys[i], files[i],
+                                 strerror(errno));
+    for (int i = 0; i < c->ndisks; i++)
+        if (access(c->disks[i].path, c->disks[i].readonly ? R_OK : R_OK | W_OK))
+            return api_error_set(e, 422, "bad_file", "disk %.200s: %s", c->disks[i].path,
+                                 strerror(errno));
+    return 0;
+}
+
+static int handle(const char *method, const char *url, const char *body, size_t len, json_t **out,
+                  struct api_error *e)
+{
+    enum api_route route;
+    char id[API_NAME_MAX];
+    struct api_vm_config *cfg;
+    struct vm *v = NULL;
+    int st;
+
+    if ((st = api_route_match(method, url, &route, id, e)))
+        return st;
+    if (id[0] && !(v = registry_find(&host.reg, id)))
+        return api_error_set(e, 404, "not_found", "no VM with id or name '%s'", id);
+    switch (route) {
+    case ROUTE_HOST: *out = host_json(); return 200;
+    case ROUTE_VM_LIST: {
+        json_t *arr = json_array();
+        for (int i = 0; i < host.reg.n; i++)
+            json_array_append_new(arr, vm_summary(host.reg.vms[i]));
+        *out = json_pack("{s:o}", "vms", arr);
+        return 200;
+    }
+    case ROUTE_VM_CREATE:
+        cfg = malloc(sizeof(*cfg));
+        if (!cfg)
+            return api_error_set(e, 500, "internal", "out of memory");
+        st = api_vm_config_parse(body, len, cfg, e);
+        if (!st)
+            st = check_files(cfg, e);
+        if (!st) {
+            st = registry_add(&host.reg, cfg, &v);
+            if (st == -EEXIST)
+                st = api_error_set(e, 409, "name_taken", "a VM named '%s' exists", cfg->name);
+            else if (st == -ENOSPC)
+                st = api_error_set(e, 409, "insufficient_capacity", "at most %d VMs",
+                                   REGISTRY_MAX_VMS);
+            else if (st)
+                st = api_error_set(e, 500, "internal", "saving the VM: %s", strerror(-st));
+        }
+        free(cfg);
+        if (st)
+            return st;
+        *out = vm_full(v);
+        return 201;
+    case ROUTE_VM_GET: *out = vm_full(v); return 200;
+    case ROUTE_VM_DELETE:
+        if ((st = api_empty_body_check(body, len, e)))
+            return st;
+        registry_refresh(&host.reg, v);
+        if (vm_is_live(v))
+            return api_error_set(e, 409, "invalid_state", "VM %s is %s; stop it first", v->cfg.name,
+                                 vm_state_name(v->state));
+        cgroup_vm_remove(&host.cg, v->id);
+        registry_remove(&host.reg, v);
+        *out = json_object();
+        return 200;
+    default: return vm_action(route, v, body, len, out, e);
+    }
+}
+
+static void on_request(void *opaque, const char *method, const char *url, const char *body,
+                       size_t len, struct api_reply *r)
+{
+    struct api_error e = {0};
+    json_t *out = NULL;
+
+    r->status = handle(method, url, body, len, &out, &e);
+    if (r->status >= 400 || !out) {
+        if (r->status < 400)
+            api_error_set(&e, 500, "internal", "out of memory");
+        r->status = e.status;
+        r->json = error_json(&e);
+    } else {
+        r->json = json_dumps(out, JSON_COMPACT);
+    }
+    json_decref(out);
+}
+
+static int mkdir_parent(const char *path)
+{
+    char dir[4096];
+    char *slash;
+
+    snprintf(dir, sizeof(dir), "%s", path);
+    slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    if (mkdir(dir, 0755) && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static void die(const char *fmt, const char *arg) __attribute__((noreturn));
+
+static void die(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "vessel serve: ");
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+int host_serve_main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"socket", required_argument, NULL, 's'},
+        {"state-dir", required_argument, NULL, 'd'},
+        {"cpus", required_argument, NULL, 'c'},
+        {"memory", required_argument, NULL, 'm'},
+        {"overcommit", required_argument, NULL, 'o'},
+        {"print-routes", no_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *sock = "/run/vessel/vessel.sock", *state = "/var/lib/vessel";
+    struct api_http *http;
+    struct sysinfo si;
+    sigset_t set;
+    uint64_t bytes;
+    long n;
+    char *end;
+    int c, sig;
+    ssize_t len;
+
+    host.cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    host.overcommit = 1.0;
+    host.memory_mib = sysinfo(&si) ? 1024 : (uint64_t)si.totalram * si.mem_unit >> 20;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's': sock = optarg; break;
+        case 'd': state = optarg; break;
+        case 'c':
+            if (args_parse_int(optarg, 1, 4096, &n))
+                die("--cpus %s: expected 1 to 4096", optarg);
+            host.cpus = (int)n;
+            break;
+        case 'm':
+            if (args_parse_size(optarg, &bytes) || bytes < (1ULL << 20))
+                die("--memory %s: expected a size like 4096M or 8G", optarg);
+            host.memory_mib = bytes >> 20;
+            break;
+        case 'o':
+            host.overcommit = strtod(optarg, &end);
+            if (*end || !(host.overcommit >= 1.0 && host.overcommit <= 64))
+                die("--overcommit %s: expected a ratio from 1.0 to 64", optarg);
+            break;
+        case 'p':
+            for (int i = 0; i < ROUTE_COUNT; i++)
+                printf("%s %s\n", api_routes[i].method, api_routes[i].path);
+            return 0;
+        case 'h': fputs(usage_serve, stdout); return 0;
+        case ':': die("option %s needs a value", argv[optind - 1]);
+        default: die("unknown option '%s' (see vessel serve --help)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        die("unexpected argument '%s'", argv[optind]);
+    len = readlink("/proc/self/exe", host.self, sizeof(host.self) - 1);
+    if (len <= 0)
+        die("cannot find this program's path (%s)", "/proc/self/exe");
+    host.self[len] = '\0';
+    if (mkdir_parent(sock))
+        die("cannot create the directory of %s", sock);
+    if (registry_open(&host.reg, state))
+        die("cannot use the state directory %s", state);
+    cgroup_detect(&host.cg);
+    if (!host.cg.version)
+        log_warn("serve: no usable cgroups (%s): VMs run without CPU and memory limits",
+                 host.cg.why);
+    /* Signals go to this thread only (sigwait below), not to libmicrohttpd's. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (api_http_start(&http, sock, on_request, NULL))
+        die("cannot serve on %s (see above)", sock);
+    fprintf(stderr, "vessel serve: listening on %s, state in %s, %d VMs known\n", sock, state,
+            host.reg.n);
+    for (;;) {
+        struct timespec ts = {.tv_sec = 1};
+        sig = sigtimedwait(&set, NULL, &ts);
+        while (waitpid(-1, NULL, WNOHANG) > 0) {
+        }
+        if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
+            break;
+    }
+    api_http_stop(http);
+    registry_close(&host.reg);
+    fprintf(stderr, "vessel serve: stopped (running VMs keep running)\n");
+    return 0;
+}

@@ -1,0 +1,326 @@
+/* VM lifecycle actions (see vm_ops.h). */
+#include "host/vm_ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "host/procinfo.h"
+
+#define ARGV_MAX 96
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int vm_host_vcpu_capacity(const struct vm_host *h)
+{
+    return (int)floor(h->cpus * h->overcommit + 1e-9);
+}
+
+void vm_host_allocated(struct vm_host *h, int *cpus, uint64_t *mem_mib)
+{
+    *cpus = 0;
+    *mem_mib = 0;
+    for (int i = 0; i < h->reg.n; i++) {
+        struct vm *v = h->reg.vms[i];
+        registry_refresh(&h->reg, v);
+        if (vm_is_live(v)) {
+            *cpus += v->cfg.cpus;
+            *mem_mib += v->cfg.memory_mib + VMM_ALLOWANCE_MIB;
+        }
+    }
+}
+
+/* Argument strings for the shim and `vessel run`, kept in one arena. */
+struct argv_build {
+    char *argv[ARGV_MAX];
+    int n;
+    char arena[16384];
+    size_t used;
+};
+
+static void add(struct argv_build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add(struct argv_build *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (b->n >= ARGV_MAX - 1 || b->used >= sizeof(b->arena))
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(b->arena + b->used, sizeof(b->arena) - b->used, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(b->arena) - b->used)
+        return;
+    b->argv[b->n++] = b->arena + b->used;
+    b->used += (size_t)n + 1;
+}
+
+static void build_argv(struct vm_host *h, struct vm *v, struct argv_build *b)
+{
+    char dirs[CGROUP_MAX_DIRS][CGROUP_PATH_MAX], api[REG_PATH_MAX + 16];
+    const struct api_vm_config *c = &v->cfg;
+    int ncg = cgroup_vm_dirs(&h->cg, v->id, dirs);
+
+    add(b, "%s", h->self);
+    add(b, "vm-shim");
+    add(b, "--dir");
+    add(b, "%s", h->reg.vmdir);
+    add(b, "--id");
+    add(b, "%s", v->id);
+    for (int i = 0; i < ncg; i++) {
+        add(b, "--cgroup");
+        add(b, "%s", dirs[i]);
+    }
+    add(b, "--");
+    add(b, "%s", h->self);
+    add(b, "run");
+    add(b, "--arch");
+    add(b, "%s", c->arch);
+    add(b, "--kernel");
+    add(b, "%s", c->kernel);
+    if (c->initrd[0]) {
+        add(b, "--initrd");
+        add(b, "%s", c->initrd);
+    }
+    if (c->firmware[0]) {
+        add(b, "--firmware");
+        add(b, "%s", c->firmware);
+    }
+    if (c->cmdline[0]) {
+        add(b, "--append");
+        add(b, "%s", c->cmdline);
+    }
+    add(b, "--mem");
+    add(b, "%lluM", (unsigned long long)c->memory_mib);
+    add(b, "--cpus");
+    add(b, "%d", c->cpus);
+    for (int i = 0; i < c->ndisks; i++) {
+        add(b, "--disk");
+        add(b, "%s%s", c->disks[i].path, c->disks[i].readonly ? ",ro" : "");
+    }
+    for (int i = 0; i < c->nnets; i++) {
+        add(b, "--net");
+        add(b, "%s", c->nets[i]);
+    }
+    if (!strcmp(c->arch, "riscv64")) {
+        if (c->balloon) {
+            add(b, "--balloon");
+            add(b, "0");
+        }
+        registry_path(&h->reg, v, ".api", api, sizeof(api));
+        add(b, "--api-socket");
+        add(b, "%s", api);
+    }
+    b->argv[b->n] = NULL;
+}
+
+int vm_start(struct vm_host *h, struct vm *v, struct api_error *e)
+{
+    static struct argv_build b;
+    int cpus, err, cap = vm_host_vcpu_capacity(h);
+    uint64_t mem, need;
+    char path[REG_PATH_MAX + 16];
+    struct proc_info pi;
+    pid_t pid;
+
+    registry_refresh(&h->reg, v);
+    if (vm_is_live(v))
+        return api_error_set(e, 409, "invalid_state", "VM %s is already %s", v->cfg.name,
+                             vm_state_name(v->state));
+    vm_host_allocated(h, &cpus, &mem);
+    need = v->cfg.memory_mib + VMM_ALLOWANCE_MIB;
+    if (cpus + v->cfg.cpus > cap || mem + need > h->memory_mib)
+        return api_error_set(e, 409, "insufficient_capacity",
+                             "VM %s needs %d vCPUs and %llu MiB (RAM + %d MiB VMM allowance); "
+                             "free: %d vCPUs, %llu MiB",
+                             v->cfg.name, v->cfg.cpus, (unsigned long long)need, VMM_ALLOWANCE_MIB,
+                             cap - cpus, (unsigned long long)(h->memory_mib - mem));
+    if (h->cg.version && (err = cgroup_vm_create(&h->cg, v->id, v->cfg.cpu_quota,
+                                                 (v->cfg.memory_mib + VMM_ALLOWANCE_MIB) << 20)))
+        return api_error_set(e, 500, "internal", "cannot set up the cgroups of VM %s: %s",
+                             v->cfg.name, strerror(-err));
+    registry_path(&h->reg, v, ".exit", path, sizeof(path));
+    unlink(path);
+    registry_path(&h->reg, v, ".pid", path, sizeof(path));
+    unlink(path);
+    v->started = true;
+    v->stop_requested = false;
+    if ((err = registry_save(&h->reg, v)))
+        return api_error_set(e, 500, "internal", "cannot save VM %s: %s", v->cfg.name,
+                             strerror(-err));
+    b = (struct argv_build){0};
+    build_argv(h, v, &b);
+    pid = fork();
+    if (pid < 0)
+        return api_error_set(e, 500, "internal", "fork: %s", strerror(errno));
+    if (pid == 0) {
+        /* Only async-signal-safe calls here: the daemon has other threads. */
+        sigset_t all;
+        int null = open("/dev/null", O_RDWR);
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        setsid();
+        if (null >= 0) {
+            dup2(null, 0);
+            dup2(null, 1);
+            dup2(null, 2);
+        }
+        syscall(SYS_close_range, 3U, ~0U, 0U);
+        execv(b.argv[0], b.argv);
+        _exit(127);
+    }
+    v->spawned_shim = pid;
+    proc_info_read(pid, &pi);
+    v->spawned_shim_start = pi.start;
+    /* Until the shim records the VM's pid the VM counts as running (starting); waiting a little
+     * here makes the answer carry the pid in the common case. */
+    registry_path(&h->reg, v, ".pid", path, sizeof(path));
+    for (int i = 0; i < 100 && access(path, F_OK) != 0; i++) {
+        registry_path(&h->reg, v, ".exit", path, sizeof(path));
+        if (access(path, F_OK) == 0)
+            break;
+        registry_path(&h->reg, v, ".pid", path, sizeof(path));
+        sleep_ms(10);
+    }
+    registry_refresh(&h->reg, v);
+    return 0;
+}
+
+/* Waits up to ms for the VM to reach state. */
+static void wait_state(struct vm_host *h, struct vm *v, enum vm_state want, int ms)
+{
+    for (int t = 0; t < ms; t += 10) {
+        registry_refresh(&h->reg, v);
+        if (v->state == want || (want == VM_STOPPED && !vm_is_live(v)))
+            return;
+        sleep_ms(10);
+    }
+}
+
+static int need_pid(struct vm *v, struct api_error *e)
+{
+    if (v->vm_pid <= 0)
+        return api_error_set(e, 409, "invalid_state", "VM %s is starting; try again", v->cfg.name);
+    return 0;
+}
+
+int vm_pause(struct vm_host *h, struct vm *v, struct api_error *e)
+{
+    registry_refresh(&h->reg, v);
+    if (v->state != VM_RUNNING)
+        return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
+                             vm_state_name(v->state));
+    if (need_pid(v, e))
+        return e->status;
+    if (kill(v->vm_pid, SIGSTOP))
+        return api_error_set(e, 500, "internal", "SIGSTOP: %s", strerror(errno));
+    wait_state(h, v, VM_PAUSED, 2000);
+    return 0;
+}
+
+int vm_resume(struct vm_host *h, struct vm *v, struct api_error *e)
+{
+    registry_refresh(&h->reg, v);
+    if (v->state != VM_PAUSED)
+        return api_error_set(e, 409, "invalid_state", "VM %s is %s, not paused", v->cfg.name,
+                             vm_state_name(v->state));
+    if (kill(v->vm_pid, SIGCONT))
+        return api_error_set(e, 500, "internal", "SIGCONT: %s", strerror(errno));
+    wait_state(h, v, VM_RUNNING, 2000);
+    return 0;
+}
+
+int vm_stop(struct vm_host *h, struct vm *v, bool graceful, struct api_error *e)
+{
+    registry_refresh(&h->reg, v);
+    if (!vm_is_live(v))
+        return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running or paused",
+                             v->cfg.name, vm_state_name(v->state));
+    if (need_pid(v, e))
+        return e->status;
+    v->stop_requested = true;
+    registry_save(&h->reg, v);
+    if (graceful) {
+        kill(v->vm_pid, SIGTERM);
+        kill(v->vm_pid, SIGCONT); /* a paused VM must run to act on SIGTERM */
+    } else {
+        kill(v->vm_pid, SIGKILL);
+    }
+    wait_state(h, v, VM_STOPPED, 3000);
+    return 0;
+}
+
+int vm_balloon(struct vm_host *h, struct vm *v, uint64_t target_mib, char **answer,
+               struct api_error *e)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct timeval tv = {.tv_sec = 3};
+    char path[REG_PATH_MAX + 16], line[4096];
+    size_t got = 0;
+    int fd, n;
+
+    registry_refresh(&h->reg, v);
+    if (!v->cfg.balloon)
+        return api_error_set(e, 409, "unsupported",
+                             "VM %s has no balloon device (created with "
+                             "\"balloon\": false or not riscv64)",
+                             v->cfg.name);
+    if (v->state != VM_RUNNING)
+        return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
+                             vm_state_name(v->state));
+    if (target_mib > v->cfg.memory_mib)
+        return api_error_set(e, 422, "out_of_range",
+                             "target_mib %llu is more than the VM's "
+                             "%llu MiB",
+                             (unsigned long long)target_mib, (unsigned long long)v->cfg.memory_mib);
+    registry_path(&h->reg, v, ".api", path, sizeof(path));
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return api_error_set(e, 500, "internal", "control socket path too long");
+    strcpy(sa.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return api_error_set(e, 500, "internal", "socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+        close(fd);
+        return api_error_set(e, 409, "unsupported", "VM %s's control socket is not there (yet): %s",
+                             v->cfg.name, strerror(errno));
+    }
+    n = snprintf(line, sizeof(line), "{\"balloon_target_mib\": %llu}\n",
+                 (unsigned long long)target_mib);
+    if (send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
+        close(fd);
+        return api_error_set(e, 500, "internal", "sending to the VM: %s", strerror(errno));
+    }
+    while (got < sizeof(line) - 1 && !memchr(line, '\n', got)) {
+        ssize_t r = recv(fd, line + got, sizeof(line) - 1 - got, 0);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    line[got] = '\0';
+    if (!memchr(line, '\n', got))
+        return api_error_set(e, 500, "internal", "no answer from the VM's control socket");
+    line[strcspn(line, "\n")] = '\0';
+    *answer = strdup(line);
+    return *answer ? 0 : api_error_set(e, 500, "internal", "out of memory");
+}

@@ -1,0 +1,38 @@
+/* VM lifecycle actions of the daemon: start (spawn the vm-shim and the VM process in its
+ * cgroups), pause/resume (SIGSTOP/SIGCONT of the VM process: every vCPU and device thread
+ * stops), stop (SIGKILL), shutdown (riscv64: SIGTERM to the VMM - the guest gets no notice, see
+ * docs/api/openapi.yaml) and the balloon (forwarded to the VM's --api-socket). */
+#ifndef VESSEL_HOST_VM_OPS_H
+#define VESSEL_HOST_VM_OPS_H
+
+#include "api/apireq.h"
+#include "host/cgroup.h"
+#include "host/registry.h"
+
+/* Memory the VMM may use beyond guest RAM: the cgroup limit is memory_mib + this, and each VM
+ * reserves this much of the host's memory capacity besides its RAM. */
+#define VMM_ALLOWANCE_MIB 64
+
+struct vm_host {
+    struct registry reg;
+    struct cgroup_host cg;
+    char self[4096];     /* this binary, for the shim and `vessel run` */
+    int cpus;            /* physical capacity */
+    double overcommit;   /* vCPU capacity = floor(cpus * overcommit) */
+    uint64_t memory_mib; /* capacity */
+};
+
+/* vCPUs and MiB held by running and paused VMs. */
+void vm_host_allocated(struct vm_host *h, int *cpus, uint64_t *mem_mib);
+int vm_host_vcpu_capacity(const struct vm_host *h);
+
+/* Each returns 0, or an HTTP status with e filled (409 for a state that does not allow it). */
+int vm_start(struct vm_host *h, struct vm *v, struct api_error *e);
+int vm_pause(struct vm_host *h, struct vm *v, struct api_error *e);
+int vm_resume(struct vm_host *h, struct vm *v, struct api_error *e);
+int vm_stop(struct vm_host *h, struct vm *v, bool graceful, struct api_error *e);
+/* On success, answer (malloc'd) is the VM's one-line JSON reply. */
+int vm_balloon(struct vm_host *h, struct vm *v, uint64_t target_mib, char **answer,
+               struct api_error *e);
+
+#endif

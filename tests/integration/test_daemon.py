@@ -1,0 +1,559 @@
+#!/usr/bin/env python3
+"""Integration test of the host daemon (`vessel serve`), its API, partitioning and CLI.
+
+One daemon on a temporary --socket and --state-dir (never /run or /var/lib):
+  - the route table (`vessel serve --print-routes`) and docs/api/openapi.yaml agree;
+  - a table of bad requests gets the documented statuses and error codes;
+  - four VMs created and started concurrently each boot and print their own name, read from
+    /proc/cmdline inside the guest (cmdline "vmname=NAME") over the console socket;
+    GET /v1/vms shows all four running;
+  - a start exceeding free memory gets 409 and nothing is started;
+  - pause stops a guest's console counter, resume continues it;
+  - kill -9 of one VM process: the daemon reports it crashed, the others keep running;
+  - daemon restart with VMs running: still listed and controllable (pause/resume, stop);
+  - stop and delete; the CLI (`vessel vm list`, `vessel console` on pipes, the message when
+    the daemon is not running);
+  - cpu_quota 0.5 on a busy-looping guest uses about half a core or less (the cgroup's own
+    accounting) while an unlimited one uses close to a full core.
+Prints one PASS/FAIL line per check and ends with "N passed, N failed". Consoles of failing
+VMs are copied to build/test-logs/.
+"""
+
+import http.client
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import guest  # noqa: E402
+
+ROOT = guest.ROOT
+VESSEL = os.environ.get("VESSEL_BIN") or os.path.join(ROOT, "build", "vessel")
+SCALE = guest.timeout_scale()
+BOOT_TIMEOUT = 150 * SCALE
+
+
+class Result:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, what, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print("PASS %s" % what, flush=True)
+        else:
+            self.failed += 1
+            print("FAIL %s%s" % (what, (": " + str(detail)) if detail != "" else ""), flush=True)
+        return ok
+
+
+class UnixHTTP(http.client.HTTPConnection):
+    def __init__(self, path, timeout=30):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+class Daemon:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.sock = os.path.join(tmp, "api.sock")
+        self.state = os.path.join(tmp, "state")
+        self.proc = None
+
+    def start(self):
+        log = open(os.path.join(self.tmp, "serve.log"), "ab")
+        self.proc = subprocess.Popen([VESSEL, "serve", "--socket", self.sock, "--state-dir", self.state,
+                                      "--cpus", "8", "--memory", "3G"], stdout=log, stderr=log)
+        for _ in range(200):
+            if os.path.exists(self.sock):
+                return
+            time.sleep(0.02)
+        raise RuntimeError("daemon did not create its socket")
+
+    def terminate(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=10)
+
+    def req(self, method, path, body=None, raw=None):
+        c = UnixHTTP(self.sock)
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        c.request(method, path, body=data, headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        text = r.read()
+        c.close()
+        try:
+            return r.status, json.loads(text)
+        except ValueError:
+            return r.status, {"raw": text.decode(errors="replace")}
+
+
+def vm_body(name, cmdline_extra="", **kw):
+    b = {"name": name, "arch": "riscv64", "cpus": 1, "memory_mib": 256,
+         "kernel": guest.artifact("Image"), "initrd": guest.artifact("initramfs.cpio.gz"),
+         "firmware": guest.artifact("fw_dynamic.bin"),
+         "cmdline": ("console=ttyS0 panic=-1 vmname=%s %s" % (name, cmdline_extra)).strip()}
+    b.update(kw)
+    return b
+
+
+class Console:
+    """A client of a VM's console socket with an expect()."""
+
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(path)
+        self.buf = b""
+
+    def send(self, text):
+        self.s.sendall(text.encode())
+
+    def expect(self, pattern, timeout):
+        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
+        end = time.time() + timeout
+        while True:
+            m = rx.search(self.buf)
+            if m:
+                self.buf = self.buf[m.end():]
+                return m
+            left = end - time.time()
+            if left <= 0:
+                raise TimeoutError("no %r in console output (last: %r)" % (pattern, self.buf[-300:]))
+            self.s.settimeout(min(left, 1.0))
+            try:
+                d = self.s.recv(65536)
+            except socket.timeout:
+                continue
+            if not d:
+                raise EOFError("console closed")
+            self.buf += d
+
+    def close(self):
+        self.s.close()
+
+
+def wait_log(path, pattern, timeout):
+    rx = re.compile(pattern)
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with open(path, "rb") as f:
+                if rx.search(f.read().decode(errors="replace")):
+                    return True
+        except FileNotFoundError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def save_log(path, name):
+    os.makedirs(guest.LOG_DIR, exist_ok=True)
+    dst = os.path.join(guest.LOG_DIR, "daemon-%s.log" % name)
+    try:
+        shutil.copyfile(path, dst)
+    except OSError:
+        return "(none)"
+    return dst
+
+
+def check_routes(r):
+    out = subprocess.run([VESSEL, "serve", "--print-routes"], capture_output=True, text=True, check=True).stdout
+    routes = {tuple(line.split()) for line in out.splitlines() if line.strip()}
+    spec, path = set(), None
+    for line in open(os.path.join(ROOT, "docs", "api", "openapi.yaml")):
+        m = re.match(r"^  (/\S+):\s*$", line)
+        if m:
+            path = m.group(1)
+            continue
+        m = re.match(r"^    (get|post|put|delete|patch):\s*$", line)
+        if m and path:
+            spec.add((m.group(1).upper(), path))
+        elif re.match(r"^\S", line):
+            path = None
+    r.check("openapi.yaml lists exactly the daemon's %d routes" % len(routes), routes == spec and routes,
+            "only in daemon: %s; only in spec: %s" % (sorted(routes - spec), sorted(spec - routes)))
+
+
+def check_bad_requests(r, d):
+    st, created = d.req("POST", "/v1/vms", vm_body("idle"))
+    r.check("POST /v1/vms -> 201 with an id", st == 201 and re.match(r"^[0-9a-f]{8}$", created.get("id", "")),
+            (st, created))
+    k = guest.artifact("Image")
+    big = '{"name":"x","kernel":"/k","cmdline":"%s"}' % ("a" * 70000)
+    table = [
+        ("POST", "/v1/vms", "{", 400, "bad_json"),
+        ("POST", "/v1/vms", "[1,2]", 400, "bad_json"),
+        ("POST", "/v1/vms", "", 400, "bad_json"),
+        ("POST", "/v1/vms", '{"name":"x","kernel":"/k","bogus":1}', 400, "unknown_field"),
+        ("POST", "/v1/vms", '{"name":"x","kernel":"/k","cpus":"2"}', 400, "bad_type"),
+        ("POST", "/v1/vms", '{"name":"x","kernel":"/k","cpu_quota":"half"}', 400, "bad_type"),
+        ("POST", "/v1/vms", '{"name":"x","kernel":"/k","disks":{}}', 400, "bad_type"),
+        ("POST", "/v1/vms", '{"name":"x","kernel":"/k","disks":[{"path":"/d","ro":true}]}', 400,
+         "unknown_field"),
+        ("POST", "/v1/vms", '{"kernel":"/k"}', 400, "missing_field"),
+        ("POST", "/v1/vms", '{"name":"x","kernel":"/k","cpus":0}', 422, "out_of_range"),
+        ("POST", "/v1/vms", '{"name":"x","kernel":"/k","cpus":1e400}', 400, "bad_json"),
+        ("POST", "/v1/vms", '{"name":"x","kernel":"/k","memory_mib":1}', 422, "out_of_range"),
+        ("POST", "/v1/vms", '{"name":"x","kernel":"/k","cpus":2,"cpu_quota":3}', 422, "out_of_range"),
+        ("POST", "/v1/vms", '{"name":"bad name","kernel":"/k"}', 422, "out_of_range"),
+        ("POST", "/v1/vms", '{"name":"x","kernel":"rel/Image"}', 422, "out_of_range"),
+        ("POST", "/v1/vms", '{"name":"x","kernel":"/k","nets":["bogus"]}', 422, "out_of_range"),
+        ("POST", "/v1/vms", '{"name":"x","kernel":"/k","arch":"mips"}', 422, "out_of_range"),
+        ("POST", "/v1/vms", json.dumps(vm_body("idle")), 409, "name_taken"),
+        ("POST", "/v1/vms", '{"name":"x","kernel":"/nonexistent/Image"}', 422, "bad_file"),
+        ("POST", "/v1/vms", big, 413, "too_large"),
+        ("GET", "/v1/vms/nope", None, 404, "not_found"),
+        ("GET", "/v1/nothing", None, 404, "not_found"),
+        ("DELETE", "/v1/host", None, 405, "method_not_allowed"),
+        ("POST", "/v1/vms/idle/pause", None, 409, "invalid_state"),
+        ("POST", "/v1/vms/idle/resume", None, 409, "invalid_state"),
+        ("POST", "/v1/vms/idle/stop", None, 409, "invalid_state"),
+        ("POST", "/v1/vms/idle/start", '{"now":1}', 400, "unknown_field"),
+        ("PUT", "/v1/vms/idle/balloon", '{"target_mib":"x"}', 400, "bad_type"),
+        ("PUT", "/v1/vms/idle/balloon", '{"target_mib":-1}', 422, "out_of_range"),
+        ("PUT", "/v1/vms/idle/balloon", '{"target_mib":16}', 409, "invalid_state"),
+    ]
+    bad = []
+    for method, path, body, want_st, want_code in table:
+        st, j = d.req(method, path, raw=body if body is not None else None)
+        code = j.get("error", {}).get("code") if isinstance(j, dict) else None
+        msg = j.get("error", {}).get("message") if isinstance(j, dict) else None
+        if st != want_st or code != want_code or not msg:
+            bad.append("%s %s %.40r -> %s %s (want %s %s)" % (method, path, body, st, code, want_st, want_code))
+    r.check("%d bad requests get the documented status and error code" % len(table), not bad, "; ".join(bad))
+    # A client that sends half a request must not block the others; garbage gets an answer.
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(d.sock)
+    s.sendall(b"GET /v1/host HTTP/1.1\r\nHost: x\r\n")
+    t0 = time.time()
+    st, j = d.req("GET", "/v1/host")
+    r.check("a half-sent request does not block other clients", st == 200 and time.time() - t0 < 2, st)
+    g = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    g.settimeout(15)
+    g.connect(d.sock)
+    g.sendall(b"\x00\xffGARBAGE\r\n\r\n")
+    try:
+        ans = g.recv(100)
+    except OSError:
+        ans = b""
+    r.check("garbage gets an HTTP error or a closed connection, the daemon lives",
+            (ans.startswith(b"HTTP/1.1 4") or ans == b"") and d.req("GET", "/v1/host")[0] == 200, ans)
+    s.close()
+    g.close()
+    st, _ = d.req("DELETE", "/v1/vms/idle")
+    r.check("DELETE a created VM -> 200", st == 200, st)
+    _ = k
+
+
+def counter(c, timeout=20):
+    """The last counter value the guest printed."""
+    m = c.expect(r"CNT (\d+)\r?\n", timeout)
+    last = int(m.group(1))
+    while True:
+        try:
+            m = c.expect(r"CNT (\d+)\r?\n", 0.05)
+            last = int(m.group(1))
+        except TimeoutError:
+            return last
+
+
+def log_counters(path):
+    with open(path, "rb") as f:
+        vals = re.findall(rb"CNT (\d+)", f.read())
+    return int(vals[-1]) if vals else -1
+
+
+def check_pause(r, d, name, vm, what):
+    c = Console(vm["console"]["socket"])
+    log = vm["console"]["log"]
+    c.send("i=0; while :; do echo CNT $i; i=$((i+1)); sleep 0.2; done &\n")
+    c.expect(r"CNT 3\r?\n", 30 * SCALE)
+    st, j = d.req("POST", "/v1/vms/%s/pause" % name)
+    time.sleep(0.3)
+    before = log_counters(log)
+    time.sleep(2.0)
+    during = log_counters(log)
+    r.check("%s: paused (state %s), the counter stops (%d -> %d in 2 s)" % (what, j.get("state"), before, during),
+            st == 200 and j.get("state") == "paused" and before == during and before >= 3, (st, j.get("state")))
+    st, j = d.req("POST", "/v1/vms/%s/resume" % name)
+    time.sleep(2.0)
+    after = log_counters(log)
+    r.check("%s: resumed (state %s), the counter continues (%d -> %d)" % (what, j.get("state"), during, after),
+            st == 200 and j.get("state") == "running" and after >= during + 4, (st, j.get("state")))
+    c.send("kill %1\n")
+    c.close()
+
+
+def say_name(r, name, vm):
+    c = Console(vm["console"]["socket"])
+    c.send("\nfor w in $(cat /proc/cmdline); do case $w in vmname=*) echo \"MY-NAME=${w#vmname=}.\";; esac; done\n")
+    try:
+        m = c.expect(r"MY-NAME=([A-Za-z0-9-]+)\.\r?\n", 30 * SCALE)
+        got = m.group(1).decode()
+    except (TimeoutError, EOFError) as e:
+        got = str(e)
+    c.close()
+    return r.check("%s prints its own name from /proc/cmdline" % name, got == name, got)
+
+
+def console_tty(env, name):
+    """`vessel console` on a pseudo-terminal: a command runs, Ctrl-] detaches with status 0."""
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(VESSEL, [VESSEL, "console", name], env)
+    out, end, sent, detached = b"", time.time() + 30, 0, False
+    while time.time() < end:
+        if sent == 0 and b"Ctrl-] detaches" in out:
+            os.write(fd, b"echo TTY-$((6*7))\r")
+            sent = 1
+        if sent == 1 and b"TTY-42" in out:
+            os.write(fd, b"\x1d")
+            sent = 2
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            out += data
+            detached = detached or b"[detached from" in out
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return detached and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def check_four(r, d):
+    names = ["vm-a", "vm-b", "vm-c", "vm-d"]
+    ids, errs = {}, []
+
+    def create_start(n):
+        st, j = d.req("POST", "/v1/vms", vm_body(n))
+        if st != 201:
+            errs.append((n, st, j))
+            return
+        ids[n] = j["id"]
+        st, j = d.req("POST", "/v1/vms/%s/start" % j["id"])
+        if st != 200 or j.get("state") != "running":
+            errs.append((n, st, j))
+
+    t0 = time.time()
+    ths = [threading.Thread(target=create_start, args=(n,)) for n in names]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
+    r.check("four VMs created and started concurrently", not errs and len(ids) == 4, errs)
+    vms = {n: d.req("GET", "/v1/vms/%s" % n)[1] for n in ids}
+    ready = {n: wait_log(vms[n]["console"]["log"], guest.READY_RE, BOOT_TIMEOUT) for n in ids}
+    r.check("all four boot to the ready marker (%.1f s)" % (time.time() - t0), all(ready.values()), ready)
+    for n in ids:
+        if not ready[n] or not say_name(r, n, vms[n]):
+            print("     console log: %s" % save_log(vms[n]["console"]["log"], n), flush=True)
+    st, j = d.req("GET", "/v1/vms")
+    states = {v["name"]: v["state"] for v in j.get("vms", [])}
+    r.check("GET /v1/vms shows all four running", all(states.get(n) == "running" for n in names), states)
+    st, h = d.req("GET", "/v1/host")
+    r.check("GET /v1/host: 4 vCPUs and 4 x (256+64) MiB allocated",
+            h["allocated"]["vcpus"] == 4 and h["allocated"]["memory_mib"] == 1280, h.get("allocated"))
+    # Capacity: 3072 MiB, 1280 allocated -> 1792 free; 2048 MiB does not fit.
+    st, j = d.req("POST", "/v1/vms", vm_body("huge", memory_mib=2048))
+    st2, e = d.req("POST", "/v1/vms/huge/start")
+    st3, j3 = d.req("GET", "/v1/vms/huge")
+    msg = e.get("error", {}).get("message", "")
+    r.check("a start exceeding free memory -> 409 naming what is free, nothing started",
+            st == 201 and st2 == 409 and e["error"]["code"] == "insufficient_capacity" and "1792 MiB" in msg
+            and j3["state"] == "created" and j3["pid"] is None
+            and not os.path.exists(os.path.join(d.state, "vms", j["id"] + ".pid")), (st, st2, msg, j3.get("state")))
+    d.req("DELETE", "/v1/vms/huge")
+
+    check_pause(r, d, "vm-a", vms["vm-a"], "vm-a")
+
+    # kill -9 of one VM process.
+    pid = d.req("GET", "/v1/vms/vm-d")[1]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.5)
+    st, j = d.req("GET", "/v1/vms/vm-d")
+    r.check("kill -9 of vm-d's process: reported crashed (%s)" % j.get("last_exit"),
+            j.get("state") == "crashed" and j.get("last_exit") == "signal 9", j.get("state"))
+    states = {v["name"]: v["state"] for v in d.req("GET", "/v1/vms")[1]["vms"]}
+    r.check("the other three keep running", all(states[n] == "running" for n in names[:3]), states)
+    say_name(r, "vm-b", vms["vm-b"])
+
+    # Daemon restart with VMs running.
+    d.terminate()
+    d.start()
+    states = {v["name"]: v["state"] for v in d.req("GET", "/v1/vms")[1]["vms"]}
+    r.check("after a daemon restart: still listed with their states", states == {
+        "vm-a": "running", "vm-b": "running", "vm-c": "running", "vm-d": "crashed"}, states)
+    check_pause(r, d, "vm-a", d.req("GET", "/v1/vms/vm-a")[1], "after restart, vm-a")
+    say_name(r, "vm-c", vms["vm-c"])
+
+    # The CLI.
+    env = dict(os.environ, VESSEL_SOCKET=d.sock)
+    out = subprocess.run([VESSEL, "vm", "list"], capture_output=True, text=True, env=env)
+    r.check("vessel vm list prints a table", out.returncode == 0 and re.search(r"vm-b\s+running", out.stdout),
+            out.stdout + out.stderr)
+    out = subprocess.run([VESSEL, "vm", "--json", "show", "vm-c"], capture_output=True, text=True, env=env)
+    try:
+        cj = json.loads(out.stdout)
+    except ValueError:
+        cj = {}
+    r.check("vessel vm --json show: live stats (cpu time, RSS, cgroup)", cj.get("stats", {}).get("rss_kib", 0) > 0
+            and cj["stats"].get("cpu_time_s", 0) > 0, out.stdout[-300:])
+    out = subprocess.run([VESSEL, "console", "vm-c"], input="echo CLI-$((40+2))\n", capture_output=True,
+                         text=True, env=dict(env, VESSEL_CONSOLE_LINGER_MS="3000"), timeout=60)
+    r.check("vessel console on pipes runs a command", "CLI-42" in out.stdout, out.stdout[-300:] + out.stderr)
+
+    r.check("vessel console on a terminal: raw mode, Ctrl-] detaches", console_tty(env, "vm-c"))
+
+    # Stop and delete.
+    bad = []
+    for n in names:
+        st, j = d.req("POST", "/v1/vms/%s/stop" % n)
+        if n != "vm-d" and (st != 200 or j.get("state") != "stopped"):
+            bad.append(("stop", n, st, j.get("state")))
+        if n == "vm-d" and st != 409:
+            bad.append(("stop crashed", n, st))
+        st, j = d.req("DELETE", "/v1/vms/%s" % n)
+        if st != 200:
+            bad.append(("delete", n, st, j))
+    st, j = d.req("GET", "/v1/vms")
+    r.check("all four stopped and deleted", not bad and j["vms"] == [], (bad, j))
+
+
+def check_quota(r, d):
+    busy = "while :; do :; done &"
+    specs = {"q-half": 0.5, "q-none": None}
+    vms = {}
+    for n, q in specs.items():
+        st, j = d.req("POST", "/v1/vms", vm_body(n, cpu_quota=q))
+        st2, j = d.req("POST", "/v1/vms/%s/start" % n)
+        vms[n] = j
+    ok = all(wait_log(vms[n]["console"]["log"], guest.READY_RE, BOOT_TIMEOUT * 1.5) for n in vms)
+    r.check("the quota pair boots", ok)
+    for n in vms:
+        c = Console(vms[n]["console"]["socket"])
+        c.send("\n" + busy + "\necho BUSY-STARTED\n")
+        try:
+            c.expect(r"BUSY-STARTED\r?\n", 30 * SCALE)
+        except (TimeoutError, EOFError):
+            pass
+        c.close()
+    time.sleep(1.0)
+
+    def sample():
+        st = {n: d.req("GET", "/v1/vms/%s" % n)[1]["stats"] for n in vms}
+        return {n: (st[n].get("cgroup_cpu_ns", -1), st[n].get("cgroup_throttled_periods", -1)) for n in vms}
+
+    # Other tests may share this 2-core host: measure up to 4 windows of 3 s; the limit must
+    # hold in every window; "close to a full core" is judged in an uncontended window.
+    worst_half, full, throttled, seen = 0.0, None, False, []
+    for _ in range(4):
+        a, t0 = sample(), time.time()
+        time.sleep(3.0)
+        b, dt = sample(), time.time() - t0
+        cores = {n: (b[n][0] - a[n][0]) / 1e9 / dt for n in vms}
+        seen.append({n: round(c, 2) for n, c in cores.items()})
+        worst_half = max(worst_half, cores["q-half"] if a["q-half"][0] >= 0 else 9)
+        throttled = throttled or b["q-half"][1] > a["q-half"][1]
+        if cores["q-none"] >= 0.75:
+            full = cores
+            break
+    r.check("cpu_quota 0.5: at most %.2f cores in any window (cgroup accounting) <= 0.6" % worst_half,
+            worst_half <= 0.6, seen)
+    r.check("no quota: never throttled by a CPU limit (nr_throttled %s)" % b["q-none"][1], b["q-none"][1] <= 0, b)
+    cg = d.req("GET", "/v1/host")[1]["cgroup"]
+    lim = {}
+    for n in vms:
+        vid = vms[n]["id"]
+        if cg["version"] == "v1":
+            lim[n] = (open(os.path.join(cg["cpu"], vid, "cpu.cfs_quota_us")).read().strip(),
+                      open(os.path.join(cg["memory"], vid, "memory.limit_in_bytes")).read().strip())
+        elif cg["version"] == "v2":
+            lim[n] = (open(os.path.join(cg["path"], vid, "cpu.max")).read().split()[0],
+                      open(os.path.join(cg["path"], vid, "memory.max")).read().strip())
+    want = {"q-half": ("50000", str(320 << 20)), "q-none": ("-1" if cg["version"] == "v1" else "max", str(320 << 20))}
+    r.check("cgroup %s limits: %s" % (cg["version"], lim), lim == want, want)
+    if full:
+        r.check("no quota: %.2f cores (>= 0.75), the limited one %.2f and throttled by its limit"
+                % (full["q-none"], full["q-half"]), full["q-none"] > 1.4 * full["q-half"] and throttled, seen)
+    else:
+        print("SKIP no quota close to a full core: the host is busy (load %s), windows %s"
+              % (open("/proc/loadavg").read().split()[0], seen), flush=True)
+    for n in vms:
+        d.req("POST", "/v1/vms/%s/stop" % n)
+        d.req("DELETE", "/v1/vms/%s" % n)
+
+
+def main():
+    r = Result()
+    for f in ("Image", "initramfs.cpio.gz", "fw_dynamic.bin"):
+        if not os.path.isfile(guest.artifact(f)):
+            print("FAIL guest artifact %s missing (run scripts/fetch-guest.sh)" % guest.artifact(f))
+            print("0 passed, 1 failed")
+            return 1
+    tmp = tempfile.mkdtemp(prefix="vessel-daemon-")
+    d = Daemon(tmp)
+    t0 = time.time()
+    try:
+        check_routes(r)
+        d.start()
+        check_bad_requests(r, d)
+        check_four(r, d)
+        check_quota(r, d)
+        d.terminate()
+        env = dict(os.environ, VESSEL_SOCKET=d.sock)
+        out = subprocess.run([VESSEL, "vm", "list"], capture_output=True, text=True, env=env)
+        r.check("with the daemon gone: exit 2 and a clear message", out.returncode == 2
+                and "daemon is not running" in out.stderr, out.stderr)
+    except Exception as e:  # noqa: BLE001 - one failure line, then clean up
+        r.check("daemon test ran to the end", False, "%s: %s" % (type(e).__name__, e))
+    finally:
+        try:
+            if d.proc and d.proc.poll() is None:
+                d.start = None
+                for v in d.req("GET", "/v1/vms")[1].get("vms", []):
+                    d.req("POST", "/v1/vms/%s/stop" % v["id"])
+        except Exception:  # noqa: BLE001
+            pass
+        kill_leftovers(d)
+        d.terminate()
+        print("     daemon log: %s" % os.path.join(tmp, "serve.log"), flush=True)
+    print("daemon test: %.1f s" % (time.time() - t0))
+    print("%d passed, %d failed" % (r.passed, r.failed))
+    if not r.failed:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if r.failed else 0
+
+
+def kill_leftovers(d):
+    """SIGKILL every VM process this test's daemon recorded (by pid from its state dir)."""
+    vdir = os.path.join(d.state, "vms")
+    for f in os.listdir(vdir) if os.path.isdir(vdir) else []:
+        if f.endswith(".pid"):
+            try:
+                vm_pid, _, shim_pid, _ = open(os.path.join(vdir, f)).read().split()
+                os.kill(int(vm_pid), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+/* src/api/apireq.c: the management API's routes and request validation. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/apireq.h"
+#include "harness.h"
+#include "host/procinfo.h"
+
+static int parse(const char *body, struct api_vm_config *c, struct api_error *e)
+{
+    return api_vm_config_parse(body, strlen(body), c, e);
+}
+
+TEST(apireq_routes)
+{
+    struct api_error e;
+    enum api_route r;
+    char id[API_NAME_MAX];
+
+    CHECK_EQ(api_route_match("GET", "/v1/host", &r, id, &e), 0);
+    CHECK_EQ(r, ROUTE_HOST);
+    CHECK_EQ(api_route_match("POST", "/v1/vms", &r, id, &e), 0);
+    CHECK_EQ(r, ROUTE_VM_CREATE);
+    CHECK_EQ(api_route_match("POST", "/v1/vms/web-1/start", &r, id, &e), 0);
+    CHECK_EQ(r, ROUTE_VM_START);
+    CHECK(!strcmp(id, "web-1"));
+    CHECK_EQ(api_route_match("PUT", "/v1/vms/abc/balloon", &r, id, &e), 0);
+    CHECK_EQ(r, ROUTE_VM_BALLOON);
+    CHECK_EQ(api_route_match("DELETE", "/v1/vms/abc/", &r, id, &e), 0);
+    CHECK_EQ(r, ROUTE_VM_DELETE);
+    CHECK_EQ(api_route_match("DELETE", "/v1/host", &r, id, &e), 405);
+    CHECK(!strcmp(e.code, "method_not_allowed"));
+    CHECK_EQ(api_route_match("GET", "/v1/vms/a/b/c", &r, id, &e), 404);
+    CHECK_EQ(api_route_match("GET", "/v1/vms//start", &r, id, &e), 404);
+    CHECK_EQ(api_route_match("GET", "/v1/vms/..", &r, id, &e), 404);
+    CHECK_EQ(api_route_match("GET", "", &r, id, &e), 404);
+}
+
+TEST(apireq_config_good)
+{
+    struct api_vm_config *c = malloc(sizeof(*c));
+    struct api_error e;
+
+    CHECK_EQ(parse("{\"name\":\"a\",\"kernel\":\"/k\"}", c, &e), 0);
+    CHECK_EQ(c->cpus, 1);
+    CHECK_EQ(c->memory_mib, 256);
+    CHECK(!strcmp(c->arch, "riscv64"));
+    CHECK(c->balloon);
+    CHECK(c->cpu_quota == 0);
+    CHECK_EQ(parse("{\"name\":\"b.2\",\"kernel\":\"/k\",\"cpus\":2,\"memory_mib\":128,"
+                   "\"cpu_quota\":0.5,\"disks\":[{\"path\":\"/d\",\"readonly\":true}],"
+                   "\"nets\":[\"user,hostfwd=tcp::2222-:22\"],\"initrd\":null,\"balloon\":false}",
+                   c, &e),
+             0);
+    CHECK_EQ(c->cpus, 2);
+    CHECK(c->cpu_quota == 0.5);
+    CHECK_EQ(c->ndisks, 1);
+    CHECK(c->disks[0].readonly);
+    CHECK_EQ(c->nnets, 1);
+    CHECK(!c->balloon);
+    free(c);
+}
+
+TEST(apireq_config_errors)
+{
+    static const struct {
+        const char *body;
+        int status;
+        const char *code;
+    } cases[] = {
+        {"{", 400, "bad_json"},
+        {"42", 400, "bad_json"},
+        {"{\"name\":\"a\",\"name\":\"b\",\"kernel\":\"/k\"}", 400, "bad_json"},
+        {"{\"name\":\"a\",\"kernel\":\"/k\",\"x\":1}", 400, "unknown_field"},
+        {"{\"name\":1,\"kernel\":\"/k\"}", 400, "bad_type"},
+        {"{\"name\":\"a\",\"kernel\":\"/k\",\"cpus\":1.5}", 400, "bad_type"},
+        {"{\"name\":\"a\"}", 400, "missing_field"},
+        {"{\"name\":\"a\",\"kernel\":\"/k\",\"cpus\":33}", 422, "out_of_range"},
+        {"{\"name\":\"a\",\"kernel\":\"/k\",\"memory_mib\":65537}", 422, "out_of_range"},
+        {"{\"name\":\"a\",\"kernel\":\"/k\",\"cpu_quota\":0}", 422, "out_of_range"},
+        {"{\"name\":\"-a\",\"kernel\":\"/k\"}", 422, "out_of_range"},
+        {"{\"name\":\"a\",\"kernel\":\"k\"}", 422, "out_of_range"},
+        {"{\"name\":\"a\",\"kernel\":\"/k\",\"disks\":[{\"path\":\"/a,b\"}]}", 422, "out_of_range"},
+        {"{\"name\":\"a\",\"kernel\":\"/k\",\"nets\":[\"wifi\"]}", 422, "out_of_range"},
+        {"{\"name\":\"a\",\"kernel\":\"/k\",\"arch\":\"x86_64\",\"disks\":[{\"path\":\"/d\"}]}",
+         422, "out_of_range"},
+    };
+    struct api_vm_config *c = malloc(sizeof(*c));
+    struct api_error e;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&e, 0, sizeof(e));
+        int st = parse(cases[i].body, c, &e);
+        if (st != cases[i].status || strcmp(e.code, cases[i].code) != 0 || !e.message[0])
+            test_fail(__FILE__, __LINE__, "%s -> %d %s, want %d %s", cases[i].body, st, e.code,
+                      cases[i].status, cases[i].code);
+    }
+    free(c);
+}
+
+TEST(apireq_balloon_and_empty)
+{
+    struct api_error e;
+    uint64_t t = 0;
+
+    CHECK_EQ(api_balloon_parse("{\"target_mib\":64}", 17, &t, &e), 0);
+    CHECK_EQ(t, 64);
+    CHECK_EQ(api_balloon_parse("{}", 2, &t, &e), 400);
+    CHECK_EQ(api_balloon_parse("{\"target_mib\":-1}", 17, &t, &e), 422);
+    CHECK_EQ(api_empty_body_check("", 0, &e), 0);
+    CHECK_EQ(api_empty_body_check(" {} ", 4, &e), 0);
+    CHECK_EQ(api_empty_body_check("{\"a\":1}", 7, &e), 400);
+    CHECK(api_name_valid("vm_1.a-b"));
+    CHECK(!api_name_valid(""));
+    CHECK(!api_name_valid("a/b"));
+    CHECK(!api_name_valid("0123456789012345678901234567890123456789012345678901234567890123"));
+}
+
+TEST(procinfo_self)
+{
+    struct proc_info pi;
+
+    CHECK_EQ(proc_info_read(getpid(), &pi), 0);
+    CHECK(pi.state == 'R');
+    CHECK(pi.start > 0);
+    CHECK(pi.rss_kib > 0);
+    CHECK(proc_alive(getpid(), pi.start));
+    CHECK(!proc_alive(getpid(), pi.start + 1));
+    CHECK_EQ(proc_info_read(-1, &pi), -ENOENT);
+}
