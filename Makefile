@@ -14,9 +14,10 @@ endif
 
 CC      ?= cc
 CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -Isrc $(OPTFLAGS) $(EXTRA_CFLAGS)
-# libslirp (`--net user`); its .pc requires glib-2.0, which the headers we use do not need.
-SLIRP_LIBS := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
-LDLIBS  := -lfdt $(SLIRP_LIBS) -lz -lzstd -lmicrohttpd -ljansson -lpthread -lm
+# libslirp (`--net user`) and libmicrohttpd (`vessel serve`) are not linked: they are loaded
+# when first used (src/base/dynlib.c), so that other VM processes start without them and
+# their dependencies (glib, gnutls). Their -dev packages provide the headers.
+LDLIBS  := -lfdt -lz -lzstd -ljansson -ldl -lpthread -lm
 
 SRCS      := $(shell find src -name '*.c' ! -path src/cli/main.c | sort)
 OBJS      := $(SRCS:%.c=$(O)/%.o)

@@ -13,7 +13,25 @@
 #include <unistd.h>
 
 #include "api/apireq.h"
+#include "base/dynlib.h"
 #include "base/log.h"
+
+/* libmicrohttpd is loaded by the daemon only (base/dynlib.h): these are its entry points. */
+static const char *const mhd_names[] = {
+    "MHD_start_daemon",     "MHD_stop_daemon",
+    "MHD_queue_response",   "MHD_create_response_from_buffer",
+    "MHD_destroy_response", "MHD_add_response_header",
+};
+static struct {
+    typeof(MHD_start_daemon) *start_daemon;
+    typeof(MHD_stop_daemon) *stop_daemon;
+    typeof(MHD_queue_response) *queue_response;
+    typeof(MHD_create_response_from_buffer) *create_response_from_buffer;
+    typeof(MHD_destroy_response) *destroy_response;
+    typeof(MHD_add_response_header) *add_response_header;
+} mhd;
+_Static_assert(sizeof(mhd) == sizeof(void *) * (sizeof(mhd_names) / sizeof(mhd_names[0])),
+               "one pointer per name");
 
 struct api_http {
     struct MHD_Daemon *mhd;
@@ -62,13 +80,13 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, int status, char 
 
     /* Every answer ends with a newline, which is friendlier to shell users. */
     json[n] = '\n';
-    resp = MHD_create_response_from_buffer(n + 1, json, MHD_RESPMEM_MUST_COPY);
+    resp = mhd.create_response_from_buffer(n + 1, json, MHD_RESPMEM_MUST_COPY);
     json[n] = '\0';
     if (!resp)
         return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type", "application/json");
-    ret = MHD_queue_response(conn, (unsigned)status, resp);
-    MHD_destroy_response(resp);
+    mhd.add_response_header(resp, "Content-Type", "application/json");
+    ret = mhd.queue_response(conn, (unsigned)status, resp);
+    mhd.destroy_response(resp);
     return ret;
 }
 
@@ -163,9 +181,14 @@ static int listen_unix(const char *path)
 
 int api_http_start(struct api_http **out, const char *path, api_handler_fn fn, void *opaque)
 {
-    struct api_http *h = calloc(1, sizeof(*h));
+    struct api_http *h;
+    int err = dynlib_load("libmicrohttpd.so.12", "the API server", mhd_names, (void **)&mhd,
+                          sizeof(mhd_names) / sizeof(mhd_names[0]));
 
     *out = NULL;
+    if (err)
+        return err;
+    h = calloc(1, sizeof(*h));
     if (!h)
         return -ENOMEM;
     h->fn = fn;
@@ -177,7 +200,7 @@ int api_http_start(struct api_http **out, const char *path, api_handler_fn fn, v
         free(h);
         return err;
     }
-    h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
+    h->mhd = mhd.start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
                               on_request, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->lfd,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_HTTP_TIMEOUT_S,
                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_HTTP_MAX_CONN,
@@ -197,7 +220,7 @@ void api_http_stop(struct api_http *h)
 {
     if (!h)
         return;
-    MHD_stop_daemon(h->mhd); /* closes the listening socket too */
+    mhd.stop_daemon(h->mhd); /* closes the listening socket too */
     unlink(h->path);
     free(h);
 }

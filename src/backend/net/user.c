@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "backend/net/net_impl.h"
+#include "base/dynlib.h"
 #include "base/log.h"
 
 #define USER_NET       "10.0.2.0"
@@ -56,6 +57,24 @@ struct user_net {
     unsigned rxq_head, rxq_len;
     unsigned long rx_dropped;
 };
+
+/* libslirp is loaded on first use (base/dynlib.h): these are its entry points. */
+static const char *const slirp_names[] = {
+    "slirp_new",          "slirp_cleanup",      "slirp_input",       "slirp_pollfds_fill",
+    "slirp_pollfds_poll", "slirp_handle_timer", "slirp_add_hostfwd", "slirp_version_string",
+};
+static struct {
+    typeof(slirp_new) *new;
+    typeof(slirp_cleanup) *cleanup;
+    typeof(slirp_input) *input;
+    typeof(slirp_pollfds_fill) *pollfds_fill;
+    typeof(slirp_pollfds_poll) *pollfds_poll;
+    typeof(slirp_handle_timer) *handle_timer;
+    typeof(slirp_add_hostfwd) *add_hostfwd;
+    typeof(slirp_version_string) *version_string;
+} sl;
+_Static_assert(sizeof(sl) == sizeof(void *) * (sizeof(slirp_names) / sizeof(slirp_names[0])),
+               "one pointer per name");
 
 static int64_t now_ns(void)
 {
@@ -267,7 +286,7 @@ static void user_run_timers(struct user_net *u, int64_t now_ms)
                 if (t->cb)
                     t->cb(t->cb_opaque);
                 else
-                    slirp_handle_timer(u->slirp, t->id, t->cb_opaque);
+                    sl.handle_timer(u->slirp, t->id, t->cb_opaque);
                 again = true;
                 break;
             }
@@ -287,7 +306,7 @@ static void *user_main(void *arg)
 
         u->npfds = 0;
         cb_add_poll(u->wake_fd, SLIRP_POLL_IN, u);
-        slirp_pollfds_fill(u->slirp, &timeout, cb_add_poll, u);
+        sl.pollfds_fill(u->slirp, &timeout, cb_add_poll, u);
         for (struct user_timer *t = u->timers; t; t = t->next) {
             int64_t d = t->expire_ms - now_ms;
 
@@ -301,7 +320,7 @@ static void *user_main(void *arg)
             log_warn("net: %s: poll: %s", u->nb.what, strerror(errno));
         if (n > 0 && (u->pfds[0].revents & POLLIN))
             drain(u->wake_fd);
-        slirp_pollfds_poll(u->slirp, n < 0, cb_get_revents, u);
+        sl.pollfds_poll(u->slirp, n < 0, cb_get_revents, u);
         user_run_timers(u, now_ns() / 1000000);
     }
     pthread_mutex_unlock(&u->lock);
@@ -325,7 +344,7 @@ static int user_send(struct net_backend *nb, const struct iovec *iov, int iovcnt
         off += iov[i].iov_len;
     }
     pthread_mutex_lock(&u->lock);
-    slirp_input(u->slirp, buf, (int)len);
+    sl.input(u->slirp, buf, (int)len);
     pthread_mutex_unlock(&u->lock);
     /* New sockets or data to flush: let the poll loop look again. */
     wake(u->wake_fd);
@@ -344,7 +363,7 @@ static void user_free(struct net_backend *nb)
         pthread_join(u->thread, NULL);
     }
     if (u->slirp)
-        slirp_cleanup(u->slirp);
+        sl.cleanup(u->slirp);
     while (u->timers)
         cb_timer_free(u->timers, u);
     for (unsigned i = 0; i < u->rxq_len; i++)
@@ -371,6 +390,10 @@ int net_user_open(struct net_backend **out, const struct net_config *cfg)
     struct user_net *u;
     int err;
 
+    err = dynlib_load("libslirp.so.0", "--net user", slirp_names, (void **)&sl,
+                      sizeof(slirp_names) / sizeof(slirp_names[0]));
+    if (err)
+        return err;
     u = calloc(1, sizeof(*u));
     if (!u)
         return -ENOMEM;
@@ -391,10 +414,10 @@ int net_user_open(struct net_backend **out, const struct net_config *cfg)
     inet_pton(AF_INET, USER_DHCP, &dhcp);
     sc.vdhcp_start = dhcp;
     sc.vhostname = "vessel";
-    u->slirp = slirp_new(&sc, &user_callbacks, u);
+    u->slirp = sl.new(&sc, &user_callbacks, u);
     if (!u->slirp) {
         err = -ENOMEM;
-        log_err("net: user: libslirp %s did not start", slirp_version_string());
+        log_err("net: user: libslirp %s did not start", sl.version_string());
         goto fail;
     }
     for (int i = 0; i < cfg->nhostfwd; i++) {
@@ -402,7 +425,7 @@ int net_user_open(struct net_backend **out, const struct net_config *cfg)
         struct in_addr guest = f->guest_addr.s_addr ? f->guest_addr : dhcp;
         char haddr[INET_ADDRSTRLEN];
 
-        if (slirp_add_hostfwd(u->slirp, f->udp, f->host_addr, f->host_port, guest, f->guest_port) <
+        if (sl.add_hostfwd(u->slirp, f->udp, f->host_addr, f->host_port, guest, f->guest_port) <
             0) {
             err = errno ? -errno : -EADDRINUSE;
             inet_ntop(AF_INET, &f->host_addr, haddr, sizeof(haddr));
