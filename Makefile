@@ -24,7 +24,7 @@ OBJS      := $(SRCS:%.c=$(O)/%.o)
 TEST_SRCS := $(shell find tests/unit -name '*.c' | sort)
 TEST_OBJS := $(TEST_SRCS:%.c=$(O)/%.o)
 
-all: $(O)/vessel $(O)/unit-tests
+all: $(O)/vessel $(O)/unit-tests $(O)/kvm-engine-test
 
 $(O)/libvessel.a: $(OBJS)
 	@rm -f $@
@@ -34,6 +34,10 @@ $(O)/vessel: $(O)/src/cli/main.o $(O)/libvessel.a
 	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 $(O)/unit-tests: $(TEST_OBJS) $(O)/libvessel.a
+	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+# Needs /dev/kvm, so not a unit test: tests/run.sh runs it in the guest step.
+$(O)/kvm-engine-test: $(O)/tests/kvm/test_kvm_engine.o $(O)/libvessel.a
 	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 # Every TEST(name) in tests/unit becomes X(name) in the generated list.

@@ -9,6 +9,8 @@
 #                statuses, --trace, Ctrl-A x on a pty, idle CPU), test_tools.py (tools/lockstep.py
 #                against QEMU), test_virtio.py and test_net.py (Debian
 #                riscv64 Linux; VESSEL_VMM selects the VMM)
+#                and test_snapshot.py (snapshot over --api-socket, --restore: a counting
+#                guest continues across the seam, two clones of one file, damaged files refused)
 #                and test_qcow2.py (qcow2 disks against qemu-img: interoperability, crash
 #                consistency, bad images; needs qemu-utils)
 #                and test_x86_linux.py (Debian's x86-64 cloud kernel on kvm with virtio-pci;
@@ -117,6 +119,8 @@ step_guest() {
     if [[ -f tests/guest/x86/run.sh ]]; then
         run_counted "guest (x86, kvm)" bash tests/guest/x86/run.sh
     fi
+    # pause/resume, vCPU state and the dirty log on /dev/kvm (prints SKIP without it)
+    run_counted "kvm engine (pause, state, dirty log)" build/kvm-engine-test
 }
 
 step_integration() {
@@ -127,6 +131,7 @@ step_integration() {
     run_counted "integration tools (lockstep vs qemu)" python3 tests/integration/test_tools.py
     run_counted "integration virtio (${VESSEL_VMM:-vessel})" python3 tests/integration/test_virtio.py
     run_counted "integration net+balloon (${VESSEL_VMM:-vessel})" python3 tests/integration/test_net.py
+    run_counted "integration snapshot (vessel)" python3 tests/integration/test_snapshot.py
     run_counted "integration qcow2 (qemu-img)" python3 tests/integration/test_qcow2.py
     run_counted "integration daemon (vessel serve)" python3 tests/integration/test_daemon.py
 }
