@@ -96,3 +96,69 @@ TEST(rv64_state_round_trip)
     rvt_fini(a);
     rvt_fini(b);
 }
+
+static int page_bit(const uint64_t *bm, uint64_t pa)
+{
+    uint64_t pfn = (pa - RVT_BASE) >> 12;
+    return (int)((bm[pfn / 64] >> (pfn % 64)) & 1);
+}
+
+TEST(rv64_dirty_log_single_thread)
+{
+    RVT_SETUP(t);
+    uint64_t bm[(RVT_RAM_SIZE / 4096 + 63) / 64];
+
+    /* sd x5, 0(x6); sd x5, 0(x7); then a loop storing to x6 only */
+    rvt_w32(t, RVT_BASE + 0, rv_s(0, 5, 6, 3, 0x23));
+    rvt_w32(t, RVT_BASE + 4, rv_s(0, 5, 7, 3, 0x23));
+    rvt_w32(t, RVT_BASE + 8, rv_s(8, 5, 6, 3, 0x23));
+    rvt_w32(t, RVT_BASE + 12, JAL(0, -4));
+    rv64_hart_set_x(t->h, 6, RVT_DATA);
+    rv64_hart_set_x(t->h, 7, RVT_DATA + 0x5000);
+    CHECK_EQ(rv64_machine_get_dirty_log(t->m, bm), -EINVAL); /* not enabled */
+    CHECK_EQ(rv64_machine_set_dirty_logging(t->m, 1), 0);
+    rv64_hart_step(t->h, 2);
+    CHECK_EQ(rv64_machine_get_dirty_log(t->m, bm), 0);
+    CHECK(page_bit(bm, RVT_DATA));
+    CHECK(page_bit(bm, RVT_DATA + 0x5000));
+    CHECK(!page_bit(bm, RVT_BASE)); /* code is read, not written */
+    CHECK_EQ(rv64_machine_get_dirty_log(t->m, bm), 0);
+    CHECK(!page_bit(bm, RVT_DATA)); /* read and cleared */
+    rv64_hart_step(t->h, 10); /* the loop: stores to RVT_DATA again, through a refilled entry */
+    CHECK_EQ(rv64_machine_get_dirty_log(t->m, bm), 0);
+    CHECK(page_bit(bm, RVT_DATA));
+    CHECK(!page_bit(bm, RVT_DATA + 0x5000));
+    CHECK_EQ(rv64_machine_set_dirty_logging(t->m, 0), 0);
+    CHECK_EQ(rv64_machine_get_dirty_log(t->m, bm), -EINVAL);
+    rvt_fini(t);
+}
+
+TEST(rv64_dirty_log_running_harts)
+{
+    RVT_SETUP(t);
+    uint64_t bm[(RVT_RAM_SIZE / 4096 + 63) / 64];
+    pthread_t th;
+
+    counting_loop(t);
+    CHECK_EQ(pthread_create(&th, NULL, run_thread, t), 0);
+    sleep_ms(20);
+    CHECK_EQ(rv64_machine_set_dirty_logging(t->m, 1), 0);
+    sleep_ms(20);
+    CHECK_EQ(rv64_machine_get_dirty_log(t->m, bm), 0);
+    CHECK(page_bit(bm, RVT_DATA)); /* a store after logging began, through a refilled entry */
+    CHECK(!page_bit(bm, RVT_BASE));
+    sleep_ms(20);
+    CHECK_EQ(rv64_machine_get_dirty_log(t->m, bm), 0);
+    CHECK(page_bit(bm, RVT_DATA)); /* and again after the log was read */
+    CHECK_EQ(rv64_machine_pause(t->m), 0);
+    rv64_machine_get_dirty_log(t->m, bm);
+    CHECK_EQ(rv64_machine_get_dirty_log(t->m, bm), 0);
+    CHECK(!page_bit(bm, RVT_DATA)); /* nothing stored while paused */
+    CHECK_EQ(rv64_machine_resume(t->m), 0);
+    sleep_ms(20);
+    CHECK_EQ(rv64_machine_get_dirty_log(t->m, bm), 0);
+    CHECK(page_bit(bm, RVT_DATA));
+    rv64_machine_stop(t->m, RV64_STOP_QUIT);
+    pthread_join(th, NULL);
+    rvt_fini(t);
+}

@@ -134,12 +134,28 @@ struct rv64_machine {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int stop_reason; /* enum rv64_stop; atomic access */
+    /* Dirty-page log (dirty.c): a page is marked when a hart fills a TLB entry that can
+     * write it; reading the log (harts paused) collects the marks and drops every write
+     * entry, so that the next store to a page marks it again. */
+    uint64_t *dirty; /* one bit per RAM page, atomic words; allocated when first enabled */
+    int dirty_on;    /* atomic */
     int pause_req;   /* atomic: harts park at the next batch boundary */
     int parked;      /* harts parked, under lock */
     int running;     /* hart threads exist (between run() start and its return), under lock */
     pthread_cond_t park_cond; /* parked changed, or pause_req cleared */
     FILE *trace;
 };
+
+/* dirty.c */
+static inline void rv64_dirty_mark(struct rv64_machine *m, const uint8_t *host_page)
+{
+    uint64_t pfn;
+
+    if (likely(!__atomic_load_n(&m->dirty_on, __ATOMIC_ACQUIRE)))
+        return;
+    pfn = (uint64_t)(host_page - m->ram->hva) >> 12;
+    __atomic_fetch_or(&m->dirty[pfn / 64], 1ULL << (pfn % 64), __ATOMIC_SEQ_CST);
+}
 
 /* machine.c */
 void rv64_hart_park(struct rv64_hart *h);

@@ -217,6 +217,7 @@ void rv64_machine_destroy(struct rv64_machine *m)
     }
     if (m->trace)
         fclose(m->trace);
+    free(m->dirty);
     pthread_mutex_destroy(&m->lock);
     pthread_cond_destroy(&m->cond);
     pthread_cond_destroy(&m->park_cond);

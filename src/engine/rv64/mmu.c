@@ -36,6 +36,8 @@ static void tlb_fill(struct rv64_hart *h, int priv, int acc, uint64_t va, uint8_
 
     e->tag = vpn << 1 | (priv == PRV_S && user_page);
     e->addend = (uintptr_t)host_page - (vpn << 12);
+    if (acc == ACC_W)
+        rv64_dirty_mark(h->m, host_page); /* every store to RAM goes through a W entry */
 }
 
 /* Walks the page table; returns 0 and the physical address, or the exception cause. */

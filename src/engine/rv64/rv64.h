@@ -64,6 +64,13 @@ void rv64_hart_set_irq(struct rv64_hart *h, uint64_t mip_bit, int level);
 int rv64_machine_pause(struct rv64_machine *m);
 int rv64_machine_resume(struct rv64_machine *m);
 
+/* Dirty-page logging for live migration: one bit per 4 KiB page of guest RAM for every page
+ * a hart stored to since the last read ((ram size / 4096 + 63) / 64 words). get reads and
+ * clears; it may be called while the harts run. Stores by devices (DMA into guest RAM) are not
+ * in this log. Return 0 or -errno. */
+int rv64_machine_set_dirty_logging(struct rv64_machine *m, int on);
+int rv64_machine_get_dirty_log(struct rv64_machine *m, uint64_t *bitmap);
+
 /* The complete architectural state of a hart, as a plain little-endian struct that snapshots
  * and migration store as it is. version and size come first so that a reader can refuse state
  * written by another layout. The machine timer (mtime) is machine state: save it with
