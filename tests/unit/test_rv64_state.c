@@ -162,3 +162,46 @@ TEST(rv64_dirty_log_running_harts)
     pthread_join(th, NULL);
     rvt_fini(t);
 }
+
+struct ops_run_arg {
+    const struct engine_ops *ops;
+    void *engine;
+    enum engine_stop why;
+};
+
+static void *ops_run_thread(void *arg)
+{
+    struct ops_run_arg *a = arg;
+
+    a->why = a->ops->run(a->engine);
+    return NULL;
+}
+
+TEST(rv64_engine_ops_seam)
+{
+    RVT_SETUP(t);
+    const struct engine_ops *ops = &rv64_engine_ops;
+    struct rv64_cpu_state s;
+
+    CHECK(!strcmp(ops->name, "rv64"));
+    CHECK_EQ(ops->cpu_state_size, sizeof(s));
+    counting_loop(t);
+    rv64_hart_step(t->h, 7);
+    CHECK_EQ(ops->get_cpu_state(t->m, 0, &s), 0);
+    CHECK_EQ(s.pc, rv64_hart_get_pc(t->h));
+    CHECK_EQ(ops->get_cpu_state(t->m, 1, &s), -EINVAL); /* one hart only */
+    s.x[5] = 1000;
+    CHECK_EQ(ops->set_cpu_state(t->m, 0, &s), 0);
+    CHECK_EQ(rv64_hart_get_x(t->h, 5), 1000);
+    CHECK_EQ(ops->set_irq(t->m, 1, 1), -EOPNOTSUPP); /* the board's PLIC owns lines */
+    {
+        struct ops_run_arg a = {ops, t->m, ENGINE_STOP_NONE};
+        pthread_t th;
+        CHECK_EQ(pthread_create(&th, NULL, ops_run_thread, &a), 0);
+        sleep_ms(20);
+        ops->stop(t->m, ENGINE_STOP_QUIT);
+        pthread_join(th, NULL);
+        CHECK_EQ(a.why, ENGINE_STOP_QUIT);
+    }
+    rvt_fini(t);
+}

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
+#include "engine/engine.h"
 #include "mem/gmem.h"
 
 #define RV64_TIMEBASE_HZ 10000000ULL /* mtime ticks per second (same as QEMU's virt) */
@@ -28,6 +29,9 @@ enum rv64_stop {
 
 struct rv64_machine;
 struct rv64_hart;
+
+/* The engine seam (engine/engine.h); its opaque engine pointer is a struct rv64_machine. */
+extern const struct engine_ops rv64_engine_ops;
 
 struct rv64_config {
     int nharts;
