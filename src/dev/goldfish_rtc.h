@@ -47,7 +47,7 @@ void goldfish_rtc_reset(struct goldfish_rtc *r);
  * u32 set_high, u64 alarm_ns, u32 alarm_high, u8 alarm_armed, irq_enabled, irq_pending. load
  * drives the interrupt line; 0 or -EINVAL. */
 #define GOLDFISH_RTC_SAVE_VERSION 1
-#define GOLDFISH_RTC_SAVE_MAX     39
+#define GOLDFISH_RTC_SAVE_MAX     35
 ssize_t goldfish_rtc_save(struct goldfish_rtc *r, void *buf, size_t cap);
 int goldfish_rtc_load(struct goldfish_rtc *r, const void *buf, size_t len);
 
