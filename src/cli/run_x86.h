@@ -11,7 +11,7 @@ struct x86_run_opts {
     const char *kernel, *initrd, *append;
     uint64_t mem;
     int cpus;
-    struct x86_virtio_config virtio; /* backends opened by the caller */
+    struct virtio_devset_config virtio; /* backends opened by the caller */
 };
 
 /* Returns the `vessel run` exit status (0 power-off or reset, 1 bad input, 2 VMM error,

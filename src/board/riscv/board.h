@@ -24,7 +24,7 @@ struct riscv_board_config {
     /* The console UART can take more input (called on a hart thread); may be NULL. */
     void (*console_rx_ready)(void *opaque);
     void *console_opaque;
-    struct riscv_virtio_config virtio; /* virtio-mmio devices (disks, rng, console socket) */
+    struct virtio_devset_config virtio; /* virtio-mmio devices (disks, rng, console socket) */
     /* Restore from this state file instead of booting: no images are loaded (the paths above
      * serve a later guest reboot); ram_size, nharts and the devices must match the file's
      * (riscv_board_check_restore). */

@@ -28,7 +28,7 @@ static char *abs_path(const char *p)
 /* What a restore must match, from a board configuration (before or after creation). */
 static int describe(const struct riscv_board_config *cfg, struct snapshot_config *c)
 {
-    const struct riscv_virtio_config *v = &cfg->virtio;
+    const struct virtio_devset_config *v = &cfg->virtio;
     char *d;
 
     memset(c, 0, sizeof(*c));

@@ -5,15 +5,21 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "virtio/blk.h"
-#include "virtio/console.h"
-#include "virtio/net.h"
-#include "virtio/rng.h"
+
+/* What add_slot() needs of the board (virtio_attach_fn's opaque pointer). */
+struct attach_ctx {
+    struct riscv_virtio *v;
+    struct bus *bus;
+    struct plic *plic;
+};
 
 /* Puts a created device into the next slot: transport, bus window, interrupt line. */
-static int add_slot(struct riscv_virtio *v, struct bus *bus, struct plic *plic,
-                    struct virtio_dev *vdev, void *dev, void (*destroy)(void *))
+static int add_slot(void *opaque, struct virtio_dev *vdev, void *dev, void (*destroy)(void *))
 {
+    struct attach_ctx *c = opaque;
+    struct riscv_virtio *v = c->v;
+    struct bus *bus = c->bus;
+    struct plic *plic = c->plic;
     int i = v->n, err;
     uint64_t base = RISCV_VIRTIO_BASE + (uint64_t)i * RISCV_VIRTIO_SIZE;
     const struct irq_line irq = {plic_set_level, plic, RISCV_IRQ_VIRTIO0 + i};
@@ -41,90 +47,15 @@ static int add_slot(struct riscv_virtio *v, struct bus *bus, struct plic *plic,
     return 0;
 }
 
-static void blk_destroy(void *dev)
-{
-    virtio_blk_destroy(dev);
-}
-
-static void rng_destroy(void *dev)
-{
-    virtio_rng_destroy(dev);
-}
-
-static void console_destroy(void *dev)
-{
-    virtio_console_destroy(dev);
-}
-
-static void net_destroy(void *dev)
-{
-    virtio_net_destroy(dev);
-}
-
-static void balloon_destroy(void *dev)
-{
-    virtio_balloon_destroy(dev);
-}
-
-static int create_all(struct riscv_virtio *v, const struct riscv_virtio_config *cfg,
-                      const struct gmem *ram, struct bus *bus, struct plic *plic)
-{
-    int err;
-
-    for (int i = 0; i < cfg->ndisks; i++) {
-        struct virtio_blk *b;
-        char serial[24];
-
-        snprintf(serial, sizeof(serial), "vessel-disk%d", i);
-        err = virtio_blk_create(&b, cfg->disks[i], serial, ram);
-        if (!err)
-            err = add_slot(v, bus, plic, virtio_blk_dev(b), b, blk_destroy);
-        if (err)
-            return err;
-    }
-    if (cfg->rng) {
-        struct virtio_rng *r;
-        err = virtio_rng_create(&r, ram);
-        if (!err)
-            err = add_slot(v, bus, plic, virtio_rng_dev(r), r, rng_destroy);
-        if (err)
-            return err;
-    }
-    if (cfg->console_socket) {
-        struct virtio_console *c;
-        err = virtio_console_create(&c, cfg->console_socket, ram);
-        if (!err)
-            err = add_slot(v, bus, plic, virtio_console_dev(c), c, console_destroy);
-        if (err)
-            return err;
-    }
-    for (int i = 0; i < cfg->nnets; i++) {
-        struct virtio_net *n;
-        err = virtio_net_create(&n, cfg->nets[i], cfg->net_macs[i], ram);
-        if (!err)
-            err = add_slot(v, bus, plic, virtio_net_dev(n), n, net_destroy);
-        if (err)
-            return err;
-    }
-    if (cfg->balloon) {
-        struct virtio_balloon *b;
-        err = virtio_balloon_create(&b, ram, cfg->balloon_bytes);
-        if (!err)
-            err = add_slot(v, bus, plic, virtio_balloon_dev(b), b, balloon_destroy);
-        if (err)
-            return err;
-        v->balloon = b;
-    }
-    return 0;
-}
-
-int riscv_virtio_create(struct riscv_virtio *v, const struct riscv_virtio_config *cfg,
+int riscv_virtio_create(struct riscv_virtio *v, const struct virtio_devset_config *cfg,
                         const struct gmem *ram, struct bus *bus, struct plic *plic)
 {
     int err;
 
+    struct attach_ctx ctx = {v, bus, plic};
+
     memset(v, 0, sizeof(*v));
-    err = create_all(v, cfg, ram, bus, plic);
+    err = virtio_devset_create(cfg, ram, add_slot, &ctx, &v->balloon);
     if (err) {
         log_err("board: creating virtio devices failed: %s", strerror(-err));
         riscv_virtio_destroy(v);

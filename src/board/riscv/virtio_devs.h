@@ -1,5 +1,4 @@
-/* The riscv board's virtio-mmio devices: created in one order (disks, rng, console, nets,
- * balloon), one
+/* The riscv board's virtio-mmio devices (the set and its order: virtio/devset.h), one
  * RISCV_VIRTIO_BASE slot and PLIC source each. */
 #ifndef VESSEL_BOARD_RISCV_VIRTIO_DEVS_H
 #define VESSEL_BOARD_RISCV_VIRTIO_DEVS_H
@@ -15,20 +14,8 @@
 #include "bus/bus.h"
 #include "mem/gmem.h"
 #include "virtio/balloon.h"
+#include "virtio/devset.h"
 #include "virtio/mmio.h"
-
-/* What the VM asks for; the disks and the socket stay the caller's. */
-struct riscv_virtio_config {
-    struct disk **disks; /* virtio-blk, one each */
-    int ndisks;
-    bool rng;                              /* virtio-rng */
-    struct chardev_socket *console_socket; /* virtio-console port 0, or NULL */
-    struct net_backend **nets;             /* virtio-net, one each (eth0, eth1, ...) */
-    const uint8_t (*net_macs)[6];          /* the MAC of each */
-    int nnets;
-    bool balloon;           /* virtio-balloon */
-    uint64_t balloon_bytes; /* its initial target */
-};
 
 struct riscv_virtio {
     uint32_t slots; /* bit i: slot i is populated (for the device tree) */
@@ -44,7 +31,7 @@ struct riscv_virtio {
 
 /* Creates every device of cfg and registers its window. On failure everything created is
  * destroyed again; returns 0 or -errno (logged). */
-int riscv_virtio_create(struct riscv_virtio *v, const struct riscv_virtio_config *cfg,
+int riscv_virtio_create(struct riscv_virtio *v, const struct virtio_devset_config *cfg,
                         const struct gmem *ram, struct bus *bus, struct plic *plic);
 /* Device reset (guest reboot): as if each driver had written status 0. */
 void riscv_virtio_reset(struct riscv_virtio *v);

@@ -20,7 +20,7 @@ struct x86_board_config {
     void (*console_tx)(void *opaque, uint8_t byte);
     void (*console_rx_ready)(void *opaque);
     void *console_opaque;
-    struct x86_virtio_config virtio; /* virtio-pci devices */
+    struct virtio_devset_config virtio; /* virtio-pci devices */
 };
 
 enum x86_board_exit {

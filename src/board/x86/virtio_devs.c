@@ -6,10 +6,6 @@
 
 #include "base/log.h"
 #include "board/x86/layout.h"
-#include "virtio/blk.h"
-#include "virtio/console.h"
-#include "virtio/net.h"
-#include "virtio/rng.h"
 
 /* Queue notifications without an exit to user space; the BAR handler takes them otherwise. */
 static void add_ioeventfds(const struct x86_virtio_host *h, struct virtio_dev *vdev, uint64_t bar)
@@ -26,10 +22,18 @@ static void add_ioeventfds(const struct x86_virtio_host *h, struct virtio_dev *v
     }
 }
 
+/* What add_slot() needs of the board (virtio_attach_fn's opaque pointer). */
+struct attach_ctx {
+    struct x86_virtio *v;
+    const struct x86_virtio_host *h;
+};
+
 /* Puts a created device into the next PCI slot: transport, slot, BAR window, ioeventfds. */
-static int add_slot(struct x86_virtio *v, const struct x86_virtio_host *h, struct virtio_dev *vdev,
-                    void *dev, void (*destroy)(void *))
+static int add_slot(void *opaque, struct virtio_dev *vdev, void *dev, void (*destroy)(void *))
 {
+    struct attach_ctx *c = opaque;
+    struct x86_virtio *v = c->v;
+    const struct x86_virtio_host *h = c->h;
     int i = v->n, slot = X86_VIRTIO_SLOT_BASE + i, err;
     const struct irq_line irq = {h->irq_set, h->irq_opaque, X86_PCI_GSI(slot, 0)};
     struct pci_dev *fn;
@@ -66,90 +70,15 @@ static int add_slot(struct x86_virtio *v, const struct x86_virtio_host *h, struc
     return 0;
 }
 
-static void blk_destroy(void *dev)
-{
-    virtio_blk_destroy(dev);
-}
-
-static void rng_destroy(void *dev)
-{
-    virtio_rng_destroy(dev);
-}
-
-static void console_destroy(void *dev)
-{
-    virtio_console_destroy(dev);
-}
-
-static void net_destroy(void *dev)
-{
-    virtio_net_destroy(dev);
-}
-
-static void balloon_destroy(void *dev)
-{
-    virtio_balloon_destroy(dev);
-}
-
-static int create_all(struct x86_virtio *v, const struct x86_virtio_config *cfg,
-                      const struct x86_virtio_host *h)
-{
-    int err;
-
-    for (int i = 0; i < cfg->ndisks; i++) {
-        struct virtio_blk *b;
-        char serial[24];
-
-        snprintf(serial, sizeof(serial), "vessel-disk%d", i);
-        err = virtio_blk_create(&b, cfg->disks[i], serial, h->ram);
-        if (!err)
-            err = add_slot(v, h, virtio_blk_dev(b), b, blk_destroy);
-        if (err)
-            return err;
-    }
-    if (cfg->rng) {
-        struct virtio_rng *r;
-        err = virtio_rng_create(&r, h->ram);
-        if (!err)
-            err = add_slot(v, h, virtio_rng_dev(r), r, rng_destroy);
-        if (err)
-            return err;
-    }
-    if (cfg->console_socket) {
-        struct virtio_console *c;
-        err = virtio_console_create(&c, cfg->console_socket, h->ram);
-        if (!err)
-            err = add_slot(v, h, virtio_console_dev(c), c, console_destroy);
-        if (err)
-            return err;
-    }
-    for (int i = 0; i < cfg->nnets; i++) {
-        struct virtio_net *n;
-        err = virtio_net_create(&n, cfg->nets[i], cfg->net_macs[i], h->ram);
-        if (!err)
-            err = add_slot(v, h, virtio_net_dev(n), n, net_destroy);
-        if (err)
-            return err;
-    }
-    if (cfg->balloon) {
-        struct virtio_balloon *b;
-        err = virtio_balloon_create(&b, h->ram, cfg->balloon_bytes);
-        if (!err)
-            err = add_slot(v, h, virtio_balloon_dev(b), b, balloon_destroy);
-        if (err)
-            return err;
-        v->balloon = b;
-    }
-    return 0;
-}
-
-int x86_virtio_create(struct x86_virtio *v, const struct x86_virtio_config *cfg,
+int x86_virtio_create(struct x86_virtio *v, const struct virtio_devset_config *cfg,
                       const struct x86_virtio_host *host)
 {
     int err;
 
+    struct attach_ctx ctx = {v, host};
+
     memset(v, 0, sizeof(*v));
-    err = create_all(v, cfg, host);
+    err = virtio_devset_create(cfg, host->ram, add_slot, &ctx, &v->balloon);
     if (err) {
         log_err("board: creating virtio devices failed: %s", strerror(-err));
         x86_virtio_destroy(v);

@@ -1,6 +1,6 @@
-/* The x86 board's virtio-pci devices: created in one order (disks, rng, console, nets,
- * balloon), PCI slots 1, 2, ... on bus 0, each with its BAR window on the MMIO bus, one KVM
- * ioeventfd per queue notification address and INTA# on the slot's IOAPIC input. */
+/* The x86 board's virtio-pci devices (the set and its order: virtio/devset.h): PCI slots
+ * 1, 2, ... on bus 0, each with its BAR window on the MMIO bus, one KVM ioeventfd per queue
+ * notification address and INTA# on the slot's IOAPIC input. */
 #ifndef VESSEL_BOARD_X86_VIRTIO_DEVS_H
 #define VESSEL_BOARD_X86_VIRTIO_DEVS_H
 
@@ -15,23 +15,11 @@
 #include "engine/kvm/kvm.h"
 #include "mem/gmem.h"
 #include "virtio/balloon.h"
+#include "virtio/devset.h"
 #include "virtio/pci.h"
 
 #define X86_VIRTIO_MAX       16 /* devices; they take PCI slots 1..X86_VIRTIO_MAX */
 #define X86_VIRTIO_SLOT_BASE 1
-
-/* What the VM asks for; the disks, the socket and the net backends stay the caller's. */
-struct x86_virtio_config {
-    struct disk **disks; /* virtio-blk, one each */
-    int ndisks;
-    bool rng;                              /* virtio-rng */
-    struct chardev_socket *console_socket; /* virtio-console port 0, or NULL */
-    struct net_backend **nets;             /* virtio-net, one each */
-    const uint8_t (*net_macs)[6];
-    int nnets;
-    bool balloon;
-    uint64_t balloon_bytes;
-};
 
 /* Where the devices go: the host bridge, the MMIO bus, the engine (ioeventfds) and the
  * interrupt inputs (irq_set(irq_opaque, gsi, level)). */
@@ -57,7 +45,7 @@ struct x86_virtio {
 
 /* Creates every device of cfg; on failure destroys what it created. Returns 0 or -errno
  * (logged). */
-int x86_virtio_create(struct x86_virtio *v, const struct x86_virtio_config *cfg,
+int x86_virtio_create(struct x86_virtio *v, const struct virtio_devset_config *cfg,
                       const struct x86_virtio_host *host);
 /* Destroy before the engine: device threads raise interrupts through it. */
 void x86_virtio_destroy(struct x86_virtio *v);
