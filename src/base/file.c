@@ -113,3 +113,20 @@ int file_prwv_full(int fd, const struct iovec *iov, int cnt, uint64_t off, bool 
         free(base);
     return err;
 }
+
+int file_read_text(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0)
+        return -errno;
+    do
+        n = read(fd, buf, cap - 1);
+    while (n < 0 && errno == EINTR);
+    close(fd);
+    if (n < 0)
+        return -EIO;
+    buf[n] = '\0';
+    return 0;
+}

@@ -13,6 +13,10 @@
  * -EFBIG when it is larger than max bytes, -EIO on a short read. */
 int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len);
 
+/* Reads a small text file (procfs, sysfs, cgroup files) into buf, NUL-terminated, at most
+ * cap - 1 bytes. Returns 0, -errno from open, or -EIO. */
+int file_read_text(const char *path, char *buf, size_t cap);
+
 /* preadv/pwritev of all of iov at offset off, continuing after short transfers and EINTR.
  * A read that reaches the end of the file fills the rest with zeroes; a write that cannot
  * progress is -EIO. Returns 0 or -errno. */

@@ -1,5 +1,6 @@
 #include "base/log.h"
 
+#include <errno.h>
 #include <stdio.h>
 
 static enum log_level log_level = LOG_WARN;
@@ -22,4 +23,14 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
     /* One write per line so that lines from several threads do not interleave. The console may
      * be in raw mode, so end with \r\n. */
     fprintf(stderr, "vessel: %s\r\n", buf);
+}
+
+int errbuf_set(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
 }

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-int args_parse_size(const char *s, uint64_t *bytes)
+int args_parse_size_in(const char *s, unsigned bare_shift, unsigned max_shift, uint64_t *bytes)
 {
     unsigned long long n;
-    unsigned shift = 20; /* a bare number is MiB */
+    unsigned shift = bare_shift;
     char *end;
 
     if (!s || !isdigit((unsigned char)s[0]))
@@ -17,24 +17,17 @@ int args_parse_size(const char *s, uint64_t *bytes)
     n = strtoull(s, &end, 10);
     if (errno == ERANGE)
         return -ERANGE;
-    switch (*end) {
-    case 'k':
-    case 'K':
-        shift = 10;
+    if (*end) {
+        switch (toupper((unsigned char)*end)) {
+        case 'K': shift = 10; break;
+        case 'M': shift = 20; break;
+        case 'G': shift = 30; break;
+        case 'T': shift = 40; break;
+        default: return -EINVAL;
+        }
+        if (shift > max_shift)
+            return -EINVAL;
         end++;
-        break;
-    case 'm':
-    case 'M':
-        shift = 20;
-        end++;
-        break;
-    case 'g':
-    case 'G':
-        shift = 30;
-        end++;
-        break;
-    case '\0': break;
-    default: return -EINVAL;
     }
     if (*end != '\0' || n == 0)
         return -EINVAL;
@@ -42,6 +35,11 @@ int args_parse_size(const char *s, uint64_t *bytes)
         return -ERANGE;
     *bytes = (uint64_t)n << shift;
     return 0;
+}
+
+int args_parse_size(const char *s, uint64_t *bytes)
+{
+    return args_parse_size_in(s, 20, 30, bytes); /* a bare number is MiB; up to G */
 }
 
 int args_parse_int(const char *s, long min, long max, long *val)

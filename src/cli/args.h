@@ -10,6 +10,9 @@
 /* "512" (MiB), "512M", "2G", "65536K" (case-insensitive suffix) -> bytes. Returns 0, or
  * -EINVAL for anything else (empty, junk, negative, zero) and -ERANGE on overflow. */
 int args_parse_size(const char *s, uint64_t *bytes);
+/* The general form: a bare number is a multiple of 1 << bare_shift; suffixes K, M, G, T
+ * (either case) are accepted up to 1 << max_shift. Returns 0, -EINVAL or -ERANGE. */
+int args_parse_size_in(const char *s, unsigned bare_shift, unsigned max_shift, uint64_t *bytes);
 
 /* Decimal integer in [min, max]. Returns 0, -EINVAL or -ERANGE. */
 int args_parse_int(const char *s, long min, long max, long *val);

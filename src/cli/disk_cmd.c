@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "cli/args.h"
 #include <time.h>
 
 #include "backend/disk/disk.h"
@@ -43,32 +45,7 @@ static const char usage_disk[] =
 
 int disk_cmd_parse_size(const char *s, uint64_t *bytes)
 {
-    unsigned long long n;
-    unsigned shift = 0;
-    char *end;
-
-    if (!s || !isdigit((unsigned char)s[0]))
-        return -EINVAL;
-    errno = 0;
-    n = strtoull(s, &end, 10);
-    if (errno == ERANGE)
-        return -ERANGE;
-    switch (toupper((unsigned char)*end)) {
-    case 'K': shift = 10; break;
-    case 'M': shift = 20; break;
-    case 'G': shift = 30; break;
-    case 'T': shift = 40; break;
-    case '\0': break;
-    default: return -EINVAL;
-    }
-    if (*end)
-        end++;
-    if (*end || n == 0)
-        return -EINVAL;
-    if (n > (UINT64_MAX >> shift))
-        return -ERANGE;
-    *bytes = (uint64_t)n << shift;
-    return 0;
+    return args_parse_size_in(s, 0, 40, bytes); /* a bare number is bytes, as in qemu-img */
 }
 
 static int usage_err(const char *fmt, const char *arg)

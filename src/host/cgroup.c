@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/log.h"
 
 int cgroup_write(const char *dir, const char *file, const char *str)
@@ -36,19 +37,9 @@ int cgroup_write(const char *dir, const char *file, const char *str)
 static int read_small(const char *dir, const char *file, char *buf, size_t cap)
 {
     char path[CGROUP_PATH_MAX + 64];
-    ssize_t n;
-    int fd;
 
     snprintf(path, sizeof(path), "%s/%s", dir, file);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    n = read(fd, buf, cap - 1);
-    close(fd);
-    if (n < 0)
-        return -EIO;
-    buf[n] = '\0';
-    return 0;
+    return file_read_text(path, buf, cap);
 }
 
 /* The daemon's own group in the hierarchy whose /proc/self/cgroup controller list contains

@@ -2,26 +2,12 @@
 #include "host/procinfo.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static int read_file(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n;
-
-    if (fd < 0)
-        return -ENOENT;
-    n = read(fd, buf, cap - 1);
-    close(fd);
-    if (n <= 0)
-        return -ENOENT;
-    buf[n] = '\0';
-    return 0;
-}
+#include "base/file.h"
 
 int proc_info_read(pid_t pid, struct proc_info *pi)
 {
@@ -32,7 +18,7 @@ int proc_info_read(pid_t pid, struct proc_info *pi)
     if (pid <= 0)
         return -ENOENT;
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    if (read_file(path, buf, sizeof(buf)))
+    if (file_read_text(path, buf, sizeof(buf)))
         return -ENOENT;
     /* "pid (comm) state ..."; comm may hold spaces and parentheses: the last ')' ends it. */
     p = strrchr(buf, ')');
@@ -46,7 +32,7 @@ int proc_info_read(pid_t pid, struct proc_info *pi)
     pi->cpu_ticks = strtoull(f[11], NULL, 10) + strtoull(f[12], NULL, 10);
     pi->start = strtoull(f[19], NULL, 10);
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    if (!read_file(path, buf, sizeof(buf)) && (p = strstr(buf, "VmRSS:")))
+    if (!file_read_text(path, buf, sizeof(buf)) && (p = strstr(buf, "VmRSS:")))
         pi->rss_kib = strtoull(p + 6, NULL, 10);
     return 0;
 }

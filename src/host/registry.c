@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "host/procinfo.h"
 
@@ -231,21 +232,6 @@ void registry_remove(struct registry *r, struct vm *v)
     free(v);
 }
 
-static int read_text(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n;
-
-    if (fd < 0)
-        return -errno;
-    n = read(fd, buf, cap - 1);
-    close(fd);
-    if (n < 0)
-        return -EIO;
-    buf[n] = '\0';
-    return 0;
-}
-
 void registry_refresh(const struct registry *r, struct vm *v)
 {
     char path[REG_PATH_MAX + 16], buf[128];
@@ -255,7 +241,7 @@ void registry_refresh(const struct registry *r, struct vm *v)
 
     v->vm_pid = v->shim_pid = 0;
     registry_path(r, v, ".exit", path, sizeof(path));
-    if (!read_text(path, buf, sizeof(buf))) {
+    if (!file_read_text(path, buf, sizeof(buf))) {
         buf[strcspn(buf, "\n")] = '\0';
         snprintf(v->exit_desc, sizeof(v->exit_desc), "%.31s", buf);
         v->spawned_shim = 0;
@@ -266,7 +252,7 @@ void registry_refresh(const struct registry *r, struct vm *v)
         return;
     }
     registry_path(r, v, ".pid", path, sizeof(path));
-    if (!read_text(path, buf, sizeof(buf)) &&
+    if (!file_read_text(path, buf, sizeof(buf)) &&
         sscanf(buf, "%d %llu %d %llu", &vp, &vs, &sp, &ss) == 4) {
         v->vm_pid = vp;
         v->vm_start = vs;

@@ -9,20 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
+
 #define STATS_WAIT_MS 500 /* how long "stats" waits for the guest's fresh numbers */
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
 
 static const char *skip_ws(const char *p)
 {
@@ -41,29 +30,29 @@ static int parse_snapshot(const char *line, struct control_cmd *cmd, char *err, 
     int ret = -EINVAL;
 
     if (!o)
-        return fail(err, errlen, "snapshot: bad JSON: %s", jerr.text);
+        return errbuf_set(err, errlen, "snapshot: bad JSON: %s", jerr.text);
     a = json_object_get(o, "snapshot");
     path = json_object_get(a, "path");
     then = json_object_get(a, "then");
     if (json_object_size(o) != 1 || !json_is_object(a)) {
-        fail(err, errlen, "expected {\"snapshot\": {\"path\": ..., \"then\": ...}}");
+        errbuf_set(err, errlen, "expected {\"snapshot\": {\"path\": ..., \"then\": ...}}");
         goto out;
     }
     json_object_foreach(a, k, v)
     {
         if (strcmp(k, "path") && strcmp(k, "then")) {
-            fail(err, errlen, "snapshot: unknown member '%.40s' (known: path, then)", k);
+            errbuf_set(err, errlen, "snapshot: unknown member '%.40s' (known: path, then)", k);
             goto out;
         }
     }
     if (!json_is_string(path) || !*json_string_value(path) ||
         strlen(json_string_value(path)) >= sizeof(cmd->path)) {
-        fail(err, errlen, "snapshot: path must be a non-empty string");
+        errbuf_set(err, errlen, "snapshot: path must be a non-empty string");
         goto out;
     }
     if (then && (!json_is_string(then) || (strcmp(json_string_value(then), "resume") &&
                                            strcmp(json_string_value(then), "stop")))) {
-        fail(err, errlen, "snapshot: then must be \"resume\" or \"stop\"");
+        errbuf_set(err, errlen, "snapshot: then must be \"resume\" or \"stop\"");
         goto out;
     }
     cmd->op = CONTROL_SNAPSHOT;
@@ -84,19 +73,19 @@ int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t e
 
     memset(cmd, 0, sizeof(*cmd));
     if (*p++ != '{')
-        return fail(err, errlen, "expected a JSON object like {\"stats\": null}");
+        return errbuf_set(err, errlen, "expected a JSON object like {\"stats\": null}");
     p = skip_ws(p);
     if (*p++ != '"')
-        return fail(err, errlen, "expected a quoted command name");
+        return errbuf_set(err, errlen, "expected a quoted command name");
     key = p;
     while (*p && *p != '"' && (islower((unsigned char)*p) || *p == '_'))
         p++;
     if (*p != '"')
-        return fail(err, errlen, "bad command name");
+        return errbuf_set(err, errlen, "bad command name");
     klen = (size_t)(p - key);
     p = skip_ws(p + 1);
     if (*p++ != ':')
-        return fail(err, errlen, "expected ':' after the command name");
+        return errbuf_set(err, errlen, "expected ':' after the command name");
     p = skip_ws(p);
     if (klen == 8 && !strncmp(key, "snapshot", klen))
         return parse_snapshot(line, cmd, err, errlen);
@@ -109,31 +98,32 @@ int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t e
         errno = 0;
         num = strtoull(p, &end, 10);
         if (errno == ERANGE)
-            return fail(err, errlen, "number out of range");
+            return errbuf_set(err, errlen, "number out of range");
         p = end;
     } else {
-        return fail(err, errlen, "expected null or a non-negative integer");
+        return errbuf_set(err, errlen, "expected null or a non-negative integer");
     }
     p = skip_ws(p);
     if (*p++ != '}' || *skip_ws(p) != '\0')
-        return fail(err, errlen, "expected exactly one member and a closing '}'");
+        return errbuf_set(err, errlen, "expected exactly one member and a closing '}'");
     if (klen == 18 && !strncmp(key, "balloon_target_mib", klen)) {
         if (is_null)
-            return fail(err, errlen, "balloon_target_mib needs a number of MiB");
+            return errbuf_set(err, errlen, "balloon_target_mib needs a number of MiB");
         if (num > (UINT64_MAX >> 20))
-            return fail(err, errlen, "balloon_target_mib: number out of range");
+            return errbuf_set(err, errlen, "balloon_target_mib: number out of range");
         cmd->op = CONTROL_BALLOON_TARGET;
         cmd->num = num;
         return 0;
     }
     if (klen == 5 && !strncmp(key, "stats", klen)) {
         if (!is_null)
-            return fail(err, errlen, "stats takes null");
+            return errbuf_set(err, errlen, "stats takes null");
         cmd->op = CONTROL_STATS;
         return 0;
     }
-    return fail(err, errlen, "unknown command '%.*s' (known: balloon_target_mib, stats, snapshot)",
-                (int)(klen > 40 ? 40 : klen), key);
+    return errbuf_set(err, errlen,
+                      "unknown command '%.*s' (known: balloon_target_mib, stats, snapshot)",
+                      (int)(klen > 40 ? 40 : klen), key);
 }
 
 uint64_t control_vmm_rss_kib(void)

@@ -9,19 +9,7 @@
 #include <unistd.h>
 
 #include "backend/net/net.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
+#include "base/log.h"
 
 static int hexval(char c)
 {
@@ -137,38 +125,40 @@ static int parse_option(const char *opt, struct net_config *cfg, char *err, size
 
 #define KEY(k) (klen == sizeof(k) - 1 && !strncmp(opt, k, klen))
     if (!eq)
-        return fail(err, errlen, "'%s': expected KEY=VALUE", opt);
+        return errbuf_set(err, errlen, "'%s': expected KEY=VALUE", opt);
     if (KEY("mac")) {
         if (net_mac_parse(val, cfg->mac))
-            return fail(err, errlen, "mac=%s: expected a unicast MAC like 52:54:00:12:34:56", val);
+            return errbuf_set(err, errlen, "mac=%s: expected a unicast MAC like 52:54:00:12:34:56",
+                              val);
         cfg->mac_set = true;
         return 0;
     }
     if (KEY("hostfwd") && cfg->kind == NET_USER) {
         if (cfg->nhostfwd == NET_MAX_HOSTFWD)
-            return fail(err, errlen, "at most %d hostfwd= rules", NET_MAX_HOSTFWD);
+            return errbuf_set(err, errlen, "at most %d hostfwd= rules", NET_MAX_HOSTFWD);
         if (parse_hostfwd(val, &cfg->hostfwd[cfg->nhostfwd]))
-            return fail(err, errlen, "hostfwd=%s: expected tcp:[HOSTADDR]:HOSTPORT-:GUESTPORT",
-                        val);
+            return errbuf_set(err, errlen,
+                              "hostfwd=%s: expected tcp:[HOSTADDR]:HOSTPORT-:GUESTPORT", val);
         cfg->nhostfwd++;
         return 0;
     }
     if (KEY("ifname") && cfg->kind == NET_TAP) {
         if (!*val || strlen(val) >= sizeof(cfg->ifname) || strchr(val, '/'))
-            return fail(err, errlen, "ifname=%s: expected an interface name of 1 to %zu bytes", val,
-                        sizeof(cfg->ifname) - 1);
+            return errbuf_set(err, errlen,
+                              "ifname=%s: expected an interface name of 1 to %zu bytes", val,
+                              sizeof(cfg->ifname) - 1);
         strcpy(cfg->ifname, val);
         return 0;
     }
     if (KEY("path") && cfg->kind == NET_SWITCH) {
         if (!*val || strlen(val) >= sizeof(cfg->path))
-            return fail(err, errlen, "path=%s: expected a socket path of 1 to %zu bytes", val,
-                        sizeof(cfg->path) - 1);
+            return errbuf_set(err, errlen, "path=%s: expected a socket path of 1 to %zu bytes", val,
+                              sizeof(cfg->path) - 1);
         strcpy(cfg->path, val);
         return 0;
     }
 #undef KEY
-    return fail(err, errlen, "unknown option '%.*s' for this backend", (int)klen, opt);
+    return errbuf_set(err, errlen, "unknown option '%.*s' for this backend", (int)klen, opt);
 }
 
 int net_config_parse(const char *spec, struct net_config *cfg, char *err, size_t errlen)
@@ -179,10 +169,10 @@ int net_config_parse(const char *spec, struct net_config *cfg, char *err, size_t
     memset(cfg, 0, sizeof(*cfg));
     copy = strdup(spec);
     if (!copy)
-        return fail(err, errlen, "out of memory");
+        return errbuf_set(err, errlen, "out of memory");
     tok = strtok_r(copy, ",", &save);
     if (!tok) {
-        ret = fail(err, errlen, "expected user, tap or switch");
+        ret = errbuf_set(err, errlen, "expected user, tap or switch");
         goto out;
     }
     if (!strcmp(tok, "user")) {
@@ -192,7 +182,7 @@ int net_config_parse(const char *spec, struct net_config *cfg, char *err, size_t
     } else if (!strcmp(tok, "switch")) {
         cfg->kind = NET_SWITCH;
     } else {
-        ret = fail(err, errlen, "unknown backend '%s' (expected user, tap or switch)", tok);
+        ret = errbuf_set(err, errlen, "unknown backend '%s' (expected user, tap or switch)", tok);
         goto out;
     }
     while ((tok = strtok_r(NULL, ",", &save)) && !ret)
@@ -200,9 +190,9 @@ int net_config_parse(const char *spec, struct net_config *cfg, char *err, size_t
     if (ret)
         goto out;
     if (cfg->kind == NET_TAP && !cfg->ifname[0])
-        ret = fail(err, errlen, "tap needs ifname=NAME");
+        ret = errbuf_set(err, errlen, "tap needs ifname=NAME");
     else if (cfg->kind == NET_SWITCH && !cfg->path[0])
-        ret = fail(err, errlen, "switch needs path=PATH");
+        ret = errbuf_set(err, errlen, "switch needs path=PATH");
 out:
     free(copy);
     return ret;
