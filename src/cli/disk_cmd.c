@@ -173,7 +173,7 @@ static void print_one(struct disk *d, bool json, int depth)
         printf("}");
         return;
     }
-    printf("%simage: %s\n", depth ? "\n" : "", d->path);
+    printf("image: %s\n", d->path);
     printf("file format: %s\n", d->ops->name);
     printf("virtual size: %" PRIu64 " bytes (%.3g GiB)\n", d->size, (double)d->size / (1 << 30));
     printf("disk size: %" PRIu64 " bytes\n", host_bytes(d->path));
@@ -224,7 +224,7 @@ static int cmd_info(int argc, char **argv)
         cur = qi.backing;
         if (cur) {
             if (!json)
-                printf("\nbacking chain, depth %d:", depth + 1);
+                printf("\nbacking chain, depth %d:\n", depth + 1);
             print_one(cur, json, depth++);
         }
     }

@@ -35,7 +35,7 @@ void cli_restore_report(const char *path, double ms, uint64_t mem)
             path, ms, (unsigned long long)(mem >> 20));
 }
 
-int cli_riscv_snapshot(void *board, const char *path, bool stop, double *ms)
+int cli_riscv_snapshot(void *board, const char *path, bool stop, double *ms, double *paused_ms)
 {
-    return riscv_board_snapshot(board, path, stop, ms);
+    return riscv_board_snapshot(board, path, stop, ms, paused_ms);
 }

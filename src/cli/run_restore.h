@@ -13,6 +13,6 @@ int cli_restore_open(const char *path, uint64_t *mem, long *cpus, const char **a
 /* Prints the restore time (board creation to just before the first instruction) on stderr. */
 void cli_restore_report(const char *path, double ms, uint64_t mem);
 /* control.snapshot for a riscv board (opaque = struct riscv_board *). */
-int cli_riscv_snapshot(void *board, const char *path, bool stop, double *ms);
+int cli_riscv_snapshot(void *board, const char *path, bool stop, double *ms, double *paused_ms);
 
 #endif

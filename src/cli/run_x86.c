@@ -137,7 +137,8 @@ int cli_info(void)
            info.signature, info.signature[0] ? "\"" : "");
     if (info.pvm)
         printf("        PVM host: only PVM guest kernels run at full speed; other kernels' "
-               "supervisor code is emulated (slow)%s\n",
+               "supervisor code is emulated slowly, and stock Linux kernels stop with an "
+               "emulation failure%s\n",
                info.hw_virt ? "" : " (no vmx/svm in /proc/cpuinfo)");
     else
         printf("        hardware-assisted (%s)\n", "vmx/svm in /proc/cpuinfo");

@@ -191,19 +191,19 @@ static void stats(const struct control *c, char *out, size_t cap)
 
 static void snapshot(const struct control *c, const struct control_cmd *cmd, char *out, size_t cap)
 {
-    double ms = 0;
+    double ms = 0, paused_ms = 0;
     int err;
 
     if (!c->snapshot) {
         snprintf(out, cap, "{\"ok\":false,\"error\":\"snapshots are not supported here\"}");
         return;
     }
-    err = c->snapshot(c->snapshot_opaque, cmd->path, cmd->stop, &ms);
+    err = c->snapshot(c->snapshot_opaque, cmd->path, cmd->stop, &ms, &paused_ms);
     if (err)
         snprintf(out, cap, "{\"ok\":false,\"error\":\"snapshot: %s (see the VMM's log)\"}",
                  strerror(-err));
     else
-        snprintf(out, cap, "{\"ok\":true,\"ms\":%.0f}", ms);
+        snprintf(out, cap, "{\"ok\":true,\"ms\":%.0f,\"paused_ms\":%.0f}", ms, paused_ms);
 }
 
 void control_execute(const struct control *c, const struct control_cmd *cmd, char *out, size_t cap)

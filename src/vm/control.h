@@ -41,8 +41,9 @@ struct control_cmd {
 /* What commands act on; NULL members are devices the VM does not have. */
 struct control {
     struct virtio_balloon *balloon;
-    /* Writes a snapshot (riscv_board_snapshot's contract): 0 or -errno; *ms the pause. */
-    int (*snapshot)(void *opaque, const char *path, bool stop, double *ms);
+    /* Writes a snapshot (riscv_board_snapshot's contract): 0 or -errno; *ms the whole
+     * call, *paused_ms the time the guest was paused. */
+    int (*snapshot)(void *opaque, const char *path, bool stop, double *ms, double *paused_ms);
     void *snapshot_opaque;
 };
 

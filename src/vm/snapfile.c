@@ -140,16 +140,116 @@ int snap_write_section(struct snap_writer *w, enum snap_type type, uint32_t inst
     return write_section(w, type, instance, name, data, len, 1);
 }
 
-int snap_write_memory(struct snap_writer *w, uint32_t instance, const void *mem, uint64_t len)
+/* CRC-32 of len zero bytes (len a multiple of 4 KiB, below 4 KiB << 40), in O(log len) with
+ * crc32_combine. */
+static uint32_t crc_zeros(uint64_t len)
 {
-    return write_section(w, SNAP_MEMORY, instance, "ram", mem, len, SNAP_PAGE);
+    static uint32_t pow2[40]; /* CRC of 4 KiB << k zero bytes */
+    static const uint8_t zeros[SNAP_PAGE];
+    uint32_t c = 0;
+    bool first = true;
+
+    if (!pow2[0]) {
+        pow2[0] = crc(0, zeros, sizeof(zeros));
+        for (int k = 1; k < 40; k++)
+            pow2[k] = (uint32_t)crc32_combine(pow2[k - 1], pow2[k - 1],
+                                              (z_off_t)((uint64_t)SNAP_PAGE << (k - 1)));
+    }
+    for (int k = 0; k < 40 && len; k++) {
+        uint64_t part = (uint64_t)SNAP_PAGE << k;
+        if (len & part) {
+            c = first ? pow2[k] : (uint32_t)crc32_combine(c, pow2[k], (z_off_t)part);
+            first = false;
+            len &= ~part;
+        }
+    }
+    return c;
 }
 
-int snap_writer_finish(struct snap_writer *w)
+int snap_write_memory(struct snap_writer *w, uint32_t instance, const void *mem, uint64_t len,
+                      int memfd)
+{
+    uint8_t h[SEC_HDR_SIZE] = {0};
+    uint64_t start = w->pos + SEC_HDR_SIZE, pad = (SNAP_PAGE - start % SNAP_PAGE) % SNAP_PAGE;
+    uint64_t off = 0, payload = start + pad;
+    uint32_t c = 0;
+    int err = 0;
+
+    if (memfd < 0 || len % SNAP_PAGE)
+        return write_section(w, SNAP_MEMORY, instance, "ram", mem, len, SNAP_PAGE);
+    /* The payload first (holes where the memfd has none), then its header with the CRC. */
+    while (off < len && !err) {
+        off_t data = lseek(memfd, (off_t)off, SEEK_DATA), hole;
+        uint64_t d, e;
+
+        if (data < 0 && errno == ENXIO)
+            data = (off_t)len; /* no data up to the end */
+        else if (data < 0) {
+            err = -errno;
+            break;
+        }
+        d = (uint64_t)data < len ? (uint64_t)data & ~(uint64_t)(SNAP_PAGE - 1) : len;
+        if (d > off)
+            c = (uint32_t)crc32_combine(c, crc_zeros(d - off), (z_off_t)(d - off));
+        if (d >= len)
+            break;
+        hole = lseek(memfd, (off_t)d, SEEK_HOLE);
+        e = hole < 0 || (uint64_t)hole > len
+                ? len
+                : ((uint64_t)hole + SNAP_PAGE - 1) & ~(uint64_t)(SNAP_PAGE - 1);
+        if (e > len)
+            e = len;
+        for (uint64_t p = d; p < e && !err;) {
+            uint64_t n = e - p > (1U << 30) ? (1U << 30) : e - p;
+            ssize_t r = pwrite(w->fd, (const uint8_t *)mem + p, (size_t)n, (off_t)(payload + p));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                err = r < 0 ? -errno : -EIO;
+                break;
+            }
+            c = crc(c, (const uint8_t *)mem + p, (uint64_t)r);
+            p += (uint64_t)r;
+        }
+        off = e;
+    }
+    if (!err && ftruncate(w->fd, (off_t)(payload + len)) < 0)
+        err = -errno;
+    if (!err) {
+        put32(h + 0, SNAP_MEMORY);
+        put32(h + 4, instance);
+        strncpy((char *)h + 8, "ram", SNAP_NAME_LEN);
+        put64(h + 24, len);
+        put64(h + 32, payload);
+        put32(h + 40, c);
+        put32(h + 44, crc(0, h, 44));
+        if (pwrite(w->fd, h, sizeof(h), (off_t)w->pos) != (ssize_t)sizeof(h))
+            err = -EIO;
+    }
+    if (!err && lseek(w->fd, (off_t)(payload + len), SEEK_SET) < 0)
+        err = -errno;
+    if (err) {
+        log_err("state: %s: %s", w->tmp_path, strerror(-err));
+        return err;
+    }
+    w->pos = payload + len;
+    return 0;
+}
+
+int snap_writer_end(struct snap_writer *w)
 {
     int err = write_section(w, SNAP_END, 0, NULL, NULL, 0, 1);
 
-    if (!err && fsync(w->fd) < 0)
+    if (err)
+        snap_writer_abort(w);
+    return err;
+}
+
+int snap_writer_commit(struct snap_writer *w)
+{
+    int err = 0;
+
+    if (fsync(w->fd) < 0)
         err = -errno;
     if (!err && close(w->fd) < 0)
         err = -errno;
@@ -167,6 +267,13 @@ int snap_writer_finish(struct snap_writer *w)
     free(w->tmp_path);
     w->path = w->tmp_path = NULL;
     return 0;
+}
+
+int snap_writer_finish(struct snap_writer *w)
+{
+    int err = snap_writer_end(w);
+
+    return err ? err : snap_writer_commit(w);
 }
 
 void snap_writer_abort(struct snap_writer *w)

@@ -33,9 +33,17 @@ struct snap_writer {
 int snap_writer_open(struct snap_writer *w, const char *path, const char *engine, const char *arch);
 int snap_write_section(struct snap_writer *w, enum snap_type type, uint32_t instance,
                        const char *name, const void *data, uint64_t len);
-/* Writes a memory section whose payload starts on a 4 KiB boundary of the file. */
-int snap_write_memory(struct snap_writer *w, uint32_t instance, const void *mem, uint64_t len);
-/* Adds the END section, syncs and renames into place. */
+/* Writes a memory section whose payload starts on a 4 KiB boundary of the file. With
+ * memfd >= 0 (the file behind mem, as mapped), ranges the memfd has never populated are left
+ * as holes of the state file instead of being written: they read as zeroes either way. */
+int snap_write_memory(struct snap_writer *w, uint32_t instance, const void *mem, uint64_t len,
+                      int memfd);
+/* Adds the END section: the file is complete but not yet durable nor under its final name. */
+int snap_writer_end(struct snap_writer *w);
+/* Syncs the file and renames it into place (after snap_writer_end; a snapshot lets the VM
+ * run again between the two). */
+int snap_writer_commit(struct snap_writer *w);
+/* snap_writer_end, then snap_writer_commit. */
 int snap_writer_finish(struct snap_writer *w);
 /* Removes the partial file (after a failure, or to cancel). */
 void snap_writer_abort(struct snap_writer *w);

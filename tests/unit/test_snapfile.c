@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -33,7 +34,7 @@ static int write_sample(const char *path, uint8_t *mem, size_t memlen)
         (err = snap_write_section(&w, SNAP_CPU, 0, "hart", cpu0, sizeof(cpu0))) ||
         (err = snap_write_section(&w, SNAP_CPU, 1, "hart", cpu1, sizeof(cpu1))) ||
         (err = snap_write_section(&w, SNAP_DEVICE, 0, "uart", "\x01\x02\x03", 3)) ||
-        (err = snap_write_memory(&w, 0, mem, memlen))) {
+        (err = snap_write_memory(&w, 0, mem, memlen, -1))) {
         snap_writer_abort(&w);
         return err;
     }
@@ -153,4 +154,47 @@ TEST(snapfile_damage_refused)
     snap_reader_close(&r);
     unlink(path);
     free(path);
+}
+
+TEST(snapfile_sparse_memory_from_memfd)
+{
+    char *path = tmp_path();
+    size_t len = 64 * 4096;
+    int mfd = memfd_create("snapfile-test", 0);
+    uint8_t *ram, *back = malloc(len);
+    struct snap_writer w;
+    struct snap_reader r;
+    const struct snap_section *s;
+    struct stat st;
+
+    CHECK(mfd >= 0 && ftruncate(mfd, (off_t)len) == 0);
+    ram = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+    CHECK(ram != MAP_FAILED);
+    /* data in pages 0, 7-8 and 63; everything else never touched (holes in the memfd) */
+    memset(ram, 0x11, 4096);
+    memset(ram + 7 * 4096 + 100, 0x22, 6000);
+    memset(ram + 63 * 4096, 0x33, 4096);
+    CHECK_EQ(snap_writer_open(&w, path, "rv64", "riscv64"), 0);
+    CHECK_EQ(snap_write_section(&w, SNAP_CONFIG, 0, "config", "{}", 2), 0);
+    CHECK_EQ(snap_write_memory(&w, 0, ram, len, mfd), 0);
+    CHECK_EQ(snap_write_section(&w, SNAP_DEVICE, 0, "uart", "u", 1), 0);
+    CHECK_EQ(snap_writer_finish(&w), 0);
+    CHECK_EQ(snap_reader_open(&r, path), 0);
+    s = snap_find(&r, SNAP_MEMORY, 0, NULL);
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_EQ(s->offset % 4096, 0);
+        CHECK_EQ(snap_verify_memory(&r, s), 0); /* the CRC covers the holes as zeroes */
+        CHECK_EQ(snap_read_payload(&r, s, back, len), 0);
+        CHECK(!memcmp(back, ram, len));
+    }
+    CHECK(snap_find(&r, SNAP_DEVICE, 0, "uart") != NULL); /* sections after memory are found */
+    CHECK_EQ(stat(path, &st), 0);
+    CHECK((uint64_t)st.st_blocks * 512 < len); /* holes were not written */
+    snap_reader_close(&r);
+    munmap(ram, len);
+    close(mfd);
+    unlink(path);
+    free(path);
+    free(back);
 }

@@ -62,9 +62,11 @@ struct virtio_balloon *riscv_board_balloon(struct riscv_board *b);
  * device threads, writes the whole VM to path (docs/state-format.md: CONFIG, MACHINE, one CPU
  * section per hart, one DEVICE section per device, MEMORY), then resumes with the guest's
  * clock where it was paused, or with stop set makes riscv_board_run return
- * RISCV_EXIT_SNAPSHOT. The file appears under path only once complete. *ms: the time the
- * guest was paused. Returns 0 or -errno (logged; the VM then resumes in either case). */
-int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, double *ms);
+ * RISCV_EXIT_SNAPSHOT. The file appears under path only once complete and synced (the guest
+ * already runs again while it is synced). *ms: the whole call; *paused_ms: the time the guest
+ * was paused. Returns 0 or -errno (logged; the VM then resumes in either case). */
+int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, double *ms,
+                         double *paused_ms);
 /* Restore, before creating the board: opens and checks path (header, checksums, engine and
  * architecture) and that cfg (ram_size, nharts, virtio devices) matches the snapshot's
  * machine configuration; the one-line reason goes to why. 0, or -errno. */

@@ -147,11 +147,13 @@ static int write_sections(struct riscv_board *b, struct snap_writer *w, uint64_t
     if (!err)
         err = write_device(w, "plic", 0, plic_save(&b->plic, buf, DEV_SAVE_MAX), buf);
     if (!err)
-        err = snap_write_memory(w, 0, b->ram.hva, b->ram.size);
+        err =
+            snap_write_memory(w, 0, b->ram.hva, b->ram.size, b->ram.private_file ? -1 : b->ram.fd);
     return err;
 }
 
-int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, double *ms)
+int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, double *ms,
+                         double *paused_ms)
 {
     struct snap_writer w;
     uint8_t *buf = malloc(DEV_SAVE_MAX);
@@ -174,8 +176,10 @@ int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, dou
         if (err)
             snap_writer_abort(&w);
         else
-            err = snap_writer_finish(&w);
+            err = snap_writer_end(&w); /* complete; synced below, after the guest runs on */
     }
+    if (!err && stop)
+        err = snap_writer_commit(&w); /* before the VMM may exit */
     for (int i = 0; i < b->virtio.n; i++)
         virtio_dev_unquiesce(b->virtio.slot[i].vdev);
     if (!err && stop) {
@@ -185,6 +189,9 @@ int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, dou
         rv64_machine_set_mtime(b->m, mtime); /* the guest does not see the pause */
     }
     rv64_machine_resume(b->m);
+    *paused_ms = snapshot_now_ms() - t0;
+    if (!err && !stop)
+        err = snap_writer_commit(&w); /* the file appears under its name once durable */
     *ms = snapshot_now_ms() - t0;
     pthread_mutex_unlock(&b->snap_lock);
     free(buf);
