@@ -17,7 +17,12 @@ CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE 
 # libslirp (`--net user`) and libmicrohttpd (`vessel serve`) are not linked: they are loaded
 # when first used (src/base/dynlib.c), so that other VM processes start without them and
 # their dependencies (glib, gnutls). Their -dev packages provide the headers.
-LDLIBS  := -lfdt -lz -lzstd -ljansson -ldl -lpthread -lm
+LDLIBS  := -lfdt -lz -lzstd -ljansson -ldl -lpthread
+# On x86-64 the rv64 FPU needs libm only without FMA3 and loads it then (fpu.c); elsewhere its
+# <fenv.h> path links it.
+ifneq ($(shell uname -m),x86_64)
+LDLIBS  += -lm
+endif
 
 SRCS      := $(shell find src -name '*.c' ! -path src/cli/main.c | sort)
 OBJS      := $(SRCS:%.c=$(O)/%.o)
@@ -34,7 +39,7 @@ $(O)/vessel: $(O)/src/cli/main.o $(O)/libvessel.a
 	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 $(O)/unit-tests: $(TEST_OBJS) $(O)/libvessel.a
-	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS) -lm
 
 # Needs /dev/kvm, so not a unit test: tests/run.sh runs it in the guest step.
 $(O)/kvm-engine-test: $(O)/tests/kvm/test_kvm_engine.o $(O)/libvessel.a
@@ -48,6 +53,8 @@ $(O)/tests/tests_list.h: $(filter-out tests/unit/main.c,$(TEST_SRCS))
 # The interpreter's dispatch: keep one indirect jump per handler (GCC merges them otherwise,
 # and one shared jump predicts badly).
 $(O)/src/engine/rv64/exec.o: CFLAGS += -fno-crossjumping
+# sqrt as one instruction: the FPU computes the RISC-V flags itself and never reads errno.
+$(O)/src/engine/rv64/fpu.o: CFLAGS += -fno-math-errno
 
 $(O)/tests/unit/main.o: $(O)/tests/tests_list.h
 $(O)/tests/unit/main.o: CFLAGS += -I$(O)/tests

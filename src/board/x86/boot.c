@@ -351,7 +351,10 @@ int x86_boot_load(struct gmem *ram, const struct x86_kernel *k, const uint8_t *i
     bi.ne820 = x86_e820_build(e820, 8, ram->size);
     bi.e820 = e820;
 
-    memset(low, 0, X86_ACPI_ADDR); /* boot structures; the ACPI tables above stay */
+    /* Boot structures start from zeroes (the ACPI tables above stay). Punching the range out of
+     * the RAM memfd zeroes it without touching 224 pages: a fresh VM's RSS stays small. */
+    if (gmem_discard(ram, low, X86_ACPI_ADDR))
+        memset(low, 0, X86_ACPI_ADDR);
     memcpy(low + X86_CMDLINE_ADDR, cmdline ? cmdline : "", clen + 1);
     if (k->kind == X86_KERNEL_BZIMAGE)
         memcpy(low + X86_KERNEL_ADDR, k->data + k->setup_len, k->len - k->setup_len);

@@ -9,9 +9,12 @@
  * exactly. Every NaN produced is the canonical NaN. */
 #include <fenv.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/rv64/fpu.h"
+
+#include "base/dynlib.h"
 
 enum { RM_RNE, RM_RTZ, RM_RDN, RM_RUP, RM_RMM, RM_DYN = 7 };
 enum fop { FOP_ADD, FOP_SUB, FOP_MUL, FOP_DIV, FOP_SQRT, FOP_FMA };
@@ -185,25 +188,40 @@ __attribute__((target("fma"))) static float fma_hw_s(float a, float b, float c)
     return __builtin_fmaf(a, b, c);
 }
 
+/* libm is needed only here, on hosts without FMA3: it is loaded on first use (base/dynlib.h)
+ * so that VM processes do not map it (a quarter MiB of resident memory otherwise). */
+static const char *const libm_names[] = {"feclearexcept", "fesetround", "fetestexcept", "fma",
+                                         "fmaf"};
+static struct {
+    typeof(feclearexcept) *feclearexcept;
+    typeof(fesetround) *fesetround;
+    typeof(fetestexcept) *fetestexcept;
+    typeof(fma) *fma;
+    typeof(fmaf) *fmaf;
+} lm;
+
 __attribute__((noinline, cold)) static uint64_t host_fma_lib(int dbl, uint64_t a, uint64_t b,
                                                              uint64_t c, int rm, uint32_t *fl)
 {
     uint64_t r;
     int e;
 
-    feclearexcept(FE_ALL_EXCEPT);
-    fesetround(fe_round[rm]);
+    if (dynlib_load("libm.so.6", "fused multiply-add without FMA3", libm_names, (void **)&lm,
+                    sizeof(libm_names) / sizeof(libm_names[0])))
+        abort(); /* cannot happen: libm is part of the C library */
+    lm.feclearexcept(FE_ALL_EXCEPT);
+    lm.fesetround(fe_round[rm]);
     if (dbl) {
         volatile double va = bits_d(a), vb = bits_d(b), vc = bits_d(c), vr;
-        vr = fma(va, vb, vc);
+        vr = lm.fma(va, vb, vc);
         r = d_bits(vr);
     } else {
         volatile float va = bits_s(a), vb = bits_s(b), vc = bits_s(c), vr;
-        vr = fmaf(va, vb, vc);
+        vr = lm.fmaf(va, vb, vc);
         r = s_bits(vr);
     }
-    e = fetestexcept(FE_ALL_EXCEPT);
-    fesetround(FE_TONEAREST);
+    e = lm.fetestexcept(FE_ALL_EXCEPT);
+    lm.fesetround(FE_TONEAREST);
     *fl = fe_flags(e);
     return r;
 }
