@@ -35,7 +35,7 @@ static int add_slot(void *opaque, struct virtio_dev *vdev, void *dev, void (*des
     struct x86_virtio *v = c->v;
     const struct x86_virtio_host *h = c->h;
     int i = v->n, slot = X86_VIRTIO_SLOT_BASE + i, err;
-    const struct irq_line irq = {h->irq_set, h->irq_opaque, X86_PCI_GSI(slot, 0)};
+    struct irq_line irq = {h->irq_set, h->irq_opaque, X86_PCI_GSI(slot, 0)};
     struct pci_dev *fn;
     uint64_t bar;
 
@@ -48,6 +48,8 @@ static int add_slot(void *opaque, struct virtio_dev *vdev, void *dev, void (*des
     v->slot[i].destroy = destroy;
     v->slot[i].vdev = vdev;
     v->n++;
+    if (x86_irqfds_add(&v->irqfds, (unsigned)irq.line, &irq))
+        log_warn("virtio-%s: interrupts go through KVM_IRQ_LINE", virtio_dev_name(vdev));
     err = virtio_pci_create(&v->slot[i].pci, vdev, &irq);
     if (err)
         return err;
@@ -78,7 +80,10 @@ int x86_virtio_create(struct x86_virtio *v, const struct virtio_devset_config *c
     struct attach_ctx ctx = {v, host};
 
     memset(v, 0, sizeof(*v));
+    x86_irqfds_init(&v->irqfds, host->kvm);
     err = virtio_devset_create(cfg, host->ram, add_slot, &ctx, &v->balloon);
+    if (!err)
+        err = x86_irqfds_start(&v->irqfds);
     if (err) {
         log_err("board: creating virtio devices failed: %s", strerror(-err));
         x86_virtio_destroy(v);
@@ -93,5 +98,6 @@ void x86_virtio_destroy(struct x86_virtio *v)
         v->slot[i].destroy(v->slot[i].dev);
         virtio_pci_destroy(v->slot[i].pci);
     }
+    x86_irqfds_destroy(&v->irqfds);
     memset(v, 0, sizeof(*v));
 }

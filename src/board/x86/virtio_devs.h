@@ -10,6 +10,7 @@
 #include "backend/chardev/socket.h"
 #include "backend/disk/disk.h"
 #include "backend/net/net.h"
+#include "board/x86/irqfd.h"
 #include "board/x86/pci.h"
 #include "bus/bus.h"
 #include "engine/kvm/kvm.h"
@@ -41,6 +42,7 @@ struct x86_virtio {
         struct virtio_dev *vdev;
     } slot[X86_VIRTIO_MAX];
     struct virtio_balloon *balloon;
+    struct x86_irqfds irqfds; /* INTx through KVM irqfds */
 };
 
 /* Creates every device of cfg; on failure destroys what it created. Returns 0 or -errno
