@@ -70,4 +70,4 @@ clean:
 	rm -rf build build-asan
 
 .PHONY: all unit clean
--include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(O)/src/cli/main.d
+-include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(O)/src/cli/main.d $(O)/tests/kvm/test_kvm_engine.d

@@ -21,6 +21,7 @@ int gmem_create(struct gmem *m, uint64_t base, uint64_t size)
         goto fail_fd;
     }
     m->base = base;
+    m->hole_start = m->hole_len = 0;
     m->size = size;
     m->private_file = false;
     return 0;
@@ -43,6 +44,7 @@ int gmem_create_from_file(struct gmem *m, uint64_t base, uint64_t size, int fd, 
     }
     m->fd = -1;
     m->base = base;
+    m->hole_start = m->hole_len = 0;
     m->size = size;
     m->private_file = true;
     return 0;

@@ -12,6 +12,9 @@ struct gmem {
     uint8_t *hva;      /* host mapping of the whole region */
     int fd;            /* memfd behind the mapping (snapshots, migration); -1 for a file mapping */
     bool private_file; /* MAP_PRIVATE mapping of a snapshot file (gmem_create_from_file) */
+    /* An optional hole in guest physical space (x86's MMIO gap below 4 GiB): the bytes of the
+     * region continue at hole_start + hole_len. hole_len 0: no hole. */
+    uint64_t hole_start, hole_len;
 };
 
 /* Creates a zero-filled region of size bytes at guest physical base. Returns 0 or -errno. */
@@ -27,14 +30,31 @@ void gmem_destroy(struct gmem *m);
  * Returns 0 or -errno. */
 int gmem_discard(const struct gmem *m, void *hva, size_t len);
 
-/* Host pointer for [gpa, gpa+len) or NULL when any byte is outside the region. */
+/* Puts a hole of len bytes at guest physical start (inside or at the end of the region): the
+ * region's bytes from start on appear at start + len. */
+static inline void gmem_set_hole(struct gmem *m, uint64_t start, uint64_t len)
+{
+    m->hole_start = start;
+    m->hole_len = len;
+}
+
+/* Host pointer for [gpa, gpa+len) or NULL when any byte is outside the region (or in its hole,
+ * or the range spans the hole). */
 static inline void *gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len)
 {
-    uint64_t end;
+    uint64_t end, off;
 
-    if (gpa < m->base || __builtin_add_overflow(gpa, len, &end) || end > m->base + m->size)
+    if (gpa < m->base || __builtin_add_overflow(gpa, len, &end))
         return NULL;
-    return m->hva + (gpa - m->base);
+    off = gpa - m->base;
+    if (m->hole_len && end > m->hole_start) {
+        if (gpa < m->hole_start || gpa - m->hole_start < m->hole_len)
+            return NULL; /* into or across the hole */
+        off -= m->hole_len;
+    }
+    if (off > m->size || len > m->size - off)
+        return NULL;
+    return m->hva + off;
 }
 
 #endif

@@ -28,7 +28,6 @@ struct x86_board {
     struct uart16550 com1;
     struct x86_legacy legacy;
     struct x86_pci pci;
-    struct gmem ram_low; /* the RAM below the MMIO gap, what devices may address (see report) */
     struct x86_virtio virtio;
     atomic_int user_quit;
 };
@@ -107,7 +106,7 @@ static int board_add_devices(struct x86_board *b)
 static int board_add_virtio(struct x86_board *b)
 {
     const struct x86_virtio_host host = {
-        .ram = &b->ram_low,
+        .ram = &b->ram,
         .pci = &b->pci,
         .mmio = &b->mmio,
         .kvm = b->kvm,
@@ -115,8 +114,10 @@ static int board_add_virtio(struct x86_board *b)
         .irq_opaque = b,
     };
 
-    b->ram_low = b->ram;
-    b->ram_low.size = x86_low_ram(b->cfg.ram_size);
+    /* devices address all of RAM: above the MMIO gap it continues at 4 GiB */
+    if (b->cfg.ram_size > x86_low_ram(b->cfg.ram_size))
+        gmem_set_hole(&b->ram, x86_low_ram(b->cfg.ram_size),
+                      X86_HIGH_RAM_START - x86_low_ram(b->cfg.ram_size));
     return x86_virtio_create(&b->virtio, &b->cfg.virtio, &host);
 }
 
