@@ -21,6 +21,7 @@ const struct api_route_def api_routes[ROUTE_COUNT] = {
     {"POST", "/v1/vms/{id}/stop", ROUTE_VM_STOP},
     {"POST", "/v1/vms/{id}/shutdown", ROUTE_VM_SHUTDOWN},
     {"PUT", "/v1/vms/{id}/balloon", ROUTE_VM_BALLOON},
+    {"POST", "/v1/vms/{id}/snapshot", ROUTE_VM_SNAPSHOT},
 };
 
 int api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)
@@ -257,9 +258,9 @@ static int parse_nets(json_t *arr, struct api_vm_config *c, struct api_error *e)
 
 static int parse_config(json_t *j, struct api_vm_config *c, struct api_error *e)
 {
-    static const char *const fields[] = {"name",    "arch",      "cpus",  "memory_mib", "kernel",
-                                         "initrd",  "cmdline",   "disks", "firmware",   "nets",
-                                         "balloon", "cpu_quota", NULL};
+    static const char *const fields[] = {"name",    "arch",      "cpus",    "memory_mib", "kernel",
+                                         "initrd",  "cmdline",   "disks",   "firmware",   "nets",
+                                         "balloon", "cpu_quota", "restore", NULL};
     long long cpus = 1, mem = 256;
     json_t *q;
     int st;
@@ -267,11 +268,15 @@ static int parse_config(json_t *j, struct api_vm_config *c, struct api_error *e)
     *c = (struct api_vm_config){.balloon = true};
     snprintf(c->arch, sizeof(c->arch), "riscv64");
     if ((st = check_fields(j, fields, "", e)) ||
-        (st = get_string(j, "name", c->name, sizeof(c->name), true, e)) ||
+        (st = get_string(j, "restore", c->restore, sizeof(c->restore), false, e)))
+        return st;
+    if (c->restore[0])
+        cpus = mem = 0; /* from the snapshot */
+    if ((st = get_string(j, "name", c->name, sizeof(c->name), true, e)) ||
         (st = get_string(j, "arch", c->arch, sizeof(c->arch), false, e)) ||
         (st = get_int(j, "cpus", 1, API_CPUS_MAX, &cpus, false, e)) ||
         (st = get_int(j, "memory_mib", API_MEM_MIN_MIB, API_MEM_MAX_MIB, &mem, false, e)) ||
-        (st = get_string(j, "kernel", c->kernel, sizeof(c->kernel), true, e)) ||
+        (st = get_string(j, "kernel", c->kernel, sizeof(c->kernel), !c->restore[0], e)) ||
         (st = get_string(j, "initrd", c->initrd, sizeof(c->initrd), false, e)) ||
         (st = get_string(j, "firmware", c->firmware, sizeof(c->firmware), false, e)) ||
         (st = get_string(j, "cmdline", c->cmdline, sizeof(c->cmdline), false, e)) ||
@@ -290,17 +295,28 @@ static int parse_config(json_t *j, struct api_vm_config *c, struct api_error *e)
     if ((st = check_path("kernel", c->kernel, e)) || (st = check_path("initrd", c->initrd, e)) ||
         (st = check_path("firmware", c->firmware, e)))
         return st;
-    if (!c->kernel[0])
+    if (c->restore[0]) {
+        if ((st = check_path("restore", c->restore, e)))
+            return st;
+        if (c->kernel[0] || c->initrd[0] || c->firmware[0] || c->cmdline[0])
+            return api_error_set(e, 422, "out_of_range",
+                                 "'restore' takes the machine from the snapshot: no 'kernel', "
+                                 "'initrd', 'firmware' or 'cmdline'");
+        if (strcmp(c->arch, "riscv64") != 0)
+            return api_error_set(e, 422, "out_of_range", "'restore' is for riscv64 VMs only");
+    } else if (!c->kernel[0]) {
         return api_error_set(e, 422, "out_of_range", "'kernel' must be an absolute path");
+    }
     q = json_object_get(j, "cpu_quota");
     if (q && !json_is_null(q)) {
         if (!json_is_number(q))
             return api_error_set(e, 400, "bad_type", "'cpu_quota' must be a number (cores)");
         c->cpu_quota = json_number_value(q);
-        if (!isfinite(c->cpu_quota) || c->cpu_quota < 0.01 || c->cpu_quota > c->cpus)
+        if (!isfinite(c->cpu_quota) || c->cpu_quota < 0.01 ||
+            c->cpu_quota > (c->cpus ? c->cpus : API_CPUS_MAX))
             return api_error_set(e, 422, "out_of_range",
                                  "'cpu_quota' must be from 0.01 to cpus (%d) cores, or null",
-                                 c->cpus);
+                                 c->cpus ? c->cpus : API_CPUS_MAX);
     }
     if (!strcmp(c->arch, "x86_64") && (c->ndisks || c->nnets || c->firmware[0]))
         return api_error_set(e, 422, "out_of_range",
@@ -337,6 +353,30 @@ int api_balloon_parse(const char *body, size_t len, uint64_t *target_mib, struct
     if (!(st = check_fields(j, fields, "", e)) &&
         !(st = get_int(j, "target_mib", 0, API_MEM_MAX_MIB, &v, true, e)))
         *target_mib = (uint64_t)v;
+    json_decref(j);
+    return st;
+}
+
+int api_snapshot_parse(const char *body, size_t len, char path[API_PATH_MAX], bool *stop,
+                       struct api_error *e)
+{
+    static const char *const fields[] = {"path", "then", NULL};
+    char then[16] = "resume";
+    json_t *j;
+    int st = load_object(body, len, &j, e);
+
+    if (st)
+        return st;
+    path[0] = '\0';
+    if (!(st = check_fields(j, fields, "", e)) &&
+        !(st = get_string(j, "path", path, API_PATH_MAX, true, e)) &&
+        !(st = get_string(j, "then", then, sizeof(then), false, e))) {
+        if (path[0] != '/')
+            st = api_error_set(e, 422, "out_of_range", "'path' must be an absolute path");
+        else if (strcmp(then, "resume") != 0 && strcmp(then, "stop") != 0)
+            st = api_error_set(e, 422, "out_of_range", "'then' must be \"resume\" or \"stop\"");
+        *stop = !strcmp(then, "stop");
+    }
     json_decref(j);
     return st;
 }

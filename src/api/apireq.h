@@ -57,6 +57,7 @@ enum api_route {
     ROUTE_VM_STOP,
     ROUTE_VM_SHUTDOWN,
     ROUTE_VM_BALLOON,
+    ROUTE_VM_SNAPSHOT,
     ROUTE_COUNT
 };
 
@@ -96,6 +97,10 @@ struct api_vm_config {
     int nnets;
     double cpu_quota; /* cores; 0: no limit */
     bool balloon;     /* a virtio-balloon device (riscv64; default true) */
+    /* A snapshot to continue from (`vessel run --restore`; riscv64): kernel, initrd, firmware
+     * and cmdline must then be absent; cpus and memory_mib are 0 unless given (the daemon takes
+     * them, and balloon, from the file's CONFIG section and refuses given values that differ). */
+    char restore[API_PATH_MAX];
 };
 
 /* Parses and validates a POST /v1/vms body. Paths must be absolute; files are not opened here.
@@ -104,6 +109,11 @@ int api_vm_config_parse(const char *body, size_t len, struct api_vm_config *c, s
 
 /* The body of PUT /v1/vms/{id}/balloon: {"target_mib": N}, 0 <= N <= API_MEM_MAX_MIB. */
 int api_balloon_parse(const char *body, size_t len, uint64_t *target_mib, struct api_error *e);
+
+/* The body of POST /v1/vms/{id}/snapshot: {"path": ABSOLUTE, "then": "resume"|"stop"} ("then"
+ * defaults to resume). */
+int api_snapshot_parse(const char *body, size_t len, char path[API_PATH_MAX], bool *stop,
+                       struct api_error *e);
 
 /* An action's body: empty, or an empty JSON object. */
 int api_empty_body_check(const char *body, size_t len, struct api_error *e);

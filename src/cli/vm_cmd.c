@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/http_client.h"
@@ -15,13 +16,16 @@
 static const char usage_vm[] =
     "usage: vessel vm [--socket PATH] [--json] COMMAND ...\n"
     "\n"
-    "  create NAME --kernel IMAGE [--initrd FILE] [--firmware FILE] [--append STR]\n"
+    "  create NAME --kernel IMAGE|--restore SNAPSHOT [--initrd FILE] [--firmware FILE] [--append "
+    "STR]\n"
     "         [--arch riscv64|x86_64] [--cpus N] [--mem SIZE] [--disk PATH[,ro]]...\n"
     "         [--net SPEC]... [--cpu-quota CORES] [--no-balloon] [--start]\n"
     "  list                      all VMs (ID, NAME, STATE, CPUS, MEM, PID)\n"
     "  show NAME|ID              configuration, state, limits and live stats\n"
     "  start|pause|resume|stop|shutdown|delete NAME|ID\n"
     "  balloon NAME|ID MIB       set the balloon target\n"
+    "  snapshot NAME|ID PATH [--stop]  write a running VM's state to PATH (then resume it, or\n"
+    "                            stop it); `create NAME --restore PATH` runs it again\n"
     "  console NAME|ID           attach to the serial console (Ctrl-] detaches)\n"
     "\n"
     "--socket PATH: the daemon's socket (default $VESSEL_SOCKET, else /run/vessel/vessel.sock).\n"
@@ -147,7 +151,7 @@ static int do_create(const char *sock, bool as_json, int argc, char **argv)
         } else if (!strcmp(o, "--no-balloon")) {
             json_object_set_new(req, "balloon", json_false());
         } else if (!strcmp(o, "--kernel") || !strcmp(o, "--initrd") || !strcmp(o, "--firmware") ||
-                   !strcmp(o, "--arch")) {
+                   !strcmp(o, "--arch") || !strcmp(o, "--restore")) {
             char *abs = o[2] == 'a' ? strdup(val) : realpath(val, NULL);
             json_object_set_new(req, o + 2, json_string(abs ? abs : val));
             free(abs);
@@ -304,6 +308,25 @@ int cli_vm(int argc, char **argv)
         snprintf(body, sizeof(body), "{\"target_mib\":%ld}", mib);
         strncat(path, "/balloon", sizeof(path) - strlen(path) - 1);
         rc = vm_cmd_request(sock, "PUT", path, body, &out);
+    } else if (!strcmp(cmd, "snapshot") &&
+               (argc == 4 || (argc == 5 && !strcmp(argv[4], "--stop")))) {
+        char cwd[2048], *abs = NULL, *text;
+        json_t *req;
+        if (argv[3][0] != '/' && getcwd(cwd, sizeof(cwd)) &&
+            asprintf(&abs, "%s/%s", cwd, argv[3]) < 0)
+            abs = NULL;
+        req = json_pack("{s:s,s:s}", "path", abs ? abs : argv[3], "then",
+                        argc == 5 ? "stop" : "resume");
+        free(abs);
+        text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+        json_decref(req);
+        if (!text) {
+            fprintf(stderr, "vessel: vm snapshot: out of memory\n");
+            return 1;
+        }
+        strncat(path, "/snapshot", sizeof(path) - strlen(path) - 1);
+        rc = vm_cmd_request(sock, "POST", path, text, &out);
+        free(text);
     } else {
         int i;
         for (i = 0; actions[i] && strcmp(actions[i], cmd); i++) {

@@ -55,6 +55,8 @@ char *vm_config_dump(const struct api_vm_config *c)
     json_object_set_new(j, "nets", nets);
     json_object_set_new(j, "cpu_quota", c->cpu_quota > 0 ? json_real(c->cpu_quota) : json_null());
     json_object_set_new(j, "balloon", json_boolean(c->balloon));
+    if (c->restore[0])
+        json_object_set_new(j, "restore", json_string(c->restore));
     s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return s;

@@ -21,6 +21,7 @@
 #include "cli/args.h"
 #include "host/procinfo.h"
 #include "host/vm_ops.h"
+#include "vm/snapshot.h"
 
 static const char usage_serve[] =
     "usage: vessel serve [OPTIONS]\n"
@@ -138,8 +139,30 @@ static int vm_action(enum api_route route, struct vm *v, const char *body, size_
                      struct api_error *e)
 {
     uint64_t target;
-    char *answer = NULL;
+    char *answer = NULL, path[API_PATH_MAX];
+    bool stop = false;
     int st;
+
+    if (route == ROUTE_VM_SNAPSHOT) {
+        json_t *a;
+        if ((st = api_snapshot_parse(body, len, path, &stop, e)) ||
+            (st = vm_snapshot(&host, v, path, stop, &answer, e)))
+            return st;
+        a = json_loads(answer, 0, NULL);
+        if (!json_is_true(json_object_get(a, "ok"))) {
+            const char *why = json_string_value(json_object_get(a, "error"));
+            st = api_error_set(e, 500, "internal", "the VM did not write %.200s: %.200s", path,
+                               why ? why : answer);
+            json_decref(a);
+            free(answer);
+            return st;
+        }
+        *out = json_pack("{s:s,s:s,s:O,s:O}", "path", path, "then", stop ? "stop" : "resume", "ms",
+                         json_object_get(a, "ms"), "paused_ms", json_object_get(a, "paused_ms"));
+        json_decref(a);
+        free(answer);
+        return *out ? 200 : api_error_set(e, 500, "internal", "out of memory");
+    }
 
     if (route == ROUTE_VM_BALLOON) {
         if ((st = api_balloon_parse(body, len, &target, e)) ||
@@ -166,13 +189,63 @@ static int vm_action(enum api_route route, struct vm *v, const char *body, size_
     return 200;
 }
 
+/* A VM created with "restore": RAM, vCPUs and the balloon come from the snapshot's CONFIG
+ * section; given values must match, and so must the number of disks and nets. */
+static int restore_config(struct api_vm_config *c, struct api_error *e)
+{
+    struct snap_reader r;
+    struct snapshot_config sc;
+    int err, blk = 0, net = 0, bal = 0;
+    uint64_t mib;
+
+    if ((err = snapshot_open(&r, c->restore, "rv64", "riscv64")))
+        return api_error_set(e, 422, "bad_file",
+                             "'restore' %.200s: not a usable riscv64 snapshot: %s", c->restore,
+                             strerror(-err));
+    err = snapshot_read_config(&r, c->restore, &sc);
+    snap_reader_close(&r);
+    if (err)
+        return api_error_set(e, 422, "bad_file", "'restore' %.200s: unreadable machine config: %s",
+                             c->restore, strerror(-err));
+    for (int i = 0; i < sc.ndevices; i++) {
+        blk += !strncmp(sc.devices[i], "virtio-blk", 10);
+        net += !strcmp(sc.devices[i], "virtio-net");
+        bal += !strcmp(sc.devices[i], "virtio-balloon");
+    }
+    mib = sc.ram_size >> 20;
+    err = 0;
+    if (sc.nharts < 1 || sc.nharts > API_CPUS_MAX || mib < API_MEM_MIN_MIB || mib > API_MEM_MAX_MIB)
+        err = api_error_set(
+            e, 422, "bad_file",
+            "'restore': the snapshot's machine (%d vCPUs, %llu MiB) is outside the API's limits",
+            sc.nharts, (unsigned long long)mib);
+    else if ((c->cpus && c->cpus != sc.nharts) || (c->memory_mib && c->memory_mib != mib))
+        err = api_error_set(e, 422, "out_of_range",
+                            "'restore': the snapshot has %d vCPUs and %llu MiB; leave out 'cpus' "
+                            "and 'memory_mib' or give those",
+                            sc.nharts, (unsigned long long)mib);
+    else if (blk != c->ndisks || net != c->nnets)
+        err = api_error_set(e, 422, "out_of_range",
+                            "'restore': the snapshot has %d disks and %d nets; give the same "
+                            "'disks' (in order) and as many 'nets'",
+                            blk, net);
+    else if (c->cpu_quota > sc.nharts)
+        err = api_error_set(e, 422, "out_of_range",
+                            "'cpu_quota' must be from 0.01 to cpus (%d) cores, or null", sc.nharts);
+    c->cpus = sc.nharts;
+    c->memory_mib = mib;
+    c->balloon = bal > 0;
+    snapshot_config_free(&sc);
+    return err;
+}
+
 /* The files a VM needs must be readable by the daemon (the VM process runs as it). */
 static int check_files(const struct api_vm_config *c, struct api_error *e)
 {
-    const char *const files[] = {c->kernel, c->initrd, c->firmware};
-    static const char *const keys[] = {"kernel", "initrd", "firmware"};
+    const char *const files[] = {c->kernel, c->initrd, c->firmware, c->restore};
+    static const char *const keys[] = {"kernel", "initrd", "firmware", "restore"};
 
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (files[i][0] && access(files[i], R_OK))
             return api_error_set(e, 422, "bad_file", "'%s' %.200s: %s", keys[i], files[i],
                                  strerror(errno));
@@ -212,6 +285,8 @@ static int handle(const char *method, const char *url, const char *body, size_t 
         st = api_vm_config_parse(body, len, cfg, e);
         if (!st)
             st = check_files(cfg, e);
+        if (!st && cfg->restore[0])
+            st = restore_config(cfg, e);
         if (!st) {
             st = registry_add(&host.reg, cfg, &v);
             if (st == -EEXIST)

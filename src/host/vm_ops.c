@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -93,8 +94,18 @@ static void build_argv(struct vm_host *h, struct vm *v, struct argv_build *b)
     add(b, "run");
     add(b, "--arch");
     add(b, "%s", c->arch);
-    add(b, "--kernel");
-    add(b, "%s", c->kernel);
+    if (c->restore[0]) {
+        /* The snapshot sets RAM, vCPUs and the boot files; devices are given as before. */
+        add(b, "--restore");
+        add(b, "%s", c->restore);
+    } else {
+        add(b, "--kernel");
+        add(b, "%s", c->kernel);
+        add(b, "--mem");
+        add(b, "%lluM", (unsigned long long)c->memory_mib);
+        add(b, "--cpus");
+        add(b, "%d", c->cpus);
+    }
     if (c->initrd[0]) {
         add(b, "--initrd");
         add(b, "%s", c->initrd);
@@ -107,10 +118,6 @@ static void build_argv(struct vm_host *h, struct vm *v, struct argv_build *b)
         add(b, "--append");
         add(b, "%s", c->cmdline);
     }
-    add(b, "--mem");
-    add(b, "%lluM", (unsigned long long)c->memory_mib);
-    add(b, "--cpus");
-    add(b, "%d", c->cpus);
     for (int i = 0; i < c->ndisks; i++) {
         add(b, "--disk");
         add(b, "%s%s", c->disks[i].path, c->disks[i].readonly ? ",ro" : "");
@@ -267,29 +274,17 @@ int vm_stop(struct vm_host *h, struct vm *v, bool graceful, struct api_error *e)
     return 0;
 }
 
-int vm_balloon(struct vm_host *h, struct vm *v, uint64_t target_mib, char **answer,
-               struct api_error *e)
+/* Sends one command line to the VM's --api-socket and gives its one-line answer (malloc'd);
+ * waits up to timeout_s for it. */
+static int control_call(struct vm_host *h, struct vm *v, const char *cmd, int timeout_s,
+                        char **answer, struct api_error *e)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    struct timeval tv = {.tv_sec = 3};
+    struct timeval tv = {.tv_sec = timeout_s};
     char path[REG_PATH_MAX + 16], line[4096];
-    size_t got = 0;
-    int fd, n;
+    size_t got = 0, n = strlen(cmd);
+    int fd;
 
-    registry_refresh(&h->reg, v);
-    if (!v->cfg.balloon)
-        return api_error_set(e, 409, "unsupported",
-                             "VM %s has no balloon device (created with "
-                             "\"balloon\": false or not riscv64)",
-                             v->cfg.name);
-    if (v->state != VM_RUNNING)
-        return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
-                             vm_state_name(v->state));
-    if (target_mib > v->cfg.memory_mib)
-        return api_error_set(e, 422, "out_of_range",
-                             "target_mib %llu is more than the VM's "
-                             "%llu MiB",
-                             (unsigned long long)target_mib, (unsigned long long)v->cfg.memory_mib);
     registry_path(&h->reg, v, ".api", path, sizeof(path));
     if (strlen(path) >= sizeof(sa.sun_path))
         return api_error_set(e, 500, "internal", "control socket path too long");
@@ -304,9 +299,7 @@ int vm_balloon(struct vm_host *h, struct vm *v, uint64_t target_mib, char **answ
         return api_error_set(e, 409, "unsupported", "VM %s's control socket is not there (yet): %s",
                              v->cfg.name, strerror(errno));
     }
-    n = snprintf(line, sizeof(line), "{\"balloon_target_mib\": %llu}\n",
-                 (unsigned long long)target_mib);
-    if (send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
+    if (send(fd, cmd, n, MSG_NOSIGNAL) != (ssize_t)n || send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
         close(fd);
         return api_error_set(e, 500, "internal", "sending to the VM: %s", strerror(errno));
     }
@@ -323,4 +316,64 @@ int vm_balloon(struct vm_host *h, struct vm *v, uint64_t target_mib, char **answ
     line[strcspn(line, "\n")] = '\0';
     *answer = strdup(line);
     return *answer ? 0 : api_error_set(e, 500, "internal", "out of memory");
+}
+
+int vm_balloon(struct vm_host *h, struct vm *v, uint64_t target_mib, char **answer,
+               struct api_error *e)
+{
+    char line[64];
+
+    registry_refresh(&h->reg, v);
+    if (!v->cfg.balloon)
+        return api_error_set(e, 409, "unsupported",
+                             "VM %s has no balloon device (created with "
+                             "\"balloon\": false or not riscv64)",
+                             v->cfg.name);
+    if (v->state != VM_RUNNING)
+        return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
+                             vm_state_name(v->state));
+    if (target_mib > v->cfg.memory_mib)
+        return api_error_set(e, 422, "out_of_range",
+                             "target_mib %llu is more than the VM's "
+                             "%llu MiB",
+                             (unsigned long long)target_mib, (unsigned long long)v->cfg.memory_mib);
+    snprintf(line, sizeof(line), "{\"balloon_target_mib\": %llu}", (unsigned long long)target_mib);
+    return control_call(h, v, line, 3, answer, e);
+}
+
+int vm_snapshot(struct vm_host *h, struct vm *v, const char *path, bool stop, char **answer,
+                struct api_error *e)
+{
+    json_t *cmd;
+    char *line;
+    int st;
+
+    registry_refresh(&h->reg, v);
+    if (strcmp(v->cfg.arch, "riscv64") != 0)
+        return api_error_set(e, 501, "unsupported", "VM %s is %s: snapshots are riscv64 only",
+                             v->cfg.name, v->cfg.arch);
+    if (v->state != VM_RUNNING)
+        return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
+                             vm_state_name(v->state));
+    cmd = json_pack("{s:{s:s,s:s}}", "snapshot", "path", path, "then", stop ? "stop" : "resume");
+    line = cmd ? json_dumps(cmd, JSON_COMPACT) : NULL;
+    json_decref(cmd);
+    if (!line)
+        return api_error_set(e, 500, "internal", "out of memory");
+    if (stop) {
+        /* The VM exits 0 after the file is written: not a crash. */
+        v->stop_requested = true;
+        registry_save(&h->reg, v);
+    }
+    st = control_call(h, v, line, 120, answer, e);
+    free(line);
+    if (stop) {
+        if (st) {
+            v->stop_requested = false;
+            registry_save(&h->reg, v);
+        } else {
+            wait_state(h, v, VM_STOPPED, 3000);
+        }
+    }
+    return st;
 }

@@ -1,7 +1,7 @@
 /* VM lifecycle actions of the daemon: start (spawn the vm-shim and the VM process in its
  * cgroups), pause/resume (SIGSTOP/SIGCONT of the VM process: every vCPU and device thread
  * stops), stop (SIGKILL), shutdown (riscv64: SIGTERM to the VMM - the guest gets no notice, see
- * docs/api/openapi.yaml) and the balloon (forwarded to the VM's --api-socket). */
+ * docs/api/openapi.yaml), the balloon and snapshots (forwarded to the VM's --api-socket). */
 #ifndef VESSEL_HOST_VM_OPS_H
 #define VESSEL_HOST_VM_OPS_H
 
@@ -34,5 +34,9 @@ int vm_stop(struct vm_host *h, struct vm *v, bool graceful, struct api_error *e)
 /* On success, answer (malloc'd) is the VM's one-line JSON reply. */
 int vm_balloon(struct vm_host *h, struct vm *v, uint64_t target_mib, char **answer,
                struct api_error *e);
+/* Forwards {"snapshot": {"path", "then"}} to a running riscv64 VM's control socket (the file is
+ * written by the VM process); answer as for vm_balloon. With stop the VM then exits (stopped). */
+int vm_snapshot(struct vm_host *h, struct vm *v, const char *path, bool stop, char **answer,
+                struct api_error *e);
 
 #endif

@@ -226,6 +226,15 @@ def check_bad_requests(r, d):
         ("PUT", "/v1/vms/idle/balloon", '{"target_mib":"x"}', 400, "bad_type"),
         ("PUT", "/v1/vms/idle/balloon", '{"target_mib":-1}', 422, "out_of_range"),
         ("PUT", "/v1/vms/idle/balloon", '{"target_mib":16}', 409, "invalid_state"),
+        ("POST", "/v1/vms/idle/snapshot", '{"path":"rel/vm.snap"}', 422, "out_of_range"),
+        ("POST", "/v1/vms/idle/snapshot", '{"path":"/tmp/x.snap","then":"later"}', 422, "out_of_range"),
+        ("POST", "/v1/vms/idle/snapshot", '{"path":"/tmp/x.snap","bogus":1}', 400, "unknown_field"),
+        ("POST", "/v1/vms/idle/snapshot", '{}', 400, "missing_field"),
+        ("POST", "/v1/vms/idle/snapshot", '{"path":"/tmp/x.snap"}', 409, "invalid_state"),
+        ("POST", "/v1/vms/nope/snapshot", '{"path":"/tmp/x.snap"}', 404, "not_found"),
+        ("POST", "/v1/vms", '{"name":"x","restore":"rel/vm.snap"}', 422, "out_of_range"),
+        ("POST", "/v1/vms", '{"name":"x","restore":"/nonexistent/vm.snap"}', 422, "bad_file"),
+        ("POST", "/v1/vms", '{"name":"x","restore":"/s","kernel":"/k"}', 422, "out_of_range"),
     ]
     bad = []
     for method, path, body, want_st, want_code in table:
@@ -422,6 +431,7 @@ def check_four(r, d):
     r.check("vessel console on pipes runs a command", "CLI-42" in out.stdout, out.stdout[-300:] + out.stderr)
 
     r.check("vessel console on a terminal: raw mode, Ctrl-] detaches", console_tty(env, "vm-c"))
+    check_snapshot(r, d, vms["vm-c"])
 
     # Stop and delete.
     bad = []
@@ -500,6 +510,39 @@ def check_quota(r, d):
     for n in vms:
         d.req("POST", "/v1/vms/%s/stop" % n)
         d.req("DELETE", "/v1/vms/%s" % n)
+
+
+def check_snapshot(r, d, vm):
+    """Snapshot running vm-c through the API, then run a second VM from the file."""
+    c = Console(vm["console"]["socket"])
+    c.send("echo SNAP-$((6*7)) > /tmp/snapmark; echo MARK$((1+1))ED\n")
+    c.expect(r"MARK2ED\r?\n", 30 * SCALE)
+    c.close()
+    path = os.path.join(d.state, "vm-c.snap")
+    st, j = d.req("POST", "/v1/vms/vm-c/snapshot", {"path": path})
+    r.check("POST .../snapshot of a running VM -> 200 with ms, file written (%s ms)" % j.get("ms"),
+            st == 200 and isinstance(j.get("ms"), (int, float)) and os.path.isfile(path)
+            and d.req("GET", "/v1/vms/vm-c")[1].get("state") == "running", (st, j))
+    st, j = d.req("POST", "/v1/vms", {"name": "vm-r", "restore": path})
+    r.check("POST /v1/vms with restore -> 201, cpus and memory from the snapshot",
+            st == 201 and j.get("cpus") == 1 and j.get("memory_mib") == 256, (st, j))
+    st, j = d.req("POST", "/v1/vms/vm-r/start")
+    r.check("the restored VM starts (state %s)" % j.get("state"), st == 200 and j.get("state") == "running", (st, j))
+    c = Console(j.get("console", {}).get("socket", "/nonexistent"))
+    got = ""
+    try:
+        c.send("\ncat /tmp/snapmark\n")
+        got = c.expect(r"(SNAP-42)\r?\n", 30 * SCALE).group(1).decode()
+    except (TimeoutError, EOFError, OSError) as e:
+        got = str(e)
+    c.close()
+    r.check("the restored VM continues the original's guest (reads its /tmp file)", got == "SNAP-42",
+            (got, save_log(j.get("console", {}).get("log", "/nonexistent"), "vm-r")))
+    st, j = d.req("POST", "/v1/vms/vm-r/stop")
+    st2, _ = d.req("POST", "/v1/vms/vm-r/snapshot", {"path": path + ".2"})
+    st3, _ = d.req("DELETE", "/v1/vms/vm-r")
+    r.check("snapshot of a stopped VM -> 409; the restored VM stops and is deleted",
+            st == 200 and st2 == 409 and st3 == 200, (st, st2, st3))
 
 
 def main():
