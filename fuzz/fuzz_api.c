@@ -1,7 +1,8 @@
 /* libFuzzer target: the management API's request validation (src/api/apireq.c) - the route
- * matcher and the JSON body parsers the daemon runs on every request. The first byte picks the
- * parser; for the route matcher the rest is "METHOD\nURL". Every result must be either success
+ * matcher and the JSON body parsers the daemon runs on every request (VM config, balloon,
+ * snapshot, empty action bodies). The first byte picks the parser; for the route matcher the rest is "METHOD\nURL". Every result must be either success
  * or a filled error with a 4xx status. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(s, data + 1, size - 1);
     s[size - 1] = '\0';
-    switch (data[0] % 4) {
+    switch (data[0] % 5) {
     case 0: {
         char *nl = strchr(s, '\n');
         if (!nl)
@@ -45,20 +46,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         break;
     }
-    case 1:
+    case 1: {
+        bool restore;
         st = api_vm_config_parse(s, size - 1, &cfg, &e);
         check_error(st, &e);
-        if (!st && (cfg.cpus < 1 || cfg.cpus > API_CPUS_MAX || cfg.memory_mib < API_MEM_MIN_MIB ||
-                    cfg.memory_mib > API_MEM_MAX_MIB || !api_name_valid(cfg.name) ||
-                    cfg.kernel[0] != '/' || cfg.cpu_quota > cfg.cpus))
+        if (st)
+            break;
+        /* a restore takes kernel, vCPUs and RAM from the snapshot: 0 means "from there" */
+        restore = cfg.restore[0] != '\0';
+        if (restore ? cfg.restore[0] != '/' || cfg.kernel[0] : cfg.kernel[0] != '/')
+            abort();
+        if (!(restore && cfg.cpus == 0) && (cfg.cpus < 1 || cfg.cpus > API_CPUS_MAX))
+            abort();
+        if (!(restore && cfg.memory_mib == 0) &&
+            (cfg.memory_mib < API_MEM_MIN_MIB || cfg.memory_mib > API_MEM_MAX_MIB))
+            abort();
+        if (!api_name_valid(cfg.name) || (cfg.cpus && cfg.cpu_quota > cfg.cpus))
             abort();
         break;
+    }
     case 2:
         st = api_balloon_parse(s, size - 1, &target, &e);
         check_error(st, &e);
         if (!st && target > API_MEM_MAX_MIB)
             abort();
         break;
+    case 3: {
+        char path[API_PATH_MAX];
+        bool stop;
+        st = api_snapshot_parse(s, size - 1, path, &stop, &e);
+        check_error(st, &e);
+        if (!st && path[0] != '/')
+            abort();
+        break;
+    }
     default: check_error(api_empty_body_check(s, size - 1, &e), &e); break;
     }
     free(s);
