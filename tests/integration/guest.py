@@ -36,6 +36,32 @@ PROMPT_RE = r"vessel# "
 POWEROFF_RE = r"reboot: Power down"
 
 
+
+class Results:
+    """PASS/FAIL lines for tests/run.sh and the counts for the closing "N passed, N failed"
+    line. prefix names what every check belongs to (e.g. "virtio: ")."""
+
+    def __init__(self, prefix=""):
+        self.passed = self.failed = 0
+        self.prefix = prefix
+
+    def check(self, what, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print("PASS %s%s" % (self.prefix, what), flush=True)
+        else:
+            self.failed += 1
+            more = ": " + str(detail)[:2000] if detail is not None and detail != "" else ""
+            print("FAIL %s%s%s" % (self.prefix, what, more), flush=True)
+        return ok
+
+
+class ScopedResults(Results):
+    """Results whose checks name their scope first (a boot, a group): check(scope, what, ...)."""
+
+    def check(self, scope, what, ok, detail=""):
+        return Results.check(self, "%s: %s" % (scope, what), ok, detail)
+
 class GuestError(Exception):
     pass
 

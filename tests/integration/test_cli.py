@@ -27,7 +27,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import READY_RE, ROOT, GuestError, artifact, timeout_scale, vmm_command, vmm_name  # noqa: E402
+from guest import READY_RE, ROOT, GuestError, Results, artifact, timeout_scale, vmm_command, vmm_name  # noqa: E402
 
 VESSEL = os.environ.get("VESSEL_BIN") or os.path.join(ROOT, "build", "vessel")
 ERROR_TIMEOUT = 20  # seconds for a bad-input run to exit
@@ -49,19 +49,6 @@ TRACE_RE = re.compile(r"\d+ [USM] [0-9a-f]{16} [0-9a-f]{8}( x\d+=[0-9a-f]{16})*(
 PLACEHOLDER_IMAGE = bytes(48) + b"RISCV\0\0\0RSC\x05\0\0\0\0"
 
 
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, what, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s" % what, flush=True)
-        else:
-            self.failed += 1
-            print("FAIL %s%s" % (what, (": " + detail) if detail else ""), flush=True)
-        return ok
 
 
 def run_vessel(args, timeout):

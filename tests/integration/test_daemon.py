@@ -42,18 +42,6 @@ SCALE = guest.timeout_scale()
 BOOT_TIMEOUT = 150 * SCALE
 
 
-class Result:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, what, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s" % what, flush=True)
-        else:
-            self.failed += 1
-            print("FAIL %s%s" % (what, (": " + str(detail)) if detail != "" else ""), flush=True)
-        return ok
 
 
 class UnixHTTP(http.client.HTTPConnection):
@@ -546,7 +534,7 @@ def check_snapshot(r, d, vm):
 
 
 def main():
-    r = Result()
+    r = guest.Results()
     for f in ("Image", "initramfs.cpio.gz", "fw_dynamic.bin"):
         if not os.path.isfile(guest.artifact(f)):
             print("FAIL guest artifact %s missing (run scripts/fetch-guest.sh)" % guest.artifact(f))

@@ -32,7 +32,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import ROOT, Guest, GuestError, vmm_command, vmm_name  # noqa: E402
+from guest import ROOT, Guest, GuestError, ScopedResults, vmm_command, vmm_name  # noqa: E402
 
 BOOT_TIMEOUT = 120
 CMD_TIMEOUT = 60
@@ -46,18 +46,6 @@ DHCP_SCRIPT = ("printf '%s' > /tmp/dhcp.sh && chmod +x /tmp/dhcp.sh" %
                'echo nameserver $dns > /etc/resolv.conf;; esac\\n')
 
 
-class Results:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, boot, what, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s: %s" % (boot, what), flush=True)
-        else:
-            self.failed += 1
-            print("FAIL %s: %s%s" % (boot, what, (": " + detail) if detail else ""), flush=True)
-        return ok
 
 
 def free_port():
@@ -377,7 +365,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-k", default="", help="run only the boots whose name contains this")
     args = ap.parse_args()
-    r = Results()
+    r = ScopedResults()
     if vmm_name() != "vessel":
         print("test_net: VESSEL_VMM=%s: these tests drive vessel's own devices; nothing to run" % vmm_name())
         print("0 passed, 0 failed")

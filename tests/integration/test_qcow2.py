@@ -34,24 +34,14 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from guest import ScopedResults  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VESSEL = os.path.abspath(os.environ.get("VESSEL_BIN", os.path.join(ROOT, "build", "vessel")))
 MiB = 1 << 20
 
 
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, group, what, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s: %s" % (group, what), flush=True)
-        else:
-            self.failed += 1
-            print("FAIL %s: %s%s" % (group, what, (": " + str(detail)[:2000]) if detail else ""), flush=True)
-        return ok
 
 
 def run(cmd, check=False, input=None, timeout=120):
@@ -639,7 +629,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=10, help="crash rounds")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args()
-    r = Results()
+    r = ScopedResults()
     for tool in ("qemu-img", "qemu-io"):
         if not shutil.which(tool):
             r.check("setup", "%s installed (apt-get install qemu-utils; scripts/setup.sh)" % tool, False)

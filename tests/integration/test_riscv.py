@@ -18,7 +18,7 @@ import sys
 sys.dont_write_bytecode = True  # keep the work tree free of __pycache__
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import Guest, GuestError, artifact, vmm_command, vmm_name  # noqa: E402
+from guest import Guest, GuestError, ScopedResults, artifact, vmm_command, vmm_name  # noqa: E402
 
 BOOT_TIMEOUT = 120  # per boot, until the ready marker (scaled by VESSEL_TIMEOUT_SCALE)
 CMD_TIMEOUT = 60
@@ -28,19 +28,6 @@ def seq_sha256(n):
     return hashlib.sha256("".join("%d\n" % i for i in range(1, n + 1)).encode()).hexdigest()
 
 
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, boot, what, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s: %s" % (boot, what), flush=True)
-        else:
-            self.failed += 1
-            print("FAIL %s: %s%s" % (boot, what, (": " + detail) if detail else ""), flush=True)
-        return ok
 
 
 def expected_kernel_release():
@@ -173,7 +160,7 @@ def main():
     ap.add_argument("-k", default="", help="run only boots whose name contains this")
     ap.add_argument("--list", action="store_true")
     a = ap.parse_args()
-    r = Results()
+    r = ScopedResults()
     for name, kw in BOOTS:
         if a.k in name:
             if a.list:

@@ -28,26 +28,13 @@ import zlib
 
 sys.dont_write_bytecode = True  # keep the work tree free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import ROOT, Guest, GuestError, timeout_scale, vmm_command, vmm_name  # noqa: E402
+from guest import ROOT, Guest, GuestError, Results, timeout_scale, vmm_command, vmm_name  # noqa: E402
 
 VESSEL = os.environ.get("VESSEL_BIN") or os.path.join(ROOT, "build", "vessel")
 COUNT_RE = re.compile(rb"CNT (\d+)\r?\n")
 MEM = "256M"
 
 
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, what, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s" % what, flush=True)
-        else:
-            self.failed += 1
-            print("FAIL %s%s" % (what, (": " + detail) if detail else ""), flush=True)
-        return ok
 
 
 def api(path, cmd, timeout=120):

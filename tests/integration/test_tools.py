@@ -20,7 +20,7 @@ import tempfile
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import ROOT, timeout_scale  # noqa: E402
+from guest import ROOT, Results, timeout_scale  # noqa: E402
 
 LOCKSTEP = os.path.join(ROOT, "tools", "lockstep.py")
 GUEST = os.path.join(ROOT, "build", "guest", "rv64")
@@ -30,19 +30,6 @@ BAD_LINE = 5000  # the first line at or after this one that writes a register ge
 TIMEOUT = 300
 
 
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, what, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS %s" % what, flush=True)
-        else:
-            self.failed += 1
-            print("FAIL %s%s" % (what, (": " + detail) if detail else ""), flush=True)
-        return ok
 
 
 def lockstep(args):

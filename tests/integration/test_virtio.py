@@ -24,7 +24,7 @@ import time
 sys.dont_write_bytecode = True
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import Guest, GuestError, vmm_command, vmm_name  # noqa: E402
+from guest import Guest, GuestError, Results, vmm_command, vmm_name  # noqa: E402
 
 BOOT_TIMEOUT = 120
 CMD_TIMEOUT = 60
@@ -32,18 +32,6 @@ MIB = 1 << 20
 SIZES = {"data": 8 * MIB, "scratch": 6 * MIB, "ro": 3 * MIB}
 
 
-class Results:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, what, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS virtio: %s" % what, flush=True)
-        else:
-            self.failed += 1
-            print("FAIL virtio: %s%s" % (what, (": " + detail) if detail else ""), flush=True)
-        return ok
 
 
 def make_disks(tmp):
@@ -194,7 +182,7 @@ def check_kill9(g, r, paths, dev):
 
 
 def main():
-    r = Results()
+    r = Results('virtio: ')
     tmp = tempfile.mkdtemp(prefix="vessel-virtio-")
     sock = os.path.join(tmp, "console.sock")
     g = None

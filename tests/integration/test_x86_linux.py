@@ -25,7 +25,7 @@ import tempfile
 sys.dont_write_bytecode = True
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import ROOT, Guest, GuestError, cache_dir  # noqa: E402
+from guest import ROOT, Guest, GuestError, Results, cache_dir  # noqa: E402
 
 BOOT_TIMEOUT = 120
 CMD_TIMEOUT = 60
@@ -49,18 +49,6 @@ def skip_reason():
     return None
 
 
-class Results:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, what, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("PASS x86-linux: %s" % what, flush=True)
-        else:
-            self.failed += 1
-            print("FAIL x86-linux: %s%s" % (what, (": " + detail) if detail else ""), flush=True)
-        return ok
 
 
 def command(disk):
@@ -124,7 +112,7 @@ def main():
         print("SKIP x86-linux: %s" % why)
         print("0 passed, 0 failed")
         return 0
-    r = Results()
+    r = Results('x86-linux: ')
     with tempfile.TemporaryDirectory(prefix="vessel-x86-") as tmp:
         disk = os.path.join(tmp, "test.raw")
         with open(disk, "wb") as f:
