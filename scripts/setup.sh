@@ -28,7 +28,7 @@ packages=(
     qemu-system-misc gdb-multiarch device-tree-compiler
     debian-archive-keyring
     zlib1g-dev libzstd-dev qemu-utils
-    libmicrohttpd-dev libjansson-dev clang libclang-rt-14-dev bc iproute2
+    libmicrohttpd-dev libjansson-dev clang libclang-rt-14-dev bc iproute2 socat
 )
 
 current=""
