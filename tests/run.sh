@@ -132,6 +132,7 @@ step_integration() {
     run_counted "integration virtio (${VESSEL_VMM:-vessel})" python3 tests/integration/test_virtio.py
     run_counted "integration net+balloon (${VESSEL_VMM:-vessel})" python3 tests/integration/test_net.py
     run_counted "integration snapshot (vessel)" python3 tests/integration/test_snapshot.py
+    run_counted "integration migrate (vessel)" python3 tests/integration/test_migrate.py
     run_counted "integration qcow2 (qemu-img)" python3 tests/integration/test_qcow2.py
     run_counted "integration daemon (vessel serve)" python3 tests/integration/test_daemon.py
 }

@@ -18,6 +18,7 @@
 #include "board/riscv/layout.h"
 #include "cli/args.h"
 #include "cli/disk_cmd.h"
+#include "cli/migrate_cmd.h"
 #include "cli/cmd_switch.h"
 #include "cli/run_restore.h"
 #include "cli/run_x86.h"
@@ -27,6 +28,7 @@
 #include "host/shim.h"
 #include "vm/api_socket.h"
 #include "vm/control.h"
+#include "vm/migrate.h"
 #include "vm/snapshot.h"
 
 #define VESSEL_VERSION "0.1.0"
@@ -48,6 +50,8 @@ static const char usage_main[] =
     "       vessel vm COMMAND ...    manage the daemon's VMs (see vessel vm --help)\n"
     "       vessel console NAME|ID   attach to a VM's console (Ctrl-] detaches)\n"
     "       vessel disk create|info|check ...  disk images (see vessel disk --help)\n"
+    "       vessel migrate --api-socket PATH --to HOST:PORT  live-migrate a running VM\n"
+    "                                (see vessel migrate --help)\n"
     "       vessel --help | --version\n";
 
 static const char usage_run[] =
@@ -95,11 +99,19 @@ static const char usage_run[] =
     "                       {\"stats\": null}            balloon, guest memory stats, VMM RSS\n"
     "                       {\"snapshot\": {\"path\": P, \"then\": \"resume\"|\"stop\"}}\n"
     "                                                  write the VM's state to P\n"
+    "                       {\"migrate\": {\"to\": \"HOST:PORT\"}}, {\"migrate_status\": null},\n"
+    "                       {\"migrate_cancel\": null}  live migration (vessel migrate)\n"
     "  --restore PATH     continue a VM from a snapshot file instead of booting: RAM size,\n"
     "                     harts, kernel command line and boot files come from the file\n"
     "                     (no --kernel, --initrd, --append, --firmware, --mem, --cpus);\n"
     "                     give the same device options as when it was taken (--disk files\n"
     "                     must be the same; --console-socket and --net backends may differ)\n"
+    "  --incoming [HOST:]PORT\n"
+    "                     receive a live migration instead of booting: listen on PORT\n"
+    "                     (HOST: the address to listen on, default all), wait for\n"
+    "                     `vessel migrate --to THISHOST:PORT` on the source, then run the\n"
+    "                     VM; machine settings come from the source, device options as\n"
+    "                     for --restore (the same disk files: shared storage)\n"
     "  -h, --help         this text\n"
     "\n"
     "Console: on a terminal, Ctrl-A x quits, Ctrl-A Ctrl-A sends a Ctrl-A, Ctrl-A h\n"
@@ -107,7 +119,7 @@ static const char usage_run[] =
     "guest keeps running after end of input.\n"
     "\n"
     "Exit status:\n"
-    "  0    the guest powered off\n"
+    "  0    the guest powered off (or the VM migrated away, or stopped after a snapshot)\n"
     "  1    usage error or bad input (missing or unusable files, bad sizes)\n"
     "  2    the VMM failed while setting up or running the guest\n"
     "  3    the guest crashed or the VMM stopped it (e.g. a fatal CPU engine error)\n"
@@ -127,6 +139,7 @@ struct run_opts {
     uint64_t balloon_bytes;
     const char *api_socket;
     const char *restore;
+    const char *incoming;
 };
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -147,7 +160,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
 {
     enum { O_ARCH = 256, O_KERNEL, O_INITRD, O_APPEND, O_FIRMWARE, O_MEM, O_CPUS, O_TRACE };
     enum { O_DISK = 320, O_RNG, O_CONSOLE_SOCKET };
-    enum { O_NET = 340, O_BALLOON, O_API_SOCKET, O_RESTORE };
+    enum { O_NET = 340, O_BALLOON, O_API_SOCKET, O_RESTORE, O_INCOMING };
     static const struct option longopts[] = {
         {"arch", required_argument, NULL, O_ARCH},
         {"kernel", required_argument, NULL, O_KERNEL},
@@ -164,6 +177,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
         {"balloon", required_argument, NULL, O_BALLOON},
         {"api-socket", required_argument, NULL, O_API_SOCKET},
         {"restore", required_argument, NULL, O_RESTORE},
+        {"incoming", required_argument, NULL, O_INCOMING},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -229,6 +243,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
             o->api_socket = optarg;
             break;
         case O_RESTORE: o->restore = optarg; break;
+        case O_INCOMING: o->incoming = optarg; break;
         case 'h': fputs(usage_run, stdout); exit(0);
         case ':': die_usage("run: option %s needs a value", argv[optind - 1]);
         default: die_usage("run: unknown option '%s' (see vessel run --help)", argv[optind - 1]);
@@ -238,11 +253,20 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
         die_usage("run: unexpected argument '%s' (see vessel run --help)", argv[optind]);
     if (strcmp(o->arch, "riscv64") != 0 && strcmp(o->arch, "x86_64") != 0)
         die_usage("--arch %s: unknown architecture (supported: riscv64, x86_64)", o->arch);
-    if (o->restore && (o->kernel || o->initrd || o->append || o->firmware || machine_set ||
-                       strcmp(o->arch, "riscv64")))
-        die_usage("--restore: the snapshot sets the machine; --kernel, --initrd, --append, "
-                  "--firmware, --mem, --cpus and --arch x86_64 do not go with it");
-    if (!o->kernel && !o->restore)
+    if (o->restore && o->incoming)
+        die_usage("--restore and --incoming do not go together");
+    if ((o->restore || o->incoming) && (o->kernel || o->initrd || o->append || o->firmware ||
+                                        machine_set || strcmp(o->arch, "riscv64")))
+        die_usage("%s: the %s sets the machine; --kernel, --initrd, --append, --firmware, "
+                  "--mem, --cpus and --arch x86_64 do not go with it",
+                  o->restore ? "--restore" : "--incoming",
+                  o->restore ? "snapshot" : "migration source");
+    if (o->incoming) {
+        char host[256], port[8];
+        if (migrate_parse_hostport(o->incoming, host, sizeof(host), port, sizeof(port)))
+            die_usage("--incoming %s: expected PORT or HOST:PORT", o->incoming);
+    }
+    if (!o->kernel && !o->restore && !o->incoming)
         die_usage("run: --kernel IMAGE is required (see vessel run --help)");
     if (!strcmp(o->arch, "x86_64")) {
         const char *bad = cli_x86_check_mem(o->mem);
@@ -260,7 +284,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
                       (unsigned long long)(o->mem >> 20));
         return;
     }
-    if (!o->restore && (o->mem < RISCV_RAM_MIN || o->mem > RISCV_RAM_MAX))
+    if (!o->restore && !o->incoming && (o->mem < RISCV_RAM_MIN || o->mem > RISCV_RAM_MAX))
         die_usage("--mem: %llu MiB is out of range (%llu MiB to %llu GiB)",
                   (unsigned long long)(o->mem >> 20), RISCV_RAM_MIN >> 20, RISCV_RAM_MAX >> 30);
     if (o->mem & 0xfff)
@@ -365,6 +389,10 @@ static int cmd_run(int argc, char **argv)
     enum riscv_board_exit why;
     char restore_why[600];
     double t_restore = 0;
+    struct migrate_incoming in = {.lfd = -1, .fd = -1, .state_fd = -1};
+    struct gmem in_ram = {.fd = -1};
+    struct migrate_vm mvm;
+    struct migration *mig = NULL;
     int err;
 
     parse_run(argc, argv, &o);
@@ -392,6 +420,15 @@ static int cmd_run(int argc, char **argv)
     if (o.restore &&
         cli_restore_open(o.restore, &o.mem, &o.cpus, &o.append, &o.firmware, &o.kernel, &o.initrd))
         return EXIT_USAGE;
+    if (o.incoming) {
+        err = cli_incoming_accept(&in, o.incoming, &o.mem, &o.cpus, &o.append, &o.firmware,
+                                  &o.kernel, &o.initrd);
+        if (err) {
+            migrate_incoming_close(&in);
+            return err == 1 ? EXIT_USAGE : EXIT_VMM_ERROR;
+        }
+        o.restore = in.state_path; /* filled before the board is created */
+    }
     if (!o.firmware)
         o.firmware = fw_default = default_firmware();
     if (o.restore)
@@ -409,6 +446,9 @@ static int cmd_run(int argc, char **argv)
     if (backends_open(&be, &o)) {
         riscv_images_free(&img);
         free(fw_default);
+        if (o.incoming)
+            migrate_answer(&in, "the destination's device backends failed to open");
+        migrate_incoming_close(&in);
         return EXIT_USAGE;
     }
     err = chardev_stdio_open(&console);
@@ -440,7 +480,18 @@ static int cmd_run(int argc, char **argv)
                    .balloon_bytes = o.balloon_bytes},
         .restore_path = o.restore,
     };
-    if (o.restore && riscv_board_check_restore(o.restore, &bc, restore_why, sizeof(restore_why))) {
+    if (o.incoming) {
+        err = cli_incoming_receive(&in, &bc, &in_ram);
+        if (err) {
+            chardev_stdio_close(console);
+            backends_close(&be);
+            migrate_incoming_close(&in);
+            gmem_destroy(&in_ram);
+            return err == 1 ? EXIT_USAGE : EXIT_VMM_ERROR;
+        }
+        bc.incoming_ram = &in_ram;
+    } else if (o.restore &&
+               riscv_board_check_restore(o.restore, &bc, restore_why, sizeof(restore_why))) {
         if (restore_why[0])
             fprintf(stderr, "vessel: --restore %s: %s\n", o.restore, restore_why);
         chardev_stdio_close(console);
@@ -449,6 +500,13 @@ static int cmd_run(int argc, char **argv)
     }
     t_restore = snapshot_now_ms();
     err = riscv_board_create(&board, &bc, &img);
+    if (o.incoming) {
+        /* The source waits for this answer: on "go" the VM runs here, else nothing remains. */
+        if (migrate_commit(&in, err ? "the destination could not load the state" : NULL) && !err)
+            err = -ECONNABORTED;
+        migrate_incoming_close(&in);
+        gmem_destroy(&in_ram); /* empty unless the board did not take it */
+    }
     if (!err) {
         struct chardev_stdio_sink sink = {
             .rx = riscv_board_console_input, .quit = riscv_board_quit, .opaque = board};
@@ -458,6 +516,12 @@ static int cmd_run(int argc, char **argv)
         ctl.balloon = riscv_board_balloon(board);
         ctl.snapshot = cli_riscv_snapshot;
         ctl.snapshot_opaque = board;
+        riscv_board_migrate_vm(board, &mvm);
+        ctl.migration = mig = migration_new(&mvm);
+        if (!mig)
+            err = -ENOMEM;
+    }
+    if (!err && o.api_socket) {
         if (api_socket_start(&api, o.api_socket, &ctl)) {
             fprintf(stderr, "vessel: --api-socket %s: cannot listen there (see above)\n",
                     o.api_socket);
@@ -465,23 +529,32 @@ static int cmd_run(int argc, char **argv)
         }
     }
     if (err) {
+        migration_free(mig);
         riscv_board_destroy(board);
         chardev_stdio_close(console);
         backends_close(&be);
         free(fw_default);
         return err == EXIT_USAGE ? EXIT_USAGE : EXIT_VMM_ERROR;
     }
-    if (o.restore)
+    if (o.incoming)
+        cli_incoming_report(&in, snapshot_now_ms() - t_restore);
+    else if (o.restore)
         cli_restore_report(o.restore, snapshot_now_ms() - t_restore, o.mem);
     why = riscv_board_run(board);
+    if (why == RISCV_EXIT_MIGRATED)
+        api_socket_linger(api, 2000);
     api_socket_stop(api);
+    if (why == RISCV_EXIT_MIGRATED)
+        cli_migrated_report(mig);
+    migration_free(mig);
     chardev_stdio_close(console); /* stops input first: it feeds the board */
     riscv_board_destroy(board);
     backends_close(&be);
     free(fw_default);
     switch (why) {
     case RISCV_EXIT_POWEROFF:
-    case RISCV_EXIT_SNAPSHOT: return EXIT_POWEROFF;
+    case RISCV_EXIT_SNAPSHOT:
+    case RISCV_EXIT_MIGRATED: return EXIT_POWEROFF;
     case RISCV_EXIT_USER_QUIT: return EXIT_USER_QUIT;
     case RISCV_EXIT_VMM_ERROR: return EXIT_VMM_ERROR;
     case RISCV_EXIT_STOPPED: break;
@@ -510,6 +583,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(argv[1], "disk"))
         return cli_disk(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "migrate"))
+        return cli_migrate(argc - 1, argv + 1);
     if (!strcmp(argv[1], "switch"))
         return cmd_switch(argc - 1, argv + 1);
     if (!strcmp(argv[1], "info"))

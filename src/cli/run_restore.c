@@ -1,12 +1,28 @@
 #include "cli/run_restore.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "board/riscv/board.h"
+#include "board/riscv/layout.h"
+#include "engine/rv64/rv64.h"
+#include "vm/migrate.h"
 #include "vm/snapshot.h"
 
 /* Lives until exit: the board keeps pointers to its strings (a guest reboot reads the files). */
 static struct snapshot_config restored;
+
+static void machine_settings(uint64_t *mem, long *cpus, const char **append, const char **firmware,
+                             const char **kernel, const char **initrd)
+{
+    *mem = restored.ram_size;
+    *cpus = restored.nharts;
+    *append = restored.cmdline;
+    *firmware = restored.firmware;
+    *kernel = restored.kernel;
+    *initrd = restored.initrd;
+}
 
 int cli_restore_open(const char *path, uint64_t *mem, long *cpus, const char **append,
                      const char **firmware, const char **kernel, const char **initrd)
@@ -20,12 +36,35 @@ int cli_restore_open(const char *path, uint64_t *mem, long *cpus, const char **a
         return 1;
     }
     snap_reader_close(&r);
-    *mem = restored.ram_size;
-    *cpus = restored.nharts;
-    *append = restored.cmdline;
-    *firmware = restored.firmware;
-    *kernel = restored.kernel;
-    *initrd = restored.initrd;
+    machine_settings(mem, cpus, append, firmware, kernel, initrd);
+    return 0;
+}
+
+int cli_incoming_accept(struct migrate_incoming *in, const char *spec, uint64_t *mem, long *cpus,
+                        const char **append, const char **firmware, const char **kernel,
+                        const char **initrd)
+{
+    char why[200];
+
+    if (migrate_listen(in, spec))
+        return 1; /* logged */
+    fprintf(stderr, "vessel: waiting for a migration on %s\n", spec);
+    if (migrate_accept(in, "rv64", "riscv64"))
+        return 2;
+    if (snapshot_config_parse(in->config_json, in->config_len, &restored, why, sizeof(why))) {
+        fprintf(stderr, "vessel: incoming migration: %s\n", why);
+        migrate_answer(in, why);
+        return 2;
+    }
+    if (restored.ram_size < RISCV_RAM_MIN || restored.ram_size > RISCV_RAM_MAX ||
+        restored.ram_size % 4096 || restored.nharts < 1 || restored.nharts > RV64_MAX_HARTS) {
+        snprintf(why, sizeof(why), "the VM's %llu MiB of RAM and %d harts are out of range",
+                 (unsigned long long)(restored.ram_size >> 20), restored.nharts);
+        fprintf(stderr, "vessel: incoming migration: %s\n", why);
+        migrate_answer(in, why);
+        return 2;
+    }
+    machine_settings(mem, cpus, append, firmware, kernel, initrd);
     return 0;
 }
 
@@ -38,4 +77,49 @@ void cli_restore_report(const char *path, double ms, uint64_t mem)
 int cli_riscv_snapshot(void *board, const char *path, bool stop, double *ms, double *paused_ms)
 {
     return riscv_board_snapshot(board, path, stop, ms, paused_ms);
+}
+
+int cli_incoming_receive(struct migrate_incoming *in, const struct riscv_board_config *bc,
+                         struct gmem *ram)
+{
+    char why[600];
+    int err;
+
+    if (riscv_board_check_config(in->config_json, in->config_len, bc, why, sizeof(why))) {
+        fprintf(stderr, "vessel: incoming migration: %s\n", why);
+        migrate_answer(in, why);
+        return 1;
+    }
+    err = gmem_create(ram, RISCV_RAM_BASE, bc->ram_size);
+    if (err) {
+        fprintf(stderr, "vessel: incoming migration: creating %llu MiB of guest RAM: %s\n",
+                (unsigned long long)(bc->ram_size >> 20), strerror(-err));
+        migrate_answer(in, "the destination cannot allocate the VM's RAM");
+        return 2;
+    }
+    if (migrate_answer(in, NULL) || migrate_receive(in, ram, isatty(STDERR_FILENO))) {
+        fprintf(stderr, "vessel: incoming migration failed (see above); nothing was kept\n");
+        return 2;
+    }
+    return 0;
+}
+
+void cli_incoming_report(const struct migrate_incoming *in, double ms)
+{
+    fprintf(stderr,
+            "\rvessel: incoming migration complete: %llu MiB of RAM received, running %.2f ms "
+            "after the last byte\r\n",
+            (unsigned long long)((in->pages_received * 4096) >> 20), ms);
+}
+
+void cli_migrated_report(struct migration *mg)
+{
+    struct migrate_status st;
+
+    migration_get_status(mg, &st);
+    fprintf(stderr,
+            "\r\nvessel: the VM migrated to %s (%.0f ms, downtime %.1f ms, %u passes, %llu MiB "
+            "sent); it runs there now\r\n",
+            st.to, st.elapsed_ms, st.downtime_ms, st.passes,
+            (unsigned long long)(st.sent_bytes >> 20));
 }

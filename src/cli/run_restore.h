@@ -10,6 +10,25 @@
  * until the process ends. On failure one line went to stderr: return 1 (bad input). */
 int cli_restore_open(const char *path, uint64_t *mem, long *cpus, const char **append,
                      const char **firmware, const char **kernel, const char **initrd);
+struct migrate_incoming;
+/* `vessel run --incoming SPEC`: listens, waits for a source, reads and checks its machine
+ * configuration and gives the settings as cli_restore_open. Returns 0, 1 (bad SPEC, one line
+ * on stderr) or 2 (the migration failed; logged). */
+int cli_incoming_accept(struct migrate_incoming *in, const char *spec, uint64_t *mem, long *cpus,
+                        const char **append, const char **firmware, const char **kernel,
+                        const char **initrd);
+struct riscv_board_config;
+struct gmem;
+struct migration;
+/* Checks that bc (the device options given here) takes the source's configuration, answers
+ * the source, creates guest RAM in *ram and receives the VM into it and the incoming state
+ * file. 0, 1 (configuration mismatch; one line on stderr) or 2 (failed; logged). */
+int cli_incoming_receive(struct migrate_incoming *in, const struct riscv_board_config *bc,
+                         struct gmem *ram);
+/* One line on stderr: what arrived and how long until the VM ran. */
+void cli_incoming_report(const struct migrate_incoming *in, double ms);
+/* One line on stderr after the VM moved away: where to, total time, downtime. */
+void cli_migrated_report(struct migration *mg);
 /* Prints the restore time (board creation to just before the first instruction) on stderr. */
 void cli_restore_report(const char *path, double ms, uint64_t mem);
 /* control.snapshot for a riscv board (opaque = struct riscv_board *). */

@@ -24,6 +24,7 @@ int gmem_create(struct gmem *m, uint64_t base, uint64_t size)
     m->hole_start = m->hole_len = 0;
     m->size = size;
     m->private_file = false;
+    m->dirty = NULL;
     return 0;
 
 fail_fd:
@@ -47,6 +48,7 @@ int gmem_create_from_file(struct gmem *m, uint64_t base, uint64_t size, int fd, 
     m->hole_start = m->hole_len = 0;
     m->size = size;
     m->private_file = true;
+    m->dirty = NULL;
     return 0;
 }
 
@@ -54,6 +56,7 @@ int gmem_discard(const struct gmem *m, void *hva, size_t len)
 {
     if (madvise(hva, len, m->private_file ? MADV_DONTNEED : MADV_REMOVE) < 0)
         return -errno;
+    gmem_mark_dirty(m, hva, len); /* the pages changed (to zeroes or the file's bytes) */
     return 0;
 }
 

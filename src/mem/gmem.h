@@ -15,6 +15,10 @@ struct gmem {
     /* An optional hole in guest physical space (x86's MMIO gap below 4 GiB): the bytes of the
      * region continue at hole_start + hole_len. hole_len 0: no hole. */
     uint64_t hole_start, hole_len;
+    /* Device-write log for live migration: one bit per 4 KiB page of the region (by offset
+     * from hva), set by gmem_mark_dirty after a device wrote guest memory (the CPU engines log
+     * their own stores). NULL when nobody logs; the logger owns the bitmap. */
+    uint64_t *dirty;
 };
 
 /* Creates a zero-filled region of size bytes at guest physical base. Returns 0 or -errno. */
@@ -29,6 +33,20 @@ void gmem_destroy(struct gmem *m);
  * private copies (they read as the file's bytes again). Meant for pages the guest gave up.
  * Returns 0 or -errno. */
 int gmem_discard(const struct gmem *m, void *hva, size_t len);
+
+/* Records that a device wrote [hva, hva+len) of the region (a no-op unless logging). Call it
+ * after the write: a concurrent collector then sees either the mark or the new bytes. */
+static inline void gmem_mark_dirty(const struct gmem *m, const void *hva, uint64_t len)
+{
+    uint64_t *log = __atomic_load_n(&m->dirty, __ATOMIC_ACQUIRE), first, last;
+
+    if (!log || !len)
+        return;
+    first = (uint64_t)((const uint8_t *)hva - m->hva) / 4096;
+    last = ((uint64_t)((const uint8_t *)hva - m->hva) + len - 1) / 4096;
+    for (uint64_t p = first; p <= last; p++)
+        __atomic_fetch_or(&log[p / 64], 1ull << (p % 64), __ATOMIC_SEQ_CST);
+}
 
 /* Puts a hole of len bytes at guest physical start (inside or at the end of the region): the
  * region's bytes from start on appear at start + len. */

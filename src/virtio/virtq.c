@@ -65,16 +65,19 @@ uint16_t virtq_avail_count(struct virtq *q)
     return (uint16_t)(__atomic_load_n(AVAIL_IDX(q), __ATOMIC_ACQUIRE) - q->last_avail);
 }
 
-/* Walks the chain starting at head into e. */
+/* Walks the chain starting at head into e; with e NULL, marks its device-writable buffers in
+ * the memory's dirty log instead (virtq_push while migrating). */
 static int walk_chain(struct virtq *q, uint16_t head, struct virtq_elem *e)
 {
     const uint8_t *table = q->desc;
-    unsigned tsize = q->size, idx = head, count = 0;
+    unsigned tsize = q->size, idx = head, count = 0, ndesc = 0;
     bool indirect = false;
 
-    e->head = head;
-    e->out_num = e->in_num = 0;
-    e->out_len = e->in_len = 0;
+    if (e) {
+        e->head = head;
+        e->out_num = e->in_num = 0;
+        e->out_len = e->in_len = 0;
+    }
     for (;;) {
         struct vdesc d;
         void *p;
@@ -105,9 +108,12 @@ static int walk_chain(struct virtq *q, uint16_t head, struct virtq_elem *e)
         p = gmem_ptr(q->mem, d.addr, d.len);
         if (!p)
             return fail(q, "descriptor buffer outside guest memory");
-        if (e->out_num + e->in_num >= VIRTQ_MAX_SIZE)
+        if (++ndesc > VIRTQ_MAX_SIZE)
             return fail(q, "descriptor chain too long");
-        if (d.flags & VIRTQ_DESC_F_WRITE) {
+        if (!e) {
+            if (d.flags & VIRTQ_DESC_F_WRITE)
+                gmem_mark_dirty(q->mem, p, d.len);
+        } else if (d.flags & VIRTQ_DESC_F_WRITE) {
             e->in_len += d.len;
             e->iov[e->out_num + e->in_num].iov_base = p;
             e->iov[e->out_num + e->in_num].iov_len = d.len;
@@ -166,6 +172,12 @@ void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
     __atomic_store_n(&el[1], len, __ATOMIC_RELAXED);
     q->used_idx++;
     __atomic_store_n(USED_IDX(q), q->used_idx, __ATOMIC_RELEASE);
+    if (__atomic_load_n(&q->mem->dirty, __ATOMIC_ACQUIRE)) {
+        /* Migrating: what the device wrote for this chain, and the used ring, must be sent
+         * again. The chain is still intact: the driver reuses it only after seeing it here. */
+        walk_chain(q, head, NULL);
+        gmem_mark_dirty(q->mem, q->used, virtq_used_bytes(q->size));
+    }
 }
 
 bool virtq_should_notify(struct virtq *q)
@@ -196,6 +208,7 @@ void virtq_disable_notify(struct virtq *q)
     if (!q->used || q->event_idx)
         return; /* with EVENT_IDX, a stale avail_event already suppresses kicks */
     STORE16(USED_FLAGS(q), VIRTQ_USED_F_NO_NOTIFY);
+    gmem_mark_dirty(q->mem, q->used, 2);
 }
 
 bool virtq_enable_notify(struct virtq *q)
@@ -206,6 +219,7 @@ bool virtq_enable_notify(struct virtq *q)
         STORE16(AVAIL_EVENT(q), q->last_avail);
     else
         STORE16(USED_FLAGS(q), 0);
+    gmem_mark_dirty(q->mem, q->used, virtq_used_bytes(q->size));
     /* Publish the request before looking for buffers that raced with it. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return virtq_avail_count(q) != 0;

@@ -1,6 +1,7 @@
 #include "vm/api_socket.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -25,11 +26,13 @@ struct api_socket {
     int lfd, stop_fd;
     pthread_t thread;
     struct api_client cl[API_SOCKET_CLIENTS];
+    atomic_int nclients;
     char reply[8192];
 };
 
-static void client_close(struct api_client *c)
+static void client_close(struct api_socket *s, struct api_client *c)
 {
+    atomic_fetch_sub(&s->nclients, 1);
     close(c->fd);
     c->fd = -1;
     c->len = 0;
@@ -59,7 +62,7 @@ static void client_input(struct api_socket *s, struct api_client *c)
     if (n < 0 && errno == EINTR)
         return;
     if (n <= 0) {
-        client_close(c);
+        client_close(s, c);
         return;
     }
     c->len += (size_t)n;
@@ -73,7 +76,7 @@ static void client_input(struct api_socket *s, struct api_client *c)
         memmove(c->buf, c->buf + line, c->len - line);
         c->len -= line;
         if (write_all(c->fd, s->reply, rl)) {
-            client_close(c);
+            client_close(s, c);
             return;
         }
     }
@@ -81,7 +84,7 @@ static void client_input(struct api_socket *s, struct api_client *c)
         static const char msg[] = "{\"ok\":false,\"error\":\"line too long\"}\n";
 
         write_all(c->fd, msg, sizeof(msg) - 1);
-        client_close(c);
+        client_close(s, c);
     }
 }
 
@@ -119,6 +122,7 @@ static void *api_main(void *arg)
                 write_all(fd, msg, sizeof(msg) - 1);
                 close(fd);
             } else if (fd >= 0) {
+                atomic_fetch_add(&s->nclients, 1);
                 s->cl[i].fd = fd;
             }
         }
@@ -189,6 +193,12 @@ fail:
         close(s->stop_fd);
     free(s);
     return err;
+}
+
+void api_socket_linger(struct api_socket *s, int ms)
+{
+    for (; s && ms > 0 && atomic_load(&s->nclients) > 0; ms -= 10)
+        usleep(10000);
 }
 
 void api_socket_stop(struct api_socket *s)

@@ -64,6 +64,68 @@ out:
     return ret;
 }
 
+/* A non-negative integer member up to max, or the default when absent; false when bad. */
+static bool get_uint(json_t *o, const char *key, uint32_t max, uint32_t *out)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (!v)
+        return true;
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > max)
+        return false;
+    *out = (uint32_t)json_integer_value(v);
+    return true;
+}
+
+/* {"migrate": {"to": "HOST:PORT", "downtime_ms": N, "timeout_ms": N, "max_passes": N}} */
+static int parse_migrate(const char *line, struct control_cmd *cmd, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *a, *to;
+    const char *k;
+    json_t *v;
+    int ret = -EINVAL;
+
+    if (!o)
+        return errbuf_set(err, errlen, "migrate: bad JSON: %s", jerr.text);
+    a = json_object_get(o, "migrate");
+    to = json_object_get(a, "to");
+    if (json_object_size(o) != 1 || !json_is_object(a)) {
+        errbuf_set(err, errlen, "expected {\"migrate\": {\"to\": \"HOST:PORT\", ...}}");
+        goto out;
+    }
+    json_object_foreach(a, k, v)
+    {
+        if (strcmp(k, "to") && strcmp(k, "downtime_ms") && strcmp(k, "timeout_ms") &&
+            strcmp(k, "max_passes")) {
+            errbuf_set(err, errlen,
+                       "migrate: unknown member '%.40s' (known: to, downtime_ms, timeout_ms, "
+                       "max_passes)",
+                       k);
+            goto out;
+        }
+    }
+    if (!json_is_string(to) ||
+        migrate_parse_hostport(json_string_value(to), cmd->mig.host, sizeof(cmd->mig.host),
+                               cmd->mig.port, sizeof(cmd->mig.port))) {
+        errbuf_set(err, errlen, "migrate: to must be \"HOST:PORT\"");
+        goto out;
+    }
+    if (!get_uint(a, "downtime_ms", 60000, &cmd->mig.downtime_ms) ||
+        !get_uint(a, "timeout_ms", 3600000, &cmd->mig.timeout_ms) ||
+        !get_uint(a, "max_passes", 1000, &cmd->mig.max_passes)) {
+        errbuf_set(err, errlen,
+                   "migrate: downtime_ms (1..60000), timeout_ms (1..3600000) and max_passes "
+                   "(1..1000) must be positive integers");
+        goto out;
+    }
+    cmd->op = CONTROL_MIGRATE;
+    ret = 0;
+out:
+    json_decref(o);
+    return ret;
+}
+
 int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t errlen)
 {
     const char *p = skip_ws(line), *key;
@@ -89,6 +151,8 @@ int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t e
     p = skip_ws(p);
     if (klen == 8 && !strncmp(key, "snapshot", klen))
         return parse_snapshot(line, cmd, err, errlen);
+    if (klen == 7 && !strncmp(key, "migrate", klen))
+        return parse_migrate(line, cmd, err, errlen);
     if (!strncmp(p, "null", 4)) {
         is_null = true;
         p += 4;
@@ -121,8 +185,16 @@ int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t e
         cmd->op = CONTROL_STATS;
         return 0;
     }
+    if ((klen == 14 && !strncmp(key, "migrate_status", klen)) ||
+        (klen == 14 && !strncmp(key, "migrate_cancel", klen))) {
+        if (!is_null)
+            return errbuf_set(err, errlen, "%.14s takes null", key);
+        cmd->op = key[8] == 's' ? CONTROL_MIGRATE_STATUS : CONTROL_MIGRATE_CANCEL;
+        return 0;
+    }
     return errbuf_set(err, errlen,
-                      "unknown command '%.*s' (known: balloon_target_mib, stats, snapshot)",
+                      "unknown command '%.*s' (known: balloon_target_mib, stats, snapshot, "
+                      "migrate, migrate_status, migrate_cancel)",
                       (int)(klen > 40 ? 40 : klen), key);
 }
 
@@ -206,6 +278,43 @@ static void snapshot(const struct control *c, const struct control_cmd *cmd, cha
         snprintf(out, cap, "{\"ok\":true,\"ms\":%.0f,\"paused_ms\":%.0f}", ms, paused_ms);
 }
 
+static void migrate(const struct control *c, const struct control_cmd *cmd, char *out, size_t cap)
+{
+    struct migrate_status st;
+    int err;
+
+    if (!c->migration) {
+        snprintf(out, cap, "{\"ok\":false,\"error\":\"live migration is not supported here\"}");
+        return;
+    }
+    switch (cmd->op) {
+    case CONTROL_MIGRATE:
+        err = migration_start(c->migration, &cmd->mig);
+        if (err == -EBUSY)
+            snprintf(out, cap,
+                     "{\"ok\":false,\"error\":\"a migration is running or has completed\"}");
+        else if (err)
+            snprintf(out, cap, "{\"ok\":false,\"error\":\"migrate: %s\"}", strerror(-err));
+        else
+            snprintf(out, cap, "{\"ok\":true}");
+        return;
+    case CONTROL_MIGRATE_CANCEL:
+        if (migration_cancel(c->migration))
+            snprintf(out, cap,
+                     "{\"ok\":false,\"error\":\"no migration to cancel (none running, or "
+                     "past the point of no return)\"}");
+        else
+            snprintf(out, cap, "{\"ok\":true}");
+        return;
+    default:
+        migration_get_status(c->migration, &st);
+        snprintf(out, cap, "{\"ok\":true,\"migration\":");
+        migrate_status_json(&st, out + strlen(out), cap - strlen(out) - 1);
+        strcat(out, "}");
+        return;
+    }
+}
+
 void control_execute(const struct control *c, const struct control_cmd *cmd, char *out, size_t cap)
 {
     switch (cmd->op) {
@@ -224,6 +333,9 @@ void control_execute(const struct control *c, const struct control_cmd *cmd, cha
         return;
     case CONTROL_STATS: stats(c, out, cap); return;
     case CONTROL_SNAPSHOT: snapshot(c, cmd, out, cap); return;
+    case CONTROL_MIGRATE:
+    case CONTROL_MIGRATE_STATUS:
+    case CONTROL_MIGRATE_CANCEL: migrate(c, cmd, out, cap); return;
     }
     snprintf(out, cap, "{\"ok\":false,\"error\":\"unknown command\"}");
 }

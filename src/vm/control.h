@@ -16,6 +16,12 @@
  *                              or stop it (`vessel run` exits 0); restore with `vessel run
  *                              --restore PATH` -> {"ok":true,"ms":N} (N: milliseconds paused)
  *                              once the file is complete
+ *   {"migrate": {"to": "HOST:PORT", "downtime_ms": N, "timeout_ms": N, "max_passes": N}}
+ *                              start a live migration to `vessel run --incoming PORT` on
+ *                              HOST (docs/migration.md); returns at once -> {"ok":true}
+ *   {"migrate_status": null}   -> {"ok":true,"migration":{"state":"precopy",...}}
+ *                              (migrate_status_json's members)
+ *   {"migrate_cancel": null}   stop it before the VM is handed over -> {"ok":true}
  *
  * Errors: {"ok":false,"error":"..."}. */
 #ifndef VESSEL_VM_CONTROL_H
@@ -26,8 +32,16 @@
 #include <stdint.h>
 
 #include "virtio/balloon.h"
+#include "vm/migrate.h"
 
-enum control_op { CONTROL_BALLOON_TARGET, CONTROL_STATS, CONTROL_SNAPSHOT };
+enum control_op {
+    CONTROL_BALLOON_TARGET,
+    CONTROL_STATS,
+    CONTROL_SNAPSHOT,
+    CONTROL_MIGRATE,
+    CONTROL_MIGRATE_STATUS,
+    CONTROL_MIGRATE_CANCEL,
+};
 
 #define CONTROL_PATH_MAX 1024
 
@@ -36,6 +50,7 @@ struct control_cmd {
     uint64_t num;                /* CONTROL_BALLOON_TARGET: MiB */
     char path[CONTROL_PATH_MAX]; /* CONTROL_SNAPSHOT: the file */
     bool stop;                   /* CONTROL_SNAPSHOT: "then": "stop" */
+    struct migrate_params mig;   /* CONTROL_MIGRATE (0: the defaults) */
 };
 
 /* What commands act on; NULL members are devices the VM does not have. */
@@ -45,6 +60,7 @@ struct control {
      * call, *paused_ms the time the guest was paused. */
     int (*snapshot)(void *opaque, const char *path, bool stop, double *ms, double *paused_ms);
     void *snapshot_opaque;
+    struct migration *migration; /* NULL: the VM cannot migrate */
 };
 
 /* Parses one command line. Returns 0, or -EINVAL with a reason in err. */

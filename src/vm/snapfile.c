@@ -14,8 +14,8 @@
 #include "base/log.h"
 
 #define SNAP_MAGIC        "VESSELST"
-#define FILE_HDR_SIZE     64
-#define SEC_HDR_SIZE      48
+#define FILE_HDR_SIZE     SNAP_FILE_HDR_SIZE
+#define SEC_HDR_SIZE      SNAP_SEC_HDR_SIZE
 #define SNAP_PAGE         4096
 #define SNAP_MAX_SECTIONS 4096
 
@@ -41,7 +41,7 @@ static uint64_t get64(const uint8_t *p)
     return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
-static uint32_t crc(uint32_t c, const void *data, uint64_t len)
+uint32_t snap_crc(uint32_t c, const void *data, uint64_t len)
 {
     const uint8_t *p = data;
 
@@ -71,9 +71,34 @@ static int write_all(struct snap_writer *w, const void *buf, uint64_t len)
     return 0;
 }
 
-int snap_writer_open(struct snap_writer *w, const char *path, const char *engine, const char *arch)
+static uint32_t crc(uint32_t c, const void *data, uint64_t len)
+{
+    return snap_crc(c, data, len);
+}
+
+static int write_file_header(struct snap_writer *w, const char *engine, const char *arch)
 {
     uint8_t h[FILE_HDR_SIZE] = {0};
+
+    memcpy(h, SNAP_MAGIC, 8);
+    put32(h + 8, SNAP_VERSION);
+    put32(h + 12, FILE_HDR_SIZE);
+    strncpy((char *)h + 16, engine, 8);
+    strncpy((char *)h + 24, arch, 16);
+    put64(h + 40, (uint64_t)time(NULL));
+    put32(h + 60, crc(0, h, 60));
+    return write_all(w, h, sizeof(h));
+}
+
+int snap_writer_open_fd(struct snap_writer *w, int fd, const char *engine, const char *arch)
+{
+    memset(w, 0, sizeof(*w));
+    w->fd = fd;
+    return write_file_header(w, engine, arch);
+}
+
+int snap_writer_open(struct snap_writer *w, const char *path, const char *engine, const char *arch)
+{
     int err;
 
     memset(w, 0, sizeof(*w));
@@ -91,14 +116,7 @@ int snap_writer_open(struct snap_writer *w, const char *path, const char *engine
         snap_writer_abort(w);
         return err;
     }
-    memcpy(h, SNAP_MAGIC, 8);
-    put32(h + 8, SNAP_VERSION);
-    put32(h + 12, FILE_HDR_SIZE);
-    strncpy((char *)h + 16, engine, 8);
-    strncpy((char *)h + 24, arch, 16);
-    put64(h + 40, (uint64_t)time(NULL));
-    put32(h + 60, crc(0, h, 60));
-    err = write_all(w, h, sizeof(h));
+    err = write_file_header(w, engine, arch);
     if (err) {
         log_err("state: %s: %s", w->tmp_path, strerror(-err));
         snap_writer_abort(w);
@@ -106,8 +124,10 @@ int snap_writer_open(struct snap_writer *w, const char *path, const char *engine
     return err;
 }
 
-static int write_section(struct snap_writer *w, enum snap_type type, uint32_t instance,
-                         const char *name, const void *data, uint64_t len, uint64_t align)
+/* A section whose payload is a then b, starting on a multiple of align in the file. */
+static int write_parts(struct snap_writer *w, enum snap_type type, uint32_t instance,
+                       const char *name, const void *a, uint64_t alen, const void *b, uint64_t blen,
+                       uint64_t align)
 {
     static const uint8_t zeros[SNAP_PAGE];
     uint8_t h[SEC_HDR_SIZE] = {0};
@@ -120,24 +140,39 @@ static int write_section(struct snap_writer *w, enum snap_type type, uint32_t in
     put32(h + 4, instance);
     if (name)
         strncpy((char *)h + 8, name, SNAP_NAME_LEN);
-    put64(h + 24, len);
+    put64(h + 24, alen + blen);
     put64(h + 32, start + pad);
-    put32(h + 40, crc(0, data, len));
+    put32(h + 40, crc(crc(0, a, alen), b, blen));
     put32(h + 44, crc(0, h, 44));
     err = write_all(w, h, sizeof(h));
     if (!err && pad)
         err = write_all(w, zeros, pad);
-    if (!err)
-        err = write_all(w, data, len);
-    if (err)
+    if (!err && alen)
+        err = write_all(w, a, alen);
+    if (!err && blen)
+        err = write_all(w, b, blen);
+    if (err && w->tmp_path)
         log_err("state: %s: %s", w->tmp_path, strerror(-err));
     return err;
+}
+
+static int write_section(struct snap_writer *w, enum snap_type type, uint32_t instance,
+                         const char *name, const void *data, uint64_t len, uint64_t align)
+{
+    return write_parts(w, type, instance, name, data, len, NULL, 0, align);
 }
 
 int snap_write_section(struct snap_writer *w, enum snap_type type, uint32_t instance,
                        const char *name, const void *data, uint64_t len)
 {
     return write_section(w, type, instance, name, data, len, 1);
+}
+
+int snap_write_section2(struct snap_writer *w, enum snap_type type, uint32_t instance,
+                        const char *name, const void *a, uint64_t alen, const void *b,
+                        uint64_t blen)
+{
+    return write_parts(w, type, instance, name, a, alen, b, blen, 1);
 }
 
 /* CRC-32 of len zero bytes (len a multiple of 4 KiB, below 4 KiB << 40), in O(log len) with
@@ -278,6 +313,10 @@ int snap_writer_finish(struct snap_writer *w)
 
 void snap_writer_abort(struct snap_writer *w)
 {
+    if (!w->path) { /* a stream: the fd is the caller's */
+        w->fd = -1;
+        return;
+    }
     if (w->fd >= 0)
         close(w->fd);
     w->fd = -1;
@@ -328,6 +367,45 @@ static int payload_crc(int fd, uint64_t off, uint64_t len, uint32_t *out)
     return err;
 }
 
+int snap_parse_file_header(const uint8_t h[SNAP_FILE_HDR_SIZE], char *engine, char *arch, char *why,
+                           size_t whylen)
+{
+    if (memcmp(h, SNAP_MAGIC, 8)) {
+        snprintf(why, whylen, "not a Vessel state file");
+        return -ENOEXEC;
+    }
+    if (get32(h + 60) != crc(0, h, 60)) {
+        snprintf(why, whylen, "damaged file header (checksum mismatch)");
+        return -EBADMSG;
+    }
+    if (get32(h + 8) != SNAP_VERSION) {
+        snprintf(why, whylen, "state format version %u; this Vessel reads version %u", get32(h + 8),
+                 SNAP_VERSION);
+        return -EPROTO;
+    }
+    memcpy(engine, h + 16, 8);
+    engine[8] = '\0';
+    memcpy(arch, h + 24, 16);
+    arch[16] = '\0';
+    return 0;
+}
+
+int snap_parse_section_header(const uint8_t h[SNAP_SEC_HDR_SIZE], struct snap_section *sec,
+                              char *why, size_t whylen)
+{
+    memset(sec, 0, sizeof(*sec));
+    if (get32(h + 44) != crc(0, h, 44)) {
+        snprintf(why, whylen, "damaged section header (checksum mismatch)");
+        return -EBADMSG;
+    }
+    sec->type = get32(h);
+    sec->instance = get32(h + 4);
+    memcpy(sec->name, h + 8, SNAP_NAME_LEN);
+    sec->length = get64(h + 24);
+    sec->crc = get32(h + 40);
+    return 0;
+}
+
 static int reader_fail(struct snap_reader *r, const char *path, int err, const char *what)
 {
     log_err("state: %s: %s", path, what);
@@ -353,18 +431,11 @@ int snap_reader_open(struct snap_reader *r, const char *path)
     if (fstat(r->fd, &st) < 0 || !S_ISREG(st.st_mode))
         return reader_fail(r, path, -EINVAL, "not a regular file");
     r->file_size = (uint64_t)st.st_size;
-    if (r->file_size < FILE_HDR_SIZE || pread_all(r->fd, h, sizeof(h), 0) ||
-        memcmp(h, SNAP_MAGIC, 8))
+    if (r->file_size < FILE_HDR_SIZE || pread_all(r->fd, h, sizeof(h), 0))
         return reader_fail(r, path, -ENOEXEC, "not a Vessel state file");
-    if (get32(h + 60) != crc(0, h, 60))
-        return reader_fail(r, path, -EBADMSG, "damaged file header (checksum mismatch)");
-    if (get32(h + 8) != SNAP_VERSION) {
-        snprintf(msg, sizeof(msg), "state format version %u; this Vessel reads version %u",
-                 get32(h + 8), SNAP_VERSION);
-        return reader_fail(r, path, -EPROTO, msg);
-    }
-    memcpy(r->engine, h + 16, 8);
-    memcpy(r->arch, h + 24, 16);
+    err = snap_parse_file_header(h, r->engine, r->arch, msg, sizeof(msg));
+    if (err)
+        return reader_fail(r, path, err, msg);
     for (pos = FILE_HDR_SIZE;;) {
         uint8_t s[SEC_HDR_SIZE];
         struct snap_section *sec, *grown;
@@ -372,11 +443,6 @@ int snap_reader_open(struct snap_reader *r, const char *path)
 
         if (pos + SEC_HDR_SIZE > r->file_size || pread_all(r->fd, s, sizeof(s), pos))
             return reader_fail(r, path, -EBADMSG, "truncated: no END section");
-        if (get32(s + 44) != crc(0, s, 44)) {
-            snprintf(msg, sizeof(msg), "damaged section header at offset %llu",
-                     (unsigned long long)pos);
-            return reader_fail(r, path, -EBADMSG, msg);
-        }
         if (r->nsec == SNAP_MAX_SECTIONS)
             return reader_fail(r, path, -EBADMSG, "too many sections");
         grown = realloc(r->sec, sizeof(*r->sec) * (size_t)(r->nsec + 1));
@@ -384,13 +450,12 @@ int snap_reader_open(struct snap_reader *r, const char *path)
             return reader_fail(r, path, -ENOMEM, "out of memory");
         r->sec = grown;
         sec = &r->sec[r->nsec];
-        memset(sec, 0, sizeof(*sec));
-        sec->type = get32(s);
-        sec->instance = get32(s + 4);
-        memcpy(sec->name, s + 8, SNAP_NAME_LEN);
-        sec->length = get64(s + 24);
+        if (snap_parse_section_header(s, sec, msg, sizeof(msg))) {
+            snprintf(msg, sizeof(msg), "damaged section header at offset %llu",
+                     (unsigned long long)pos);
+            return reader_fail(r, path, -EBADMSG, msg);
+        }
         sec->offset = get64(s + 32);
-        sec->crc = get32(s + 40);
         if (sec->offset < pos + SEC_HDR_SIZE ||
             __builtin_add_overflow(sec->offset, sec->length, &end) || end > r->file_size) {
             snprintf(msg, sizeof(msg),

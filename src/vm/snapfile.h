@@ -18,21 +18,34 @@ enum snap_type {
     SNAP_CPU = 3,     /* one vCPU's complete state; instance = vCPU index */
     SNAP_DEVICE = 4,  /* one device's state; name says which, instance which one */
     SNAP_MEMORY = 5,  /* guest RAM; instance = memory slot; page-aligned payload */
+    SNAP_PAGES = 6,   /* migration streams only: le64 offset in memory slot `instance`, then
+                       * whole pages of it */
     SNAP_END = 0x454e44,
 };
 
-#define SNAP_NAME_LEN 16
+#define SNAP_NAME_LEN      16
+#define SNAP_FILE_HDR_SIZE 64
+#define SNAP_SEC_HDR_SIZE  48
 
 struct snap_writer {
     int fd;
     uint64_t pos;
-    char *path, *tmp_path;
+    char *path, *tmp_path; /* NULL for a stream (snap_writer_open_fd) */
 };
 
 /* Starts a state file at path (written as path.tmp, renamed by snap_writer_finish). */
 int snap_writer_open(struct snap_writer *w, const char *path, const char *engine, const char *arch);
+/* Starts a state stream on fd (a socket or an anonymous file) that the caller owns: no
+ * temporary name, no rename; finish with snap_writer_end. Sections are written with write(),
+ * so a socket's send timeout bounds every call. */
+int snap_writer_open_fd(struct snap_writer *w, int fd, const char *engine, const char *arch);
 int snap_write_section(struct snap_writer *w, enum snap_type type, uint32_t instance,
                        const char *name, const void *data, uint64_t len);
+/* A section whose payload is a (alen bytes) followed by b (blen bytes), e.g. a SNAP_PAGES
+ * offset and the pages themselves, written without copying them together. */
+int snap_write_section2(struct snap_writer *w, enum snap_type type, uint32_t instance,
+                        const char *name, const void *a, uint64_t alen, const void *b,
+                        uint64_t blen);
 /* Writes a memory section whose payload starts on a 4 KiB boundary of the file. With
  * memfd >= 0 (the file behind mem, as mapped), ranges the memfd has never populated are left
  * as holes of the state file instead of being written: they read as zeroes either way. */
@@ -74,6 +87,17 @@ const struct snap_section *snap_find(const struct snap_reader *r, enum snap_type
 /* Reads a whole payload into buf of exactly sec->length bytes. */
 int snap_read_payload(const struct snap_reader *r, const struct snap_section *sec, void *buf,
                       uint64_t len);
+/* Stream reading (migration), one header at a time. snap_parse_file_header checks magic,
+ * checksum and version and fills engine[9] and arch[17]; snap_parse_section_header checks
+ * the header's checksum and fills sec (offset is left 0). Both return 0, or -errno with a
+ * reason in why (as snap_reader_open would refuse). */
+int snap_parse_file_header(const uint8_t h[SNAP_FILE_HDR_SIZE], char *engine, char *arch, char *why,
+                           size_t whylen);
+int snap_parse_section_header(const uint8_t h[SNAP_SEC_HDR_SIZE], struct snap_section *sec,
+                              char *why, size_t whylen);
+/* zlib's CRC-32, continued from c (0 to start), for any length. */
+uint32_t snap_crc(uint32_t c, const void *data, uint64_t len);
+
 /* Checks a memory payload's checksum (reads it all: restores skip this to stay lazy). */
 int snap_verify_memory(const struct snap_reader *r, const struct snap_section *sec);
 

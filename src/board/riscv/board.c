@@ -296,6 +296,8 @@ enum riscv_board_exit riscv_board_run(struct riscv_board *b)
             pthread_mutex_lock(&b->snap_lock); /* no snapshot of a half-reloaded guest */
             board_reset_devices(b);
             err = board_load(b);
+            /* A migration in progress must send the reloaded images again. */
+            gmem_mark_dirty(&b->ram, b->ram.hva, b->ram.size);
             pthread_mutex_unlock(&b->snap_lock);
             if (err) {
                 log_err("board: reloading the guest for a reboot failed");
@@ -303,6 +305,8 @@ enum riscv_board_exit riscv_board_run(struct riscv_board *b)
             }
             continue;
         case RV64_STOP_QUIT:
+            if (atomic_load(&b->migrated))
+                return RISCV_EXIT_MIGRATED;
             if (atomic_load(&b->snap_stop))
                 return RISCV_EXIT_SNAPSHOT;
             return atomic_load(&b->user_quit) ? RISCV_EXIT_USER_QUIT : RISCV_EXIT_STOPPED;

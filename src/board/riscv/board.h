@@ -29,6 +29,9 @@ struct riscv_board_config {
      * serve a later guest reboot); ram_size, nharts and the devices must match the file's
      * (riscv_board_check_restore). */
     const char *restore_path;
+    /* With restore_path: guest RAM already filled by an incoming migration (the board takes it
+     * over and leaves *incoming_ram empty); the state file then has no memory section. */
+    struct gmem *incoming_ram;
 };
 
 enum riscv_board_exit {
@@ -37,6 +40,7 @@ enum riscv_board_exit {
     RISCV_EXIT_STOPPED,   /* the engine stopped the guest (fatal error, guest failure code) */
     RISCV_EXIT_VMM_ERROR, /* the VMM failed while running (e.g. reloading for a reboot) */
     RISCV_EXIT_SNAPSHOT,  /* stopped after a snapshot ({"then": "stop"}) */
+    RISCV_EXIT_MIGRATED,  /* the VM moved to another host (live migration completed) */
 };
 
 struct riscv_board;
@@ -72,5 +76,14 @@ int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, dou
  * machine configuration; the one-line reason goes to why. 0, or -errno. */
 int riscv_board_check_restore(const char *path, const struct riscv_board_config *cfg, char *why,
                               size_t whylen);
+
+/* As riscv_board_check_restore, for a configuration (CONFIG JSON) received from a migration
+ * source. */
+int riscv_board_check_config(const char *json, size_t len, const struct riscv_board_config *cfg,
+                             char *why, size_t whylen);
+
+struct migrate_vm;
+/* What live migration (vm/migrate.h) needs of this board. */
+void riscv_board_migrate_vm(struct riscv_board *b, struct migrate_vm *vm);
 
 #endif

@@ -16,7 +16,11 @@
 #include "dev/uart16550.h"
 #include "engine/rv64/rv64.h"
 #include "mem/gmem.h"
+#include "virtio/virtio.h"
 #include "vm/snapfile.h"
+
+/* Room for the largest device state (save buffers). */
+#define RISCV_DEV_SAVE_MAX (PLIC_SAVE_MAX > VIRTIO_SAVE_MAX ? PLIC_SAVE_MAX : VIRTIO_SAVE_MAX)
 
 struct riscv_board {
     struct riscv_board_config cfg;
@@ -36,6 +40,9 @@ struct riscv_board {
      * last snapshot asked the VM to stop (riscv_board_run returns RISCV_EXIT_SNAPSHOT). */
     pthread_mutex_t snap_lock;
     atomic_int snap_stop;
+    /* Live migration (migrate.c): the paused guest's mtime; set once the VM moved away. */
+    uint64_t mig_mtime;
+    atomic_int migrated;
     uint8_t fdt[RISCV_FDT_MAX_SIZE] __attribute__((aligned(8))); /* libfdt wants 8 */
 };
 
@@ -44,5 +51,11 @@ struct riscv_board {
  * timer loaded. Both return 0 or -errno (logged). */
 int riscv_board_restore_ram(struct riscv_board *b, const struct snap_reader *r);
 int riscv_board_restore_state(struct riscv_board *b, const struct snap_reader *r);
+/* The CONFIG section's JSON (malloc'd), or NULL when out of memory. */
+char *riscv_board_config_json(const struct riscv_board *b);
+/* With the harts paused: the MACHINE (mtime), CPU and DEVICE sections; buf holds
+ * RISCV_DEV_SAVE_MAX bytes. 0 or -errno (logged). */
+int riscv_board_write_state(struct riscv_board *b, struct snap_writer *w, uint64_t mtime,
+                            uint8_t *buf);
 
 #endif

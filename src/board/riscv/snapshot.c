@@ -13,7 +13,7 @@
 #include "virtio/virtio.h"
 #include "vm/snapshot.h"
 
-#define DEV_SAVE_MAX (PLIC_SAVE_MAX > VIRTIO_SAVE_MAX ? PLIC_SAVE_MAX : VIRTIO_SAVE_MAX)
+#define DEV_SAVE_MAX RISCV_DEV_SAVE_MAX
 
 /* An absolute path when the file exists (a restore may run elsewhere), else the name given. */
 static char *abs_path(const char *p)
@@ -70,11 +70,40 @@ nomem:
     return -ENOMEM;
 }
 
+/* 0 when cfg can take the state saved with saved; else the first difference in why. */
+static int check_against(const struct snapshot_config *saved, const struct riscv_board_config *cfg,
+                         char *why, size_t whylen)
+{
+    struct snapshot_config now;
+    int err = describe(cfg, &now);
+
+    if (!err) {
+        err = snapshot_config_match(saved, &now, why, whylen);
+        snapshot_config_free(&now);
+    }
+    return err;
+}
+
+int riscv_board_check_config(const char *json, size_t len, const struct riscv_board_config *cfg,
+                             char *why, size_t whylen)
+{
+    struct snapshot_config saved;
+    int err;
+
+    why[0] = '\0';
+    err = snapshot_config_parse(json, len, &saved, why, whylen);
+    if (!err) {
+        err = check_against(&saved, cfg, why, whylen);
+        snapshot_config_free(&saved);
+    }
+    return err;
+}
+
 int riscv_board_check_restore(const char *path, const struct riscv_board_config *cfg, char *why,
                               size_t whylen)
 {
     struct snap_reader r;
-    struct snapshot_config saved, now;
+    struct snapshot_config saved;
     int err;
 
     why[0] = '\0';
@@ -85,11 +114,7 @@ int riscv_board_check_restore(const char *path, const struct riscv_board_config 
     snap_reader_close(&r);
     if (err)
         return err;
-    err = describe(cfg, &now);
-    if (!err) {
-        err = snapshot_config_match(&saved, &now, why, whylen);
-        snapshot_config_free(&now);
-    }
+    err = check_against(&saved, cfg, why, whylen);
     snapshot_config_free(&saved);
     return err;
 }
@@ -106,27 +131,27 @@ static int write_device(struct snap_writer *w, const char *name, uint32_t inst, 
     return snap_write_section(w, SNAP_DEVICE, inst, name, buf, (uint64_t)len);
 }
 
-static int write_sections(struct riscv_board *b, struct snap_writer *w, uint64_t mtime,
-                          uint8_t *buf)
+char *riscv_board_config_json(const struct riscv_board *b)
 {
     struct snapshot_config c;
-    uint8_t le[8];
     char *json;
-    int err;
 
-    err = describe(&b->cfg, &c);
-    if (err)
-        return err;
+    if (describe(&b->cfg, &c))
+        return NULL;
     json = snapshot_config_json(&c);
     snapshot_config_free(&c);
-    if (!json)
-        return -ENOMEM;
-    err = snap_write_section(w, SNAP_CONFIG, 0, "config", json, strlen(json));
-    free(json);
+    return json;
+}
+
+int riscv_board_write_state(struct riscv_board *b, struct snap_writer *w, uint64_t mtime,
+                            uint8_t *buf)
+{
+    uint8_t le[8];
+    int err;
+
     for (int i = 0; i < 8; i++)
         le[i] = (uint8_t)(mtime >> (8 * i));
-    if (!err)
-        err = snap_write_section(w, SNAP_MACHINE, 0, "mtime", le, sizeof(le));
+    err = snap_write_section(w, SNAP_MACHINE, 0, "mtime", le, sizeof(le));
     for (int i = 0; !err && i < b->cfg.nharts; i++) {
         struct rv64_cpu_state s;
         rv64_hart_get_state(rv64_machine_hart(b->m, i), &s);
@@ -146,6 +171,21 @@ static int write_sections(struct riscv_board *b, struct snap_writer *w, uint64_t
     }
     if (!err)
         err = write_device(w, "plic", 0, plic_save(&b->plic, buf, DEV_SAVE_MAX), buf);
+    return err;
+}
+
+static int write_sections(struct riscv_board *b, struct snap_writer *w, uint64_t mtime,
+                          uint8_t *buf)
+{
+    char *json = riscv_board_config_json(b);
+    int err;
+
+    if (!json)
+        return -ENOMEM;
+    err = snap_write_section(w, SNAP_CONFIG, 0, "config", json, strlen(json));
+    free(json);
+    if (!err)
+        err = riscv_board_write_state(b, w, mtime, buf);
     if (!err)
         err =
             snap_write_memory(w, 0, b->ram.hva, b->ram.size, b->ram.private_file ? -1 : b->ram.fd);
@@ -207,6 +247,14 @@ int riscv_board_restore_ram(struct riscv_board *b, const struct snap_reader *r)
     const struct snap_section *s = snap_find(r, SNAP_MEMORY, 0, NULL);
     int err;
 
+    if (b->cfg.incoming_ram) { /* a migration filled it: the board takes it over */
+        if (b->cfg.incoming_ram->size != b->cfg.ram_size)
+            return -EINVAL;
+        b->ram = *b->cfg.incoming_ram;
+        b->cfg.incoming_ram->hva = NULL;
+        b->cfg.incoming_ram->fd = -1;
+        return 0;
+    }
     if (!s || s->length != b->cfg.ram_size) {
         log_err("state: %s: no memory section of %llu MiB", b->cfg.restore_path,
                 (unsigned long long)(b->cfg.ram_size >> 20));

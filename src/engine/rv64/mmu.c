@@ -98,6 +98,7 @@ static int walk(struct rv64_hart *h, uint64_t va, int acc, int priv, uint64_t *p
             if (!__atomic_compare_exchange_n(ptep, &pte, npte, false, __ATOMIC_SEQ_CST,
                                              __ATOMIC_SEQ_CST))
                 goto again;
+            rv64_dirty_mark(h->m, (const uint8_t *)ptep); /* a store to the page table */
         }
         *user = (pte & PTE_U) != 0;
         *pa = (ppn << 12 | (va & ((1ULL << (12 + 9 * level)) - 1))) & ((1ULL << 56) - 1);

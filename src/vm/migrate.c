@@ -1,0 +1,959 @@
+/* Live migration: the source's pre-copy loop on its own thread, and the destination's
+ * receiver (vm/migrate.h, docs/migration.md). */
+#include "vm/migrate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+
+#define PAGE         4096ull
+#define RUN_MAX      256         /* pages per SNAP_PAGES section */
+#define LINE_MAX_LEN 512         /* one answer line on the back channel */
+#define SECTION_MAX  (16u << 20) /* largest non-memory section accepted */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* --- sockets --- */
+
+/* Reads exactly len bytes, waiting at most timeout_ms for each chunk; 0, -ETIMEDOUT,
+ * -ECONNRESET (closed) or -errno. */
+static int read_exact(int fd, void *buf, size_t len, uint32_t timeout_ms)
+{
+    uint8_t *p = buf;
+
+    while (len) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        ssize_t n;
+        int r = poll(&pfd, 1, (int)timeout_ms);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            return -ETIMEDOUT;
+        n = read(fd, p, len);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -ECONNRESET;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* One '\n'-terminated line (without it) into buf; 0 or -errno. */
+static int read_line(int fd, char *buf, size_t cap, uint32_t timeout_ms)
+{
+    size_t n = 0;
+
+    for (;;) {
+        int err = read_exact(fd, buf + n, 1, timeout_ms);
+        if (err)
+            return err;
+        if (buf[n] == '\n') {
+            buf[n] = '\0';
+            return 0;
+        }
+        if (++n == cap - 1)
+            return -EPROTO;
+    }
+}
+
+static int send_line(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int send_line(int fd, const char *fmt, ...)
+{
+    char buf[LINE_MAX_LEN];
+    va_list ap;
+    size_t len, off = 0;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+    va_end(ap);
+    len = strlen(buf);
+    buf[len++] = '\n';
+    while (off < len) {
+        ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+/* Bounds every blocking call on a connected socket: a link that stops moving fails within
+ * about timeout_ms instead of after TCP's many minutes of retries. */
+static void set_timeouts(int fd, uint32_t timeout_ms)
+{
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    unsigned int uto = timeout_ms;
+    int one = 1;
+
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto));
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* Connects within timeout_ms; the fd or -errno with a reason in why. */
+static int connect_to(const char *host, const char *port, uint32_t timeout_ms, char *why,
+                      size_t whylen)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
+    int fd = -1, err, gai = getaddrinfo(host, port, &hints, &res);
+
+    if (gai) {
+        snprintf(why, whylen, "%s: %s", host, gai_strerror(gai));
+        return -EHOSTUNREACH;
+    }
+    err = -ECONNREFUSED;
+    for (ai = res; ai; ai = ai->ai_next) {
+        struct pollfd pfd;
+        socklen_t sl = sizeof(err);
+        int soerr = 0;
+
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+            err = -errno;
+            continue;
+        }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+            err = -errno;
+            goto next;
+        }
+        pfd = (struct pollfd){.fd = fd, .events = POLLOUT};
+        if (poll(&pfd, 1, (int)timeout_ms) <= 0) {
+            err = -ETIMEDOUT;
+            goto next;
+        }
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr) {
+            err = -(soerr ? soerr : errno);
+            goto next;
+        }
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        freeaddrinfo(res);
+        return fd;
+    next:
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    snprintf(why, whylen, "connecting to %s port %s: %s", host, port, strerror(-err));
+    return err;
+}
+
+int migrate_parse_hostport(const char *s, char *host, size_t hostlen, char *port, size_t portlen)
+{
+    const char *colon, *p = s;
+    size_t hl = 0;
+    char *end;
+    unsigned long v;
+
+    host[0] = '\0';
+    if (s[0] == '[') { /* [v6]:port */
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return -EINVAL;
+        hl = (size_t)(close - s - 1);
+        if (hl == 0 || hl >= hostlen)
+            return -EINVAL;
+        memcpy(host, s + 1, hl);
+        host[hl] = '\0';
+        p = close + 2;
+    } else if ((colon = strrchr(s, ':'))) {
+        hl = (size_t)(colon - s);
+        if (hl == 0 || hl >= hostlen || memchr(s, ':', hl))
+            return -EINVAL;
+        memcpy(host, s, hl);
+        host[hl] = '\0';
+        p = colon + 1;
+    }
+    errno = 0;
+    v = strtoul(p, &end, 10);
+    if (!*p || *end || errno || v == 0 || v > 65535 || portlen < 6)
+        return -EINVAL;
+    snprintf(port, portlen, "%lu", v);
+    return 0;
+}
+
+/* --- the source --- */
+
+struct migration {
+    struct migrate_vm vm;
+    struct migrate_params p;
+    pthread_t thread;
+    bool thread_live;
+    pthread_mutex_t lock; /* st, fd */
+    struct migrate_status st;
+    int fd;
+    atomic_bool cancel;
+    atomic_bool committed; /* "go" sent: too late to cancel */
+    double start_ms;
+    struct snap_writer w;
+    uint8_t *bounce;             /* RUN_MAX pages: a run is copied before it is checksummed */
+    uint64_t words;              /* bitmap words */
+    uint64_t *dirty;     /* pages to send: collected, not yet sent */
+    uint64_t *scratch;   /* the engine's log as read */
+    uint64_t *dev_dirty; /* the devices' log; lives as long as the migration object
+                          * (devices may still be marking) */
+};
+
+struct migration *migration_new(const struct migrate_vm *vm)
+{
+    struct migration *mg = calloc(1, sizeof(*mg));
+
+    if (!mg)
+        return NULL;
+    mg->vm = *vm;
+    mg->fd = -1;
+    mg->words = (vm->ram->size / PAGE + 63) / 64;
+    mg->dirty = calloc(mg->words, sizeof(uint64_t));
+    mg->dev_dirty = calloc(mg->words, sizeof(uint64_t));
+    mg->scratch = calloc(mg->words, sizeof(uint64_t));
+    mg->bounce = malloc(RUN_MAX * PAGE);
+    if (!mg->dirty || !mg->dev_dirty || !mg->scratch || !mg->bounce) {
+        free(mg->bounce);
+        free(mg->scratch);
+        free(mg->dirty);
+        free(mg->dev_dirty);
+        free(mg);
+        return NULL;
+    }
+    pthread_mutex_init(&mg->lock, NULL);
+    mg->st.ram_pages = vm->ram->size / PAGE;
+    return mg;
+}
+
+const char *migrate_state_name(enum migrate_state s)
+{
+    static const char *const names[] = {"none",      "connecting", "precopy",  "stopcopy",
+                                        "completed", "failed",     "cancelled"};
+
+    return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}
+
+void migration_get_status(struct migration *mg, struct migrate_status *st)
+{
+    pthread_mutex_lock(&mg->lock);
+    *st = mg->st;
+    if (st->state == MIGRATE_CONNECTING || st->state == MIGRATE_PRECOPY ||
+        st->state == MIGRATE_STOPCOPY)
+        st->elapsed_ms = now_ms() - mg->start_ms;
+    pthread_mutex_unlock(&mg->lock);
+}
+
+static void set_state(struct migration *mg, enum migrate_state s)
+{
+    pthread_mutex_lock(&mg->lock);
+    mg->st.state = s;
+    pthread_mutex_unlock(&mg->lock);
+}
+
+/* Pages set in bitmap. */
+static uint64_t count_bits(const uint64_t *bitmap, uint64_t words)
+{
+    uint64_t n = 0;
+
+    for (uint64_t i = 0; i < words; i++)
+        n += (uint64_t)__builtin_popcountll(bitmap[i]);
+    return n;
+}
+
+static int send_run(struct migration *mg, uint64_t first, uint64_t n)
+{
+    uint8_t le[8];
+    uint64_t off = first * PAGE;
+    int err;
+
+    for (int i = 0; i < 8; i++)
+        le[i] = (uint8_t)(off >> (8 * i));
+    /* The guest may write these pages while they are sent (they are then dirty and go again):
+     * a private copy keeps the checksum and the bytes on the wire in agreement. */
+    memcpy(mg->bounce, mg->vm.ram->hva + off, n * PAGE);
+    err = snap_write_section2(&mg->w, SNAP_PAGES, 0, "pages", le, 8, mg->bounce, n * PAGE);
+    if (err)
+        return err;
+    pthread_mutex_lock(&mg->lock);
+    mg->st.sent_pages += n;
+    mg->st.sent_bytes += n * PAGE + 8 + SNAP_SEC_HDR_SIZE;
+    pthread_mutex_unlock(&mg->lock);
+    return 0;
+}
+
+/* Sends every page set in bitmap, in runs of contiguous pages, and clears the bitmap. */
+static int send_pages(struct migration *mg, uint64_t *bitmap)
+{
+    uint64_t pages = mg->st.ram_pages, p = 0;
+
+    while (p < pages) {
+        uint64_t w = bitmap[p / 64] >> (p % 64), start;
+
+        if (!w) {
+            p = (p / 64 + 1) * 64;
+            continue;
+        }
+        p += (uint64_t)__builtin_ctzll(w);
+        start = p;
+        while (p < pages && p - start < RUN_MAX && (bitmap[p / 64] >> (p % 64) & 1))
+            p++;
+        if (atomic_load(&mg->cancel))
+            return -ECANCELED;
+        int err = send_run(mg, start, p - start);
+        if (err)
+            return err;
+    }
+    memset(bitmap, 0, mg->words * sizeof(uint64_t));
+    return 0;
+}
+
+static bool page_is_zero(const uint8_t *page)
+{
+    const uint64_t *w = (const uint64_t *)(const void *)page;
+    uint64_t acc = 0;
+
+    for (size_t i = 0; i < PAGE / 8; i++)
+        acc |= w[i];
+    return acc == 0;
+}
+
+/* The first pass's set: every page that is not zero (pages a memfd has never populated are
+ * skipped without reading them: the destination's RAM starts zeroed). */
+static void first_pass_set(struct migration *mg, uint64_t *bitmap)
+{
+    const struct gmem *ram = mg->vm.ram;
+    uint64_t size = ram->size, off = 0;
+
+    memset(bitmap, 0, mg->words * sizeof(uint64_t));
+    while (off < size) {
+        uint64_t end = size;
+
+        if (ram->fd >= 0) {
+            off_t d = lseek(ram->fd, (off_t)off, SEEK_DATA), h;
+            if (d < 0)
+                break; /* ENXIO: no data up to the end */
+            off = (uint64_t)d & ~(PAGE - 1);
+            h = lseek(ram->fd, (off_t)off, SEEK_HOLE);
+            end = h < 0 || (uint64_t)h > size ? size : ((uint64_t)h + PAGE - 1) & ~(PAGE - 1);
+        }
+        for (; off < end; off += PAGE)
+            if (!page_is_zero(ram->hva + off))
+                bitmap[off / PAGE / 64] |= 1ull << (off / PAGE % 64);
+    }
+}
+
+/* The engine's log and the devices' log, both read and cleared, added to mg->dirty (which
+ * may still hold pages collected but not sent yet). */
+static int collect_dirty(struct migration *mg)
+{
+    int err = mg->vm.get_dirty_log(mg->vm.opaque, mg->scratch);
+
+    if (err)
+        return err;
+    for (uint64_t i = 0; i < mg->words; i++)
+        mg->dirty[i] |=
+            mg->scratch[i] | __atomic_exchange_n(&mg->dev_dirty[i], 0, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+static int fail(struct migration *mg, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct migration *mg, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    pthread_mutex_lock(&mg->lock);
+    va_start(ap, fmt);
+    vsnprintf(mg->st.error, sizeof(mg->st.error), fmt, ap);
+    va_end(ap);
+    pthread_mutex_unlock(&mg->lock);
+    return err;
+}
+
+/* Explains a failed send or receive: a cancel shuts the socket down under it. */
+static int io_fail(struct migration *mg, int err, const char *what)
+{
+    if (atomic_load(&mg->cancel))
+        return fail(mg, -ECANCELED, "cancelled");
+    if (err == -EAGAIN || err == -EWOULDBLOCK)
+        err = -ETIMEDOUT;
+    return fail(mg, err, "%s: %s", what, strerror(-err));
+}
+
+/* Pre-copy passes until the dirty set fits the downtime target (or max_passes). */
+static int precopy(struct migration *mg)
+{
+    double t0 = now_ms(), bw = 0;
+    uint64_t bytes0 = mg->st.sent_bytes;
+    int err;
+
+    first_pass_set(mg, mg->dirty);
+    err = send_pages(mg, mg->dirty);
+    if (err)
+        return io_fail(mg, err, "sending guest RAM");
+    for (;;) {
+        double t1 = now_ms(), pass_ms = t1 - t0;
+        uint64_t n, pass_bytes;
+
+        pthread_mutex_lock(&mg->lock);
+        pass_bytes = mg->st.sent_bytes - bytes0;
+        pthread_mutex_unlock(&mg->lock);
+        if (pass_bytes && pass_ms > 0)
+            bw = (double)pass_bytes / (pass_ms / 1e3);
+        err = collect_dirty(mg);
+        if (err)
+            return fail(mg, err, "reading the dirty-page log: %s", strerror(-err));
+        n = count_bits(mg->dirty, mg->words);
+        pthread_mutex_lock(&mg->lock);
+        mg->st.passes++;
+        mg->st.remaining_pages = n;
+        mg->st.bandwidth_bps = bw;
+        mg->st.dirty_rate_pps = pass_ms > 0 ? (double)n / (pass_ms / 1e3) : 0;
+        mg->st.eta_ms = bw > 0 ? (double)(n * PAGE) / bw * 1e3 : 0;
+        pthread_mutex_unlock(&mg->lock);
+        if (atomic_load(&mg->cancel))
+            return fail(mg, -ECANCELED, "cancelled");
+        if ((bw > 0 && (double)(n * PAGE) / bw * 1e3 <= mg->p.downtime_ms) ||
+            mg->st.passes >= mg->p.max_passes)
+            return 0;
+        t0 = now_ms();
+        bytes0 = mg->st.sent_bytes;
+        err = send_pages(mg, mg->dirty);
+        if (err)
+            return io_fail(mg, err, "sending dirty pages");
+    }
+}
+
+/* Paused: the rest, then the handshake. 0 once the destination runs the VM. */
+static int stopcopy(struct migration *mg, double *t_pause)
+{
+    char line[LINE_MAX_LEN];
+    int err;
+
+    set_state(mg, MIGRATE_STOPCOPY);
+    *t_pause = now_ms();
+    mg->vm.pause(mg->vm.opaque);
+    err = collect_dirty(mg);
+    if (err)
+        return fail(mg, err, "reading the dirty-page log: %s", strerror(-err));
+    pthread_mutex_lock(&mg->lock);
+    mg->st.remaining_pages = count_bits(mg->dirty, mg->words);
+    pthread_mutex_unlock(&mg->lock);
+    err = send_pages(mg, mg->dirty);
+    if (!err)
+        err = mg->vm.write_state(mg->vm.opaque, &mg->w);
+    if (!err)
+        err = snap_writer_end(&mg->w);
+    if (err)
+        return io_fail(mg, err, "sending the final state");
+    err = read_line(mg->fd, line, sizeof(line), mg->p.timeout_ms);
+    if (err)
+        return io_fail(mg, err, "waiting for the destination to load the state");
+    if (strcmp(line, "loaded"))
+        return fail(mg, -EPROTO, "the destination could not load the state: %s", line);
+    if (atomic_load(&mg->cancel))
+        return fail(mg, -ECANCELED, "cancelled");
+    atomic_store(&mg->committed, true);
+    err = send_line(mg->fd, "go");
+    if (!err)
+        err = read_line(mg->fd, line, sizeof(line), mg->p.timeout_ms);
+    if (!err && strcmp(line, "running"))
+        err = -EPROTO;
+    if (err) {
+        /* It may run there or not: running here too could split the VM in two. */
+        fail(mg, err,
+             "the destination did not confirm that it runs the VM (%s); the VM stays paused "
+             "here",
+             strerror(-err));
+        return 1;
+    }
+    return 0;
+}
+
+static void *migration_main(void *arg)
+{
+    struct migration *mg = arg;
+    char line[LINE_MAX_LEN], why[300] = "";
+    char *json = NULL;
+    double start = mg->start_ms, t_pause = 0;
+    bool logging = false, paused = false;
+    int fd, err;
+
+    fd = connect_to(mg->p.host, mg->p.port, mg->p.timeout_ms, why, sizeof(why));
+    if (fd < 0) {
+        fail(mg, fd, "%s", why);
+        goto out;
+    }
+    set_timeouts(fd, mg->p.timeout_ms);
+    pthread_mutex_lock(&mg->lock);
+    mg->fd = fd;
+    pthread_mutex_unlock(&mg->lock);
+    if (atomic_load(&mg->cancel)) {
+        fail(mg, -ECANCELED, "cancelled");
+        goto out;
+    }
+    json = mg->vm.config_json(mg->vm.opaque);
+    if (!json) {
+        fail(mg, -ENOMEM, "out of memory");
+        goto out;
+    }
+    err = snap_writer_open_fd(&mg->w, fd, mg->vm.engine, mg->vm.arch);
+    if (!err)
+        err = snap_write_section(&mg->w, SNAP_CONFIG, 0, "config", json, strlen(json));
+    if (err) {
+        io_fail(mg, err, "sending the configuration");
+        goto out;
+    }
+    err = read_line(fd, line, sizeof(line), mg->p.timeout_ms);
+    if (err) {
+        io_fail(mg, err, "waiting for the destination's answer");
+        goto out;
+    }
+    if (strcmp(line, "ok")) {
+        fail(mg, -EPERM, "the destination refused the VM: %s",
+             strncmp(line, "refused ", 8) ? line : line + 8);
+        goto out;
+    }
+    memset(mg->dev_dirty, 0, mg->words * sizeof(uint64_t));
+    __atomic_store_n(&mg->vm.ram->dirty, mg->dev_dirty, __ATOMIC_RELEASE);
+    err = mg->vm.set_dirty_log(mg->vm.opaque, true);
+    if (err) {
+        fail(mg, err, "starting the dirty-page log: %s", strerror(-err));
+        goto out;
+    }
+    logging = true;
+    set_state(mg, MIGRATE_PRECOPY);
+    if (precopy(mg))
+        goto out;
+    paused = true;
+    err = stopcopy(mg, &t_pause);
+    if (err > 0) { /* past the point of no return, unconfirmed: stays paused, ends failed */
+        paused = false;
+        logging = false;
+        goto out;
+    }
+    if (err)
+        goto out;
+    pthread_mutex_lock(&mg->lock);
+    mg->st.downtime_ms = now_ms() - t_pause;
+    mg->st.elapsed_ms = now_ms() - start;
+    mg->st.remaining_pages = 0;
+    mg->st.eta_ms = 0;
+    mg->st.state = MIGRATE_COMPLETED;
+    pthread_mutex_unlock(&mg->lock);
+    mg->vm.finish(mg->vm.opaque);
+    paused = false;
+    logging = false;
+    log_info("migration to %s: completed in %.0f ms, downtime %.1f ms, %" PRIu64
+             " pages sent in %u passes",
+             mg->st.to, mg->st.elapsed_ms, mg->st.downtime_ms, mg->st.sent_pages, mg->st.passes);
+
+out:
+    if (paused)
+        mg->vm.resume(mg->vm.opaque);
+    if (logging)
+        mg->vm.set_dirty_log(mg->vm.opaque, false);
+    if (mg->st.state != MIGRATE_COMPLETED)
+        __atomic_store_n(&mg->vm.ram->dirty, NULL, __ATOMIC_RELEASE);
+    snap_writer_abort(&mg->w);
+    free(json);
+    pthread_mutex_lock(&mg->lock);
+    if (mg->fd >= 0)
+        close(mg->fd);
+    mg->fd = -1;
+    mg->st.elapsed_ms = now_ms() - start;
+    if (mg->st.state != MIGRATE_COMPLETED) {
+        mg->st.state = atomic_load(&mg->cancel) && !atomic_load(&mg->committed) ? MIGRATE_CANCELLED
+                                                                                : MIGRATE_FAILED;
+        log_err("migration to %s: %s%s", mg->st.to, mg->st.error,
+                mg->st.state == MIGRATE_CANCELLED || !atomic_load(&mg->committed)
+                    ? "; the VM runs on here"
+                    : "");
+    }
+    pthread_mutex_unlock(&mg->lock);
+    return NULL;
+}
+
+int migration_start(struct migration *mg, const struct migrate_params *p)
+{
+    int err;
+
+    pthread_mutex_lock(&mg->lock);
+    if (mg->st.state == MIGRATE_CONNECTING || mg->st.state == MIGRATE_PRECOPY ||
+        mg->st.state == MIGRATE_STOPCOPY || mg->st.state == MIGRATE_COMPLETED) {
+        pthread_mutex_unlock(&mg->lock);
+        return -EBUSY;
+    }
+    pthread_mutex_unlock(&mg->lock);
+    if (mg->thread_live)
+        pthread_join(mg->thread, NULL);
+    mg->thread_live = false;
+    mg->p = *p;
+    if (!mg->p.downtime_ms)
+        mg->p.downtime_ms = MIGRATE_DEFAULT_DOWNTIME_MS;
+    if (!mg->p.timeout_ms)
+        mg->p.timeout_ms = MIGRATE_DEFAULT_TIMEOUT_MS;
+    if (!mg->p.max_passes)
+        mg->p.max_passes = MIGRATE_DEFAULT_MAX_PASSES;
+    atomic_store(&mg->cancel, false);
+    atomic_store(&mg->committed, false);
+    memset(&mg->w, 0, sizeof(mg->w));
+    mg->w.fd = -1;
+    pthread_mutex_lock(&mg->lock);
+    memset(&mg->st, 0, sizeof(mg->st));
+    mg->st.state = MIGRATE_CONNECTING;
+    mg->start_ms = now_ms();
+    mg->st.ram_pages = mg->vm.ram->size / PAGE;
+    mg->st.downtime_target_ms = mg->p.downtime_ms;
+    snprintf(mg->st.to, sizeof(mg->st.to), strchr(p->host, ':') ? "[%s]:%s" : "%s:%s",
+             p->host[0] ? p->host : "localhost", p->port);
+    pthread_mutex_unlock(&mg->lock);
+    err = pthread_create(&mg->thread, NULL, migration_main, mg);
+    if (err) {
+        set_state(mg, MIGRATE_FAILED);
+        return -err;
+    }
+    mg->thread_live = true;
+    return 0;
+}
+
+int migration_cancel(struct migration *mg)
+{
+    int err = 0;
+
+    pthread_mutex_lock(&mg->lock);
+    if (atomic_load(&mg->committed) ||
+        (mg->st.state != MIGRATE_CONNECTING && mg->st.state != MIGRATE_PRECOPY &&
+         mg->st.state != MIGRATE_STOPCOPY)) {
+        err = -EALREADY;
+    } else {
+        atomic_store(&mg->cancel, true);
+        if (mg->fd >= 0)
+            shutdown(mg->fd, SHUT_RDWR); /* unblocks a send or receive at once */
+    }
+    pthread_mutex_unlock(&mg->lock);
+    return err;
+}
+
+void migration_free(struct migration *mg)
+{
+    if (!mg)
+        return;
+    migration_cancel(mg);
+    if (mg->thread_live)
+        pthread_join(mg->thread, NULL);
+    __atomic_store_n(&mg->vm.ram->dirty, NULL, __ATOMIC_RELEASE);
+    pthread_mutex_destroy(&mg->lock);
+    free(mg->bounce);
+    free(mg->scratch);
+    free(mg->dirty);
+    free(mg->dev_dirty);
+    free(mg);
+}
+
+void migrate_status_json(const struct migrate_status *st, char *out, size_t cap)
+{
+    char err[2 * sizeof(st->error)];
+    size_t j = 0;
+
+    for (size_t i = 0; st->error[i] && j + 2 < sizeof(err); i++) {
+        if (st->error[i] == '"' || st->error[i] == '\\')
+            err[j++] = '\\';
+        err[j++] = (unsigned char)st->error[i] < 0x20 ? '?' : st->error[i];
+    }
+    err[j] = '\0';
+    snprintf(out, cap,
+             "{\"state\":\"%s\",\"to\":\"%s\",\"passes\":%u,\"ram_pages\":%" PRIu64
+             ",\"sent_pages\":%" PRIu64 ",\"sent_bytes\":%" PRIu64 ",\"remaining_pages\":%" PRIu64
+             ",\"dirty_rate_pps\":%.0f,\"bandwidth_bps\":%.0f,\"eta_ms\":%.1f,\"elapsed_ms\":%.1f,"
+             "\"downtime_ms\":%.2f,\"downtime_target_ms\":%.0f,\"error\":%s%s%s}",
+             migrate_state_name(st->state), st->to, st->passes, st->ram_pages, st->sent_pages,
+             st->sent_bytes, st->remaining_pages, st->dirty_rate_pps, st->bandwidth_bps, st->eta_ms,
+             st->elapsed_ms, st->downtime_ms, st->downtime_target_ms, err[0] ? "\"" : "",
+             err[0] ? err : "null", err[0] ? "\"" : "");
+}
+
+/* --- the destination --- */
+
+int migrate_listen(struct migrate_incoming *in, const char *spec)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
+    char host[256], port[8];
+    int one = 1, gai, err;
+
+    memset(in, 0, sizeof(*in));
+    in->lfd = in->fd = in->state_fd = -1;
+    in->timeout_ms = MIGRATE_DEFAULT_TIMEOUT_MS;
+    if (migrate_parse_hostport(spec, host, sizeof(host), port, sizeof(port))) {
+        log_err("--incoming %s: expected PORT or HOST:PORT", spec);
+        return -EINVAL;
+    }
+    gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+    if (gai) {
+        log_err("--incoming %s: %s", spec, gai_strerror(gai));
+        return -EINVAL;
+    }
+    in->lfd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (in->lfd < 0 || setsockopt(in->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(in->lfd, res->ai_addr, res->ai_addrlen) < 0 || listen(in->lfd, 1) < 0) {
+        err = -errno;
+        log_err("--incoming %s: %s", spec, strerror(errno));
+        freeaddrinfo(res);
+        migrate_incoming_close(in);
+        return err;
+    }
+    freeaddrinfo(res);
+    return 0;
+}
+
+static int in_fail(struct migrate_incoming *in, int err, const char *what)
+{
+    if (err == -ETIMEDOUT)
+        log_err("incoming migration: %s: nothing from the source for %u ms", what, in->timeout_ms);
+    else if (err == -ECONNRESET)
+        log_err("incoming migration: %s: the source closed the connection", what);
+    else
+        log_err("incoming migration: %s: %s", what, strerror(-err));
+    return err;
+}
+
+/* One section header from the stream. */
+static int read_section(struct migrate_incoming *in, struct snap_section *sec)
+{
+    uint8_t h[SNAP_SEC_HDR_SIZE];
+    char why[120];
+    int err = read_exact(in->fd, h, sizeof(h), in->timeout_ms);
+
+    if (err)
+        return in_fail(in, err, "reading a section header");
+    if (snap_parse_section_header(h, sec, why, sizeof(why))) {
+        log_err("incoming migration: %s", why);
+        return -EBADMSG;
+    }
+    return 0;
+}
+
+int migrate_accept(struct migrate_incoming *in, const char *engine, const char *arch)
+{
+    uint8_t h[SNAP_FILE_HDR_SIZE];
+    struct snap_section sec;
+    char e[9], a[17], why[160];
+    int err;
+
+    for (;;) {
+        in->fd = accept4(in->lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (in->fd >= 0 || errno != EINTR)
+            break;
+    }
+    if (in->fd < 0) {
+        err = -errno;
+        log_err("incoming migration: accept: %s", strerror(errno));
+        return err;
+    }
+    set_timeouts(in->fd, in->timeout_ms);
+    err = read_exact(in->fd, h, sizeof(h), in->timeout_ms);
+    if (err)
+        return in_fail(in, err, "reading the stream header");
+    err = snap_parse_file_header(h, e, a, why, sizeof(why));
+    if (err) {
+        log_err("incoming migration: %s", why);
+        return err;
+    }
+    if (strcmp(e, engine) || strcmp(a, arch)) {
+        log_err("incoming migration: the source runs the %s engine for %s; this VM the %s "
+                "engine for %s",
+                e, a, engine, arch);
+        send_line(in->fd, "refused the destination runs the %s engine for %s", engine, arch);
+        return -ENOEXEC;
+    }
+    err = read_section(in, &sec);
+    if (err)
+        return err;
+    if (sec.type != SNAP_CONFIG || sec.length > (1u << 20)) {
+        log_err("incoming migration: the stream does not start with a machine configuration");
+        return -EBADMSG;
+    }
+    in->config_json = malloc(sec.length + 1);
+    if (!in->config_json)
+        return -ENOMEM;
+    err = read_exact(in->fd, in->config_json, sec.length, in->timeout_ms);
+    if (err)
+        return in_fail(in, err, "reading the machine configuration");
+    if (snap_crc(0, in->config_json, sec.length) != sec.crc) {
+        log_err("incoming migration: damaged machine configuration (checksum mismatch)");
+        return -EBADMSG;
+    }
+    in->config_json[sec.length] = '\0';
+    in->config_len = sec.length;
+    in->state_fd = memfd_create("vessel-incoming-state", MFD_CLOEXEC);
+    if (in->state_fd < 0)
+        return -errno;
+    snprintf(in->state_path, sizeof(in->state_path), "/proc/self/fd/%d", in->state_fd);
+    err = snap_writer_open_fd(&in->state, in->state_fd, engine, arch);
+    if (!err)
+        err = snap_write_section(&in->state, SNAP_CONFIG, 0, "config", in->config_json,
+                                 in->config_len);
+    return err;
+}
+
+int migrate_answer(struct migrate_incoming *in, const char *refusal)
+{
+    return refusal ? send_line(in->fd, "refused %s", refusal) : send_line(in->fd, "ok");
+}
+
+static int receive_pages(struct migrate_incoming *in, const struct snap_section *sec,
+                         struct gmem *ram)
+{
+    uint8_t le[8];
+    uint64_t off = 0, len;
+    int err;
+
+    if (sec->instance != 0 || sec->length < 8 + PAGE || (sec->length - 8) % PAGE) {
+        log_err("incoming migration: malformed pages section");
+        return -EBADMSG;
+    }
+    err = read_exact(in->fd, le, 8, in->timeout_ms);
+    if (err)
+        return in_fail(in, err, "reading pages");
+    for (int i = 0; i < 8; i++)
+        off |= (uint64_t)le[i] << (8 * i);
+    len = sec->length - 8;
+    if (off % PAGE || off > ram->size || len > ram->size - off) {
+        log_err("incoming migration: pages at offset %" PRIu64 " outside guest RAM", off);
+        return -EBADMSG;
+    }
+    err = read_exact(in->fd, ram->hva + off, len, in->timeout_ms);
+    if (err)
+        return in_fail(in, err, "reading pages");
+    if (snap_crc(snap_crc(0, le, 8), ram->hva + off, len) != sec->crc) {
+        log_err("incoming migration: damaged pages at offset %" PRIu64 " (checksum mismatch)", off);
+        return -EBADMSG;
+    }
+    in->pages_received += len / PAGE;
+    return 0;
+}
+
+static int receive_state(struct migrate_incoming *in, const struct snap_section *sec)
+{
+    uint8_t *buf;
+    int err;
+
+    if (sec->length > SECTION_MAX) {
+        log_err("incoming migration: section %s too large", sec->name);
+        return -EBADMSG;
+    }
+    buf = malloc(sec->length ? sec->length : 1);
+    if (!buf)
+        return -ENOMEM;
+    err = read_exact(in->fd, buf, sec->length, in->timeout_ms);
+    if (err) {
+        free(buf);
+        return in_fail(in, err, "reading the device state");
+    }
+    if (snap_crc(0, buf, sec->length) != sec->crc) {
+        log_err("incoming migration: damaged section %s (checksum mismatch)", sec->name);
+        free(buf);
+        return -EBADMSG;
+    }
+    err = snap_write_section(&in->state, (enum snap_type)sec->type, sec->instance, sec->name, buf,
+                             sec->length);
+    free(buf);
+    return err;
+}
+
+int migrate_receive(struct migrate_incoming *in, struct gmem *ram, bool progress)
+{
+    uint64_t shown = 0;
+    int err;
+
+    for (;;) {
+        struct snap_section sec;
+
+        err = read_section(in, &sec);
+        if (err)
+            return err;
+        switch (sec.type) {
+        case SNAP_PAGES: err = receive_pages(in, &sec, ram); break;
+        case SNAP_MACHINE:
+        case SNAP_CPU:
+        case SNAP_DEVICE: err = receive_state(in, &sec); break;
+        case SNAP_END: return snap_writer_end(&in->state);
+        default:
+            log_err("incoming migration: unexpected section type %u", sec.type);
+            return -EBADMSG;
+        }
+        if (err)
+            return err;
+        if (progress && in->pages_received - shown >= (64u << 20) / PAGE) {
+            shown = in->pages_received;
+            fprintf(stderr, "\rvessel: incoming migration: %" PRIu64 " MiB received",
+                    (uint64_t)((in->pages_received * PAGE) >> 20));
+        }
+    }
+}
+
+int migrate_commit(struct migrate_incoming *in, const char *refusal)
+{
+    char line[LINE_MAX_LEN];
+    int err;
+
+    if (refusal) {
+        send_line(in->fd, "failed %s", refusal);
+        return -EINVAL;
+    }
+    err = send_line(in->fd, "loaded");
+    if (!err)
+        err = read_line(in->fd, line, sizeof(line), in->timeout_ms);
+    if (err)
+        return in_fail(in, err, "waiting for the source's go-ahead");
+    if (strcmp(line, "go")) {
+        log_err("incoming migration: the source did not hand the VM over");
+        return -EPROTO;
+    }
+    err = send_line(in->fd, "running");
+    if (err)
+        log_err("incoming migration: confirming to the source: %s (the VM runs here)",
+                strerror(-err));
+    return 0;
+}
+
+void migrate_incoming_close(struct migrate_incoming *in)
+{
+    if (in->fd >= 0)
+        close(in->fd);
+    if (in->lfd >= 0)
+        close(in->lfd);
+    if (in->state_fd >= 0)
+        close(in->state_fd);
+    free(in->config_json);
+    in->fd = in->lfd = in->state_fd = -1;
+    in->config_json = NULL;
+}

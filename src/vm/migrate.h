@@ -1,0 +1,128 @@
+/* Live migration over TCP (docs/migration.md): the state format (vm/snapfile.h) sent as a
+ * stream. The source sends CONFIG, waits for the destination to accept it, then pre-copies
+ * guest RAM while the VM runs (SNAP_PAGES sections: first every populated page, then the pages
+ * dirtied meanwhile, pass after pass) until the dirty set left fits the downtime target; then
+ * it pauses the VM, sends the last dirty pages, the CPU, machine and device sections and END.
+ * The destination loads them and answers "loaded"; the source says "go"; the destination runs
+ * and answers "running", and only then does the source end its VM. Until "go" any failure
+ * (connection lost, timeout, refusal, cancel) leaves the source running as before and the
+ * destination discards everything. */
+#ifndef VESSEL_VM_MIGRATE_H
+#define VESSEL_VM_MIGRATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mem/gmem.h"
+#include "vm/snapfile.h"
+
+/* What the migration needs of a VM (a board implements it). All callbacks run on the
+ * migration thread. */
+struct migrate_vm {
+    const char *engine, *arch; /* for the stream header, e.g. "rv64", "riscv64" */
+    struct gmem *ram;          /* guest RAM (memory slot 0) */
+    void *opaque;
+    /* The CONFIG section's JSON text (malloc'd), or NULL when out of memory. */
+    char *(*config_json)(void *opaque);
+    /* Starts or stops the engine's log of CPU stores; 0 or -errno. */
+    int (*set_dirty_log)(void *opaque, bool on);
+    /* Reads and clears that log into bitmap (one bit per 4 KiB page of ram); 0 or -errno. */
+    int (*get_dirty_log)(void *opaque, uint64_t *bitmap);
+    /* Stops the vCPUs and the device threads: guest memory no longer changes. */
+    void (*pause)(void *opaque);
+    /* Undoes pause after a failed migration: the guest goes on as if never paused. */
+    void (*resume)(void *opaque);
+    /* While paused: the MACHINE, CPU and DEVICE sections; 0 or -errno. */
+    int (*write_state)(void *opaque, struct snap_writer *w);
+    /* While paused, once the destination runs the VM: ends it here (disks flushed first). */
+    void (*finish)(void *opaque);
+};
+
+struct migrate_params {
+    char host[256]; /* destination host name or address */
+    char port[8];
+    uint32_t downtime_ms; /* stop-and-copy once the dirty set is estimated to fit this */
+    uint32_t timeout_ms;  /* give up after this long without progress on the connection */
+    uint32_t max_passes;  /* stop-and-copy after this many pre-copy passes in any case */
+};
+
+#define MIGRATE_DEFAULT_DOWNTIME_MS 50
+#define MIGRATE_DEFAULT_TIMEOUT_MS  10000
+#define MIGRATE_DEFAULT_MAX_PASSES  30
+
+enum migrate_state {
+    MIGRATE_NONE,       /* never started */
+    MIGRATE_CONNECTING, /* connecting, sending the configuration */
+    MIGRATE_PRECOPY,    /* copying RAM while the VM runs */
+    MIGRATE_STOPCOPY,   /* VM paused: the last pages and the device state */
+    MIGRATE_COMPLETED,  /* the destination runs the VM; this one has ended */
+    MIGRATE_FAILED,     /* error says why; the VM here runs on */
+    MIGRATE_CANCELLED,  /* cancelled; the VM here runs on */
+};
+
+struct migrate_status {
+    enum migrate_state state;
+    char to[280];
+    uint32_t passes;           /* pre-copy passes finished */
+    uint64_t ram_pages;        /* pages of guest RAM */
+    uint64_t sent_pages;       /* pages sent so far, all passes */
+    uint64_t sent_bytes;       /* bytes on the wire so far */
+    uint64_t remaining_pages;  /* dirty pages found at the last look */
+    double dirty_rate_pps;     /* pages dirtied per second during the last pass */
+    double bandwidth_bps;      /* bytes per second during the last pass */
+    double eta_ms;             /* estimated time to completion */
+    double elapsed_ms;         /* since the start */
+    double downtime_ms;        /* pause to "running" (once completed) */
+    double downtime_target_ms; /* the target it was started with */
+    char error[256];
+};
+
+struct migration;
+
+/* One per VM; NULL when out of memory. */
+struct migration *migration_new(const struct migrate_vm *vm);
+/* Cancels a running migration, waits for its thread and frees everything. */
+void migration_free(struct migration *mg);
+/* Starts migrating on a thread of its own; 0, -EBUSY (one is running) or -errno. */
+int migration_start(struct migration *mg, const struct migrate_params *p);
+void migration_get_status(struct migration *mg, struct migrate_status *st);
+/* Stops a running migration before the VM is handed over; 0, or -EALREADY when none runs or
+ * it is past the point of no return. */
+int migration_cancel(struct migration *mg);
+const char *migrate_state_name(enum migrate_state s);
+/* {"state":..., "passes":N, ...} as one JSON object (no newline). */
+void migrate_status_json(const struct migrate_status *st, char *out, size_t cap);
+/* Parses "HOST:PORT", "[V6]:PORT" or "PORT" (host then empty) into p->host and p->port;
+ * 0 or -EINVAL. */
+int migrate_parse_hostport(const char *s, char *host, size_t hostlen, char *port, size_t portlen);
+
+/* --- the destination --- */
+
+struct migrate_incoming {
+    int lfd, fd;       /* listening socket; the accepted connection */
+    char *config_json; /* the source's CONFIG section (malloc'd, NUL-terminated) */
+    size_t config_len;
+    uint32_t timeout_ms;
+    struct snap_writer state; /* the non-memory sections, as a state file in state_fd */
+    int state_fd;
+    char state_path[64]; /* /proc/self/fd/N: the state file for the board's restore path */
+    uint64_t pages_received;
+};
+
+/* Listens on [HOST:]PORT (HOST defaults to every address); 0 or -errno (logged). */
+int migrate_listen(struct migrate_incoming *in, const char *spec);
+/* Waits for a source, reads its header (engine and arch must match) and CONFIG; 0 or -errno
+ * (logged). */
+int migrate_accept(struct migrate_incoming *in, const char *engine, const char *arch);
+/* Tells the source whether this VM can take its configuration (refusal: the reason). */
+int migrate_answer(struct migrate_incoming *in, const char *refusal);
+/* Receives RAM into ram (created from the CONFIG's size) and the rest into the state file
+ * until END; 0 or -errno (logged). Prints progress on stderr when progress is set. */
+int migrate_receive(struct migrate_incoming *in, struct gmem *ram, bool progress);
+/* The VM is loaded (refusal NULL) or not: tells the source, and with success waits for its
+ * "go" and confirms "running". 0 when this side must run the VM, else -errno (logged). */
+int migrate_commit(struct migrate_incoming *in, const char *refusal);
+void migrate_incoming_close(struct migrate_incoming *in);
+
+#endif
