@@ -10,10 +10,21 @@
            device list that differs from the snapshot's: exit status 1 and one `vessel:` line
   timing   snapshot write time ({"ms"} of the reply) and restore-to-first-instruction time
            (vessel's "restored ... in N ms" line) for a 256 MiB guest, printed as INFO
+  net      a --net user guest with a DHCP lease, an HTTP download from the host's loopback and
+           an open TCP connection to a host server; after then=stop the file has a net-user
+           section and `--restore ... --net user` loads it: eth0 keeps 10.0.2.15 and downloads
+           again without DHCP, the saved DHCP table holds that address for eth0's MAC (the
+           guest under another MAC is offered 10.0.2.16; a fresh libslirp would offer .15),
+           and the open connection is reset (host sockets are not in libslirp's state);
+           restored with --net switch the state is skipped with one line; a net-user section
+           of a newer libslirp state version is refused with one line and nothing run
+
+Usage: test_snapshot.py [-k seam|net] (default: all)
 
 Ends with "N passed, N failed"; console logs of failed guests go to build/test-logs/.
 """
 
+import argparse
 import json
 import os
 import re
@@ -23,12 +34,14 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 
 sys.dont_write_bytecode = True  # keep the work tree free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from guest import ROOT, Guest, GuestError, Results, timeout_scale, vmm_command, vmm_name  # noqa: E402
+from test_net import DHCP_SCRIPT, serve_http, sha  # noqa: E402
 
 VESSEL = os.environ.get("VESSEL_BIN") or os.path.join(ROOT, "build", "vessel")
 COUNT_RE = re.compile(rb"CNT (\d+)\r?\n")
@@ -115,13 +128,192 @@ def refused(r, what, argv, must_say):
     r.check("%s: no console output (nothing ran)" % what, p.stdout == b"", repr(p.stdout[:200]))
 
 
+def patch_section(path, typ, inst, name, edit):
+    """Replaces the payload of one section by edit(payload) (same length), checksums fixed."""
+    with open(path, "r+b") as f:
+        pos = 64
+        while True:
+            f.seek(pos)
+            h = bytearray(f.read(48))
+            if len(h) < 48:
+                raise GuestError("no section %s %d in %s" % (name, inst, path))
+            t, i = struct.unpack_from("<II", h, 0)
+            length, off = struct.unpack_from("<QQ", h, 24)
+            if (t, i, h[8:24].rstrip(b"\0").decode()) == (typ, inst, name):
+                f.seek(off)
+                payload = edit(bytearray(f.read(length)))
+                f.seek(off)
+                f.write(payload)
+                struct.pack_into("<I", h, 40, zlib.crc32(bytes(payload)))
+                struct.pack_into("<I", h, 44, zlib.crc32(bytes(h[:44])))
+                f.seek(pos)
+                f.write(h)
+                return
+            pos = off + length
+
+
+class TcpSink:
+    """A loopback TCP server that keeps what its (one) client sends and sees it close."""
+
+    def __init__(self):
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(1)
+        self.port = self.srv.getsockname()[1]
+        self.data = b""
+        self.closed = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        c, _ = self.srv.accept()
+        while True:
+            try:
+                chunk = c.recv(4096)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                break
+            self.data += chunk
+        self.closed.set()
+        c.close()
+
+
+def lease_of(out):
+    m = re.search(r"lease of ([0-9.]+) obtained", out)
+    return m.group(1) if m else None
+
+
+def test_net(r, tmp):
+    """libslirp's state across then=stop and --restore (docs/state-format.md says what it holds)."""
+    payload = os.urandom(256 * 1024)
+    with open(os.path.join(tmp, "blob"), "wb") as f:
+        f.write(payload)
+    http = serve_http(tmp)
+    url = "http://10.0.2.2:%d/blob" % http.server_address[1]
+    sink = TcpSink()
+    net = ["--net", "user,mac=52:54:00:12:34:56"]
+    snap = os.path.join(tmp, "net.snap")
+    sock = os.path.join(tmp, "net-api.sock")
+    guests = []
+    sw = None
+    try:
+        a = Guest(vmm_command(mem=MEM) + net + ["--api-socket", sock], name="snap-net-original")
+        guests.append(a)
+        a.start()
+        a.expect_ready()
+        a.run(DHCP_SCRIPT)
+        out, _ = a.run("ip link set eth0 up && udhcpc -i eth0 -s /tmp/dhcp.sh -q -n -t 10 -T 2 2>&1 | "
+                       "grep -o 'lease of [0-9.]* obtained'")
+        r.check("net: DHCP before the snapshot gives 10.0.2.15", lease_of(out) == "10.0.2.15", repr(out))
+        out, st = a.run("wget -q -O /tmp/b1 %s && sha256sum /tmp/b1" % url)
+        r.check("net: download from the host before the snapshot", out.split()[:1] == [sha(payload)], repr(out))
+        a.run("mkfifo /tmp/f; (nc 10.0.2.2 %d < /tmp/f; echo NC-EXIT) & exec 3>/tmp/f; echo hello >&3"
+              % sink.port)
+        end = time.monotonic() + 30 * timeout_scale()
+        while sink.data != b"hello\n" and time.monotonic() < end:
+            time.sleep(0.1)
+        r.check("net: a guest -> host TCP connection is open", sink.data == b"hello\n", repr(sink.data))
+        wait_socket(sock)
+        rep = api(sock, {"snapshot": {"path": snap, "then": "stop"}})
+        r.check("net: snapshot (then=stop) answers ok", rep.get("ok") is True, repr(rep))
+        a.wait_exit(30)
+        secs = [s for s in sections(snap) if s[0] == 4 and s[2] == "net-user"]
+        r.check("net: the file has a net-user section for NIC 0", [s[1] for s in secs] == [0], repr(secs))
+
+        # --- restored with --net user: libslirp's state is loaded ---
+        b = Guest(restore_argv(snap, net), name="snap-net-restore")
+        guests.append(b)
+        b.start()
+        b.expect(r"vessel: restored", 30)
+        b.sendline("")
+        out, _ = b.run("ip -4 addr show eth0 | grep -o 'inet [0-9./]*'")
+        r.check("net: after the restore eth0 still has 10.0.2.15/24", out.strip() == "inet 10.0.2.15/24", repr(out))
+        out, st = b.run("wget -q -O /tmp/b2 %s && sha256sum /tmp/b2" % url)
+        r.check("net: the restored guest downloads from the host without re-running DHCP",
+                out.split()[:1] == [sha(payload)], repr(out))
+        b.run("echo again >&3")
+        end = time.monotonic() + 30 * timeout_scale()
+        while b"NC-EXIT" not in b.log() and time.monotonic() < end:
+            time.sleep(0.1)
+        r.check("net: the guest's nc sees its connection end after the restore", b"NC-EXIT" in b.log())
+        r.check("net: the connection opened before the snapshot is reset (host sockets are not saved)",
+                sink.closed.is_set() and sink.data == b"hello\n", repr(sink.data))
+        out, _ = b.run("ip link set eth0 down; ip link set eth0 address 52:54:00:00:be:ef; ip link set eth0 up; "
+                       "udhcpc -i eth0 -s /bin/true -q -n -t 10 -T 2 2>&1 | grep -o 'lease of [0-9.]* obtained'")
+        r.check("net: the loaded DHCP table still holds 10.0.2.15 for 52:54:00:12:34:56 (another MAC gets .16)",
+                lease_of(out) == "10.0.2.16", repr(out))
+        b.kill()
+        r.check("net: no warning on a restore with the same backend",
+                b"saved net-user" not in b.log() and b"no saved" not in b.log(), repr(b.log()[-300:]))
+
+        # --- restored with another backend: the state is skipped with one line ---
+        swp = os.path.join(tmp, "sw.sock")
+        sw = subprocess.Popen([VESSEL, "switch", swp], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        sw.stdout.readline()
+        c = Guest(restore_argv(snap, ["--net", "switch,path=%s" % swp]), name="snap-net-switch")
+        guests.append(c)
+        c.start()
+        c.expect(r"vessel: restored", 30)
+        lines = [ln for ln in c.log().splitlines() if ln.startswith(b"vessel: ")]
+        r.check("net: restored with --net switch: one line says the net-user state is not loaded",
+                len(lines) == 2 and b"NIC 0 is now switch" in lines[0] and b"net-user state is not loaded"
+                in lines[0], repr(lines))
+        c.sendline("")
+        out, st = c.run("echo alive")
+        r.check("net: ... and the guest runs", st == 0 and "alive" in out, repr(out))
+        c.kill()
+
+        # --- a state libslirp cannot take: refused, nothing runs ---
+        bad = os.path.join(tmp, "net-newer.snap")
+        shutil.copyfile(snap, bad)
+
+        def newer(p):
+            struct.pack_into("<I", p, 4, 99)
+            return p
+        patch_section(bad, 4, 0, "net-user", newer)
+        try:
+            p = subprocess.run(restore_argv(bad, net), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=30 * timeout_scale())
+        except subprocess.TimeoutExpired as e:  # killed by run()
+            p = subprocess.CompletedProcess(e.cmd, "still running after %ss" % e.timeout, e.stdout or b"",
+                                            e.stderr or b"")
+        lines = [ln for ln in p.stderr.decode(errors="replace").splitlines() if ln.strip()]
+        r.check("net: a net-user state of libslirp state version 99 is refused with one line",
+                p.returncode not in (0, None) and not isinstance(p.returncode, str) and len(lines) == 1
+                and "net-user 0 cannot be loaded" in lines[0] and "version 99" in lines[0],
+                "status %s, %r" % (p.returncode, lines))
+        r.check("net: ... and nothing ran", p.stdout == b"", repr(p.stdout[:200]))
+    except GuestError as e:
+        r.check("net: guest run", False, str(e))
+        for g in guests:
+            print("console log of %s: %s" % (g.name, g.save_log()))
+    finally:
+        for g in guests:
+            g.kill()
+        if sw:
+            sw.terminate()
+            sw.wait(10)
+        http.shutdown()
+
+
 def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("-k", default="", help="run only the parts whose name contains this (seam, net)")
+    args = ap.parse_args()
     r = Results()
     if vmm_name() != "vessel":
         print("SKIP snapshots are Vessel's (VESSEL_VMM=%s)" % vmm_name())
         print("0 passed, 0 failed")
         return 0
     tmp = tempfile.mkdtemp(prefix="vessel-snap-")
+    if args.k and args.k not in "seam":
+        try:
+            if args.k in "net":
+                test_net(r, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        print("%d passed, %d failed" % (r.passed, r.failed))
+        return 1 if r.failed else 0
     disk = os.path.join(tmp, "ref.img")
     with open(disk, "wb") as f:
         f.write(os.urandom(1 << 20))
@@ -239,6 +431,8 @@ def main():
         refused(r, "a device list that differs (no --rng)", restore_argv(snap, ["--disk", disk + ",ro"]),
                 "differs")
         refused(r, "--restore with --kernel", restore_argv(snap, devices + ["--kernel", disk]), "--restore")
+        if not args.k or args.k in "net":
+            test_net(r, tmp)
     except GuestError as e:
         r.check("guest run", False, str(e))
         for g in guests:

@@ -2,6 +2,7 @@
 #include "backend/net/net.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,6 +38,26 @@ int net_backend_send(struct net_backend *nb, const struct iovec *iov, int iovcnt
 const char *net_backend_name(const struct net_backend *nb)
 {
     return nb->what;
+}
+
+const char *net_backend_state_name(const struct net_backend *nb)
+{
+    return nb->ops->state_name;
+}
+
+int net_backend_save(struct net_backend *nb, uint8_t **buf, size_t *len)
+{
+    return nb->ops->save ? nb->ops->save(nb, buf, len) : -ENOTSUP;
+}
+
+int net_backend_load(struct net_backend *nb, const uint8_t *buf, size_t len, char *why,
+                     size_t whylen)
+{
+    if (!nb->ops->load) {
+        snprintf(why, whylen, "%s keeps no state", nb->what);
+        return -ENOTSUP;
+    }
+    return nb->ops->load(nb, buf, len, why, whylen);
 }
 
 void net_backend_close(struct net_backend *nb)

@@ -68,6 +68,17 @@ ssize_t net_backend_recv(struct net_backend *nb, uint8_t *buf, size_t cap);
 int net_backend_send(struct net_backend *nb, const struct iovec *iov, int iovcnt);
 /* "user", "tap tap0", "switch /run/sw" (for messages). */
 const char *net_backend_name(const struct net_backend *nb);
+
+/* Snapshots (docs/state-format.md). The name of the section that holds this backend's own
+ * state ("net-user": libslirp's), or NULL when it keeps none (tap, switch). */
+const char *net_backend_state_name(const struct net_backend *nb);
+/* That state as a malloc'd blob (*buf, *len; free it). Returns 0, -ENOTSUP for a backend
+ * without state, or another -errno (logged). Safe while the backend runs. */
+int net_backend_save(struct net_backend *nb, uint8_t **buf, size_t *len);
+/* Loads a blob that net_backend_save of a backend of the same type wrote, before the guest
+ * runs. Returns 0, -ENOTSUP, or -EINVAL with a one-line reason in why (nothing logged). */
+int net_backend_load(struct net_backend *nb, const uint8_t *buf, size_t len, char *why,
+                     size_t whylen);
 /* Releases everything (stops user's thread). NULL is fine. */
 void net_backend_close(struct net_backend *nb);
 

@@ -8,6 +8,11 @@ struct net_backend_ops {
     ssize_t (*recv)(struct net_backend *nb, uint8_t *buf, size_t cap);
     int (*send)(struct net_backend *nb, const struct iovec *iov, int iovcnt);
     void (*free)(struct net_backend *nb); /* releases everything, nb included */
+    /* Snapshots (net.h): the backend's own state, for backends that keep any (user); tap and
+     * switch leave all three NULL. */
+    const char *state_name;
+    int (*save)(struct net_backend *nb, uint8_t **buf, size_t *len);
+    int (*load)(struct net_backend *nb, const uint8_t *buf, size_t len, char *why, size_t whylen);
 };
 
 /* The common head of every backend; each type embeds it first. */

@@ -60,8 +60,9 @@ struct user_net {
 
 /* libslirp is loaded on first use (base/dynlib.h): these are its entry points. */
 static const char *const slirp_names[] = {
-    "slirp_new",          "slirp_cleanup",      "slirp_input",       "slirp_pollfds_fill",
-    "slirp_pollfds_poll", "slirp_handle_timer", "slirp_add_hostfwd", "slirp_version_string",
+    "slirp_new",          "slirp_cleanup",       "slirp_input",          "slirp_pollfds_fill",
+    "slirp_pollfds_poll", "slirp_handle_timer",  "slirp_add_hostfwd",    "slirp_state_save",
+    "slirp_state_load",   "slirp_state_version", "slirp_version_string",
 };
 static struct {
     typeof(slirp_new) *new;
@@ -71,6 +72,9 @@ static struct {
     typeof(slirp_pollfds_poll) *pollfds_poll;
     typeof(slirp_handle_timer) *handle_timer;
     typeof(slirp_add_hostfwd) *add_hostfwd;
+    typeof(slirp_state_save) *state_save;
+    typeof(slirp_state_load) *state_load;
+    typeof(slirp_state_version) *state_version;
     typeof(slirp_version_string) *version_string;
 } sl;
 _Static_assert(sizeof(sl) == sizeof(void *) * (sizeof(slirp_names) / sizeof(slirp_names[0])),
@@ -377,10 +381,127 @@ static void user_free(struct net_backend *nb)
     free(u);
 }
 
+/* --- snapshots: the "net-user" section (docs/state-format.md) --- */
+
+#define USER_STATE_LAYOUT 1
+#define USER_STATE_HDR    8 /* u32 layout, u32 slirp_state_version() of the writer */
+
+struct user_blob {
+    uint8_t *data;
+    size_t len, cap, pos;
+    bool short_read; /* libslirp reads missing bytes as zeroes: we notice instead */
+    bool failed;     /* a write found no memory (libslirp does not report it) */
+};
+
+static ssize_t cb_state_write(const void *buf, size_t len, void *opaque)
+{
+    struct user_blob *b = opaque;
+
+    if (len > b->cap - b->len) {
+        size_t cap = b->cap ? b->cap : 512;
+        uint8_t *p;
+
+        while (cap - b->len < len)
+            cap *= 2;
+        if (!(p = realloc(b->data, cap))) {
+            b->failed = true;
+            return -1;
+        }
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, buf, len);
+    b->len += len;
+    return (ssize_t)len;
+}
+
+static ssize_t cb_state_read(void *buf, size_t len, void *opaque)
+{
+    struct user_blob *b = opaque;
+    size_t n = len < b->len - b->pos ? len : b->len - b->pos;
+
+    memcpy(buf, b->data + b->pos, n);
+    b->pos += n;
+    if (n < len)
+        b->short_read = true;
+    return (ssize_t)n;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int user_save(struct net_backend *nb, uint8_t **buf, size_t *len)
+{
+    struct user_net *u = (struct user_net *)nb;
+    struct user_blob b = {0};
+    uint8_t hdr[USER_STATE_HDR];
+
+    put_le32(hdr, USER_STATE_LAYOUT);
+    put_le32(hdr + 4, (uint32_t)sl.state_version());
+    cb_state_write(hdr, sizeof(hdr), &b);
+    pthread_mutex_lock(&u->lock);
+    if (!b.failed)
+        sl.state_save(u->slirp, cb_state_write, &b);
+    pthread_mutex_unlock(&u->lock);
+    if (b.failed) {
+        free(b.data);
+        log_err("net: %s: saving libslirp's state: out of memory", nb->what);
+        return -ENOMEM;
+    }
+    *buf = b.data;
+    *len = b.len;
+    return 0;
+}
+
+static int user_load(struct net_backend *nb, const uint8_t *buf, size_t len, char *why,
+                     size_t whylen)
+{
+    struct user_net *u = (struct user_net *)nb;
+    struct user_blob b = {.data = (uint8_t *)buf, .len = len, .pos = USER_STATE_HDR};
+    uint32_t layout, version;
+    int err;
+
+    if (len <= USER_STATE_HDR)
+        return errbuf_set(why, whylen, "%zu bytes are too few", len);
+    layout = get_le32(buf);
+    version = get_le32(buf + 4);
+    if (layout != USER_STATE_LAYOUT)
+        return errbuf_set(why, whylen, "layout %u, this build reads %u", layout, USER_STATE_LAYOUT);
+    if (version == 0 || version > (uint32_t)sl.state_version())
+        return errbuf_set(why, whylen, "libslirp state version %u, libslirp %s reads up to %d",
+                          version, sl.version_string(), sl.state_version());
+    /* A non-zero first byte announces a guestfwd socket (with its buffers of any size). Vessel
+     * never creates one, so such a blob was not written by Vessel: refuse it before libslirp
+     * allocates anything for it. */
+    if (buf[USER_STATE_HDR] != 0)
+        return errbuf_set(why, whylen, "it carries guestfwd sockets, which Vessel never creates");
+    pthread_mutex_lock(&u->lock);
+    err = sl.state_load(u->slirp, (int)version, cb_state_read, &b);
+    pthread_mutex_unlock(&u->lock);
+    if (err < 0)
+        return errbuf_set(why, whylen, "libslirp %s refuses it (%s)", sl.version_string(),
+                          strerror(-err));
+    if (b.short_read || b.pos != b.len)
+        return errbuf_set(why, whylen, "libslirp read %zu of its %zu bytes", b.pos - USER_STATE_HDR,
+                          len - USER_STATE_HDR);
+    return 0;
+}
+
 static const struct net_backend_ops user_ops = {
     .recv = user_recv,
     .send = user_send,
     .free = user_free,
+    .state_name = "net-user",
+    .save = user_save,
+    .load = user_load,
 };
 
 int net_user_open(struct net_backend **out, const struct net_config *cfg)

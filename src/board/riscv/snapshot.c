@@ -12,6 +12,7 @@
 #include "board/riscv/layout.h"
 #include "virtio/virtio.h"
 #include "vm/snapshot.h"
+#include "vm/snapshot_net.h"
 
 #define DEV_SAVE_MAX RISCV_DEV_SAVE_MAX
 
@@ -169,6 +170,8 @@ int riscv_board_write_state(struct riscv_board *b, struct snap_writer *w, uint64
         snprintf(name, sizeof(name), "virtio-%s", virtio_dev_name(d));
         err = write_device(w, name, (uint32_t)i, virtio_dev_save(d, buf, DEV_SAVE_MAX), buf);
     }
+    if (!err) /* the host side of each NIC, where its backend keeps state (libslirp) */
+        err = snapshot_write_nets(w, b->cfg.virtio.nets, b->cfg.virtio.nnets);
     if (!err)
         err = write_device(w, "plic", 0, plic_save(&b->plic, buf, DEV_SAVE_MAX), buf);
     return err;
@@ -310,6 +313,9 @@ static int load_devices(struct riscv_board *b, const struct snap_reader *r, uint
         if (virtio_dev_load(d, buf, (size_t)n))
             return load_fail(b, name);
     }
+    n = snapshot_load_nets(r, b->cfg.restore_path, b->cfg.virtio.nets, b->cfg.virtio.nnets);
+    if (n)
+        return (int)n;
     /* Last: the lines the devices drove above take the saved levels, and the harts' external
      * interrupt inputs follow the saved PLIC. */
     if ((n = read_device(b, r, "plic", 0, buf)) < 0)
