@@ -99,7 +99,18 @@ static const char usage_run[] =
     "                     harts, kernel command line and boot files come from the file\n"
     "                     (no --kernel, --initrd, --append, --firmware, --mem, --cpus);\n"
     "                     give the same device options as when it was taken (--disk files\n"
-    "                     must be the same; --console-socket and --net backends may differ)\n"
+    "                     must be the same, or a qcow2 overlay of the same size on the\n"
+    "                     snapshot's disk; --console-socket and --net backends may differ)\n"
+    "  --clone            with --restore: this VM is one of several clones of the snapshot\n"
+    "                     (they share its RAM pages copy-on-write). The guest gets a new VM\n"
+    "                     generation ID and its interrupt (Linux's vmgenid driver reseeds\n"
+    "                     the kernel RNG); every --net without mac= gets a new random,\n"
+    "                     locally administered MAC. Linux reads the MAC when its driver\n"
+    "                     probes, so a running guest uses the new one after a reboot or a\n"
+    "                     re-probe (echo virtio1 > /sys/bus/virtio/drivers/virtio_net/unbind,\n"
+    "                     then the same to .../bind); until then it sends with the old one.\n"
+    "                     Give each clone its own disk overlay (vessel disk create NEW\n"
+    "                     --backing DISK) or read-only disks\n"
     "  -h, --help         this text\n"
     "\n"
     "Console: on a terminal, Ctrl-A x quits, Ctrl-A Ctrl-A sends a Ctrl-A, Ctrl-A h\n"
@@ -127,6 +138,7 @@ struct run_opts {
     uint64_t balloon_bytes;
     const char *api_socket;
     const char *restore;
+    bool clone;
 };
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -147,7 +159,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
 {
     enum { O_ARCH = 256, O_KERNEL, O_INITRD, O_APPEND, O_FIRMWARE, O_MEM, O_CPUS, O_TRACE };
     enum { O_DISK = 320, O_RNG, O_CONSOLE_SOCKET };
-    enum { O_NET = 340, O_BALLOON, O_API_SOCKET, O_RESTORE };
+    enum { O_NET = 340, O_BALLOON, O_API_SOCKET, O_RESTORE, O_CLONE };
     static const struct option longopts[] = {
         {"arch", required_argument, NULL, O_ARCH},
         {"kernel", required_argument, NULL, O_KERNEL},
@@ -164,6 +176,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
         {"balloon", required_argument, NULL, O_BALLOON},
         {"api-socket", required_argument, NULL, O_API_SOCKET},
         {"restore", required_argument, NULL, O_RESTORE},
+        {"clone", no_argument, NULL, O_CLONE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -229,6 +242,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
             o->api_socket = optarg;
             break;
         case O_RESTORE: o->restore = optarg; break;
+        case O_CLONE: o->clone = true; break;
         case 'h': fputs(usage_run, stdout); exit(0);
         case ':': die_usage("run: option %s needs a value", argv[optind - 1]);
         default: die_usage("run: unknown option '%s' (see vessel run --help)", argv[optind - 1]);
@@ -242,6 +256,8 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
                        strcmp(o->arch, "riscv64")))
         die_usage("--restore: the snapshot sets the machine; --kernel, --initrd, --append, "
                   "--firmware, --mem, --cpus and --arch x86_64 do not go with it");
+    if (o->clone && !o->restore)
+        die_usage("--clone: goes with --restore PATH (a clone of that snapshot)");
     if (!o->kernel && !o->restore)
         die_usage("run: --kernel IMAGE is required (see vessel run --help)");
     if (!strcmp(o->arch, "x86_64")) {
@@ -411,6 +427,9 @@ static int cmd_run(int argc, char **argv)
         free(fw_default);
         return EXIT_USAGE;
     }
+    for (int i = 0; o.clone && i < be.nnets; i++)
+        if (!o.nets[i].mac_set)
+            net_mac_random(be.macs[i]); /* a clone's NICs do not keep the snapshot's MACs */
     err = chardev_stdio_open(&console);
     if (err) {
         riscv_images_free(&img);
@@ -439,6 +458,7 @@ static int cmd_run(int argc, char **argv)
                    .balloon = o.balloon,
                    .balloon_bytes = o.balloon_bytes},
         .restore_path = o.restore,
+        .clone = o.clone,
     };
     if (o.restore && riscv_board_check_restore(o.restore, &bc, restore_why, sizeof(restore_why))) {
         if (restore_why[0])
@@ -473,6 +493,8 @@ static int cmd_run(int argc, char **argv)
     }
     if (o.restore)
         cli_restore_report(o.restore, snapshot_now_ms() - t_restore, o.mem);
+    if (o.clone)
+        cli_clone_report(board, be.macs, be.nnets);
     why = riscv_board_run(board);
     api_socket_stop(api);
     chardev_stdio_close(console); /* stops input first: it feeds the board */
