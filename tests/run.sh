@@ -11,6 +11,8 @@
 #                riscv64 Linux; VESSEL_VMM selects the VMM)
 #                and test_snapshot.py (snapshot over --api-socket, --restore: a counting
 #                guest continues across the seam, two clones of one file, damaged files refused)
+#                and test_clone.py (--restore --clone: vmgenid reseed, new MACs, per-clone
+#                qcow2 overlays, copy-on-write memory sharing)
 #                and test_qcow2.py (qcow2 disks against qemu-img: interoperability, crash
 #                consistency, bad images; needs qemu-utils)
 #                and test_x86_linux.py (Debian's x86-64 cloud kernel on kvm with virtio-pci;
@@ -133,6 +135,7 @@ step_integration() {
     run_counted "integration net+balloon (${VESSEL_VMM:-vessel})" python3 tests/integration/test_net.py
     run_counted "integration snapshot (vessel)" python3 tests/integration/test_snapshot.py
     run_counted "integration migrate (vessel)" python3 tests/integration/test_migrate.py
+    run_counted "integration clones (vessel)" python3 tests/integration/test_clone.py
     run_counted "integration qcow2 (qemu-img)" python3 tests/integration/test_qcow2.py
     run_counted "integration daemon (vessel serve)" python3 tests/integration/test_daemon.py
 }

@@ -105,7 +105,19 @@ static const char usage_run[] =
     "                     harts, kernel command line and boot files come from the file\n"
     "                     (no --kernel, --initrd, --append, --firmware, --mem, --cpus);\n"
     "                     give the same device options as when it was taken (--disk files\n"
-    "                     must be the same; --console-socket and --net backends may differ)\n"
+    "                     must be the same, or a qcow2 overlay of the same size on the\n"
+    "                     snapshot's disk; --console-socket and --net backends may differ)\n"
+    "  --clone            with --restore: this VM is one of several clones of the snapshot\n"
+    "                     (they share its RAM pages copy-on-write). The guest gets a new VM\n"
+    "                     generation ID and its interrupt (Linux's vmgenid driver reseeds\n"
+    "                     the kernel RNG); every --net without mac= gets a new random,\n"
+    "                     locally administered MAC. Linux reads the MAC when its driver\n"
+    "                     probes, so a running guest uses the new one after a reboot or a\n"
+    "                     re-probe (echo virtioN > /sys/bus/virtio/drivers/virtio_net/unbind,\n"
+    "                     then the same to .../bind; virtioN is the basename of the link\n"
+    "                     /sys/class/net/eth0/device); until then it sends with the old one.\n"
+    "                     Give each clone its own disk overlay (vessel disk create NEW\n"
+    "                     --backing DISK) or read-only disks\n"
     "  --incoming [HOST:]PORT\n"
     "                     receive a live migration instead of booting: listen on PORT\n"
     "                     (HOST: the address to listen on, default all), wait for\n"
@@ -140,6 +152,7 @@ struct run_opts {
     const char *api_socket;
     const char *restore;
     const char *incoming;
+    bool clone;
 };
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -160,7 +173,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
 {
     enum { O_ARCH = 256, O_KERNEL, O_INITRD, O_APPEND, O_FIRMWARE, O_MEM, O_CPUS, O_TRACE };
     enum { O_DISK = 320, O_RNG, O_CONSOLE_SOCKET };
-    enum { O_NET = 340, O_BALLOON, O_API_SOCKET, O_RESTORE, O_INCOMING };
+    enum { O_NET = 340, O_BALLOON, O_API_SOCKET, O_RESTORE, O_INCOMING, O_CLONE };
     static const struct option longopts[] = {
         {"arch", required_argument, NULL, O_ARCH},
         {"kernel", required_argument, NULL, O_KERNEL},
@@ -178,6 +191,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
         {"api-socket", required_argument, NULL, O_API_SOCKET},
         {"restore", required_argument, NULL, O_RESTORE},
         {"incoming", required_argument, NULL, O_INCOMING},
+        {"clone", no_argument, NULL, O_CLONE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -244,6 +258,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
             break;
         case O_RESTORE: o->restore = optarg; break;
         case O_INCOMING: o->incoming = optarg; break;
+        case O_CLONE: o->clone = true; break;
         case 'h': fputs(usage_run, stdout); exit(0);
         case ':': die_usage("run: option %s needs a value", argv[optind - 1]);
         default: die_usage("run: unknown option '%s' (see vessel run --help)", argv[optind - 1]);
@@ -266,6 +281,8 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
         if (migrate_parse_hostport(o->incoming, host, sizeof(host), port, sizeof(port)))
             die_usage("--incoming %s: expected PORT or HOST:PORT", o->incoming);
     }
+    if (o->clone && !o->restore)
+        die_usage("--clone: goes with --restore PATH (a clone of that snapshot)");
     if (!o->kernel && !o->restore && !o->incoming)
         die_usage("run: --kernel IMAGE is required (see vessel run --help)");
     if (!strcmp(o->arch, "x86_64")) {
@@ -451,6 +468,9 @@ static int cmd_run(int argc, char **argv)
         migrate_incoming_close(&in);
         return EXIT_USAGE;
     }
+    for (int i = 0; o.clone && i < be.nnets; i++)
+        if (!o.nets[i].mac_set)
+            net_mac_random(be.macs[i]); /* a clone's NICs do not keep the snapshot's MACs */
     err = chardev_stdio_open(&console);
     if (err) {
         riscv_images_free(&img);
@@ -479,6 +499,7 @@ static int cmd_run(int argc, char **argv)
                    .balloon = o.balloon,
                    .balloon_bytes = o.balloon_bytes},
         .restore_path = o.restore,
+        .clone = o.clone,
     };
     if (o.incoming) {
         err = cli_incoming_receive(&in, &bc, &in_ram);
@@ -540,6 +561,8 @@ static int cmd_run(int argc, char **argv)
         cli_incoming_report(&in, snapshot_now_ms() - t_restore);
     else if (o.restore)
         cli_restore_report(o.restore, snapshot_now_ms() - t_restore, o.mem);
+    if (o.clone)
+        cli_clone_report(board, be.macs, be.nnets);
     why = riscv_board_run(board);
     if (why == RISCV_EXIT_MIGRATED)
         api_socket_linger(api, 2000);

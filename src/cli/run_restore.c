@@ -74,6 +74,20 @@ void cli_restore_report(const char *path, double ms, uint64_t mem)
             path, ms, (unsigned long long)(mem >> 20));
 }
 
+void cli_clone_report(struct riscv_board *board, const uint8_t (*macs)[6], int nnets)
+{
+    uint8_t g[16];
+
+    riscv_board_generation_id(board, g);
+    fprintf(stderr, "vessel: clone: VM generation ID ");
+    for (int i = 0; i < 16; i++)
+        fprintf(stderr, "%02x", g[i]);
+    for (int i = 0; i < nnets; i++)
+        fprintf(stderr, ", eth%d %02x:%02x:%02x:%02x:%02x:%02x", i, macs[i][0], macs[i][1],
+                macs[i][2], macs[i][3], macs[i][4], macs[i][5]);
+    fprintf(stderr, "\r\n");
+}
+
 int cli_riscv_snapshot(void *board, const char *path, bool stop, double *ms, double *paused_ms)
 {
     return riscv_board_snapshot(board, path, stop, ms, paused_ms);

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct riscv_board;
+
 /* Opens and checks the state file (header, checksums, engine and architecture, machine
  * configuration) and gives the machine settings it was taken with; the strings stay valid
  * until the process ends. On failure one line went to stderr: return 1 (bad input). */
@@ -31,6 +33,8 @@ void cli_incoming_report(const struct migrate_incoming *in, double ms);
 void cli_migrated_report(struct migration *mg);
 /* Prints the restore time (board creation to just before the first instruction) on stderr. */
 void cli_restore_report(const char *path, double ms, uint64_t mem);
+/* For --clone: the new VM generation ID and NIC MACs on stderr. */
+void cli_clone_report(struct riscv_board *board, const uint8_t (*macs)[6], int nnets);
 /* control.snapshot for a riscv board (opaque = struct riscv_board *). */
 int cli_riscv_snapshot(void *board, const char *path, bool stop, double *ms, double *paused_ms);
 

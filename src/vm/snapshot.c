@@ -54,8 +54,10 @@ void snapshot_config_free(struct snapshot_config *c)
     free(c->firmware);
     free(c->kernel);
     free(c->initrd);
-    for (int i = 0; i < c->ndevices; i++)
+    for (int i = 0; i < c->ndevices; i++) {
         free(c->devices[i]);
+        free(c->alt_devices[i]);
+    }
     memset(c, 0, sizeof(*c));
 }
 
@@ -138,7 +140,8 @@ int snapshot_config_match(const struct snapshot_config *saved, const struct snap
     for (int i = 0; i < saved->ndevices || i < now->ndevices; i++) {
         const char *a = i < saved->ndevices ? saved->devices[i] : NULL;
         const char *b = i < now->ndevices ? now->devices[i] : NULL;
-        if (a && b && !strcmp(a, b))
+        const char *alt = i < now->ndevices ? now->alt_devices[i] : NULL;
+        if (a && b && (!strcmp(a, b) || (alt && !strcmp(a, alt))))
             continue;
         snprintf(err, errlen,
                  "virtio device %d differs: the snapshot has '%s', the command line gives '%s' "

@@ -22,6 +22,10 @@ struct snapshot_config {
     int nharts;
     char *cmdline, *firmware, *kernel, *initrd;
     char *devices[SNAPSHOT_MAX_DEVICES];
+    /* Not in the JSON; only in a description of the VM being restored: what else device i
+     * may stand for (a qcow2 overlay: its backing file, described as devices[] describes a
+     * disk), or NULL. */
+    char *alt_devices[SNAPSHOT_MAX_DEVICES];
     int ndevices;
 };
 
@@ -32,7 +36,7 @@ int snapshot_config_parse(const char *json, size_t len, struct snapshot_config *
                           size_t errlen);
 void snapshot_config_free(struct snapshot_config *c);
 /* 0 when a VM configured as now can take the state saved with saved (RAM, harts, devices in
- * order); else -EINVAL and a one-line reason naming the first difference in err. */
+ * order; a device of now also matches the saved one its alt_devices entry names); else -EINVAL and a one-line reason naming the first difference in err. */
 int snapshot_config_match(const struct snapshot_config *saved, const struct snapshot_config *now,
                           char *err, size_t errlen);
 

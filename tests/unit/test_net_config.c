@@ -32,6 +32,17 @@ TEST(net_mac_default)
     CHECK(memcmp(a, b, 6) != 0);
 }
 
+TEST(net_mac_random)
+{
+    uint8_t a[6], b[6];
+
+    net_mac_random(a);
+    net_mac_random(b);
+    CHECK_EQ(a[0] & 3, 2); /* locally administered, unicast */
+    CHECK_EQ(b[0] & 3, 2);
+    CHECK(memcmp(a, b, 6) != 0);
+}
+
 TEST(net_config_parse)
 {
     struct net_config c;

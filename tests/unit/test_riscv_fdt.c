@@ -105,6 +105,11 @@ TEST(riscv_fdt_contents)
              fdt_get_phandle(blob, fdt_path_offset(blob, "/soc/plic@c000000")));
     node = fdt_path_offset(blob, "/soc/rtc@101000");
     CHECK_EQ(fdt_node_check_compatible(blob, node, "google,goldfish-rtc"), 0);
+    node = fdt_path_offset(blob, "/soc/vmgenid@102000");
+    CHECK_EQ(fdt_node_check_compatible(blob, node, "microsoft,vmgenid"), 0);
+    CHECK_EQ(prop_u32(blob, "/soc/vmgenid@102000", "reg", 1), (uint32_t)RISCV_VMGENID_BASE);
+    CHECK_EQ(prop_u32(blob, "/soc/vmgenid@102000", "reg", 3), 16);
+    CHECK_EQ(prop_u32(blob, "/soc/vmgenid@102000", "interrupts", 0), RISCV_IRQ_VMGENID);
     node = fdt_path_offset(blob, "/soc/test@100000");
     CHECK_EQ(fdt_node_check_compatible(blob, node, "sifive,test0"), 0);
     CHECK_EQ(fdt_node_check_compatible(blob, node, "syscon"), 0);

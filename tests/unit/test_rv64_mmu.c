@@ -1,5 +1,6 @@
 /* rv64 engine: Sv39/Sv48 translation, permission faults, A/D updates, TLB and sfence.vma,
  * MPRV. The code runs at PC0, identity-mapped; the trap handlers run in M-mode (bare). */
+#include "engine/rv64/cpu.h"
 #include "rv64_test_util.h"
 
 #define PC0   RVT_BASE                            /* where rvt_alu runs */
@@ -373,6 +374,17 @@ TEST(rv64_mmu_fetch_across_pages_and_delegated_faults)
     rv64_hart_set_priv(t->h, 1);
     rv64_hart_set_pc(t->h, 0x80ffe);
     rv64_hart_step(t->h, 2);
+    CHECK_EQ(rvt_x(t, 7), 0x123);
+    CHECK_EQ(rvt_x(t, 8), 7);
+    CHECK_EQ(rvt_pc(t), 0x81004);
+    CHECK_EQ(rvt_csr(t, CSR_MCAUSE), 0xdead);
+    /* the same in one batch: the decoded block must end with the crossing instruction (the
+     * next one comes from the next page's mapping, not from PA(8) + 0x1000) */
+    rv64_dcache_flush(t->h);
+    rv64_hart_set_x(t->h, 7, 0);
+    rv64_hart_set_x(t->h, 8, 0);
+    rv64_hart_set_pc(t->h, 0x80ffe);
+    CHECK_EQ(rv64_exec(t->h, 2), 2);
     CHECK_EQ(rvt_x(t, 7), 0x123);
     CHECK_EQ(rvt_x(t, 8), 7);
     CHECK_EQ(rvt_pc(t), 0x81004);

@@ -1,4 +1,4 @@
-/* Snapshot pieces: device save/load round trips (PLIC, CLINT, UART, goldfish RTC), the machine
+/* Snapshot pieces: device save/load round trips (PLIC, CLINT, UART, goldfish RTC, vmgenid), the machine
  * configuration JSON and its match check, and guest RAM mapped copy-on-write from a file. */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +10,7 @@
 #include "board/riscv/plic.h"
 #include "dev/goldfish_rtc.h"
 #include "dev/uart16550.h"
+#include "dev/vmgenid.h"
 #include "harness.h"
 #include "mem/gmem.h"
 #include "vm/snapshot.h"
@@ -185,6 +186,62 @@ TEST(snapshot_goldfish_rtc_round_trip)
     goldfish_rtc_destroy(&b);
 }
 
+TEST(snapshot_vmgenid_round_trip_and_new_generation)
+{
+    struct vmgenid a, b;
+    const struct irq_line irq = {line_set, NULL, 12};
+    uint8_t buf[VMGENID_SAVE_MAX], g[VMGENID_SIZE], h[VMGENID_SIZE];
+    uint64_t lo, hi;
+    ssize_t n;
+
+    CHECK_EQ(vmgenid_init(&a, &irq), 0);
+    CHECK_EQ(vmgenid_init(&b, NULL), 0);
+    vmgenid_get(&a, g);
+    vmgenid_get(&b, h);
+    CHECK(memcmp(g, h, VMGENID_SIZE) != 0); /* random per VM */
+    /* the GUID reads back at any width; past it the window reads 0 */
+    lo = vmgenid_read(&a, 0, 8);
+    hi = vmgenid_read(&a, 8, 8);
+    for (int i = 0; i < 8; i++) {
+        CHECK_EQ((uint8_t)(lo >> (8 * i)), g[i]);
+        CHECK_EQ((uint8_t)(hi >> (8 * i)), g[8 + i]);
+    }
+    CHECK_EQ(vmgenid_read(&a, 5, 1), g[5]);
+    CHECK_EQ(vmgenid_read(&a, 14, 4), (uint64_t)g[14] | (uint64_t)g[15] << 8);
+    CHECK_EQ(vmgenid_read(&a, 16, 4), 0);
+    vmgenid_write(&a, 0, 8, 0); /* read-only */
+    CHECK_EQ(vmgenid_read(&a, 0, 1), g[0]);
+    CHECK_EQ(lines[12], 0);
+    /* a clone: a new GUID, the line high until the guest reads it */
+    CHECK_EQ(vmgenid_new_generation(&a), 0);
+    vmgenid_get(&a, h);
+    CHECK(memcmp(g, h, VMGENID_SIZE) != 0);
+    CHECK_EQ(lines[12], 1);
+    n = vmgenid_save(&a, buf, sizeof(buf));
+    CHECK_EQ(n, VMGENID_SAVE_MAX);
+    CHECK_EQ(vmgenid_read(&a, 0, 4),
+             (uint64_t)h[0] | h[1] << 8 | h[2] << 16 | (uint64_t)h[3] << 24);
+    CHECK_EQ(lines[12], 0);
+    /* load restores the GUID and the pending line */
+    b.irq = irq;
+    CHECK_EQ(vmgenid_load(&b, buf, (size_t)n), 0);
+    vmgenid_get(&b, g);
+    CHECK(memcmp(g, h, VMGENID_SIZE) == 0);
+    CHECK_EQ(lines[12], 1);
+    vmgenid_reset(&b); /* a reboot keeps the GUID, drops the line */
+    CHECK_EQ(lines[12], 0);
+    vmgenid_get(&b, g);
+    CHECK(memcmp(g, h, VMGENID_SIZE) == 0);
+    buf[n - 1] = 2;
+    CHECK_EQ(vmgenid_load(&b, buf, (size_t)n), -EINVAL);
+    buf[0] = 9;
+    buf[n - 1] = 0;
+    CHECK_EQ(vmgenid_load(&b, buf, (size_t)n), -EINVAL);
+    CHECK_EQ(vmgenid_load(&b, buf, 3), -EINVAL);
+    vmgenid_destroy(&a);
+    vmgenid_destroy(&b);
+}
+
 TEST(snapshot_config_json_and_match)
 {
     struct snapshot_config a = {.ram_size = 256ULL << 20, .nharts = 2}, b, c;
@@ -203,6 +260,16 @@ TEST(snapshot_config_json_and_match)
     CHECK(b.cmdline && !strcmp(b.cmdline, a.cmdline));
     CHECK(b.kernel && !strcmp(b.kernel, "/k/Image"));
     CHECK(b.firmware == NULL && b.initrd == NULL);
+    CHECK_EQ(snapshot_config_match(&a, &b, err, sizeof(err)), 0);
+    /* a qcow2 overlay on the saved disk stands for it; any other disk does not */
+    free(b.devices[0]);
+    b.devices[0] = strdup("virtio-blk path=/d/o.qcow2 format=qcow2 ro=0 size=512");
+    CHECK_EQ(snapshot_config_match(&a, &b, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "virtio device 0 differs") != NULL);
+    b.alt_devices[0] = strdup("virtio-blk path=/d/b.img format=raw ro=0 size=512");
+    CHECK_EQ(snapshot_config_match(&a, &b, err, sizeof(err)), -EINVAL);
+    free(b.alt_devices[0]);
+    b.alt_devices[0] = strdup("virtio-blk path=/d/a.img format=raw ro=0 size=512");
     CHECK_EQ(snapshot_config_match(&a, &b, err, sizeof(err)), 0);
     free(b.devices[1]);
     b.ndevices = 1;

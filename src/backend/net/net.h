@@ -51,6 +51,8 @@ int net_mac_parse(const char *s, uint8_t mac[6]);
 /* A locally administered-style default in QEMU's 52:54:00 range, unique per process and index:
  * 3 bytes from the pid, the index and random bits. */
 void net_mac_default(uint8_t mac[6], int index);
+/* A random locally administered unicast MAC (a clone's new NIC address). */
+void net_mac_random(uint8_t mac[6]);
 
 struct net_backend;
 

@@ -59,6 +59,17 @@ void net_mac_default(uint8_t mac[6], int index)
     mac[5] = (uint8_t)((index & 0x0f) | (rnd[1] & 0xf0));
 }
 
+void net_mac_random(uint8_t mac[6])
+{
+    uint8_t rnd[6] = {0};
+
+    /* Without randomness the pid-based default still gives every process its own address. */
+    if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
+        net_mac_default(rnd, 0);
+    memcpy(mac, rnd, 6);
+    mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02); /* locally administered, unicast */
+}
+
 /* Decimal port 1..65535 ending at *end (which must be `stop`). */
 static int parse_port(const char *s, char stop, const char **end, uint16_t *port)
 {

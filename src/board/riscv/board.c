@@ -98,6 +98,11 @@ struct virtio_balloon *riscv_board_balloon(struct riscv_board *b)
     return b->virtio.balloon;
 }
 
+void riscv_board_generation_id(struct riscv_board *b, uint8_t guid[16])
+{
+    vmgenid_get(&b->vmgenid, guid);
+}
+
 /* --- boot --- */
 
 /* Writes the device tree and the images into RAM and puts every hart at the firmware entry. */
@@ -150,6 +155,7 @@ static void board_reset_devices(struct riscv_board *b)
     clint_reset(&b->clint);
     uart16550_reset(&b->uart);
     goldfish_rtc_reset(&b->rtc);
+    vmgenid_reset(&b->vmgenid);
     riscv_virtio_reset(&b->virtio); /* stops device threads before the PLIC forgets lines */
     plic_reset(&b->plic);
 }
@@ -158,6 +164,7 @@ static int board_add_devices(struct riscv_board *b)
 {
     const struct irq_line uart_irq = {plic_set_level, &b->plic, RISCV_IRQ_UART0};
     const struct irq_line rtc_irq = {plic_set_level, &b->plic, RISCV_IRQ_RTC};
+    const struct irq_line vmgenid_irq = {plic_set_level, &b->plic, RISCV_IRQ_VMGENID};
     const struct {
         uint64_t base, len;
         const struct bus_ops *ops;
@@ -166,6 +173,7 @@ static int board_add_devices(struct riscv_board *b)
     } windows[] = {
         {RISCV_SYSCON_BASE, RISCV_SYSCON_SIZE, &syscon_bus_ops, &b->syscon, "syscon"},
         {RISCV_RTC_BASE, RISCV_RTC_SIZE, &goldfish_rtc_bus_ops, &b->rtc, "rtc"},
+        {RISCV_VMGENID_BASE, RISCV_VMGENID_SIZE, &vmgenid_bus_ops, &b->vmgenid, "vmgenid"},
         {RISCV_CLINT_BASE, RISCV_CLINT_SIZE, &clint_bus_ops, &b->clint, "clint"},
         {RISCV_PLIC_BASE, RISCV_PLIC_SIZE, &plic_bus_ops, &b->plic, "plic"},
         {RISCV_UART0_BASE, RISCV_UART0_SIZE, &uart16550_bus_ops, &b->uart, "uart0"},
@@ -181,6 +189,9 @@ static int board_add_devices(struct riscv_board *b)
     uart16550_init(&b->uart, &uart_irq, b->cfg.console_tx, b->cfg.console_opaque);
     b->uart.rx_drained = b->cfg.console_rx_ready;
     goldfish_rtc_init(&b->rtc, &rtc_irq);
+    err = vmgenid_init(&b->vmgenid, &vmgenid_irq); /* a fresh VM: a random generation ID */
+    if (err)
+        return err;
     syscon_init(&b->syscon, board_syscon_action, b);
     for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
         err = bus_register(&b->bus, windows[i].base, windows[i].len, windows[i].ops, windows[i].dev,
@@ -250,6 +261,7 @@ int riscv_board_create(struct riscv_board **out, const struct riscv_board_config
 fail_devices:
     riscv_virtio_destroy(&b->virtio);
     goldfish_rtc_destroy(&b->rtc);
+    vmgenid_destroy(&b->vmgenid);
     uart16550_destroy(&b->uart);
     clint_destroy(&b->clint);
     plic_destroy(&b->plic);
@@ -271,6 +283,7 @@ void riscv_board_destroy(struct riscv_board *b)
     rv64_machine_destroy(b->m);
     riscv_virtio_destroy(&b->virtio);
     goldfish_rtc_destroy(&b->rtc);
+    vmgenid_destroy(&b->vmgenid);
     uart16550_destroy(&b->uart);
     clint_destroy(&b->clint);
     plic_destroy(&b->plic);

@@ -32,6 +32,10 @@ struct riscv_board_config {
     /* With restore_path: guest RAM already filled by an incoming migration (the board takes it
      * over and leaves *incoming_ram empty); the state file then has no memory section. */
     struct gmem *incoming_ram;
+    /* With restore_path: this VM is a clone of the snapshot. Its VM generation ID changes
+     * (the guest gets an interrupt and reseeds its RNG) and each NIC takes virtio.net_macs[i]
+     * (all zero: keep the saved MAC) instead of the saved one. */
+    bool clone;
 };
 
 enum riscv_board_exit {
@@ -71,9 +75,12 @@ struct virtio_balloon *riscv_board_balloon(struct riscv_board *b);
  * was paused. Returns 0 or -errno (logged; the VM then resumes in either case). */
 int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, double *ms,
                          double *paused_ms);
+/* The VM generation ID the guest sees now (16 bytes). */
+void riscv_board_generation_id(struct riscv_board *b, uint8_t guid[16]);
 /* Restore, before creating the board: opens and checks path (header, checksums, engine and
  * architecture) and that cfg (ram_size, nharts, virtio devices) matches the snapshot's
- * machine configuration; the one-line reason goes to why. 0, or -errno. */
+ * machine configuration (a qcow2 overlay of the same size may stand for the disk it is an
+ * overlay of); the one-line reason goes to why. 0, or -errno. */
 int riscv_board_check_restore(const char *path, const struct riscv_board_config *cfg, char *why,
                               size_t whylen);
 

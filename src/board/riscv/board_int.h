@@ -14,6 +14,7 @@
 #include "bus/bus.h"
 #include "dev/goldfish_rtc.h"
 #include "dev/uart16550.h"
+#include "dev/vmgenid.h"
 #include "engine/rv64/rv64.h"
 #include "mem/gmem.h"
 #include "virtio/virtio.h"
@@ -33,6 +34,7 @@ struct riscv_board {
     struct clint clint;
     struct uart16550 uart;
     struct goldfish_rtc rtc;
+    struct vmgenid vmgenid;
     struct syscon syscon;
     struct riscv_virtio virtio;
     atomic_int user_quit;

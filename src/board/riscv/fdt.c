@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "board/riscv/layout.h"
+#include "dev/vmgenid.h"
 #include "engine/rv64/rv64.h"
 
 /* phandles */
@@ -150,6 +151,13 @@ static int fdt_add_soc(void *fdt, const struct riscv_fdt_config *cfg)
     FDT_TRY(fdt_property_string(fdt, "compatible", "google,goldfish-rtc"));
     FDT_TRY(fdt_reg(fdt, RISCV_RTC_BASE, RISCV_RTC_SIZE));
     FDT_TRY(fdt_add_plic_child(fdt, RISCV_IRQ_RTC));
+    FDT_TRY(fdt_end_node(fdt));
+
+    /* VM generation ID (Linux: drivers/virt/vmgenid.c); reg covers the GUID only. */
+    FDT_TRY(fdt_begin_node_at(fdt, "vmgenid", RISCV_VMGENID_BASE));
+    FDT_TRY(fdt_property_string(fdt, "compatible", "microsoft,vmgenid"));
+    FDT_TRY(fdt_reg(fdt, RISCV_VMGENID_BASE, VMGENID_SIZE));
+    FDT_TRY(fdt_add_plic_child(fdt, RISCV_IRQ_VMGENID));
     FDT_TRY(fdt_end_node(fdt));
 
     /* "sifive,test*" for OpenSBI's reset driver, "syscon" for Linux's syscon-poweroff/reboot */

@@ -7,6 +7,8 @@
 #define RISCV_SYSCON_SIZE  0x1000ULL
 #define RISCV_RTC_BASE     0x00101000ULL /* goldfish RTC */
 #define RISCV_RTC_SIZE     0x1000ULL
+#define RISCV_VMGENID_BASE 0x00102000ULL /* VM generation ID: 16-byte GUID at the start */
+#define RISCV_VMGENID_SIZE 0x1000ULL
 #define RISCV_CLINT_BASE   0x02000000ULL /* ACLINT MSWI + MTIMER in the SiFive CLINT layout */
 #define RISCV_CLINT_SIZE   0x10000ULL
 #define RISCV_PLIC_BASE    0x0c000000ULL
@@ -22,6 +24,7 @@
 #define RISCV_IRQ_VIRTIO0 1 /* slot i uses RISCV_IRQ_VIRTIO0 + i */
 #define RISCV_IRQ_UART0   10
 #define RISCV_IRQ_RTC     11
+#define RISCV_IRQ_VMGENID 12
 #define RISCV_PLIC_NDEV   95 /* sources 1..95 */
 
 /* Boot-time placement inside RAM */

@@ -9,12 +9,15 @@
 
 #include "base/log.h"
 #include "board/riscv/board_int.h"
+#include "backend/disk/qcow2.h"
 #include "board/riscv/layout.h"
 #include "virtio/virtio.h"
 #include "vm/snapshot.h"
 #include "vm/snapshot_net.h"
 
 #define DEV_SAVE_MAX RISCV_DEV_SAVE_MAX
+
+_Static_assert(VMGENID_SAVE_MAX <= DEV_SAVE_MAX, "vmgenid state fits the device buffer");
 
 /* An absolute path when the file exists (a restore may run elsewhere), else the name given. */
 static char *abs_path(const char *p)
@@ -26,11 +29,37 @@ static char *abs_path(const char *p)
     return strdup(realpath(p, buf) ? buf : p);
 }
 
+/* "virtio-blk path=... format=... ro=... size=..." of disk dk; NULL when out of memory. */
+static char *describe_disk(const struct disk *dk, bool readonly)
+{
+    char *p = abs_path(dk->path), *d;
+
+    if (!p || asprintf(&d, "virtio-blk path=%s format=%s ro=%d size=%llu", p, dk->ops->name,
+                       readonly, (unsigned long long)dk->size) < 0)
+        d = NULL;
+    free(p);
+    return d;
+}
+
+/* A qcow2 overlay of the same virtual size may stand for its backing file (a clone's own
+ * overlay on the snapshot's disk): the backing file as the snapshot would have described it,
+ * with the overlay's read-only flag. NULL otherwise (or when out of memory: no alternative). */
+static char *describe_backing(struct disk *dk)
+{
+    struct disk_qcow2_info info;
+
+    if (!disk_is_qcow2(dk))
+        return NULL;
+    disk_qcow2_info(dk, &info);
+    if (!info.backing || info.backing->size != dk->size)
+        return NULL;
+    return describe_disk(info.backing, dk->readonly);
+}
+
 /* What a restore must match, from a board configuration (before or after creation). */
 static int describe(const struct riscv_board_config *cfg, struct snapshot_config *c)
 {
     const struct virtio_devset_config *v = &cfg->virtio;
-    char *d;
 
     memset(c, 0, sizeof(*c));
     c->ram_size = cfg->ram_size;
@@ -42,13 +71,8 @@ static int describe(const struct riscv_board_config *cfg, struct snapshot_config
     /* The order of riscv_virtio_create's slots. Host-side backends (console socket, network)
      * may differ between snapshot and restore; disks may not. */
     for (int i = 0; i < v->ndisks; i++) {
-        const struct disk *dk = v->disks[i];
-        char *p = abs_path(dk->path);
-        if (!p || asprintf(&d, "virtio-blk path=%s format=%s ro=%d size=%llu", p, dk->ops->name,
-                           dk->readonly, (unsigned long long)dk->size) < 0)
-            d = NULL;
-        free(p);
-        c->devices[c->ndevices++] = d;
+        c->alt_devices[c->ndevices] = describe_backing(v->disks[i]);
+        c->devices[c->ndevices++] = describe_disk(v->disks[i], v->disks[i]->readonly);
     }
     if (v->rng)
         c->devices[c->ndevices++] = strdup("virtio-rng");
@@ -164,6 +188,8 @@ int riscv_board_write_state(struct riscv_board *b, struct snap_writer *w, uint64
         err = write_device(w, "uart", 0, uart16550_save(&b->uart, buf, DEV_SAVE_MAX), buf);
     if (!err)
         err = write_device(w, "rtc", 0, goldfish_rtc_save(&b->rtc, buf, DEV_SAVE_MAX), buf);
+    if (!err)
+        err = write_device(w, "vmgenid", 0, vmgenid_save(&b->vmgenid, buf, DEV_SAVE_MAX), buf);
     for (int i = 0; !err && i < b->virtio.n; i++) {
         struct virtio_dev *d = b->virtio.slot[i].vdev;
         char name[SNAP_NAME_LEN + 1];
@@ -304,6 +330,13 @@ static int load_devices(struct riscv_board *b, const struct snap_reader *r, uint
         return (int)n;
     if (goldfish_rtc_load(&b->rtc, buf, (size_t)n))
         return load_fail(b, "rtc");
+    /* Files written before the device existed have no section: it keeps its random GUID. */
+    if (snap_find(r, SNAP_DEVICE, 0, "vmgenid")) {
+        if ((n = read_device(b, r, "vmgenid", 0, buf)) < 0)
+            return (int)n;
+        if (vmgenid_load(&b->vmgenid, buf, (size_t)n))
+            return load_fail(b, "vmgenid");
+    }
     for (int i = 0; i < b->virtio.n; i++) {
         struct virtio_dev *d = b->virtio.slot[i].vdev;
         char name[SNAP_NAME_LEN + 1];
@@ -323,6 +356,28 @@ static int load_devices(struct riscv_board *b, const struct snap_reader *r, uint
     if (plic_load(&b->plic, buf, (size_t)n))
         return load_fail(b, "plic");
     return 0;
+}
+
+/* A clone (cfg.clone) is told so: a new VM generation ID with its interrupt (after the PLIC
+ * took its saved state), and every NIC the MAC of cfg.virtio.net_macs in its config space
+ * (Linux reads it at probe only: a running guest sees it after a re-probe of the driver). */
+static int clone_refresh(struct riscv_board *b)
+{
+    static const uint8_t zero[6];
+    int k = 0, err;
+
+    for (int i = 0; i < b->virtio.n; i++) {
+        struct virtio_dev *d = b->virtio.slot[i].vdev;
+        if (strcmp(virtio_dev_name(d), "net") != 0 || k >= b->cfg.virtio.nnets)
+            continue;
+        if (memcmp(b->cfg.virtio.net_macs[k], zero, 6) != 0)
+            virtio_dev_config_set(d, 0, b->cfg.virtio.net_macs[k], 6);
+        k++;
+    }
+    err = vmgenid_new_generation(&b->vmgenid);
+    if (err)
+        log_err("state: %s: no new VM generation ID for the clone", b->cfg.restore_path);
+    return err;
 }
 
 int riscv_board_restore_state(struct riscv_board *b, const struct snap_reader *r)
@@ -357,6 +412,8 @@ int riscv_board_restore_state(struct riscv_board *b, const struct snap_reader *r
         return -ENOMEM;
     err = load_devices(b, r, buf);
     free(buf);
+    if (!err && b->cfg.clone)
+        err = clone_refresh(b);
     if (!err)
         rv64_machine_set_mtime(b->m, mtime); /* the guest's clock continues where it was */
     return err;

@@ -207,7 +207,8 @@ static bool build_block(struct rv64_hart *h, struct rv64_block *b, uint64_t pc, 
         decode(d, raw);
         n++;
         pc += d->len;
-        if (ends_block(d->op) || (pc & 0xfff) == 0)
+        /* The page ended, or the instruction crossed it: caddend is not the next page's. */
+        if (ends_block(d->op) || (pc & 0xfff) < d->len)
             break;
     }
     b->insn[n] = (struct rv64_dinsn){.op = OP_END};
