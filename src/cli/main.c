@@ -171,13 +171,17 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
     char nwhy[200];
     int c, err;
     bool machine_set = false; /* --mem or --cpus given */
+    bool arch_set = false;
 
     *o = (struct run_opts){.arch = "riscv64", .mem = DEFAULT_MEM, .cpus = 1};
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
-        case O_ARCH: o->arch = optarg; break;
+        case O_ARCH:
+            o->arch = optarg;
+            arch_set = true;
+            break;
         case O_KERNEL: o->kernel = optarg; break;
         case O_INITRD: o->initrd = optarg; break;
         case O_APPEND: o->append = optarg; break;
@@ -238,19 +242,23 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
         die_usage("run: unexpected argument '%s' (see vessel run --help)", argv[optind]);
     if (strcmp(o->arch, "riscv64") != 0 && strcmp(o->arch, "x86_64") != 0)
         die_usage("--arch %s: unknown architecture (supported: riscv64, x86_64)", o->arch);
-    if (o->restore && (o->kernel || o->initrd || o->append || o->firmware || machine_set ||
-                       strcmp(o->arch, "riscv64")))
+    if (o->restore && (o->kernel || o->initrd || o->append || o->firmware || machine_set))
         die_usage("--restore: the snapshot sets the machine; --kernel, --initrd, --append, "
-                  "--firmware, --mem, --cpus and --arch x86_64 do not go with it");
+                  "--firmware, --mem and --cpus do not go with it");
+    /* The file says which engine and architecture it is for. */
+    if (o->restore && cli_restore_is_x86(o->restore) != !strcmp(o->arch, "x86_64")) {
+        if (arch_set)
+            die_usage("--restore %s: the snapshot is not for --arch %s", o->restore, o->arch);
+        o->arch = cli_restore_is_x86(o->restore) ? "x86_64" : "riscv64";
+    }
     if (!o->kernel && !o->restore)
         die_usage("run: --kernel IMAGE is required (see vessel run --help)");
     if (!strcmp(o->arch, "x86_64")) {
         const char *bad = cli_x86_check_mem(o->mem);
         if (bad)
             die_usage("--mem: %s", bad);
-        if (o->firmware || o->trace || o->api_socket)
-            die_usage("run: --firmware, --trace and --api-socket are not supported with --arch "
-                      "x86_64 yet");
+        if (o->firmware || o->trace)
+            die_usage("run: --firmware and --trace are not supported with --arch x86_64 yet");
         if (o->ndisks + o->rng + (o->console_socket != NULL) + o->nnets + o->balloon >
             X86_VIRTIO_MAX)
             die_usage("run: more than %d virtio devices", X86_VIRTIO_MAX);
@@ -384,7 +392,9 @@ static int cmd_run(int argc, char **argv)
                                              .net_macs = (const uint8_t(*)[6])be.macs,
                                              .nnets = be.nnets,
                                              .balloon = o.balloon,
-                                             .balloon_bytes = o.balloon_bytes}};
+                                             .balloon_bytes = o.balloon_bytes},
+                                  .restore = o.restore,
+                                  .api_socket = o.api_socket};
         err = cli_run_x86(&xo);
         backends_close(&be);
         return err;
