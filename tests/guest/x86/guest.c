@@ -4,6 +4,10 @@
  *   cpus=N     expect N processors in the MADT (and start the second one with INIT/SIPI)
  *   reset      end with a keyboard-controller reset instead of the ACPI power-off
  *   virtio     drive the virtio-blk disk in PCI slot 1..31 (virtio.c)
+ *   count      after the checks, count forever instead of powering off: every 20 ticks of
+ *              the PIT at 100 Hz (through the IOAPIC and LAPIC, halting in between) add one to
+ *              a counter in memory and print "CNT n" (snapshot tests: a restored guest must
+ *              continue with the next number)
  */
 #include "guest.h"
 
@@ -351,6 +355,27 @@ static void test_smp(const struct acpi_info *a, unsigned want)
     check(*flag == 1, "SMP: the second vCPU started with INIT/SIPI and ran");
 }
 
+static volatile uint64_t count; /* in guest RAM: a snapshot carries it */
+
+static void count_forever(uint64_t ioapic)
+{
+    unsigned next;
+
+    ioapic_route(ioapic, 0, VEC_PIT, 0);
+    outb(0x43, 0x34); /* channel 0, lo/hi, mode 2 (rate generator) */
+    outb(0x40, 11932 & 0xff);
+    outb(0x40, 11932 >> 8);
+    next = irq_count[1] + 20;
+    for (;;) {
+        __asm__ volatile("sti; hlt; cli");
+        if ((int)(irq_count[1] - next) >= 0) {
+            next += 20;
+            count++;
+            printf_com1("CNT %lu\n", count);
+        }
+    }
+}
+
 void guest_main(int kind, uint64_t info)
 {
     struct acpi_info a = {.s5_type = -1};
@@ -373,6 +398,8 @@ void guest_main(int kind, uint64_t info)
         printf_com1("%d FAILED\n", failures);
     else
         puts_com1("ALL PASSED\n");
+    if (strstr_n(cmdline, " count"))
+        count_forever(a.ioapic ? a.ioapic : IOAPIC_DEFAULT);
     if (strstr_n(cmdline, " reset")) {
         puts_com1("reset through the keyboard controller\n");
         outb(0x64, 0xfe);
