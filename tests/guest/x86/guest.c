@@ -391,7 +391,8 @@ void guest_main(int kind, uint64_t info)
     unsigned want = 1;
 
     puts_com1("\nvessel x86 test guest\n");
-    if (kind == BOOT_PVH && strstr_n((const char *)rd64((const uint8_t *)info + 24), " countonly")) {
+    if (kind == BOOT_PVH &&
+        strstr_n((const char *)rd64((const uint8_t *)info + 24), " countonly")) {
         interrupts_init();
         ioapic_route(IOAPIC_DEFAULT, 2, VEC_PIT, 0); /* where PCs wire IRQ 0 (MADT override) */
         count_forever(IOAPIC_DEFAULT);
