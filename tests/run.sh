@@ -9,6 +9,8 @@
 #                statuses, --trace, Ctrl-A x on a pty, idle CPU), test_tools.py (tools/lockstep.py
 #                against QEMU), test_virtio.py and test_net.py (Debian
 #                riscv64 Linux; VESSEL_VMM selects the VMM)
+#                and test_x86_snapshot.py (the same for the x86 test guest on kvm; SKIP without
+#                /dev/kvm)
 #                and test_snapshot.py (snapshot over --api-socket, --restore: a counting
 #                guest continues across the seam, two clones of one file, damaged files refused)
 #                and test_clone.py (--restore --clone: vmgenid reseed, new MACs, per-clone
@@ -136,6 +138,8 @@ step_integration() {
     run_counted "integration snapshot (vessel)" python3 tests/integration/test_snapshot.py
     run_counted "integration migrate (vessel)" python3 tests/integration/test_migrate.py
     run_counted "integration clones (vessel)" python3 tests/integration/test_clone.py
+    # x86 test guest on kvm: snapshot, restore, refusals (prints SKIP without /dev/kvm)
+    run_counted "integration x86 snapshot (kvm)" python3 tests/integration/test_x86_snapshot.py
     run_counted "integration qcow2 (qemu-img)" python3 tests/integration/test_qcow2.py
     run_counted "integration daemon (vessel serve)" python3 tests/integration/test_daemon.py
 }

@@ -99,11 +99,14 @@ static const char usage_run[] =
     "                       {\"stats\": null}            balloon, guest memory stats, VMM RSS\n"
     "                       {\"snapshot\": {\"path\": P, \"then\": \"resume\"|\"stop\"}}\n"
     "                                                  write the VM's state to P\n"
+    "                                                  (riscv64 and x86_64)\n"
     "                       {\"migrate\": {\"to\": \"HOST:PORT\"}}, {\"migrate_status\": null},\n"
     "                       {\"migrate_cancel\": null}  live migration (vessel migrate)\n"
     "  --restore PATH     continue a VM from a snapshot file instead of booting: RAM size,\n"
     "                     harts, kernel command line and boot files come from the file\n"
-    "                     (no --kernel, --initrd, --append, --firmware, --mem, --cpus);\n"
+    "                     (no --kernel, --initrd, --append, --firmware, --mem, --cpus),\n"
+    "                     and so do the engine and architecture (rv64/riscv64 or\n"
+    "                     kvm/x86_64; --arch may be left out);\n"
     "                     give the same device options as when it was taken (--disk files\n"
     "                     must be the same, or a qcow2 overlay of the same size on the\n"
     "                     snapshot's disk; --console-socket and --net backends may differ)\n"
@@ -199,13 +202,17 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
     char nwhy[200];
     int c, err;
     bool machine_set = false; /* --mem or --cpus given */
+    bool arch_set = false;
 
     *o = (struct run_opts){.arch = "riscv64", .mem = DEFAULT_MEM, .cpus = 1};
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
-        case O_ARCH: o->arch = optarg; break;
+        case O_ARCH:
+            o->arch = optarg;
+            arch_set = true;
+            break;
         case O_KERNEL: o->kernel = optarg; break;
         case O_INITRD: o->initrd = optarg; break;
         case O_APPEND: o->append = optarg; break;
@@ -270,12 +277,20 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
         die_usage("--arch %s: unknown architecture (supported: riscv64, x86_64)", o->arch);
     if (o->restore && o->incoming)
         die_usage("--restore and --incoming do not go together");
-    if ((o->restore || o->incoming) && (o->kernel || o->initrd || o->append || o->firmware ||
-                                        machine_set || strcmp(o->arch, "riscv64")))
+    if ((o->restore || o->incoming) &&
+        (o->kernel || o->initrd || o->append || o->firmware || machine_set))
         die_usage("%s: the %s sets the machine; --kernel, --initrd, --append, --firmware, "
-                  "--mem, --cpus and --arch x86_64 do not go with it",
+                  "--mem and --cpus do not go with it",
                   o->restore ? "--restore" : "--incoming",
                   o->restore ? "snapshot" : "migration source");
+    if (o->incoming && strcmp(o->arch, "riscv64"))
+        die_usage("--incoming: live migration is for riscv64 VMs only so far");
+    /* The file says which engine and architecture it is for. */
+    if (o->restore && cli_restore_is_x86(o->restore) != !strcmp(o->arch, "x86_64")) {
+        if (arch_set)
+            die_usage("--restore %s: the snapshot is not for --arch %s", o->restore, o->arch);
+        o->arch = cli_restore_is_x86(o->restore) ? "x86_64" : "riscv64";
+    }
     if (o->incoming) {
         char host[256], port[8];
         if (migrate_parse_hostport(o->incoming, host, sizeof(host), port, sizeof(port)))
@@ -283,15 +298,16 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
     }
     if (o->clone && !o->restore)
         die_usage("--clone: goes with --restore PATH (a clone of that snapshot)");
+    if (o->clone && strcmp(o->arch, "riscv64"))
+        die_usage("--clone: clones are for riscv64 snapshots only so far");
     if (!o->kernel && !o->restore && !o->incoming)
         die_usage("run: --kernel IMAGE is required (see vessel run --help)");
     if (!strcmp(o->arch, "x86_64")) {
         const char *bad = cli_x86_check_mem(o->mem);
         if (bad)
             die_usage("--mem: %s", bad);
-        if (o->firmware || o->trace || o->api_socket)
-            die_usage("run: --firmware, --trace and --api-socket are not supported with --arch "
-                      "x86_64 yet");
+        if (o->firmware || o->trace)
+            die_usage("run: --firmware and --trace are not supported with --arch x86_64 yet");
         if (o->ndisks + o->rng + (o->console_socket != NULL) + o->nnets + o->balloon >
             X86_VIRTIO_MAX)
             die_usage("run: more than %d virtio devices", X86_VIRTIO_MAX);
@@ -429,7 +445,9 @@ static int cmd_run(int argc, char **argv)
                                              .net_macs = (const uint8_t(*)[6])be.macs,
                                              .nnets = be.nnets,
                                              .balloon = o.balloon,
-                                             .balloon_bytes = o.balloon_bytes}};
+                                             .balloon_bytes = o.balloon_bytes},
+                                  .restore = o.restore,
+                                  .api_socket = o.api_socket};
         err = cli_run_x86(&xo);
         backends_close(&be);
         return err;

@@ -2,6 +2,7 @@
 #include "cli/run_x86.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,9 @@
 #include "board/x86/boot.h"
 #include "board/x86/layout.h"
 #include "engine/kvm/kvm.h"
+#include "vm/api_socket.h"
+#include "vm/control.h"
+#include "vm/snapshot.h"
 
 #define KERNEL_MAX (256u << 20)
 #define INITRD_MAX (1u << 30)
@@ -32,6 +36,20 @@ const char *cli_x86_check_mem(uint64_t mem)
     return NULL;
 }
 
+bool cli_restore_is_x86(const char *path)
+{
+    char h[40];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    bool x86;
+
+    if (fd < 0)
+        return false;
+    x86 = pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) && !memcmp(h, "VESSELST", 8) &&
+          !strncmp(h + 24, "x86_64", 16);
+    close(fd);
+    return x86;
+}
+
 static int read_image(const char *opt, const char *path, size_t max, uint8_t **buf, size_t *len)
 {
     int err = file_read_all(path, max, buf, len);
@@ -42,22 +60,66 @@ static int read_image(const char *opt, const char *path, size_t max, uint8_t **b
     return err;
 }
 
-int cli_run_x86(const struct x86_run_opts *o)
+static int snapshot_hook(void *board, const char *path, bool stop, double *ms, double *paused_ms)
 {
+    return x86_board_snapshot(board, path, stop, ms, paused_ms);
+}
+
+/* The machine a snapshot was taken of: RAM, vCPUs and boot files from its CONFIG section.
+ * Lives until exit (the board keeps pointers to the strings). 0, or 1 (logged: bad input). */
+static struct snapshot_config restored;
+
+static int restore_config(const char *path, struct x86_run_opts *o)
+{
+    struct snap_reader r;
+    const char *bad;
+
+    if (snapshot_open(&r, path, "kvm", "x86_64"))
+        return 1; /* logged */
+    if (snapshot_read_config(&r, path, &restored)) {
+        snap_reader_close(&r);
+        return 1;
+    }
+    snap_reader_close(&r);
+    bad = cli_x86_check_mem(restored.ram_size);
+    if (bad || restored.nharts > KVM_MAX_VCPUS) {
+        fprintf(stderr, "vessel: --restore %s: the snapshot's machine does not fit: %s\n", path,
+                bad ? bad : "too many vCPUs");
+        return 1;
+    }
+    o->mem = restored.ram_size;
+    o->cpus = restored.nharts;
+    o->append = restored.cmdline;
+    o->kernel = restored.kernel;
+    o->initrd = restored.initrd;
+    return 0;
+}
+
+int cli_run_x86(const struct x86_run_opts *opts)
+{
+    struct x86_run_opts o = *opts;
     struct x86_kernel k;
     struct x86_board *board = NULL;
     struct chardev_stdio *console = NULL;
+    struct api_socket *api = NULL;
+    struct control ctl = {0};
     uint8_t *kernel = NULL, *initrd = NULL;
     size_t kernel_len = 0, initrd_len = 0;
     enum x86_board_exit why;
-    char reason[256];
+    char reason[600];
+    double t0;
     int err, status = 1;
 
-    if (read_image("--kernel", o->kernel, KERNEL_MAX, &kernel, &kernel_len))
-        return 1;
-    if (x86_kernel_parse(&k, kernel, kernel_len, reason, sizeof(reason))) {
-        fprintf(stderr, "vessel: --kernel %s: %s\n", o->kernel, reason);
-        goto out;
+    if (o.restore) {
+        if (restore_config(o.restore, &o))
+            return 1;
+    } else {
+        if (read_image("--kernel", o.kernel, KERNEL_MAX, &kernel, &kernel_len))
+            return 1;
+        if (x86_kernel_parse(&k, kernel, kernel_len, reason, sizeof(reason))) {
+            fprintf(stderr, "vessel: --kernel %s: %s\n", o.kernel, reason);
+            goto out;
+        }
     }
     /* Cheap check for the common case; the engine checks the API and capabilities itself. */
     if (access("/dev/kvm", R_OK | W_OK) != 0) {
@@ -66,26 +128,36 @@ int cli_run_x86(const struct x86_run_opts *o)
         status = 2;
         goto out;
     }
-    if (o->initrd && read_image("--initrd", o->initrd, INITRD_MAX, &initrd, &initrd_len))
+    if (!o.restore && o.initrd &&
+        read_image("--initrd", o.initrd, INITRD_MAX, &initrd, &initrd_len))
         goto out;
+    struct x86_board_config bc = {
+        .ram_size = o.mem,
+        .ncpus = o.cpus,
+        .kernel = kernel,
+        .kernel_len = kernel_len,
+        .initrd = initrd,
+        .initrd_len = initrd_len,
+        .cmdline = o.append,
+        .virtio = o.virtio,
+        .kernel_path = o.kernel,
+        .initrd_path = o.initrd,
+        .restore_path = o.restore,
+    };
+    if (o.restore && x86_board_check_restore(o.restore, &bc, reason, sizeof(reason))) {
+        if (reason[0])
+            fprintf(stderr, "vessel: --restore %s: %s\n", o.restore, reason);
+        goto out;
+    }
     err = chardev_stdio_open(&console);
     if (err) {
         status = 2;
         goto out;
     }
-    struct x86_board_config bc = {
-        .ram_size = o->mem,
-        .ncpus = o->cpus,
-        .kernel = kernel,
-        .kernel_len = kernel_len,
-        .initrd = initrd,
-        .initrd_len = initrd_len,
-        .cmdline = o->append,
-        .console_tx = chardev_stdio_tx,
-        .console_rx_ready = chardev_stdio_wake,
-        .console_opaque = console,
-        .virtio = o->virtio,
-    };
+    bc.console_tx = chardev_stdio_tx;
+    bc.console_rx_ready = chardev_stdio_wake;
+    bc.console_opaque = console;
+    t0 = snapshot_now_ms();
     err = x86_board_create(&board, &bc);
     if (err) {
         chardev_stdio_close(console);
@@ -95,18 +167,35 @@ int cli_run_x86(const struct x86_run_opts *o)
     struct chardev_stdio_sink sink = {
         .rx = x86_board_console_input, .quit = x86_board_quit, .opaque = board};
     err = chardev_stdio_start(console, &sink);
+    if (!err && o.api_socket) {
+        ctl.balloon = x86_board_balloon(board);
+        ctl.snapshot = snapshot_hook;
+        ctl.snapshot_opaque = board;
+        if (api_socket_start(&api, o.api_socket, &ctl)) {
+            fprintf(stderr, "vessel: --api-socket %s: cannot listen there (see above)\n",
+                    o.api_socket);
+            x86_board_destroy(board);
+            chardev_stdio_close(console);
+            goto out;
+        }
+    }
     if (err) {
         x86_board_destroy(board);
         chardev_stdio_close(console);
         status = 2;
         goto out;
     }
+    if (o.restore)
+        fprintf(stderr, "vessel: restored %s in %.2f ms (%llu MiB of RAM mapped copy-on-write)\r\n",
+                o.restore, snapshot_now_ms() - t0, (unsigned long long)(o.mem >> 20));
     why = x86_board_run(board);
+    api_socket_stop(api);
     chardev_stdio_close(console);
     x86_board_destroy(board);
     switch (why) {
     case X86_EXIT_POWEROFF:
-    case X86_EXIT_RESET: status = 0; break;
+    case X86_EXIT_RESET:
+    case X86_EXIT_SNAPSHOT: status = 0; break;
     case X86_EXIT_USER_QUIT: status = 130; break;
     case X86_EXIT_VMM_ERROR: status = 2; break;
     case X86_EXIT_STOPPED:

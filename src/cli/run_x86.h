@@ -3,6 +3,7 @@
 #ifndef VESSEL_CLI_RUN_X86_H
 #define VESSEL_CLI_RUN_X86_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "board/x86/virtio_devs.h"
@@ -12,11 +13,16 @@ struct x86_run_opts {
     uint64_t mem;
     int cpus;
     struct virtio_devset_config virtio; /* backends opened by the caller */
+    const char *restore;    /* --restore PATH (kernel, initrd, append, mem, cpus unused) */
+    const char *api_socket; /* --api-socket PATH or NULL */
 };
 
-/* Returns the `vessel run` exit status (0 power-off or reset, 1 bad input, 2 VMM error,
- * 3 stopped, 130 user quit). */
+/* Returns the `vessel run` exit status (0 power-off, reset or snapshot with "then": "stop",
+ * 1 bad input, 2 VMM error, 3 stopped, 130 user quit). */
 int cli_run_x86(const struct x86_run_opts *o);
+/* True when path looks like a state file written for x86_64 (magic and architecture in its
+ * header; every other check is the restore's): `vessel run --restore` routes on this. */
+bool cli_restore_is_x86(const char *path);
 /* Checks --mem for x86; returns NULL or the reason it is out of range. */
 const char *cli_x86_check_mem(uint64_t mem);
 /* `vessel info`: which engines this host supports, and why not. Returns 0. */

@@ -50,6 +50,11 @@ static void update_irq(struct virtio_pci *vp)
     pthread_mutex_unlock(&vp->irq_lock);
 }
 
+void virtio_pci_update_irq(struct virtio_pci *vp)
+{
+    update_irq(vp);
+}
+
 /* ISR status read: returns the pending reasons and clears exactly those. */
 static uint32_t isr_read_clear(struct virtio_pci *vp)
 {

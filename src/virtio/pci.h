@@ -83,6 +83,8 @@ int virtio_pci_create(struct virtio_pci **out, struct virtio_dev *d, const struc
 /* Frees the transport; destroy the device first (its thread raises interrupts here). */
 void virtio_pci_destroy(struct virtio_pci *vp);
 struct pci_dev *virtio_pci_function(struct virtio_pci *vp);
+/* Drives the INTx line from the device's ISR status (after a restore of the device). */
+void virtio_pci_update_irq(struct virtio_pci *vp);
 /* Offset inside the BAR of queue q's notification address. */
 static inline uint64_t virtio_pci_notify_offset(unsigned q)
 {

@@ -132,6 +132,25 @@ int main(void)
     check("and the first counter stayed", counter(ram.hva, COUNT_A) == a2);
     kvm_engine_get_dirty_log(e, 0, bm);
     check("the second counter's page is dirty now", dirty(bm, COUNT_B) && !dirty(bm, COUNT_A));
+    {
+        /* VM-wide state (snapshots): PIC, IOAPIC, PIT and kvmclock round trip. */
+        struct kvm_vm_state *vs = calloc(1, sizeof(*vs)), *vs2 = calloc(1, sizeof(*vs2));
+        check("VM state get (KVM_GET_IRQCHIP, KVM_GET_PIT2, KVM_GET_CLOCK)",
+              vs && vs2 && kvm_vm_get_state(e, vs) == 0);
+        check("IOAPIC base as the board expects",
+              vs && vs->ioapic.chip.ioapic.base_address == 0xfec00000ULL);
+        if (vs && vs2) {
+            vs->pit.channels[2].gate = 1;
+            check("VM state set (KVM_SET_IRQCHIP, KVM_SET_PIT2, KVM_SET_CLOCK)",
+                  kvm_vm_set_state(e, vs) == 0);
+            check("VM state reads back",
+                  kvm_vm_get_state(e, vs2) == 0 && vs2->pit.channels[2].gate == 1 &&
+                      !memcmp(&vs->ioapic, &vs2->ioapic, sizeof(vs->ioapic)) &&
+                      vs2->clock.clock >= vs->clock.clock);
+        }
+        free(vs);
+        free(vs2);
+    }
     kvm_engine_resume(e);
     kvm_engine_stop(e, ENGINE_STOP_QUIT);
     pthread_join(th, NULL);

@@ -1,36 +1,14 @@
 /* The x86 board: RAM in two KVM slots around the MMIO gap, COM1, i8042, CMOS, ACPI PM, the PCI
  * host, ACPI tables, then the kernel; the kvm engine runs it. */
-#include "board/x86/board.h"
-
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "board/x86/acpi.h"
-#include "board/x86/boot.h"
+#include "board/x86/board_int.h"
 #include "board/x86/layout.h"
-#include "board/x86/legacy.h"
-#include "board/x86/pci.h"
-#include "board/x86/virtio_devs.h"
-#include "bus/bus.h"
-#include "dev/uart16550.h"
-#include "engine/kvm/kvm.h"
-#include "mem/gmem.h"
-
-struct x86_board {
-    struct x86_board_config cfg;
-    struct x86_kernel kernel;
-    struct gmem ram;
-    struct bus pio, mmio;
-    struct kvm_engine *kvm;
-    struct uart16550 com1;
-    struct x86_legacy legacy;
-    struct x86_pci pci;
-    struct x86_virtio virtio;
-    atomic_int user_quit;
-};
+#include "vm/snapshot.h"
 
 static void board_irq(void *opaque, int line, int level)
 {
@@ -156,6 +134,7 @@ static int board_load(struct x86_board *b)
 int x86_board_create(struct x86_board **out, const struct x86_board_config *cfg)
 {
     struct kvm_engine_config kc;
+    struct snap_reader restore = {.fd = -1};
     struct x86_board *b;
     char why[256];
     int err;
@@ -165,21 +144,33 @@ int x86_board_create(struct x86_board **out, const struct x86_board_config *cfg)
         return -ENOMEM;
     b->cfg = *cfg;
     b->ram.fd = -1;
-    if (x86_kernel_parse(&b->kernel, cfg->kernel, cfg->kernel_len, why, sizeof(why))) {
+    pthread_mutex_init(&b->snap_lock, NULL);
+    if (!cfg->restore_path &&
+        x86_kernel_parse(&b->kernel, cfg->kernel, cfg->kernel_len, why, sizeof(why))) {
         log_err("%s", why);
-        free(b);
-        return -EINVAL;
+        err = -EINVAL;
+        goto fail_free;
     }
     if (cfg->ram_size < X86_RAM_MIN || cfg->ram_size > X86_RAM_MAX || (cfg->ram_size & 0xfff)) {
-        free(b);
-        return -EINVAL;
+        err = -EINVAL;
+        goto fail_free;
     }
-    err = gmem_create(&b->ram, 0, cfg->ram_size);
-    if (err) {
-        log_err("x86: creating %llu MiB of guest RAM: %s",
-                (unsigned long long)(cfg->ram_size >> 20), strerror(-err));
-        free(b);
-        return err == -EINVAL ? -ENOMEM : err;
+    if (cfg->restore_path) { /* no kernel: RAM, vCPUs and devices come from the state file */
+        err = snapshot_open(&restore, cfg->restore_path, "kvm", "x86_64");
+        if (!err)
+            err = x86_board_restore_ram(b, &restore);
+        if (err) {
+            err = err == -ENOMEM ? err : -EINVAL;
+            goto fail_free;
+        }
+    } else {
+        err = gmem_create(&b->ram, 0, cfg->ram_size);
+        if (err) {
+            log_err("x86: creating %llu MiB of guest RAM: %s",
+                    (unsigned long long)(cfg->ram_size >> 20), strerror(-err));
+            err = err == -EINVAL ? -ENOMEM : err;
+            goto fail_free;
+        }
     }
     bus_init(&b->pio);
     bus_init(&b->mmio);
@@ -204,9 +195,10 @@ int x86_board_create(struct x86_board **out, const struct x86_board_config *cfg)
         err = -EIO;
         goto fail_devices;
     }
-    err = board_load(b);
+    err = cfg->restore_path ? x86_board_restore_state(b, &restore) : board_load(b);
     if (err)
         goto fail_virtio;
+    snap_reader_close(&restore);
     *out = b;
     return 0;
 
@@ -220,8 +212,16 @@ fail_engine:
     kvm_engine_destroy(b->kvm);
 fail_ram:
     gmem_destroy(&b->ram);
+fail_free:
+    snap_reader_close(&restore);
+    pthread_mutex_destroy(&b->snap_lock);
     free(b);
     return err;
+}
+
+struct virtio_balloon *x86_board_balloon(struct x86_board *b)
+{
+    return b->virtio.balloon;
 }
 
 void x86_board_destroy(struct x86_board *b)
@@ -234,6 +234,7 @@ void x86_board_destroy(struct x86_board *b)
     x86_legacy_destroy(&b->legacy);
     uart16550_destroy(&b->com1);
     gmem_destroy(&b->ram);
+    pthread_mutex_destroy(&b->snap_lock);
     free(b);
 }
 
@@ -243,6 +244,8 @@ enum x86_board_exit x86_board_run(struct x86_board *b)
     case ENGINE_STOP_POWEROFF: return X86_EXIT_POWEROFF;
     case ENGINE_STOP_RESET: return X86_EXIT_RESET;
     case ENGINE_STOP_QUIT:
+        if (atomic_load(&b->snap_stop))
+            return X86_EXIT_SNAPSHOT;
         return atomic_load(&b->user_quit) ? X86_EXIT_USER_QUIT : X86_EXIT_STOPPED;
     case ENGINE_STOP_ERROR: return X86_EXIT_VMM_ERROR;
     case ENGINE_STOP_CRASH:

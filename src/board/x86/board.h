@@ -3,6 +3,7 @@
 #ifndef VESSEL_BOARD_X86_BOARD_H
 #define VESSEL_BOARD_X86_BOARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,11 @@ struct x86_board_config {
     void (*console_rx_ready)(void *opaque);
     void *console_opaque;
     struct virtio_devset_config virtio; /* virtio-pci devices */
+    /* The boot files' paths, recorded in snapshots (NULL when unknown). */
+    const char *kernel_path, *initrd_path;
+    /* Continue from this snapshot file instead of booting: kernel and initrd are not used;
+     * RAM size, vCPUs and devices must match the file (x86_board_check_restore). */
+    const char *restore_path;
 };
 
 enum x86_board_exit {
@@ -29,6 +35,7 @@ enum x86_board_exit {
     X86_EXIT_USER_QUIT, /* x86_board_quit() */
     X86_EXIT_STOPPED,   /* the guest crashed or the engine stopped it (logged) */
     X86_EXIT_VMM_ERROR,
+    X86_EXIT_SNAPSHOT, /* stopped after a snapshot ({"then": "stop"}) */
 };
 
 struct x86_board;
@@ -38,6 +45,21 @@ struct x86_board;
 int x86_board_create(struct x86_board **out, const struct x86_board_config *cfg);
 void x86_board_destroy(struct x86_board *b);
 enum x86_board_exit x86_board_run(struct x86_board *b);
+
+/* Thread-safe (the API thread): pauses every vCPU at an instruction boundary and the virtio
+ * devices, writes the VM's state to path (docs/state-format.md), then resumes the VM with the
+ * guest's kvmclock set back to the paused value, or with stop ends x86_board_run with
+ * X86_EXIT_SNAPSHOT. *ms is the whole call, *paused_ms the time the guest was paused. Returns
+ * 0 or -errno (logged; the VM continues). */
+int x86_board_snapshot(struct x86_board *b, const char *path, bool stop, double *ms,
+                       double *paused_ms);
+/* Checks that path is a readable kvm/x86_64 state file and that cfg (ram_size, ncpus, virtio
+ * devices) matches its machine configuration. 0, or -errno: logged when the file is at fault,
+ * else a one-line reason in why. */
+int x86_board_check_restore(const char *path, const struct x86_board_config *cfg, char *why,
+                            size_t whylen);
+/* The balloon device, or NULL. */
+struct virtio_balloon *x86_board_balloon(struct x86_board *b);
 
 /* Thread-safe: console input for COM1; returns how many bytes it took. */
 unsigned x86_board_console_input(void *board, const uint8_t *buf, unsigned len);

@@ -5,6 +5,7 @@
 #define VESSEL_BOARD_X86_LEGACY_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bus/bus.h"
@@ -30,6 +31,19 @@ extern const struct bus_ops x86_sink_ops;  /* reads 0xff.., ignores writes (port
 void x86_legacy_init(struct x86_legacy *l, void (*action)(void *, enum x86_action), void *opaque);
 void x86_legacy_destroy(struct x86_legacy *l);
 void x86_legacy_reset(struct x86_legacy *l);
+
+/* Snapshot state (each a u32 version X86_LEGACY_SAVE_VERSION first; the i8042 has none):
+ *   CMOS: u8 index, 128 bytes of CMOS RAM (the clock registers follow the host either way);
+ *   PM:   u16 pm1_sts, pm1_en, pm1_cnt.
+ * Saves write exactly *_SAVE_LEN bytes; loads return 0 or -EINVAL (another version or length,
+ * or impossible values) and change nothing then. */
+#define X86_LEGACY_SAVE_VERSION 1
+#define X86_CMOS_SAVE_LEN       (4 + 1 + 128)
+#define X86_PM_SAVE_LEN         (4 + 6)
+void x86_cmos_save(struct x86_legacy *l, uint8_t *buf);
+int x86_cmos_load(struct x86_legacy *l, const uint8_t *buf, size_t len);
+void x86_pm_save(struct x86_legacy *l, uint8_t *buf);
+int x86_pm_load(struct x86_legacy *l, const uint8_t *buf, size_t len);
 
 /* CMOS clock values for a broken-down UTC time, BCD as Linux's default (exposed for tests). */
 uint8_t x86_cmos_bcd(unsigned v);

@@ -289,3 +289,92 @@ static void ecam_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
 }
 
 const struct bus_ops x86_pci_ecam_ops = {.read = ecam_read, .write = ecam_write};
+
+/* --- snapshots --- */
+
+static uint32_t get32(const uint8_t *p)
+{
+    uint32_t v;
+
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static uint32_t slot_mask(const struct x86_pci *p)
+{
+    uint32_t m = 0;
+
+    for (int i = 0; i < PCI_MAX_DEVS; i++)
+        if (p->dev[i])
+            m |= 1u << i;
+    return m;
+}
+
+long x86_pci_save(struct x86_pci *p, uint8_t *buf, size_t cap)
+{
+    size_t n = 12;
+
+    pthread_mutex_lock(&p->lock);
+    put32(buf, X86_PCI_SAVE_VERSION);
+    put32(buf + 4, p->config_addr);
+    put32(buf + 8, slot_mask(p));
+    for (int i = 0; i < PCI_MAX_DEVS; i++) {
+        const struct pci_dev *d = p->dev[i];
+        uint8_t sizing = 0;
+
+        if (!d)
+            continue;
+        if (n + PCI_CFG_SIZE + 1 > cap) {
+            pthread_mutex_unlock(&p->lock);
+            return -ENOSPC;
+        }
+        for (int b = 0; b < PCI_NUM_BARS; b++)
+            sizing |= (uint8_t)(d->bar_sizing[b] << b);
+        memcpy(buf + n, d->cfg, PCI_CFG_SIZE);
+        buf[n + PCI_CFG_SIZE] = sizing;
+        n += PCI_CFG_SIZE + 1;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return (long)n;
+}
+
+int x86_pci_load(struct x86_pci *p, const uint8_t *buf, size_t len)
+{
+    uint32_t mask;
+    size_t n = 12;
+    int err = -EINVAL;
+
+    if (len < 12 || get32(buf) != X86_PCI_SAVE_VERSION)
+        return -EINVAL;
+    pthread_mutex_lock(&p->lock);
+    mask = slot_mask(p);
+    if (get32(buf + 8) != mask || len != 12 + (size_t)__builtin_popcount(mask) * (PCI_CFG_SIZE + 1))
+        goto out;
+    /* check everything first: a refused state changes nothing */
+    for (int i = 0; i < PCI_MAX_DEVS; i++) {
+        const struct pci_dev *d = p->dev[i];
+        if (!d)
+            continue;
+        for (unsigned r = 0; r < PCI_CFG_SIZE; r++)
+            if ((buf[n + r] ^ d->cfg[r]) & ~d->wmask[r])
+                goto out; /* a bit the guest cannot change differs */
+        if (buf[n + PCI_CFG_SIZE] >> PCI_NUM_BARS)
+            goto out;
+        n += PCI_CFG_SIZE + 1;
+    }
+    p->config_addr = get32(buf + 4) & 0x80fffffcu;
+    n = 12;
+    for (int i = 0; i < PCI_MAX_DEVS; i++) {
+        struct pci_dev *d = p->dev[i];
+        if (!d)
+            continue;
+        memcpy(d->cfg, buf + n, PCI_CFG_SIZE);
+        for (int b = 0; b < PCI_NUM_BARS; b++)
+            d->bar_sizing[b] = (buf[n + PCI_CFG_SIZE] >> b) & 1;
+        n += PCI_CFG_SIZE + 1;
+    }
+    err = 0;
+out:
+    pthread_mutex_unlock(&p->lock);
+    return err;
+}

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bus/bus.h"
@@ -83,6 +84,17 @@ int pci_dev_add_cap(struct pci_dev *d, const uint8_t *body, unsigned len);
 /* Places d in slot (1..31), assigns its BARs from the board windows and sets its INTx line.
  * Returns 0, -EEXIST or -ENOSPC. bar_addr[] tells the caller where to register the BARs. */
 int x86_pci_add(struct x86_pci *p, int slot, struct pci_dev *d, unsigned irq);
+
+/* Snapshot state of the host and every function on bus 0: u32 version (X86_PCI_SAVE_VERSION),
+ * u32 the 0xcf8 latch, u32 bitmap of occupied slots, then per occupied slot in order its 256
+ * bytes of config space and a u8 bitmap of BARs being sized. Returns the length or -ENOSPC.
+ * load (machine paused) refuses another version or length, another set of slots, and any byte
+ * the guest cannot write (IDs, BAR addresses, capabilities) that differs from this machine's:
+ * 0 or -EINVAL, changing nothing then. */
+#define X86_PCI_SAVE_VERSION 1
+#define X86_PCI_SAVE_MAX     (12 + PCI_MAX_DEVS * (PCI_CFG_SIZE + 1))
+long x86_pci_save(struct x86_pci *p, uint8_t *buf, size_t cap);
+int x86_pci_load(struct x86_pci *p, const uint8_t *buf, size_t len);
 
 /* Config space access (exposed for tests): bus/dev/fn/reg, size 1, 2 or 4. */
 uint32_t x86_pci_cfg_read(struct x86_pci *p, unsigned bus, unsigned dev, unsigned fn, unsigned reg,

@@ -106,6 +106,8 @@ int kvm_vcpu_get_state(struct kvm_engine *e, int cpu, struct kvm_vcpu_state *s);
 int kvm_vcpu_set_state(struct kvm_engine *e, int cpu, const struct kvm_vcpu_state *s);
 int kvm_vm_get_state(struct kvm_engine *e, struct kvm_vm_state *s);
 int kvm_vm_set_state(struct kvm_engine *e, const struct kvm_vm_state *s);
+/* Sets only the kvmclock (guest nanoseconds), e.g. back to the paused value after a pause. */
+int kvm_engine_set_clock(struct kvm_engine *e, uint64_t ns);
 
 /* --- CPUID policy (cpuid.c; pure functions, unit-tested) --- */
 

@@ -118,3 +118,11 @@ int kvm_vm_set_state(struct kvm_engine *e, const struct kvm_vm_state *s)
     VM_IOCTL(e, KVM_SET_CLOCK, &clock, "KVM_SET_CLOCK");
     return 0;
 }
+
+int kvm_engine_set_clock(struct kvm_engine *e, uint64_t ns)
+{
+    struct kvm_clock_data clock = {.clock = ns};
+
+    VM_IOCTL(e, KVM_SET_CLOCK, &clock, "KVM_SET_CLOCK");
+    return 0;
+}

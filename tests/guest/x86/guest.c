@@ -4,6 +4,12 @@
  *   cpus=N     expect N processors in the MADT (and start the second one with INIT/SIPI)
  *   reset      end with a keyboard-controller reset instead of the ACPI power-off
  *   virtio     drive the virtio-blk disk in PCI slot 1..31 (virtio.c)
+ *   countonly  no checks, no ACPI: count at once with the default IOAPIC and LAPIC addresses
+ *              (any VMM's PVH boot, e.g. QEMU's for the benchmark's peer)
+ *   count      after the checks, count forever instead of powering off: every 20 ticks of
+ *              the PIT at 100 Hz (through the IOAPIC and LAPIC, halting in between) add one to
+ *              a counter in memory and print "CNT n" (snapshot tests: a restored guest must
+ *              continue with the next number)
  */
 #include "guest.h"
 
@@ -279,12 +285,8 @@ static int wait_irq(unsigned which)
     return irq_count[which] != 0;
 }
 
-static void test_interrupts(const struct acpi_info *a)
+static void interrupts_init(void)
 {
-    uint64_t ioapic = a->ioapic ? a->ioapic : IOAPIC_DEFAULT;
-    uint32_t ver;
-
-    lapic_base = a->lapic ? a->lapic : lapic_base;
     idt_setup();
     /* The 8259s: remap them away from the exception vectors and mask every input, as an OS
      * that uses the IOAPIC does (ISA interrupts reach both controllers). */
@@ -299,6 +301,15 @@ static void test_interrupts(const struct acpi_info *a)
     outb(0x21, 0xff);
     outb(0xa1, 0xff);
     mmio_write32(lapic_base + LAPIC_SVR, 0x1ff); /* enable, spurious vector 0xff */
+}
+
+static void test_interrupts(const struct acpi_info *a)
+{
+    uint64_t ioapic = a->ioapic ? a->ioapic : IOAPIC_DEFAULT;
+    uint32_t ver;
+
+    lapic_base = a->lapic ? a->lapic : lapic_base;
+    interrupts_init();
     mmio_write32(ioapic, 1);
     ver = mmio_read32(ioapic + 0x10);
     printf_com1("ioapic: version 0x%x, %u pins\n", ver & 0xff, ((ver >> 16) & 0xff) + 1);
@@ -351,6 +362,27 @@ static void test_smp(const struct acpi_info *a, unsigned want)
     check(*flag == 1, "SMP: the second vCPU started with INIT/SIPI and ran");
 }
 
+static volatile uint64_t count; /* in guest RAM: a snapshot carries it */
+
+static void count_forever(uint64_t ioapic)
+{
+    unsigned next;
+
+    ioapic_route(ioapic, 0, VEC_PIT, 0);
+    outb(0x43, 0x34); /* channel 0, lo/hi, mode 2 (rate generator) */
+    outb(0x40, 11932 & 0xff);
+    outb(0x40, 11932 >> 8);
+    next = irq_count[1] + 20;
+    for (;;) {
+        __asm__ volatile("sti; hlt; cli");
+        if ((int)(irq_count[1] - next) >= 0) {
+            next += 20;
+            count++;
+            printf_com1("CNT %lu\n", count);
+        }
+    }
+}
+
 void guest_main(int kind, uint64_t info)
 {
     struct acpi_info a = {.s5_type = -1};
@@ -359,6 +391,12 @@ void guest_main(int kind, uint64_t info)
     unsigned want = 1;
 
     puts_com1("\nvessel x86 test guest\n");
+    if (kind == BOOT_PVH &&
+        strstr_n((const char *)rd64((const uint8_t *)info + 24), " countonly")) {
+        interrupts_init();
+        ioapic_route(IOAPIC_DEFAULT, 2, VEC_PIT, 0); /* where PCs wire IRQ 0 (MADT override) */
+        count_forever(IOAPIC_DEFAULT);
+    }
     cmdline = boot_info(kind, info, &hint);
     p = cmdline_arg(cmdline, "cpus=");
     if (p)
@@ -373,6 +411,8 @@ void guest_main(int kind, uint64_t info)
         printf_com1("%d FAILED\n", failures);
     else
         puts_com1("ALL PASSED\n");
+    if (strstr_n(cmdline, " count"))
+        count_forever(a.ioapic ? a.ioapic : IOAPIC_DEFAULT);
     if (strstr_n(cmdline, " reset")) {
         puts_com1("reset through the keyboard controller\n");
         outb(0x64, 0xfe);
