@@ -126,7 +126,8 @@ static const char usage_run[] =
     "                     (HOST: the address to listen on, default all), wait for\n"
     "                     `vessel migrate --to THISHOST:PORT` on the source, then run the\n"
     "                     VM; machine settings come from the source, device options as\n"
-    "                     for --restore (the same disk files: shared storage)\n"
+    "                     for --restore (the same disk files: shared storage); --mem and\n"
+    "                     --cpus, when given, are what the source's VM must have\n"
     "  -h, --help         this text\n"
     "\n"
     "Console: on a terminal, Ctrl-A x quits, Ctrl-A Ctrl-A sends a Ctrl-A, Ctrl-A h\n"
@@ -155,6 +156,7 @@ struct run_opts {
     const char *api_socket;
     const char *restore;
     const char *incoming;
+    bool mem_set, cpus_set; /* with --incoming: what the source's VM must have */
     bool clone;
 };
 
@@ -219,14 +221,14 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
         case O_FIRMWARE: o->firmware = optarg; break;
         case O_TRACE: o->trace = optarg; break;
         case O_MEM:
-            machine_set = true;
+            machine_set = o->mem_set = true;
             err = args_parse_size(optarg, &o->mem);
             if (err)
                 die_usage("--mem %s: %s", optarg,
                           err == -ERANGE ? "too large" : "expected a size like 512M or 2G");
             break;
         case O_CPUS:
-            machine_set = true;
+            machine_set = o->cpus_set = true;
             err = args_parse_int(optarg, 1, RV64_MAX_HARTS, &o->cpus);
             if (err)
                 die_usage("--cpus %s: expected a number of harts from 1 to %d", optarg,
@@ -277,12 +279,12 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
         die_usage("--arch %s: unknown architecture (supported: riscv64, x86_64)", o->arch);
     if (o->restore && o->incoming)
         die_usage("--restore and --incoming do not go together");
-    if ((o->restore || o->incoming) &&
-        (o->kernel || o->initrd || o->append || o->firmware || machine_set))
-        die_usage("%s: the %s sets the machine; --kernel, --initrd, --append, --firmware, "
-                  "--mem and --cpus do not go with it",
-                  o->restore ? "--restore" : "--incoming",
-                  o->restore ? "snapshot" : "migration source");
+    if (o->restore && (o->kernel || o->initrd || o->append || o->firmware || machine_set))
+        die_usage("--restore: the snapshot sets the machine; --kernel, --initrd, --append, "
+                  "--firmware, --mem and --cpus do not go with it");
+    if (o->incoming && (o->kernel || o->initrd || o->append || o->firmware))
+        die_usage("--incoming: the migration source sets the machine; --kernel, --initrd, "
+                  "--append and --firmware do not go with it");
     if (o->incoming && strcmp(o->arch, "riscv64"))
         die_usage("--incoming: live migration is for riscv64 VMs only so far");
     /* The file says which engine and architecture it is for. */
@@ -456,7 +458,9 @@ static int cmd_run(int argc, char **argv)
         cli_restore_open(o.restore, &o.mem, &o.cpus, &o.append, &o.firmware, &o.kernel, &o.initrd))
         return EXIT_USAGE;
     if (o.incoming) {
-        err = cli_incoming_accept(&in, o.incoming, &o.mem, &o.cpus, &o.append, &o.firmware,
+        struct cli_incoming_want want = {.mem = o.mem_set ? o.mem : 0,
+                                         .cpus = o.cpus_set ? o.cpus : 0};
+        err = cli_incoming_accept(&in, o.incoming, &want, &o.mem, &o.cpus, &o.append, &o.firmware,
                                   &o.kernel, &o.initrd);
         if (err) {
             migrate_incoming_close(&in);

@@ -40,7 +40,8 @@ int cli_restore_open(const char *path, uint64_t *mem, long *cpus, const char **a
     return 0;
 }
 
-int cli_incoming_accept(struct migrate_incoming *in, const char *spec, uint64_t *mem, long *cpus,
+int cli_incoming_accept(struct migrate_incoming *in, const char *spec,
+                        const struct cli_incoming_want *want, uint64_t *mem, long *cpus,
                         const char **append, const char **firmware, const char **kernel,
                         const char **initrd)
 {
@@ -60,6 +61,18 @@ int cli_incoming_accept(struct migrate_incoming *in, const char *spec, uint64_t 
         restored.ram_size % 4096 || restored.nharts < 1 || restored.nharts > RV64_MAX_HARTS) {
         snprintf(why, sizeof(why), "the VM's %llu MiB of RAM and %d harts are out of range",
                  (unsigned long long)(restored.ram_size >> 20), restored.nharts);
+        fprintf(stderr, "vessel: incoming migration: %s\n", why);
+        migrate_answer(in, why);
+        return 2;
+    }
+    if ((want->mem && want->mem != restored.ram_size) ||
+        (want->cpus && want->cpus != restored.nharts)) {
+        snprintf(why, sizeof(why),
+                 "the VM has %llu MiB of RAM and %d harts; this destination was started for "
+                 "%llu MiB and %ld harts",
+                 (unsigned long long)(restored.ram_size >> 20), restored.nharts,
+                 (unsigned long long)((want->mem ? want->mem : restored.ram_size) >> 20),
+                 want->cpus ? want->cpus : (long)restored.nharts);
         fprintf(stderr, "vessel: incoming migration: %s\n", why);
         migrate_answer(in, why);
         return 2;

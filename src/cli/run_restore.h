@@ -13,10 +13,16 @@ struct riscv_board;
 int cli_restore_open(const char *path, uint64_t *mem, long *cpus, const char **append,
                      const char **firmware, const char **kernel, const char **initrd);
 struct migrate_incoming;
+/* What an incoming VM must have (0: anything): e.g. what a daemon reserved for it. */
+struct cli_incoming_want {
+    uint64_t mem;
+    long cpus;
+};
 /* `vessel run --incoming SPEC`: listens, waits for a source, reads and checks its machine
- * configuration and gives the settings as cli_restore_open. Returns 0, 1 (bad SPEC, one line
- * on stderr) or 2 (the migration failed; logged). */
-int cli_incoming_accept(struct migrate_incoming *in, const char *spec, uint64_t *mem, long *cpus,
+ * configuration (against want) and gives the settings as cli_restore_open. Returns 0, 1 (bad
+ * SPEC, one line on stderr) or 2 (the migration failed or was refused; logged). */
+int cli_incoming_accept(struct migrate_incoming *in, const char *spec,
+                        const struct cli_incoming_want *want, uint64_t *mem, long *cpus,
                         const char **append, const char **firmware, const char **kernel,
                         const char **initrd);
 struct riscv_board_config;
