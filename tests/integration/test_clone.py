@@ -249,7 +249,9 @@ def main():
             r.check("(c) %s: eth0 keeps the snapshot's MAC %s until the re-probe, then has %s" % (g.name, old, g.mac),
                     st == 0 and mac == g.mac and old != g.mac, repr(out))
             out, _ = g.run(DHCP)
-            ok = "inet 10.0.2.15" in out
+            # libslirp's restored DHCP table still leases .15 to the snapshot's MAC: a new MAC
+            # gets the next free address
+            ok = re.search(r"inet 10\.0\.2\.(1[5-9]|2\d)/", out) is not None
             out2, st2 = g.run("ping -c 2 -W 5 10.0.2.2 | grep -o '[0-9]* packets received'")
             r.check("(c) %s: DHCP lease and ping 10.0.2.2 with the new MAC" % g.name,
                     ok and st2 == 0 and not out2.startswith("0 "), repr(out + out2))
