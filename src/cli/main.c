@@ -423,7 +423,7 @@ static int cmd_run(int argc, char **argv)
     char *fw_default = NULL;
     enum riscv_board_exit why;
     char restore_why[600];
-    double t_restore = 0;
+    double t_restore = 0, t_loaded = 0;
     struct migrate_incoming in = {.lfd = -1, .fd = -1, .state_fd = -1};
     struct gmem in_ram = {.fd = -1};
     struct migrate_vm mvm;
@@ -543,6 +543,7 @@ static int cmd_run(int argc, char **argv)
     }
     t_restore = snapshot_now_ms();
     err = riscv_board_create(&board, &bc, &img);
+    t_loaded = snapshot_now_ms();
     if (o.incoming) {
         /* The source waits for this answer: on "go" the VM runs here, else nothing remains. */
         if (migrate_commit(&in, err ? "the destination could not load the state" : NULL) && !err)
@@ -580,7 +581,7 @@ static int cmd_run(int argc, char **argv)
         return err == EXIT_USAGE ? EXIT_USAGE : EXIT_VMM_ERROR;
     }
     if (o.incoming)
-        cli_incoming_report(&in, snapshot_now_ms() - t_restore);
+        cli_incoming_report(&in, t_loaded - t_restore, snapshot_now_ms() - t_restore);
     else if (o.restore)
         cli_restore_report(o.restore, snapshot_now_ms() - t_restore, o.mem);
     if (o.clone)

@@ -160,10 +160,13 @@ static int watch(int fd)
         if (!strcmp(state, "completed")) {
             fprintf(stderr,
                     "%smigrated to %s in %.0f ms: downtime %.1f ms (target %.0f), %.0f passes, "
-                    "%.1f MiB sent\n",
+                    "%.1f MiB sent\n"
+                    "downtime: pause %.1f ms, last %.0f pages %.1f ms, device state and load "
+                    "%.1f ms, handover %.1f ms\n",
                     tty ? "\r\033[K" : "", str(m, "to"), num(m, "elapsed_ms"),
                     num(m, "downtime_ms"), num(m, "downtime_target_ms"), num(m, "passes"),
-                    num(m, "sent_bytes") / (1 << 20));
+                    num(m, "sent_bytes") / (1 << 20), num(m, "pause_ms"), num(m, "final_pages"),
+                    num(m, "final_pages_ms"), num(m, "load_ms"), num(m, "handover_ms"));
             json_decref(m);
             return 0;
         }

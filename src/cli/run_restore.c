@@ -131,12 +131,12 @@ int cli_incoming_receive(struct migrate_incoming *in, const struct riscv_board_c
     return 0;
 }
 
-void cli_incoming_report(const struct migrate_incoming *in, double ms)
+void cli_incoming_report(const struct migrate_incoming *in, double load_ms, double ms)
 {
     fprintf(stderr,
-            "\rvessel: incoming migration complete: %llu MiB of RAM received, running %.2f ms "
-            "after the last byte\r\n",
-            (unsigned long long)((in->pages_received * 4096) >> 20), ms);
+            "\rvessel: incoming migration complete: %llu MiB of RAM received; VM loaded %.2f "
+            "ms and running %.2f ms after the last byte\r\n",
+            (unsigned long long)((in->pages_received * 4096) >> 20), load_ms, ms);
 }
 
 void cli_migrated_report(struct migration *mg)

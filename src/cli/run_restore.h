@@ -33,8 +33,8 @@ struct migration;
  * file. 0, 1 (configuration mismatch; one line on stderr) or 2 (failed; logged). */
 int cli_incoming_receive(struct migrate_incoming *in, const struct riscv_board_config *bc,
                          struct gmem *ram);
-/* One line on stderr: what arrived and how long until the VM ran. */
-void cli_incoming_report(const struct migrate_incoming *in, double ms);
+/* One line on stderr: what arrived, how long the board took to load it and until it ran. */
+void cli_incoming_report(const struct migrate_incoming *in, double load_ms, double ms);
 /* One line on stderr after the VM moved away: where to, total time, downtime. */
 void cli_migrated_report(struct migration *mg);
 /* Prints the restore time (board creation to just before the first instruction) on stderr. */

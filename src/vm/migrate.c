@@ -218,8 +218,8 @@ struct migration {
     atomic_bool committed; /* "go" sent: too late to cancel */
     double start_ms;
     struct snap_writer w;
-    uint8_t *bounce;             /* RUN_MAX pages: a run is copied before it is checksummed */
-    uint64_t words;              /* bitmap words */
+    uint8_t *bounce;     /* RUN_MAX pages: a run is copied before it is checksummed */
+    uint64_t words;      /* bitmap words */
     uint64_t *dirty;     /* pages to send: collected, not yet sent */
     uint64_t *scratch;   /* the engine's log as read */
     uint64_t *dev_dirty; /* the devices' log; lives as long as the migration object
@@ -408,6 +408,23 @@ static int io_fail(struct migration *mg, int err, const char *what)
     return fail(mg, err, "%s: %s", what, strerror(-err));
 }
 
+/* Ends a pass: waits until the destination has taken in everything sent so far (socket
+ * buffers hold megabytes), so that the pass's bandwidth is what arrived and the final pause
+ * does not start with a backlog on the wire. */
+static int sync_pass(struct migration *mg)
+{
+    char line[LINE_MAX_LEN];
+    int err = snap_write_section(&mg->w, SNAP_SYNC, 0, "sync", NULL, 0);
+
+    if (!err)
+        err = read_line(mg->fd, line, sizeof(line), mg->p.timeout_ms);
+    if (err)
+        return io_fail(mg, err, "waiting for the destination to catch up");
+    if (strcmp(line, "synced"))
+        return fail(mg, -EPROTO, "the destination answered '%.100s' to a sync", line);
+    return 0;
+}
+
 /* Pre-copy passes until the dirty set fits the downtime target (or max_passes). */
 static int precopy(struct migration *mg)
 {
@@ -419,6 +436,8 @@ static int precopy(struct migration *mg)
     err = send_pages(mg, mg->dirty);
     if (err)
         return io_fail(mg, err, "sending guest RAM");
+    if ((err = sync_pass(mg)))
+        return err;
     for (;;) {
         double t1 = now_ms(), pass_ms = t1 - t0;
         uint64_t n, pass_bytes;
@@ -449,6 +468,8 @@ static int precopy(struct migration *mg)
         err = send_pages(mg, mg->dirty);
         if (err)
             return io_fail(mg, err, "sending dirty pages");
+        if ((err = sync_pass(mg)))
+            return err;
     }
 }
 
@@ -456,18 +477,22 @@ static int precopy(struct migration *mg)
 static int stopcopy(struct migration *mg, double *t_pause)
 {
     char line[LINE_MAX_LEN];
+    double t[5];
+    uint64_t last;
     int err;
 
     set_state(mg, MIGRATE_STOPCOPY);
-    *t_pause = now_ms();
+    *t_pause = t[0] = now_ms();
     mg->vm.pause(mg->vm.opaque);
     err = collect_dirty(mg);
     if (err)
         return fail(mg, err, "reading the dirty-page log: %s", strerror(-err));
     pthread_mutex_lock(&mg->lock);
-    mg->st.remaining_pages = count_bits(mg->dirty, mg->words);
+    mg->st.remaining_pages = last = count_bits(mg->dirty, mg->words);
     pthread_mutex_unlock(&mg->lock);
+    t[1] = now_ms();
     err = send_pages(mg, mg->dirty);
+    t[2] = now_ms();
     if (!err)
         err = mg->vm.write_state(mg->vm.opaque, &mg->w);
     if (!err)
@@ -479,6 +504,7 @@ static int stopcopy(struct migration *mg, double *t_pause)
         return io_fail(mg, err, "waiting for the destination to load the state");
     if (strcmp(line, "loaded"))
         return fail(mg, -EPROTO, "the destination could not load the state: %s", line);
+    t[3] = now_ms();
     if (atomic_load(&mg->cancel))
         return fail(mg, -ECANCELED, "cancelled");
     atomic_store(&mg->committed, true);
@@ -495,6 +521,14 @@ static int stopcopy(struct migration *mg, double *t_pause)
              strerror(-err));
         return 1;
     }
+    t[4] = now_ms();
+    pthread_mutex_lock(&mg->lock);
+    mg->st.pause_ms = t[1] - t[0];
+    mg->st.final_pages = last;
+    mg->st.final_pages_ms = t[2] - t[1];
+    mg->st.load_ms = t[3] - t[2];
+    mg->st.handover_ms = t[4] - t[3];
+    pthread_mutex_unlock(&mg->lock);
     return 0;
 }
 
@@ -694,10 +728,13 @@ void migrate_status_json(const struct migrate_status *st, char *out, size_t cap)
              "{\"state\":\"%s\",\"to\":\"%s\",\"passes\":%u,\"ram_pages\":%" PRIu64
              ",\"sent_pages\":%" PRIu64 ",\"sent_bytes\":%" PRIu64 ",\"remaining_pages\":%" PRIu64
              ",\"dirty_rate_pps\":%.0f,\"bandwidth_bps\":%.0f,\"eta_ms\":%.1f,\"elapsed_ms\":%.1f,"
-             "\"downtime_ms\":%.2f,\"downtime_target_ms\":%.0f,\"error\":%s%s%s}",
+             "\"downtime_ms\":%.2f,\"downtime_target_ms\":%.0f,\"pause_ms\":%.2f,"
+             "\"final_pages\":%" PRIu64 ",\"final_pages_ms\":%.2f,\"load_ms\":%.2f,"
+             "\"handover_ms\":%.2f,\"error\":%s%s%s}",
              migrate_state_name(st->state), st->to, st->passes, st->ram_pages, st->sent_pages,
              st->sent_bytes, st->remaining_pages, st->dirty_rate_pps, st->bandwidth_bps, st->eta_ms,
-             st->elapsed_ms, st->downtime_ms, st->downtime_target_ms, err[0] ? "\"" : "",
+             st->elapsed_ms, st->downtime_ms, st->downtime_target_ms, st->pause_ms, st->final_pages,
+             st->final_pages_ms, st->load_ms, st->handover_ms, err[0] ? "\"" : "",
              err[0] ? err : "null", err[0] ? "\"" : "");
 }
 
@@ -905,6 +942,13 @@ int migrate_receive(struct migrate_incoming *in, struct gmem *ram, bool progress
         case SNAP_MACHINE:
         case SNAP_CPU:
         case SNAP_DEVICE: err = receive_state(in, &sec); break;
+        case SNAP_SYNC:
+            if (sec.length) {
+                log_err("incoming migration: malformed sync section");
+                return -EBADMSG;
+            }
+            err = send_line(in->fd, "synced");
+            break;
         case SNAP_END: return snap_writer_end(&in->state);
         default:
             log_err("incoming migration: unexpected section type %u", sec.type);

@@ -75,6 +75,11 @@ struct migrate_status {
     double elapsed_ms;         /* since the start */
     double downtime_ms;        /* pause to "running" (once completed) */
     double downtime_target_ms; /* the target it was started with */
+    /* Where the downtime went (once completed): pausing and reading the dirty logs, sending
+     * the last final_pages pages, sending the device state until the destination had loaded
+     * it, and the go/running handshake. */
+    double pause_ms, final_pages_ms, load_ms, handover_ms;
+    uint64_t final_pages;
     char error[256];
 };
 

@@ -20,6 +20,7 @@ enum snap_type {
     SNAP_MEMORY = 5,  /* guest RAM; instance = memory slot; page-aligned payload */
     SNAP_PAGES = 6,   /* migration streams only: le64 offset in memory slot `instance`, then
                        * whole pages of it */
+    SNAP_SYNC = 7,    /* migration streams only, empty: the receiver answers "synced" */
     SNAP_END = 0x454e44,
 };
 
