@@ -1,7 +1,8 @@
 /* VM lifecycle actions of the daemon: start (spawn the vm-shim and the VM process in its
  * cgroups), pause/resume (SIGSTOP/SIGCONT of the VM process: every vCPU and device thread
  * stops), stop (SIGKILL), shutdown (riscv64: SIGTERM to the VMM - the guest gets no notice, see
- * docs/api/openapi.yaml), the balloon and snapshots (forwarded to the VM's --api-socket). */
+ * docs/api/openapi.yaml), the balloon, snapshots and live migration (forwarded to the VM's
+ * --api-socket). */
 #ifndef VESSEL_HOST_VM_OPS_H
 #define VESSEL_HOST_VM_OPS_H
 
