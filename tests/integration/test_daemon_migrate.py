@@ -3,7 +3,7 @@
 host, each with its own --socket and --state-dir, the migration over loopback TCP.
 
   - bad bodies of POST .../migrate and of an "incoming" POST /v1/vms get 400/422 with a message;
-    GET/DELETE .../migration of a created VM: state "none" / 409;
+    GET/DELETE .../migration of a created VM: state "none" / 409; of an x86_64 VM: 501;
   - a riscv64 VM on daemon A boots; a marker file is written in its guest;
   - DELETE .../migration with no migration running -> 409; GET -> state "none";
   - POST .../migrate to a port nobody listens on -> 202, then GET shows `failed` with an error
@@ -133,6 +133,11 @@ def check_bad_requests(r, a, b):
     r.check("GET .../migration of a VM that never migrated -> 200 state none", st == 200 and j.get("state") == "none",
             (st, j))
     a.req("DELETE", "/v1/vms/idle")
+    st, _ = a.req("POST", "/v1/vms", {"name": "pc", "arch": "x86_64", "kernel": guest.artifact("Image")})
+    codes = [a.req(m, "/v1/vms/pc/" + p, body)[0] for m, p, body in (
+        ("POST", "migrate", {"to": "127.0.0.1:1"}), ("GET", "migration", None), ("DELETE", "migration", None))]
+    r.check("migration routes of an x86_64 VM -> 501 (%s)" % codes, st == 201 and codes == [501, 501, 501], codes)
+    a.req("DELETE", "/v1/vms/pc")
 
 
 def main():
