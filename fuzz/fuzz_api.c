@@ -1,7 +1,8 @@
 /* libFuzzer target: the management API's request validation (src/api/apireq.c) - the route
  * matcher and the JSON body parsers the daemon runs on every request (VM config, balloon,
- * snapshot, empty action bodies). The first byte picks the parser; for the route matcher the rest is "METHOD\nURL". Every result must be either success
- * or a filled error with a 4xx status. */
+ * snapshot, migrate, empty action bodies). The first byte picks the parser; for the route
+ * matcher the rest is "METHOD\nURL". Every result must be either success or a filled error
+ * with a 4xx status. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(s, data + 1, size - 1);
     s[size - 1] = '\0';
-    switch (data[0] % 5) {
+    switch (data[0] % 6) {
     case 0: {
         char *nl = strchr(s, '\n');
         if (!nl)
@@ -54,8 +55,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         /* a restore takes kernel, vCPUs and RAM from the snapshot: 0 means "from there" */
         restore = cfg.restore[0] != '\0';
-        if (restore ? cfg.restore[0] != '/' || cfg.kernel[0] : cfg.kernel[0] != '/')
+        if (cfg.incoming[0]) {
+            /* no boot files; the source's cpus and RAM are required (checked below) */
+            if (restore || cfg.kernel[0] || cfg.initrd[0] || cfg.firmware[0] ||
+                !api_hostport_valid(cfg.incoming, false) || strcmp(cfg.arch, "riscv64"))
+                abort();
+        } else if (restore ? cfg.restore[0] != '/' || cfg.kernel[0] : cfg.kernel[0] != '/') {
             abort();
+        }
         if (!(restore && cfg.cpus == 0) && (cfg.cpus < 1 || cfg.cpus > API_CPUS_MAX))
             abort();
         if (!(restore && cfg.memory_mib == 0) &&
@@ -77,6 +84,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         st = api_snapshot_parse(s, size - 1, path, &stop, &e);
         check_error(st, &e);
         if (!st && path[0] != '/')
+            abort();
+        break;
+    }
+    case 4: {
+        struct api_migrate m;
+        st = api_migrate_parse(s, size - 1, &m, &e);
+        check_error(st, &e);
+        if (!st && (!api_hostport_valid(m.to, true) || strchr(m.to, '"') || strchr(m.to, '\\') ||
+                    m.downtime_ms > 60000 || m.timeout_ms > 3600000 || m.max_passes > 1000))
             abort();
         break;
     }

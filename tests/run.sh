@@ -17,6 +17,8 @@
 #                qcow2 overlays, copy-on-write memory sharing)
 #                and test_qcow2.py (qcow2 disks against qemu-img: interoperability, crash
 #                consistency, bad images; needs qemu-utils)
+#                and test_daemon.py, test_daemon_migrate.py (vessel serve; live migration
+#                between two daemons over loopback)
 #                and test_x86_linux.py (Debian's x86-64 cloud kernel on kvm with virtio-pci;
 #                only where /proc/cpuinfo shows vmx or svm, else a SKIP line counted as neither)
 # Usage: tests/run.sh [STEP...]     (default: all steps)
@@ -142,6 +144,8 @@ step_integration() {
     run_counted "integration x86 snapshot (kvm)" python3 tests/integration/test_x86_snapshot.py
     run_counted "integration qcow2 (qemu-img)" python3 tests/integration/test_qcow2.py
     run_counted "integration daemon (vessel serve)" python3 tests/integration/test_daemon.py
+    # two daemons on this host: POST .../migrate, GET/DELETE .../migration, incoming VMs
+    run_counted "integration daemon migrate (vessel serve)" python3 tests/integration/test_daemon_migrate.py
 }
 
 for s in "${steps[@]}"; do

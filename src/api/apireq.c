@@ -22,6 +22,9 @@ const struct api_route_def api_routes[ROUTE_COUNT] = {
     {"POST", "/v1/vms/{id}/shutdown", ROUTE_VM_SHUTDOWN},
     {"PUT", "/v1/vms/{id}/balloon", ROUTE_VM_BALLOON},
     {"POST", "/v1/vms/{id}/snapshot", ROUTE_VM_SNAPSHOT},
+    {"POST", "/v1/vms/{id}/migrate", ROUTE_VM_MIGRATE},
+    {"GET", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_GET},
+    {"DELETE", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_CANCEL},
 };
 
 int api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)
@@ -260,7 +263,7 @@ static int parse_config(json_t *j, struct api_vm_config *c, struct api_error *e)
 {
     static const char *const fields[] = {"name",    "arch",      "cpus",    "memory_mib", "kernel",
                                          "initrd",  "cmdline",   "disks",   "firmware",   "nets",
-                                         "balloon", "cpu_quota", "restore", NULL};
+                                         "balloon", "cpu_quota", "restore", "incoming",   NULL};
     long long cpus = 1, mem = 256;
     json_t *q;
     int st;
@@ -268,15 +271,20 @@ static int parse_config(json_t *j, struct api_vm_config *c, struct api_error *e)
     *c = (struct api_vm_config){.balloon = true};
     snprintf(c->arch, sizeof(c->arch), "riscv64");
     if ((st = check_fields(j, fields, "", e)) ||
-        (st = get_string(j, "restore", c->restore, sizeof(c->restore), false, e)))
+        (st = get_string(j, "restore", c->restore, sizeof(c->restore), false, e)) ||
+        (st = get_string(j, "incoming", c->incoming, sizeof(c->incoming), false, e)))
         return st;
     if (c->restore[0])
         cpus = mem = 0; /* from the snapshot */
+    if (c->incoming[0] && (!json_object_get(j, "cpus") || !json_object_get(j, "memory_mib")))
+        return api_error_set(e, 400, "missing_field",
+                             "'incoming' needs 'cpus' and 'memory_mib' (the source VM's)");
     if ((st = get_string(j, "name", c->name, sizeof(c->name), true, e)) ||
         (st = get_string(j, "arch", c->arch, sizeof(c->arch), false, e)) ||
         (st = get_int(j, "cpus", 1, API_CPUS_MAX, &cpus, false, e)) ||
         (st = get_int(j, "memory_mib", API_MEM_MIN_MIB, API_MEM_MAX_MIB, &mem, false, e)) ||
-        (st = get_string(j, "kernel", c->kernel, sizeof(c->kernel), !c->restore[0], e)) ||
+        (st = get_string(j, "kernel", c->kernel, sizeof(c->kernel),
+                         !c->restore[0] && !c->incoming[0], e)) ||
         (st = get_string(j, "initrd", c->initrd, sizeof(c->initrd), false, e)) ||
         (st = get_string(j, "firmware", c->firmware, sizeof(c->firmware), false, e)) ||
         (st = get_string(j, "cmdline", c->cmdline, sizeof(c->cmdline), false, e)) ||
@@ -295,7 +303,17 @@ static int parse_config(json_t *j, struct api_vm_config *c, struct api_error *e)
     if ((st = check_path("kernel", c->kernel, e)) || (st = check_path("initrd", c->initrd, e)) ||
         (st = check_path("firmware", c->firmware, e)))
         return st;
-    if (c->restore[0]) {
+    if (c->incoming[0]) {
+        if (!api_hostport_valid(c->incoming, false))
+            return api_error_set(e, 422, "out_of_range",
+                                 "'incoming' must be PORT or HOST:PORT (port 1 to 65535)");
+        if (c->kernel[0] || c->initrd[0] || c->firmware[0] || c->cmdline[0] || c->restore[0])
+            return api_error_set(e, 422, "out_of_range",
+                                 "'incoming' takes the machine from the migration source: no "
+                                 "'kernel', 'initrd', 'firmware', 'cmdline' or 'restore'");
+        if (strcmp(c->arch, "riscv64") != 0)
+            return api_error_set(e, 422, "out_of_range", "'incoming' is for riscv64 VMs only");
+    } else if (c->restore[0]) {
         if ((st = check_path("restore", c->restore, e)))
             return st;
         if (c->kernel[0] || c->initrd[0] || c->firmware[0] || c->cmdline[0])
@@ -376,6 +394,72 @@ int api_snapshot_parse(const char *body, size_t len, char path[API_PATH_MAX], bo
         else if (strcmp(then, "resume") != 0 && strcmp(then, "stop") != 0)
             st = api_error_set(e, 422, "out_of_range", "'then' must be \"resume\" or \"stop\"");
         *stop = !strcmp(then, "stop");
+    }
+    json_decref(j);
+    return st;
+}
+
+bool api_hostport_valid(const char *s, bool need_host)
+{
+    const char *port = s, *host = s;
+    size_t hl = 0;
+    bool v6 = false;
+    long v = 0;
+
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return false;
+        host = s + 1;
+        hl = (size_t)(close - host);
+        port = close + 2;
+        v6 = true;
+    } else if (strchr(s, ':')) {
+        port = strrchr(s, ':') + 1;
+        hl = (size_t)(port - 1 - s);
+    }
+    if (hl == 0 && (need_host || port != s))
+        return false;
+    if (hl > 255)
+        return false;
+    for (size_t i = 0; i < hl; i++) {
+        char c = host[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '-' || (v6 ? c == ':' : c == '_');
+        if (!ok)
+            return false;
+    }
+    if (!*port || strlen(port) > 5)
+        return false;
+    for (const char *p = port; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        v = v * 10 + (*p - '0');
+    }
+    return v >= 1 && v <= 65535;
+}
+
+int api_migrate_parse(const char *body, size_t len, struct api_migrate *m, struct api_error *e)
+{
+    static const char *const fields[] = {"to", "downtime_ms", "timeout_ms", "max_passes", NULL};
+    long long downtime = 0, timeout = 0, passes = 0;
+    json_t *j;
+    int st = load_object(body, len, &j, e);
+
+    *m = (struct api_migrate){0};
+    if (st)
+        return st;
+    if (!(st = check_fields(j, fields, "", e)) &&
+        !(st = get_string(j, "to", m->to, sizeof(m->to), true, e)) &&
+        !(st = get_int(j, "downtime_ms", 1, 60000, &downtime, false, e)) &&
+        !(st = get_int(j, "timeout_ms", 1, 3600000, &timeout, false, e)) &&
+        !(st = get_int(j, "max_passes", 1, 1000, &passes, false, e))) {
+        if (!api_hostport_valid(m->to, true))
+            st = api_error_set(e, 422, "out_of_range",
+                               "'to' must be HOST:PORT or [V6ADDR]:PORT (port 1 to 65535)");
+        m->downtime_ms = (uint32_t)downtime;
+        m->timeout_ms = (uint32_t)timeout;
+        m->max_passes = (uint32_t)passes;
     }
     json_decref(j);
     return st;

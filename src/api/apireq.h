@@ -34,6 +34,7 @@
 #define API_CPUS_MAX     32
 #define API_MEM_MIN_MIB  64
 #define API_MEM_MAX_MIB  65536
+#define API_HOSTPORT_MAX 280 /* "HOST:PORT" including the NUL */
 
 struct api_error {
     int status;
@@ -58,6 +59,9 @@ enum api_route {
     ROUTE_VM_SHUTDOWN,
     ROUTE_VM_BALLOON,
     ROUTE_VM_SNAPSHOT,
+    ROUTE_VM_MIGRATE,
+    ROUTE_VM_MIGRATION_GET,
+    ROUTE_VM_MIGRATION_CANCEL,
     ROUTE_COUNT
 };
 
@@ -101,6 +105,11 @@ struct api_vm_config {
      * and cmdline must then be absent; cpus and memory_mib are 0 unless given (the daemon takes
      * them, and balloon, from the file's CONFIG section and refuses given values that differ). */
     char restore[API_PATH_MAX];
+    /* Receive a live migration instead of booting (`vessel run --incoming [HOST:]PORT`;
+     * riscv64): kernel, initrd, firmware, cmdline and restore must then be absent; cpus and
+     * memory_mib are required (the source's VM must have them; they are reserved as for any
+     * VM); devices as the source's. */
+    char incoming[API_HOSTPORT_MAX];
 };
 
 /* Parses and validates a POST /v1/vms body. Paths must be absolute; files are not opened here.
@@ -114,6 +123,19 @@ int api_balloon_parse(const char *body, size_t len, uint64_t *target_mib, struct
  * defaults to resume). */
 int api_snapshot_parse(const char *body, size_t len, char path[API_PATH_MAX], bool *stop,
                        struct api_error *e);
+
+/* "HOST:PORT", "[V6ADDR]:PORT" or, unless need_host, "PORT"; HOST of letters, digits and
+ * . - _ (IPv6: hex digits, ':' and '.'), PORT 1 to 65535. */
+bool api_hostport_valid(const char *s, bool need_host);
+
+/* The body of POST /v1/vms/{id}/migrate: {"to": "HOST:PORT", "downtime_ms"?: 1..60000,
+ * "timeout_ms"?: 1..3600000, "max_passes"?: 1..1000}; absent values are 0 (the VM's
+ * defaults). */
+struct api_migrate {
+    char to[API_HOSTPORT_MAX];
+    uint32_t downtime_ms, timeout_ms, max_passes;
+};
+int api_migrate_parse(const char *body, size_t len, struct api_migrate *m, struct api_error *e);
 
 /* An action's body: empty, or an empty JSON object. */
 int api_empty_body_check(const char *body, size_t len, struct api_error *e);

@@ -1,4 +1,5 @@
-/* `vessel vm create|list|show|start|pause|resume|stop|shutdown|delete|balloon|console` and
+/* `vessel vm create|list|show|start|pause|resume|stop|shutdown|delete|balloon|snapshot|migrate|
+ * console` and
  * `vessel console`: talk to the `vessel serve` daemon over its unix socket. */
 #include "cli/vm_cmd.h"
 
@@ -16,16 +17,23 @@
 static const char usage_vm[] =
     "usage: vessel vm [--socket PATH] [--json] COMMAND ...\n"
     "\n"
-    "  create NAME --kernel IMAGE|--restore SNAPSHOT [--initrd FILE] [--firmware FILE] [--append "
-    "STR]\n"
-    "         [--arch riscv64|x86_64] [--cpus N] [--mem SIZE] [--disk PATH[,ro]]...\n"
-    "         [--net SPEC]... [--cpu-quota CORES] [--no-balloon] [--start]\n"
+    "  create NAME --kernel IMAGE|--restore SNAPSHOT|--incoming [HOST:]PORT [--initrd FILE]\n"
+    "         [--firmware FILE] [--append STR] [--arch riscv64|x86_64] [--cpus N] [--mem SIZE]\n"
+    "         [--disk PATH[,ro]]... [--net SPEC]... [--cpu-quota CORES] [--no-balloon] [--start]\n"
+    "                            --incoming: the VM receives a live migration on PORT when\n"
+    "                            started (state incoming, then running); --cpus and --mem are\n"
+    "                            required and must be the source VM's, devices the same\n"
     "  list                      all VMs (ID, NAME, STATE, CPUS, MEM, PID)\n"
     "  show NAME|ID              configuration, state, limits and live stats\n"
     "  start|pause|resume|stop|shutdown|delete NAME|ID\n"
     "  balloon NAME|ID MIB       set the balloon target\n"
     "  snapshot NAME|ID PATH [--stop]  write a running VM's state to PATH (then resume it, or\n"
     "                            stop it); `create NAME --restore PATH` runs it again\n"
+    "  migrate NAME|ID --to HOST:PORT [--downtime MS] [--timeout MS] [--max-passes N]\n"
+    "                            live-migrate a running riscv64 VM to an incoming VM on HOST\n"
+    "                            (same disk files there); shows progress until it ends;\n"
+    "                            Ctrl-C cancels; exit 0 completed (the VM here is then\n"
+    "                            `migrated`), 2 failed or cancelled (it runs on here)\n"
     "  console NAME|ID           attach to the serial console (Ctrl-] detaches)\n"
     "\n"
     "--socket PATH: the daemon's socket (default $VESSEL_SOCKET, else /run/vessel/vessel.sock).\n"
@@ -155,6 +163,8 @@ static int do_create(const char *sock, bool as_json, int argc, char **argv)
             char *abs = o[2] == 'a' ? strdup(val) : realpath(val, NULL);
             json_object_set_new(req, o + 2, json_string(abs ? abs : val));
             free(abs);
+        } else if (!strcmp(o, "--incoming")) {
+            json_object_set_new(req, "incoming", json_string(val));
         } else if (!strcmp(o, "--append")) {
             json_object_set_new(req, "cmdline", json_string(val));
         } else if (!strcmp(o, "--cpus") && !args_parse_int(val, 1, 1024, &n)) {
@@ -283,6 +293,8 @@ int cli_vm(int argc, char **argv)
     cmd = argv[1];
     if (!strcmp(cmd, "create"))
         return do_create(sock, as_json, argc - 1, argv + 1);
+    if (!strcmp(cmd, "migrate"))
+        return vm_cmd_migrate(sock, as_json, argc - 1, argv + 1);
     if (!strcmp(cmd, "list") && argc == 2) {
         if ((rc = vm_cmd_request(sock, "GET", "/v1/vms", NULL, &out)))
             return rc;

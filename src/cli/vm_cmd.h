@@ -2,6 +2,8 @@
 #ifndef VESSEL_CLI_VM_CMD_H
 #define VESSEL_CLI_VM_CMD_H
 
+#include <stdbool.h>
+
 /* argv[0] is "vm" / "console". Exit status: 0 done, 1 refused by the daemon or bad usage,
  * 2 the daemon cannot be reached. */
 int cli_vm(int argc, char **argv);
@@ -13,6 +15,11 @@ int cli_console(int argc, char **argv);
 struct json_t;
 int vm_cmd_request(const char *sock, const char *method, const char *path, const char *body,
                    struct json_t **out);
+
+/* `vessel vm migrate NAME|ID --to HOST:PORT ...` (vm_migrate_cmd.c); argv[0] is "migrate".
+ * Exit status: 0 completed, 1 refused or bad usage, 2 failed or cancelled (or the daemon
+ * cannot be reached). */
+int vm_cmd_migrate(const char *sock, bool as_json, int argc, char **argv);
 
 /* Attaches to a console socket (console_cmd.c). */
 int console_attach(const char *sock_path, const char *name);

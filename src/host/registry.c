@@ -14,17 +14,19 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "host/mig_watch.h"
 #include "host/procinfo.h"
 
 const char *vm_state_name(enum vm_state s)
 {
-    static const char *const names[] = {"created", "running", "paused", "stopped", "crashed"};
+    static const char *const names[] = {"created", "running",  "paused",  "stopped",
+                                        "crashed", "incoming", "migrated"};
     return names[s];
 }
 
 bool vm_is_live(const struct vm *v)
 {
-    return v->state == VM_RUNNING || v->state == VM_PAUSED;
+    return v->state == VM_RUNNING || v->state == VM_PAUSED || v->state == VM_INCOMING;
 }
 
 void registry_path(const struct registry *r, const struct vm *v, const char *suffix, char *out,
@@ -57,6 +59,8 @@ char *vm_config_dump(const struct api_vm_config *c)
     json_object_set_new(j, "balloon", json_boolean(c->balloon));
     if (c->restore[0])
         json_object_set_new(j, "restore", json_string(c->restore));
+    if (c->incoming[0])
+        json_object_set_new(j, "incoming", json_string(c->incoming));
     s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return s;
@@ -72,9 +76,9 @@ int registry_save(const struct registry *r, const struct vm *v)
         return -ENOMEM;
     n = asprintf(&text,
                  "{\"id\":\"%s\",\"created\":%lld,\"started\":%s,\"stop_requested\":%s,"
-                 "\"config\":%s}\n",
+                 "\"migrate_to\":\"%s\",\"config\":%s}\n",
                  v->id, (long long)v->created, v->started ? "true" : "false",
-                 v->stop_requested ? "true" : "false", cfg);
+                 v->stop_requested ? "true" : "false", v->migrate_to, cfg);
     free(cfg);
     if (n < 0)
         return -ENOMEM;
@@ -127,6 +131,11 @@ static int load_one(struct registry *r, const char *path)
     v->created = (time_t)json_integer_value(json_object_get(j, "created"));
     v->started = json_is_true(json_object_get(j, "started"));
     v->stop_requested = json_is_true(json_object_get(j, "stop_requested"));
+    /* only ever set from a validated HOST:PORT (no quotes or backslashes) */
+    if (json_is_string(json_object_get(j, "migrate_to")) &&
+        api_hostport_valid(json_string_value(json_object_get(j, "migrate_to")), true))
+        snprintf(v->migrate_to, sizeof(v->migrate_to), "%s",
+                 json_string_value(json_object_get(j, "migrate_to")));
     json_decref(j);
     if (r->n == REGISTRY_MAX_VMS || registry_find(r, v->id) || registry_find(r, v->cfg.name)) {
         log_err("serve: %s: duplicate id or name, or too many VMs (skipped)", path);
@@ -166,8 +175,10 @@ int registry_open(struct registry *r, const char *state_dir)
 
 void registry_close(struct registry *r)
 {
-    for (int i = 0; i < r->n; i++)
+    for (int i = 0; i < r->n; i++) {
+        mig_watch_free(r->vms[i]->mig);
         free(r->vms[i]);
+    }
     r->n = 0;
 }
 
@@ -231,7 +242,20 @@ void registry_remove(struct registry *r, struct vm *v)
             break;
         }
     }
+    mig_watch_free(v->mig);
     free(v);
+}
+
+/* A live VM: running, or still waiting for its incoming migration (the VMM creates its control
+ * socket only once the migrated VM runs; vm_start removes a stale one). */
+static enum vm_state live_state(const struct registry *r, const struct vm *v)
+{
+    char path[REG_PATH_MAX + 16];
+
+    if (!v->cfg.incoming[0])
+        return VM_RUNNING;
+    registry_path(r, v, ".api", path, sizeof(path));
+    return access(path, F_OK) == 0 ? VM_RUNNING : VM_INCOMING;
 }
 
 void registry_refresh(const struct registry *r, struct vm *v)
@@ -242,12 +266,18 @@ void registry_refresh(const struct registry *r, struct vm *v)
     struct proc_info pi;
 
     v->vm_pid = v->shim_pid = 0;
+    if (v->migrate_to[0] && v->mig && mig_watch_end(v->mig) == MIG_WATCH_FAILED) {
+        v->migrate_to[0] = '\0'; /* the VM runs on here: a later exit 0 is a power-off */
+        registry_save(r, v);
+    }
     registry_path(r, v, ".exit", path, sizeof(path));
     if (!file_read_text(path, buf, sizeof(buf))) {
         buf[strcspn(buf, "\n")] = '\0';
         snprintf(v->exit_desc, sizeof(v->exit_desc), "%.31s", buf);
         v->spawned_shim = 0;
-        if (v->stop_requested || !strcmp(buf, "exited 0") || !strcmp(buf, "exited 130"))
+        if (!v->stop_requested && v->migrate_to[0] && !strcmp(buf, "exited 0"))
+            v->state = VM_MIGRATED;
+        else if (v->stop_requested || !strcmp(buf, "exited 0") || !strcmp(buf, "exited 130"))
             v->state = VM_STOPPED;
         else
             v->state = VM_CRASHED;
@@ -262,11 +292,11 @@ void registry_refresh(const struct registry *r, struct vm *v)
         v->shim_start = ss;
         v->spawned_shim = 0;
         if (!proc_info_read(vp, &pi) && pi.start == vs && pi.state != 'Z' && pi.state != 'X') {
-            v->state = (pi.state == 'T' || pi.state == 't') ? VM_PAUSED : VM_RUNNING;
+            v->state = (pi.state == 'T' || pi.state == 't') ? VM_PAUSED : live_state(r, v);
             return;
         }
         if (proc_alive(sp, ss)) {
-            v->state = VM_RUNNING; /* exiting: the shim is about to record how */
+            v->state = live_state(r, v); /* exiting: the shim is about to record how */
             return;
         }
         snprintf(v->exit_desc, sizeof(v->exit_desc), "lost");
@@ -274,7 +304,7 @@ void registry_refresh(const struct registry *r, struct vm *v)
         return;
     }
     if (v->spawned_shim && proc_alive(v->spawned_shim, v->spawned_shim_start)) {
-        v->state = VM_RUNNING; /* starting */
+        v->state = live_state(r, v); /* starting */
         return;
     }
     if (v->started) {

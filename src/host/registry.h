@@ -14,7 +14,20 @@
 #define REGISTRY_MAX_VMS 256
 #define REG_PATH_MAX     4096
 
-enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPED, VM_CRASHED };
+/* VM_INCOMING: the process waits for a live migration ("incoming" VMs) until the migrated VM
+ * runs (its control socket appears); VM_MIGRATED: the VM moved to migrate_to and its process
+ * ended (exit 0 after the hand-over); it holds nothing here any more. */
+enum vm_state {
+    VM_CREATED,
+    VM_RUNNING,
+    VM_PAUSED,
+    VM_STOPPED,
+    VM_CRASHED,
+    VM_INCOMING,
+    VM_MIGRATED
+};
+
+struct mig_watch;
 
 struct vm {
     char id[API_NAME_MAX];
@@ -22,6 +35,10 @@ struct vm {
     time_t created;
     bool started;        /* persisted: started at least once */
     bool stop_requested; /* persisted: the daemon stopped it (an exit then is not a crash) */
+    /* persisted: an outgoing migration to there was started and has not been seen to fail;
+     * an exit 0 then is the hand-over */
+    char migrate_to[API_HOSTPORT_MAX];
+    struct mig_watch *mig; /* run time: the migration this daemon started, or NULL */
     /* run time, from registry_refresh() */
     enum vm_state state;
     pid_t vm_pid, shim_pid;
@@ -38,7 +55,7 @@ struct registry {
 };
 
 const char *vm_state_name(enum vm_state s);
-/* Running or paused: holds its reservation and has a process. */
+/* Running, paused or incoming: holds its reservation and has a process. */
 bool vm_is_live(const struct vm *v);
 
 /* Creates STATE_DIR/vms if needed and loads every definition in it. Returns 0 or -errno. */
@@ -53,7 +70,8 @@ int registry_add(struct registry *r, const struct api_vm_config *cfg, struct vm 
 void registry_remove(struct registry *r, struct vm *v);
 /* Writes the VM's definition (atomically). Returns 0 or -errno. */
 int registry_save(const struct registry *r, const struct vm *v);
-/* Re-derives v->state and the pids from the shim's files and /proc. */
+/* Re-derives v->state and the pids from the shim's files and /proc (and, for a migrating VM,
+ * from its mig_watch: a migration seen to fail clears migrate_to). */
 void registry_refresh(const struct registry *r, struct vm *v);
 
 /* STATE_DIR/vms/ID<suffix> (".log", ".sock", ".api", ".pid", ".exit", ".vmm.log"). */

@@ -107,6 +107,8 @@ static json_t *vm_full(struct vm *v)
     free(cfg_text);
     json_object_set_new(j, "created", json_integer((json_int_t)v->created));
     json_object_set_new(j, "last_exit", v->exit_desc[0] ? json_string(v->exit_desc) : json_null());
+    json_object_set_new(j, "migrated_to",
+                        v->state == VM_MIGRATED ? json_string(v->migrate_to) : json_null());
     registry_path(&host.reg, v, ".sock", sock, sizeof(sock));
     registry_path(&host.reg, v, ".log", log, sizeof(log));
     json_object_set_new(j, "console", json_pack("{s:s,s:s}", "socket", sock, "log", log));
@@ -162,6 +164,24 @@ static int vm_action(enum api_route route, struct vm *v, const char *body, size_
         json_decref(a);
         free(answer);
         return *out ? 200 : api_error_set(e, 500, "internal", "out of memory");
+    }
+
+    if (route == ROUTE_VM_MIGRATE || route == ROUTE_VM_MIGRATION_GET ||
+        route == ROUTE_VM_MIGRATION_CANCEL) {
+        struct api_migrate m;
+        if (route == ROUTE_VM_MIGRATE)
+            st = api_migrate_parse(body, len, &m, e) ?: vm_migrate(&host, v, &m, &answer, e);
+        else if (route == ROUTE_VM_MIGRATION_GET)
+            st = api_empty_body_check(body, len, e) ?: vm_migration_status(&host, v, &answer, e);
+        else
+            st = api_empty_body_check(body, len, e) ?: vm_migration_cancel(&host, v, &answer, e);
+        if (st)
+            return st;
+        *out = json_loads(answer, 0, NULL);
+        free(answer);
+        if (!*out)
+            return api_error_set(e, 500, "internal", "the VM's migration status is not JSON");
+        return route == ROUTE_VM_MIGRATE ? 202 : 200;
     }
 
     if (route == ROUTE_VM_BALLOON) {
@@ -243,6 +263,7 @@ static int restore_config(struct api_vm_config *c, struct api_error *e)
 static int check_files(const struct api_vm_config *c, struct api_error *e)
 {
     const char *const files[] = {c->kernel, c->initrd, c->firmware, c->restore};
+    /* An incoming VM's files are the source's (shared storage), checked the same way. */
     static const char *const keys[] = {"kernel", "initrd", "firmware", "restore"};
 
     for (int i = 0; i < 4; i++)

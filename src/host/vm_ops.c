@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "host/mig_watch.h"
 #include "host/procinfo.h"
 
 #define ARGV_MAX 96
@@ -98,6 +99,14 @@ static void build_argv(struct vm_host *h, struct vm *v, struct argv_build *b)
         /* The snapshot sets RAM, vCPUs and the boot files; devices are given as before. */
         add(b, "--restore");
         add(b, "%s", c->restore);
+    } else if (c->incoming[0]) {
+        /* The source sets the machine; --mem and --cpus make it refuse another size. */
+        add(b, "--incoming");
+        add(b, "%s", c->incoming);
+        add(b, "--mem");
+        add(b, "%lluM", (unsigned long long)c->memory_mib);
+        add(b, "--cpus");
+        add(b, "%d", c->cpus);
     } else {
         add(b, "--kernel");
         add(b, "%s", c->kernel);
@@ -151,6 +160,10 @@ int vm_start(struct vm_host *h, struct vm *v, struct api_error *e)
     if (vm_is_live(v))
         return api_error_set(e, 409, "invalid_state", "VM %s is already %s", v->cfg.name,
                              vm_state_name(v->state));
+    if (v->state == VM_MIGRATED)
+        return api_error_set(e, 409, "invalid_state",
+                             "VM %s was migrated to %s and runs there; delete it here", v->cfg.name,
+                             v->migrate_to);
     vm_host_allocated(h, &cpus, &mem);
     need = v->cfg.memory_mib + VMM_ALLOWANCE_MIB;
     if (cpus + v->cfg.cpus > cap || mem + need > h->memory_mib)
@@ -167,6 +180,11 @@ int vm_start(struct vm_host *h, struct vm *v, struct api_error *e)
     unlink(path);
     registry_path(&h->reg, v, ".pid", path, sizeof(path));
     unlink(path);
+    registry_path(&h->reg, v, ".api", path, sizeof(path)); /* "incoming" until it reappears */
+    unlink(path);
+    mig_watch_free(v->mig);
+    v->mig = NULL;
+    v->migrate_to[0] = '\0';
     v->started = true;
     v->stop_requested = false;
     if ((err = registry_save(&h->reg, v)))
@@ -376,4 +394,154 @@ int vm_snapshot(struct vm_host *h, struct vm *v, const char *path, bool stop, ch
         }
     }
     return st;
+}
+
+static int migration_arch(struct vm *v, struct api_error *e)
+{
+    if (strcmp(v->cfg.arch, "riscv64") != 0)
+        return api_error_set(e, 501, "unsupported",
+                             "VM %s is %s: live migration is for riscv64 VMs only", v->cfg.name,
+                             v->cfg.arch);
+    return 0;
+}
+
+/* The "migration" member of the VM's {"ok":true,"migration":{...}} answer, as JSON text. */
+static int migration_member(struct vm *v, const char *answer, char **status, struct api_error *e)
+{
+    json_t *a = json_loads(answer, 0, NULL), *m = json_object_get(a, "migration");
+
+    *status = m ? json_dumps(m, JSON_COMPACT) : NULL;
+    json_decref(a);
+    if (!*status)
+        return api_error_set(e, 500, "internal", "VM %s answered no migration status: %.200s",
+                             v->cfg.name, answer);
+    return 0;
+}
+
+int vm_migrate(struct vm_host *h, struct vm *v, const struct api_migrate *m, char **status,
+               struct api_error *e)
+{
+    char path[REG_PATH_MAX + 16], *line, *answer = NULL;
+    json_t *cmd, *a;
+    const char *why;
+    int err, st;
+
+    *status = NULL;
+    registry_refresh(&h->reg, v);
+    if ((st = migration_arch(v, e)))
+        return st;
+    if (v->state != VM_RUNNING)
+        return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
+                             vm_state_name(v->state));
+    if (need_pid(v, e))
+        return e->status;
+    if (v->mig && mig_watch_end(v->mig) == MIG_WATCH_RUNNING)
+        return api_error_set(e, 409, "invalid_state", "VM %s is migrating already (to %s)",
+                             v->cfg.name, v->migrate_to);
+    cmd = json_pack("{s:{s:s}}", "migrate", "to", m->to);
+    a = json_object_get(cmd, "migrate");
+    if (cmd && m->downtime_ms)
+        json_object_set_new(a, "downtime_ms", json_integer(m->downtime_ms));
+    if (cmd && m->timeout_ms)
+        json_object_set_new(a, "timeout_ms", json_integer(m->timeout_ms));
+    if (cmd && m->max_passes)
+        json_object_set_new(a, "max_passes", json_integer(m->max_passes));
+    line = cmd ? json_dumps(cmd, JSON_COMPACT) : NULL;
+    json_decref(cmd);
+    if (!line)
+        return api_error_set(e, 500, "internal", "out of memory");
+    mig_watch_free(v->mig);
+    v->mig = NULL;
+    /* From here an exit 0 of the VM process is the hand-over, not a power-off. */
+    snprintf(v->migrate_to, sizeof(v->migrate_to), "%s", m->to);
+    registry_save(&h->reg, v);
+    registry_path(&h->reg, v, ".api", path, sizeof(path));
+    err = mig_watch_start(&v->mig, path, line, &answer);
+    free(line);
+    if (!v->mig) {
+        v->migrate_to[0] = '\0';
+        registry_save(&h->reg, v);
+        if (err) {
+            free(answer);
+            return api_error_set(e, 409, "unsupported",
+                                 "VM %s's control socket does not answer: %s", v->cfg.name,
+                                 strerror(-err));
+        }
+        a = json_loads(answer, 0, NULL);
+        why = json_string_value(json_object_get(a, "error"));
+        st = api_error_set(e, why && strstr(why, "running") ? 409 : 500,
+                           why && strstr(why, "running") ? "invalid_state" : "internal",
+                           "VM %s did not start the migration: %.200s", v->cfg.name,
+                           why ? why : answer);
+        json_decref(a);
+        free(answer);
+        return st;
+    }
+    free(answer);
+    *status = mig_watch_status(v->mig, &(enum mig_watch_end){0});
+    return *status ? 0 : api_error_set(e, 500, "internal", "out of memory");
+}
+
+int vm_migration_status(struct vm_host *h, struct vm *v, char **status, struct api_error *e)
+{
+    char *answer = NULL;
+    json_t *j;
+    int st;
+
+    *status = NULL;
+    registry_refresh(&h->reg, v);
+    if ((st = migration_arch(v, e)))
+        return st;
+    if (v->mig) {
+        *status = mig_watch_status(v->mig, &(enum mig_watch_end){0});
+    } else if (v->state == VM_RUNNING && v->vm_pid > 0) {
+        /* e.g. started before this daemon did: ask the VM */
+        if ((st = control_call(h, v, "{\"migrate_status\": null}", 3, &answer, e)))
+            return st;
+        st = migration_member(v, answer, status, e);
+        free(answer);
+        return st;
+    } else {
+        j = v->state == VM_MIGRATED
+                ? json_pack("{s:s,s:s}", "state", "completed", "to", v->migrate_to)
+                : json_pack("{s:s}", "state", "none");
+        *status = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+    }
+    return *status ? 0 : api_error_set(e, 500, "internal", "out of memory");
+}
+
+int vm_migration_cancel(struct vm_host *h, struct vm *v, char **status, struct api_error *e)
+{
+    char *answer = NULL;
+    const char *why;
+    json_t *a;
+    bool ok;
+    int st;
+
+    *status = NULL;
+    registry_refresh(&h->reg, v);
+    if ((st = migration_arch(v, e)))
+        return st;
+    if (v->state != VM_RUNNING || v->vm_pid <= 0)
+        return api_error_set(e, 409, "invalid_state", "VM %s is %s: no migration to cancel",
+                             v->cfg.name, vm_state_name(v->state));
+    if ((st = control_call(h, v, "{\"migrate_cancel\": null}", 5, &answer, e)))
+        return st;
+    a = json_loads(answer, 0, NULL);
+    ok = json_is_true(json_object_get(a, "ok"));
+    why = json_string_value(json_object_get(a, "error"));
+    st = ok ? 0
+            : api_error_set(e, 409, "invalid_state", "VM %s: %.200s", v->cfg.name,
+                            why ? why : answer);
+    json_decref(a);
+    free(answer);
+    if (st)
+        return st;
+    /* It will not hand over now: a later exit 0 is a power-off. */
+    v->migrate_to[0] = '\0';
+    registry_save(&h->reg, v);
+    for (int t = 0; v->mig && t < 3000 && mig_watch_end(v->mig) == MIG_WATCH_RUNNING; t += 10)
+        sleep_ms(10);
+    return vm_migration_status(h, v, status, e);
 }

@@ -1,7 +1,8 @@
 /* VM lifecycle actions of the daemon: start (spawn the vm-shim and the VM process in its
  * cgroups), pause/resume (SIGSTOP/SIGCONT of the VM process: every vCPU and device thread
  * stops), stop (SIGKILL), shutdown (riscv64: SIGTERM to the VMM - the guest gets no notice, see
- * docs/api/openapi.yaml), the balloon and snapshots (forwarded to the VM's --api-socket). */
+ * docs/api/openapi.yaml), the balloon, snapshots and live migration (forwarded to the VM's
+ * --api-socket). */
 #ifndef VESSEL_HOST_VM_OPS_H
 #define VESSEL_HOST_VM_OPS_H
 
@@ -38,5 +39,15 @@ int vm_balloon(struct vm_host *h, struct vm *v, uint64_t target_mib, char **answ
  * written by the VM process); answer as for vm_balloon. With stop the VM then exits (stopped). */
 int vm_snapshot(struct vm_host *h, struct vm *v, const char *path, bool stop, char **answer,
                 struct api_error *e);
+
+/* Live migration of a running riscv64 VM (forwarded to its control socket; a mig_watch follows
+ * it). On success *status (malloc'd) is the migration's status object as JSON text. vm_migrate
+ * starts it (v->migrate_to marks its exit 0 as the hand-over: state `migrated`);
+ * vm_migration_status gives the last status (state "none" when there is none);
+ * vm_migration_cancel stops it before the hand-over (409 when none can be cancelled). */
+int vm_migrate(struct vm_host *h, struct vm *v, const struct api_migrate *m, char **status,
+               struct api_error *e);
+int vm_migration_status(struct vm_host *h, struct vm *v, char **status, struct api_error *e);
+int vm_migration_cancel(struct vm_host *h, struct vm *v, char **status, struct api_error *e);
 
 #endif

@@ -36,6 +36,13 @@ TEST(apireq_routes)
     CHECK_EQ(api_route_match("GET", "/v1/vms//start", &r, id, &e), 404);
     CHECK_EQ(api_route_match("GET", "/v1/vms/..", &r, id, &e), 404);
     CHECK_EQ(api_route_match("GET", "", &r, id, &e), 404);
+    CHECK_EQ(api_route_match("POST", "/v1/vms/a/migrate", &r, id, &e), 0);
+    CHECK_EQ(r, ROUTE_VM_MIGRATE);
+    CHECK_EQ(api_route_match("GET", "/v1/vms/a/migration", &r, id, &e), 0);
+    CHECK_EQ(r, ROUTE_VM_MIGRATION_GET);
+    CHECK_EQ(api_route_match("DELETE", "/v1/vms/a/migration", &r, id, &e), 0);
+    CHECK_EQ(r, ROUTE_VM_MIGRATION_CANCEL);
+    CHECK_EQ(api_route_match("PUT", "/v1/vms/a/migration", &r, id, &e), 405);
 }
 
 TEST(apireq_config_good)
@@ -86,6 +93,17 @@ TEST(apireq_config_errors)
         {"{\"name\":\"a\",\"kernel\":\"/k\",\"nets\":[\"wifi\"]}", 422, "out_of_range"},
         {"{\"name\":\"a\",\"kernel\":\"/k\",\"arch\":\"x86_64\",\"disks\":[{\"path\":\"/d\"}]}",
          422, "out_of_range"},
+        {"{\"name\":\"a\",\"incoming\":\"4444\"}", 400, "missing_field"},
+        {"{\"name\":\"a\",\"incoming\":\"4444\",\"cpus\":1}", 400, "missing_field"},
+        {"{\"name\":\"a\",\"incoming\":4444,\"cpus\":1,\"memory_mib\":256}", 400, "bad_type"},
+        {"{\"name\":\"a\",\"incoming\":\"99999\",\"cpus\":1,\"memory_mib\":256}", 422,
+         "out_of_range"},
+        {"{\"name\":\"a\",\"incoming\":\"h:\",\"cpus\":1,\"memory_mib\":256}", 422, "out_of_range"},
+        {"{\"name\":\"a\",\"incoming\":\"4444\",\"cpus\":1,\"memory_mib\":256,\"kernel\":\"/k\"}",
+         422, "out_of_range"},
+        {"{\"name\":\"a\",\"incoming\":\"4444\",\"cpus\":1,\"memory_mib\":256,\"arch\":"
+         "\"x86_64\"}",
+         422, "out_of_range"},
     };
     struct api_vm_config *c = malloc(sizeof(*c));
     struct api_error e;
@@ -98,6 +116,58 @@ TEST(apireq_config_errors)
                       cases[i].status, cases[i].code);
     }
     free(c);
+}
+
+static int mparse(const char *body, struct api_migrate *m, struct api_error *e)
+{
+    return api_migrate_parse(body, strlen(body), m, e);
+}
+
+TEST(apireq_incoming_and_migrate)
+{
+    struct api_vm_config *c = malloc(sizeof(*c));
+    struct api_migrate m;
+    struct api_error e;
+
+    CHECK_EQ(parse("{\"name\":\"in\",\"incoming\":\"127.0.0.1:4444\",\"cpus\":2,"
+                   "\"memory_mib\":128,\"disks\":[{\"path\":\"/d\"}]}",
+                   c, &e),
+             0);
+    CHECK(!strcmp(c->incoming, "127.0.0.1:4444"));
+    CHECK(!c->kernel[0]);
+    CHECK_EQ(c->cpus, 2);
+    CHECK_EQ(c->memory_mib, 128);
+    CHECK_EQ(parse("{\"name\":\"in\",\"incoming\":\"4444\",\"cpus\":1,\"memory_mib\":256}", c, &e),
+             0);
+    free(c);
+
+    CHECK_EQ(mparse("{\"to\":\"10.0.0.2:4444\"}", &m, &e), 0);
+    CHECK(!strcmp(m.to, "10.0.0.2:4444"));
+    CHECK_EQ(m.downtime_ms, 0);
+    const char *full = "{\"to\":\"[::1]:4444\",\"downtime_ms\":100,\"timeout_ms\":2000,"
+                       "\"max_passes\":5}";
+    CHECK_EQ(api_migrate_parse(full, strlen(full), &m, &e), 0);
+    CHECK_EQ(m.downtime_ms, 100);
+    CHECK_EQ(m.timeout_ms, 2000);
+    CHECK_EQ(m.max_passes, 5);
+    CHECK_EQ(mparse("{}", &m, &e), 400);
+    CHECK(!strcmp(e.code, "missing_field"));
+    CHECK_EQ(mparse("{\"to\":\"4444\"}", &m, &e), 422);
+    CHECK_EQ(mparse("{\"to\":\"a b:1\"}", &m, &e), 422);
+    CHECK_EQ(mparse("{\"to\":\"h:1\",\"downtime_ms\":0}", &m, &e), 422);
+    CHECK_EQ(mparse("{\"to\":\"h:1\",\"max_passes\":\"3\"}", &m, &e), 400);
+    CHECK(!strcmp(e.code, "bad_type"));
+    CHECK_EQ(mparse("{\"to\":\"h:1\",\"speed\":3}", &m, &e), 400);
+    CHECK(!strcmp(e.code, "unknown_field"));
+    CHECK(api_hostport_valid("host-1.example:80", true));
+    CHECK(api_hostport_valid("[fe80::1]:80", true));
+    CHECK(api_hostport_valid("80", false));
+    CHECK(!api_hostport_valid("80", true));
+    CHECK(!api_hostport_valid("h:0", true));
+    CHECK(!api_hostport_valid("h:65536", true));
+    CHECK(!api_hostport_valid(":80", false));
+    CHECK(!api_hostport_valid("h\":80", true));
+    CHECK(!api_hostport_valid("[::1]80", true));
 }
 
 TEST(apireq_balloon_and_empty)

@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""Live migration through the daemon's API (issue 5, item 4): two `vessel serve` daemons on this
+host, each with its own --socket and --state-dir, the migration over loopback TCP.
+
+  - bad bodies of POST .../migrate and of an "incoming" POST /v1/vms get 400/422 with a message;
+    GET/DELETE .../migration of a created VM: state "none" / 409; of an x86_64 VM: 501;
+  - a riscv64 VM on daemon A boots; a marker file is written in its guest;
+  - DELETE .../migration with no migration running -> 409; GET -> state "none";
+  - POST .../migrate to a port nobody listens on -> 202, then GET shows `failed` with an error
+    and the VM on A still runs (its guest answers on the console);
+  - an incoming VM on daemon B (same devices, cpus and memory_mib) is `incoming` once started;
+  - POST .../migrate on A -> 202 with the status fields; GET .../migration polled until
+    `completed` shows the progress fields; then B's VM is `running` and its guest has the
+    marker file, A's VM is `migrated` (with migrated_to) and holds no capacity; A's VM cannot
+    be started again; `vessel vm migrate` against a VM that is not running exits 1 with the
+    message;
+  - back with the CLI: `vessel vm migrate` on B to a new incoming VM on A exits 0; B's VM is
+    then `migrated`, A's `running` with the marker file;
+  - an incoming VM whose source never comes: `incoming`, pause 409, stop -> stopped.
+Ends with "N passed, N failed"; console logs of failing VMs go to build/test-logs/.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import guest  # noqa: E402
+from test_daemon import BOOT_TIMEOUT, SCALE, VESSEL, Console, Daemon, kill_leftovers, save_log, vm_body, wait_log  # noqa: E402,E501
+
+FIELDS = ("state", "to", "passes", "sent_bytes", "remaining_pages", "dirty_rate_pps", "bandwidth_bps", "eta_ms",
+          "downtime_ms", "error")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def listening(port):
+    """True when some socket listens on TCP port (from /proc/net/tcp*, without connecting: a
+    connection would be taken for the migration source)."""
+    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(f).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if len(parts) > 3 and parts[3] == "0A" and int(parts[1].split(":")[-1], 16) == port:
+                return True
+    return False
+
+
+def wait_for(fn, timeout, step=0.1):
+    end = time.time() + timeout
+    while True:
+        v = fn()
+        if v or time.time() >= end:
+            return v
+        time.sleep(step)
+
+
+def poll_migration(d, name, timeout):
+    """GETs the migration until it ends; returns (last status, states seen, a mid-way status)."""
+    seen, mid, st = [], None, {}
+    end = time.time() + timeout
+    while time.time() < end:
+        code, st = d.req("GET", "/v1/vms/%s/migration" % name)
+        if code != 200:
+            return {"http": code, "body": st}, seen, mid
+        if not seen or seen[-1] != st.get("state"):
+            seen.append(st.get("state"))
+        if st.get("state") in ("precopy", "stopcopy") and mid is None:
+            mid = st
+        if st.get("state") in ("completed", "failed", "cancelled", "none"):
+            return st, seen, mid
+        time.sleep(0.1)
+    return st, seen, mid
+
+
+def console_cmd(vm, cmd, pattern, timeout):
+    c = Console(vm["console"]["socket"])
+    try:
+        c.send(cmd)
+        return c.expect(pattern, timeout).group(1).decode()
+    except (TimeoutError, EOFError, OSError) as e:
+        return "(%s: %s)" % (type(e).__name__, e)
+    finally:
+        c.close()
+
+
+def check_bad_requests(r, a, b):
+    st, _ = a.req("POST", "/v1/vms", vm_body("idle"))
+    table = [
+        (a, "POST", "/v1/vms/idle/migrate", "{", 400, "bad_json"),
+        (a, "POST", "/v1/vms/idle/migrate", "{}", 400, "missing_field"),
+        (a, "POST", "/v1/vms/idle/migrate", '{"to":"h:1","speed":9}', 400, "unknown_field"),
+        (a, "POST", "/v1/vms/idle/migrate", '{"to":7}', 400, "bad_type"),
+        (a, "POST", "/v1/vms/idle/migrate", '{"to":"4444"}', 422, "out_of_range"),
+        (a, "POST", "/v1/vms/idle/migrate", '{"to":"no port:x"}', 422, "out_of_range"),
+        (a, "POST", "/v1/vms/idle/migrate", '{"to":"h:1","downtime_ms":0}', 422, "out_of_range"),
+        (a, "POST", "/v1/vms/idle/migrate", '{"to":"h:1","max_passes":1001}', 422, "out_of_range"),
+        (a, "POST", "/v1/vms/idle/migrate", '{"to":"127.0.0.1:1"}', 409, "invalid_state"),
+        (a, "POST", "/v1/vms/nope/migrate", '{"to":"127.0.0.1:1"}', 404, "not_found"),
+        (a, "DELETE", "/v1/vms/idle/migration", None, 409, "invalid_state"),
+        (a, "PUT", "/v1/vms/idle/migration", None, 405, "method_not_allowed"),
+        (b, "POST", "/v1/vms", '{"name":"in","incoming":"4444"}', 400, "missing_field"),
+        (b, "POST", "/v1/vms", '{"name":"in","incoming":"99999","cpus":1,"memory_mib":256}', 422, "out_of_range"),
+        (b, "POST", "/v1/vms", '{"name":"in","incoming":"4444","cpus":1,"memory_mib":256,"kernel":"/k"}', 422,
+         "out_of_range"),
+        (b, "POST", "/v1/vms", '{"name":"in","incoming":"4444","cpus":1,"memory_mib":256,"arch":"x86_64"}', 422,
+         "out_of_range"),
+    ]
+    bad = []
+    for d, method, path, body, want_st, want_code in table:
+        st, j = d.req(method, path, raw=body)
+        err = j.get("error", {}) if isinstance(j, dict) else {}
+        if st != want_st or err.get("code") != want_code or not err.get("message"):
+            bad.append("%s %s %.40r -> %s %s (want %s %s)" % (method, path, body, st, err.get("code"), want_st,
+                                                               want_code))
+    r.check("%d bad migration requests get the documented status, code and a message" % len(table), not bad,
+            "; ".join(bad))
+    st, j = a.req("GET", "/v1/vms/idle/migration")
+    r.check("GET .../migration of a VM that never migrated -> 200 state none", st == 200 and j.get("state") == "none",
+            (st, j))
+    a.req("DELETE", "/v1/vms/idle")
+    st, _ = a.req("POST", "/v1/vms", {"name": "pc", "arch": "x86_64", "kernel": guest.artifact("Image")})
+    codes = [a.req(m, "/v1/vms/pc/" + p, body)[0] for m, p, body in (
+        ("POST", "migrate", {"to": "127.0.0.1:1"}), ("GET", "migration", None), ("DELETE", "migration", None))]
+    r.check("migration routes of an x86_64 VM -> 501 (%s)" % codes, st == 201 and codes == [501, 501, 501], codes)
+    a.req("DELETE", "/v1/vms/pc")
+
+
+def main():
+    r = guest.Results("daemon-migrate: ")
+    for f in ("Image", "initramfs.cpio.gz", "fw_dynamic.bin"):
+        if not os.path.isfile(guest.artifact(f)):
+            print("FAIL guest artifact %s missing (run scripts/fetch-guest.sh)" % guest.artifact(f))
+            print("0 passed, 1 failed")
+            return 1
+    tmp = tempfile.mkdtemp(prefix="vessel-dmig-")
+    os.makedirs(os.path.join(tmp, "a"))
+    os.makedirs(os.path.join(tmp, "b"))
+    a, b = Daemon(os.path.join(tmp, "a")), Daemon(os.path.join(tmp, "b"))
+    disk = os.path.join(tmp, "shared.img")
+    with open(disk, "wb") as f:
+        f.truncate(4 << 20)
+    devices = {"disks": [{"path": disk}]}
+    logs = []
+    t0 = time.time()
+    try:
+        a.start()
+        b.start()
+        check_bad_requests(r, a, b)
+
+        st, src = a.req("POST", "/v1/vms", vm_body("mover", **devices))
+        st2, src = a.req("POST", "/v1/vms/mover/start")
+        logs.append(("mover-a", src.get("console", {}).get("log", "/nonexistent")))
+        ok = st == 201 and st2 == 200 and wait_log(src["console"]["log"], guest.READY_RE, BOOT_TIMEOUT)
+        if not r.check("the VM on daemon A boots", ok, (st, st2, src.get("state"))):
+            raise RuntimeError("no source VM")
+        got = console_cmd(src, "\necho MIG-$((6*7)) > /tmp/migmark; echo MARK$((1+1))ED-$(cat /tmp/migmark)\n",
+                          r"MARK2ED-(\S+)\r?\n", 30 * SCALE)
+        r.check("a marker file is written in the guest on A", got == "MIG-42", got)
+
+        st, j = a.req("DELETE", "/v1/vms/mover/migration")
+        r.check("DELETE .../migration with none running -> 409 with a message",
+                st == 409 and j.get("error", {}).get("code") == "invalid_state" and j["error"].get("message"), (st, j))
+        st, j = a.req("GET", "/v1/vms/mover/migration")
+        r.check("GET .../migration before any -> state none", st == 200 and j.get("state") == "none", (st, j))
+
+        # nobody listens there
+        dead = free_port()
+        st, j = a.req("POST", "/v1/vms/mover/migrate", {"to": "127.0.0.1:%d" % dead, "timeout_ms": 2000})
+        r.check("POST .../migrate to a dead port -> 202 with a status", st == 202 and "state" in j, (st, j))
+        last, seen, _ = poll_migration(a, "mover", 30 * SCALE)
+        r.check("... ends failed with an error (%s)" % last.get("error"),
+                last.get("state") == "failed" and last.get("error"), (last, seen))
+        st, j = a.req("GET", "/v1/vms/mover")
+        r.check("... and the VM on A is still running", j.get("state") == "running", j.get("state"))
+        got = console_cmd(src, "\necho ALIVE-$((3+4))\n", r"ALIVE-(\d+)\r?\n", 30 * SCALE)
+        r.check("... and its guest answers", got == "7", got)
+
+        # the destination
+        port = free_port()
+        body = {"name": "mover", "incoming": "127.0.0.1:%d" % port, "cpus": 1, "memory_mib": 256}
+        body.update(devices)
+        st, dst = b.req("POST", "/v1/vms", body)
+        r.check("POST /v1/vms with incoming on B -> 201", st == 201 and dst.get("state") == "created", (st, dst))
+        st, dst = b.req("POST", "/v1/vms/mover/start")
+        logs.append(("mover-b", dst.get("console", {}).get("log", "/nonexistent")))
+        logs.append(("mover-b-vmm", dst.get("console", {}).get("vmm_log", "/nonexistent")))
+        r.check("the incoming VM starts: state incoming, capacity reserved",
+                st == 200 and dst.get("state") == "incoming"
+                and b.req("GET", "/v1/host")[1]["allocated"]["memory_mib"] == 256 + 64, (st, dst.get("state")))
+        r.check("... and listens on its port", wait_for(lambda: listening(port), 10 * SCALE))
+
+        st, j = a.req("POST", "/v1/vms/mover/migrate", {"to": "127.0.0.1:%d" % port, "downtime_ms": 100})
+        r.check("POST .../migrate to B -> 202 with the status fields",
+                st == 202 and j.get("to") and j.get("state") in ("connecting", "precopy", "stopcopy", "completed"),
+                (st, j))
+        st2, j2 = a.req("POST", "/v1/vms/mover/migrate", {"to": "127.0.0.1:%d" % port})
+        r.check("a second POST .../migrate while one runs -> 409 (or it already ended)",
+                st2 == 409 or (j2.get("error", {}).get("code") == "invalid_state"), (st2, j2))
+        last, seen, mid = poll_migration(a, "mover", 180 * SCALE)
+        r.check("GET .../migration polled until completed (states %s)" % seen, last.get("state") == "completed",
+                (last, seen))
+        missing = [k for k in FIELDS if k not in last]
+        r.check("the final status has the fields (%d passes, %.1f MiB sent, downtime %s ms)"
+                % (last.get("passes", -1), last.get("sent_bytes", 0) / 2**20, last.get("downtime_ms")),
+                not missing and last.get("sent_bytes", 0) > 0 and last.get("to") == "127.0.0.1:%d" % port,
+                (missing, last))
+        if mid is not None:
+            r.check("a mid-way status shows progress", mid.get("sent_bytes", -1) >= 0 and "eta_ms" in mid, mid)
+        st, j = a.req("GET", "/v1/vms/mover")
+        j = wait_for(lambda: (lambda s: s if s.get("state") != "running" else None)(a.req("GET", "/v1/vms/mover")[1]),
+                     10 * SCALE) or j
+        r.check("A's VM is migrated (to %s), not stopped or crashed" % j.get("migrated_to"),
+                j.get("state") == "migrated" and j.get("migrated_to") == "127.0.0.1:%d" % port
+                and j.get("last_exit") == "exited 0", (j.get("state"), j.get("migrated_to"), j.get("last_exit")))
+        h = a.req("GET", "/v1/host")[1]
+        r.check("A holds no capacity for it", h["allocated"]["memory_mib"] == 0 and h["allocated"]["vcpus"] == 0,
+                h["allocated"])
+        st, j = a.req("GET", "/v1/vms/mover/migration")
+        r.check("GET .../migration after the hand-over still says completed", st == 200
+                and j.get("state") == "completed", (st, j))
+        st, j = a.req("POST", "/v1/vms/mover/start")
+        r.check("a migrated VM cannot be started again on A (409)", st == 409, (st, j))
+        st, j = b.req("GET", "/v1/vms/mover")
+        j = wait_for(lambda: (lambda s: s if s.get("state") == "running" else None)(b.req("GET", "/v1/vms/mover")[1]),
+                     10 * SCALE) or j
+        r.check("B's VM is running", j.get("state") == "running", j.get("state"))
+        got = console_cmd(dst, "\ncat /tmp/migmark\n", r"(MIG-\d+)\r?\n", 30 * SCALE)
+        r.check("B's guest has the marker file written on A", got == "MIG-42", got)
+
+        env = dict(os.environ, VESSEL_SOCKET=a.sock)
+        p = subprocess.run([VESSEL, "vm", "migrate", "mover", "--to", "127.0.0.1:%d" % port], capture_output=True,
+                           text=True, env=env, timeout=60 * SCALE)
+        r.check("vessel vm migrate of a VM that is not running: exit 1 and the daemon's message",
+                p.returncode == 1 and "not running" in p.stderr, (p.returncode, p.stderr))
+
+        # and back with the CLI: A's migrated definition gives way to an incoming one
+        st, _ = a.req("DELETE", "/v1/vms/mover")
+        port3 = free_port()
+        body = {"name": "mover", "incoming": "127.0.0.1:%d" % port3, "cpus": 1, "memory_mib": 256}
+        body.update(devices)
+        a.req("POST", "/v1/vms", body)
+        st2, back = a.req("POST", "/v1/vms/mover/start")
+        ok = st == 200 and st2 == 200 and wait_for(lambda: listening(port3), 10 * SCALE)
+        r.check("A's migrated VM is deleted, an incoming one takes its name and listens", ok, (st, st2, back))
+        envb = dict(os.environ, VESSEL_SOCKET=b.sock)
+        p = subprocess.run([VESSEL, "vm", "migrate", "mover", "--to", "127.0.0.1:%d" % port3, "--downtime", "100"],
+                           capture_output=True, text=True, env=envb, timeout=180 * SCALE)
+        r.check("vessel vm migrate B -> A: exit 0, 'migrated to' shown", p.returncode == 0
+                and "migrated to 127.0.0.1:%d" % port3 in p.stderr, (p.returncode, p.stderr[-500:]))
+        sb = wait_for(lambda: (lambda s: s if s.get("state") != "running" else None)(b.req("GET", "/v1/vms/mover")[1]),
+                      10 * SCALE) or {}
+        sa = wait_for(lambda: (lambda s: s if s.get("state") == "running" else None)(a.req("GET", "/v1/vms/mover")[1]),
+                      10 * SCALE) or {}
+        r.check("after the CLI's migration: B's VM migrated, A's running", sb.get("state") == "migrated"
+                and sa.get("state") == "running", (sb.get("state"), sa.get("state")))
+        got = console_cmd(back, "\ncat /tmp/migmark\n", r"(MIG-\d+)\r?\n", 30 * SCALE)
+        r.check("the guest, back on A, still has its marker file", got == "MIG-42", got)
+        st, j = a.req("POST", "/v1/vms/mover/stop")
+        r.check("A's VM stops", st == 200 and j.get("state") == "stopped", (st, j.get("state")))
+
+        # an incoming VM whose source never comes
+        port2 = free_port()
+        b.req("POST", "/v1/vms", {"name": "waiting", "incoming": str(port2), "cpus": 1, "memory_mib": 128})
+        st, j = b.req("POST", "/v1/vms/waiting/start")
+        st2, j2 = b.req("POST", "/v1/vms/waiting/pause")
+        st3, j3 = b.req("POST", "/v1/vms/waiting/stop")
+        r.check("an incoming VM that waits: incoming, pause 409, stop -> stopped",
+                j.get("state") == "incoming" and st2 == 409 and j3.get("state") == "stopped",
+                (j.get("state"), st2, j3.get("state")))
+    except Exception as e:  # noqa: BLE001 - one failure line, then clean up
+        r.check("daemon migration test ran to the end", False, "%s: %s" % (type(e).__name__, e))
+    finally:
+        for d in (a, b):
+            kill_leftovers(d)
+            d.terminate()
+        if r.failed:
+            for name, path in logs:
+                print("     log of %s: %s" % (name, save_log(path, name)), flush=True)
+            print("     daemon logs: %s/{a,b}/serve.log" % tmp, flush=True)
+    print("daemon migrate test: %.1f s" % (time.time() - t0))
+    print("%d passed, %d failed" % (r.passed, r.failed))
+    if not r.failed:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if r.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
