@@ -103,6 +103,10 @@ def run_vessel(mem, load, tmp):
             print("       vessel %s: %s" % (load, b.group(1).strip()), flush=True)
         return {"total_ms": float(m.group(1)), "downtime_ms": float(m.group(2)),
                 "passes": int(m.group(3)), "mib": float(m.group(4))}
+    except GuestError:
+        src.save_log()
+        dst.save_log()
+        raise
     finally:
         src.kill()
         dst.kill()
@@ -138,13 +142,21 @@ def run_qemu(mem, load, tmp):
             time.sleep(0.05)
         if st.get("status") != "completed":
             raise GuestError("qemu migration ended %s" % st.get("status"))
-        out, rc = dst.run("echo answered")
+        try:
+            out, rc = dst.run("echo answered", timeout=120)
+        except GuestError as e:
+            qd_status = Qmp(qd).cmd("query-status")
+            raise GuestError("%s; the destination QEMU reports %s" % (e, qd_status.get("return")))
         if rc != 0 or "answered" not in out:
             raise GuestError("the migrated qemu guest does not answer")
         ram = st.get("ram", {})
         return {"total_ms": float(st["total-time"]), "downtime_ms": float(st["downtime"]),
                 "passes": int(ram.get("dirty-sync-count", 0)),
                 "mib": float(ram.get("transferred", 0)) / (1 << 20)}
+    except GuestError:
+        src.save_log()
+        dst.save_log()
+        raise
     finally:
         if q:
             try:
@@ -173,6 +185,10 @@ def main():
                           (vmm, load, r["total_ms"], r["downtime_ms"], r["passes"], r["mib"]), flush=True)
                 except (GuestError, OSError, subprocess.SubprocessError) as e:
                     failed = True
+                    for name in ("src", "dst"):
+                        log = os.path.join(ROOT, "build", "test-logs", "bench-mig-%s-%s.log" % (vmm, name))
+                        if os.path.exists(log):
+                            print("       console log: %s" % log)
                     print("%-6s %-4s FAILED: %s" % (vmm, load, e), flush=True)
     for load in a.loads.split(","):
         v, q = res.get(("vessel", load)), res.get(("qemu", load))
