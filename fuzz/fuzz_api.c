@@ -80,8 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 3: {
         char path[API_PATH_MAX];
-        bool stop;
-        st = api_snapshot_parse(s, size - 1, path, &stop, &e);
+        bool stop, keep;
+        st = api_snapshot_parse(s, size - 1, path, &stop, &keep, &e);
         check_error(st, &e);
         if (!st && path[0] != '/')
             abort();

@@ -376,10 +376,10 @@ int api_balloon_parse(const char *body, size_t len, uint64_t *target_mib, struct
 }
 
 int api_snapshot_parse(const char *body, size_t len, char path[API_PATH_MAX], bool *stop,
-                       struct api_error *e)
+                       bool *keep_disks, struct api_error *e)
 {
-    static const char *const fields[] = {"path", "then", NULL};
-    char then[16] = "resume";
+    static const char *const fields[] = {"path", "then", "disks", NULL};
+    char then[16] = "resume", disks[16] = "overlay";
     json_t *j;
     int st = load_object(body, len, &j, e);
 
@@ -388,12 +388,16 @@ int api_snapshot_parse(const char *body, size_t len, char path[API_PATH_MAX], bo
     path[0] = '\0';
     if (!(st = check_fields(j, fields, "", e)) &&
         !(st = get_string(j, "path", path, API_PATH_MAX, true, e)) &&
-        !(st = get_string(j, "then", then, sizeof(then), false, e))) {
+        !(st = get_string(j, "then", then, sizeof(then), false, e)) &&
+        !(st = get_string(j, "disks", disks, sizeof(disks), false, e))) {
         if (path[0] != '/')
             st = api_error_set(e, 422, "out_of_range", "'path' must be an absolute path");
         else if (strcmp(then, "resume") != 0 && strcmp(then, "stop") != 0)
             st = api_error_set(e, 422, "out_of_range", "'then' must be \"resume\" or \"stop\"");
+        else if (strcmp(disks, "overlay") != 0 && strcmp(disks, "keep") != 0)
+            st = api_error_set(e, 422, "out_of_range", "'disks' must be \"overlay\" or \"keep\"");
         *stop = !strcmp(then, "stop");
+        *keep_disks = !strcmp(disks, "keep");
     }
     json_decref(j);
     return st;

@@ -119,10 +119,10 @@ int api_vm_config_parse(const char *body, size_t len, struct api_vm_config *c, s
 /* The body of PUT /v1/vms/{id}/balloon: {"target_mib": N}, 0 <= N <= API_MEM_MAX_MIB. */
 int api_balloon_parse(const char *body, size_t len, uint64_t *target_mib, struct api_error *e);
 
-/* The body of POST /v1/vms/{id}/snapshot: {"path": ABSOLUTE, "then": "resume"|"stop"} ("then"
- * defaults to resume). */
+/* The body of POST /v1/vms/{id}/snapshot: {"path": ABSOLUTE, "then": "resume"|"stop",
+ * "disks": "overlay"|"keep"} ("then" defaults to resume, "disks" to overlay). */
 int api_snapshot_parse(const char *body, size_t len, char path[API_PATH_MAX], bool *stop,
-                       struct api_error *e);
+                       bool *keep_disks, struct api_error *e);
 
 /* "HOST:PORT", "[V6ADDR]:PORT" or, unless need_host, "PORT"; HOST of letters, digits and
  * . - _ (IPv6: hex digits, ':' and '.'), PORT 1 to 65535. */

@@ -7,6 +7,7 @@
 #include "board/riscv/board.h"
 #include "board/riscv/layout.h"
 #include "engine/rv64/rv64.h"
+#include "vm/control.h"
 #include "vm/migrate.h"
 #include "vm/snapshot.h"
 
@@ -101,9 +102,9 @@ void cli_clone_report(struct riscv_board *board, const uint8_t (*macs)[6], int n
     fprintf(stderr, "\r\n");
 }
 
-int cli_riscv_snapshot(void *board, const char *path, bool stop, double *ms, double *paused_ms)
+int cli_riscv_snapshot(void *board, const struct control_cmd *cmd, struct snapshot_result *res)
 {
-    return riscv_board_snapshot(board, path, stop, ms, paused_ms);
+    return riscv_board_snapshot(board, cmd->path, cmd->stop, cmd->keep_disks, res);
 }
 
 int cli_incoming_receive(struct migrate_incoming *in, const struct riscv_board_config *bc,

@@ -42,6 +42,8 @@ void cli_restore_report(const char *path, double ms, uint64_t mem);
 /* For --clone: the new VM generation ID and NIC MACs on stderr. */
 void cli_clone_report(struct riscv_board *board, const uint8_t (*macs)[6], int nnets);
 /* control.snapshot for a riscv board (opaque = struct riscv_board *). */
-int cli_riscv_snapshot(void *board, const char *path, bool stop, double *ms, double *paused_ms);
+struct control_cmd;
+struct snapshot_result;
+int cli_riscv_snapshot(void *board, const struct control_cmd *cmd, struct snapshot_result *res);
 
 #endif

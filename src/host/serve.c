@@ -2,6 +2,7 @@
 #include "host/serve.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -137,18 +138,45 @@ static json_t *vm_full(struct vm *v)
     return j;
 }
 
+/* A snapshot with then=resume froze the VM's writable disks: from now on (and on its next
+ * start) the VM uses the overlays the VMM created on top of them. */
+static void follow_frozen_disks(struct vm *v, json_t *moved)
+{
+    size_t k;
+    json_t *m;
+
+    json_array_foreach(moved, k, m)
+    {
+        const char *was = json_string_value(json_object_get(m, "snapshot"));
+        const char *now = json_string_value(json_object_get(m, "now"));
+        char real[PATH_MAX];
+
+        if (!was || !now || strlen(now) >= sizeof(v->cfg.disks[0].path))
+            continue;
+        for (int i = 0; i < v->cfg.ndisks; i++) {
+            const char *p = v->cfg.disks[i].path;
+            if (!strcmp(p, was) || (realpath(p, real) && !strcmp(real, was))) {
+                snprintf(v->cfg.disks[i].path, sizeof(v->cfg.disks[i].path), "%s", now);
+                break;
+            }
+        }
+    }
+    if (json_array_size(moved))
+        registry_save(&host.reg, v);
+}
+
 static int vm_action(enum api_route route, struct vm *v, const char *body, size_t len, json_t **out,
                      struct api_error *e)
 {
     uint64_t target;
     char *answer = NULL, path[API_PATH_MAX];
-    bool stop = false;
+    bool stop = false, keep_disks = false;
     int st;
 
     if (route == ROUTE_VM_SNAPSHOT) {
         json_t *a;
-        if ((st = api_snapshot_parse(body, len, path, &stop, e)) ||
-            (st = vm_snapshot(&host, v, path, stop, &answer, e)))
+        if ((st = api_snapshot_parse(body, len, path, &stop, &keep_disks, e)) ||
+            (st = vm_snapshot(&host, v, path, stop, keep_disks, &answer, e)))
             return st;
         a = json_loads(answer, 0, NULL);
         if (!json_is_true(json_object_get(a, "ok"))) {
@@ -159,8 +187,10 @@ static int vm_action(enum api_route route, struct vm *v, const char *body, size_
             free(answer);
             return st;
         }
-        *out = json_pack("{s:s,s:s,s:O,s:O}", "path", path, "then", stop ? "stop" : "resume", "ms",
-                         json_object_get(a, "ms"), "paused_ms", json_object_get(a, "paused_ms"));
+        follow_frozen_disks(v, json_object_get(a, "disks"));
+        *out = json_pack("{s:s,s:s,s:O,s:O,s:O*}", "path", path, "then", stop ? "stop" : "resume",
+                         "ms", json_object_get(a, "ms"), "paused_ms",
+                         json_object_get(a, "paused_ms"), "disks", json_object_get(a, "disks"));
         json_decref(a);
         free(answer);
         return *out ? 200 : api_error_set(e, 500, "internal", "out of memory");

@@ -359,8 +359,8 @@ int vm_balloon(struct vm_host *h, struct vm *v, uint64_t target_mib, char **answ
     return control_call(h, v, line, 3, answer, e);
 }
 
-int vm_snapshot(struct vm_host *h, struct vm *v, const char *path, bool stop, char **answer,
-                struct api_error *e)
+int vm_snapshot(struct vm_host *h, struct vm *v, const char *path, bool stop, bool keep_disks,
+                char **answer, struct api_error *e)
 {
     json_t *cmd;
     char *line;
@@ -373,7 +373,8 @@ int vm_snapshot(struct vm_host *h, struct vm *v, const char *path, bool stop, ch
     if (v->state != VM_RUNNING)
         return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
                              vm_state_name(v->state));
-    cmd = json_pack("{s:{s:s,s:s}}", "snapshot", "path", path, "then", stop ? "stop" : "resume");
+    cmd = json_pack("{s:{s:s,s:s,s:s}}", "snapshot", "path", path, "then", stop ? "stop" : "resume",
+                    "disks", keep_disks ? "keep" : "overlay");
     line = cmd ? json_dumps(cmd, JSON_COMPACT) : NULL;
     json_decref(cmd);
     if (!line)

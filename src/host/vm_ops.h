@@ -35,10 +35,11 @@ int vm_stop(struct vm_host *h, struct vm *v, bool graceful, struct api_error *e)
 /* On success, answer (malloc'd) is the VM's one-line JSON reply. */
 int vm_balloon(struct vm_host *h, struct vm *v, uint64_t target_mib, char **answer,
                struct api_error *e);
-/* Forwards {"snapshot": {"path", "then"}} to a running riscv64 VM's control socket (the file is
- * written by the VM process); answer as for vm_balloon. With stop the VM then exits (stopped). */
-int vm_snapshot(struct vm_host *h, struct vm *v, const char *path, bool stop, char **answer,
-                struct api_error *e);
+/* Forwards {"snapshot": {"path", "then", "disks"}} to a running riscv64 VM's control socket (the
+ * file is written by the VM process); answer as for vm_balloon. With stop the VM then exits
+ * (stopped). */
+int vm_snapshot(struct vm_host *h, struct vm *v, const char *path, bool stop, bool keep_disks,
+                char **answer, struct api_error *e);
 
 /* Live migration of a running riscv64 VM (forwarded to its control socket; a mig_watch follows
  * it). On success *status (malloc'd) is the migration's status object as JSON text. vm_migrate

@@ -220,6 +220,14 @@ struct virtio_dev *virtio_blk_dev(struct virtio_blk *b)
     return b->vdev;
 }
 
+struct disk *virtio_blk_swap_disk(struct virtio_blk *b, struct disk *disk)
+{
+    struct disk *old = b->disk;
+
+    b->disk = disk;
+    return old;
+}
+
 void virtio_blk_destroy(struct virtio_blk *b)
 {
     if (!b)

@@ -56,6 +56,10 @@ struct virtio_blk;
 int virtio_blk_create(struct virtio_blk **out, struct disk *disk, const char *serial,
                       const struct gmem *mem);
 struct virtio_dev *virtio_blk_dev(struct virtio_blk *b);
+/* With the device quiesced (virtio_dev_quiesce): requests from now on go to disk, which has
+ * the same size and read-only flag (e.g. a new overlay on top of the old disk). Returns the
+ * disk it replaces (still the caller's). */
+struct disk *virtio_blk_swap_disk(struct virtio_blk *b, struct disk *disk);
 void virtio_blk_destroy(struct virtio_blk *b);
 
 #endif

@@ -24,7 +24,7 @@ static const char *skip_ws(const char *p)
 static int parse_snapshot(const char *line, struct control_cmd *cmd, char *err, size_t errlen)
 {
     json_error_t jerr;
-    json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *a, *path, *then;
+    json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *a, *path, *then, *disks;
     const char *k;
     json_t *v;
     int ret = -EINVAL;
@@ -34,16 +34,23 @@ static int parse_snapshot(const char *line, struct control_cmd *cmd, char *err, 
     a = json_object_get(o, "snapshot");
     path = json_object_get(a, "path");
     then = json_object_get(a, "then");
+    disks = json_object_get(a, "disks");
     if (json_object_size(o) != 1 || !json_is_object(a)) {
         errbuf_set(err, errlen, "expected {\"snapshot\": {\"path\": ..., \"then\": ...}}");
         goto out;
     }
     json_object_foreach(a, k, v)
     {
-        if (strcmp(k, "path") && strcmp(k, "then")) {
-            errbuf_set(err, errlen, "snapshot: unknown member '%.40s' (known: path, then)", k);
+        if (strcmp(k, "path") && strcmp(k, "then") && strcmp(k, "disks")) {
+            errbuf_set(err, errlen, "snapshot: unknown member '%.40s' (known: path, then, disks)",
+                       k);
             goto out;
         }
+    }
+    if (disks && (!json_is_string(disks) || (strcmp(json_string_value(disks), "overlay") &&
+                                             strcmp(json_string_value(disks), "keep")))) {
+        errbuf_set(err, errlen, "snapshot: disks must be \"overlay\" or \"keep\"");
+        goto out;
     }
     if (!json_is_string(path) || !*json_string_value(path) ||
         strlen(json_string_value(path)) >= sizeof(cmd->path)) {
@@ -58,6 +65,7 @@ static int parse_snapshot(const char *line, struct control_cmd *cmd, char *err, 
     cmd->op = CONTROL_SNAPSHOT;
     snprintf(cmd->path, sizeof(cmd->path), "%s", json_string_value(path));
     cmd->stop = then && !strcmp(json_string_value(then), "stop");
+    cmd->keep_disks = disks && !strcmp(json_string_value(disks), "keep");
     ret = 0;
 out:
     json_decref(o);
@@ -263,19 +271,38 @@ static void stats(const struct control *c, char *out, size_t cap)
 
 static void snapshot(const struct control *c, const struct control_cmd *cmd, char *out, size_t cap)
 {
-    double ms = 0, paused_ms = 0;
+    struct snapshot_result *res = calloc(1, sizeof(*res));
+    json_t *a = NULL, *disks;
+    char *text = NULL;
     int err;
 
-    if (!c->snapshot) {
-        snprintf(out, cap, "{\"ok\":false,\"error\":\"snapshots are not supported here\"}");
+    if (!c->snapshot || !res) {
+        snprintf(out, cap, "{\"ok\":false,\"error\":\"%s\"}",
+                 res ? "snapshots are not supported here" : "out of memory");
+        free(res);
         return;
     }
-    err = c->snapshot(c->snapshot_opaque, cmd->path, cmd->stop, &ms, &paused_ms);
-    if (err)
+    err = c->snapshot(c->snapshot_opaque, cmd, res);
+    if (err) {
         snprintf(out, cap, "{\"ok\":false,\"error\":\"snapshot: %s (see the VMM's log)\"}",
                  strerror(-err));
+        free(res);
+        return;
+    }
+    disks = json_array();
+    for (int i = 0; disks && i < res->nmoved; i++)
+        json_array_append_new(
+            disks, json_pack("{s:s,s:s}", "snapshot", res->moved_from[i], "now", res->moved_to[i]));
+    a = json_pack("{s:b,s:I,s:I,s:o*}", "ok", 1, "ms", (json_int_t)(res->ms + 0.5), "paused_ms",
+                  (json_int_t)(res->paused_ms + 0.5), "disks", disks);
+    text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    if (text && strlen(text) < cap)
+        snprintf(out, cap, "%s", text);
     else
-        snprintf(out, cap, "{\"ok\":true,\"ms\":%.0f,\"paused_ms\":%.0f}", ms, paused_ms);
+        snprintf(out, cap, "{\"ok\":true,\"ms\":%.0f,\"paused_ms\":%.0f}", res->ms, res->paused_ms);
+    free(text);
+    json_decref(a);
+    free(res);
 }
 
 static void migrate(const struct control *c, const struct control_cmd *cmd, char *out, size_t cap)

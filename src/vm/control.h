@@ -9,13 +9,16 @@
  *                              -> {"ok":true,"vmm_rss_kib":N,"balloon":{"target_mib":N,
  *                                  "actual_mib":N,"discarded_mib":N,"reported_mib":N,
  *                                  "deflated_mib":N,"stats":{"free_memory":BYTES,...}}}
- *   {"snapshot": {"path": "/x/vm.snap", "then": "resume"|"stop"}}
+ *   {"snapshot": {"path": "/x/vm.snap", "then": "resume"|"stop", "disks": "overlay"|"keep"}}
  *                              pause the VM, write its whole state to path (written as
  *                              path.tmp, renamed when complete; docs/state-format.md), then
  *                              resume it (default; the guest's clock does not see the pause)
  *                              or stop it (`vessel run` exits 0); restore with `vessel run
- *                              --restore PATH` -> {"ok":true,"ms":N} (N: milliseconds paused)
- *                              once the file is complete
+ *                              --restore PATH` -> {"ok":true,"ms":N,"paused_ms":N,"disks":[...]}
+ *                              once the file is complete. With "resume", every writable disk
+ *                              is frozen for the snapshot: the VM goes on writing to a new
+ *                              qcow2 overlay on top of it (disks: [{"snapshot": OLD, "now":
+ *                              NEW}]); "disks": "keep" leaves the disks as they are
  *   {"migrate": {"to": "HOST:PORT", "downtime_ms": N, "timeout_ms": N, "max_passes": N}}
  *                              start a live migration to `vessel run --incoming PORT` on
  *                              HOST (docs/migration.md); returns at once -> {"ok":true}
@@ -33,6 +36,7 @@
 
 #include "virtio/balloon.h"
 #include "vm/migrate.h"
+#include "vm/snapshot.h"
 
 enum control_op {
     CONTROL_BALLOON_TARGET,
@@ -50,15 +54,15 @@ struct control_cmd {
     uint64_t num;                /* CONTROL_BALLOON_TARGET: MiB */
     char path[CONTROL_PATH_MAX]; /* CONTROL_SNAPSHOT: the file */
     bool stop;                   /* CONTROL_SNAPSHOT: "then": "stop" */
+    bool keep_disks;             /* CONTROL_SNAPSHOT: "disks": "keep" */
     struct migrate_params mig;   /* CONTROL_MIGRATE (0: the defaults) */
 };
 
 /* What commands act on; NULL members are devices the VM does not have. */
 struct control {
     struct virtio_balloon *balloon;
-    /* Writes a snapshot (riscv_board_snapshot's contract): 0 or -errno; *ms the whole
-     * call, *paused_ms the time the guest was paused. */
-    int (*snapshot)(void *opaque, const char *path, bool stop, double *ms, double *paused_ms);
+    /* Writes a snapshot as cmd says (riscv_board_snapshot's contract): 0 or -errno. */
+    int (*snapshot)(void *opaque, const struct control_cmd *cmd, struct snapshot_result *res);
     void *snapshot_opaque;
     struct migration *migration; /* NULL: the VM cannot migrate */
 };

@@ -46,6 +46,24 @@ int snapshot_open(struct snap_reader *r, const char *path, const char *engine, c
 /* Reads and parses the CONFIG section of an open file; 0 or -errno (logged). */
 int snapshot_read_config(const struct snap_reader *r, const char *path, struct snapshot_config *c);
 
+#define SNAPSHOT_DISKS_MAX 16
+#define SNAPSHOT_PATH_MAX  1024
+
+/* What a snapshot did: how long it took, and the disks the VM now writes to new overlays
+ * (with then=resume every writable disk is frozen as the snapshot's and the VM continues on
+ * a qcow2 overlay on top of it). */
+struct snapshot_result {
+    double ms, paused_ms; /* the whole call; the time the guest was paused */
+    int nmoved;
+    char moved_from[SNAPSHOT_DISKS_MAX][SNAPSHOT_PATH_MAX]; /* frozen: the snapshot's disk */
+    char moved_to[SNAPSHOT_DISKS_MAX][SNAPSHOT_PATH_MAX];   /* the overlay written from now */
+};
+
+/* The overlay a running VM continues on after a snapshot froze disk: next to the disk, named
+ * after both, "DIR/STEM-SNAPBASE.qcow2" (STEM: the disk's name without a .qcow2/.img/.raw
+ * ending). 0, or -ENAMETOOLONG. */
+int snapshot_overlay_name(const char *disk, const char *snap, char *out, size_t len);
+
 /* Milliseconds of CLOCK_MONOTONIC, for timing snapshots and restores. */
 double snapshot_now_ms(void);
 

@@ -19,12 +19,20 @@
            restored with --net switch the state is skipped with one line; a net-user section
            of a newer libslirp state version is refused with one line and nothing run
 
-Usage: test_snapshot.py [-k seam|net] (default: all)
+  disks    then=resume with a writable qcow2 disk freezes it: the reply names the overlay the VM
+           writes from then on (DISK-SNAP.qcow2, backed by DISK); a sector written after the
+           snapshot lands in the overlay and the frozen disk's sha256 does not change; a
+           restore on an overlay of the frozen disk reads the sector as it was at the snapshot;
+           "disks": "keep" freezes nothing; an overlay name that already exists makes the
+           snapshot fail with the VM running on, on its disk
+
+Usage: test_snapshot.py [-k seam|net|disks] (default: all)
 
 Ends with "N passed, N failed"; console logs of failed guests go to build/test-logs/.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -296,9 +304,76 @@ def test_net(r, tmp):
         http.shutdown()
 
 
+def sha_file(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def test_disks(r, tmp):
+    disk = os.path.join(tmp, "frozen.qcow2")
+    sock = os.path.join(tmp, "disks.sock")
+    subprocess.run([VESSEL, "disk", "create", disk, "8M"], check=True, stdout=subprocess.DEVNULL)
+    g = Guest(vmm_command(mem=MEM) + ["--disk", disk, "--api-socket", sock], name="snap-disks")
+    restored = None
+    try:
+        g.start()
+        g.expect_ready()
+        wait_socket(sock)
+        out, st = g.run("echo BEFORE-SNAP | dd of=/dev/vda conv=fsync 2>/dev/null; echo ok")
+        snap = os.path.join(tmp, "s1.snap")
+        rep = api(sock, {"snapshot": {"path": snap, "then": "resume"}})
+        overlay = os.path.join(tmp, "frozen-s1.snap.qcow2")
+        moved = rep.get("disks") or [{}]
+        r.check("disks: then=resume freezes the writable disk and names its overlay",
+                rep.get("ok") is True and moved[0].get("snapshot") == os.path.realpath(disk)
+                and moved[0].get("now") == overlay and os.path.exists(overlay), rep)
+        frozen = sha_file(disk)
+        out, st = g.run("echo AFTER-SNAP | dd of=/dev/vda conv=fsync 2>/dev/null; "
+                        "echo 3 > /proc/sys/vm/drop_caches; head -c 10 /dev/vda")
+        r.check("disks: the VM goes on reading and writing (through the overlay)",
+                st == 0 and "AFTER-SNAP" in out, out)
+        r.check("disks: the frozen disk does not change after the snapshot", sha_file(disk) == frozen)
+        info = subprocess.run([VESSEL, "disk", "info", overlay], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT).stdout.decode()
+        r.check("disks: the overlay is a qcow2 image backed by the frozen disk",
+                "qcow2" in info and os.path.realpath(disk) in info, info)
+        rep2 = api(sock, {"snapshot": {"path": os.path.join(tmp, "s2.snap"), "then": "resume", "disks": "keep"}})
+        r.check("disks: \"disks\": \"keep\" freezes nothing",
+                rep2.get("ok") is True and not rep2.get("disks")
+                and not os.path.exists(os.path.join(tmp, "frozen-s1.snap-s2.snap.qcow2")), rep2)
+        clash = os.path.join(tmp, "frozen-s1.snap-s3.snap.qcow2")
+        open(clash, "wb").close()
+        rep3 = api(sock, {"snapshot": {"path": os.path.join(tmp, "s3.snap"), "then": "resume"}})
+        out, st = g.run("head -c 10 /dev/vda")
+        r.check("disks: an overlay name that exists fails the snapshot; the VM runs on its disk",
+                rep3.get("ok") is False and not os.path.exists(os.path.join(tmp, "s3.snap"))
+                and st == 0 and "AFTER-SNAP" in out, (rep3, out))
+        g.poweroff()
+        clone_disk = os.path.join(tmp, "restore-on-frozen.qcow2")
+        subprocess.run([VESSEL, "disk", "create", clone_disk, "--backing", disk], check=True,
+                       stdout=subprocess.DEVNULL)
+        restored = Guest(restore_argv(snap, ["--disk", clone_disk]), name="snap-disks-restored")
+        restored.start()
+        restored.expect("restored", 30)
+        out, st = restored.run("echo 3 > /proc/sys/vm/drop_caches; head -c 11 /dev/vda")
+        r.check("disks: a restore on an overlay of the frozen disk reads it as at the snapshot",
+                st == 0 and "BEFORE-SNAP" in out, out)
+        restored.poweroff()
+        r.check("disks: the frozen disk is still unchanged", sha_file(disk) == frozen)
+    except GuestError as e:
+        r.check("disks: guest run", False, str(e))
+        for x in (g, restored):
+            if x:
+                print("console log of %s: %s" % (x.name, x.save_log()))
+    finally:
+        g.kill()
+        if restored:
+            restored.kill()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("-k", default="", help="run only the parts whose name contains this (seam, net)")
+    ap.add_argument("-k", default="", help="run only the parts whose name contains this (seam, net, disks)")
     args = ap.parse_args()
     r = Results()
     if vmm_name() != "vessel":
@@ -310,6 +385,8 @@ def main():
         try:
             if args.k in "net":
                 test_net(r, tmp)
+            if args.k in "disks":
+                test_disks(r, tmp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         print("%d passed, %d failed" % (r.passed, r.failed))
@@ -433,6 +510,8 @@ def main():
         refused(r, "--restore with --kernel", restore_argv(snap, devices + ["--kernel", disk]), "--restore")
         if not args.k or args.k in "net":
             test_net(r, tmp)
+        if not args.k or args.k in "disks":
+            test_disks(r, tmp)
     except GuestError as e:
         r.check("guest run", False, str(e))
         for g in guests:

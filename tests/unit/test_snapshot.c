@@ -315,3 +315,19 @@ TEST(snapshot_gmem_from_file_is_copy_on_write)
     gmem_destroy(&b);
     unlink(path);
 }
+
+TEST(snapshot_overlay_name_next_to_the_disk)
+{
+    char out[64];
+
+    CHECK_EQ(snapshot_overlay_name("/vm/disk.qcow2", "/snaps/s1.snap", out, sizeof(out)), 0);
+    CHECK(!strcmp(out, "/vm/disk-s1.snap.qcow2"));
+    CHECK_EQ(snapshot_overlay_name("/vm/root.img", "s2", out, sizeof(out)), 0);
+    CHECK(!strcmp(out, "/vm/root-s2.qcow2"));
+    CHECK_EQ(snapshot_overlay_name("data", "/x/y/s3.snap", out, sizeof(out)), 0);
+    CHECK(!strcmp(out, "data-s3.snap.qcow2"));
+    CHECK_EQ(snapshot_overlay_name("/vm/.qcow2", "s", out, sizeof(out)), 0); /* no stem: kept */
+    CHECK(!strcmp(out, "/vm/.qcow2-s.qcow2"));
+    CHECK_EQ(snapshot_overlay_name("/a/very/long/directory/name/disk.qcow2", "/snap.snap", out, 20),
+             -ENAMETOOLONG);
+}

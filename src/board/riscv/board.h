@@ -9,6 +9,7 @@
 
 #include "board/riscv/boot.h"
 #include "board/riscv/virtio_devs.h"
+#include "vm/snapshot.h"
 
 struct riscv_board_config {
     uint64_t ram_size;
@@ -70,11 +71,13 @@ struct virtio_balloon *riscv_board_balloon(struct riscv_board *b);
  * device threads, writes the whole VM to path (docs/state-format.md: CONFIG, MACHINE, one CPU
  * section per hart, one DEVICE section per device, MEMORY), then resumes with the guest's
  * clock where it was paused, or with stop set makes riscv_board_run return
- * RISCV_EXIT_SNAPSHOT. The file appears under path only once complete and synced (the guest
- * already runs again while it is synced). *ms: the whole call; *paused_ms: the time the guest
- * was paused. Returns 0 or -errno (logged; the VM then resumes in either case). */
-int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, double *ms,
-                         double *paused_ms);
+ * RISCV_EXIT_SNAPSHOT. When the VM resumes, each writable disk is frozen as the snapshot's and
+ * the VM continues on a new qcow2 overlay on top of it (unless keep_disks): res lists them.
+ * The file appears under path only once complete and synced (the guest already runs again
+ * while it is synced). res: also the whole call's and the pause's durations. Returns 0 or
+ * -errno (logged; the VM then resumes in either case, on its old disks). */
+int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, bool keep_disks,
+                         struct snapshot_result *res);
 /* The VM generation ID the guest sees now (16 bytes). */
 void riscv_board_generation_id(struct riscv_board *b, uint8_t guid[16]);
 /* Restore, before creating the board: opens and checks path (header, checksums, engine and

@@ -13,6 +13,7 @@
 #include "board/riscv/layout.h"
 #include "virtio/virtio.h"
 #include "vm/snapshot.h"
+#include "vm/snapshot_disks.h"
 #include "vm/snapshot_net.h"
 
 #define DEV_SAVE_MAX RISCV_DEV_SAVE_MAX
@@ -221,17 +222,20 @@ static int write_sections(struct riscv_board *b, struct snap_writer *w, uint64_t
     return err;
 }
 
-int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, double *ms,
-                         double *paused_ms)
+int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, bool keep_disks,
+                         struct snapshot_result *res)
 {
     struct snap_writer w;
+    struct disk_freeze freeze = {0};
+    struct virtio_blk *blks[RISCV_VIRTIO_SLOTS];
     uint8_t *buf = malloc(DEV_SAVE_MAX);
     uint64_t mtime;
     double t0;
-    int err;
+    int err = 0;
 
     if (!buf)
         return -ENOMEM;
+    memset(res, 0, sizeof(*res));
     pthread_mutex_lock(&b->snap_lock);
     t0 = snapshot_now_ms();
     rv64_machine_pause(b->m);
@@ -239,7 +243,10 @@ int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, dou
     /* No device writes guest memory while it is copied. */
     for (int i = 0; i < b->virtio.n; i++)
         virtio_dev_quiesce(b->virtio.slot[i].vdev);
-    err = snap_writer_open(&w, path, "rv64", "riscv64");
+    if (!stop && !keep_disks) /* the disks must stay as the snapshot has them */
+        err = disk_freeze_prepare(&freeze, b->cfg.virtio.disks, b->cfg.virtio.ndisks, path);
+    if (!err)
+        err = snap_writer_open(&w, path, "rv64", "riscv64");
     if (!err) {
         err = write_sections(b, &w, mtime, buf);
         if (err)
@@ -249,6 +256,13 @@ int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, dou
     }
     if (!err && stop)
         err = snap_writer_commit(&w); /* before the VMM may exit */
+    if (!err) {
+        for (int i = 0; i < b->cfg.virtio.ndisks; i++) /* the first slots, in order */
+            blks[i] = b->virtio.slot[i].dev;
+        disk_freeze_commit(&freeze, b->cfg.virtio.disks, blks, res);
+    } else {
+        disk_freeze_abort(&freeze);
+    }
     for (int i = 0; i < b->virtio.n; i++)
         virtio_dev_unquiesce(b->virtio.slot[i].vdev);
     if (!err && stop) {
@@ -258,10 +272,10 @@ int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, dou
         rv64_machine_set_mtime(b->m, mtime); /* the guest does not see the pause */
     }
     rv64_machine_resume(b->m);
-    *paused_ms = snapshot_now_ms() - t0;
+    res->paused_ms = snapshot_now_ms() - t0;
     if (!err && !stop)
         err = snap_writer_commit(&w); /* the file appears under its name once durable */
-    *ms = snapshot_now_ms() - t0;
+    res->ms = snapshot_now_ms() - t0;
     pthread_mutex_unlock(&b->snap_lock);
     free(buf);
     if (err)

@@ -1,0 +1,89 @@
+/* Disk overlays for snapshots a VM continues after (vm/snapshot_disks.h). */
+#include "vm/snapshot_disks.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend/disk/qcow2.h"
+#include "base/log.h"
+
+int disk_freeze_prepare(struct disk_freeze *f, struct disk *const *disks, int ndisks,
+                        const char *snap_path)
+{
+    int err = 0;
+
+    memset(f, 0, sizeof(*f));
+    for (int i = 0; i < ndisks && !err; i++) {
+        struct disk *d = disks[i];
+        char backing[PATH_MAX];
+        struct disk_qcow2_create_opts o = {.backing_fmt = d->ops->name};
+        int k = f->n;
+
+        if (d->readonly)
+            continue;
+        if (f->n == SNAPSHOT_DISKS_MAX) {
+            log_err("snapshot: more than %d writable disks to freeze", SNAPSHOT_DISKS_MAX);
+            err = -E2BIG;
+            break;
+        }
+        if (!realpath(d->path, backing)) {
+            err = -errno;
+            log_err("snapshot: %s: %s", d->path, strerror(errno));
+            break;
+        }
+        o.backing = backing;
+        err = d->ops->flush(d); /* the frozen disk holds everything written so far */
+        if (err) {
+            log_err("snapshot: flushing %s: %s", d->path, strerror(-err));
+            break;
+        }
+        err = snapshot_overlay_name(backing, snap_path, f->path[k], sizeof(f->path[k]));
+        if (err) {
+            log_err("snapshot: an overlay name for %s is too long", backing);
+            break;
+        }
+        err = disk_qcow2_create(f->path[k], &o); /* logs; -EEXIST for an existing file */
+        if (err)
+            break;
+        err = disk_open(&f->overlay[k], f->path[k], DISK_FORMAT_QCOW2, false);
+        if (err) {
+            unlink(f->path[k]);
+            break;
+        }
+        f->index[k] = i;
+        f->n++;
+    }
+    if (err)
+        disk_freeze_abort(f);
+    return err;
+}
+
+void disk_freeze_commit(struct disk_freeze *f, struct disk **disks, struct virtio_blk *const *blks,
+                        struct snapshot_result *res)
+{
+    for (int k = 0; k < f->n; k++) {
+        int i = f->index[k];
+        struct disk *old = virtio_blk_swap_disk(blks[i], f->overlay[k]);
+
+        snprintf(res->moved_from[res->nmoved], sizeof(res->moved_from[0]), "%s", old->path);
+        snprintf(res->moved_to[res->nmoved], sizeof(res->moved_to[0]), "%s", f->path[k]);
+        res->nmoved++;
+        disks[i] = f->overlay[k];
+        disk_close(old);
+        log_info("snapshot: %s is frozen; the VM writes to %s", res->moved_from[k], f->path[k]);
+    }
+    f->n = 0;
+}
+
+void disk_freeze_abort(struct disk_freeze *f)
+{
+    for (int k = 0; k < f->n; k++) {
+        disk_close(f->overlay[k]);
+        unlink(f->path[k]);
+    }
+    f->n = 0;
+}
