@@ -11,6 +11,8 @@ The guest (10.77.0.10, a fixed MAC) runs in A with a raw disk file both hosts se
 storage) and is moved to B with `vessel migrate` over 10.77.0.2.
 
   refused  a destination whose device options differ refuses; the source runs on
+  cancel   `vessel migrate --cancel` in the middle of a (throttled) migration: state cancelled,
+           the source runs on, the destination exits non-zero
   cut      the link between A and B goes down in the middle of a (throttled) migration: the
            source reports the failure within its timeout and its guest still answers; the
            destination exits non-zero and leaves no process behind
@@ -170,6 +172,27 @@ def main():
         ok = sh("ip", "netns", "exec", net.a, "tc", "qdisc", "add", "dev", "a0", "root", "tbf",
                 "rate", "40mbit", "burst", "32kbit", "latency", "400ms")
         r.check("throttle host A's link to 40 Mbit/s", ok)
+        # cancel: `vessel migrate --cancel` while RAM is being copied
+        d = destination(net, devices, "migrate-cancelled")
+        guests.append(d)
+        out = api(sock, {"migrate": {"to": "10.77.0.2:%d" % PORT}})
+        time.sleep(1.0)
+        p = subprocess.run([VESSEL, "migrate", "--api-socket", sock, "--cancel"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=30)
+        state = api(sock, {"migrate_status": None})["migration"]
+        for _ in range(50):
+            if state["state"] not in ("precopy", "connecting"):
+                break
+            time.sleep(0.1)
+            state = api(sock, {"migrate_status": None})["migration"]
+        r.check("vessel migrate --cancel stops a running migration (state cancelled)",
+                out.get("ok") is True and p.returncode == 0 and state["state"] == "cancelled", (out, p.stdout, state))
+        out, st = src.run("echo alive-after-cancel", CMD)
+        r.check("the source guest runs on after the cancel", st == 0 and "alive-after-cancel" in out, out)
+        d.wait_exit(30)
+        r.check("the destination of the cancelled migration exits non-zero, keeping nothing",
+                d.returncode not in (0, None) and b"nothing was kept" in d.log(), d.returncode)
+
         d = destination(net, devices, "migrate-cut")
         guests.append(d)
         out = api(sock, {"migrate": {"to": "10.77.0.2:%d" % PORT, "timeout_ms": 2000}})
