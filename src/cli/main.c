@@ -285,8 +285,6 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
     if (o->incoming && (o->kernel || o->initrd || o->append || o->firmware))
         die_usage("--incoming: the migration source sets the machine; --kernel, --initrd, "
                   "--append and --firmware do not go with it");
-    if (o->incoming && strcmp(o->arch, "riscv64"))
-        die_usage("--incoming: live migration is for riscv64 VMs only so far");
     /* The file says which engine and architecture it is for. */
     if (o->restore && cli_restore_is_x86(o->restore) != !strcmp(o->arch, "x86_64")) {
         if (arch_set)
@@ -449,7 +447,10 @@ static int cmd_run(int argc, char **argv)
                                              .balloon = o.balloon,
                                              .balloon_bytes = o.balloon_bytes},
                                   .restore = o.restore,
-                                  .api_socket = o.api_socket};
+                                  .api_socket = o.api_socket,
+                                  .incoming = o.incoming,
+                                  .want_mem = o.mem_set ? o.mem : 0,
+                                  .want_cpus = o.cpus_set ? (int)o.cpus : 0};
         err = cli_run_x86(&xo);
         backends_close(&be);
         return err;
