@@ -10,7 +10,7 @@
 #                against QEMU), test_virtio.py and test_net.py (Debian
 #                riscv64 Linux; VESSEL_VMM selects the VMM)
 #                and test_x86_snapshot.py (the same for the x86 test guest on kvm; SKIP without
-#                /dev/kvm)
+#                /dev/kvm) and test_x86_migrate.py (its live migration over loopback)
 #                and test_snapshot.py (snapshot over --api-socket, --restore: a counting
 #                guest continues across the seam, two clones of one file, damaged files refused)
 #                and test_clone.py (--restore --clone: vmgenid reseed, new MACs, per-clone
@@ -142,6 +142,8 @@ step_integration() {
     run_counted "integration clones (vessel)" python3 tests/integration/test_clone.py
     # x86 test guest on kvm: snapshot, restore, refusals (prints SKIP without /dev/kvm)
     run_counted "integration x86 snapshot (kvm)" python3 tests/integration/test_x86_snapshot.py
+    # x86 test guest on kvm: live migration over loopback, refusal (SKIP without /dev/kvm)
+    run_counted "integration x86 migrate (kvm)" python3 tests/integration/test_x86_migrate.py
     run_counted "integration qcow2 (qemu-img)" python3 tests/integration/test_qcow2.py
     run_counted "integration daemon (vessel serve)" python3 tests/integration/test_daemon.py
     # two daemons on this host: POST .../migrate, GET/DELETE .../migration, incoming VMs

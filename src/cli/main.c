@@ -101,7 +101,8 @@ static const char usage_run[] =
     "                                                  write the VM's state to P\n"
     "                                                  (riscv64 and x86_64)\n"
     "                       {\"migrate\": {\"to\": \"HOST:PORT\"}}, {\"migrate_status\": null},\n"
-    "                       {\"migrate_cancel\": null}  live migration (vessel migrate)\n"
+    "                       {\"migrate_cancel\": null}  live migration (vessel migrate;\n"
+    "                                                  riscv64 and x86_64)\n"
     "  --restore PATH     continue a VM from a snapshot file instead of booting: RAM size,\n"
     "                     harts, kernel command line and boot files come from the file\n"
     "                     (no --kernel, --initrd, --append, --firmware, --mem, --cpus),\n"
@@ -127,7 +128,8 @@ static const char usage_run[] =
     "                     `vessel migrate --to THISHOST:PORT` on the source, then run the\n"
     "                     VM; machine settings come from the source, device options as\n"
     "                     for --restore (the same disk files: shared storage); --mem and\n"
-    "                     --cpus, when given, are what the source's VM must have\n"
+    "                     --cpus, when given, are what the source's VM must have; give\n"
+    "                     --arch x86_64 to receive an x86_64 (kvm) VM\n"
     "  -h, --help         this text\n"
     "\n"
     "Console: on a terminal, Ctrl-A x quits, Ctrl-A Ctrl-A sends a Ctrl-A, Ctrl-A h\n"
@@ -285,8 +287,6 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
     if (o->incoming && (o->kernel || o->initrd || o->append || o->firmware))
         die_usage("--incoming: the migration source sets the machine; --kernel, --initrd, "
                   "--append and --firmware do not go with it");
-    if (o->incoming && strcmp(o->arch, "riscv64"))
-        die_usage("--incoming: live migration is for riscv64 VMs only so far");
     /* The file says which engine and architecture it is for. */
     if (o->restore && cli_restore_is_x86(o->restore) != !strcmp(o->arch, "x86_64")) {
         if (arch_set)
@@ -449,7 +449,10 @@ static int cmd_run(int argc, char **argv)
                                              .balloon = o.balloon,
                                              .balloon_bytes = o.balloon_bytes},
                                   .restore = o.restore,
-                                  .api_socket = o.api_socket};
+                                  .api_socket = o.api_socket,
+                                  .incoming = o.incoming,
+                                  .want_mem = o.mem_set ? o.mem : 0,
+                                  .want_cpus = o.cpus_set ? (int)o.cpus : 0};
         err = cli_run_x86(&xo);
         backends_close(&be);
         return err;

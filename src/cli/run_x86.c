@@ -14,9 +14,12 @@
 #include "board/x86/board.h"
 #include "board/x86/boot.h"
 #include "board/x86/layout.h"
+#include "cli/run_restore.h"
 #include "engine/kvm/kvm.h"
+#include "mem/gmem.h"
 #include "vm/api_socket.h"
 #include "vm/control.h"
+#include "vm/migrate.h"
 #include "vm/snapshot.h"
 
 #define KERNEL_MAX (256u << 20)
@@ -97,6 +100,85 @@ static int restore_config(const char *path, struct x86_run_opts *o)
     return 0;
 }
 
+/* --incoming: a refusal goes to stderr and to the source. Returns 2. */
+static int refuse(struct migrate_incoming *in, const char *why)
+{
+    fprintf(stderr, "vessel: incoming migration: %s\n", why);
+    migrate_answer(in, why);
+    return 2;
+}
+
+/* --incoming: listens, waits for a source and takes its machine (RAM, vCPUs, boot files) from
+ * its configuration; what o->want_* asks for must match. 0, 1 (bad input, one line on stderr)
+ * or 2 (failed or refused; logged). */
+static int incoming_accept(struct migrate_incoming *in, struct x86_run_opts *o)
+{
+    char why[240];
+    const char *bad;
+
+    if (access("/dev/kvm", R_OK | W_OK) != 0) {
+        fprintf(stderr, "vessel: --arch x86_64 needs KVM: /dev/kvm: %s\n", strerror(errno));
+        return 2;
+    }
+    if (migrate_listen(in, o->incoming))
+        return 1; /* logged */
+    fprintf(stderr, "vessel: waiting for a migration on %s\n", o->incoming);
+    if (migrate_accept(in, "kvm", "x86_64"))
+        return 2;
+    if (snapshot_config_parse(in->config_json, in->config_len, &restored, why, sizeof(why)))
+        return refuse(in, why);
+    bad = cli_x86_check_mem(restored.ram_size);
+    if (bad || restored.nharts < 1 || restored.nharts > KVM_MAX_VCPUS) {
+        snprintf(why, sizeof(why), "the VM's %llu MiB of RAM and %d vCPUs do not fit here: %s",
+                 (unsigned long long)(restored.ram_size >> 20), restored.nharts,
+                 bad ? bad : "vCPU count out of range");
+        return refuse(in, why);
+    }
+    if ((o->want_mem && o->want_mem != restored.ram_size) ||
+        (o->want_cpus && o->want_cpus != restored.nharts)) {
+        snprintf(why, sizeof(why),
+                 "the VM has %llu MiB of RAM and %d vCPUs; this destination was started for "
+                 "%llu MiB and %d vCPUs",
+                 (unsigned long long)(restored.ram_size >> 20), restored.nharts,
+                 (unsigned long long)((o->want_mem ? o->want_mem : restored.ram_size) >> 20),
+                 o->want_cpus ? o->want_cpus : restored.nharts);
+        return refuse(in, why);
+    }
+    o->mem = restored.ram_size;
+    o->cpus = restored.nharts;
+    o->append = restored.cmdline;
+    o->kernel = restored.kernel;
+    o->initrd = restored.initrd;
+    return 0;
+}
+
+/* --incoming: checks that this VM's devices take the source's configuration, answers the
+ * source and receives guest RAM into *ram (laid out as the board lays it out) and the rest into
+ * the incoming state file. 0, 1 (the devices differ; one line on stderr) or 2 (failed). */
+static int incoming_receive(struct migrate_incoming *in, const struct x86_board_config *bc,
+                            struct gmem *ram)
+{
+    char why[600];
+    int err;
+
+    if (x86_board_check_config(in->config_json, in->config_len, bc, why, sizeof(why))) {
+        refuse(in, why[0] ? why : "the machine configuration does not fit");
+        return 1;
+    }
+    err = x86_board_ram_create(ram, bc->ram_size);
+    if (err) {
+        fprintf(stderr, "vessel: incoming migration: creating %llu MiB of guest RAM: %s\n",
+                (unsigned long long)(bc->ram_size >> 20), strerror(-err));
+        migrate_answer(in, "the destination cannot allocate the VM's RAM");
+        return 2;
+    }
+    if (migrate_answer(in, NULL) || migrate_receive(in, ram, isatty(STDERR_FILENO))) {
+        fprintf(stderr, "vessel: incoming migration failed (see above); nothing was kept\n");
+        return 2;
+    }
+    return 0;
+}
+
 int cli_run_x86(const struct x86_run_opts *opts)
 {
     struct x86_run_opts o = *opts;
@@ -105,14 +187,24 @@ int cli_run_x86(const struct x86_run_opts *opts)
     struct chardev_stdio *console = NULL;
     struct api_socket *api = NULL;
     struct control ctl = {0};
+    struct migrate_incoming in = {.lfd = -1, .fd = -1, .state_fd = -1};
+    struct gmem in_ram = {.fd = -1};
+    struct migrate_vm mvm;
+    struct migration *mig = NULL;
     uint8_t *kernel = NULL, *initrd = NULL;
     size_t kernel_len = 0, initrd_len = 0;
     enum x86_board_exit why;
     char reason[600];
-    double t0;
+    double t0 = 0, t_loaded = 0;
     int err, status = 1;
 
-    if (o.restore) {
+    if (o.incoming) {
+        status = incoming_accept(&in, &o);
+        if (status)
+            goto out;
+        status = 1;
+        o.restore = in.state_path; /* filled before the board is created */
+    } else if (o.restore) {
         if (restore_config(o.restore, &o))
             return 1;
     } else {
@@ -146,24 +238,37 @@ int cli_run_x86(const struct x86_run_opts *opts)
         .initrd_path = o.initrd,
         .restore_path = o.restore,
     };
-    if (o.restore && x86_board_check_restore(o.restore, &bc, reason, sizeof(reason))) {
+    if (o.incoming) {
+        status = incoming_receive(&in, &bc, &in_ram);
+        if (status)
+            goto out;
+        status = 1;
+        bc.incoming_ram = &in_ram;
+    } else if (o.restore && x86_board_check_restore(o.restore, &bc, reason, sizeof(reason))) {
         if (reason[0])
             fprintf(stderr, "vessel: --restore %s: %s\n", o.restore, reason);
         goto out;
     }
     err = chardev_stdio_open(&console);
-    if (err) {
-        status = 2;
-        goto out;
+    if (!err) {
+        bc.console_tx = chardev_stdio_tx;
+        bc.console_rx_ready = chardev_stdio_wake;
+        bc.console_opaque = console;
+        t0 = snapshot_now_ms();
+        err = x86_board_create(&board, &bc);
+        t_loaded = snapshot_now_ms();
     }
-    bc.console_tx = chardev_stdio_tx;
-    bc.console_rx_ready = chardev_stdio_wake;
-    bc.console_opaque = console;
-    t0 = snapshot_now_ms();
-    err = x86_board_create(&board, &bc);
+    if (o.incoming) {
+        /* The source waits for this answer: on "go" the VM runs here, else nothing remains. */
+        if (migrate_commit(&in, err ? "the destination could not load the state" : NULL) && !err)
+            err = -ECONNABORTED;
+        migrate_incoming_close(&in);
+        gmem_destroy(&in_ram); /* empty unless the board did not take it */
+    }
     if (err) {
+        x86_board_destroy(board);
         chardev_stdio_close(console);
-        status = err == -EINVAL ? 1 : 2;
+        status = err == -EINVAL && !o.incoming ? 1 : 2;
         goto out;
     }
     struct chardev_stdio_sink sink = {
@@ -173,31 +278,45 @@ int cli_run_x86(const struct x86_run_opts *opts)
         ctl.balloon = x86_board_balloon(board);
         ctl.snapshot = snapshot_hook;
         ctl.snapshot_opaque = board;
-        if (api_socket_start(&api, o.api_socket, &ctl)) {
+        x86_board_migrate_vm(board, &mvm);
+        ctl.migration = mig = migration_new(&mvm);
+        if (!mig)
+            err = -ENOMEM;
+        else if (api_socket_start(&api, o.api_socket, &ctl)) {
             fprintf(stderr, "vessel: --api-socket %s: cannot listen there (see above)\n",
                     o.api_socket);
+            migration_free(mig);
             x86_board_destroy(board);
             chardev_stdio_close(console);
             goto out;
         }
     }
     if (err) {
+        migration_free(mig);
         x86_board_destroy(board);
         chardev_stdio_close(console);
         status = 2;
         goto out;
     }
-    if (o.restore)
+    if (o.incoming)
+        cli_incoming_report(&in, t_loaded - t0, snapshot_now_ms() - t0);
+    else if (o.restore)
         fprintf(stderr, "vessel: restored %s in %.2f ms (%llu MiB of RAM mapped copy-on-write)\r\n",
                 o.restore, snapshot_now_ms() - t0, (unsigned long long)(o.mem >> 20));
     why = x86_board_run(board);
+    if (why == X86_EXIT_MIGRATED)
+        api_socket_linger(api, 2000); /* `vessel migrate` reads the final status */
     api_socket_stop(api);
+    if (why == X86_EXIT_MIGRATED)
+        cli_migrated_report(mig);
+    migration_free(mig);
     chardev_stdio_close(console);
     x86_board_destroy(board);
     switch (why) {
     case X86_EXIT_POWEROFF:
     case X86_EXIT_RESET:
-    case X86_EXIT_SNAPSHOT: status = 0; break;
+    case X86_EXIT_SNAPSHOT:
+    case X86_EXIT_MIGRATED: status = 0; break;
     case X86_EXIT_USER_QUIT: status = 130; break;
     case X86_EXIT_VMM_ERROR: status = 2; break;
     case X86_EXIT_STOPPED:
@@ -206,6 +325,8 @@ int cli_run_x86(const struct x86_run_opts *opts)
         break;
     }
 out:
+    migrate_incoming_close(&in);
+    gmem_destroy(&in_ram);
     free(kernel);
     free(initrd);
     return status;

@@ -15,10 +15,14 @@ struct x86_run_opts {
     struct virtio_devset_config virtio; /* backends opened by the caller */
     const char *restore;    /* --restore PATH (kernel, initrd, append, mem, cpus unused) */
     const char *api_socket; /* --api-socket PATH or NULL */
+    const char *incoming;   /* --incoming [HOST:]PORT (kernel, initrd, append unused) */
+    uint64_t want_mem;      /* with incoming: what the source's VM must have (0: anything) */
+    int want_cpus;
 };
 
-/* Returns the `vessel run` exit status (0 power-off, reset or snapshot with "then": "stop",
- * 1 bad input, 2 VMM error, 3 stopped, 130 user quit). */
+/* Returns the `vessel run` exit status (0 power-off, reset, snapshot with "then": "stop" or
+ * migrated away, 1 bad input, 2 VMM error or failed incoming migration, 3 stopped, 130 user
+ * quit). */
 int cli_run_x86(const struct x86_run_opts *o);
 /* True when path looks like a state file written for x86_64 (magic and architecture in its
  * header; every other check is the restore's): `vessel run --restore` routes on this. */

@@ -81,6 +81,22 @@ static int board_add_devices(struct x86_board *b)
     return 0;
 }
 
+/* The bytes of RAM above the low part sit above the MMIO gap, at 4 GiB. */
+static void ram_set_hole(struct gmem *m, uint64_t ram_size)
+{
+    if (ram_size > x86_low_ram(ram_size))
+        gmem_set_hole(m, x86_low_ram(ram_size), X86_HIGH_RAM_START - x86_low_ram(ram_size));
+}
+
+int x86_board_ram_create(struct gmem *m, uint64_t ram_size)
+{
+    int err = gmem_create(m, 0, ram_size);
+
+    if (!err)
+        ram_set_hole(m, ram_size);
+    return err;
+}
+
 static int board_add_virtio(struct x86_board *b)
 {
     const struct x86_virtio_host host = {
@@ -92,10 +108,8 @@ static int board_add_virtio(struct x86_board *b)
         .irq_opaque = b,
     };
 
-    /* devices address all of RAM: above the MMIO gap it continues at 4 GiB */
-    if (b->cfg.ram_size > x86_low_ram(b->cfg.ram_size))
-        gmem_set_hole(&b->ram, x86_low_ram(b->cfg.ram_size),
-                      X86_HIGH_RAM_START - x86_low_ram(b->cfg.ram_size));
+    /* devices address all of RAM (a restored region gets its hole here) */
+    ram_set_hole(&b->ram, b->cfg.ram_size);
     return x86_virtio_create(&b->virtio, &b->cfg.virtio, &host);
 }
 
@@ -164,7 +178,7 @@ int x86_board_create(struct x86_board **out, const struct x86_board_config *cfg)
             goto fail_free;
         }
     } else {
-        err = gmem_create(&b->ram, 0, cfg->ram_size);
+        err = x86_board_ram_create(&b->ram, cfg->ram_size);
         if (err) {
             log_err("x86: creating %llu MiB of guest RAM: %s",
                     (unsigned long long)(cfg->ram_size >> 20), strerror(-err));
@@ -235,6 +249,8 @@ void x86_board_destroy(struct x86_board *b)
     uart16550_destroy(&b->com1);
     gmem_destroy(&b->ram);
     pthread_mutex_destroy(&b->snap_lock);
+    free(b->mig_vs);
+    free(b->mig_log);
     free(b);
 }
 
@@ -244,6 +260,8 @@ enum x86_board_exit x86_board_run(struct x86_board *b)
     case ENGINE_STOP_POWEROFF: return X86_EXIT_POWEROFF;
     case ENGINE_STOP_RESET: return X86_EXIT_RESET;
     case ENGINE_STOP_QUIT:
+        if (atomic_load(&b->migrated))
+            return X86_EXIT_MIGRATED;
         if (atomic_load(&b->snap_stop))
             return X86_EXIT_SNAPSHOT;
         return atomic_load(&b->user_quit) ? X86_EXIT_USER_QUIT : X86_EXIT_STOPPED;

@@ -27,6 +27,10 @@ struct x86_board_config {
     /* Continue from this snapshot file instead of booting: kernel and initrd are not used;
      * RAM size, vCPUs and devices must match the file (x86_board_check_restore). */
     const char *restore_path;
+    /* With restore_path: guest RAM a live migration filled (x86_board_ram_create's layout,
+     * ram_size bytes); the board takes it over and leaves *incoming_ram empty, and the state
+     * file then has no memory section. */
+    struct gmem *incoming_ram;
 };
 
 enum x86_board_exit {
@@ -36,9 +40,17 @@ enum x86_board_exit {
     X86_EXIT_STOPPED,   /* the guest crashed or the engine stopped it (logged) */
     X86_EXIT_VMM_ERROR,
     X86_EXIT_SNAPSHOT, /* stopped after a snapshot ({"then": "stop"}) */
+    X86_EXIT_MIGRATED, /* the VM moved to another host (live migration) */
 };
 
 struct x86_board;
+struct gmem;
+struct migrate_vm;
+
+/* Guest RAM as the board lays it out for ram_size bytes: one zeroed region at guest physical
+ * 0 whose bytes from x86_low_ram(ram_size) on appear at 4 GiB (above the MMIO gap). 0 or
+ * -errno. */
+int x86_board_ram_create(struct gmem *m, uint64_t ram_size);
 
 /* Returns 0, -EINVAL for a kernel that is not x86 or images that do not fit (reason logged,
  * a usage error), or another -errno for VMM failures (logged). */
@@ -58,6 +70,17 @@ int x86_board_snapshot(struct x86_board *b, const char *path, bool stop, double 
  * else a one-line reason in why. */
 int x86_board_check_restore(const char *path, const struct x86_board_config *cfg, char *why,
                             size_t whylen);
+/* Like x86_board_check_restore for a machine configuration (a state file's CONFIG JSON,
+ * e.g. from a migration source). 0, or -errno with a one-line reason in why. */
+int x86_board_check_config(const char *json, size_t len, const struct x86_board_config *cfg,
+                           char *why, size_t whylen);
+/* Fills vm with the board's live-migration callbacks (vm/migrate.h). */
+void x86_board_migrate_vm(struct x86_board *b, struct migrate_vm *vm);
+/* Maps a KVM dirty log of npages pages (one bit each, as KVM_GET_DIRTY_LOG returns it) that
+ * begins at page first of a region of region_pages pages onto the region's bitmap (ORs them
+ * in; bits past either end are ignored). */
+void x86_dirty_log_map(uint64_t *region, uint64_t region_pages, const uint64_t *slot,
+                       uint64_t first, uint64_t npages);
 /* The balloon device, or NULL. */
 struct virtio_balloon *x86_board_balloon(struct x86_board *b);
 

@@ -30,6 +30,13 @@ struct x86_board {
     atomic_int user_quit;
     pthread_mutex_t snap_lock; /* one snapshot at a time */
     atomic_int snap_stop;      /* the engine stopped after a snapshot with "then": "stop" */
+    /* Live migration (migrate.c): the VM state read at the pause (its kvmclock is what resume
+     * sets back), why the pause failed (0: it did not), the slots' dirty log as read, and
+     * whether the VM moved away. */
+    struct kvm_vm_state *mig_vs;
+    int mig_err;
+    uint64_t *mig_log;
+    atomic_int migrated;
 };
 
 /* snapshot.c: restore steps of x86_board_create. restore_ram maps the file's memory section
@@ -38,5 +45,12 @@ struct x86_board {
  * Return 0 or -errno (logged, naming the file). */
 int x86_board_restore_ram(struct x86_board *b, const struct snap_reader *r);
 int x86_board_restore_state(struct x86_board *b, const struct snap_reader *r);
+/* snapshot.c: the CONFIG section's JSON (malloc'd; NULL when out of memory), and the machine,
+ * vCPU and device sections of a paused VM (vs read while paused; buf of x86_board_state_buf_size() bytes).
+ * 0 or -errno. */
+char *x86_board_config_json(const struct x86_board *b);
+int x86_board_write_state(struct x86_board *b, struct snap_writer *w, const struct kvm_vm_state *vs,
+                          uint8_t *buf);
+size_t x86_board_state_buf_size(void);
 
 #endif

@@ -37,11 +37,24 @@ static int describe(const struct x86_board_config *cfg, struct snapshot_config *
     return err;
 }
 
+static int check_against(const struct snapshot_config *saved, const struct x86_board_config *cfg,
+                         char *why, size_t whylen)
+{
+    struct snapshot_config now;
+    int err = describe(cfg, &now);
+
+    if (!err) {
+        err = snapshot_config_match(saved, &now, why, whylen);
+        snapshot_config_free(&now);
+    }
+    return err;
+}
+
 int x86_board_check_restore(const char *path, const struct x86_board_config *cfg, char *why,
                             size_t whylen)
 {
     struct snap_reader r;
-    struct snapshot_config saved, now;
+    struct snapshot_config saved;
     int err;
 
     why[0] = '\0';
@@ -52,12 +65,23 @@ int x86_board_check_restore(const char *path, const struct x86_board_config *cfg
     snap_reader_close(&r);
     if (err)
         return err;
-    err = describe(cfg, &now);
-    if (!err) {
-        err = snapshot_config_match(&saved, &now, why, whylen);
-        snapshot_config_free(&now);
-    }
+    err = check_against(&saved, cfg, why, whylen);
     snapshot_config_free(&saved);
+    return err;
+}
+
+int x86_board_check_config(const char *json, size_t len, const struct x86_board_config *cfg,
+                           char *why, size_t whylen)
+{
+    struct snapshot_config saved;
+    int err;
+
+    why[0] = '\0';
+    err = snapshot_config_parse(json, len, &saved, why, whylen);
+    if (!err) {
+        err = check_against(&saved, cfg, why, whylen);
+        snapshot_config_free(&saved);
+    }
     return err;
 }
 
@@ -94,25 +118,30 @@ static int write_machine(struct snap_writer *w, const struct kvm_vm_state *vs, u
     return err;
 }
 
-static int write_sections(struct x86_board *b, struct snap_writer *w, const struct kvm_vm_state *vs,
-                          uint8_t *buf)
+char *x86_board_config_json(const struct x86_board *b)
 {
     struct snapshot_config c;
-    struct kvm_vcpu_state *st;
     char *json;
-    int err;
 
-    err = describe(&b->cfg, &c);
-    if (err)
-        return err;
+    if (describe(&b->cfg, &c))
+        return NULL;
     json = snapshot_config_json(&c);
     snapshot_config_free(&c);
-    if (!json)
-        return -ENOMEM;
-    err = snap_write_section(w, SNAP_CONFIG, 0, "config", json, strlen(json));
-    free(json);
-    if (!err)
-        err = write_machine(w, vs, buf);
+    return json;
+}
+
+size_t x86_board_state_buf_size(void)
+{
+    return DEV_SAVE_MAX > KVM_VCPU_SAVE_LEN ? DEV_SAVE_MAX : KVM_VCPU_SAVE_LEN;
+}
+
+int x86_board_write_state(struct x86_board *b, struct snap_writer *w, const struct kvm_vm_state *vs,
+                          uint8_t *buf)
+{
+    struct kvm_vcpu_state *st;
+    int err;
+
+    err = write_machine(w, vs, buf);
     st = malloc(sizeof(*st));
     if (!st)
         return -ENOMEM;
@@ -142,6 +171,21 @@ static int write_sections(struct x86_board *b, struct snap_writer *w, const stru
         snprintf(name, sizeof(name), "virtio-%s", virtio_dev_name(d));
         err = write_device(w, name, (uint32_t)i, virtio_dev_save(d, buf, DEV_SAVE_MAX), buf);
     }
+    return err;
+}
+
+static int write_sections(struct x86_board *b, struct snap_writer *w, const struct kvm_vm_state *vs,
+                          uint8_t *buf)
+{
+    char *json = x86_board_config_json(b);
+    int err;
+
+    if (!json)
+        return -ENOMEM;
+    err = snap_write_section(w, SNAP_CONFIG, 0, "config", json, strlen(json));
+    free(json);
+    if (!err)
+        err = x86_board_write_state(b, w, vs, buf);
     /* RAM as gmem stores it: low RAM, then what the guest sees above 4 GiB */
     if (!err)
         err =
@@ -154,7 +198,7 @@ int x86_board_snapshot(struct x86_board *b, const char *path, bool stop, double 
 {
     struct snap_writer w;
     struct kvm_vm_state *vs = malloc(sizeof(*vs));
-    uint8_t *buf = malloc(DEV_SAVE_MAX > KVM_VCPU_SAVE_LEN ? DEV_SAVE_MAX : KVM_VCPU_SAVE_LEN);
+    uint8_t *buf = malloc(x86_board_state_buf_size());
     double t0;
     int err;
 
@@ -216,6 +260,15 @@ int x86_board_restore_ram(struct x86_board *b, const struct snap_reader *r)
     const struct snap_section *s = snap_find(r, SNAP_MEMORY, 0, NULL);
     int err;
 
+    if (b->cfg.incoming_ram) { /* a migration filled it: the board takes it over */
+        if (b->cfg.incoming_ram->size != b->cfg.ram_size)
+            return -EINVAL;
+        b->ram = *b->cfg.incoming_ram;
+        b->cfg.incoming_ram->hva = NULL;
+        b->cfg.incoming_ram->fd = -1;
+        b->cfg.incoming_ram = NULL;
+        return 0;
+    }
     if (!s || s->length != b->cfg.ram_size) {
         log_err("state: %s: no memory section of %llu MiB", b->cfg.restore_path,
                 (unsigned long long)(b->cfg.ram_size >> 20));
