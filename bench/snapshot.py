@@ -23,10 +23,8 @@ that much, so the ratio is Vessel clones per GiB over QEMU VMs per GiB.
 """
 
 import argparse
-import json
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -35,23 +33,11 @@ sys.dont_write_bytecode = True  # keep the work tree free of __pycache__
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from guest import Guest, GuestError, vmm_command  # noqa: E402
+from guest import Guest, GuestError, api, vmm_command  # noqa: E402
 
 VESSEL = os.environ.get("VESSEL_BIN") or os.path.join(ROOT, "build", "vessel")
 
 
-def api(path, cmd):
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(600)
-        s.connect(path)
-        s.sendall((json.dumps(cmd) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    return json.loads(buf)
 
 
 def rss_kib(pid):
@@ -86,7 +72,7 @@ def clone_density(n, mib, tmp):
     with g:
         g.expect_ready(timeout=300)
         src = rollup_kib(g.proc.pid)
-        rep = api(sock, {"snapshot": {"path": snap, "then": "stop"}})
+        rep = api(sock, {"snapshot": {"path": snap, "then": "stop"}}, timeout=600)
         if not rep.get("ok"):
             raise GuestError("snapshot failed: %r" % rep)
         g.wait_exit(60)
@@ -147,7 +133,7 @@ def one_size(mib, tmp):
         g.run("dd if=/dev/zero of=/dev/shm/fill bs=1M count=%d 2>/dev/null; echo filled" % fill,
               timeout=600)
         res["dirty_mib"] = fill
-        rep = api(sock, {"snapshot": {"path": snap, "then": "stop"}})
+        rep = api(sock, {"snapshot": {"path": snap, "then": "stop"}}, timeout=600)
         if not rep.get("ok"):
             raise GuestError("snapshot failed: %r" % rep)
         res["snap_ms"] = rep["ms"]

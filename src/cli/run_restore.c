@@ -28,15 +28,8 @@ static void machine_settings(uint64_t *mem, long *cpus, const char **append, con
 int cli_restore_open(const char *path, uint64_t *mem, long *cpus, const char **append,
                      const char **firmware, const char **kernel, const char **initrd)
 {
-    struct snap_reader r;
-
-    if (snapshot_open(&r, path, "rv64", "riscv64"))
+    if (snapshot_read_config_file(path, "rv64", "riscv64", &restored))
         return 1; /* logged */
-    if (snapshot_read_config(&r, path, &restored)) {
-        snap_reader_close(&r);
-        return 1;
-    }
-    snap_reader_close(&r);
     machine_settings(mem, cpus, append, firmware, kernel, initrd);
     return 0;
 }

@@ -76,16 +76,10 @@ static struct snapshot_config restored;
 
 static int restore_config(const char *path, struct x86_run_opts *o)
 {
-    struct snap_reader r;
     const char *bad;
 
-    if (snapshot_open(&r, path, "kvm", "x86_64"))
+    if (snapshot_read_config_file(path, "kvm", "x86_64", &restored))
         return 1; /* logged */
-    if (snapshot_read_config(&r, path, &restored)) {
-        snap_reader_close(&r);
-        return 1;
-    }
-    snap_reader_close(&r);
     bad = cli_x86_check_mem(restored.ram_size);
     if (bad || restored.nharts > KVM_MAX_VCPUS) {
         fprintf(stderr, "vessel: --restore %s: the snapshot's machine does not fit: %s\n", path,

@@ -503,7 +503,8 @@ static int stopcopy(struct migration *mg, double *t_pause)
     if (err)
         return io_fail(mg, err, "waiting for the destination to load the state");
     if (strcmp(line, "loaded"))
-        return fail(mg, -EPROTO, "the destination could not load the state: %s", line);
+        return fail(mg, -EPROTO, "the destination could not load the state: %s",
+                    strncmp(line, "failed ", 7) ? line : line + 7);
     t[3] = now_ms();
     if (atomic_load(&mg->cancel))
         return fail(mg, -ECANCELED, "cancelled");
@@ -736,6 +737,14 @@ void migrate_status_json(const struct migrate_status *st, char *out, size_t cap)
              st->elapsed_ms, st->downtime_ms, st->downtime_target_ms, st->pause_ms, st->final_pages,
              st->final_pages_ms, st->load_ms, st->handover_ms, err[0] ? "\"" : "",
              err[0] ? err : "null", err[0] ? "\"" : "");
+}
+
+void migrate_flush_disks(struct disk *const *disks, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!disks[i]->readonly && disks[i]->ops->flush(disks[i]))
+            log_err("migration: flushing %s failed; the destination may miss writes",
+                    disks[i]->path);
 }
 
 /* --- the destination --- */

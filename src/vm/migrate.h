@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend/disk/disk.h"
 #include "mem/gmem.h"
 #include "vm/snapfile.h"
 
@@ -101,6 +102,10 @@ void migrate_status_json(const struct migrate_status *st, char *out, size_t cap)
 /* Parses "HOST:PORT", "[V6]:PORT" or "PORT" (host then empty) into p->host and p->port;
  * 0 or -EINVAL. */
 int migrate_parse_hostport(const char *s, char *host, size_t hostlen, char *port, size_t portlen);
+
+/* For a board's finish(): makes every writable disk's writes durable for the destination
+ * (failures are logged: the destination may then miss writes). */
+void migrate_flush_disks(struct disk *const *disks, int n);
 
 /* --- the destination --- */
 

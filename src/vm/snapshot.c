@@ -186,6 +186,20 @@ int snapshot_open(struct snap_reader *r, const char *path, const char *engine, c
     return 0;
 }
 
+int snapshot_read_config_file(const char *path, const char *engine, const char *arch,
+                              struct snapshot_config *c)
+{
+    struct snap_reader r;
+    int err = snapshot_open(&r, path, engine, arch);
+
+    memset(c, 0, sizeof(*c));
+    if (err)
+        return err;
+    err = snapshot_read_config(&r, path, c);
+    snap_reader_close(&r);
+    return err;
+}
+
 int snapshot_read_config(const struct snap_reader *r, const char *path, struct snapshot_config *c)
 {
     const struct snap_section *s = snap_find(r, SNAP_CONFIG, 0, NULL);

@@ -45,6 +45,9 @@ int snapshot_config_match(const struct snapshot_config *saved, const struct snap
 int snapshot_open(struct snap_reader *r, const char *path, const char *engine, const char *arch);
 /* Reads and parses the CONFIG section of an open file; 0 or -errno (logged). */
 int snapshot_read_config(const struct snap_reader *r, const char *path, struct snapshot_config *c);
+/* snapshot_open, snapshot_read_config and close: the machine a file at path was taken of. */
+int snapshot_read_config_file(const char *path, const char *engine, const char *arch,
+                              struct snapshot_config *c);
 
 #define SNAPSHOT_DISKS_MAX 16
 #define SNAPSHOT_PATH_MAX  1024

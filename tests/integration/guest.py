@@ -20,10 +20,12 @@ VESSEL_TIMEOUT_SCALE (multiplies every timeout, e.g. 4 for a slow debug build),
 VESSEL_APPEND (extra kernel command line words).
 """
 
+import json
 import os
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -79,6 +81,28 @@ def timeout_scale():
         return max(float(os.environ.get("VESSEL_TIMEOUT_SCALE", "1")), 0.1)
     except ValueError:
         return 1.0
+
+
+def api(path, cmd, timeout=120):
+    """One command on a VMM's --api-socket (a unix socket, one JSON line each way)."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(timeout * timeout_scale())
+        s.connect(path)
+        s.sendall((json.dumps(cmd) + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    return json.loads(buf)
+
+
+def wait_socket(path, timeout=10):
+    """Waits until path exists (a VMM creates its sockets soon after it starts)."""
+    end = time.monotonic() + timeout * timeout_scale()
+    while not os.path.exists(path) and time.monotonic() < end:
+        time.sleep(0.02)
 
 
 def vmm_name():

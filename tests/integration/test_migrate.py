@@ -25,10 +25,8 @@ Ends with "N passed, N failed"; console logs of failed guests go to build/test-l
 """
 
 import hashlib
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +34,7 @@ import time
 
 sys.dont_write_bytecode = True  # keep the work tree free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import ROOT, Guest, GuestError, Results, timeout_scale, vmm_command  # noqa: E402
+from guest import Guest, GuestError, ROOT, Results, api, timeout_scale, vmm_command, wait_socket  # noqa: E402
 
 VESSEL = os.environ.get("VESSEL_BIN") or os.path.join(ROOT, "build", "vessel")
 MAC = "52:54:00:77:00:10"
@@ -81,24 +79,8 @@ class Net:
             sh("ip", "netns", "del", ns)
 
 
-def api(path, cmd, timeout=30):
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(timeout * timeout_scale())
-        s.connect(path)
-        s.sendall((json.dumps(cmd) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    return json.loads(buf)
 
 
-def wait_socket(path, timeout=10):
-    end = time.monotonic() + timeout
-    while not os.path.exists(path) and time.monotonic() < end:
-        time.sleep(0.05)
 
 
 def wait_listen(ns, port, timeout=10):

@@ -20,7 +20,6 @@ Usage: tests/integration/test_net.py [-k user|switch|tap]
 import argparse
 import hashlib
 import http.server
-import json
 import os
 import shutil
 import socket
@@ -32,7 +31,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import ROOT, Guest, GuestError, ScopedResults, vmm_command, vmm_name  # noqa: E402
+from guest import Guest, GuestError, ROOT, ScopedResults, api, vmm_command, vmm_name  # noqa: E402
 
 BOOT_TIMEOUT = 120
 CMD_TIMEOUT = 60
@@ -71,18 +70,6 @@ def vmm_rss_kib(pid):
     return 0
 
 
-def api(path, cmd):
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(10)
-        s.connect(path)
-        s.sendall((json.dumps(cmd) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    return json.loads(buf)
 
 
 def meminfo(g, field):

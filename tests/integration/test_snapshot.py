@@ -33,7 +33,6 @@ Ends with "N passed, N failed"; console logs of failed guests go to build/test-l
 
 import argparse
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -48,7 +47,7 @@ import zlib
 
 sys.dont_write_bytecode = True  # keep the work tree free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import ROOT, Guest, GuestError, Results, timeout_scale, vmm_command, vmm_name  # noqa: E402
+from guest import Guest, GuestError, ROOT, Results, api, timeout_scale, vmm_command, vmm_name, wait_socket  # noqa: E402
 from test_net import DHCP_SCRIPT, serve_http, sha  # noqa: E402
 
 VESSEL = os.environ.get("VESSEL_BIN") or os.path.join(ROOT, "build", "vessel")
@@ -58,24 +57,8 @@ MEM = "256M"
 
 
 
-def api(path, cmd, timeout=120):
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(timeout * timeout_scale())
-        s.connect(path)
-        s.sendall((json.dumps(cmd) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    return json.loads(buf)
 
 
-def wait_socket(path, timeout=10):
-    end = time.monotonic() + timeout
-    while not os.path.exists(path) and time.monotonic() < end:
-        time.sleep(0.05)
 
 
 def counts(data):

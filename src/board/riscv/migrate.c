@@ -68,11 +68,7 @@ static void finish(void *opaque)
 {
     struct riscv_board *b = opaque;
 
-    for (int i = 0; i < b->cfg.virtio.ndisks; i++) {
-        struct disk *d = b->cfg.virtio.disks[i];
-        if (!d->readonly && d->ops->flush(d))
-            log_err("migration: flushing %s failed; the destination may miss writes", d->path);
-    }
+    migrate_flush_disks(b->cfg.virtio.disks, b->cfg.virtio.ndisks);
     atomic_store(&b->migrated, 1);
     rv64_machine_stop(b->m, RV64_STOP_QUIT);
     rv64_machine_resume(b->m);

@@ -128,18 +128,13 @@ int riscv_board_check_config(const char *json, size_t len, const struct riscv_bo
 int riscv_board_check_restore(const char *path, const struct riscv_board_config *cfg, char *why,
                               size_t whylen)
 {
-    struct snap_reader r;
     struct snapshot_config saved;
     int err;
 
     why[0] = '\0';
-    err = snapshot_open(&r, path, "rv64", "riscv64");
+    err = snapshot_read_config_file(path, "rv64", "riscv64", &saved);
     if (err)
         return err; /* logged */
-    err = snapshot_read_config(&r, path, &saved);
-    snap_reader_close(&r);
-    if (err)
-        return err;
     err = check_against(&saved, cfg, why, whylen);
     snapshot_config_free(&saved);
     return err;

@@ -135,11 +135,7 @@ static void finish(void *opaque)
 {
     struct x86_board *b = opaque;
 
-    for (int i = 0; i < b->cfg.virtio.ndisks; i++) {
-        struct disk *d = b->cfg.virtio.disks[i];
-        if (!d->readonly && d->ops->flush(d))
-            log_err("migration: flushing %s failed; the destination may miss writes", d->path);
-    }
+    migrate_flush_disks(b->cfg.virtio.disks, b->cfg.virtio.ndisks);
     atomic_store(&b->migrated, 1);
     kvm_engine_stop(b->kvm, ENGINE_STOP_QUIT);
     kvm_engine_resume(b->kvm);

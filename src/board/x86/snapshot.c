@@ -53,18 +53,13 @@ static int check_against(const struct snapshot_config *saved, const struct x86_b
 int x86_board_check_restore(const char *path, const struct x86_board_config *cfg, char *why,
                             size_t whylen)
 {
-    struct snap_reader r;
     struct snapshot_config saved;
     int err;
 
     why[0] = '\0';
-    err = snapshot_open(&r, path, "kvm", "x86_64");
+    err = snapshot_read_config_file(path, "kvm", "x86_64", &saved);
     if (err)
         return err; /* logged */
-    err = snapshot_read_config(&r, path, &saved);
-    snap_reader_close(&r);
-    if (err)
-        return err;
     err = check_against(&saved, cfg, why, whylen);
     snapshot_config_free(&saved);
     return err;
