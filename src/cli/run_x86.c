@@ -65,9 +65,7 @@ static int read_image(const char *opt, const char *path, size_t max, uint8_t **b
 
 static int snapshot_hook(void *board, const struct control_cmd *cmd, struct snapshot_result *res)
 {
-    /* x86 does not freeze disks yet: its snapshots keep them as they are (docs). */
-    memset(res, 0, sizeof(*res));
-    return x86_board_snapshot(board, cmd->path, cmd->stop, &res->ms, &res->paused_ms);
+    return x86_board_snapshot(board, cmd->path, cmd->stop, cmd->keep_disks, res);
 }
 
 /* The machine a snapshot was taken of: RAM, vCPUs and boot files from its CONFIG section.

@@ -83,7 +83,10 @@ def main():
     tmp = tempfile.mkdtemp(prefix="vessel-x86snap-")
     snap = os.path.join(tmp, "vm.snap")
     sock = os.path.join(tmp, "api.sock")
-    devices = ["--rng"]
+    disk = os.path.join(tmp, "data.img")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    devices = ["--rng", "--disk", disk + ",format=raw"]
     guests = []
     try:
         # --- boot, count, snapshot with then=stop ---
@@ -102,7 +105,7 @@ def main():
         names = [(s[0], s[1], s[2]) for s in sections(snap)]
         want = [(1, 0, "config"), (2, 0, "pic"), (2, 1, "pic"), (2, 0, "ioapic"), (2, 0, "pit"),
                 (2, 0, "kvmclock"), (3, 0, "vcpu"), (4, 0, "uart"), (4, 0, "cmos"), (4, 0, "acpi-pm"),
-                (4, 0, "pci"), (4, 0, "virtio-rng"), (5, 0, "ram")]
+                (4, 0, "pci"), (4, 0, "virtio-blk"), (4, 1, "virtio-rng"), (5, 0, "ram")]
         r.check("the file has config, machine, vcpu, device and memory sections",
                 all(x in names for x in want), repr(names))
 
@@ -124,6 +127,11 @@ def main():
         now = counts(b.log())[-1]
         rep = api(sock, {"snapshot": {"path": snap2, "then": "resume"}})
         r.check("snapshot of a restored VM (then=resume) answers ok", rep.get("ok") is True, repr(rep))
+        moved = (rep.get("disks") or [{}])[0]
+        overlay = os.path.join(tmp, "data-vm2.snap.qcow2")
+        r.check("then=resume freezes the writable disk: the VM continues on %s" % os.path.basename(overlay),
+                moved.get("snapshot") == os.path.realpath(disk) and moved.get("now") == overlay
+                and os.path.isfile(overlay), repr(rep))
         after = wait_count(b, now + 5)
         seq = counts(vessel_lines_removed(b.log()))
         r.check("after then=resume the guest keeps counting (%d -> %d) without gaps" % (now, after),

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "board/x86/virtio_devs.h"
+#include "vm/snapshot.h"
 
 struct x86_board_config {
     uint64_t ram_size;
@@ -61,10 +62,12 @@ enum x86_board_exit x86_board_run(struct x86_board *b);
 /* Thread-safe (the API thread): pauses every vCPU at an instruction boundary and the virtio
  * devices, writes the VM's state to path (docs/state-format.md), then resumes the VM with the
  * guest's kvmclock set back to the paused value, or with stop ends x86_board_run with
- * X86_EXIT_SNAPSHOT. *ms is the whole call, *paused_ms the time the guest was paused. Returns
- * 0 or -errno (logged; the VM continues). */
-int x86_board_snapshot(struct x86_board *b, const char *path, bool stop, double *ms,
-                       double *paused_ms);
+ * X86_EXIT_SNAPSHOT. When it resumes, each writable disk is frozen as the snapshot's and the
+ * VM continues on a qcow2 overlay on top of it, unless keep_disks (as riscv_board_snapshot).
+ * res: the moves, the whole call's and the pause's durations. Returns 0 or -errno (logged;
+ * the VM continues, on its old disks). */
+int x86_board_snapshot(struct x86_board *b, const char *path, bool stop, bool keep_disks,
+                       struct snapshot_result *res);
 /* Checks that path is a readable kvm/x86_64 state file and that cfg (ram_size, ncpus, virtio
  * devices) matches its machine configuration. 0, or -errno: logged when the file is at fault,
  * else a one-line reason in why. */

@@ -12,6 +12,7 @@
 #include "engine/kvm/savestate.h"
 #include "virtio/virtio.h"
 #include "vm/snapshot.h"
+#include "vm/snapshot_disks.h"
 #include "vm/snapshot_devices.h"
 
 #define DEV_SAVE_MAX       (X86_PCI_SAVE_MAX > VIRTIO_SAVE_MAX ? X86_PCI_SAVE_MAX : VIRTIO_SAVE_MAX)
@@ -188,10 +189,12 @@ static int write_sections(struct x86_board *b, struct snap_writer *w, const stru
     return err;
 }
 
-int x86_board_snapshot(struct x86_board *b, const char *path, bool stop, double *ms,
-                       double *paused_ms)
+int x86_board_snapshot(struct x86_board *b, const char *path, bool stop, bool keep_disks,
+                       struct snapshot_result *res)
 {
     struct snap_writer w;
+    struct disk_freeze freeze = {0};
+    struct virtio_blk *blks[X86_VIRTIO_MAX];
     struct kvm_vm_state *vs = malloc(sizeof(*vs));
     uint8_t *buf = malloc(x86_board_state_buf_size());
     double t0;
@@ -215,7 +218,10 @@ int x86_board_snapshot(struct x86_board *b, const char *path, bool stop, double 
     /* No device writes guest memory while it is copied. */
     for (int i = 0; i < b->virtio.n; i++)
         virtio_dev_quiesce(b->virtio.slot[i].vdev);
+    memset(res, 0, sizeof(*res));
     err = kvm_vm_get_state(b->kvm, vs);
+    if (!err && !stop && !keep_disks) /* the disks must stay as the snapshot has them */
+        err = disk_freeze_prepare(&freeze, b->cfg.virtio.disks, b->cfg.virtio.ndisks, path);
     if (!err)
         err = snap_writer_open(&w, path, "kvm", "x86_64");
     if (!err) {
@@ -227,6 +233,13 @@ int x86_board_snapshot(struct x86_board *b, const char *path, bool stop, double 
     }
     if (!err && stop)
         err = snap_writer_commit(&w); /* before the VMM may exit */
+    if (!err) {
+        for (int i = 0; i < b->cfg.virtio.ndisks; i++) /* the first slots, in order */
+            blks[i] = b->virtio.slot[i].dev;
+        disk_freeze_commit(&freeze, b->cfg.virtio.disks, blks, res);
+    } else {
+        disk_freeze_abort(&freeze);
+    }
     for (int i = 0; i < b->virtio.n; i++)
         virtio_dev_unquiesce(b->virtio.slot[i].vdev);
     if (!err && stop) {
@@ -236,10 +249,10 @@ int x86_board_snapshot(struct x86_board *b, const char *path, bool stop, double 
         kvm_engine_set_clock(b->kvm, vs->clock.clock); /* kvmclock does not see the pause */
     }
     kvm_engine_resume(b->kvm);
-    *paused_ms = snapshot_now_ms() - t0;
+    res->paused_ms = snapshot_now_ms() - t0;
     if (!err && !stop)
         err = snap_writer_commit(&w); /* the file appears under its name once durable */
-    *ms = snapshot_now_ms() - t0;
+    res->ms = snapshot_now_ms() - t0;
     pthread_mutex_unlock(&b->snap_lock);
     free(vs);
     free(buf);
