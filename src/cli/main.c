@@ -120,7 +120,9 @@ static const char usage_run[] =
     "                     re-probe (echo virtioN > /sys/bus/virtio/drivers/virtio_net/unbind,\n"
     "                     then the same to .../bind; virtioN is the basename of the link\n"
     "                     /sys/class/net/eth0/device); until then it sends with the old one.\n"
-    "                     Give each clone its own disk overlay (vessel disk create NEW\n"
+    "                     A writable --disk that is the snapshot's own disk gets a new\n"
+    "                     qcow2 overlay per clone (DIR/STEM-clone-XXXXXXXX.qcow2, printed);\n"
+    "                     or give each clone its own overlay (vessel disk create NEW\n"
     "                     --backing DISK) or read-only disks\n"
     "  --incoming [HOST:]PORT\n"
     "                     receive a live migration instead of booting: listen on PORT\n"
@@ -485,7 +487,7 @@ static int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    if (backends_open(&be, &o)) {
+    if ((o.clone && cli_clone_disks(o.disks, o.ndisks)) || backends_open(&be, &o)) {
         riscv_images_free(&img);
         free(fw_default);
         if (o.incoming)

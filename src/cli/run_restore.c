@@ -1,11 +1,16 @@
 #include "cli/run_restore.h"
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
+#include "backend/disk/qcow2.h"
 #include "board/riscv/board.h"
 #include "board/riscv/layout.h"
+#include "cli/args.h"
 #include "engine/rv64/rv64.h"
 #include "vm/control.h"
 #include "vm/migrate.h"
@@ -93,6 +98,39 @@ void cli_clone_report(struct riscv_board *board, const uint8_t (*macs)[6], int n
         fprintf(stderr, ", eth%d %02x:%02x:%02x:%02x:%02x:%02x", i, macs[i][0], macs[i][1],
                 macs[i][2], macs[i][3], macs[i][4], macs[i][5]);
     fprintf(stderr, "\r\n");
+}
+
+int cli_clone_disks(struct args_disk *disks, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct disk_qcow2_create_opts o = {0};
+        char real[PATH_MAX], want[PATH_MAX + 32], name[32], overlay[sizeof(disks[i].path)];
+        uint8_t r[4];
+        bool saved = false;
+
+        if (disks[i].readonly || !realpath(disks[i].path, real))
+            continue;
+        snprintf(want, sizeof(want), "virtio-blk path=%s ", real);
+        for (int d = 0; d < restored.ndevices; d++)
+            saved |= !strncmp(restored.devices[d], want, strlen(want));
+        if (!saved) /* e.g. already an overlay of it: the clone writes there */
+            continue;
+        if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+            return 1;
+        snprintf(name, sizeof(name), "clone-%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+        if (snapshot_overlay_name(real, name, overlay, sizeof(overlay))) {
+            fprintf(stderr, "vessel: --clone: an overlay name for %s is too long\n", real);
+            return 1;
+        }
+        o.backing = real;
+        if (disk_qcow2_create(overlay, &o))
+            return 1; /* logged */
+        fprintf(stderr, "vessel: clone: %s stays as the snapshot has it; this clone writes to %s\n",
+                real, overlay);
+        snprintf(disks[i].path, sizeof(disks[i].path), "%s", overlay);
+        disks[i].format = DISK_FORMAT_QCOW2;
+    }
+    return 0;
 }
 
 int cli_riscv_snapshot(void *board, const struct control_cmd *cmd, struct snapshot_result *res)

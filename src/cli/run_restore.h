@@ -37,6 +37,12 @@ int cli_incoming_receive(struct migrate_incoming *in, const struct riscv_board_c
 void cli_incoming_report(const struct migrate_incoming *in, double load_ms, double ms);
 /* One line on stderr after the VM moved away: where to, total time, downtime. */
 void cli_migrated_report(struct migration *mg);
+struct args_disk;
+/* --restore --clone: every writable disk that is the snapshot's own disk is replaced by a new
+ * qcow2 overlay on top of it (DIR/STEM-clone-XXXXXXXX.qcow2, one line on stderr), so that the
+ * snapshot's disk stays as it is and each clone keeps its own writes. After cli_restore_open.
+ * 0, or 1 (logged). */
+int cli_clone_disks(struct args_disk *disks, int n);
 /* Prints the restore time (board creation to just before the first instruction) on stderr. */
 void cli_restore_report(const char *path, double ms, uint64_t mem);
 /* For --clone: the new VM generation ID and NIC MACs on stderr. */

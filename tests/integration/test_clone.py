@@ -21,6 +21,8 @@ takes a DHCP lease and is snapshotted with then=stop. Then:
                the block
            (e) memory: the sum of the clones' Private_Dirty (smaps_rollup) stays below a
                quarter of 3 x the original VMM's RSS (what three unshared VMs would need)
+  auto     a clone given the snapshot's own disk (writable) writes to a new overlay next to it,
+           named on stderr; the base image stays unchanged
   refused  an overlay whose backing file is another image, and an overlay of another size
 
 Ends with "N passed, N failed"; console logs of failed guests go to build/test-logs/.
@@ -266,6 +268,20 @@ def main():
                 blobs[i] = f.read()
         r.check("(d) only clone 1's overlay holds its block",
                 CLONE_MARK.encode() in blobs[0] and CLONE_MARK.encode() not in blobs[1])
+
+        # --- a clone given the snapshot's own disk gets an overlay of its own ---
+        auto = restore(snap, base, "clone-auto", clone=True)
+        m = re.search(rb"this clone writes to (\S+)", auto.log())
+        made = m.group(1).decode() if m else ""
+        auto.run("printf %s | dd of=/dev/vda bs=512 seek=%d conv=fsync 2>/dev/null" % (CLONE_MARK, CLONE_SECTOR))
+        seen = read_sector(auto, CLONE_SECTOR)
+        rc = auto.poweroff()
+        with open(made or os.devnull, "rb") as f:
+            holds = CLONE_MARK.encode() in f.read()
+        r.check("--clone on the snapshot's own disk writes to a new overlay next to it (%s)" % os.path.basename(made),
+                made.startswith(os.path.join(tmp, "base-clone-")) and made.endswith(".qcow2") and holds
+                and seen == CLONE_MARK and rc == 0, (made, seen, rc))
+        r.check("... and the snapshot's disk is still unchanged (sha256)", sha256(base) == base_sha)
 
         # --- refused disks ---
         other = os.path.join(tmp, "other.qcow2")
