@@ -553,6 +553,8 @@ static int cmd_run(int argc, char **argv)
         /* The source waits for this answer: on "go" the VM runs here, else nothing remains. */
         if (migrate_commit(&in, err ? "the destination could not load the state" : NULL) && !err)
             err = -ECONNABORTED;
+        if (!err)
+            riscv_board_announce(board); /* switches learn the guest's new port at once */
         migrate_incoming_close(&in);
         gmem_destroy(&in_ram); /* empty unless the board did not take it */
     }

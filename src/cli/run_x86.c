@@ -254,6 +254,8 @@ int cli_run_x86(const struct x86_run_opts *opts)
         /* The source waits for this answer: on "go" the VM runs here, else nothing remains. */
         if (migrate_commit(&in, err ? "the destination could not load the state" : NULL) && !err)
             err = -ECONNABORTED;
+        if (!err)
+            x86_board_announce(board); /* switches learn the guest's new port at once */
         migrate_incoming_close(&in);
         gmem_destroy(&in_ram); /* empty unless the board did not take it */
     }

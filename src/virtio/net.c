@@ -314,6 +314,29 @@ void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *st)
     st->tx_dropped = atomic_load(&n->st.tx_dropped);
 }
 
+int virtio_net_announce(struct virtio_net *n)
+{
+    uint8_t f[60] = {0}; /* the minimum Ethernet frame, zero-padded */
+    uint8_t mac[6];
+    struct iovec iov = {.iov_base = f, .iov_len = sizeof(f)};
+
+    virtio_dev_config_get(n->vdev, 0, mac, sizeof(mac));
+    memset(f, 0xff, 6); /* to everyone */
+    memcpy(f + 6, mac, 6);
+    f[12] = 0x80; /* ethertype 0x8035: RARP */
+    f[13] = 0x35;
+    f[15] = 1;              /* hardware type: Ethernet */
+    f[16] = 0x08;           /* protocol type: IPv4 */
+    f[18] = 6;              /* hardware address length */
+    f[19] = 4;              /* protocol address length */
+    f[21] = 3;              /* operation: reverse request */
+    memcpy(f + 22, mac, 6); /* sender hardware address */
+    memcpy(f + 32, mac, 6); /* target hardware address; both protocol addresses stay 0 */
+    if (n->link_gone)
+        return -ENETDOWN;
+    return net_backend_send(n->nb, &iov, 1) < 0 ? -EIO : 0;
+}
+
 void virtio_net_destroy(struct virtio_net *n)
 {
     if (!n)

@@ -58,6 +58,10 @@ int virtio_net_create(struct virtio_net **out, struct net_backend *nb, const uin
 struct virtio_dev *virtio_net_dev(struct virtio_net *n);
 /* Counters (read racily from any thread; for display). */
 void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *st);
+/* After the VM moved (a completed live migration): sends a RARP broadcast from the guest's MAC
+ * (as in the device's config space) through the backend, so that switches learn at once where
+ * the guest is now. Returns 0 or -errno. */
+int virtio_net_announce(struct virtio_net *n);
 void virtio_net_destroy(struct virtio_net *n);
 
 /* One's-complement sum of data folded into 16 bits, as the Internet checksum wants it (the

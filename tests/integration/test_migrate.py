@@ -19,7 +19,8 @@ storage) and is moved to B with `vessel migrate` over 10.77.0.2.
   moved    while the guest serves a long TCP stream to the client in SW and keeps writing
            numbered blocks to its disk, it migrates to B: the stream completes with the right
            sha256, every block on the disk file is right, the guest's uptime continues and a
-           process started before the move is still there with the same PID
+           process started before the move is still there with the same PID; the destination
+           announces the guest's MAC with a RARP broadcast that the switch sees
 
 Ends with "N passed, N failed"; console logs of failed guests go to build/test-logs/.
 """
@@ -228,6 +229,14 @@ def main():
         out, st = src.run("[ -e /tmp/disk-done ] && echo WRITER-DONE || echo WRITER-BUSY", CMD)
         r.check("when the move starts, the disk writer and the stream are still busy",
                 "WRITER-BUSY" in out and client.poll() is None, (out, client.poll()))
+        sniff = subprocess.Popen(  # the destination's announcement, seen on the switch
+            ["ip", "netns", "exec", net.sw, sys.executable, "-c",
+             "import socket\n"
+             "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW,socket.htons(0x8035))\n"
+             "s.bind(('br0',0)); s.settimeout(60)\n"
+             "f=s.recv(100); print(f[6:12].hex(':'), f[22:28].hex(':'))\n"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        time.sleep(0.3)
         t0 = time.monotonic()
         p = migrate(sock)
         wall = time.monotonic() - t0
@@ -235,6 +244,13 @@ def main():
         r.check("vessel migrate completes (exit 0, 'migrated to')", p.returncode == 0 and "migrated to" in text, text)
         src.wait_exit(30)
         r.check("the source VMM ends with status 0 after the move", src.returncode == 0, src.returncode)
+        try:
+            rarp = sniff.communicate(timeout=10)[0].decode(errors="replace").split()
+        except subprocess.TimeoutExpired:
+            sniff.kill()
+            rarp = sniff.communicate()[0].decode(errors="replace").split()
+        r.check("the destination announces the guest's MAC (a RARP broadcast reaches the switch)",
+                rarp == [MAC, MAC], rarp)
         for line in text.splitlines():
             if "migrated to" in line:
                 print("INFO migrate: %s (wall %.2f s)" % (line.strip(), wall))

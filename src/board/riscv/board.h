@@ -92,6 +92,9 @@ int riscv_board_check_restore(const char *path, const struct riscv_board_config 
 int riscv_board_check_config(const char *json, size_t len, const struct riscv_board_config *cfg,
                              char *why, size_t whylen);
 
+/* After an incoming migration: every NIC announces the guest's MAC (virtio_net_announce). */
+void riscv_board_announce(struct riscv_board *b);
+
 struct migrate_vm;
 /* What live migration (vm/migrate.h) needs of this board. */
 void riscv_board_migrate_vm(struct riscv_board *b, struct migrate_vm *vm);

@@ -1,10 +1,12 @@
 /* Live migration of the riscv board: the callbacks vm/migrate.c drives. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend/disk/disk.h"
 #include "base/log.h"
 #include "board/riscv/board_int.h"
+#include "virtio/net.h"
 #include "vm/migrate.h"
 
 static char *config_json(void *opaque)
@@ -73,6 +75,14 @@ static void finish(void *opaque)
     rv64_machine_stop(b->m, RV64_STOP_QUIT);
     rv64_machine_resume(b->m);
     pthread_mutex_unlock(&b->snap_lock);
+}
+
+void riscv_board_announce(struct riscv_board *b)
+{
+    for (int i = 0; i < b->virtio.n; i++)
+        if (!strcmp(virtio_dev_name(b->virtio.slot[i].vdev), "net") &&
+            virtio_net_announce(b->virtio.slot[i].dev))
+            log_warn("migration: NIC %d could not announce the guest's MAC", i);
 }
 
 void riscv_board_migrate_vm(struct riscv_board *b, struct migrate_vm *vm)

@@ -79,6 +79,8 @@ int x86_board_check_config(const char *json, size_t len, const struct x86_board_
                            char *why, size_t whylen);
 /* Fills vm with the board's live-migration callbacks (vm/migrate.h). */
 void x86_board_migrate_vm(struct x86_board *b, struct migrate_vm *vm);
+/* After an incoming migration: every NIC announces the guest's MAC (virtio_net_announce). */
+void x86_board_announce(struct x86_board *b);
 /* Maps a KVM dirty log of npages pages (one bit each, as KVM_GET_DIRTY_LOG returns it) that
  * begins at page first of a region of region_pages pages onto the region's bitmap (ORs them
  * in; bits past either end are ignored). */

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "board/x86/board_int.h"
 #include "board/x86/layout.h"
+#include "virtio/net.h"
 #include "vm/migrate.h"
 
 #define PAGE 4096ull
@@ -140,6 +141,14 @@ static void finish(void *opaque)
     kvm_engine_stop(b->kvm, ENGINE_STOP_QUIT);
     kvm_engine_resume(b->kvm);
     pthread_mutex_unlock(&b->snap_lock);
+}
+
+void x86_board_announce(struct x86_board *b)
+{
+    for (int i = 0; i < b->virtio.n; i++)
+        if (!strcmp(virtio_dev_name(b->virtio.slot[i].vdev), "net") &&
+            virtio_net_announce(b->virtio.slot[i].dev))
+            log_warn("migration: NIC %d could not announce the guest's MAC", i);
 }
 
 void x86_board_migrate_vm(struct x86_board *b, struct migrate_vm *vm)
