@@ -121,11 +121,11 @@ static void show(json_t *m, bool tty, int *last_pass)
         return;
     *last_pass = pass;
     fprintf(stderr,
-            "%smigrating to %s: %s, pass %d, %.0f MiB sent (RAM %.0f MiB), %.0f pages dirty, "
-            "dirtied %.0f pages/s, %.0f MB/s, ETA %.0f ms%s",
-            tty ? "\r\033[K" : "", str(m, "to"), str(m, "state"), pass + 1, sent, ram,
-            num(m, "remaining_pages"), num(m, "dirty_rate_pps"), num(m, "bandwidth_bps") / 1e6,
-            num(m, "eta_ms"), tty ? "" : "\n");
+            "%smigrating to %s: %s, pass %d, %.1f MiB to go, %.1f MiB sent (RAM %.0f MiB), "
+            "%.0f MB/s, dirtied %.0f pages/s, ETA %.0f ms%s",
+            tty ? "\r\033[K" : "", str(m, "to"), str(m, "state"), pass + 1,
+            num(m, "remaining_pages") * 4096 / (1 << 20), sent, ram, num(m, "bandwidth_bps") / 1e6,
+            num(m, "dirty_rate_pps"), num(m, "eta_ms"), tty ? "" : "\n");
 }
 
 /* Polls the status until the migration ends; returns the exit status. */
@@ -248,7 +248,8 @@ int cli_migrate(int argc, char **argv)
         r = api_call(fd, status ? "{\"migrate_status\": null}" : "{\"migrate_cancel\": null}");
         ret = r && json_is_true(json_object_get(r, "ok")) ? 0 : 2;
         if (status && r) {
-            char *text = json_dumps(json_object_get(r, "migration"), JSON_COMPACT);
+            char *text =
+                json_dumps(json_object_get(r, "migration"), JSON_COMPACT | JSON_REAL_PRECISION(10));
             printf("%s\n", text ? text : "null");
             free(text);
         } else if (r && ret) {

@@ -217,6 +217,10 @@ struct migration {
     atomic_bool cancel;
     atomic_bool committed; /* "go" sent: too late to cancel */
     double start_ms;
+    /* The pass being sent (for live progress): its pages, and the counters at its start. */
+    bool in_pass;
+    uint64_t pass_pages, pass_sent0, pass_bytes0;
+    double pass_t0;
     struct snap_writer w;
     uint8_t *bounce;     /* RUN_MAX pages: a run is copied before it is checksummed */
     uint64_t words;      /* bitmap words */
@@ -267,6 +271,16 @@ void migration_get_status(struct migration *mg, struct migrate_status *st)
     if (st->state == MIGRATE_CONNECTING || st->state == MIGRATE_PRECOPY ||
         st->state == MIGRATE_STOPCOPY)
         st->elapsed_ms = now_ms() - mg->start_ms;
+    if (mg->in_pass) {
+        uint64_t done = st->sent_pages - mg->pass_sent0;
+        double dt = now_ms() - mg->pass_t0;
+
+        st->remaining_pages = mg->pass_pages > done ? mg->pass_pages - done : 0;
+        if (dt > 20 && st->sent_bytes > mg->pass_bytes0)
+            st->bandwidth_bps = (double)(st->sent_bytes - mg->pass_bytes0) / (dt / 1e3);
+        if (st->bandwidth_bps > 0)
+            st->eta_ms = (double)(st->remaining_pages * PAGE) / st->bandwidth_bps * 1e3;
+    }
     pthread_mutex_unlock(&mg->lock);
 }
 
@@ -306,6 +320,20 @@ static int send_run(struct migration *mg, uint64_t first, uint64_t n)
     mg->st.sent_bytes += n * PAGE + 8 + SNAP_SEC_HDR_SIZE;
     pthread_mutex_unlock(&mg->lock);
     return 0;
+}
+
+/* Marks a pre-copy pass of bitmap's pages as being sent (live progress), or none (NULL). */
+static void set_pass(struct migration *mg, const uint64_t *bitmap)
+{
+    pthread_mutex_lock(&mg->lock);
+    mg->in_pass = bitmap != NULL;
+    if (bitmap) {
+        mg->pass_pages = count_bits(bitmap, mg->words);
+        mg->pass_sent0 = mg->st.sent_pages;
+        mg->pass_bytes0 = mg->st.sent_bytes;
+        mg->pass_t0 = now_ms();
+    }
+    pthread_mutex_unlock(&mg->lock);
 }
 
 /* Sends every page set in bitmap, in runs of contiguous pages, and clears the bitmap. */
@@ -433,10 +461,13 @@ static int precopy(struct migration *mg)
     int err;
 
     first_pass_set(mg, mg->dirty);
+    set_pass(mg, mg->dirty);
     err = send_pages(mg, mg->dirty);
     if (err)
         return io_fail(mg, err, "sending guest RAM");
-    if ((err = sync_pass(mg)))
+    err = sync_pass(mg);
+    set_pass(mg, NULL);
+    if (err)
         return err;
     for (;;) {
         double t1 = now_ms(), pass_ms = t1 - t0;
@@ -465,10 +496,13 @@ static int precopy(struct migration *mg)
             return 0;
         t0 = now_ms();
         bytes0 = mg->st.sent_bytes;
+        set_pass(mg, mg->dirty);
         err = send_pages(mg, mg->dirty);
         if (err)
             return io_fail(mg, err, "sending dirty pages");
-        if ((err = sync_pass(mg)))
+        err = sync_pass(mg);
+        set_pass(mg, NULL);
+        if (err)
             return err;
     }
 }
@@ -621,6 +655,7 @@ out:
     snap_writer_abort(&mg->w);
     free(json);
     pthread_mutex_lock(&mg->lock);
+    mg->in_pass = false;
     if (mg->fd >= 0)
         close(mg->fd);
     mg->fd = -1;
@@ -660,6 +695,7 @@ int migration_start(struct migration *mg, const struct migrate_params *p)
         mg->p.max_passes = MIGRATE_DEFAULT_MAX_PASSES;
     atomic_store(&mg->cancel, false);
     atomic_store(&mg->committed, false);
+    mg->in_pass = false;
     memset(&mg->w, 0, sizeof(mg->w));
     mg->w.fd = -1;
     pthread_mutex_lock(&mg->lock);

@@ -69,9 +69,10 @@ struct migrate_status {
     uint64_t ram_pages;        /* pages of guest RAM */
     uint64_t sent_pages;       /* pages sent so far, all passes */
     uint64_t sent_bytes;       /* bytes on the wire so far */
-    uint64_t remaining_pages;  /* dirty pages found at the last look */
+    uint64_t remaining_pages;  /* during a pass: its pages not sent yet; else the dirty pages
+                                * found at the last look */
     double dirty_rate_pps;     /* pages dirtied per second during the last pass */
-    double bandwidth_bps;      /* bytes per second during the last pass */
+    double bandwidth_bps;      /* bytes per second, this pass so far or the last one */
     double eta_ms;             /* estimated time to completion */
     double elapsed_ms;         /* since the start */
     double downtime_ms;        /* pause to "running" (once completed) */
