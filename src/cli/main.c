@@ -131,7 +131,9 @@ static const char usage_run[] =
     "                     VM; machine settings come from the source, device options as\n"
     "                     for --restore (the same disk files: shared storage); --mem and\n"
     "                     --cpus, when given, are what the source's VM must have; give\n"
-    "                     --arch x86_64 to receive an x86_64 (kvm) VM\n"
+    "                     --arch x86_64 to receive an x86_64 (kvm) VM; --kernel, --initrd\n"
+    "                     and --firmware are what a later guest reboot boots (the source's\n"
+    "                     paths are not used: without them a reboot ends the VM)\n"
     "  -h, --help         this text\n"
     "\n"
     "Console: on a terminal, Ctrl-A x quits, Ctrl-A Ctrl-A sends a Ctrl-A, Ctrl-A h\n"
@@ -286,9 +288,6 @@ static void parse_run(int argc, char **argv, struct run_opts *o)
     if (o->restore && (o->kernel || o->initrd || o->append || o->firmware || machine_set))
         die_usage("--restore: the snapshot sets the machine; --kernel, --initrd, --append, "
                   "--firmware, --mem and --cpus do not go with it");
-    if (o->incoming && (o->kernel || o->initrd || o->append || o->firmware))
-        die_usage("--incoming: the migration source sets the machine; --kernel, --initrd, "
-                  "--append and --firmware do not go with it");
     /* The file says which engine and architecture it is for. */
     if (o->restore && cli_restore_is_x86(o->restore) != !strcmp(o->arch, "x86_64")) {
         if (arch_set)
@@ -553,8 +552,10 @@ static int cmd_run(int argc, char **argv)
         /* The source waits for this answer: on "go" the VM runs here, else nothing remains. */
         if (migrate_commit(&in, err ? "the destination could not load the state" : NULL) && !err)
             err = -ECONNABORTED;
-        if (!err)
+        if (!err) {
+            riscv_board_start_devices(board);
             riscv_board_announce(board); /* switches learn the guest's new port at once */
+        }
         migrate_incoming_close(&in);
         gmem_destroy(&in_ram); /* empty unless the board did not take it */
     }

@@ -76,7 +76,12 @@ int cli_incoming_accept(struct migrate_incoming *in, const char *spec,
         migrate_answer(in, why);
         return 2;
     }
-    machine_settings(mem, cpus, append, firmware, kernel, initrd);
+    /* Boot files for a later guest reboot are this host's own (--kernel, --initrd,
+     * --firmware): paths sent by the source are not trusted with this host's files. */
+    *mem = restored.ram_size;
+    *cpus = restored.nharts;
+    if (!*append)
+        *append = restored.cmdline;
     return 0;
 }
 
@@ -156,11 +161,7 @@ int cli_incoming_receive(struct migrate_incoming *in, const struct riscv_board_c
         migrate_answer(in, "the destination cannot allocate the VM's RAM");
         return 2;
     }
-    if (migrate_answer(in, NULL) || migrate_receive(in, ram, isatty(STDERR_FILENO))) {
-        fprintf(stderr, "vessel: incoming migration failed (see above); nothing was kept\n");
-        return 2;
-    }
-    return 0;
+    return migrate_take_vm(in, ram, bc->virtio.disks, bc->virtio.ndisks) ? 2 : 0;
 }
 
 void cli_incoming_report(const struct migrate_incoming *in, double load_ms, double ms)

@@ -86,9 +86,10 @@ static int restore_config(const char *path, struct x86_run_opts *o)
     }
     o->mem = restored.ram_size;
     o->cpus = restored.nharts;
-    o->append = restored.cmdline;
-    o->kernel = restored.kernel;
-    o->initrd = restored.initrd;
+    /* Boot files for a later guest reboot are this host's own (--kernel, --initrd): paths
+     * sent by the source are not trusted with this host's files. */
+    if (!o->append)
+        o->append = restored.cmdline;
     return 0;
 }
 
@@ -100,7 +101,7 @@ static int refuse(struct migrate_incoming *in, const char *why)
     return 2;
 }
 
-/* --incoming: listens, waits for a source and takes its machine (RAM, vCPUs, boot files) from
+/* --incoming: listens, waits for a source and takes its machine (RAM, vCPUs, command line) from
  * its configuration; what o->want_* asks for must match. 0, 1 (bad input, one line on stderr)
  * or 2 (failed or refused; logged). */
 static int incoming_accept(struct migrate_incoming *in, struct x86_run_opts *o)
@@ -164,11 +165,7 @@ static int incoming_receive(struct migrate_incoming *in, const struct x86_board_
         migrate_answer(in, "the destination cannot allocate the VM's RAM");
         return 2;
     }
-    if (migrate_answer(in, NULL) || migrate_receive(in, ram, isatty(STDERR_FILENO))) {
-        fprintf(stderr, "vessel: incoming migration failed (see above); nothing was kept\n");
-        return 2;
-    }
-    return 0;
+    return migrate_take_vm(in, ram, bc->virtio.disks, bc->virtio.ndisks) ? 2 : 0;
 }
 
 int cli_run_x86(const struct x86_run_opts *opts)
@@ -254,8 +251,10 @@ int cli_run_x86(const struct x86_run_opts *opts)
         /* The source waits for this answer: on "go" the VM runs here, else nothing remains. */
         if (migrate_commit(&in, err ? "the destination could not load the state" : NULL) && !err)
             err = -ECONNABORTED;
-        if (!err)
+        if (!err) {
+            x86_board_start_devices(board);
             x86_board_announce(board); /* switches learn the guest's new port at once */
+        }
         migrate_incoming_close(&in);
         gmem_destroy(&in_ram); /* empty unless the board did not take it */
     }

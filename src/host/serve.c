@@ -179,6 +179,7 @@ static int vm_action(enum api_route route, struct vm *v, const char *body, size_
             (st = vm_snapshot(&host, v, path, stop, keep_disks, &answer, e)))
             return st;
         a = json_loads(answer, 0, NULL);
+        follow_frozen_disks(v, json_object_get(a, "disks")); /* also after a late failure */
         if (!json_is_true(json_object_get(a, "ok"))) {
             const char *why = json_string_value(json_object_get(a, "error"));
             st = api_error_set(e, 500, "internal", "the VM did not write %.200s: %.200s", path,
@@ -187,7 +188,6 @@ static int vm_action(enum api_route route, struct vm *v, const char *body, size_
             free(answer);
             return st;
         }
-        follow_frozen_disks(v, json_object_get(a, "disks"));
         *out = json_pack("{s:s,s:s,s:O,s:O,s:O*}", "path", path, "then", stop ? "stop" : "resume",
                          "ms", json_object_get(a, "ms"), "paused_ms",
                          json_object_get(a, "paused_ms"), "disks", json_object_get(a, "disks"));

@@ -171,13 +171,15 @@ void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
     __atomic_store_n(&el[0], (uint32_t)head, __ATOMIC_RELAXED);
     __atomic_store_n(&el[1], len, __ATOMIC_RELAXED);
     q->used_idx++;
-    __atomic_store_n(USED_IDX(q), q->used_idx, __ATOMIC_RELEASE);
     if (__atomic_load_n(&q->mem->dirty, __ATOMIC_ACQUIRE)) {
         /* Migrating: what the device wrote for this chain, and the used ring, must be sent
-         * again. The chain is still intact: the driver reuses it only after seeing it here. */
+         * again. Marked before used->idx is published: until then the driver cannot reuse
+         * the chain, so its descriptors still name the buffers the device wrote. */
         walk_chain(q, head, NULL);
         gmem_mark_dirty(q->mem, q->used, virtq_used_bytes(q->size));
     }
+    __atomic_store_n(USED_IDX(q), q->used_idx, __ATOMIC_RELEASE);
+    gmem_mark_dirty(q->mem, USED_IDX(q), 2);
 }
 
 bool virtq_should_notify(struct virtq *q)

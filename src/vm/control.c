@@ -282,22 +282,34 @@ static void snapshot(const struct control *c, const struct control_cmd *cmd, cha
         free(res);
         return;
     }
-    err = c->snapshot(c->snapshot_opaque, cmd, res);
-    if (err) {
-        snprintf(out, cap, "{\"ok\":false,\"error\":\"snapshot: %s (see the VMM's log)\"}",
-                 strerror(-err));
-        free(res);
-        return;
+    if (c->migration) {
+        struct migrate_status st;
+        migration_get_status(c->migration, &st);
+        if (st.state == MIGRATE_CONNECTING || st.state == MIGRATE_PRECOPY ||
+            st.state == MIGRATE_STOPCOPY) {
+            snprintf(out, cap,
+                     "{\"ok\":false,\"error\":\"a live migration is running (cancel it or "
+                     "wait for its end)\"}");
+            free(res);
+            return;
+        }
     }
+    err = c->snapshot(c->snapshot_opaque, cmd, res);
     disks = json_array();
     for (int i = 0; disks && i < res->nmoved; i++)
         json_array_append_new(
             disks, json_pack("{s:s,s:s}", "snapshot", res->moved_from[i], "now", res->moved_to[i]));
-    a = json_pack("{s:b,s:I,s:I,s:o*}", "ok", 1, "ms", (json_int_t)(res->ms + 0.5), "paused_ms",
-                  (json_int_t)(res->paused_ms + 0.5), "disks", disks);
+    if (err) /* a late failure (the file's commit) can come after the disks moved */
+        a = json_pack("{s:b,s:s++,s:o*}", "ok", 0, "error", "snapshot: ", strerror(-err),
+                      " (see the VMM's log)", "disks", disks);
+    else
+        a = json_pack("{s:b,s:I,s:I,s:o*}", "ok", 1, "ms", (json_int_t)(res->ms + 0.5), "paused_ms",
+                      (json_int_t)(res->paused_ms + 0.5), "disks", disks);
     text = a ? json_dumps(a, JSON_COMPACT) : NULL;
     if (text && strlen(text) < cap)
         snprintf(out, cap, "%s", text);
+    else if (err)
+        snprintf(out, cap, "{\"ok\":false,\"error\":\"snapshot: %s\"}", strerror(-err));
     else
         snprintf(out, cap, "{\"ok\":true,\"ms\":%.0f,\"paused_ms\":%.0f}", res->ms, res->paused_ms);
     free(text);

@@ -2,6 +2,7 @@
  * receiver (vm/migrate.h, docs/migration.md). */
 #include "vm/migrate.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -26,6 +27,8 @@
 #define RUN_MAX      256         /* pages per SNAP_PAGES section */
 #define LINE_MAX_LEN 512         /* one answer line on the back channel */
 #define SECTION_MAX  (16u << 20) /* largest non-memory section accepted */
+#define STATE_MAX    (64u << 20) /* all non-memory sections together */
+#define SECTIONS_MAX 4096        /* as many as a state file may have */
 
 static double now_ms(void)
 {
@@ -123,9 +126,10 @@ static void set_timeouts(int fd, uint32_t timeout_ms)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-/* Connects within timeout_ms; the fd or -errno with a reason in why. */
+/* Connects within timeout_ms; the fd or -errno with a reason in why. It gives up at once
+ * (-ECANCELED) when *cancel is set. */
 static int connect_to(const char *host, const char *port, uint32_t timeout_ms, char *why,
-                      size_t whylen)
+                      size_t whylen, atomic_bool *cancel)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
     int fd = -1, err, gai = getaddrinfo(host, port, &hints, &res);
@@ -150,9 +154,13 @@ static int connect_to(const char *host, const char *port, uint32_t timeout_ms, c
             goto next;
         }
         pfd = (struct pollfd){.fd = fd, .events = POLLOUT};
-        if (poll(&pfd, 1, (int)timeout_ms) <= 0) {
-            err = -ETIMEDOUT;
-            goto next;
+        for (uint32_t waited = 0;; waited += 100) { /* in slices: a cancel is seen at once */
+            int r = poll(&pfd, 1, 100);
+            if (r > 0)
+                break;
+            err = atomic_load(cancel) ? -ECANCELED : -ETIMEDOUT;
+            if ((r < 0 && errno != EINTR) || err == -ECANCELED || waited >= timeout_ms)
+                goto next;
         }
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr) {
             err = -(soerr ? soerr : errno);
@@ -195,6 +203,12 @@ int migrate_parse_hostport(const char *s, char *host, size_t hostlen, char *port
         memcpy(host, s, hl);
         host[hl] = '\0';
         p = colon + 1;
+    }
+    for (size_t i = 0; i < hl; i++) { /* a name or an address, nothing else */
+        char c = host[i];
+        if (!isalnum((unsigned char)c) && c != '.' && c != '-' && c != '_' &&
+            !(s[0] == '[' && (c == ':' || c == '%')))
+            return -EINVAL;
     }
     errno = 0;
     v = strtoul(p, &end, 10);
@@ -258,8 +272,8 @@ struct migration *migration_new(const struct migrate_vm *vm)
 
 const char *migrate_state_name(enum migrate_state s)
 {
-    static const char *const names[] = {"none",      "connecting", "precopy",  "stopcopy",
-                                        "completed", "failed",     "cancelled"};
+    static const char *const names[] = {"none",      "connecting", "precopy",   "stopcopy",
+                                        "completed", "failed",     "cancelled", "unconfirmed"};
 
     return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
 }
@@ -540,9 +554,13 @@ static int stopcopy(struct migration *mg, double *t_pause)
         return fail(mg, -EPROTO, "the destination could not load the state: %s",
                     strncmp(line, "failed ", 7) ? line : line + 7);
     t[3] = now_ms();
-    if (atomic_load(&mg->cancel))
+    pthread_mutex_lock(&mg->lock); /* a cancel either comes before this or is refused */
+    if (atomic_load(&mg->cancel)) {
+        pthread_mutex_unlock(&mg->lock);
         return fail(mg, -ECANCELED, "cancelled");
+    }
     atomic_store(&mg->committed, true);
+    pthread_mutex_unlock(&mg->lock);
     err = send_line(mg->fd, "go");
     if (!err)
         err = read_line(mg->fd, line, sizeof(line), mg->p.timeout_ms);
@@ -576,7 +594,7 @@ static void *migration_main(void *arg)
     bool logging = false, paused = false;
     int fd, err;
 
-    fd = connect_to(mg->p.host, mg->p.port, mg->p.timeout_ms, why, sizeof(why));
+    fd = connect_to(mg->p.host, mg->p.port, mg->p.timeout_ms, why, sizeof(why), &mg->cancel);
     if (fd < 0) {
         fail(mg, fd, "%s", why);
         goto out;
@@ -624,9 +642,9 @@ static void *migration_main(void *arg)
         goto out;
     paused = true;
     err = stopcopy(mg, &t_pause);
-    if (err > 0) { /* past the point of no return, unconfirmed: stays paused, ends failed */
+    if (err > 0) { /* past the point of no return, unconfirmed: stays paused for good */
+        mg->vm.abandon(mg->vm.opaque);
         paused = false;
-        logging = false;
         goto out;
     }
     if (err)
@@ -661,8 +679,9 @@ out:
     mg->fd = -1;
     mg->st.elapsed_ms = now_ms() - start;
     if (mg->st.state != MIGRATE_COMPLETED) {
-        mg->st.state = atomic_load(&mg->cancel) && !atomic_load(&mg->committed) ? MIGRATE_CANCELLED
-                                                                                : MIGRATE_FAILED;
+        mg->st.state = atomic_load(&mg->committed) ? MIGRATE_UNCONFIRMED
+                       : atomic_load(&mg->cancel)  ? MIGRATE_CANCELLED
+                                                   : MIGRATE_FAILED;
         log_err("migration to %s: %s%s", mg->st.to, mg->st.error,
                 mg->st.state == MIGRATE_CANCELLED || !atomic_load(&mg->committed)
                     ? "; the VM runs on here"
@@ -678,7 +697,8 @@ int migration_start(struct migration *mg, const struct migrate_params *p)
 
     pthread_mutex_lock(&mg->lock);
     if (mg->st.state == MIGRATE_CONNECTING || mg->st.state == MIGRATE_PRECOPY ||
-        mg->st.state == MIGRATE_STOPCOPY || mg->st.state == MIGRATE_COMPLETED) {
+        mg->st.state == MIGRATE_STOPCOPY || mg->st.state == MIGRATE_COMPLETED ||
+        mg->st.state == MIGRATE_UNCONFIRMED) {
         pthread_mutex_unlock(&mg->lock);
         return -EBUSY;
     }
@@ -750,17 +770,25 @@ void migration_free(struct migration *mg)
     free(mg);
 }
 
-void migrate_status_json(const struct migrate_status *st, char *out, size_t cap)
+/* s as the inside of a JSON string (quotes and backslashes escaped, controls as '?'). */
+static void json_escape(const char *s, char *out, size_t cap)
 {
-    char err[2 * sizeof(st->error)];
     size_t j = 0;
 
-    for (size_t i = 0; st->error[i] && j + 2 < sizeof(err); i++) {
-        if (st->error[i] == '"' || st->error[i] == '\\')
-            err[j++] = '\\';
-        err[j++] = (unsigned char)st->error[i] < 0x20 ? '?' : st->error[i];
+    for (size_t i = 0; s[i] && j + 2 < cap; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            out[j++] = '\\';
+        out[j++] = (unsigned char)s[i] < 0x20 ? '?' : s[i];
     }
-    err[j] = '\0';
+    out[j] = '\0';
+}
+
+void migrate_status_json(const struct migrate_status *st, char *out, size_t cap)
+{
+    char err[2 * sizeof(st->error)], to[2 * sizeof(st->to)];
+
+    json_escape(st->error, err, sizeof(err));
+    json_escape(st->to, to, sizeof(to));
     snprintf(out, cap,
              "{\"state\":\"%s\",\"to\":\"%s\",\"passes\":%u,\"ram_pages\":%" PRIu64
              ",\"sent_pages\":%" PRIu64 ",\"sent_bytes\":%" PRIu64 ",\"remaining_pages\":%" PRIu64
@@ -768,7 +796,7 @@ void migrate_status_json(const struct migrate_status *st, char *out, size_t cap)
              "\"downtime_ms\":%.2f,\"downtime_target_ms\":%.0f,\"pause_ms\":%.2f,"
              "\"final_pages\":%" PRIu64 ",\"final_pages_ms\":%.2f,\"load_ms\":%.2f,"
              "\"handover_ms\":%.2f,\"error\":%s%s%s}",
-             migrate_state_name(st->state), st->to, st->passes, st->ram_pages, st->sent_pages,
+             migrate_state_name(st->state), to, st->passes, st->ram_pages, st->sent_pages,
              st->sent_bytes, st->remaining_pages, st->dirty_rate_pps, st->bandwidth_bps, st->eta_ms,
              st->elapsed_ms, st->downtime_ms, st->downtime_target_ms, st->pause_ms, st->final_pages,
              st->final_pages_ms, st->load_ms, st->handover_ms, err[0] ? "\"" : "",
@@ -948,8 +976,9 @@ static int receive_state(struct migrate_incoming *in, const struct snap_section 
     uint8_t *buf;
     int err;
 
-    if (sec->length > SECTION_MAX) {
-        log_err("incoming migration: section %s too large", sec->name);
+    if (sec->length > SECTION_MAX || ++in->state_sections > SECTIONS_MAX ||
+        (in->state_bytes += sec->length) > STATE_MAX) {
+        log_err("incoming migration: section %.16s too large, or too many sections", sec->name);
         return -EBADMSG;
     }
     buf = malloc(sec->length ? sec->length : 1);
@@ -1007,6 +1036,19 @@ int migrate_receive(struct migrate_incoming *in, struct gmem *ram, bool progress
                     (uint64_t)((in->pages_received * PAGE) >> 20));
         }
     }
+}
+
+int migrate_take_vm(struct migrate_incoming *in, struct gmem *ram, struct disk **disks, int ndisks)
+{
+    int err = migrate_answer(in, NULL);
+
+    if (!err)
+        err = migrate_receive(in, ram, isatty(STDERR_FILENO));
+    for (int i = 0; !err && i < ndisks; i++)
+        err = disk_reopen(&disks[i]);
+    if (err)
+        fprintf(stderr, "vessel: incoming migration failed (see above); nothing was kept\n");
+    return err;
 }
 
 int migrate_commit(struct migrate_incoming *in, const char *refusal)

@@ -38,6 +38,9 @@ struct migrate_vm {
     int (*write_state)(void *opaque, struct snap_writer *w);
     /* While paused, once the destination runs the VM: ends it here (disks flushed first). */
     void (*finish)(void *opaque);
+    /* While paused, when the destination got "go" but did not confirm: the VM may run there,
+     * so it must never run here again; releases what pause took without resuming. */
+    void (*abandon)(void *opaque);
 };
 
 struct migrate_params {
@@ -53,13 +56,14 @@ struct migrate_params {
 #define MIGRATE_DEFAULT_MAX_PASSES  30
 
 enum migrate_state {
-    MIGRATE_NONE,       /* never started */
-    MIGRATE_CONNECTING, /* connecting, sending the configuration */
-    MIGRATE_PRECOPY,    /* copying RAM while the VM runs */
-    MIGRATE_STOPCOPY,   /* VM paused: the last pages and the device state */
-    MIGRATE_COMPLETED,  /* the destination runs the VM; this one has ended */
-    MIGRATE_FAILED,     /* error says why; the VM here runs on */
-    MIGRATE_CANCELLED,  /* cancelled; the VM here runs on */
+    MIGRATE_NONE,        /* never started */
+    MIGRATE_CONNECTING,  /* connecting, sending the configuration */
+    MIGRATE_PRECOPY,     /* copying RAM while the VM runs */
+    MIGRATE_STOPCOPY,    /* VM paused: the last pages and the device state */
+    MIGRATE_COMPLETED,   /* the destination runs the VM; this one has ended */
+    MIGRATE_FAILED,      /* error says why; the VM here runs on */
+    MIGRATE_CANCELLED,   /* cancelled; the VM here runs on */
+    MIGRATE_UNCONFIRMED, /* handed over, not confirmed: the VM here stays paused for good */
 };
 
 struct migrate_status {
@@ -119,6 +123,8 @@ struct migrate_incoming {
     int state_fd;
     char state_path[64]; /* /proc/self/fd/N: the state file for the board's restore path */
     uint64_t pages_received;
+    uint32_t state_sections; /* device/CPU/machine sections so far (bounded) */
+    uint64_t state_bytes;    /* and their bytes (bounded) */
 };
 
 /* Listens on [HOST:]PORT (HOST defaults to every address); 0 or -errno (logged). */
@@ -131,6 +137,10 @@ int migrate_answer(struct migrate_incoming *in, const char *refusal);
 /* Receives RAM into ram (created from the CONFIG's size) and the rest into the state file
  * until END; 0 or -errno (logged). Prints progress on stderr when progress is set. */
 int migrate_receive(struct migrate_incoming *in, struct gmem *ram, bool progress);
+/* migrate_answer(ok) and migrate_receive, then every disk of the VM opened again (the
+ * source flushed its writes into the shared files before the end of the stream: their
+ * metadata is read afresh). 0, or -errno with one line on stderr. */
+int migrate_take_vm(struct migrate_incoming *in, struct gmem *ram, struct disk **disks, int ndisks);
 /* The VM is loaded (refusal NULL) or not: tells the source, and with success waits for its
  * "go" and confirms "running". 0 when this side must run the VM, else -errno (logged). */
 int migrate_commit(struct migrate_incoming *in, const char *refusal);

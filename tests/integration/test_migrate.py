@@ -7,7 +7,7 @@ The test builds its own network (root only; SKIP otherwise):
     namespace A :  bridge bra 10.77.0.1/24 = veth a0 (to SW) + tap vtap0 (the source VM)
     namespace B :  bridge brb 10.77.0.2/24 = veth b0 (to SW) + tap vtap0 (the destination VM)
 
-The guest (10.77.0.10, a fixed MAC) runs in A with a raw disk file both hosts see (shared
+The guest (10.77.0.10, a fixed MAC) runs in A with a qcow2 disk file both hosts see (shared
 storage) and is moved to B with `vessel migrate` over 10.77.0.2.
 
   refused  a destination whose device options differ refuses; the source runs on
@@ -44,6 +44,7 @@ PORT = 47310          # migration port on B
 STREAM_PORT = 5000    # the guest's TCP stream
 STREAM_LINES = 300000  # `seq 1 N`: about 2 MiB
 BLOCKS = 40           # 64 KiB blocks the guest writes, one every 0.2 s
+FAR = 16384           # a 64 KiB block 1 GiB into the disk (another qcow2 L2 table)
 CMD = 60
 
 
@@ -126,10 +127,11 @@ def main():
     try:
         if not r.check("two hosts and a switch in network namespaces", net.up()):
             raise GuestError("network set-up failed")
-        disk = os.path.join(tmp, "shared.img")
-        with open(disk, "wb") as f:
-            f.truncate(8 << 20)
-        devices = ["--disk", disk + ",format=raw", "--net", "tap,ifname=vtap0,mac=" + MAC]
+        # qcow2: clusters the source allocates while RAM is copied must be in the file (its
+        # metadata flushed) when the destination opens it
+        disk = os.path.join(tmp, "shared.qcow2")
+        subprocess.run([VESSEL, "disk", "create", disk, "2G"], check=True, stdout=subprocess.DEVNULL)
+        devices = ["--disk", disk, "--net", "tap,ifname=vtap0,mac=" + MAC]
         sock = os.path.join(tmp, "src.sock")
         src = Guest(["ip", "netns", "exec", net.a] + vmm_command(mem="256M") + devices + ["--api-socket", sock],
                     name="migrate-source")
@@ -226,6 +228,10 @@ def main():
         time.sleep(2)
         d = destination(net, devices, "migrate-destination")
         guests.append(d)
+        # after the destination opened the disk: a block 1 GiB in, which needs a new L1 entry
+        # and L2 table in the qcow2 image - the destination must not use its stale view
+        src.run("yes FAR-BLOCK | head -c 65536 > /tmp/far; "
+                "dd if=/tmp/far of=/dev/vda bs=65536 seek=%d conv=fsync 2>/dev/null" % FAR, CMD)
         out, st = src.run("[ -e /tmp/disk-done ] && echo WRITER-DONE || echo WRITER-BUSY", CMD)
         r.check("when the move starts, the disk writer and the stream are still busy",
                 "WRITER-BUSY" in out and client.poll() is None, (out, client.poll()))
@@ -263,6 +269,10 @@ def main():
             up_after, newpid = 0.0, 0
         r.check("the guest's uptime continues (not reset, not behind)",
                 up_before <= up_after <= up_before + wall + 30, (up_before, up_after))
+        out, st = d.run("echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/vda bs=65536 skip=%d count=1 "
+                        "2>/dev/null | head -c 9" % FAR, CMD)
+        r.check("on B the guest reads the block written 1 GiB in just before the move (fresh "
+                "qcow2 metadata)", "FAR-BLOCK" in out, out)
         r.check("new PIDs continue after the old ones", newpid > int(pid) if pid.isdigit() else False, (pid, newpid))
         try:
             cout, _ = client.communicate(timeout=120 * timeout_scale())
@@ -276,7 +286,12 @@ def main():
         r.check("the guest's disk writer finishes on B", st == 0 and "synced" in out, out)
         d.poweroff()
         r.check("the destination guest powers off cleanly", d.returncode == 0, d.returncode)
-        with open(disk, "rb") as f:
+        chk = subprocess.run(["qemu-img", "check", disk], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        r.check("qemu-img check finds the shared qcow2 disk consistent after the move", chk.returncode == 0,
+                chk.stdout.decode(errors="replace")[-500:])
+        raw = os.path.join(tmp, "shared.raw")
+        subprocess.run(["qemu-img", "convert", "-O", "raw", disk, raw], check=True)
+        with open(raw, "rb") as f:
             data = f.read(BLOCKS * 65536)
         bad = [i for i in range(BLOCKS) if data[i * 65536:(i + 1) * 65536] != block(i)]
         r.check("all %d blocks written before, during and after the move are on the disk" % BLOCKS, not bad, bad[:10])

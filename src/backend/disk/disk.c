@@ -76,6 +76,21 @@ int disk_open(struct disk **out, const char *path, enum disk_format fmt, bool re
     return disk_open_with(out, path, readonly, open_probed, &fmt);
 }
 
+int disk_reopen(struct disk **d)
+{
+    enum disk_format fmt;
+    struct disk *nd;
+    int err = disk_format_parse((*d)->ops->name, &fmt);
+
+    if (!err)
+        err = disk_open(&nd, (*d)->path, fmt, (*d)->readonly);
+    if (err)
+        return err;
+    disk_close(*d);
+    *d = nd;
+    return 0;
+}
+
 void disk_close(struct disk *d)
 {
     if (!d)

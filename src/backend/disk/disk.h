@@ -39,6 +39,10 @@ enum disk_format { DISK_FORMAT_PROBE = 0, DISK_FORMAT_RAW, DISK_FORMAT_QCOW2 };
  * one-line message naming the file and the problem is logged and -errno returned. */
 int disk_open(struct disk **out, const char *path, enum disk_format fmt, bool readonly);
 void disk_close(struct disk *d);
+/* Opens *d's file again (same path, format and read-only flag) and closes the old handle: the
+ * image's metadata is read afresh, e.g. after another process wrote it (a migration source on
+ * shared storage). On failure *d stays as it was. Returns 0 or -errno (logged). */
+int disk_reopen(struct disk **d);
 int disk_format_parse(const char *name, enum disk_format *fmt);
 
 /* Formats implement these; only disk.c calls them. */

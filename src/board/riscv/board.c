@@ -307,6 +307,10 @@ enum riscv_board_exit riscv_board_run(struct riscv_board *b)
         case RV64_STOP_REBOOT:
             log_info("guest reboot");
             pthread_mutex_lock(&b->snap_lock); /* no snapshot of a half-reloaded guest */
+            if (atomic_load(&b->migrated)) {   /* the VM moved while it asked to reboot */
+                pthread_mutex_unlock(&b->snap_lock);
+                return RISCV_EXIT_MIGRATED;
+            }
             board_reset_devices(b);
             err = board_load(b);
             /* A migration in progress must send the reloaded images again. */

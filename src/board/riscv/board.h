@@ -75,7 +75,8 @@ struct virtio_balloon *riscv_board_balloon(struct riscv_board *b);
  * the VM continues on a new qcow2 overlay on top of it (unless keep_disks): res lists them.
  * The file appears under path only once complete and synced (the guest already runs again
  * while it is synced). res: also the whole call's and the pause's durations. Returns 0 or
- * -errno (logged; the VM then resumes in either case, on its old disks). */
+ * -errno (logged; the VM then resumes in either case: on its old disks, unless the failure
+ * came after the switch - the file's final sync and rename - which res then lists). */
 int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, bool keep_disks,
                          struct snapshot_result *res);
 /* The VM generation ID the guest sees now (16 bytes). */
@@ -92,6 +93,9 @@ int riscv_board_check_restore(const char *path, const struct riscv_board_config 
 int riscv_board_check_config(const char *json, size_t len, const struct riscv_board_config *cfg,
                              char *why, size_t whylen);
 
+/* A board created from an incoming migration keeps its virtio devices stopped until this
+ * (the source's "go"). */
+void riscv_board_start_devices(struct riscv_board *b);
 /* After an incoming migration: every NIC announces the guest's MAC (virtio_net_announce). */
 void riscv_board_announce(struct riscv_board *b);
 

@@ -44,7 +44,10 @@ struct riscv_board {
     atomic_int snap_stop;
     /* Live migration (migrate.c): the paused guest's mtime; set once the VM moved away. */
     uint64_t mig_mtime;
+    int mig_err; /* the pause failed (the machine is stopping): the migration fails */
     atomic_int migrated;
+    atomic_int held; /* paused for good after an unconfirmed handover: no resume, no snapshot */
+    bool incoming;   /* created from an incoming migration: devices wait for the go-ahead */
     uint8_t fdt[RISCV_FDT_MAX_SIZE] __attribute__((aligned(8))); /* libfdt wants 8 */
 };
 

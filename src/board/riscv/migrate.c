@@ -34,7 +34,8 @@ static void pause_vm(void *opaque)
     struct riscv_board *b = opaque;
 
     pthread_mutex_lock(&b->snap_lock);
-    rv64_machine_pause(b->m);
+    /* A guest that is powering off or rebooting right now cannot move (its harts stop). */
+    b->mig_err = rv64_machine_pause(b->m);
     b->mig_mtime = rv64_machine_mtime(b->m);
     for (int i = 0; i < b->virtio.n; i++)
         virtio_dev_quiesce(b->virtio.slot[i].vdev);
@@ -57,8 +58,12 @@ static int write_state(void *opaque, struct snap_writer *w)
     uint8_t *buf = malloc(RISCV_DEV_SAVE_MAX);
     int err;
 
+    if (b->mig_err)
+        return b->mig_err;
     if (!buf)
         return -ENOMEM;
+    /* The destination opens the disks after this: everything written must be in the files. */
+    migrate_flush_disks(b->cfg.virtio.disks, b->cfg.virtio.ndisks);
     err = riscv_board_write_state(b, w, b->mig_mtime, buf);
     free(buf);
     return err;
@@ -75,6 +80,23 @@ static void finish(void *opaque)
     rv64_machine_stop(b->m, RV64_STOP_QUIT);
     rv64_machine_resume(b->m);
     pthread_mutex_unlock(&b->snap_lock);
+}
+
+/* The handover went unconfirmed: the VM may run on the destination, so it never runs here
+ * again (no resume, no snapshot); the lock is released so that nothing waits on it. */
+static void abandon(void *opaque)
+{
+    struct riscv_board *b = opaque;
+
+    atomic_store(&b->held, 1);
+    pthread_mutex_unlock(&b->snap_lock);
+}
+
+void riscv_board_start_devices(struct riscv_board *b)
+{
+    for (int i = 0; b->incoming && i < b->virtio.n; i++)
+        virtio_dev_unquiesce(b->virtio.slot[i].vdev);
+    b->incoming = false;
 }
 
 void riscv_board_announce(struct riscv_board *b)
@@ -99,5 +121,6 @@ void riscv_board_migrate_vm(struct riscv_board *b, struct migrate_vm *vm)
         .resume = resume_vm,
         .write_state = write_state,
         .finish = finish,
+        .abandon = abandon,
     };
 }

@@ -232,6 +232,12 @@ int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, boo
         return -ENOMEM;
     memset(res, 0, sizeof(*res));
     pthread_mutex_lock(&b->snap_lock);
+    if (atomic_load(&b->held)) {
+        pthread_mutex_unlock(&b->snap_lock);
+        free(buf);
+        log_err("snapshot: %s: the VM is held paused after an unconfirmed migration", path);
+        return -EBUSY;
+    }
     t0 = snapshot_now_ms();
     rv64_machine_pause(b->m);
     mtime = rv64_machine_mtime(b->m);
@@ -289,6 +295,7 @@ int riscv_board_restore_ram(struct riscv_board *b, const struct snap_reader *r)
         if (b->cfg.incoming_ram->size != b->cfg.ram_size)
             return -EINVAL;
         b->ram = *b->cfg.incoming_ram;
+        b->incoming = true;
         b->cfg.incoming_ram->hva = NULL;
         b->cfg.incoming_ram->fd = -1;
         return 0;
@@ -419,6 +426,10 @@ int riscv_board_restore_state(struct riscv_board *b, const struct snap_reader *r
     buf = malloc(DEV_SAVE_MAX);
     if (!buf)
         return -ENOMEM;
+    /* An incoming VM's devices stay stopped until the source hands the VM over: no disk
+     * write may happen here while the source may still run it. */
+    for (int i = 0; b->incoming && i < b->virtio.n; i++)
+        virtio_dev_quiesce(b->virtio.slot[i].vdev);
     err = load_devices(b, r, buf);
     free(buf);
     if (!err && b->cfg.clone)

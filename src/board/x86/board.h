@@ -65,7 +65,8 @@ enum x86_board_exit x86_board_run(struct x86_board *b);
  * X86_EXIT_SNAPSHOT. When it resumes, each writable disk is frozen as the snapshot's and the
  * VM continues on a qcow2 overlay on top of it, unless keep_disks (as riscv_board_snapshot).
  * res: the moves, the whole call's and the pause's durations. Returns 0 or -errno (logged;
- * the VM continues, on its old disks). */
+ * the VM continues: on its old disks, unless the failure came after the switch - the file's
+ * final sync and rename - which res then lists). */
 int x86_board_snapshot(struct x86_board *b, const char *path, bool stop, bool keep_disks,
                        struct snapshot_result *res);
 /* Checks that path is a readable kvm/x86_64 state file and that cfg (ram_size, ncpus, virtio
@@ -79,6 +80,9 @@ int x86_board_check_config(const char *json, size_t len, const struct x86_board_
                            char *why, size_t whylen);
 /* Fills vm with the board's live-migration callbacks (vm/migrate.h). */
 void x86_board_migrate_vm(struct x86_board *b, struct migrate_vm *vm);
+/* A board created from an incoming migration keeps its virtio devices stopped until this
+ * (the source's "go"). */
+void x86_board_start_devices(struct x86_board *b);
 /* After an incoming migration: every NIC announces the guest's MAC (virtio_net_announce). */
 void x86_board_announce(struct x86_board *b);
 /* Maps a KVM dirty log of npages pages (one bit each, as KVM_GET_DIRTY_LOG returns it) that

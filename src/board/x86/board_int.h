@@ -37,6 +37,8 @@ struct x86_board {
     int mig_err;
     uint64_t *mig_log;
     atomic_int migrated;
+    atomic_int held; /* paused for good after an unconfirmed handover: no resume, no snapshot */
+    bool incoming;   /* created from an incoming migration: devices wait for the go-ahead */
 };
 
 /* snapshot.c: restore steps of x86_board_create. restore_ram maps the file's memory section

@@ -125,6 +125,8 @@ static int write_state(void *opaque, struct snap_writer *w)
     buf = malloc(x86_board_state_buf_size());
     if (!buf)
         return -ENOMEM;
+    /* The destination opens the disks after this: everything written must be in the files. */
+    migrate_flush_disks(b->cfg.virtio.disks, b->cfg.virtio.ndisks);
     err = x86_board_write_state(b, w, b->mig_vs, buf);
     free(buf);
     return err;
@@ -141,6 +143,23 @@ static void finish(void *opaque)
     kvm_engine_stop(b->kvm, ENGINE_STOP_QUIT);
     kvm_engine_resume(b->kvm);
     pthread_mutex_unlock(&b->snap_lock);
+}
+
+/* The handover went unconfirmed: the VM may run on the destination, so it never runs here
+ * again (no resume, no snapshot); the lock is released so that nothing waits on it. */
+static void abandon(void *opaque)
+{
+    struct x86_board *b = opaque;
+
+    atomic_store(&b->held, 1);
+    pthread_mutex_unlock(&b->snap_lock);
+}
+
+void x86_board_start_devices(struct x86_board *b)
+{
+    for (int i = 0; b->incoming && i < b->virtio.n; i++)
+        virtio_dev_unquiesce(b->virtio.slot[i].vdev);
+    b->incoming = false;
 }
 
 void x86_board_announce(struct x86_board *b)
@@ -163,6 +182,7 @@ void x86_board_migrate_vm(struct x86_board *b, struct migrate_vm *vm)
         .get_dirty_log = get_dirty_log,
         .pause = pause_vm,
         .resume = resume_vm,
+        .abandon = abandon,
         .write_state = write_state,
         .finish = finish,
     };

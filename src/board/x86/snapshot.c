@@ -206,6 +206,13 @@ int x86_board_snapshot(struct x86_board *b, const char *path, bool stop, bool ke
         return -ENOMEM;
     }
     pthread_mutex_lock(&b->snap_lock);
+    if (atomic_load(&b->held)) {
+        pthread_mutex_unlock(&b->snap_lock);
+        free(vs);
+        free(buf);
+        log_err("snapshot: %s: the VM is held paused after an unconfirmed migration", path);
+        return -EBUSY;
+    }
     t0 = snapshot_now_ms();
     err = kvm_engine_pause(b->kvm);
     if (err) {
@@ -272,6 +279,7 @@ int x86_board_restore_ram(struct x86_board *b, const struct snap_reader *r)
         if (b->cfg.incoming_ram->size != b->cfg.ram_size)
             return -EINVAL;
         b->ram = *b->cfg.incoming_ram;
+        b->incoming = true;
         b->cfg.incoming_ram->hva = NULL;
         b->cfg.incoming_ram->fd = -1;
         b->cfg.incoming_ram = NULL;
@@ -419,6 +427,10 @@ int x86_board_restore_state(struct x86_board *b, const struct snap_reader *r)
         err = load_cpus(b, r, buf, cap);
     if (!err && kvm_vm_set_state(b->kvm, vs))
         err = load_fail(b, "the interrupt controllers, PIT or clock");
+    /* An incoming VM's devices stay stopped until the source hands the VM over: no disk
+     * write may happen here while the source may still run it. */
+    for (int i = 0; !err && b->incoming && i < b->virtio.n; i++)
+        virtio_dev_quiesce(b->virtio.slot[i].vdev);
     if (!err)
         err = load_devices(b, r, buf, cap);
 out:

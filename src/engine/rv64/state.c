@@ -19,14 +19,17 @@ void rv64_hart_park(struct rv64_hart *h)
 
 int rv64_machine_pause(struct rv64_machine *m)
 {
+    int err;
+
     __atomic_store_n(&m->pause_req, 1, __ATOMIC_RELEASE);
     for (int i = 0; i < m->nharts; i++)
         rv64_hart_kick(m->harts[i]); /* out of WFI */
     pthread_mutex_lock(&m->lock);
     while (m->running && m->parked < m->nharts && !rv64_stopping(m))
         pthread_cond_wait(&m->park_cond, &m->lock);
+    err = m->running && rv64_stopping(m) ? -ESHUTDOWN : 0;
     pthread_mutex_unlock(&m->lock);
-    return 0;
+    return err;
 }
 
 int rv64_machine_resume(struct rv64_machine *m)
