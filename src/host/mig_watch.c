@@ -81,6 +81,8 @@ static bool take_status(struct mig_watch *w, const char *answer)
         end = MIG_WATCH_COMPLETED;
     else if (!strcmp(state, "failed") || !strcmp(state, "cancelled") || !strcmp(state, "none"))
         end = MIG_WATCH_FAILED;
+    else if (!strcmp(state, "unconfirmed"))
+        end = MIG_WATCH_UNCONFIRMED;
     pthread_mutex_lock(&w->lock);
     if (text) {
         free(w->status);

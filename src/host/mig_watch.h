@@ -9,10 +9,11 @@
 #define VESSEL_HOST_MIG_WATCH_H
 
 enum mig_watch_end {
-    MIG_WATCH_RUNNING,   /* still copying (or not seen to end yet) */
-    MIG_WATCH_COMPLETED, /* the destination runs the VM */
-    MIG_WATCH_FAILED,    /* failed or cancelled: the VM runs on here */
-    MIG_WATCH_LOST,      /* the control socket closed before an end was seen */
+    MIG_WATCH_RUNNING,     /* still copying (or not seen to end yet) */
+    MIG_WATCH_COMPLETED,   /* the destination runs the VM */
+    MIG_WATCH_FAILED,      /* failed or cancelled: the VM runs on here */
+    MIG_WATCH_LOST,        /* the control socket closed before an end was seen */
+    MIG_WATCH_UNCONFIRMED, /* handed over, not confirmed: the VM stays paused here for good */
 };
 
 struct mig_watch;
