@@ -65,7 +65,7 @@ int clone_disks_prepare(const struct registry *r, struct vm *v, char *why, size_
     }
     for (int i = 0; i < v->cfg.ndisks && !err; i++) {
         struct disk_qcow2_create_opts o = {0};
-        char real[PATH_MAX];
+        char real[PATH_MAX], name[PATH_MAX + 64];
         uint8_t rnd[4];
         int n;
 
@@ -83,14 +83,14 @@ int clone_disks_prepare(const struct registry *r, struct vm *v, char *why, size_
             snprintf(why, cap, "getrandom: %s", strerror(errno));
             break;
         }
-        n = snprintf(v->clone_disk[i], sizeof(v->clone_disk[i]),
-                     "%s/%s-disk%d-clone-%02x%02x%02x%02x.qcow2", dir, v->id, i, rnd[0], rnd[1],
-                     rnd[2], rnd[3]);
+        n = snprintf(name, sizeof(name), "%s/%s-disk%d-clone-%02x%02x%02x%02x.qcow2", dir, v->id, i,
+                     rnd[0], rnd[1], rnd[2], rnd[3]);
         if (n < 0 || (size_t)n >= sizeof(v->clone_disk[i])) {
             err = -ENAMETOOLONG;
             snprintf(why, cap, "an overlay name in %.200s is too long", dir);
             break;
         }
+        memcpy(v->clone_disk[i], name, (size_t)n + 1);
         o.backing = real;
         err = disk_qcow2_create(v->clone_disk[i], &o); /* logs the details */
         if (err)
