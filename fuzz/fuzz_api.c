@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (cfg.incoming[0]) {
             /* no boot files; the source's cpus and RAM are required (checked below) */
             if (restore || cfg.kernel[0] || cfg.initrd[0] || cfg.firmware[0] ||
-                !api_hostport_valid(cfg.incoming, false) || strcmp(cfg.arch, "riscv64"))
+                !api_hostport_valid(cfg.incoming, false))
                 abort();
         } else if (restore ? cfg.restore[0] != '/' || cfg.kernel[0] : cfg.kernel[0] != '/') {
             abort();
@@ -69,6 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (cfg.memory_mib < API_MEM_MIN_MIB || cfg.memory_mib > API_MEM_MAX_MIB))
             abort();
         if (!api_name_valid(cfg.name) || (cfg.cpus && cfg.cpu_quota > cfg.cpus))
+            abort();
+        /* a clone is of a riscv64 snapshot; an x86_64 VM has no disks, nets or balloon */
+        if ((cfg.clone && (!restore || strcmp(cfg.arch, "riscv64"))) ||
+            (!strcmp(cfg.arch, "x86_64") && (cfg.ndisks || cfg.nnets || cfg.balloon)))
             abort();
         break;
     }

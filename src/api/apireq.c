@@ -261,9 +261,9 @@ static int parse_nets(json_t *arr, struct api_vm_config *c, struct api_error *e)
 
 static int parse_config(json_t *j, struct api_vm_config *c, struct api_error *e)
 {
-    static const char *const fields[] = {"name",    "arch",      "cpus",    "memory_mib", "kernel",
-                                         "initrd",  "cmdline",   "disks",   "firmware",   "nets",
-                                         "balloon", "cpu_quota", "restore", "incoming",   NULL};
+    static const char *const fields[] = {
+        "name",     "arch", "cpus",    "memory_mib", "kernel",  "initrd", "cmdline",  "disks",
+        "firmware", "nets", "balloon", "cpu_quota",  "restore", "clone",  "incoming", NULL};
     long long cpus = 1, mem = 256;
     json_t *q;
     int st;
@@ -289,6 +289,7 @@ static int parse_config(json_t *j, struct api_vm_config *c, struct api_error *e)
         (st = get_string(j, "firmware", c->firmware, sizeof(c->firmware), false, e)) ||
         (st = get_string(j, "cmdline", c->cmdline, sizeof(c->cmdline), false, e)) ||
         (st = get_bool(j, "balloon", &c->balloon, e)) ||
+        (st = get_bool(j, "clone", &c->clone, e)) ||
         (st = parse_disks(json_object_get(j, "disks"), c, e)) ||
         (st = parse_nets(json_object_get(j, "nets"), c, e)))
         return st;
@@ -311,8 +312,6 @@ static int parse_config(json_t *j, struct api_vm_config *c, struct api_error *e)
             return api_error_set(e, 422, "out_of_range",
                                  "'incoming' takes the machine from the migration source: no "
                                  "'kernel', 'initrd', 'firmware', 'cmdline' or 'restore'");
-        if (strcmp(c->arch, "riscv64") != 0)
-            return api_error_set(e, 422, "out_of_range", "'incoming' is for riscv64 VMs only");
     } else if (c->restore[0]) {
         if ((st = check_path("restore", c->restore, e)))
             return st;
@@ -325,6 +324,10 @@ static int parse_config(json_t *j, struct api_vm_config *c, struct api_error *e)
     } else if (!c->kernel[0]) {
         return api_error_set(e, 422, "out_of_range", "'kernel' must be an absolute path");
     }
+    if (c->clone && !c->restore[0])
+        return api_error_set(e, 422, "out_of_range",
+                             "'clone' makes each start a new clone of the snapshot in 'restore': "
+                             "give 'restore'");
     q = json_object_get(j, "cpu_quota");
     if (q && !json_is_null(q)) {
         if (!json_is_number(q))

@@ -105,8 +105,12 @@ struct api_vm_config {
      * and cmdline must then be absent; cpus and memory_mib are 0 unless given (the daemon takes
      * them, and balloon, from the file's CONFIG section and refuses given values that differ). */
     char restore[API_PATH_MAX];
+    /* With restore: each start is a new clone (`vessel run --restore --clone`: a new VM
+     * generation ID and MACs); the daemon gives each writable disk that is the snapshot's own a
+     * new qcow2 overlay in its state directory per start (host/clone_disks.h). */
+    bool clone;
     /* Receive a live migration instead of booting (`vessel run --incoming [HOST:]PORT`;
-     * riscv64): kernel, initrd, firmware, cmdline and restore must then be absent; cpus and
+     * riscv64 or x86_64): kernel, initrd, firmware, cmdline and restore must then be absent; cpus and
      * memory_mib are required (the source's VM must have them; they are reserved as for any
      * VM); devices as the source's. */
     char incoming[API_HOSTPORT_MAX];

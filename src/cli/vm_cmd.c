@@ -17,9 +17,14 @@
 static const char usage_vm[] =
     "usage: vessel vm [--socket PATH] [--json] COMMAND ...\n"
     "\n"
-    "  create NAME --kernel IMAGE|--restore SNAPSHOT|--incoming [HOST:]PORT [--initrd FILE]\n"
-    "         [--firmware FILE] [--append STR] [--arch riscv64|x86_64] [--cpus N] [--mem SIZE]\n"
-    "         [--disk PATH[,ro]]... [--net SPEC]... [--cpu-quota CORES] [--no-balloon] [--start]\n"
+    "  create NAME --kernel IMAGE|--restore SNAPSHOT [--clone]|--incoming [HOST:]PORT\n"
+    "         [--initrd FILE] [--firmware FILE] [--append STR] [--arch riscv64|x86_64] [--cpus N]\n"
+    "         [--mem SIZE] [--disk PATH[,ro]]... [--net SPEC]... [--cpu-quota CORES]\n"
+    "         [--no-balloon] [--start]\n"
+    "                            --clone (with --restore): each start is a new clone of the\n"
+    "                            snapshot (new VM generation ID and MACs); a writable --disk\n"
+    "                            that is the snapshot's own gets a new overlay in the daemon's\n"
+    "                            state dir per start (`vm show`: clone_disks)\n"
     "                            --incoming: the VM receives a live migration on PORT when\n"
     "                            started (state incoming, then running); --cpus and --mem are\n"
     "                            required and must be the source VM's, devices the same\n"
@@ -30,7 +35,7 @@ static const char usage_vm[] =
     "  snapshot NAME|ID PATH [--stop]  write a running VM's state to PATH (then resume it, or\n"
     "                            stop it); `create NAME --restore PATH` runs it again\n"
     "  migrate NAME|ID --to HOST:PORT [--downtime MS] [--timeout MS] [--max-passes N]\n"
-    "                            live-migrate a running riscv64 VM to an incoming VM on HOST\n"
+    "                            live-migrate a running VM to an incoming VM on HOST\n"
     "                            (same disk files there); shows progress until it ends;\n"
     "                            Ctrl-C cancels; exit 0 completed (the VM here is then\n"
     "                            `migrated`), 2 failed or cancelled (it runs on here)\n"
@@ -148,7 +153,7 @@ static int do_create(const char *sock, bool as_json, int argc, char **argv)
     json_object_set_new(req, "name", json_string(argv[1]));
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        bool flag = !strcmp(o, "--start") || !strcmp(o, "--no-balloon");
+        bool flag = !strcmp(o, "--start") || !strcmp(o, "--no-balloon") || !strcmp(o, "--clone");
 
         if (!flag && !val) {
             fprintf(stderr, "vessel: vm create: %s needs a value\n", o);
@@ -156,6 +161,8 @@ static int do_create(const char *sock, bool as_json, int argc, char **argv)
         }
         if (!strcmp(o, "--start")) {
             start = true;
+        } else if (!strcmp(o, "--clone")) {
+            json_object_set_new(req, "clone", json_true());
         } else if (!strcmp(o, "--no-balloon")) {
             json_object_set_new(req, "balloon", json_false());
         } else if (!strcmp(o, "--kernel") || !strcmp(o, "--initrd") || !strcmp(o, "--firmware") ||

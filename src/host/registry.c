@@ -59,6 +59,8 @@ char *vm_config_dump(const struct api_vm_config *c)
     json_object_set_new(j, "balloon", json_boolean(c->balloon));
     if (c->restore[0])
         json_object_set_new(j, "restore", json_string(c->restore));
+    if (c->clone)
+        json_object_set_new(j, "clone", json_true());
     if (c->incoming[0])
         json_object_set_new(j, "incoming", json_string(c->incoming));
     s = json_dumps(j, JSON_COMPACT);
@@ -66,20 +68,44 @@ char *vm_config_dump(const struct api_vm_config *c)
     return s;
 }
 
+json_t *registry_clone_disks_json(const struct vm *v, bool with_keep)
+{
+    json_t *a = json_array();
+
+    for (int i = 0; a && i < API_MAX_DISKS; i++) {
+        if (!v->clone_disk[i][0])
+            continue;
+        json_t *d =
+            json_pack("{s:i,s:s,s:s}", "index", i, "disk",
+                      i < v->cfg.ndisks ? v->cfg.disks[i].path : "", "overlay", v->clone_disk[i]);
+        if (d && with_keep)
+            json_object_set_new(d, "keep", json_boolean(v->clone_keep[i]));
+        json_array_append_new(a, d);
+    }
+    return a;
+}
+
 int registry_save(const struct registry *r, const struct vm *v)
 {
     char path[REG_PATH_MAX + 16], tmp[REG_PATH_MAX + 32];
-    char *cfg = vm_config_dump(&v->cfg), *text = NULL;
+    char *cfg = vm_config_dump(&v->cfg), *text = NULL, *clones;
+    json_t *cj = registry_clone_disks_json(v, true);
     int fd, n, err = 0;
 
-    if (!cfg)
+    clones = cj ? json_dumps(cj, JSON_COMPACT) : NULL;
+    json_decref(cj);
+    if (!cfg || !clones) {
+        free(cfg);
+        free(clones);
         return -ENOMEM;
+    }
     n = asprintf(&text,
                  "{\"id\":\"%s\",\"created\":%lld,\"started\":%s,\"stop_requested\":%s,"
-                 "\"migrate_to\":\"%s\",\"config\":%s}\n",
+                 "\"migrate_to\":\"%s\",\"clone_disks\":%s,\"config\":%s}\n",
                  v->id, (long long)v->created, v->started ? "true" : "false",
-                 v->stop_requested ? "true" : "false", v->migrate_to, cfg);
+                 v->stop_requested ? "true" : "false", v->migrate_to, clones, cfg);
     free(cfg);
+    free(clones);
     if (n < 0)
         return -ENOMEM;
     registry_path(r, v, ".json", path, sizeof(path));
@@ -98,6 +124,22 @@ int registry_save(const struct registry *r, const struct vm *v)
         log_err("serve: saving %s: %s", path, strerror(-err));
     free(text);
     return err;
+}
+
+static void load_clone_disks(struct vm *v, json_t *arr)
+{
+    size_t k;
+    json_t *d;
+
+    json_array_foreach(arr, k, d)
+    {
+        json_int_t i = json_integer_value(json_object_get(d, "index"));
+        const char *p = json_string_value(json_object_get(d, "overlay"));
+        if (i < 0 || i >= v->cfg.ndisks || !p || p[0] != '/' || strlen(p) >= API_PATH_MAX)
+            continue;
+        snprintf(v->clone_disk[i], sizeof(v->clone_disk[i]), "%s", p);
+        v->clone_keep[i] = json_is_true(json_object_get(d, "keep"));
+    }
 }
 
 static int load_one(struct registry *r, const char *path)
@@ -136,6 +178,7 @@ static int load_one(struct registry *r, const char *path)
         api_hostport_valid(json_string_value(json_object_get(j, "migrate_to")), true))
         snprintf(v->migrate_to, sizeof(v->migrate_to), "%s",
                  json_string_value(json_object_get(j, "migrate_to")));
+    load_clone_disks(v, json_object_get(j, "clone_disks"));
     json_decref(j);
     if (r->n == REGISTRY_MAX_VMS || registry_find(r, v->id) || registry_find(r, v->cfg.name)) {
         log_err("serve: %s: duplicate id or name, or too many VMs (skipped)", path);

@@ -4,6 +4,7 @@
 #ifndef VESSEL_HOST_REGISTRY_H
 #define VESSEL_HOST_REGISTRY_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -38,6 +39,11 @@ struct vm {
     /* persisted: an outgoing migration to there was started and has not been seen to fail;
      * an exit 0 then is the hand-over */
     char migrate_to[API_HOSTPORT_MAX];
+    /* persisted, clone VMs (host/clone_disks.h): the overlay disk i of the last start writes
+     * to ("" when it uses cfg.disks[i] itself); clone_keep[i]: a snapshot was taken with it, so
+     * the daemon must not remove it */
+    char clone_disk[API_MAX_DISKS][API_PATH_MAX];
+    bool clone_keep[API_MAX_DISKS];
     struct mig_watch *mig; /* run time: the migration this daemon started, or NULL */
     /* run time, from registry_refresh() */
     enum vm_state state;
@@ -77,6 +83,10 @@ void registry_refresh(const struct registry *r, struct vm *v);
 /* STATE_DIR/vms/ID<suffix> (".log", ".sock", ".api", ".pid", ".exit", ".vmm.log"). */
 void registry_path(const struct registry *r, const struct vm *v, const char *suffix, char *out,
                    size_t cap);
+
+/* The recorded clone overlays as [{"index": I, "disk": CONFIG PATH, "overlay": PATH}] (with
+ * "keep" when with_keep), or NULL when out of memory. */
+json_t *registry_clone_disks_json(const struct vm *v, bool with_keep);
 
 /* The config as a JSON text (malloc'd), the shape POST /v1/vms takes. */
 char *vm_config_dump(const struct api_vm_config *c);

@@ -20,6 +20,7 @@
 #include "api/http.h"
 #include "base/log.h"
 #include "cli/args.h"
+#include "host/clone_disks.h"
 #include "host/procinfo.h"
 #include "host/vm_ops.h"
 #include "vm/snapshot.h"
@@ -108,6 +109,8 @@ static json_t *vm_full(struct vm *v)
     free(cfg_text);
     json_object_set_new(j, "created", json_integer((json_int_t)v->created));
     json_object_set_new(j, "last_exit", v->exit_desc[0] ? json_string(v->exit_desc) : json_null());
+    if (v->cfg.clone)
+        json_object_set_new(j, "clone_disks", registry_clone_disks_json(v, false));
     json_object_set_new(j, "migrated_to",
                         v->state == VM_MIGRATED ? json_string(v->migrate_to) : json_null());
     registry_path(&host.reg, v, ".sock", sock, sizeof(sock));
@@ -139,7 +142,8 @@ static json_t *vm_full(struct vm *v)
 }
 
 /* A snapshot with then=resume froze the VM's writable disks: from now on (and on its next
- * start) the VM uses the overlays the VMM created on top of them. */
+ * start) the VM uses the overlays the VMM created on top of them. A clone VM's own overlays
+ * are followed in its clone records (its next start is a new clone of its snapshot again). */
 static void follow_frozen_disks(struct vm *v, json_t *moved)
 {
     size_t k;
@@ -151,7 +155,8 @@ static void follow_frozen_disks(struct vm *v, json_t *moved)
         const char *now = json_string_value(json_object_get(m, "now"));
         char real[PATH_MAX];
 
-        if (!was || !now || strlen(now) >= sizeof(v->cfg.disks[0].path))
+        if (!was || !now || strlen(now) >= sizeof(v->cfg.disks[0].path) ||
+            clone_disks_follow(v, was, now))
             continue;
         for (int i = 0; i < v->cfg.ndisks; i++) {
             const char *p = v->cfg.disks[i].path;
@@ -187,6 +192,10 @@ static int vm_action(enum api_route route, struct vm *v, const char *body, size_
             json_decref(a);
             free(answer);
             return st;
+        }
+        if (stop || keep_disks) {
+            clone_disks_keep(v); /* the snapshot's disks now: never removed by the daemon */
+            registry_save(&host.reg, v);
         }
         *out = json_pack("{s:s,s:s,s:O,s:O,s:O*}", "path", path, "then", stop ? "stop" : "resume",
                          "ms", json_object_get(a, "ms"), "paused_ms",
@@ -362,6 +371,7 @@ static int handle(const char *method, const char *url, const char *body, size_t 
             return api_error_set(e, 409, "invalid_state", "VM %s is %s; stop it first", v->cfg.name,
                                  vm_state_name(v->state));
         cgroup_vm_remove(&host.cg, v->id);
+        clone_disks_remove(&host.reg, v);
         registry_remove(&host.reg, v);
         *out = json_object();
         return 200;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "host/clone_disks.h"
 #include "host/mig_watch.h"
 #include "host/procinfo.h"
 
@@ -99,6 +100,8 @@ static void build_argv(struct vm_host *h, struct vm *v, struct argv_build *b)
         /* The snapshot sets RAM, vCPUs and the boot files; devices are given as before. */
         add(b, "--restore");
         add(b, "%s", c->restore);
+        if (c->clone)
+            add(b, "--clone");
     } else if (c->incoming[0]) {
         /* The source sets the machine; --mem and --cpus make it refuse another size. */
         add(b, "--incoming");
@@ -129,21 +132,21 @@ static void build_argv(struct vm_host *h, struct vm *v, struct argv_build *b)
     }
     for (int i = 0; i < c->ndisks; i++) {
         add(b, "--disk");
-        add(b, "%s%s", c->disks[i].path, c->disks[i].readonly ? ",ro" : "");
+        /* a clone's overlay of the snapshot's disk, made by clone_disks_prepare() */
+        add(b, "%s%s", v->clone_disk[i][0] ? v->clone_disk[i] : c->disks[i].path,
+            c->disks[i].readonly ? ",ro" : "");
     }
     for (int i = 0; i < c->nnets; i++) {
         add(b, "--net");
         add(b, "%s", c->nets[i]);
     }
-    if (!strcmp(c->arch, "riscv64")) {
-        if (c->balloon) {
-            add(b, "--balloon");
-            add(b, "0");
-        }
-        registry_path(&h->reg, v, ".api", api, sizeof(api));
-        add(b, "--api-socket");
-        add(b, "%s", api);
+    if (c->balloon) { /* riscv64 only (the parser clears it for x86_64) */
+        add(b, "--balloon");
+        add(b, "0");
     }
+    registry_path(&h->reg, v, ".api", api, sizeof(api));
+    add(b, "--api-socket");
+    add(b, "%s", api);
     b->argv[b->n] = NULL;
 }
 
@@ -152,7 +155,7 @@ int vm_start(struct vm_host *h, struct vm *v, struct api_error *e)
     static struct argv_build b;
     int cpus, err, cap = vm_host_vcpu_capacity(h);
     uint64_t mem, need;
-    char path[REG_PATH_MAX + 16];
+    char path[REG_PATH_MAX + 16], why[600];
     struct proc_info pi;
     pid_t pid;
 
@@ -176,6 +179,10 @@ int vm_start(struct vm_host *h, struct vm *v, struct api_error *e)
                                                  (v->cfg.memory_mib + VMM_ALLOWANCE_MIB) << 20)))
         return api_error_set(e, 500, "internal", "cannot set up the cgroups of VM %s: %s",
                              v->cfg.name, strerror(-err));
+    if (v->cfg.clone && (err = clone_disks_prepare(&h->reg, v, why, sizeof(why)))) {
+        registry_save(&h->reg, v);
+        return api_error_set(e, 500, "internal", "VM %s: %.400s", v->cfg.name, why);
+    }
     registry_path(&h->reg, v, ".exit", path, sizeof(path));
     unlink(path);
     registry_path(&h->reg, v, ".pid", path, sizeof(path));
@@ -397,15 +404,6 @@ int vm_snapshot(struct vm_host *h, struct vm *v, const char *path, bool stop, bo
     return st;
 }
 
-static int migration_arch(struct vm *v, struct api_error *e)
-{
-    if (strcmp(v->cfg.arch, "riscv64") != 0)
-        return api_error_set(e, 501, "unsupported",
-                             "VM %s is %s: live migration is for riscv64 VMs only", v->cfg.name,
-                             v->cfg.arch);
-    return 0;
-}
-
 /* The "migration" member of the VM's {"ok":true,"migration":{...}} answer, as JSON text. */
 static int migration_member(struct vm *v, const char *answer, char **status, struct api_error *e)
 {
@@ -429,8 +427,6 @@ int vm_migrate(struct vm_host *h, struct vm *v, const struct api_migrate *m, cha
 
     *status = NULL;
     registry_refresh(&h->reg, v);
-    if ((st = migration_arch(v, e)))
-        return st;
     if (v->state != VM_RUNNING)
         return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
                              vm_state_name(v->state));
@@ -491,8 +487,6 @@ int vm_migration_status(struct vm_host *h, struct vm *v, char **status, struct a
 
     *status = NULL;
     registry_refresh(&h->reg, v);
-    if ((st = migration_arch(v, e)))
-        return st;
     if (v->mig) {
         *status = mig_watch_status(v->mig, &(enum mig_watch_end){0});
     } else if (v->state == VM_RUNNING && v->vm_pid > 0) {
@@ -522,8 +516,6 @@ int vm_migration_cancel(struct vm_host *h, struct vm *v, char **status, struct a
 
     *status = NULL;
     registry_refresh(&h->reg, v);
-    if ((st = migration_arch(v, e)))
-        return st;
     if (v->state != VM_RUNNING || v->vm_pid <= 0)
         return api_error_set(e, 409, "invalid_state", "VM %s is %s: no migration to cancel",
                              v->cfg.name, vm_state_name(v->state));

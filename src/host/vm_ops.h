@@ -41,8 +41,8 @@ int vm_balloon(struct vm_host *h, struct vm *v, uint64_t target_mib, char **answ
 int vm_snapshot(struct vm_host *h, struct vm *v, const char *path, bool stop, bool keep_disks,
                 char **answer, struct api_error *e);
 
-/* Live migration of a running riscv64 VM (forwarded to its control socket; a mig_watch follows
- * it). On success *status (malloc'd) is the migration's status object as JSON text. vm_migrate
+/* Live migration of a running VM, riscv64 or x86_64 (forwarded to its control socket; a
+ * mig_watch follows it). On success *status (malloc'd) is the migration's status object as JSON text. vm_migrate
  * starts it (v->migrate_to marks its exit 0 as the hand-over: state `migrated`);
  * vm_migration_status gives the last status (state "none" when there is none);
  * vm_migration_cancel stops it before the hand-over (409 when none can be cancelled). */

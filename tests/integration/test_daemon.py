@@ -13,12 +13,19 @@ One daemon on a temporary --socket and --state-dir (never /run or /var/lib):
   - daemon restart with VMs running: still listed and controllable (pause/resume, stop);
   - stop and delete; the CLI (`vessel vm list`, `vessel console` on pipes, the message when
     the daemon is not running);
+  - snapshot (then resume) of a VM with a writable qcow2 disk: the reply names the overlay the
+    VM now writes to, GET shows the VM's disk changed to it, and the original file's sha256
+    stays the same while the guest writes on;
+  - two clones of that snapshot ("restore" + "clone": true) run at once, each on its own
+    overlay in the state dir; each guest reads its own marker, the files differ; a clone
+    started again gets a new overlay; deleting the clones removes their overlays;
   - cpu_quota 0.5 on a busy-looping guest uses about half a core or less (the cgroup's own
     accounting) while an unlimited one uses close to a full core.
 Prints one PASS/FAIL line per check and ends with "N passed, N failed". Consoles of failing
 VMs are copied to build/test-logs/.
 """
 
+import hashlib
 import http.client
 import json
 import os
@@ -223,6 +230,8 @@ def check_bad_requests(r, d):
         ("POST", "/v1/vms", '{"name":"x","restore":"rel/vm.snap"}', 422, "out_of_range"),
         ("POST", "/v1/vms", '{"name":"x","restore":"/nonexistent/vm.snap"}', 422, "bad_file"),
         ("POST", "/v1/vms", '{"name":"x","restore":"/s","kernel":"/k"}', 422, "out_of_range"),
+        ("POST", "/v1/vms", '{"name":"x","kernel":"/k","clone":true}', 422, "out_of_range"),
+        ("POST", "/v1/vms", '{"name":"x","restore":"/s","clone":"yes"}', 400, "bad_type"),
     ]
     bad = []
     for method, path, body, want_st, want_code in table:
@@ -533,6 +542,116 @@ def check_snapshot(r, d, vm):
             st == 200 and st2 == 409 and st3 == 200, (st, st2, st3))
 
 
+def sh(vm, cmd, timeout=30):
+    """Runs cmd in vm's guest shell over its console socket; its output (stripped), or "(...)"
+    naming what went wrong."""
+    c = Console(vm["console"]["socket"])
+    try:
+        c.send("\necho BEGIN$((1+1)); %s; echo END$((2+2))\n" % cmd)
+        m = c.expect(re.compile(rb"BEGIN2\r?\n(.*?)END4\r?\n", re.S), timeout * SCALE)
+        return m.group(1).decode(errors="replace").strip()
+    except (TimeoutError, EOFError, OSError) as e:
+        return "(%s: %s)" % (type(e).__name__, e)
+    finally:
+        c.close()
+
+
+def write_sector(vm, sector, text):
+    return sh(vm, "printf %s | dd of=/dev/vda bs=512 seek=%d conv=fsync 2>/dev/null; echo W$?" % (text, sector))
+
+
+def read_sector(vm, sector):
+    return sh(vm, "echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/vda bs=512 skip=%d count=1 2>/dev/null "
+                  "| tr -cd 'A-Z0-9-'; echo" % sector)
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def check_frozen_disk(r, d, tmp):
+    """A snapshot (then=resume) of a VM with a writable qcow2 disk freezes the disk: the VM's
+    definition follows to the overlay, the original file never changes again. Returns the
+    snapshot's path and its disk (for check_clones), or None."""
+    base = os.path.join(tmp, "base.qcow2")
+    subprocess.run([VESSEL, "disk", "create", base, "16M"], check=True, stdout=subprocess.DEVNULL)
+    st, j = d.req("POST", "/v1/vms", vm_body("dk", disks=[{"path": base}]))
+    st2, vm = d.req("POST", "/v1/vms/dk/start")
+    ok = st == 201 and st2 == 200 and wait_log(vm["console"]["log"], guest.READY_RE, BOOT_TIMEOUT)
+    if not r.check("a VM with a writable qcow2 disk boots", ok, (st, st2, vm.get("state"))):
+        print("     console log: %s" % save_log(vm.get("console", {}).get("log", "/nonexistent"), "dk"), flush=True)
+        return None
+    w = write_sector(vm, 8, "DISK-ONE")
+    snap = os.path.join(tmp, "dk.snap")
+    st, j = d.req("POST", "/v1/vms/dk/snapshot", {"path": snap})
+    moved = j.get("disks") or [{}]
+    now = moved[0].get("now", "")
+    r.check("POST .../snapshot (then resume) -> 200 with disks [{snapshot: the disk, now: an overlay}] (%s)"
+            % os.path.basename(now), st == 200 and w == "W0" and len(moved) == 1
+            and moved[0].get("snapshot") == os.path.realpath(base) and now.endswith(".qcow2")
+            and os.path.isfile(now) and now != os.path.realpath(base), (st, w, j))
+    shown = d.req("GET", "/v1/vms/dk")[1].get("config", {}).get("disks", [{}])
+    r.check("GET /v1/vms/dk: the disk's path is now the overlay", shown[0].get("path") == now, shown)
+    frozen = sha256(base)
+    w = write_sector(vm, 9, "AFTER-SNAP")
+    got = read_sector(vm, 9), read_sector(vm, 8)
+    r.check("the guest writes on and reads back what it wrote (and the older block)",
+            w == "W0" and got == ("AFTER-SNAP", "DISK-ONE"), (w, got))
+    sh(vm, "sync")
+    r.check("... while the snapshot's disk file stays unchanged (sha256)", sha256(base) == frozen)
+    st, j = d.req("POST", "/v1/vms/dk/stop")
+    r.check("the VM stops; its disk file is still unchanged", st == 200 and sha256(base) == frozen, (st, j))
+    d.req("DELETE", "/v1/vms/dk")
+    return snap, base, frozen
+
+
+def check_clones(r, d, snap, base, frozen):
+    """Two clones of one snapshot through the API run at once, each on its own overlay."""
+    vdir = os.path.join(d.state, "vms")
+    vms, bad = {}, []
+    for n in ("cl1", "cl2"):
+        st, j = d.req("POST", "/v1/vms", {"name": n, "restore": snap, "clone": True, "disks": [{"path": base}]})
+        st2, vm = d.req("POST", "/v1/vms/%s/start" % n)
+        vms[n] = vm
+        if st != 201 or j.get("config", {}).get("clone") is not True or st2 != 200 or vm.get("state") != "running":
+            bad.append((n, st, st2, vm.get("state"), j.get("config", {}).get("clone")))
+    r.check("two clones of one snapshot created (config.clone true) and running at once", not bad
+            and all(d.req("GET", "/v1/vms/%s" % n)[1].get("state") == "running" for n in vms), bad)
+    ov = {n: (vm.get("clone_disks") or [{}])[0].get("overlay", "") for n, vm in vms.items()}
+    r.check("each clone writes to its own overlay in the state dir (%s)" % sorted(map(os.path.basename, ov.values())),
+            all(os.path.dirname(p) == os.path.realpath(vdir) and os.path.isfile(p) for p in ov.values())
+            and ov["cl1"] != ov["cl2"] and all(vm["clone_disks"][0]["disk"] == base for vm in vms.values()), ov)
+    w = {n: write_sector(vms[n], 10, "CLONE-%s" % n[-1]) for n in vms}
+    for n in vms:
+        sh(vms[n], "sync")
+    got = {n: (read_sector(vms[n], 10), read_sector(vms[n], 8), read_sector(vms[n], 9)) for n in vms}
+    r.check("each clone reads its own marker, the snapshot's block, not what the VM wrote later",
+            all(w[n] == "W0" for n in vms) and got == {"cl1": ("CLONE-1", "DISK-ONE", ""),
+                                                       "cl2": ("CLONE-2", "DISK-ONE", "")}, (w, got))
+    r.check("the two overlay files differ, the snapshot's disk is unchanged",
+            sha256(ov["cl1"]) != sha256(ov["cl2"]) and sha256(base) == frozen)
+    st, _ = d.req("POST", "/v1/vms/cl1/stop")
+    st2, vm = d.req("POST", "/v1/vms/cl1/start")
+    again = (vm.get("clone_disks") or [{}])[0].get("overlay", "")
+    got = read_sector(vm, 10) if st2 == 200 else None
+    r.check("a clone started again is a new clone: a new overlay (the old one removed), no marker",
+            st == 200 and st2 == 200 and again not in ov.values() and os.path.isfile(again)
+            and not os.path.exists(ov["cl1"]) and got == "", (st, st2, again, got))
+    ov["cl1"] = again
+    for n in vms:
+        d.req("POST", "/v1/vms/%s/stop" % n)
+        d.req("DELETE", "/v1/vms/%s" % n)
+    r.check("deleting the clones removes their overlays", not any(os.path.exists(p) for p in ov.values())
+            and sha256(base) == frozen, ov)
+
+
+def check_disks(r, d, tmp):
+    got = check_frozen_disk(r, d, tmp)
+    if got:
+        check_clones(r, d, *got)
+
+
 def main():
     r = guest.Results()
     for f in ("Image", "initramfs.cpio.gz", "fw_dynamic.bin"):
@@ -548,6 +667,7 @@ def main():
         d.start()
         check_bad_requests(r, d)
         check_four(r, d)
+        check_disks(r, d, tmp)
         check_quota(r, d)
         d.terminate()
         env = dict(os.environ, VESSEL_SOCKET=d.sock)

@@ -3,7 +3,11 @@
 host, each with its own --socket and --state-dir, the migration over loopback TCP.
 
   - bad bodies of POST .../migrate and of an "incoming" POST /v1/vms get 400/422 with a message;
-    GET/DELETE .../migration of a created VM: state "none" / 409; of an x86_64 VM: 501;
+    GET/DELETE .../migration of a created VM: state "none" / 409, an x86_64 VM's too (no 501);
+    an "incoming" x86_64 VM is accepted (201);
+  - x86_64 (when /dev/kvm is usable): the x86 test guest counting on daemon A migrates to an
+    incoming x86_64 VM on daemon B; A's VM is `migrated`, B's `running`, and the count goes on
+    by exactly 1 across the seam (else one SKIP line);
   - a riscv64 VM on daemon A boots; a marker file is written in its guest;
   - DELETE .../migration with no migration running -> 409; GET -> state "none";
   - POST .../migrate to a port nobody listens on -> 202, then GET shows `failed` with an error
@@ -31,6 +35,8 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import guest  # noqa: E402
+from test_snapshot import consecutive, counts  # noqa: E402
+from test_x86_snapshot import KERNEL as X86_KERNEL, skip_reason as x86_skip_reason  # noqa: E402
 from test_daemon import BOOT_TIMEOUT, SCALE, VESSEL, Console, Daemon, kill_leftovers, save_log, vm_body, wait_log  # noqa: E402,E501
 
 FIELDS = ("state", "to", "passes", "sent_bytes", "remaining_pages", "dirty_rate_pps", "bandwidth_bps", "eta_ms",
@@ -117,8 +123,8 @@ def check_bad_requests(r, a, b):
         (b, "POST", "/v1/vms", '{"name":"in","incoming":"99999","cpus":1,"memory_mib":256}', 422, "out_of_range"),
         (b, "POST", "/v1/vms", '{"name":"in","incoming":"4444","cpus":1,"memory_mib":256,"kernel":"/k"}', 422,
          "out_of_range"),
-        (b, "POST", "/v1/vms", '{"name":"in","incoming":"4444","cpus":1,"memory_mib":256,"arch":"x86_64"}', 422,
-         "out_of_range"),
+        (b, "POST", "/v1/vms", '{"name":"in","incoming":"4444","cpus":1,"memory_mib":256,"arch":"x86_64",'
+         '"disks":[{"path":"/d"}]}', 422, "out_of_range"),
     ]
     bad = []
     for d, method, path, body, want_st, want_code in table:
@@ -134,10 +140,76 @@ def check_bad_requests(r, a, b):
             (st, j))
     a.req("DELETE", "/v1/vms/idle")
     st, _ = a.req("POST", "/v1/vms", {"name": "pc", "arch": "x86_64", "kernel": guest.artifact("Image")})
-    codes = [a.req(m, "/v1/vms/pc/" + p, body)[0] for m, p, body in (
+    got = [a.req(m, "/v1/vms/pc/" + p, body) for m, p, body in (
         ("POST", "migrate", {"to": "127.0.0.1:1"}), ("GET", "migration", None), ("DELETE", "migration", None))]
-    r.check("migration routes of an x86_64 VM -> 501 (%s)" % codes, st == 201 and codes == [501, 501, 501], codes)
+    codes = [c for c, _ in got]
+    r.check("migration routes of a created x86_64 VM: no 501; 409, state none, 409 (%s)" % codes,
+            st == 201 and codes == [409, 200, 409] and got[1][1].get("state") == "none", got)
     a.req("DELETE", "/v1/vms/pc")
+    st, j = b.req("POST", "/v1/vms", {"name": "pcin", "arch": "x86_64", "incoming": "4444", "cpus": 1,
+                                      "memory_mib": 64})
+    r.check("POST /v1/vms with incoming and arch x86_64 -> 201", st == 201 and j.get("config", {}).get("arch")
+            == "x86_64", (st, j))
+    b.req("DELETE", "/v1/vms/pcin")
+
+
+def log_bytes(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def log_counts(path):
+    return counts(log_bytes(path))
+
+
+def check_x86(r, a, b, logs):
+    """An x86_64 VM (the x86 test guest, counting PIT ticks on its console) migrates from daemon
+    A to an incoming VM on daemon B; the count goes on there by exactly 1 across the seam."""
+    why = x86_skip_reason()
+    if why:
+        print("SKIP daemon x86 migration: %s" % why)
+        return
+    body = {"name": "pc", "arch": "x86_64", "kernel": X86_KERNEL, "cpus": 1, "memory_mib": 64,
+            "cmdline": "vessel-test cpus=1 count"}
+    st, _ = a.req("POST", "/v1/vms", body)
+    st2, src = a.req("POST", "/v1/vms/pc/start")
+    logs.append(("pc-a", src.get("console", {}).get("log", "/nonexistent")))
+    logs.append(("pc-a-vmm", src.get("console", {}).get("vmm_log", "/nonexistent")))
+    ok = st == 201 and st2 == 200 and wait_for(lambda: len(log_counts(src["console"]["log"])) > 5, 30 * SCALE)
+    if not r.check("x86: the VM on daemon A boots and counts", ok, (st, st2, src.get("state"))):
+        return
+    port = free_port()
+    st, _ = b.req("POST", "/v1/vms", {"name": "pc", "arch": "x86_64", "incoming": "127.0.0.1:%d" % port,
+                                      "cpus": 1, "memory_mib": 64})
+    st2, dst = b.req("POST", "/v1/vms/pc/start")
+    logs.append(("pc-b", dst.get("console", {}).get("log", "/nonexistent")))
+    logs.append(("pc-b-vmm", dst.get("console", {}).get("vmm_log", "/nonexistent")))
+    r.check("x86: the incoming VM on B is incoming and listens",
+            st == 201 and st2 == 200 and dst.get("state") == "incoming" and wait_for(lambda: listening(port),
+                                                                                     10 * SCALE), (st, st2, dst))
+    st, j = a.req("POST", "/v1/vms/pc/migrate", {"to": "127.0.0.1:%d" % port, "downtime_ms": 100})
+    last, seen, _ = poll_migration(a, "pc", 120 * SCALE)
+    r.check("x86: POST .../migrate -> 202, polled until completed (states %s, downtime %s ms)"
+            % (seen, last.get("downtime_ms")), st == 202 and last.get("state") == "completed", (st, j, last))
+    sa = wait_for(lambda: (lambda v: v if v.get("state") == "migrated" else None)(a.req("GET", "/v1/vms/pc")[1]),
+                  10 * SCALE) or {}
+    sb = wait_for(lambda: (lambda v: v if v.get("state") == "running" else None)(b.req("GET", "/v1/vms/pc")[1]),
+                  10 * SCALE) or {}
+    r.check("x86: A's VM is migrated, B's running", sa.get("state") == "migrated" and sb.get("state") == "running",
+            (sa.get("state"), sb.get("state")))
+    before = log_counts(src["console"]["log"])
+    wait_for(lambda: len(log_counts(dst["console"]["log"])) > 5, 30 * SCALE)
+    after = log_counts(dst["console"]["log"])
+    seam = counts(log_bytes(src["console"]["log"]) + log_bytes(dst["console"]["log"]))  # a line may straddle
+    r.check("x86: the guest counts on on B, by exactly 1 across the seam (%s .. %s)"
+            % (before[-1:] or "-", after[:1] or "-"), before and len(after) > 5 and consecutive(seam),
+            (before[-5:], after[:5]))
+    for d in (a, b):
+        d.req("POST", "/v1/vms/pc/stop")
+        d.req("DELETE", "/v1/vms/pc")
 
 
 def main():
@@ -161,6 +233,7 @@ def main():
         a.start()
         b.start()
         check_bad_requests(r, a, b)
+        check_x86(r, a, b, logs)
 
         st, src = a.req("POST", "/v1/vms", vm_body("mover", **devices))
         st2, src = a.req("POST", "/v1/vms/mover/start")

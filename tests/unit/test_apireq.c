@@ -102,8 +102,12 @@ TEST(apireq_config_errors)
         {"{\"name\":\"a\",\"incoming\":\"4444\",\"cpus\":1,\"memory_mib\":256,\"kernel\":\"/k\"}",
          422, "out_of_range"},
         {"{\"name\":\"a\",\"incoming\":\"4444\",\"cpus\":1,\"memory_mib\":256,\"arch\":"
-         "\"x86_64\"}",
+         "\"x86_64\",\"disks\":[{\"path\":\"/d\"}]}",
          422, "out_of_range"},
+        {"{\"name\":\"a\",\"kernel\":\"/k\",\"clone\":true}", 422, "out_of_range"},
+        {"{\"name\":\"a\",\"restore\":\"/s\",\"clone\":1}", 400, "bad_type"},
+        {"{\"name\":\"a\",\"restore\":\"/s\",\"clone\":true,\"arch\":\"x86_64\"}", 422,
+         "out_of_range"},
     };
     struct api_vm_config *c = malloc(sizeof(*c));
     struct api_error e;
@@ -139,6 +143,16 @@ TEST(apireq_incoming_and_migrate)
     CHECK_EQ(c->memory_mib, 128);
     CHECK_EQ(parse("{\"name\":\"in\",\"incoming\":\"4444\",\"cpus\":1,\"memory_mib\":256}", c, &e),
              0);
+    CHECK_EQ(parse("{\"name\":\"in\",\"incoming\":\"4444\",\"cpus\":1,\"memory_mib\":64,"
+                   "\"arch\":\"x86_64\"}",
+                   c, &e),
+             0);
+    CHECK(!strcmp(c->arch, "x86_64"));
+    CHECK(!c->balloon);
+    CHECK_EQ(parse("{\"name\":\"c\",\"restore\":\"/s.snap\",\"clone\":true}", c, &e), 0);
+    CHECK(c->clone);
+    CHECK_EQ(parse("{\"name\":\"c\",\"restore\":\"/s.snap\"}", c, &e), 0);
+    CHECK(!c->clone);
     free(c);
 
     CHECK_EQ(mparse("{\"to\":\"10.0.0.2:4444\"}", &m, &e), 0);
