@@ -319,8 +319,8 @@ static int parse_config(json_t *j, struct api_vm_config *c, struct api_error *e)
             return api_error_set(e, 422, "out_of_range",
                                  "'restore' takes the machine from the snapshot: no 'kernel', "
                                  "'initrd', 'firmware' or 'cmdline'");
-        if (strcmp(c->arch, "riscv64") != 0)
-            return api_error_set(e, 422, "out_of_range", "'restore' is for riscv64 VMs only");
+        if (c->clone && strcmp(c->arch, "riscv64") != 0)
+            return api_error_set(e, 422, "out_of_range", "'clone' is for riscv64 VMs only");
     } else if (!c->kernel[0]) {
         return api_error_set(e, 422, "out_of_range", "'kernel' must be an absolute path");
     }

@@ -257,10 +257,11 @@ static int restore_config(struct api_vm_config *c, struct api_error *e)
     int err, blk = 0, net = 0, bal = 0;
     uint64_t mib;
 
-    if ((err = snapshot_open(&r, c->restore, "rv64", "riscv64")))
-        return api_error_set(e, 422, "bad_file",
-                             "'restore' %.200s: not a usable riscv64 snapshot: %s", c->restore,
-                             strerror(-err));
+    bool x86 = !strcmp(c->arch, "x86_64");
+
+    if ((err = snapshot_open(&r, c->restore, x86 ? "kvm" : "rv64", c->arch)))
+        return api_error_set(e, 422, "bad_file", "'restore' %.200s: not a usable %s snapshot: %s",
+                             c->restore, c->arch, strerror(-err));
     err = snapshot_read_config(&r, c->restore, &sc);
     snap_reader_close(&r);
     if (err)

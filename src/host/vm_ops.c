@@ -374,9 +374,6 @@ int vm_snapshot(struct vm_host *h, struct vm *v, const char *path, bool stop, bo
     int st;
 
     registry_refresh(&h->reg, v);
-    if (strcmp(v->cfg.arch, "riscv64") != 0)
-        return api_error_set(e, 501, "unsupported", "VM %s is %s: snapshots are riscv64 only",
-                             v->cfg.name, v->cfg.arch);
     if (v->state != VM_RUNNING)
         return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
                              vm_state_name(v->state));

@@ -207,9 +207,22 @@ def check_x86(r, a, b, logs):
     r.check("x86: the guest counts on on B, by exactly 1 across the seam (%s .. %s)"
             % (before[-1:] or "-", after[:1] or "-"), before and len(after) > 5 and consecutive(seam),
             (before[-5:], after[:5]))
-    for d in (a, b):
-        d.req("POST", "/v1/vms/pc/stop")
-        d.req("DELETE", "/v1/vms/pc")
+    # an x86 snapshot through the daemon, restored as a new VM that counts on
+    snap = os.path.join(os.path.dirname(b.state), "pc.snap")
+    st, j = b.req("POST", "/v1/vms/pc/snapshot", {"path": snap, "then": "stop"})
+    r.check("x86: POST .../snapshot (then=stop) of the migrated VM -> 200, file written",
+            st == 200 and os.path.isfile(snap), (st, j))
+    st, j = b.req("POST", "/v1/vms", {"name": "pcr", "arch": "x86_64", "restore": snap})
+    st2, rst = b.req("POST", "/v1/vms/pcr/start")
+    logs.append(("pcr-b", rst.get("console", {}).get("log", "/nonexistent")))
+    ok = (st == 201 and j.get("cpus") == 1 and j.get("memory_mib") == 64 and st2 == 200
+          and wait_for(lambda: len(log_counts(rst["console"]["log"])) > 5, 30 * SCALE))
+    seam2 = counts(log_bytes(dst["console"]["log"]) + log_bytes(rst.get("console", {}).get("log", "/nonexistent")))
+    r.check("x86: POST /v1/vms {restore} of it (vCPUs and RAM from the file) counts on by exactly 1",
+            ok and consecutive(seam2), (st, j.get("cpus"), j.get("memory_mib"), st2, seam2[-8:]))
+    for d, name in ((a, "pc"), (b, "pc"), (b, "pcr")):
+        d.req("POST", "/v1/vms/%s/stop" % name)
+        d.req("DELETE", "/v1/vms/%s" % name)
 
 
 def main():
