@@ -643,7 +643,8 @@ static void *migration_main(void *arg)
     paused = true;
     err = stopcopy(mg, &t_pause);
     if (err > 0) { /* past the point of no return, unconfirmed: stays paused for good */
-        mg->vm.abandon(mg->vm.opaque);
+        if (mg->vm.abandon)
+            mg->vm.abandon(mg->vm.opaque);
         paused = false;
         goto out;
     }
