@@ -39,7 +39,8 @@ struct migrate_vm {
     /* While paused, once the destination runs the VM: ends it here (disks flushed first). */
     void (*finish)(void *opaque);
     /* While paused, when the destination got "go" but did not confirm: the VM may run there,
-     * so it must never run here again; releases what pause took without resuming. */
+     * so it must never run here again; releases what pause took without resuming. May be
+     * NULL (nothing to release). */
     void (*abandon)(void *opaque);
 };
 
