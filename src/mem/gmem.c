@@ -60,6 +60,14 @@ int gmem_discard(const struct gmem *m, void *hva, size_t len)
     return 0;
 }
 
+void gmem_take(struct gmem *to, struct gmem *from)
+{
+    *to = *from;
+    from->hva = NULL;
+    from->fd = -1;
+    from->dirty = NULL;
+}
+
 void gmem_destroy(struct gmem *m)
 {
     if (m->hva && m->hva != MAP_FAILED)

@@ -28,6 +28,9 @@ int gmem_create(struct gmem *m, uint64_t base, uint64_t size);
  * several VMs can share its pages. The caller may close fd afterwards. Returns 0 or -errno. */
 int gmem_create_from_file(struct gmem *m, uint64_t base, uint64_t size, int fd, uint64_t off);
 void gmem_destroy(struct gmem *m);
+/* Moves the region in *from (e.g. RAM an incoming migration filled) to *to; *from is left
+ * empty (gmem_destroy does nothing to it). */
+void gmem_take(struct gmem *to, struct gmem *from);
 /* Gives the host pages behind [hva, hva+len) back (page-aligned): MADV_REMOVE punches them
  * out of the memfd (they read as zeros); on a private file mapping MADV_DONTNEED drops the
  * private copies (they read as the file's bytes again). Meant for pages the guest gave up.

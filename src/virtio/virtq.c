@@ -179,6 +179,8 @@ void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
         gmem_mark_dirty(q->mem, q->used, virtq_used_bytes(q->size));
     }
     __atomic_store_n(USED_IDX(q), q->used_idx, __ATOMIC_RELEASE);
+    /* Looks at the log again (a load, nothing when off): a collection, or logging switched on,
+     * between the marks above and this store must still see used->idx change. */
     gmem_mark_dirty(q->mem, USED_IDX(q), 2);
 }
 

@@ -1,14 +1,11 @@
-/* Live migration: the source's pre-copy loop on its own thread, and the destination's
- * receiver (vm/migrate.h, docs/migration.md). */
+/* Live migration, the source: the pre-copy loop on a thread of its own, its status and
+ * cancel (vm/migrate.h, docs/migration.md). */
 #include "vm/migrate.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -16,115 +13,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
+#include "vm/migrate_link.h"
+#include "vm/snapshot.h"
 
-#define PAGE         4096ull
-#define RUN_MAX      256         /* pages per SNAP_PAGES section */
-#define LINE_MAX_LEN 512         /* one answer line on the back channel */
-#define SECTION_MAX  (16u << 20) /* largest non-memory section accepted */
-#define STATE_MAX    (64u << 20) /* all non-memory sections together */
-#define SECTIONS_MAX 4096        /* as many as a state file may have */
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* --- sockets --- */
-
-/* Reads exactly len bytes, waiting at most timeout_ms for each chunk; 0, -ETIMEDOUT,
- * -ECONNRESET (closed) or -errno. */
-static int read_exact(int fd, void *buf, size_t len, uint32_t timeout_ms)
-{
-    uint8_t *p = buf;
-
-    while (len) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        ssize_t n;
-        int r = poll(&pfd, 1, (int)timeout_ms);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            return -ETIMEDOUT;
-        n = read(fd, p, len);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return -ECONNRESET;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* One '\n'-terminated line (without it) into buf; 0 or -errno. */
-static int read_line(int fd, char *buf, size_t cap, uint32_t timeout_ms)
-{
-    size_t n = 0;
-
-    for (;;) {
-        int err = read_exact(fd, buf + n, 1, timeout_ms);
-        if (err)
-            return err;
-        if (buf[n] == '\n') {
-            buf[n] = '\0';
-            return 0;
-        }
-        if (++n == cap - 1)
-            return -EPROTO;
-    }
-}
-
-static int send_line(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int send_line(int fd, const char *fmt, ...)
-{
-    char buf[LINE_MAX_LEN];
-    va_list ap;
-    size_t len, off = 0;
-
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-    va_end(ap);
-    len = strlen(buf);
-    buf[len++] = '\n';
-    while (off < len) {
-        ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? -errno : -EIO;
-        off += (size_t)n;
-    }
-    return 0;
-}
-
-/* Bounds every blocking call on a connected socket: a link that stops moving fails within
- * about timeout_ms instead of after TCP's many minutes of retries. */
-static void set_timeouts(int fd, uint32_t timeout_ms)
-{
-    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
-    unsigned int uto = timeout_ms;
-    int one = 1;
-
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto));
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
+#define PAGE         MIG_PAGE
+#define RUN_MAX      256 /* pages per SNAP_PAGES section */
+#define LINE_MAX_LEN MIG_LINE_MAX_LEN
 
 /* Connects within timeout_ms; the fd or -errno with a reason in why. It gives up at once
  * (-ECANCELED) when *cancel is set. */
@@ -177,48 +75,6 @@ static int connect_to(const char *host, const char *port, uint32_t timeout_ms, c
     snprintf(why, whylen, "connecting to %s port %s: %s", host, port, strerror(-err));
     return err;
 }
-
-int migrate_parse_hostport(const char *s, char *host, size_t hostlen, char *port, size_t portlen)
-{
-    const char *colon, *p = s;
-    size_t hl = 0;
-    char *end;
-    unsigned long v;
-
-    host[0] = '\0';
-    if (s[0] == '[') { /* [v6]:port */
-        const char *close = strchr(s, ']');
-        if (!close || close[1] != ':')
-            return -EINVAL;
-        hl = (size_t)(close - s - 1);
-        if (hl == 0 || hl >= hostlen)
-            return -EINVAL;
-        memcpy(host, s + 1, hl);
-        host[hl] = '\0';
-        p = close + 2;
-    } else if ((colon = strrchr(s, ':'))) {
-        hl = (size_t)(colon - s);
-        if (hl == 0 || hl >= hostlen || memchr(s, ':', hl))
-            return -EINVAL;
-        memcpy(host, s, hl);
-        host[hl] = '\0';
-        p = colon + 1;
-    }
-    for (size_t i = 0; i < hl; i++) { /* a name or an address, nothing else */
-        char c = host[i];
-        if (!isalnum((unsigned char)c) && c != '.' && c != '-' && c != '_' &&
-            !(s[0] == '[' && (c == ':' || c == '%')))
-            return -EINVAL;
-    }
-    errno = 0;
-    v = strtoul(p, &end, 10);
-    if (!*p || *end || errno || v == 0 || v > 65535 || portlen < 6)
-        return -EINVAL;
-    snprintf(port, portlen, "%lu", v);
-    return 0;
-}
-
-/* --- the source --- */
 
 struct migration {
     struct migrate_vm vm;
@@ -284,10 +140,10 @@ void migration_get_status(struct migration *mg, struct migrate_status *st)
     *st = mg->st;
     if (st->state == MIGRATE_CONNECTING || st->state == MIGRATE_PRECOPY ||
         st->state == MIGRATE_STOPCOPY)
-        st->elapsed_ms = now_ms() - mg->start_ms;
+        st->elapsed_ms = snapshot_now_ms() - mg->start_ms;
     if (mg->in_pass) {
         uint64_t done = st->sent_pages - mg->pass_sent0;
-        double dt = now_ms() - mg->pass_t0;
+        double dt = snapshot_now_ms() - mg->pass_t0;
 
         st->remaining_pages = mg->pass_pages > done ? mg->pass_pages - done : 0;
         if (dt > 20 && st->sent_bytes > mg->pass_bytes0)
@@ -345,7 +201,7 @@ static void set_pass(struct migration *mg, const uint64_t *bitmap)
         mg->pass_pages = count_bits(bitmap, mg->words);
         mg->pass_sent0 = mg->st.sent_pages;
         mg->pass_bytes0 = mg->st.sent_bytes;
-        mg->pass_t0 = now_ms();
+        mg->pass_t0 = snapshot_now_ms();
     }
     pthread_mutex_unlock(&mg->lock);
 }
@@ -459,7 +315,7 @@ static int sync_pass(struct migration *mg)
     int err = snap_write_section(&mg->w, SNAP_SYNC, 0, "sync", NULL, 0);
 
     if (!err)
-        err = read_line(mg->fd, line, sizeof(line), mg->p.timeout_ms);
+        err = mig_read_line(mg->fd, line, sizeof(line), mg->p.timeout_ms);
     if (err)
         return io_fail(mg, err, "waiting for the destination to catch up");
     if (strcmp(line, "synced"))
@@ -470,7 +326,7 @@ static int sync_pass(struct migration *mg)
 /* Pre-copy passes until the dirty set fits the downtime target (or max_passes). */
 static int precopy(struct migration *mg)
 {
-    double t0 = now_ms(), bw = 0;
+    double t0 = snapshot_now_ms(), bw = 0;
     uint64_t bytes0 = mg->st.sent_bytes;
     int err;
 
@@ -484,7 +340,7 @@ static int precopy(struct migration *mg)
     if (err)
         return err;
     for (;;) {
-        double t1 = now_ms(), pass_ms = t1 - t0;
+        double t1 = snapshot_now_ms(), pass_ms = t1 - t0;
         uint64_t n, pass_bytes;
 
         pthread_mutex_lock(&mg->lock);
@@ -508,7 +364,7 @@ static int precopy(struct migration *mg)
         if ((bw > 0 && (double)(n * PAGE) / bw * 1e3 <= mg->p.downtime_ms) ||
             mg->st.passes >= mg->p.max_passes)
             return 0;
-        t0 = now_ms();
+        t0 = snapshot_now_ms();
         bytes0 = mg->st.sent_bytes;
         set_pass(mg, mg->dirty);
         err = send_pages(mg, mg->dirty);
@@ -530,7 +386,7 @@ static int stopcopy(struct migration *mg, double *t_pause)
     int err;
 
     set_state(mg, MIGRATE_STOPCOPY);
-    *t_pause = t[0] = now_ms();
+    *t_pause = t[0] = snapshot_now_ms();
     mg->vm.pause(mg->vm.opaque);
     err = collect_dirty(mg);
     if (err)
@@ -538,22 +394,22 @@ static int stopcopy(struct migration *mg, double *t_pause)
     pthread_mutex_lock(&mg->lock);
     mg->st.remaining_pages = last = count_bits(mg->dirty, mg->words);
     pthread_mutex_unlock(&mg->lock);
-    t[1] = now_ms();
+    t[1] = snapshot_now_ms();
     err = send_pages(mg, mg->dirty);
-    t[2] = now_ms();
+    t[2] = snapshot_now_ms();
     if (!err)
         err = mg->vm.write_state(mg->vm.opaque, &mg->w);
     if (!err)
         err = snap_writer_end(&mg->w);
     if (err)
         return io_fail(mg, err, "sending the final state");
-    err = read_line(mg->fd, line, sizeof(line), mg->p.timeout_ms);
+    err = mig_read_line(mg->fd, line, sizeof(line), mg->p.timeout_ms);
     if (err)
         return io_fail(mg, err, "waiting for the destination to load the state");
     if (strcmp(line, "loaded"))
         return fail(mg, -EPROTO, "the destination could not load the state: %s",
                     strncmp(line, "failed ", 7) ? line : line + 7);
-    t[3] = now_ms();
+    t[3] = snapshot_now_ms();
     pthread_mutex_lock(&mg->lock); /* a cancel either comes before this or is refused */
     if (atomic_load(&mg->cancel)) {
         pthread_mutex_unlock(&mg->lock);
@@ -561,9 +417,9 @@ static int stopcopy(struct migration *mg, double *t_pause)
     }
     atomic_store(&mg->committed, true);
     pthread_mutex_unlock(&mg->lock);
-    err = send_line(mg->fd, "go");
+    err = mig_send_line(mg->fd, "go");
     if (!err)
-        err = read_line(mg->fd, line, sizeof(line), mg->p.timeout_ms);
+        err = mig_read_line(mg->fd, line, sizeof(line), mg->p.timeout_ms);
     if (!err && strcmp(line, "running"))
         err = -EPROTO;
     if (err) {
@@ -574,7 +430,7 @@ static int stopcopy(struct migration *mg, double *t_pause)
              strerror(-err));
         return 1;
     }
-    t[4] = now_ms();
+    t[4] = snapshot_now_ms();
     pthread_mutex_lock(&mg->lock);
     mg->st.pause_ms = t[1] - t[0];
     mg->st.final_pages = last;
@@ -599,7 +455,7 @@ static void *migration_main(void *arg)
         fail(mg, fd, "%s", why);
         goto out;
     }
-    set_timeouts(fd, mg->p.timeout_ms);
+    mig_set_timeouts(fd, mg->p.timeout_ms);
     pthread_mutex_lock(&mg->lock);
     mg->fd = fd;
     pthread_mutex_unlock(&mg->lock);
@@ -619,7 +475,7 @@ static void *migration_main(void *arg)
         io_fail(mg, err, "sending the configuration");
         goto out;
     }
-    err = read_line(fd, line, sizeof(line), mg->p.timeout_ms);
+    err = mig_read_line(fd, line, sizeof(line), mg->p.timeout_ms);
     if (err) {
         io_fail(mg, err, "waiting for the destination's answer");
         goto out;
@@ -651,8 +507,8 @@ static void *migration_main(void *arg)
     if (err)
         goto out;
     pthread_mutex_lock(&mg->lock);
-    mg->st.downtime_ms = now_ms() - t_pause;
-    mg->st.elapsed_ms = now_ms() - start;
+    mg->st.downtime_ms = snapshot_now_ms() - t_pause;
+    mg->st.elapsed_ms = snapshot_now_ms() - start;
     mg->st.remaining_pages = 0;
     mg->st.eta_ms = 0;
     mg->st.state = MIGRATE_COMPLETED;
@@ -678,7 +534,7 @@ out:
     if (mg->fd >= 0)
         close(mg->fd);
     mg->fd = -1;
-    mg->st.elapsed_ms = now_ms() - start;
+    mg->st.elapsed_ms = snapshot_now_ms() - start;
     if (mg->st.state != MIGRATE_COMPLETED) {
         mg->st.state = atomic_load(&mg->committed) ? MIGRATE_UNCONFIRMED
                        : atomic_load(&mg->cancel)  ? MIGRATE_CANCELLED
@@ -722,7 +578,7 @@ int migration_start(struct migration *mg, const struct migrate_params *p)
     pthread_mutex_lock(&mg->lock);
     memset(&mg->st, 0, sizeof(mg->st));
     mg->st.state = MIGRATE_CONNECTING;
-    mg->start_ms = now_ms();
+    mg->start_ms = snapshot_now_ms();
     mg->st.ram_pages = mg->vm.ram->size / PAGE;
     mg->st.downtime_target_ms = mg->p.downtime_ms;
     snprintf(mg->st.to, sizeof(mg->st.to), strchr(p->host, ':') ? "[%s]:%s" : "%s:%s",
@@ -810,282 +666,4 @@ void migrate_flush_disks(struct disk *const *disks, int n)
         if (!disks[i]->readonly && disks[i]->ops->flush(disks[i]))
             log_err("migration: flushing %s failed; the destination may miss writes",
                     disks[i]->path);
-}
-
-/* --- the destination --- */
-
-int migrate_listen(struct migrate_incoming *in, const char *spec)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
-    char host[256], port[8];
-    int one = 1, gai, err;
-
-    memset(in, 0, sizeof(*in));
-    in->lfd = in->fd = in->state_fd = -1;
-    in->timeout_ms = MIGRATE_DEFAULT_TIMEOUT_MS;
-    if (migrate_parse_hostport(spec, host, sizeof(host), port, sizeof(port))) {
-        log_err("--incoming %s: expected PORT or HOST:PORT", spec);
-        return -EINVAL;
-    }
-    gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
-    if (gai) {
-        log_err("--incoming %s: %s", spec, gai_strerror(gai));
-        return -EINVAL;
-    }
-    in->lfd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (in->lfd < 0 || setsockopt(in->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-        bind(in->lfd, res->ai_addr, res->ai_addrlen) < 0 || listen(in->lfd, 1) < 0) {
-        err = -errno;
-        log_err("--incoming %s: %s", spec, strerror(errno));
-        freeaddrinfo(res);
-        migrate_incoming_close(in);
-        return err;
-    }
-    freeaddrinfo(res);
-    return 0;
-}
-
-static int in_fail(struct migrate_incoming *in, int err, const char *what)
-{
-    if (err == -ETIMEDOUT)
-        log_err("incoming migration: %s: nothing from the source for %u ms", what, in->timeout_ms);
-    else if (err == -ECONNRESET)
-        log_err("incoming migration: %s: the source closed the connection", what);
-    else
-        log_err("incoming migration: %s: %s", what, strerror(-err));
-    return err;
-}
-
-/* One section header from the stream. */
-static int read_section(struct migrate_incoming *in, struct snap_section *sec)
-{
-    uint8_t h[SNAP_SEC_HDR_SIZE];
-    char why[120];
-    int err = read_exact(in->fd, h, sizeof(h), in->timeout_ms);
-
-    if (err)
-        return in_fail(in, err, "reading a section header");
-    if (snap_parse_section_header(h, sec, why, sizeof(why))) {
-        log_err("incoming migration: %s", why);
-        return -EBADMSG;
-    }
-    return 0;
-}
-
-int migrate_accept(struct migrate_incoming *in, const char *engine, const char *arch)
-{
-    uint8_t h[SNAP_FILE_HDR_SIZE];
-    struct snap_section sec;
-    char e[9], a[17], why[160];
-    int err;
-
-    for (;;) {
-        in->fd = accept4(in->lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (in->fd >= 0 || errno != EINTR)
-            break;
-    }
-    if (in->fd < 0) {
-        err = -errno;
-        log_err("incoming migration: accept: %s", strerror(errno));
-        return err;
-    }
-    set_timeouts(in->fd, in->timeout_ms);
-    err = read_exact(in->fd, h, sizeof(h), in->timeout_ms);
-    if (err)
-        return in_fail(in, err, "reading the stream header");
-    err = snap_parse_file_header(h, e, a, why, sizeof(why));
-    if (err) {
-        log_err("incoming migration: %s", why);
-        return err;
-    }
-    if (strcmp(e, engine) || strcmp(a, arch)) {
-        log_err("incoming migration: the source runs the %s engine for %s; this VM the %s "
-                "engine for %s",
-                e, a, engine, arch);
-        send_line(in->fd, "refused the destination runs the %s engine for %s", engine, arch);
-        return -ENOEXEC;
-    }
-    err = read_section(in, &sec);
-    if (err)
-        return err;
-    if (sec.type != SNAP_CONFIG || sec.length > (1u << 20)) {
-        log_err("incoming migration: the stream does not start with a machine configuration");
-        return -EBADMSG;
-    }
-    in->config_json = malloc(sec.length + 1);
-    if (!in->config_json)
-        return -ENOMEM;
-    err = read_exact(in->fd, in->config_json, sec.length, in->timeout_ms);
-    if (err)
-        return in_fail(in, err, "reading the machine configuration");
-    if (snap_crc(0, in->config_json, sec.length) != sec.crc) {
-        log_err("incoming migration: damaged machine configuration (checksum mismatch)");
-        return -EBADMSG;
-    }
-    in->config_json[sec.length] = '\0';
-    in->config_len = sec.length;
-    in->state_fd = memfd_create("vessel-incoming-state", MFD_CLOEXEC);
-    if (in->state_fd < 0)
-        return -errno;
-    snprintf(in->state_path, sizeof(in->state_path), "/proc/self/fd/%d", in->state_fd);
-    err = snap_writer_open_fd(&in->state, in->state_fd, engine, arch);
-    if (!err)
-        err = snap_write_section(&in->state, SNAP_CONFIG, 0, "config", in->config_json,
-                                 in->config_len);
-    return err;
-}
-
-int migrate_answer(struct migrate_incoming *in, const char *refusal)
-{
-    return refusal ? send_line(in->fd, "refused %s", refusal) : send_line(in->fd, "ok");
-}
-
-static int receive_pages(struct migrate_incoming *in, const struct snap_section *sec,
-                         struct gmem *ram)
-{
-    uint8_t le[8];
-    uint64_t off = 0, len;
-    int err;
-
-    if (sec->instance != 0 || sec->length < 8 + PAGE || (sec->length - 8) % PAGE) {
-        log_err("incoming migration: malformed pages section");
-        return -EBADMSG;
-    }
-    err = read_exact(in->fd, le, 8, in->timeout_ms);
-    if (err)
-        return in_fail(in, err, "reading pages");
-    for (int i = 0; i < 8; i++)
-        off |= (uint64_t)le[i] << (8 * i);
-    len = sec->length - 8;
-    if (off % PAGE || off > ram->size || len > ram->size - off) {
-        log_err("incoming migration: pages at offset %" PRIu64 " outside guest RAM", off);
-        return -EBADMSG;
-    }
-    err = read_exact(in->fd, ram->hva + off, len, in->timeout_ms);
-    if (err)
-        return in_fail(in, err, "reading pages");
-    if (snap_crc(snap_crc(0, le, 8), ram->hva + off, len) != sec->crc) {
-        log_err("incoming migration: damaged pages at offset %" PRIu64 " (checksum mismatch)", off);
-        return -EBADMSG;
-    }
-    in->pages_received += len / PAGE;
-    return 0;
-}
-
-static int receive_state(struct migrate_incoming *in, const struct snap_section *sec)
-{
-    uint8_t *buf;
-    int err;
-
-    if (sec->length > SECTION_MAX || ++in->state_sections > SECTIONS_MAX ||
-        (in->state_bytes += sec->length) > STATE_MAX) {
-        log_err("incoming migration: section %.16s too large, or too many sections", sec->name);
-        return -EBADMSG;
-    }
-    buf = malloc(sec->length ? sec->length : 1);
-    if (!buf)
-        return -ENOMEM;
-    err = read_exact(in->fd, buf, sec->length, in->timeout_ms);
-    if (err) {
-        free(buf);
-        return in_fail(in, err, "reading the device state");
-    }
-    if (snap_crc(0, buf, sec->length) != sec->crc) {
-        log_err("incoming migration: damaged section %s (checksum mismatch)", sec->name);
-        free(buf);
-        return -EBADMSG;
-    }
-    err = snap_write_section(&in->state, (enum snap_type)sec->type, sec->instance, sec->name, buf,
-                             sec->length);
-    free(buf);
-    return err;
-}
-
-int migrate_receive(struct migrate_incoming *in, struct gmem *ram, bool progress)
-{
-    uint64_t shown = 0;
-    int err;
-
-    for (;;) {
-        struct snap_section sec;
-
-        err = read_section(in, &sec);
-        if (err)
-            return err;
-        switch (sec.type) {
-        case SNAP_PAGES: err = receive_pages(in, &sec, ram); break;
-        case SNAP_MACHINE:
-        case SNAP_CPU:
-        case SNAP_DEVICE: err = receive_state(in, &sec); break;
-        case SNAP_SYNC:
-            if (sec.length) {
-                log_err("incoming migration: malformed sync section");
-                return -EBADMSG;
-            }
-            err = send_line(in->fd, "synced");
-            break;
-        case SNAP_END: return snap_writer_end(&in->state);
-        default:
-            log_err("incoming migration: unexpected section type %u", sec.type);
-            return -EBADMSG;
-        }
-        if (err)
-            return err;
-        if (progress && in->pages_received - shown >= (64u << 20) / PAGE) {
-            shown = in->pages_received;
-            fprintf(stderr, "\rvessel: incoming migration: %" PRIu64 " MiB received",
-                    (uint64_t)((in->pages_received * PAGE) >> 20));
-        }
-    }
-}
-
-int migrate_take_vm(struct migrate_incoming *in, struct gmem *ram, struct disk **disks, int ndisks)
-{
-    int err = migrate_answer(in, NULL);
-
-    if (!err)
-        err = migrate_receive(in, ram, isatty(STDERR_FILENO));
-    for (int i = 0; !err && i < ndisks; i++)
-        err = disk_reopen(&disks[i]);
-    if (err)
-        fprintf(stderr, "vessel: incoming migration failed (see above); nothing was kept\n");
-    return err;
-}
-
-int migrate_commit(struct migrate_incoming *in, const char *refusal)
-{
-    char line[LINE_MAX_LEN];
-    int err;
-
-    if (refusal) {
-        send_line(in->fd, "failed %s", refusal);
-        return -EINVAL;
-    }
-    err = send_line(in->fd, "loaded");
-    if (!err)
-        err = read_line(in->fd, line, sizeof(line), in->timeout_ms);
-    if (err)
-        return in_fail(in, err, "waiting for the source's go-ahead");
-    if (strcmp(line, "go")) {
-        log_err("incoming migration: the source did not hand the VM over");
-        return -EPROTO;
-    }
-    err = send_line(in->fd, "running");
-    if (err)
-        log_err("incoming migration: confirming to the source: %s (the VM runs here)",
-                strerror(-err));
-    return 0;
-}
-
-void migrate_incoming_close(struct migrate_incoming *in)
-{
-    if (in->fd >= 0)
-        close(in->fd);
-    if (in->lfd >= 0)
-        close(in->lfd);
-    if (in->state_fd >= 0)
-        close(in->state_fd);
-    free(in->config_json);
-    in->fd = in->lfd = in->state_fd = -1;
-    in->config_json = NULL;
 }

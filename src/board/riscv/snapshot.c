@@ -294,10 +294,8 @@ int riscv_board_restore_ram(struct riscv_board *b, const struct snap_reader *r)
     if (b->cfg.incoming_ram) { /* a migration filled it: the board takes it over */
         if (b->cfg.incoming_ram->size != b->cfg.ram_size)
             return -EINVAL;
-        b->ram = *b->cfg.incoming_ram;
+        gmem_take(&b->ram, b->cfg.incoming_ram);
         b->incoming = true;
-        b->cfg.incoming_ram->hva = NULL;
-        b->cfg.incoming_ram->fd = -1;
         return 0;
     }
     if (!s || s->length != b->cfg.ram_size) {

@@ -278,10 +278,8 @@ int x86_board_restore_ram(struct x86_board *b, const struct snap_reader *r)
     if (b->cfg.incoming_ram) { /* a migration filled it: the board takes it over */
         if (b->cfg.incoming_ram->size != b->cfg.ram_size)
             return -EINVAL;
-        b->ram = *b->cfg.incoming_ram;
+        gmem_take(&b->ram, b->cfg.incoming_ram);
         b->incoming = true;
-        b->cfg.incoming_ram->hva = NULL;
-        b->cfg.incoming_ram->fd = -1;
         b->cfg.incoming_ram = NULL;
         return 0;
     }
