@@ -130,3 +130,19 @@ int file_read_text(const char *path, char *buf, size_t cap)
     buf[n] = '\0';
     return 0;
 }
+
+int file_write_all(int fd, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+
+    while (len) {
+        ssize_t n = write(fd, p, len > (1U << 30) ? (1U << 30) : len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}

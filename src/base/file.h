@@ -22,4 +22,8 @@ int file_read_text(const char *path, char *buf, size_t cap);
  * progress is -EIO. Returns 0 or -errno. */
 int file_prwv_full(int fd, const struct iovec *iov, int cnt, uint64_t off, bool write);
 
+/* Writes all len bytes to fd (a file, pipe or socket), continuing after short writes and
+ * EINTR. Returns 0 or -errno (-EIO when the fd takes nothing). */
+int file_write_all(int fd, const void *buf, size_t len);
+
 #endif

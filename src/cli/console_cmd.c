@@ -13,23 +13,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "cli/vm_cmd.h"
 
 #define DETACH_KEY 0x1d /* Ctrl-] */
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 int console_attach(const char *sock_path, const char *name)
 {
@@ -75,7 +62,7 @@ int console_attach(const char *sock_path, const char *name)
                         name);
                 break;
             }
-            if (write_all(1, buf, (size_t)n)) {
+            if (file_write_all(1, buf, (size_t)n)) {
                 rc = 1;
                 break;
             }
@@ -89,12 +76,12 @@ int console_attach(const char *sock_path, const char *name)
             if (tty) {
                 char *k = memchr(buf, DETACH_KEY, (size_t)n);
                 if (k) {
-                    write_all(fd, buf, (size_t)(k - buf));
+                    file_write_all(fd, buf, (size_t)(k - buf));
                     fprintf(stderr, "\r\n[detached from %s]\r\n", name);
                     break;
                 }
             }
-            if (write_all(fd, buf, (size_t)n)) {
+            if (file_write_all(fd, buf, (size_t)n)) {
                 rc = 1;
                 break;
             }

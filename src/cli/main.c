@@ -12,6 +12,7 @@
 #include "backend/chardev/stdio.h"
 #include "backend/disk/disk.h"
 #include "backend/net/net.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "board/riscv/board.h"
 #include "board/riscv/boot.h"
@@ -545,9 +546,9 @@ static int cmd_run(int argc, char **argv)
         backends_close(&be);
         return EXIT_USAGE;
     }
-    t_restore = snapshot_now_ms();
+    t_restore = clock_now_ms();
     err = riscv_board_create(&board, &bc, &img);
-    t_loaded = snapshot_now_ms();
+    t_loaded = clock_now_ms();
     if (o.incoming) {
         /* The source waits for this answer: on "go" the VM runs here, else nothing remains. */
         if (migrate_commit(&in, err ? "the destination could not load the state" : NULL) && !err)
@@ -589,9 +590,9 @@ static int cmd_run(int argc, char **argv)
         return err == EXIT_USAGE ? EXIT_USAGE : EXIT_VMM_ERROR;
     }
     if (o.incoming)
-        cli_incoming_report(&in, t_loaded - t_restore, snapshot_now_ms() - t_restore);
+        cli_incoming_report(&in, t_loaded - t_restore, clock_now_ms() - t_restore);
     else if (o.restore)
-        cli_restore_report(o.restore, snapshot_now_ms() - t_restore, o.mem);
+        cli_restore_report(o.restore, clock_now_ms() - t_restore, o.mem);
     if (o.clone)
         cli_clone_report(board, be.macs, be.nnets);
     why = riscv_board_run(board);

@@ -14,6 +14,7 @@
 #include "engine/rv64/rv64.h"
 #include "vm/control.h"
 #include "vm/migrate.h"
+#include "state/snapconfig.h"
 #include "vm/snapshot.h"
 
 /* Lives until exit: the board keeps pointers to its strings (a guest reboot reads the files). */

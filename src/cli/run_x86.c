@@ -1,4 +1,5 @@
 /* `vessel run --arch x86_64` and `vessel info`. */
+#include "base/clock.h"
 #include "cli/run_x86.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "vm/api_socket.h"
 #include "vm/control.h"
 #include "vm/migrate.h"
+#include "state/snapconfig.h"
 #include "vm/snapshot.h"
 
 #define KERNEL_MAX (256u << 20)
@@ -243,9 +245,9 @@ int cli_run_x86(const struct x86_run_opts *opts)
         bc.console_tx = chardev_stdio_tx;
         bc.console_rx_ready = chardev_stdio_wake;
         bc.console_opaque = console;
-        t0 = snapshot_now_ms();
+        t0 = clock_now_ms();
         err = x86_board_create(&board, &bc);
-        t_loaded = snapshot_now_ms();
+        t_loaded = clock_now_ms();
     }
     if (o.incoming) {
         /* The source waits for this answer: on "go" the VM runs here, else nothing remains. */
@@ -292,10 +294,10 @@ int cli_run_x86(const struct x86_run_opts *opts)
         goto out;
     }
     if (o.incoming)
-        cli_incoming_report(&in, t_loaded - t0, snapshot_now_ms() - t0);
+        cli_incoming_report(&in, t_loaded - t0, clock_now_ms() - t0);
     else if (o.restore)
         fprintf(stderr, "vessel: restored %s in %.2f ms (%llu MiB of RAM mapped copy-on-write)\r\n",
-                o.restore, snapshot_now_ms() - t0, (unsigned long long)(o.mem >> 20));
+                o.restore, clock_now_ms() - t0, (unsigned long long)(o.mem >> 20));
     why = x86_board_run(board);
     if (why == X86_EXIT_MIGRATED)
         api_socket_linger(api, 2000); /* `vessel migrate` reads the final status */

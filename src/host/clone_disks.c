@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "backend/disk/qcow2.h"
-#include "vm/snapshot.h"
+#include "state/snapconfig.h"
 
 /* Only files the daemon made in its own directory, named for this VM, are ever removed. */
 static bool owned_path(const struct registry *r, const struct vm *v, const char *p)

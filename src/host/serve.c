@@ -23,7 +23,7 @@
 #include "host/clone_disks.h"
 #include "host/procinfo.h"
 #include "host/vm_ops.h"
-#include "vm/snapshot.h"
+#include "state/snapconfig.h"
 
 static const char usage_serve[] =
     "usage: vessel serve [OPTIONS]\n"

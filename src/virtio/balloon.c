@@ -5,6 +5,7 @@
  * reading the page again later gets zeros, which is what a balloon page may contain. A VM
  * restored from a snapshot maps its RAM MAP_PRIVATE from the file: there gmem_discard() uses
  * MADV_DONTNEED, which drops the private copy (the page reads as the snapshot's bytes). */
+#include "base/clock.h"
 #include "virtio/balloon.h"
 
 #include <errno.h>
@@ -49,14 +50,6 @@ static const char *const stat_names[VIRTIO_BALLOON_S_NR] = {
 const char *virtio_balloon_stat_name(unsigned tag)
 {
     return tag < VIRTIO_BALLOON_S_NR ? stat_names[tag] : NULL;
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static enum role queue_role(struct virtio_dev *d, unsigned q)
@@ -157,7 +150,7 @@ static void stats_read(struct virtio_balloon *b, const struct virtq_elem *e)
         }
     }
     b->stats_gen++;
-    b->stats_time_ns = now_ns();
+    b->stats_time_ns = clock_now_ns();
     pthread_cond_broadcast(&b->cond);
     pthread_mutex_unlock(&b->lock);
 }
@@ -286,7 +279,7 @@ void virtio_balloon_get_info(struct virtio_balloon *b, struct virtio_balloon_inf
     memset(info, 0, sizeof(*info));
     pthread_mutex_lock(&b->lock);
     if (wait_ms && virtio_dev_has_feature(b->vdev, VIRTIO_BALLOON_F_STATS_VQ)) {
-        uint64_t gen = b->stats_gen, deadline = now_ns() + wait_ms * 1000000ULL;
+        uint64_t gen = b->stats_gen, deadline = clock_now_ns() + wait_ms * 1000000ULL;
         struct timespec ts;
 
         atomic_store(&b->want_stats, true);
@@ -298,13 +291,13 @@ void virtio_balloon_get_info(struct virtio_balloon *b, struct virtio_balloon_inf
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;
         }
-        while (b->stats_gen == gen && now_ns() < deadline)
+        while (b->stats_gen == gen && clock_now_ns() < deadline)
             if (pthread_cond_timedwait(&b->cond, &b->lock, &ts) == ETIMEDOUT)
                 break;
     }
     info->has_stats = b->stats_gen > 0;
     if (info->has_stats)
-        info->stats_age_ms = (now_ns() - b->stats_time_ns) / 1000000;
+        info->stats_age_ms = (clock_now_ns() - b->stats_time_ns) / 1000000;
     memcpy(info->stat_valid, b->stat_valid, sizeof(info->stat_valid));
     memcpy(info->stat, b->stat, sizeof(info->stat));
     pthread_mutex_unlock(&b->lock);

@@ -1,6 +1,7 @@
 /* virtio-pci modern transport: the PCI function, the BAR 4 regions and INTx. Fields of the common
  * configuration take their natural width (64-bit addresses also as two 32-bit halves); other
  * widths and unknown offsets read 0 and drop writes (logged). */
+#include "base/le.h"
 #include "virtio/pci.h"
 
 #include <errno.h>
@@ -217,19 +218,11 @@ const struct bus_ops virtio_pci_bar_ops = {.read = bar_read, .write = bar_write}
 
 /* --- config space: the capabilities and the VIRTIO_PCI_CAP_PCI_CFG window --- */
 
-static uint32_t get32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, 4);
-    return v;
-}
-
 /* The BAR access that the PCI_CFG capability currently describes, if it is a valid one. */
 static bool cfg_window(struct virtio_pci *vp, uint64_t *off, unsigned *len)
 {
     const uint8_t *c = vp->pci.cfg + vp->cfg_cap;
-    uint32_t o = get32(c + 8), l = get32(c + 12);
+    uint32_t o = le32_get(c + 8), l = le32_get(c + 12);
 
     if (c[4] != VIRTIO_PCI_BAR || (l != 1 && l != 2 && l != 4) || (o & (l - 1)) ||
         o > VIRTIO_PCI_BAR_SIZE - l)
@@ -273,7 +266,7 @@ static void cfg_written(struct pci_dev *d, unsigned off, unsigned size)
     if (!overlaps_data(vp, off, size) || !cfg_window(vp, &boff, &len))
         return;
     bar_write(vp, boff, len,
-              get32(vp->pci.cfg + vp->cfg_cap + 16) & (len == 4 ? ~0u : (1u << (8 * len)) - 1));
+              le32_get(vp->pci.cfg + vp->cfg_cap + 16) & (len == 4 ? ~0u : (1u << (8 * len)) - 1));
 }
 
 static const struct pci_dev_ops virtio_pci_cfg_ops = {.cfg_written = cfg_written,

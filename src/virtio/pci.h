@@ -18,7 +18,7 @@
 
 #include <stdint.h>
 
-#include "board/x86/pci.h"
+#include "bus/pci.h"
 #include "bus/bus.h"
 #include "dev/irq.h"
 #include "virtio/virtio.h"

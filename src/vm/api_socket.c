@@ -1,3 +1,4 @@
+#include "base/file.h"
 #include "vm/api_socket.h"
 
 #include <errno.h>
@@ -38,21 +39,6 @@ static void client_close(struct api_socket *s, struct api_client *c)
     c->len = 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Reads what the client sent and answers every complete line. */
 static void client_input(struct api_socket *s, struct api_client *c)
 {
@@ -75,7 +61,7 @@ static void client_input(struct api_socket *s, struct api_client *c)
         s->reply[rl++] = '\n';
         memmove(c->buf, c->buf + line, c->len - line);
         c->len -= line;
-        if (write_all(c->fd, s->reply, rl)) {
+        if (file_write_all(c->fd, s->reply, rl)) {
             client_close(s, c);
             return;
         }
@@ -83,7 +69,7 @@ static void client_input(struct api_socket *s, struct api_client *c)
     if (c->len == sizeof(c->buf)) {
         static const char msg[] = "{\"ok\":false,\"error\":\"line too long\"}\n";
 
-        write_all(c->fd, msg, sizeof(msg) - 1);
+        file_write_all(c->fd, msg, sizeof(msg) - 1);
         client_close(s, c);
     }
 }
@@ -119,7 +105,7 @@ static void *api_main(void *arg)
             if (fd >= 0 && i == API_SOCKET_CLIENTS) {
                 static const char msg[] = "{\"ok\":false,\"error\":\"too many clients\"}\n";
 
-                write_all(fd, msg, sizeof(msg) - 1);
+                file_write_all(fd, msg, sizeof(msg) - 1);
                 close(fd);
             } else if (fd >= 0) {
                 atomic_fetch_add(&s->nclients, 1);

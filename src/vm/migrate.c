@@ -1,5 +1,6 @@
 /* Live migration, the source: the pre-copy loop on a thread of its own, its status and
  * cancel (vm/migrate.h, docs/migration.md). */
+#include "base/clock.h"
 #include "vm/migrate.h"
 
 #include <errno.h>
@@ -140,10 +141,10 @@ void migration_get_status(struct migration *mg, struct migrate_status *st)
     *st = mg->st;
     if (st->state == MIGRATE_CONNECTING || st->state == MIGRATE_PRECOPY ||
         st->state == MIGRATE_STOPCOPY)
-        st->elapsed_ms = snapshot_now_ms() - mg->start_ms;
+        st->elapsed_ms = clock_now_ms() - mg->start_ms;
     if (mg->in_pass) {
         uint64_t done = st->sent_pages - mg->pass_sent0;
-        double dt = snapshot_now_ms() - mg->pass_t0;
+        double dt = clock_now_ms() - mg->pass_t0;
 
         st->remaining_pages = mg->pass_pages > done ? mg->pass_pages - done : 0;
         if (dt > 20 && st->sent_bytes > mg->pass_bytes0)
@@ -201,7 +202,7 @@ static void set_pass(struct migration *mg, const uint64_t *bitmap)
         mg->pass_pages = count_bits(bitmap, mg->words);
         mg->pass_sent0 = mg->st.sent_pages;
         mg->pass_bytes0 = mg->st.sent_bytes;
-        mg->pass_t0 = snapshot_now_ms();
+        mg->pass_t0 = clock_now_ms();
     }
     pthread_mutex_unlock(&mg->lock);
 }
@@ -326,7 +327,7 @@ static int sync_pass(struct migration *mg)
 /* Pre-copy passes until the dirty set fits the downtime target (or max_passes). */
 static int precopy(struct migration *mg)
 {
-    double t0 = snapshot_now_ms(), bw = 0;
+    double t0 = clock_now_ms(), bw = 0;
     uint64_t bytes0 = mg->st.sent_bytes;
     int err;
 
@@ -340,7 +341,7 @@ static int precopy(struct migration *mg)
     if (err)
         return err;
     for (;;) {
-        double t1 = snapshot_now_ms(), pass_ms = t1 - t0;
+        double t1 = clock_now_ms(), pass_ms = t1 - t0;
         uint64_t n, pass_bytes;
 
         pthread_mutex_lock(&mg->lock);
@@ -364,7 +365,7 @@ static int precopy(struct migration *mg)
         if ((bw > 0 && (double)(n * PAGE) / bw * 1e3 <= mg->p.downtime_ms) ||
             mg->st.passes >= mg->p.max_passes)
             return 0;
-        t0 = snapshot_now_ms();
+        t0 = clock_now_ms();
         bytes0 = mg->st.sent_bytes;
         set_pass(mg, mg->dirty);
         err = send_pages(mg, mg->dirty);
@@ -386,7 +387,7 @@ static int stopcopy(struct migration *mg, double *t_pause)
     int err;
 
     set_state(mg, MIGRATE_STOPCOPY);
-    *t_pause = t[0] = snapshot_now_ms();
+    *t_pause = t[0] = clock_now_ms();
     mg->vm.pause(mg->vm.opaque);
     err = collect_dirty(mg);
     if (err)
@@ -394,9 +395,9 @@ static int stopcopy(struct migration *mg, double *t_pause)
     pthread_mutex_lock(&mg->lock);
     mg->st.remaining_pages = last = count_bits(mg->dirty, mg->words);
     pthread_mutex_unlock(&mg->lock);
-    t[1] = snapshot_now_ms();
+    t[1] = clock_now_ms();
     err = send_pages(mg, mg->dirty);
-    t[2] = snapshot_now_ms();
+    t[2] = clock_now_ms();
     if (!err)
         err = mg->vm.write_state(mg->vm.opaque, &mg->w);
     if (!err)
@@ -409,7 +410,7 @@ static int stopcopy(struct migration *mg, double *t_pause)
     if (strcmp(line, "loaded"))
         return fail(mg, -EPROTO, "the destination could not load the state: %s",
                     strncmp(line, "failed ", 7) ? line : line + 7);
-    t[3] = snapshot_now_ms();
+    t[3] = clock_now_ms();
     pthread_mutex_lock(&mg->lock); /* a cancel either comes before this or is refused */
     if (atomic_load(&mg->cancel)) {
         pthread_mutex_unlock(&mg->lock);
@@ -430,7 +431,7 @@ static int stopcopy(struct migration *mg, double *t_pause)
              strerror(-err));
         return 1;
     }
-    t[4] = snapshot_now_ms();
+    t[4] = clock_now_ms();
     pthread_mutex_lock(&mg->lock);
     mg->st.pause_ms = t[1] - t[0];
     mg->st.final_pages = last;
@@ -507,8 +508,8 @@ static void *migration_main(void *arg)
     if (err)
         goto out;
     pthread_mutex_lock(&mg->lock);
-    mg->st.downtime_ms = snapshot_now_ms() - t_pause;
-    mg->st.elapsed_ms = snapshot_now_ms() - start;
+    mg->st.downtime_ms = clock_now_ms() - t_pause;
+    mg->st.elapsed_ms = clock_now_ms() - start;
     mg->st.remaining_pages = 0;
     mg->st.eta_ms = 0;
     mg->st.state = MIGRATE_COMPLETED;
@@ -534,7 +535,7 @@ out:
     if (mg->fd >= 0)
         close(mg->fd);
     mg->fd = -1;
-    mg->st.elapsed_ms = snapshot_now_ms() - start;
+    mg->st.elapsed_ms = clock_now_ms() - start;
     if (mg->st.state != MIGRATE_COMPLETED) {
         mg->st.state = atomic_load(&mg->committed) ? MIGRATE_UNCONFIRMED
                        : atomic_load(&mg->cancel)  ? MIGRATE_CANCELLED
@@ -578,7 +579,7 @@ int migration_start(struct migration *mg, const struct migrate_params *p)
     pthread_mutex_lock(&mg->lock);
     memset(&mg->st, 0, sizeof(mg->st));
     mg->st.state = MIGRATE_CONNECTING;
-    mg->start_ms = snapshot_now_ms();
+    mg->start_ms = clock_now_ms();
     mg->st.ram_pages = mg->vm.ram->size / PAGE;
     mg->st.downtime_target_ms = mg->p.downtime_ms;
     snprintf(mg->st.to, sizeof(mg->st.to), strchr(p->host, ':') ? "[%s]:%s" : "%s:%s",

@@ -16,7 +16,7 @@
 
 #include "backend/disk/disk.h"
 #include "mem/gmem.h"
-#include "vm/snapfile.h"
+#include "state/snapfile.h"
 
 /* What the migration needs of a VM (a board implements it). All callbacks run on the
  * migration thread. */

@@ -87,3 +87,22 @@ void disk_freeze_abort(struct disk_freeze *f)
     }
     f->n = 0;
 }
+
+int snapshot_overlay_name(const char *disk, const char *snap, char *out, size_t len)
+{
+    static const char *const endings[] = {".qcow2", ".img", ".raw"};
+    const char *slash = strrchr(disk, '/'), *base = slash ? slash + 1 : disk;
+    const char *sbase = strrchr(snap, '/') ? strrchr(snap, '/') + 1 : snap;
+    size_t stem = strlen(base);
+    int n;
+
+    for (size_t i = 0; i < sizeof(endings) / sizeof(endings[0]); i++) {
+        size_t el = strlen(endings[i]);
+        if (stem > el && !strcmp(base + stem - el, endings[i])) {
+            stem -= el;
+            break;
+        }
+    }
+    n = snprintf(out, len, "%.*s%.*s-%s.qcow2", (int)(base - disk), disk, (int)stem, base, sbase);
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}

@@ -10,7 +10,7 @@
 #include <zlib.h>
 
 #include "harness.h"
-#include "vm/snapfile.h"
+#include "state/snapfile.h"
 
 static char *tmp_path(void)
 {

@@ -13,6 +13,7 @@
 #include "dev/vmgenid.h"
 #include "harness.h"
 #include "mem/gmem.h"
+#include "state/snapconfig.h"
 #include "vm/snapshot.h"
 
 static int ctx_out[2][8]; /* [which plic][context] */

@@ -18,6 +18,7 @@
 
 #include "backend/net/net.h"
 #include "backend/net/switch_fwd.h"
+#include "base/clock.h"
 #include "base/log.h"
 
 #define TAG_LISTEN (-1)
@@ -30,14 +31,6 @@ struct switch_state {
     uint8_t buf[NET_FRAME_MAX];
     unsigned long frames, dropped;
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* Binds path, replacing a stale socket nobody listens on; refuses anything else. */
 static int switch_listen(const char *path)
@@ -136,7 +129,7 @@ static void port_input(struct switch_state *s, int ep, int port)
         if ((size_t)n > sizeof(s->buf))
             continue; /* truncated: larger than any frame */
         s->frames++;
-        out = switch_fwd_frame(&s->fwd, port, s->buf, (size_t)n, mono_ns());
+        out = switch_fwd_frame(&s->fwd, port, s->buf, (size_t)n, clock_now_ns());
         if (out == SWITCH_FWD_FLOOD) {
             for (int p = 0; p < SWITCH_MAX_PORTS; p++)
                 if (p != port && s->ports[p] >= 0)

@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "backend/net/net_impl.h"
+#include "base/clock.h"
 #include "base/dynlib.h"
+#include "base/le.h"
 #include "base/log.h"
 
 #define USER_NET       "10.0.2.0"
@@ -79,14 +81,6 @@ static struct {
 } sl;
 _Static_assert(sizeof(sl) == sizeof(void *) * (sizeof(slirp_names) / sizeof(slirp_names[0])),
                "one pointer per name");
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void wake(int fd)
 {
@@ -159,7 +153,7 @@ static void cb_guest_error(const char *msg, void *opaque)
 
 static int64_t cb_clock_get_ns(void *opaque)
 {
-    return now_ns();
+    return (int64_t)clock_now_ns();
 }
 
 static struct user_timer *timer_add(struct user_net *u, SlirpTimerId id, SlirpTimerCb cb,
@@ -305,7 +299,7 @@ static void *user_main(void *arg)
     pthread_mutex_lock(&u->lock);
     while (!atomic_load(&u->stopping)) {
         uint32_t timeout = USER_MAX_SLEEP;
-        int64_t now_ms = now_ns() / 1000000;
+        int64_t now_ms = (int64_t)clock_now_ns() / 1000000;
         int n;
 
         u->npfds = 0;
@@ -325,7 +319,7 @@ static void *user_main(void *arg)
         if (n > 0 && (u->pfds[0].revents & POLLIN))
             drain(u->wake_fd);
         sl.pollfds_poll(u->slirp, n < 0, cb_get_revents, u);
-        user_run_timers(u, now_ns() / 1000000);
+        user_run_timers(u, (int64_t)clock_now_ns() / 1000000);
     }
     pthread_mutex_unlock(&u->lock);
     return NULL;
@@ -427,25 +421,14 @@ static ssize_t cb_state_read(void *buf, size_t len, void *opaque)
     return (ssize_t)n;
 }
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static int user_save(struct net_backend *nb, uint8_t **buf, size_t *len)
 {
     struct user_net *u = (struct user_net *)nb;
     struct user_blob b = {0};
     uint8_t hdr[USER_STATE_HDR];
 
-    put_le32(hdr, USER_STATE_LAYOUT);
-    put_le32(hdr + 4, (uint32_t)sl.state_version());
+    le32_put(hdr, USER_STATE_LAYOUT);
+    le32_put(hdr + 4, (uint32_t)sl.state_version());
     cb_state_write(hdr, sizeof(hdr), &b);
     pthread_mutex_lock(&u->lock);
     if (!b.failed)
@@ -471,8 +454,8 @@ static int user_load(struct net_backend *nb, const uint8_t *buf, size_t len, cha
 
     if (len <= USER_STATE_HDR)
         return errbuf_set(why, whylen, "%zu bytes are too few", len);
-    layout = get_le32(buf);
-    version = get_le32(buf + 4);
+    layout = le32_get(buf);
+    version = le32_get(buf + 4);
     if (layout != USER_STATE_LAYOUT)
         return errbuf_set(why, whylen, "layout %u, this build reads %u", layout, USER_STATE_LAYOUT);
     if (version == 0 || version > (uint32_t)sl.state_version())

@@ -9,7 +9,7 @@
 #include "base/log.h"
 #include "board/riscv/board_int.h"
 #include "board/riscv/layout.h"
-#include "vm/snapshot.h"
+#include "state/snapconfig.h"
 
 /* --- interrupt and timer wiring into the engine --- */
 

@@ -18,7 +18,7 @@
 #include "engine/rv64/rv64.h"
 #include "mem/gmem.h"
 #include "virtio/virtio.h"
-#include "vm/snapfile.h"
+#include "state/snapfile.h"
 
 /* Room for the largest device state (save buffers). */
 #define RISCV_DEV_SAVE_MAX (PLIC_SAVE_MAX > VIRTIO_SAVE_MAX ? PLIC_SAVE_MAX : VIRTIO_SAVE_MAX)

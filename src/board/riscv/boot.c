@@ -1,3 +1,4 @@
+#include "base/le.h"
 #include "board/riscv/boot.h"
 
 #include <errno.h>
@@ -110,12 +111,6 @@ int riscv_boot_plan(const struct riscv_images *img, uint64_t ram_base, uint64_t 
     return 0;
 }
 
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static int copy_in(struct gmem *ram, const char *what, uint64_t gpa, const void *src, size_t len)
 {
     void *dst = gmem_ptr(ram, gpa, len);
@@ -154,11 +149,11 @@ int riscv_boot_load(struct gmem *ram, const struct riscv_images *img,
     if (bss)
         memset(bss, 0, img->kinfo.image_size - img->kernel_len);
 
-    put_le64(info + 0, FW_DYNAMIC_INFO_MAGIC);
-    put_le64(info + 8, FW_DYNAMIC_INFO_VERSION);
-    put_le64(info + 16, plan->kernel_addr); /* next_addr */
-    put_le64(info + 24, FW_DYNAMIC_NEXT_MODE_S);
-    put_le64(info + 32, 0);                        /* options */
-    put_le64(info + 40, FW_DYNAMIC_BOOT_HART_ANY); /* boot_hart */
+    le64_put(info + 0, FW_DYNAMIC_INFO_MAGIC);
+    le64_put(info + 8, FW_DYNAMIC_INFO_VERSION);
+    le64_put(info + 16, plan->kernel_addr); /* next_addr */
+    le64_put(info + 24, FW_DYNAMIC_NEXT_MODE_S);
+    le64_put(info + 32, 0);                        /* options */
+    le64_put(info + 40, FW_DYNAMIC_BOOT_HART_ANY); /* boot_hart */
     return copy_in(ram, "fw_dynamic_info", plan->info_addr, info, sizeof(info));
 }

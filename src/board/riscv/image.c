@@ -1,21 +1,8 @@
+#include "base/le.h"
 #include "board/riscv/image.h"
 
 #include <errno.h>
 #include <string.h>
-
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static const char *image_guess(const uint8_t *buf, size_t len)
 {
@@ -41,9 +28,9 @@ int riscv_image_parse(const uint8_t *buf, size_t len, struct riscv_image_info *i
         *why = image_guess(buf, len);
         return -ENOEXEC;
     }
-    info->text_offset = le64(buf + RISCV_IMAGE_TEXT_OFF);
-    info->image_size = le64(buf + RISCV_IMAGE_SIZE_OFF);
-    info->version = le32(buf + RISCV_IMAGE_VERSION_OFF);
+    info->text_offset = le64_get(buf + RISCV_IMAGE_TEXT_OFF);
+    info->image_size = le64_get(buf + RISCV_IMAGE_SIZE_OFF);
+    info->version = le32_get(buf + RISCV_IMAGE_VERSION_OFF);
     /* Headers before version 0.2 have no image_size; the file is all we know. */
     if (info->image_size < len)
         info->image_size = len;

@@ -7,14 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "board/riscv/board_int.h"
 #include "backend/disk/qcow2.h"
 #include "board/riscv/layout.h"
 #include "virtio/virtio.h"
+#include "state/snapconfig.h"
 #include "vm/snapshot.h"
 #include "vm/snapshot_disks.h"
-#include "vm/snapshot_net.h"
+#include "state/nets.h"
 
 #define DEV_SAVE_MAX RISCV_DEV_SAVE_MAX
 
@@ -238,7 +240,7 @@ int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, boo
         log_err("snapshot: %s: the VM is held paused after an unconfirmed migration", path);
         return -EBUSY;
     }
-    t0 = snapshot_now_ms();
+    t0 = clock_now_ms();
     rv64_machine_pause(b->m);
     mtime = rv64_machine_mtime(b->m);
     /* No device writes guest memory while it is copied. */
@@ -273,10 +275,10 @@ int riscv_board_snapshot(struct riscv_board *b, const char *path, bool stop, boo
         rv64_machine_set_mtime(b->m, mtime); /* the guest does not see the pause */
     }
     rv64_machine_resume(b->m);
-    res->paused_ms = snapshot_now_ms() - t0;
+    res->paused_ms = clock_now_ms() - t0;
     if (!err && !stop)
         err = snap_writer_commit(&w); /* the file appears under its name once durable */
-    res->ms = snapshot_now_ms() - t0;
+    res->ms = clock_now_ms() - t0;
     pthread_mutex_unlock(&b->snap_lock);
     free(buf);
     if (err)

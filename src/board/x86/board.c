@@ -8,7 +8,7 @@
 #include "board/x86/acpi.h"
 #include "board/x86/board_int.h"
 #include "board/x86/layout.h"
-#include "vm/snapshot.h"
+#include "state/snapconfig.h"
 
 static void board_irq(void *opaque, int line, int level)
 {

@@ -15,7 +15,7 @@
 #include "dev/uart16550.h"
 #include "engine/kvm/kvm.h"
 #include "mem/gmem.h"
-#include "vm/snapfile.h"
+#include "state/snapfile.h"
 
 struct x86_board {
     struct x86_board_config cfg;

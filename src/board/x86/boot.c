@@ -1,5 +1,6 @@
 /* x86 boot: recognizing the kernel (bzImage, ELF vmlinux, ELF with a PVH note), the e820 map,
  * identity page tables, the boot GDT, boot_params, hvm_start_info and loading into RAM. */
+#include "base/le.h"
 #include "board/x86/boot.h"
 
 #include <elf.h>
@@ -10,39 +11,14 @@
 #include "base/log.h"
 #include "board/x86/layout.h"
 
-static inline uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static inline void wr16(uint8_t *p, uint16_t v)
-{
-    memcpy(p, &v, 2);
-}
-
-static inline void wr32(uint8_t *p, uint32_t v)
-{
-    memcpy(p, &v, 4);
-}
-
-static inline void wr64(uint8_t *p, uint64_t v)
-{
-    memcpy(p, &v, 8);
-}
-
 static int parse_bzimage(struct x86_kernel *k, char *why, size_t n)
 {
     const uint8_t *d = k->data;
     unsigned sects = d[BP_SETUP_SECTS] ? d[BP_SETUP_SECTS] : 4;
 
     k->kind = X86_KERNEL_BZIMAGE;
-    k->version = rd16(d + BP_VERSION);
-    if (k->version < 0x020c || !(rd16(d + BP_XLOADFLAGS) & XLF_KERNEL_64)) {
+    k->version = le16_get(d + BP_VERSION);
+    if (k->version < 0x020c || !(le16_get(d + BP_XLOADFLAGS) & XLF_KERNEL_64)) {
         snprintf(why, n, "bzImage boot protocol %u.%02u has no 64-bit entry (need 2.12 or later)",
                  k->version >> 8, k->version & 0xff);
         return -EINVAL;
@@ -58,9 +34,9 @@ static int parse_bzimage(struct x86_kernel *k, char *why, size_t n)
                  k->len);
         return -EINVAL;
     }
-    k->init_size = rd32(d + BP_INIT_SIZE);
-    k->initrd_addr_max = rd32(d + BP_INITRD_ADDR_MAX);
-    k->cmdline_size = rd32(d + BP_CMDLINE_SIZE);
+    k->init_size = le32_get(d + BP_INIT_SIZE);
+    k->initrd_addr_max = le32_get(d + BP_INITRD_ADDR_MAX);
+    k->cmdline_size = le32_get(d + BP_CMDLINE_SIZE);
     k->entry = X86_KERNEL_ADDR + 0x200; /* startup_64 */
     if (k->init_size < k->len - k->setup_len)
         k->init_size = (uint32_t)(k->len - k->setup_len);
@@ -77,7 +53,7 @@ static bool find_pvh_note(const struct x86_kernel *k, uint64_t off, uint64_t siz
         return false;
     while (off + 12 <= end) {
         const uint8_t *h = k->data + off;
-        uint32_t namesz = rd32(h), descsz = rd32(h + 4), type = rd32(h + 8);
+        uint32_t namesz = le32_get(h), descsz = le32_get(h + 4), type = le32_get(h + 8);
         uint64_t name = off + 12, desc = name + ((namesz + 3ULL) & ~3ULL);
         uint64_t next = desc + ((descsz + 3ULL) & ~3ULL);
 
@@ -85,7 +61,7 @@ static bool find_pvh_note(const struct x86_kernel *k, uint64_t off, uint64_t siz
             return false;
         if (namesz == 4 && !memcmp(k->data + name, "Xen", 4) && type == XEN_ELFNOTE_PHYS32_ENTRY &&
             (descsz == 4 || descsz == 8)) {
-            *entry = rd32(k->data + desc);
+            *entry = le32_get(k->data + desc);
             return true;
         }
         off = next;
@@ -100,7 +76,7 @@ static int parse_elf(struct x86_kernel *k, char *why, size_t n)
     bool have_voff = false;
 
     if (k->data[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64) {
-        uint16_t m = rd16(k->data + 18);
+        uint16_t m = le16_get(k->data + 18);
         snprintf(why, n, "not an x86 kernel: ELF%s for machine %u%s",
                  k->data[EI_CLASS] == ELFCLASS64 ? "64" : "32", m,
                  m == EM_RISCV ? " (RISC-V)"
@@ -164,8 +140,8 @@ int x86_kernel_parse(struct x86_kernel *k, const uint8_t *data, size_t len, char
     k->len = len;
     if (len >= 64 && !memcmp(data, ELFMAG, SELFMAG))
         return parse_elf(k, why, whylen);
-    if (len >= 0x300 && rd32(data + BP_HEADER) == BP_HDRS_MAGIC &&
-        rd16(data + BP_BOOT_FLAG) == 0xaa55)
+    if (len >= 0x300 && le32_get(data + BP_HEADER) == BP_HDRS_MAGIC &&
+        le16_get(data + BP_BOOT_FLAG) == 0xaa55)
         return parse_bzimage(k, why, whylen);
     if (len >= 0x40 && !memcmp(data + 0x38, "RSC\x05", 4))
         snprintf(why, whylen, "not an x86 kernel: this is a RISC-V Image (use --arch riscv64)");
@@ -230,32 +206,32 @@ void x86_zero_page_build(uint8_t *zp, const struct x86_kernel *k, const struct x
     memset(zp, 0, 4096);
     if (k->kind == X86_KERNEL_BZIMAGE) {
         memcpy(zp + BP_SETUP_SECTS, k->data + BP_SETUP_SECTS, k->hdr_end - BP_SETUP_SECTS);
-        wr32(zp + BP_CODE32_START, X86_KERNEL_ADDR);
+        le32_put(zp + BP_CODE32_START, X86_KERNEL_ADDR);
     } else {
-        wr16(zp + BP_BOOT_FLAG, 0xaa55);
-        wr32(zp + BP_HEADER, BP_HDRS_MAGIC);
-        wr16(zp + BP_VERSION, 0x020f);
+        le16_put(zp + BP_BOOT_FLAG, 0xaa55);
+        le32_put(zp + BP_HEADER, BP_HDRS_MAGIC);
+        le16_put(zp + BP_VERSION, 0x020f);
         zp[BP_LOADFLAGS] = LOADFLAG_LOADED_HIGH;
-        wr32(zp + BP_KERNEL_ALIGNMENT, 0x1000000);
-        wr32(zp + BP_CMDLINE_SIZE, X86_CMDLINE_MAX - 1);
+        le32_put(zp + BP_KERNEL_ALIGNMENT, 0x1000000);
+        le32_put(zp + BP_CMDLINE_SIZE, X86_CMDLINE_MAX - 1);
     }
-    wr16(zp + BP_VID_MODE, 0xffff); /* "normal" */
-    zp[BP_TYPE_OF_LOADER] = 0xff;   /* undefined boot loader */
+    le16_put(zp + BP_VID_MODE, 0xffff); /* "normal" */
+    zp[BP_TYPE_OF_LOADER] = 0xff;       /* undefined boot loader */
     zp[BP_LOADFLAGS] |= LOADFLAG_CAN_USE_HEAP;
-    wr16(zp + BP_HEAP_END_PTR, 0xfe00);
-    wr32(zp + BP_CMD_LINE_PTR, (uint32_t)bi->cmdline_addr);
+    le16_put(zp + BP_HEAP_END_PTR, 0xfe00);
+    le32_put(zp + BP_CMD_LINE_PTR, (uint32_t)bi->cmdline_addr);
     zp[BP_EXT_CMD_LINE_PTR] = 0;
-    wr32(zp + BP_RAMDISK_IMAGE, (uint32_t)bi->initrd_addr);
-    wr32(zp + BP_RAMDISK_SIZE, (uint32_t)bi->initrd_size);
-    wr32(zp + BP_EXT_RAMDISK_IMG, (uint32_t)(bi->initrd_addr >> 32));
-    wr32(zp + BP_EXT_RAMDISK_SIZE, (uint32_t)(bi->initrd_size >> 32));
-    wr64(zp + BP_ACPI_RSDP_ADDR, bi->rsdp_addr);
+    le32_put(zp + BP_RAMDISK_IMAGE, (uint32_t)bi->initrd_addr);
+    le32_put(zp + BP_RAMDISK_SIZE, (uint32_t)bi->initrd_size);
+    le32_put(zp + BP_EXT_RAMDISK_IMG, (uint32_t)(bi->initrd_addr >> 32));
+    le32_put(zp + BP_EXT_RAMDISK_SIZE, (uint32_t)(bi->initrd_size >> 32));
+    le64_put(zp + BP_ACPI_RSDP_ADDR, bi->rsdp_addr);
     zp[BP_E820_ENTRIES] = (uint8_t)(bi->ne820 < BP_E820_MAX ? bi->ne820 : BP_E820_MAX);
     for (int i = 0; i < zp[BP_E820_ENTRIES]; i++) {
         uint8_t *p = zp + BP_E820_TABLE + 20 * i;
-        wr64(p, bi->e820[i].addr);
-        wr64(p + 8, bi->e820[i].size);
-        wr32(p + 16, bi->e820[i].type);
+        le64_put(p, bi->e820[i].addr);
+        le64_put(p + 8, bi->e820[i].size);
+        le32_put(p + 16, bi->e820[i].type);
     }
 }
 
@@ -266,22 +242,22 @@ void x86_pvh_info_build(uint8_t *low, const struct x86_boot_info *bi)
     int n = bi->ne820 < X86_PVH_MEMMAP_MAX ? bi->ne820 : X86_PVH_MEMMAP_MAX;
 
     memset(si, 0, X86_PVH_MEMMAP - X86_PVH_INFO_ADDR + 24 * X86_PVH_MEMMAP_MAX);
-    wr32(si + 0, PVH_START_MAGIC);
-    wr32(si + 4, 1); /* version */
+    le32_put(si + 0, PVH_START_MAGIC);
+    le32_put(si + 4, 1); /* version */
     if (bi->initrd_size) {
-        wr32(si + 12, 1); /* nr_modules */
-        wr64(si + 16, X86_PVH_MODLIST);
-        wr64(mod + 0, bi->initrd_addr);
-        wr64(mod + 8, bi->initrd_size);
+        le32_put(si + 12, 1); /* nr_modules */
+        le64_put(si + 16, X86_PVH_MODLIST);
+        le64_put(mod + 0, bi->initrd_addr);
+        le64_put(mod + 8, bi->initrd_size);
     }
-    wr64(si + 24, bi->cmdline_addr);
-    wr64(si + 32, bi->rsdp_addr);
-    wr64(si + 40, X86_PVH_MEMMAP);
-    wr32(si + 48, (uint32_t)n);
+    le64_put(si + 24, bi->cmdline_addr);
+    le64_put(si + 32, bi->rsdp_addr);
+    le64_put(si + 40, X86_PVH_MEMMAP);
+    le32_put(si + 48, (uint32_t)n);
     for (int i = 0; i < n; i++) {
-        wr64(map + 24 * i, bi->e820[i].addr);
-        wr64(map + 24 * i + 8, bi->e820[i].size);
-        wr32(map + 24 * i + 16, bi->e820[i].type);
+        le64_put(map + 24 * i, bi->e820[i].addr);
+        le64_put(map + 24 * i + 8, bi->e820[i].size);
+        le32_put(map + 24 * i + 16, bi->e820[i].type);
     }
 }
 

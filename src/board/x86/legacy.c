@@ -1,5 +1,6 @@
 /* i8042 reset line, CMOS RTC (time of day from the host clock, BCD, 24-hour) and the ACPI PM1a
  * registers. */
+#include "base/le.h"
 #include "board/x86/legacy.h"
 
 #include <errno.h>
@@ -195,20 +196,9 @@ const struct bus_ops x86_pm_ops = {.read = pm_read, .write = pm_write};
 
 /* --- snapshots --- */
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 void x86_cmos_save(struct x86_legacy *l, uint8_t *buf)
 {
-    put_u32(buf, X86_LEGACY_SAVE_VERSION);
+    le32_put(buf, X86_LEGACY_SAVE_VERSION);
     pthread_mutex_lock(&l->lock);
     buf[4] = l->cmos_index;
     memcpy(buf + 5, l->cmos, sizeof(l->cmos));
@@ -218,7 +208,7 @@ void x86_cmos_save(struct x86_legacy *l, uint8_t *buf)
 int x86_cmos_load(struct x86_legacy *l, const uint8_t *buf, size_t len)
 {
     /* status D (RAM and time valid) is read-only: anything else was never written by us */
-    if (len != X86_CMOS_SAVE_LEN || get_u32(buf) != X86_LEGACY_SAVE_VERSION ||
+    if (len != X86_CMOS_SAVE_LEN || le32_get(buf) != X86_LEGACY_SAVE_VERSION ||
         buf[5 + CMOS_STATUS_D] != 0x80)
         return -EINVAL;
     pthread_mutex_lock(&l->lock);
@@ -230,7 +220,7 @@ int x86_cmos_load(struct x86_legacy *l, const uint8_t *buf, size_t len)
 
 void x86_pm_save(struct x86_legacy *l, uint8_t *buf)
 {
-    put_u32(buf, X86_LEGACY_SAVE_VERSION);
+    le32_put(buf, X86_LEGACY_SAVE_VERSION);
     pthread_mutex_lock(&l->lock);
     const uint16_t r[3] = {l->pm1_sts, l->pm1_en, l->pm1_cnt};
     for (int i = 0; i < 3; i++) {
@@ -245,7 +235,7 @@ int x86_pm_load(struct x86_legacy *l, const uint8_t *buf, size_t len)
     uint16_t cnt = (uint16_t)(buf[8] | buf[9] << 8);
 
     /* SCI_EN always reads 1 and SLP_EN never stays set (pm_write) */
-    if (len != X86_PM_SAVE_LEN || get_u32(buf) != X86_LEGACY_SAVE_VERSION ||
+    if (len != X86_PM_SAVE_LEN || le32_get(buf) != X86_LEGACY_SAVE_VERSION ||
         !(cnt & ACPI_PM1_CNT_SCI_EN) || (cnt & ACPI_PM1_CNT_SLP_EN))
         return -EINVAL;
     pthread_mutex_lock(&l->lock);

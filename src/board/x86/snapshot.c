@@ -6,14 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "board/x86/board_int.h"
 #include "board/x86/layout.h"
 #include "engine/kvm/savestate.h"
 #include "virtio/virtio.h"
+#include "state/snapconfig.h"
 #include "vm/snapshot.h"
 #include "vm/snapshot_disks.h"
-#include "vm/snapshot_devices.h"
+#include "state/devices.h"
 
 #define DEV_SAVE_MAX       (X86_PCI_SAVE_MAX > VIRTIO_SAVE_MAX ? X86_PCI_SAVE_MAX : VIRTIO_SAVE_MAX)
 #define SNAP_MACH_NAME_PIC "pic" /* instance 0 master, 1 slave */
@@ -213,7 +215,7 @@ int x86_board_snapshot(struct x86_board *b, const char *path, bool stop, bool ke
         log_err("snapshot: %s: the VM is held paused after an unconfirmed migration", path);
         return -EBUSY;
     }
-    t0 = snapshot_now_ms();
+    t0 = clock_now_ms();
     err = kvm_engine_pause(b->kvm);
     if (err) {
         pthread_mutex_unlock(&b->snap_lock);
@@ -256,10 +258,10 @@ int x86_board_snapshot(struct x86_board *b, const char *path, bool stop, bool ke
         kvm_engine_set_clock(b->kvm, vs->clock.clock); /* kvmclock does not see the pause */
     }
     kvm_engine_resume(b->kvm);
-    res->paused_ms = snapshot_now_ms() - t0;
+    res->paused_ms = clock_now_ms() - t0;
     if (!err && !stop)
         err = snap_writer_commit(&w); /* the file appears under its name once durable */
-    res->ms = snapshot_now_ms() - t0;
+    res->ms = clock_now_ms() - t0;
     pthread_mutex_unlock(&b->snap_lock);
     free(vs);
     free(buf);

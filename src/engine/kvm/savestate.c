@@ -1,4 +1,5 @@
 /* Section payloads of the kvm engine's state (savestate.h): encode, decode, validate. */
+#include "base/le.h"
 #include "engine/kvm/savestate.h"
 
 #include <errno.h>
@@ -10,43 +11,10 @@
 #define PIT_MODE_UNSET   0xff /* a channel the guest never programmed */
 #define PIT_FLAGS_KNOWN  (KVM_PIT_FLAGS_HPET_LEGACY | KVM_PIT_FLAGS_SPEAKER_DATA_ON)
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 /* The version and length every payload starts with. */
 static int header_ok(const uint8_t *buf, size_t len, size_t want)
 {
-    return len == want && get32(buf) == KVM_SAVE_VERSION;
+    return len == want && le32_get(buf) == KVM_SAVE_VERSION;
 }
 
 /* --- 8259 PIC: the 16 bytes of struct kvm_pic_state in order --- */
@@ -70,7 +38,7 @@ void kvm_pic_save(const struct kvm_pic_state *s, uint8_t *buf)
                            s->elcr,
                            s->elcr_mask};
 
-    put32(buf, KVM_SAVE_VERSION);
+    le32_put(buf, KVM_SAVE_VERSION);
     memcpy(buf + 4, f, sizeof(f));
 }
 
@@ -107,13 +75,13 @@ int kvm_pic_load(struct kvm_pic_state *s, const uint8_t *buf, size_t len)
 
 void kvm_ioapic_save(const struct kvm_ioapic_state *s, uint8_t *buf)
 {
-    put32(buf, KVM_SAVE_VERSION);
-    put64(buf + 4, s->base_address);
-    put32(buf + 12, s->ioregsel);
-    put32(buf + 16, s->id);
-    put32(buf + 20, s->irr);
+    le32_put(buf, KVM_SAVE_VERSION);
+    le64_put(buf + 4, s->base_address);
+    le32_put(buf + 12, s->ioregsel);
+    le32_put(buf + 16, s->id);
+    le32_put(buf + 20, s->irr);
     for (int i = 0; i < KVM_IOAPIC_NUM_PINS; i++)
-        put64(buf + 24 + 8 * i, s->redirtbl[i].bits);
+        le64_put(buf + 24 + 8 * i, s->redirtbl[i].bits);
 }
 
 int kvm_ioapic_load(struct kvm_ioapic_state *s, const uint8_t *buf, size_t len)
@@ -123,12 +91,12 @@ int kvm_ioapic_load(struct kvm_ioapic_state *s, const uint8_t *buf, size_t len)
     if (!header_ok(buf, len, KVM_IOAPIC_SAVE_LEN))
         return -EINVAL;
     memset(&t, 0, sizeof(t));
-    t.base_address = get64(buf + 4);
-    t.ioregsel = get32(buf + 12);
-    t.id = get32(buf + 16);
-    t.irr = get32(buf + 20);
+    t.base_address = le64_get(buf + 4);
+    t.ioregsel = le32_get(buf + 12);
+    t.id = le32_get(buf + 16);
+    t.irr = le32_get(buf + 20);
     for (int i = 0; i < KVM_IOAPIC_NUM_PINS; i++)
-        t.redirtbl[i].bits = get64(buf + 24 + 8 * i);
+        t.redirtbl[i].bits = le64_get(buf + 24 + 8 * i);
     /* KVM's IOAPIC cannot move; its select register is 8 bits, its ID 4, one IRR bit a pin */
     if (t.base_address != KVM_IOAPIC_BASE || t.ioregsel > 0xff || t.id > 0xf ||
         (t.irr >> KVM_IOAPIC_NUM_PINS))
@@ -143,18 +111,18 @@ int kvm_ioapic_load(struct kvm_ioapic_state *s, const uint8_t *buf, size_t len)
 
 void kvm_pit_save(const struct kvm_pit_state2 *s, uint8_t *buf)
 {
-    put32(buf, KVM_SAVE_VERSION);
-    put32(buf + 4, s->flags);
+    le32_put(buf, KVM_SAVE_VERSION);
+    le32_put(buf + 4, s->flags);
     for (int i = 0; i < 3; i++) {
         const struct kvm_pit_channel_state *c = &s->channels[i];
         uint8_t *p = buf + 8 + KVM_PIT_CHAN_LEN * i;
         const uint8_t b[10] = {
             c->count_latched, c->status_latched, c->status, c->read_state, c->write_state,
             c->write_latch,   c->rw_mode,        c->mode,   c->bcd,        c->gate};
-        put32(p, c->count);
-        put16(p + 4, c->latched_count);
+        le32_put(p, c->count);
+        le16_put(p + 4, c->latched_count);
         memcpy(p + 6, b, sizeof(b));
-        put64(p + 16, (uint64_t)c->count_load_time);
+        le64_put(p + 16, (uint64_t)c->count_load_time);
     }
 }
 
@@ -165,15 +133,15 @@ int kvm_pit_load(struct kvm_pit_state2 *s, const uint8_t *buf, size_t len)
     if (!header_ok(buf, len, KVM_PIT_SAVE_LEN))
         return -EINVAL;
     memset(&t, 0, sizeof(t));
-    t.flags = get32(buf + 4);
+    t.flags = le32_get(buf + 4);
     if (t.flags & ~(uint32_t)PIT_FLAGS_KNOWN)
         return -EINVAL;
     for (int i = 0; i < 3; i++) {
         struct kvm_pit_channel_state *c = &t.channels[i];
         const uint8_t *p = buf + 8 + KVM_PIT_CHAN_LEN * i, *b = p + 6;
 
-        c->count = get32(p);
-        c->latched_count = get16(p + 4);
+        c->count = le32_get(p);
+        c->latched_count = le16_get(p + 4);
         c->count_latched = b[0];
         c->status_latched = b[1];
         c->status = b[2];
@@ -184,7 +152,7 @@ int kvm_pit_load(struct kvm_pit_state2 *s, const uint8_t *buf, size_t len)
         c->mode = b[7];
         c->bcd = b[8];
         c->gate = b[9];
-        c->count_load_time = (int64_t)get64(p + 16);
+        c->count_load_time = (int64_t)le64_get(p + 16);
         /* a 16-bit counter (65536 written as 0); the states and modes the 8254 has */
         if (c->count > 0x10000 || c->count_latched > PIT_RW_STATE_MAX || c->status_latched > 1 ||
             c->read_state > PIT_RW_STATE_MAX || c->write_state > PIT_RW_STATE_MAX ||
@@ -200,16 +168,16 @@ int kvm_pit_load(struct kvm_pit_state2 *s, const uint8_t *buf, size_t len)
 
 void kvm_clock_save(uint64_t clock_ns, uint8_t *buf)
 {
-    put32(buf, KVM_SAVE_VERSION);
-    put32(buf + 4, 0);
-    put64(buf + 8, clock_ns);
+    le32_put(buf, KVM_SAVE_VERSION);
+    le32_put(buf + 4, 0);
+    le64_put(buf + 8, clock_ns);
 }
 
 int kvm_clock_load(uint64_t *clock_ns, const uint8_t *buf, size_t len)
 {
-    if (!header_ok(buf, len, KVM_CLOCK_SAVE_LEN) || get32(buf + 4) != 0)
+    if (!header_ok(buf, len, KVM_CLOCK_SAVE_LEN) || le32_get(buf + 4) != 0)
         return -EINVAL;
-    *clock_ns = get64(buf + 8);
+    *clock_ns = le64_get(buf + 8);
     return 0;
 }
 
@@ -217,8 +185,8 @@ int kvm_clock_load(uint64_t *clock_ns, const uint8_t *buf, size_t len)
 
 void kvm_vcpu_save(const struct kvm_vcpu_state *s, uint8_t *buf)
 {
-    put32(buf, KVM_SAVE_VERSION);
-    put32(buf + 4, (uint32_t)sizeof(*s));
+    le32_put(buf, KVM_SAVE_VERSION);
+    le32_put(buf + 4, (uint32_t)sizeof(*s));
     memcpy(buf + 8, s, sizeof(*s));
 }
 
@@ -226,7 +194,7 @@ int kvm_vcpu_load(struct kvm_vcpu_state *s, const uint8_t *buf, size_t len)
 {
     struct kvm_vcpu_state t;
 
-    if (!header_ok(buf, len, KVM_VCPU_SAVE_LEN) || get32(buf + 4) != sizeof(t))
+    if (!header_ok(buf, len, KVM_VCPU_SAVE_LEN) || le32_get(buf + 4) != sizeof(t))
         return -EINVAL;
     memcpy(&t, buf + 8, sizeof(t));
     /* The kernel checks registers, segments and the LAPIC itself; the count is ours. */

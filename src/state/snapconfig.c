@@ -1,41 +1,13 @@
-/* The CONFIG section of a VM snapshot (JSON through jansson) and checked opening for restore. */
-#include "vm/snapshot.h"
+/* The CONFIG section of a state file (JSON through jansson) and checked opening for restore. */
+#include "state/snapconfig.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/log.h"
-
-double snapshot_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-int snapshot_overlay_name(const char *disk, const char *snap, char *out, size_t len)
-{
-    static const char *const endings[] = {".qcow2", ".img", ".raw"};
-    const char *slash = strrchr(disk, '/'), *base = slash ? slash + 1 : disk;
-    const char *sbase = strrchr(snap, '/') ? strrchr(snap, '/') + 1 : snap;
-    size_t stem = strlen(base);
-    int n;
-
-    for (size_t i = 0; i < sizeof(endings) / sizeof(endings[0]); i++) {
-        size_t el = strlen(endings[i]);
-        if (stem > el && !strcmp(base + stem - el, endings[i])) {
-            stem -= el;
-            break;
-        }
-    }
-    n = snprintf(out, len, "%.*s%.*s-%s.qcow2", (int)(base - disk), disk, (int)stem, base, sbase);
-    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
 
 static json_t *str_or_null(const char *s)
 {

@@ -3,8 +3,8 @@
  * state, each device's state, guest memory), each with its length and CRC-32, closed by an END
  * section. Memory payloads start on a page boundary so that a restore can map them
  * copy-on-write instead of reading them. */
-#ifndef VESSEL_VM_SNAPFILE_H
-#define VESSEL_VM_SNAPFILE_H
+#ifndef VESSEL_STATE_SNAPFILE_H
+#define VESSEL_STATE_SNAPFILE_H
 
 #include <stdbool.h>
 #include <stddef.h>

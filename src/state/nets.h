@@ -1,11 +1,11 @@
 /* The host side of network interfaces in a snapshot: one device section per NIC whose backend
  * keeps state of its own (net_backend_state_name(): "net-user", libslirp's), instance = the
  * NIC's index (eth0 = 0). Board-independent; docs/state-format.md says what the state holds. */
-#ifndef VESSEL_VM_SNAPSHOT_NET_H
-#define VESSEL_VM_SNAPSHOT_NET_H
+#ifndef VESSEL_STATE_NETS_H
+#define VESSEL_STATE_NETS_H
 
 #include "backend/net/net.h"
-#include "vm/snapfile.h"
+#include "state/snapfile.h"
 
 /* Writes the sections of nets[0..n). Returns 0 or -errno (logged). */
 int snapshot_write_nets(struct snap_writer *w, struct net_backend *const *nets, int n);

@@ -1,5 +1,7 @@
 /* The state file format (docs/state-format.md): layout, writing and checked reading. */
-#include "vm/snapfile.h"
+#include "base/file.h"
+#include "base/le.h"
+#include "state/snapfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,28 +21,6 @@
 #define SNAP_PAGE         4096
 #define SNAP_MAX_SECTIONS 4096
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 uint32_t snap_crc(uint32_t c, const void *data, uint64_t len)
 {
     const uint8_t *p = data;
@@ -56,19 +36,11 @@ uint32_t snap_crc(uint32_t c, const void *data, uint64_t len)
 
 static int write_all(struct snap_writer *w, const void *buf, uint64_t len)
 {
-    const uint8_t *p = buf;
+    int err = file_write_all(w->fd, buf, (size_t)len);
 
-    while (len) {
-        ssize_t n = write(w->fd, p, len > (1U << 30) ? (1U << 30) : (size_t)len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (uint64_t)n;
-        w->pos += (uint64_t)n;
-    }
-    return 0;
+    if (!err)
+        w->pos += len;
+    return err;
 }
 
 static uint32_t crc(uint32_t c, const void *data, uint64_t len)
@@ -81,12 +53,12 @@ static int write_file_header(struct snap_writer *w, const char *engine, const ch
     uint8_t h[FILE_HDR_SIZE] = {0};
 
     memcpy(h, SNAP_MAGIC, 8);
-    put32(h + 8, SNAP_VERSION);
-    put32(h + 12, FILE_HDR_SIZE);
+    le32_put(h + 8, SNAP_VERSION);
+    le32_put(h + 12, FILE_HDR_SIZE);
     strncpy((char *)h + 16, engine, 8);
     strncpy((char *)h + 24, arch, 16);
-    put64(h + 40, (uint64_t)time(NULL));
-    put32(h + 60, crc(0, h, 60));
+    le64_put(h + 40, (uint64_t)time(NULL));
+    le32_put(h + 60, crc(0, h, 60));
     return write_all(w, h, sizeof(h));
 }
 
@@ -136,14 +108,14 @@ static int write_parts(struct snap_writer *w, enum snap_type type, uint32_t inst
 
     if (align > 1 && start % align)
         pad = align - start % align;
-    put32(h + 0, (uint32_t)type);
-    put32(h + 4, instance);
+    le32_put(h + 0, (uint32_t)type);
+    le32_put(h + 4, instance);
     if (name)
         strncpy((char *)h + 8, name, SNAP_NAME_LEN);
-    put64(h + 24, alen + blen);
-    put64(h + 32, start + pad);
-    put32(h + 40, crc(crc(0, a, alen), b, blen));
-    put32(h + 44, crc(0, h, 44));
+    le64_put(h + 24, alen + blen);
+    le64_put(h + 32, start + pad);
+    le32_put(h + 40, crc(crc(0, a, alen), b, blen));
+    le32_put(h + 44, crc(0, h, 44));
     err = write_all(w, h, sizeof(h));
     if (!err && pad)
         err = write_all(w, zeros, pad);
@@ -251,13 +223,13 @@ int snap_write_memory(struct snap_writer *w, uint32_t instance, const void *mem,
     if (!err && ftruncate(w->fd, (off_t)(payload + len)) < 0)
         err = -errno;
     if (!err) {
-        put32(h + 0, SNAP_MEMORY);
-        put32(h + 4, instance);
+        le32_put(h + 0, SNAP_MEMORY);
+        le32_put(h + 4, instance);
         strncpy((char *)h + 8, "ram", SNAP_NAME_LEN);
-        put64(h + 24, len);
-        put64(h + 32, payload);
-        put32(h + 40, c);
-        put32(h + 44, crc(0, h, 44));
+        le64_put(h + 24, len);
+        le64_put(h + 32, payload);
+        le32_put(h + 40, c);
+        le32_put(h + 44, crc(0, h, 44));
         if (pwrite(w->fd, h, sizeof(h), (off_t)w->pos) != (ssize_t)sizeof(h))
             err = -EIO;
     }
@@ -374,13 +346,13 @@ int snap_parse_file_header(const uint8_t h[SNAP_FILE_HDR_SIZE], char *engine, ch
         snprintf(why, whylen, "not a Vessel state file");
         return -ENOEXEC;
     }
-    if (get32(h + 60) != crc(0, h, 60)) {
+    if (le32_get(h + 60) != crc(0, h, 60)) {
         snprintf(why, whylen, "damaged file header (checksum mismatch)");
         return -EBADMSG;
     }
-    if (get32(h + 8) != SNAP_VERSION) {
-        snprintf(why, whylen, "state format version %u; this Vessel reads version %u", get32(h + 8),
-                 SNAP_VERSION);
+    if (le32_get(h + 8) != SNAP_VERSION) {
+        snprintf(why, whylen, "state format version %u; this Vessel reads version %u",
+                 le32_get(h + 8), SNAP_VERSION);
         return -EPROTO;
     }
     memcpy(engine, h + 16, 8);
@@ -394,15 +366,15 @@ int snap_parse_section_header(const uint8_t h[SNAP_SEC_HDR_SIZE], struct snap_se
                               char *why, size_t whylen)
 {
     memset(sec, 0, sizeof(*sec));
-    if (get32(h + 44) != crc(0, h, 44)) {
+    if (le32_get(h + 44) != crc(0, h, 44)) {
         snprintf(why, whylen, "damaged section header (checksum mismatch)");
         return -EBADMSG;
     }
-    sec->type = get32(h);
-    sec->instance = get32(h + 4);
+    sec->type = le32_get(h);
+    sec->instance = le32_get(h + 4);
     memcpy(sec->name, h + 8, SNAP_NAME_LEN);
-    sec->length = get64(h + 24);
-    sec->crc = get32(h + 40);
+    sec->length = le64_get(h + 24);
+    sec->crc = le32_get(h + 40);
     return 0;
 }
 
@@ -455,7 +427,7 @@ int snap_reader_open(struct snap_reader *r, const char *path)
                      (unsigned long long)pos);
             return reader_fail(r, path, -EBADMSG, msg);
         }
-        sec->offset = get64(s + 32);
+        sec->offset = le64_get(s + 32);
         if (sec->offset < pos + SEC_HDR_SIZE ||
             __builtin_add_overflow(sec->offset, sec->length, &end) || end > r->file_size) {
             snprintf(msg, sizeof(msg),

@@ -1,10 +1,10 @@
 /* The device half of a snapshot's CONFIG (vm/snapshot.h) from a board's virtio device set, the
  * same strings for every board: a restore must give the same devices in the same order. */
-#ifndef VESSEL_VM_SNAPSHOT_DEVICES_H
-#define VESSEL_VM_SNAPSHOT_DEVICES_H
+#ifndef VESSEL_STATE_DEVICES_H
+#define VESSEL_STATE_DEVICES_H
 
 #include "virtio/devset.h"
-#include "vm/snapshot.h"
+#include "state/snapconfig.h"
 
 /* An absolute path when the file exists (a restore may run elsewhere), else a copy of p; NULL
  * for p NULL or out of memory. malloc'd. */

@@ -1,5 +1,5 @@
 /* Network backends' own state in snapshots (vm/snapshot_net.h). */
-#include "vm/snapshot_net.h"
+#include "state/nets.h"
 
 #include <errno.h>
 #include <stdlib.h>

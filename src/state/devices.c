@@ -1,5 +1,5 @@
 /* The device strings of a snapshot's CONFIG (snapshot_devices.h). */
-#include "vm/snapshot_devices.h"
+#include "state/devices.h"
 
 #include <errno.h>
 #include <limits.h>
