@@ -1,33 +1,30 @@
 #!/usr/bin/env bash
-# Fetch the riscv64 guest artifacts from Debian trixie into the cache and build
-# the default initramfs. Uses a private apt configuration under the cache: the
-# machine's /etc/apt sources, state and package database are never touched.
+# Fetch a guest architecture's artifacts from Debian (trixie) into the cache and build its test
+# initramfs. Uses a private apt configuration per architecture under the cache: the machine's
+# /etc/apt sources, state and package database are never touched.
 #
-# Result, in ${VESSEL_CACHE:-$HOME/.cache/vessel}/riscv64/:
+# riscv64 (the default), in ${VESSEL_CACHE:-$HOME/.cache/vessel}/riscv64/:
 #   Image              the kernel (flat RISC-V Image with EFI stub, from boot/vmlinux-*)
 #   fw_dynamic.bin     OpenSBI generic platform firmware, dynamic-info flavour
 #   fw_jump.bin        OpenSBI generic platform firmware, jump flavour
-#   initramfs.cpio.gz  busybox + virtio modules, built by scripts/mkinitramfs.sh
+#   initramfs.cpio.gz  busybox + virtio modules, built by scripts/mkinitramfs.py
 #   modules/           the kernel's module tree (usr/lib/modules/<version>)
 #   busybox, config, kernel-version   kept for rebuilding the initramfs
 #   VERSION            stamp: the packages and the initramfs builder used; a later
 #                      run with everything present does nothing (--force refetches)
+# with private apt state in $cache/apt and the .debs in $cache/debs.
 #
-# With --x86 it fetches the x86-64 artifacts instead (Debian amd64 packages, same suite),
-# with their own private apt state ($cache/apt-amd64) and .debs ($cache/debs-amd64), into
-# ${VESSEL_CACHE:-$HOME/.cache/vessel}/x86_64/:
+# --x86: x86_64 (Debian amd64 packages, same suite), in .../x86_64/:
 #   bzImage            linux-image-cloud-amd64 resolved to linux-image-*-cloud-amd64 (boot/vmlinuz-*)
 #   initramfs.cpio.gz  busybox-static:amd64 + the virtio-pci modules (mkinitramfs.py)
 #   modules/, busybox, config, kernel-version, VERSION   as for riscv64
+# with private apt state in $cache/apt-amd64 and the .debs in $cache/debs-amd64.
 #
 # Usage: scripts/fetch-guest.sh [--x86] [--force]
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${VESSEL_CACHE:-$HOME/.cache/vessel}
-apt_dir=$cache/apt
-deb_dir=$cache/debs
-out=$cache/riscv64
 mirror=${VESSEL_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 suite=${VESSEL_DEBIAN_SUITE:-trixie}
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -51,6 +48,41 @@ die() {
     exit 1
 }
 
+# --- what each architecture is made of ---
+if [[ $x86 == 1 ]]; then
+    arch=x86_64
+    debarch=amd64
+    apt_dir=$cache/apt-amd64
+    deb_dir=$cache/debs-amd64
+    meta=linux-image-cloud-amd64            # a metapackage naming the real kernel package
+    kernel_re='linux-image-[0-9][^ ]*-cloud-amd64'
+    kernel_glob='linux-image-[0-9]*-cloud-amd64_*_amd64.deb'
+    extra_pkgs=(busybox-static:amd64)
+    extra_globs=('busybox-static_*_amd64.deb')
+    kernel_in_deb=vmlinuz kernel_out=bzImage
+    magic_off=514 magic_len=4 magic=HdrS   # a bzImage's setup header at 0x202
+    firmware=()
+    initramfs_args=(--arch x86_64 --no-default-modules)
+    for m in virtio_pci virtio_blk virtio_net virtio_rng virtio_balloon virtio_console; do
+        initramfs_args+=(--module "$m")
+    done
+else
+    arch=riscv64
+    debarch=riscv64
+    apt_dir=$cache/apt
+    deb_dir=$cache/debs
+    meta=linux-image-riscv64
+    kernel_re='linux-image-[0-9][^ ]*-riscv64'
+    kernel_glob='linux-image-[0-9]*-riscv64_*_riscv64.deb'
+    extra_pkgs=(busybox-static:riscv64 opensbi)
+    extra_globs=('busybox-static_*_riscv64.deb' 'opensbi_*_all.deb')
+    kernel_in_deb=vmlinux kernel_out=Image
+    magic_off=56 magic_len=3 magic=RSC     # a RISC-V Image's "RSC\x05" at offset 56
+    firmware=(usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
+        usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin)
+    initramfs_args=()
+fi
+out=$cache/$arch
 apt_opts=(
     -o "Dir::Etc::SourceList=$apt_dir/etc/sources.list"
     -o "Dir::Etc::SourceParts=/dev/null"
@@ -59,8 +91,8 @@ apt_opts=(
     -o "Dir::State=$apt_dir/state"
     -o "Dir::State::status=$apt_dir/state/status"
     -o "Dir::Cache=$apt_dir/cache"
-    -o "APT::Architecture=riscv64"
-    -o "APT::Architectures::=riscv64"
+    -o "APT::Architecture=$debarch"
+    -o "APT::Architectures::=$debarch"
     -o "APT::Sandbox::User=root"
     -o "Acquire::Languages=none"
     -q
@@ -74,27 +106,24 @@ find_deb() {
     return 0
 }
 
-if [[ $x86 == 1 ]]; then
-    # shellcheck source=scripts/fetch-guest-x86.sh
-    . "$here/fetch-guest-x86.sh"
-    exit 0
-fi
-
 mkdir -p "$apt_dir/etc" "$apt_dir/state/lists/partial" "$apt_dir/cache/archives/partial" "$deb_dir" "$out"
 touch "$apt_dir/state/status"
-echo "deb [arch=riscv64 signed-by=$keyring] $mirror $suite main" >"$apt_dir/etc/sources.list"
+echo "deb [arch=$debarch signed-by=$keyring] $mirror $suite main" >"$apt_dir/etc/sources.list"
 
-builder_sum=$(sha256sum "$here/mkinitramfs.py" | cut -d' ' -f1)
+# The initramfs builder and its options: a change to either rebuilds the initramfs only.
+builder_sum="$(sha256sum "$here/mkinitramfs.py" | cut -d' ' -f1)"
+[[ ${#initramfs_args[@]} -eq 0 ]] || builder_sum+=" $(echo "${initramfs_args[*]}" | sha256sum | cut -d' ' -f1)"
 build_initramfs() {
-    say "building initramfs for $(cat "$out/kernel-version")"
+    say "building the $arch initramfs for $(cat "$out/kernel-version")"
     python3 "$here/mkinitramfs.py" --busybox "$out/busybox" --modules-dir "$out/modules" \
-        --output "$out/initramfs.cpio.gz" || die "mkinitramfs.py failed"
+        "${initramfs_args[@]}" --output "$out/initramfs.cpio.gz" || die "mkinitramfs.py failed ($arch)"
 }
 
-# Up to date: every output present and the stamp written by a complete run. The
-# packages stay pinned until --force; a changed initramfs builder only rebuilds the
-# initramfs (from the busybox and modules kept in $out, no download).
-outputs=(Image fw_dynamic.bin fw_jump.bin initramfs.cpio.gz busybox kernel-version)
+# Up to date: every output present and the stamp written by a complete run. The packages stay
+# pinned until --force; a changed initramfs builder only rebuilds the initramfs (from the
+# busybox and modules kept in $out, no download).
+outputs=("$kernel_out" initramfs.cpio.gz busybox kernel-version)
+for f in "${firmware[@]}"; do outputs+=("${f##*/}"); done
 complete=1
 for f in "${outputs[@]}"; do [[ -s $out/$f ]] || complete=0; done
 [[ -d $out/modules && -f $out/VERSION ]] || complete=0
@@ -109,56 +138,52 @@ if [[ $force == 0 && $complete == 1 ]]; then
     exit 0
 fi
 
-kdeb=$(find_deb 'linux-image-[0-9]*-riscv64_*_riscv64.deb')
-bdeb=$(find_deb 'busybox-static_*_riscv64.deb')
-odeb=$(find_deb 'opensbi_*_all.deb')
+debs_present() {
+    kdeb=$(find_deb "$kernel_glob")
+    debs=("$kdeb")
+    for g in "${extra_globs[@]}"; do debs+=("$(find_deb "$g")"); done
+    for d in "${debs[@]}"; do [[ -n $d ]] || return 1; done
+}
 
-if [[ $force == 1 || -z $kdeb || -z $bdeb || -z $odeb ]]; then
+if [[ $force == 1 ]] || ! debs_present; then
     [[ -r $keyring ]] || die "$keyring missing (apt-get install debian-archive-keyring)"
     command -v apt-get >/dev/null || die "apt-get not found"
-    say "updating private package lists for $suite riscv64 (under $apt_dir)"
-    apt-get "${apt_opts[@]}" update || die "apt-get update ($suite riscv64) failed"
-    # linux-image-riscv64 is a metapackage; its dependency names the real kernel package.
-    kpkg=$(apt-cache "${apt_opts[@]}" depends linux-image-riscv64 |
-        sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-riscv64\)$/\1/p' | sort -V | tail -n1)
-    [[ -n $kpkg ]] || die "cannot resolve linux-image-riscv64 to a kernel package"
+    say "updating private package lists for $suite $debarch (under $apt_dir)"
+    apt-get "${apt_opts[@]}" update || die "apt-get update ($suite $debarch) failed"
+    kpkg=$(apt-cache "${apt_opts[@]}" depends "$meta" |
+        sed -n "s/^ *Depends: \\($kernel_re\\)\$/\\1/p" | sort -V | tail -n1)
+    [[ -n $kpkg ]] || die "cannot resolve $meta to a kernel package"
     say "kernel package: $kpkg"
     rm -f "$deb_dir"/*.deb
-    (cd "$deb_dir" && apt-get "${apt_opts[@]}" download "$kpkg" busybox-static:riscv64 opensbi) ||
-        die "apt-get download $kpkg busybox-static opensbi failed"
-    kdeb=$(find_deb 'linux-image-[0-9]*-riscv64_*_riscv64.deb')
-    bdeb=$(find_deb 'busybox-static_*_riscv64.deb')
-    odeb=$(find_deb 'opensbi_*_all.deb')
-    [[ -n $kdeb && -n $bdeb && -n $odeb ]] || die "download finished but a .deb is missing in $deb_dir"
+    (cd "$deb_dir" && apt-get "${apt_opts[@]}" download "$kpkg" "${extra_pkgs[@]}") ||
+        die "apt-get download $kpkg ${extra_pkgs[*]} failed"
+    debs_present || die "download finished but a .deb is missing in $deb_dir"
 else
     say "using downloaded packages in $deb_dir"
 fi
 
-stamp=$(printf 'kernel %s\nbusybox %s\nopensbi %s\nmkinitramfs %s\n' \
-    "$(basename "$kdeb")" "$(basename "$bdeb")" "$(basename "$odeb")" "$builder_sum")
+stamp=""
+for d in "${debs[@]}"; do stamp+="package $(basename "$d")"$'\n'; done
+stamp+="mkinitramfs $builder_sum"
 
-say "extracting packages"
-stage=$cache/stage
+say "extracting $debarch packages"
+stage=$cache/stage-$arch
 rm -rf "$stage" "$out/VERSION"
 mkdir -p "$stage"
-for d in "$kdeb" "$bdeb" "$odeb"; do
+for d in "${debs[@]}"; do
     dpkg-deb -x "$d" "$stage" || die "dpkg-deb -x $d failed"
 done
-
-vmlinux=$(find "$stage/boot" -maxdepth 1 -name 'vmlinux-*' | sort -V | tail -n1)
-[[ -n $vmlinux ]] || die "no boot/vmlinux-* in $(basename "$kdeb")"
-kver=${vmlinux##*/vmlinux-}
+kfile=$(find "$stage/boot" -maxdepth 1 -name "$kernel_in_deb-*" | sort -V | tail -n1)
+[[ -n $kfile ]] || die "no boot/$kernel_in_deb-* in $(basename "$kdeb")"
+kver=${kfile##*/"$kernel_in_deb"-}
 [[ -d $stage/usr/lib/modules/$kver ]] || die "no usr/lib/modules/$kver in $(basename "$kdeb")"
-# A RISC-V Image carries "RISCV\0\0\0" at offset 48 and "RSC\x05" at offset 56.
-[[ "$(dd if="$vmlinux" bs=1 skip=56 count=3 status=none)" == RSC ]] ||
-    die "$vmlinux is not a RISC-V Image (no RSC magic at offset 56)"
-sbi=$stage/usr/lib/riscv64-linux-gnu/opensbi/generic
-[[ -f $sbi/fw_dynamic.bin && -f $sbi/fw_jump.bin ]] || die "no fw_dynamic.bin/fw_jump.bin in $sbi"
-[[ -x $stage/usr/bin/busybox ]] || die "no usr/bin/busybox in $(basename "$bdeb")"
+[[ "$(dd if="$kfile" bs=1 skip="$magic_off" count="$magic_len" status=none)" == "$magic" ]] ||
+    die "$kfile is not a $kernel_out (no $magic at offset $magic_off)"
+for f in "${firmware[@]}"; do [[ -f $stage/$f ]] || die "no $f in the packages"; done
+[[ -x $stage/usr/bin/busybox ]] || die "no usr/bin/busybox in the packages"
 
-cp "$vmlinux" "$out/Image.tmp" && mv "$out/Image.tmp" "$out/Image"
-cp "$sbi/fw_dynamic.bin" "$out/fw_dynamic.bin"
-cp "$sbi/fw_jump.bin" "$out/fw_jump.bin"
+cp "$kfile" "$out/$kernel_out.tmp" && mv "$out/$kernel_out.tmp" "$out/$kernel_out"
+for f in "${firmware[@]}"; do cp "$stage/$f" "$out/${f##*/}"; done
 cp "$stage/usr/bin/busybox" "$out/busybox"
 cp "$stage/boot/config-$kver" "$out/config" 2>/dev/null || true
 rm -rf "$out/modules"

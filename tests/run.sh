@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Vessel's test suite. Steps, in order:
-#   format       clang-format --dry-run --Werror over src/ and tests/ (one check per file)
+#   format       clang-format --dry-run --Werror over src/ and tests/ (one check per file), and
+#                tests/layers.py: every #include of src/ goes down the layers of
+#                docs/architecture.md, and nothing above the boards names a board or engine
 #   unit         build/unit-tests and build-asan/unit-tests
 #   fuzz         fuzz/run.sh: libFuzzer targets (clang), a bounded number of runs each
 #   guest        tests/guest/rv64/run.sh (bare-metal rv64 programs), when it exists
@@ -98,6 +100,7 @@ step_format() {
     done < <(find src tests -type f \( -name '*.c' -o -name '*.h' \) -print0 | sort -z)
     echo "format: $p files clean, $f need clang-format"
     add_result format "$p" "$f"
+    run_counted "layers (docs/architecture.md)" python3 tests/layers.py
 }
 
 step_unit() {

@@ -12,7 +12,7 @@
 #include "state/snapconfig.h"
 
 /* Only files the daemon made in its own directory, named for this VM, are ever removed. */
-static bool owned_path(const struct registry *r, const struct vm *v, const char *p)
+static bool owned_path(const struct registry *r, const struct host_vm *v, const char *p)
 {
     char dir[PATH_MAX];
     size_t n;
@@ -24,7 +24,7 @@ static bool owned_path(const struct registry *r, const struct vm *v, const char 
            !strchr(p + n + 1, '/');
 }
 
-static void remove_owned(const struct registry *r, struct vm *v)
+static void remove_owned(const struct registry *r, struct host_vm *v)
 {
     for (int i = 0; i < API_MAX_DISKS; i++) {
         if (v->clone_disk[i][0] && !v->clone_keep[i] && owned_path(r, v, v->clone_disk[i]))
@@ -46,7 +46,7 @@ static bool snapshot_has_disk(const struct snapshot_config *sc, const char *real
     return false;
 }
 
-int clone_disks_prepare(const struct registry *r, struct vm *v, char *why, size_t cap)
+int clone_disks_prepare(const struct registry *r, struct host_vm *v, char *why, size_t cap)
 {
     struct snapshot_config sc;
     char dir[PATH_MAX];
@@ -103,7 +103,7 @@ int clone_disks_prepare(const struct registry *r, struct vm *v, char *why, size_
     return err;
 }
 
-bool clone_disks_follow(struct vm *v, const char *was, const char *now)
+bool clone_disks_follow(struct host_vm *v, const char *was, const char *now)
 {
     char real[PATH_MAX];
 
@@ -120,13 +120,13 @@ bool clone_disks_follow(struct vm *v, const char *was, const char *now)
     return false;
 }
 
-void clone_disks_keep(struct vm *v)
+void clone_disks_keep(struct host_vm *v)
 {
     for (int i = 0; i < API_MAX_DISKS; i++)
         v->clone_keep[i] = v->clone_disk[i][0] != '\0';
 }
 
-void clone_disks_remove(const struct registry *r, struct vm *v)
+void clone_disks_remove(const struct registry *r, struct host_vm *v)
 {
     remove_owned(r, v);
 }

@@ -15,18 +15,18 @@
 /* Before a start of clone VM v: removes the overlays of its previous start that the daemon
  * owns (not those a snapshot was taken with), then creates and records the new ones. Returns 0
  * or -errno with why filled. */
-int clone_disks_prepare(const struct registry *r, struct vm *v, char *why, size_t cap);
+int clone_disks_prepare(const struct registry *r, struct host_vm *v, char *why, size_t cap);
 
 /* A then=resume snapshot moved the VM from overlay `was` to `now` (the VMM's new overlay on
  * top of the frozen one, which the snapshot keeps): records `now` instead. True when `was` was
  * one of v's clone overlays. */
-bool clone_disks_follow(struct vm *v, const char *was, const char *now);
+bool clone_disks_follow(struct host_vm *v, const char *was, const char *now);
 
 /* A snapshot that leaves the recorded overlays as its disks (then=stop, or disks=keep): they
  * are no longer the daemon's to remove. */
-void clone_disks_keep(struct vm *v);
+void clone_disks_keep(struct host_vm *v);
 
 /* Removes the overlays the daemon owns (when the VM is deleted) and forgets them all. */
-void clone_disks_remove(const struct registry *r, struct vm *v);
+void clone_disks_remove(const struct registry *r, struct host_vm *v);
 
 #endif

@@ -24,12 +24,12 @@ const char *vm_state_name(enum vm_state s)
     return names[s];
 }
 
-bool vm_is_live(const struct vm *v)
+bool vm_is_live(const struct host_vm *v)
 {
     return v->state == VM_RUNNING || v->state == VM_PAUSED || v->state == VM_INCOMING;
 }
 
-void registry_path(const struct registry *r, const struct vm *v, const char *suffix, char *out,
+void registry_path(const struct registry *r, const struct host_vm *v, const char *suffix, char *out,
                    size_t cap)
 {
     snprintf(out, cap, "%s/%s%s", r->vmdir, v->id, suffix);
@@ -68,7 +68,7 @@ char *vm_config_dump(const struct api_vm_config *c)
     return s;
 }
 
-json_t *registry_clone_disks_json(const struct vm *v, bool with_keep)
+json_t *registry_clone_disks_json(const struct host_vm *v, bool with_keep)
 {
     json_t *a = json_array();
 
@@ -85,7 +85,7 @@ json_t *registry_clone_disks_json(const struct vm *v, bool with_keep)
     return a;
 }
 
-int registry_save(const struct registry *r, const struct vm *v)
+int registry_save(const struct registry *r, const struct host_vm *v)
 {
     char path[REG_PATH_MAX + 16], tmp[REG_PATH_MAX + 32];
     char *cfg = vm_config_dump(&v->cfg), *text = NULL, *clones;
@@ -126,7 +126,7 @@ int registry_save(const struct registry *r, const struct vm *v)
     return err;
 }
 
-static void load_clone_disks(struct vm *v, json_t *arr)
+static void load_clone_disks(struct host_vm *v, json_t *arr)
 {
     size_t k;
     json_t *d;
@@ -147,7 +147,7 @@ static int load_one(struct registry *r, const char *path)
     json_error_t jerr;
     json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr), *cfg;
     struct api_error e;
-    struct vm *v;
+    struct host_vm *v;
     const char *id;
     char *text;
     int st;
@@ -225,7 +225,7 @@ void registry_close(struct registry *r)
     r->n = 0;
 }
 
-struct vm *registry_find(struct registry *r, const char *id_or_name)
+struct host_vm *registry_find(struct registry *r, const char *id_or_name)
 {
     for (int i = 0; i < r->n; i++)
         if (!strcmp(r->vms[i]->id, id_or_name))
@@ -236,9 +236,9 @@ struct vm *registry_find(struct registry *r, const char *id_or_name)
     return NULL;
 }
 
-int registry_add(struct registry *r, const struct api_vm_config *cfg, struct vm **out)
+int registry_add(struct registry *r, const struct api_vm_config *cfg, struct host_vm **out)
 {
-    struct vm *v;
+    struct host_vm *v;
     uint8_t rnd[4];
     int err;
 
@@ -269,10 +269,10 @@ int registry_add(struct registry *r, const struct api_vm_config *cfg, struct vm 
     return 0;
 }
 
-void registry_remove(struct registry *r, struct vm *v)
+void registry_remove(struct registry *r, struct host_vm *v)
 {
-    static const char *const suffixes[] = {".json", ".log", ".vmm.log", ".sock",
-                                           ".api",  ".pid", ".exit"};
+    static const char *const suffixes[] = {".json",       ".log", ".vmm.log", ".sock",
+                                           ".run.config", ".api", ".pid",     ".exit"};
     char path[REG_PATH_MAX + 16];
 
     for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
@@ -290,18 +290,21 @@ void registry_remove(struct registry *r, struct vm *v)
 }
 
 /* A live VM: running, or still waiting for its incoming migration (the VMM creates its control
- * socket only once the migrated VM runs; vm_start removes a stale one). */
-static enum vm_state live_state(const struct registry *r, const struct vm *v)
+ * socket only once the migrated VM runs; vm_start removes a stale one). Once it ran, it stays
+ * running while its process lives, also when the socket goes away as the process ends (e.g.
+ * after it migrated on). */
+static enum vm_state live_state(const struct registry *r, struct host_vm *v)
 {
     char path[REG_PATH_MAX + 16];
 
-    if (!v->cfg.incoming[0])
+    if (!v->cfg.incoming[0] || v->incoming_arrived)
         return VM_RUNNING;
     registry_path(r, v, ".api", path, sizeof(path));
-    return access(path, F_OK) == 0 ? VM_RUNNING : VM_INCOMING;
+    v->incoming_arrived = access(path, F_OK) == 0;
+    return v->incoming_arrived ? VM_RUNNING : VM_INCOMING;
 }
 
-void registry_refresh(const struct registry *r, struct vm *v)
+void registry_refresh(const struct registry *r, struct host_vm *v)
 {
     char path[REG_PATH_MAX + 16], buf[128];
     unsigned long long vs, ss;

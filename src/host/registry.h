@@ -30,7 +30,7 @@ enum vm_state {
 
 struct mig_watch;
 
-struct vm {
+struct host_vm {
     char id[API_NAME_MAX];
     struct api_vm_config cfg;
     time_t created;
@@ -49,44 +49,45 @@ struct vm {
     enum vm_state state;
     pid_t vm_pid, shim_pid;
     uint64_t vm_start, shim_start;
-    char exit_desc[32]; /* "exited N" / "signal N" of the last run, "" when none */
-    pid_t spawned_shim; /* the shim this daemon started, until it records the VM's pid */
+    char exit_desc[32];    /* "exited N" / "signal N" of the last run, "" when none */
+    pid_t spawned_shim;    /* the shim this daemon started, until it records the VM's pid */
+    bool incoming_arrived; /* an incoming VM's migration arrived (its socket appeared) */
     uint64_t spawned_shim_start;
 };
 
 struct registry {
     char vmdir[REG_PATH_MAX - 128]; /* STATE_DIR/vms */
-    struct vm *vms[REGISTRY_MAX_VMS];
+    struct host_vm *vms[REGISTRY_MAX_VMS];
     int n;
 };
 
 const char *vm_state_name(enum vm_state s);
 /* Running, paused or incoming: holds its reservation and has a process. */
-bool vm_is_live(const struct vm *v);
+bool vm_is_live(const struct host_vm *v);
 
 /* Creates STATE_DIR/vms if needed and loads every definition in it. Returns 0 or -errno. */
 int registry_open(struct registry *r, const char *state_dir);
 void registry_close(struct registry *r);
 
 /* By id, or else by name; NULL when neither matches. */
-struct vm *registry_find(struct registry *r, const char *id_or_name);
+struct host_vm *registry_find(struct registry *r, const char *id_or_name);
 /* A new VM (fresh random id), saved. Returns 0, -EEXIST (name taken), -ENOSPC or -errno. */
-int registry_add(struct registry *r, const struct api_vm_config *cfg, struct vm **out);
+int registry_add(struct registry *r, const struct api_vm_config *cfg, struct host_vm **out);
 /* Removes the VM's definition and files and frees it. */
-void registry_remove(struct registry *r, struct vm *v);
+void registry_remove(struct registry *r, struct host_vm *v);
 /* Writes the VM's definition (atomically). Returns 0 or -errno. */
-int registry_save(const struct registry *r, const struct vm *v);
+int registry_save(const struct registry *r, const struct host_vm *v);
 /* Re-derives v->state and the pids from the shim's files and /proc (and, for a migrating VM,
  * from its mig_watch: a migration seen to fail clears migrate_to). */
-void registry_refresh(const struct registry *r, struct vm *v);
+void registry_refresh(const struct registry *r, struct host_vm *v);
 
 /* STATE_DIR/vms/ID<suffix> (".log", ".sock", ".api", ".pid", ".exit", ".vmm.log"). */
-void registry_path(const struct registry *r, const struct vm *v, const char *suffix, char *out,
+void registry_path(const struct registry *r, const struct host_vm *v, const char *suffix, char *out,
                    size_t cap);
 
 /* The recorded clone overlays as [{"index": I, "disk": CONFIG PATH, "overlay": PATH}] (with
  * "keep" when with_keep), or NULL when out of memory. */
-json_t *registry_clone_disks_json(const struct vm *v, bool with_keep);
+json_t *registry_clone_disks_json(const struct host_vm *v, bool with_keep);
 
 /* The config as a JSON text (malloc'd), the shape POST /v1/vms takes. */
 char *vm_config_dump(const struct api_vm_config *c);

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <jansson.h>
 #include <signal.h>
@@ -19,31 +18,13 @@
 #include "api/apireq.h"
 #include "api/http.h"
 #include "base/log.h"
-#include "cli/args.h"
+#include "board/board.h"
 #include "host/clone_disks.h"
 #include "host/procinfo.h"
 #include "host/vm_ops.h"
 #include "state/snapconfig.h"
 
-static const char usage_serve[] =
-    "usage: vessel serve [OPTIONS]\n"
-    "\n"
-    "Runs the host daemon: an HTTP/1.1 + JSON API (docs/api/openapi.yaml) on a unix socket.\n"
-    "Every VM runs in a process of its own (with a small vm-shim that owns its console), in\n"
-    "its own session, so VMs survive a daemon restart and the daemon finds them again.\n"
-    "\n"
-    "  --socket PATH      the API socket (default /run/vessel/vessel.sock)\n"
-    "  --state-dir DIR    VM definitions, consoles logs and sockets (default /var/lib/vessel)\n"
-    "  --cpus N           host vCPU capacity before overcommit (default: online CPUs)\n"
-    "  --memory SIZE      host memory capacity, e.g. 8G (default: the machine's RAM)\n"
-    "  --overcommit R     vCPU overcommit ratio, 1.0 to 64 (default 1.0); memory is never\n"
-    "                     overcommitted: each running VM reserves its RAM + 64 MiB\n"
-    "  --print-routes     print the API's routes (METHOD PATH per line) and exit\n"
-    "  -h, --help         this text\n";
-
 static struct vm_host host;
-static const char *const engine_note =
-    "kvm runs x86_64 guests; on PVM hosts a stock kernel's supervisor code is emulated (slow)";
 
 static char *error_json(const struct api_error *e)
 {
@@ -54,14 +35,21 @@ static char *error_json(const struct api_error *e)
     return s;
 }
 
-static bool kvm_available(void)
+/* Every board's engine: whether this host runs it, and what it found (board/board.h). */
+static json_t *engines_json(void)
 {
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    json_t *a = json_array();
 
-    if (fd < 0)
-        return false;
-    close(fd);
-    return true;
+    for (int i = 0; a && board_list[i]; i++) {
+        const struct engine_ops *e = board_list[i]->engine;
+        char info[600], why[256];
+        int err = e->probe(info, sizeof(info), why, sizeof(why));
+
+        json_array_append_new(a, json_pack("{s:s,s:s,s:b,s:s}", "name", e->name, "arch",
+                                           board_list[i]->arch, "available", !err, "note",
+                                           err ? why : info));
+    }
+    return a;
 }
 
 static json_t *host_json(void)
@@ -78,18 +66,15 @@ static json_t *host_json(void)
         cg = json_pack("{s:s,s:s}", "version", "v2", "path", host.cg.cpu);
     else
         cg = json_pack("{s:s,s:s}", "version", "none", "why", host.cg.why);
-    return json_pack(
-        "{s:{s:i,s:i,s:f,s:I},s:{s:i,s:I,s:i},s:{s:i,s:I},s:i,s:[{s:s,s:s,s:b},{s:s,s:s,s:b,s:s}],"
-        "s:o,s:i}",
-        "capacity", "cpus", host.cpus, "vcpus", cap, "overcommit", host.overcommit, "memory_mib",
-        (json_int_t)host.memory_mib, "allocated", "vcpus", cpus, "memory_mib", (json_int_t)mem,
-        "vms", host.reg.n, "free", "vcpus", cap - cpus, "memory_mib",
-        (json_int_t)(host.memory_mib - mem), "vmm_allowance_mib", VMM_ALLOWANCE_MIB, "engines",
-        "name", "rv64", "arch", "riscv64", "available", 1, "name", "kvm", "arch", "x86_64",
-        "available", kvm_available(), "note", engine_note, "cgroup", cg, "api_version", 1);
+    return json_pack("{s:{s:i,s:i,s:f,s:I},s:{s:i,s:I,s:i},s:{s:i,s:I},s:i,s:o,s:o,s:i}",
+                     "capacity", "cpus", host.cpus, "vcpus", cap, "overcommit", host.overcommit,
+                     "memory_mib", (json_int_t)host.memory_mib, "allocated", "vcpus", cpus,
+                     "memory_mib", (json_int_t)mem, "vms", host.reg.n, "free", "vcpus", cap - cpus,
+                     "memory_mib", (json_int_t)(host.memory_mib - mem), "vmm_allowance_mib",
+                     VMM_ALLOWANCE_MIB, "engines", engines_json(), "cgroup", cg, "api_version", 1);
 }
 
-static json_t *vm_summary(struct vm *v)
+static json_t *vm_summary(struct host_vm *v)
 {
     registry_refresh(&host.reg, v);
     return json_pack("{s:s,s:s,s:s,s:i,s:I,s:o}", "id", v->id, "name", v->cfg.name, "state",
@@ -98,7 +83,7 @@ static json_t *vm_summary(struct vm *v)
                      v->vm_pid > 0 ? json_integer(v->vm_pid) : json_null());
 }
 
-static json_t *vm_full(struct vm *v)
+static json_t *vm_full(struct host_vm *v)
 {
     char *cfg_text = vm_config_dump(&v->cfg), sock[REG_PATH_MAX + 16], log[REG_PATH_MAX + 16];
     json_t *j = vm_summary(v), *stats = json_object();
@@ -144,7 +129,7 @@ static json_t *vm_full(struct vm *v)
 /* A snapshot with then=resume froze the VM's writable disks: from now on (and on its next
  * start) the VM uses the overlays the VMM created on top of them. A clone VM's own overlays
  * are followed in its clone records (its next start is a new clone of its snapshot again). */
-static void follow_frozen_disks(struct vm *v, json_t *moved)
+static void follow_frozen_disks(struct host_vm *v, json_t *moved)
 {
     size_t k;
     json_t *m;
@@ -170,8 +155,8 @@ static void follow_frozen_disks(struct vm *v, json_t *moved)
         registry_save(&host.reg, v);
 }
 
-static int vm_action(enum api_route route, struct vm *v, const char *body, size_t len, json_t **out,
-                     struct api_error *e)
+static int vm_action(enum api_route route, struct host_vm *v, const char *body, size_t len,
+                     json_t **out, struct api_error *e)
 {
     uint64_t target;
     char *answer = NULL, path[API_PATH_MAX];
@@ -181,7 +166,7 @@ static int vm_action(enum api_route route, struct vm *v, const char *body, size_
     if (route == ROUTE_VM_SNAPSHOT) {
         json_t *a;
         if ((st = api_snapshot_parse(body, len, path, &stop, &keep_disks, e)) ||
-            (st = vm_snapshot(&host, v, path, stop, keep_disks, &answer, e)))
+            (st = host_vm_snapshot(&host, v, path, stop, keep_disks, &answer, e)))
             return st;
         a = json_loads(answer, 0, NULL);
         follow_frozen_disks(v, json_object_get(a, "disks")); /* also after a late failure */
@@ -209,11 +194,13 @@ static int vm_action(enum api_route route, struct vm *v, const char *body, size_
         route == ROUTE_VM_MIGRATION_CANCEL) {
         struct api_migrate m;
         if (route == ROUTE_VM_MIGRATE)
-            st = api_migrate_parse(body, len, &m, e) ?: vm_migrate(&host, v, &m, &answer, e);
+            st = api_migrate_parse(body, len, &m, e) ?: host_vm_migrate(&host, v, &m, &answer, e);
         else if (route == ROUTE_VM_MIGRATION_GET)
-            st = api_empty_body_check(body, len, e) ?: vm_migration_status(&host, v, &answer, e);
+            st = api_empty_body_check(body, len, e)
+                     ?: host_vm_migration_status(&host, v, &answer, e);
         else
-            st = api_empty_body_check(body, len, e) ?: vm_migration_cancel(&host, v, &answer, e);
+            st = api_empty_body_check(body, len, e)
+                     ?: host_vm_migration_cancel(&host, v, &answer, e);
         if (st)
             return st;
         *out = json_loads(answer, 0, NULL);
@@ -225,7 +212,7 @@ static int vm_action(enum api_route route, struct vm *v, const char *body, size_
 
     if (route == ROUTE_VM_BALLOON) {
         if ((st = api_balloon_parse(body, len, &target, e)) ||
-            (st = vm_balloon(&host, v, target, &answer, e)))
+            (st = host_vm_balloon(&host, v, target, &answer, e)))
             return st;
         *out = json_pack("{s:I,s:o}", "target_mib", (json_int_t)target, "vm_answer",
                          json_loads(answer, 0, NULL) ?: json_string(answer));
@@ -235,11 +222,11 @@ static int vm_action(enum api_route route, struct vm *v, const char *body, size_
     if ((st = api_empty_body_check(body, len, e)))
         return st;
     switch (route) {
-    case ROUTE_VM_START: st = vm_start(&host, v, e); break;
-    case ROUTE_VM_PAUSE: st = vm_pause(&host, v, e); break;
-    case ROUTE_VM_RESUME: st = vm_resume(&host, v, e); break;
-    case ROUTE_VM_STOP: st = vm_stop(&host, v, false, e); break;
-    case ROUTE_VM_SHUTDOWN: st = vm_stop(&host, v, true, e); break;
+    case ROUTE_VM_START: st = host_vm_start(&host, v, e); break;
+    case ROUTE_VM_PAUSE: st = host_vm_pause(&host, v, e); break;
+    case ROUTE_VM_RESUME: st = host_vm_resume(&host, v, e); break;
+    case ROUTE_VM_STOP: st = host_vm_stop(&host, v, false, e); break;
+    case ROUTE_VM_SHUTDOWN: st = host_vm_stop(&host, v, true, e); break;
     default: return api_error_set(e, 500, "internal", "unhandled route");
     }
     if (st)
@@ -323,7 +310,7 @@ static int handle(const char *method, const char *url, const char *body, size_t 
     enum api_route route;
     char id[API_NAME_MAX];
     struct api_vm_config *cfg;
-    struct vm *v = NULL;
+    struct host_vm *v = NULL;
     int st;
 
     if ((st = api_route_match(method, url, &route, id, e)))
@@ -413,81 +400,53 @@ static int mkdir_parent(const char *path)
     return 0;
 }
 
-static void die(const char *fmt, const char *arg) __attribute__((noreturn));
-
-static void die(const char *fmt, const char *arg)
+/* One line on stderr; returns the exit status 1. */
+static int fail(const char *fmt, const char *arg)
 {
     fprintf(stderr, "vessel serve: ");
     fprintf(stderr, fmt, arg);
     fputc('\n', stderr);
-    exit(1);
+    return 1;
 }
 
-int host_serve_main(int argc, char **argv)
+void host_serve_defaults(struct serve_config *c)
 {
-    static const struct option longopts[] = {
-        {"socket", required_argument, NULL, 's'},
-        {"state-dir", required_argument, NULL, 'd'},
-        {"cpus", required_argument, NULL, 'c'},
-        {"memory", required_argument, NULL, 'm'},
-        {"overcommit", required_argument, NULL, 'o'},
-        {"print-routes", no_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *sock = "/run/vessel/vessel.sock", *state = "/var/lib/vessel";
-    struct api_http *http;
     struct sysinfo si;
-    sigset_t set;
-    uint64_t bytes;
-    long n;
-    char *end;
-    int c, sig;
-    ssize_t len;
 
-    host.cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    host.overcommit = 1.0;
-    host.memory_mib = sysinfo(&si) ? 1024 : (uint64_t)si.totalram * si.mem_unit >> 20;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 's': sock = optarg; break;
-        case 'd': state = optarg; break;
-        case 'c':
-            if (args_parse_int(optarg, 1, 4096, &n))
-                die("--cpus %s: expected 1 to 4096", optarg);
-            host.cpus = (int)n;
-            break;
-        case 'm':
-            if (args_parse_size(optarg, &bytes) || bytes < (1ULL << 20))
-                die("--memory %s: expected a size like 4096M or 8G", optarg);
-            host.memory_mib = bytes >> 20;
-            break;
-        case 'o':
-            host.overcommit = strtod(optarg, &end);
-            if (*end || !(host.overcommit >= 1.0 && host.overcommit <= 64))
-                die("--overcommit %s: expected a ratio from 1.0 to 64", optarg);
-            break;
-        case 'p':
-            for (int i = 0; i < ROUTE_COUNT; i++)
-                printf("%s %s\n", api_routes[i].method, api_routes[i].path);
-            return 0;
-        case 'h': fputs(usage_serve, stdout); return 0;
-        case ':': die("option %s needs a value", argv[optind - 1]);
-        default: die("unknown option '%s' (see vessel serve --help)", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        die("unexpected argument '%s'", argv[optind]);
+    *c = (struct serve_config){
+        .socket = "/run/vessel/vessel.sock",
+        .state_dir = "/var/lib/vessel",
+        .cpus = (int)sysconf(_SC_NPROCESSORS_ONLN),
+        .overcommit = 1.0,
+        .memory_mib = sysinfo(&si) ? 1024 : (uint64_t)si.totalram * si.mem_unit >> 20,
+    };
+}
+
+void host_serve_print_routes(void)
+{
+    for (int i = 0; i < ROUTE_COUNT; i++)
+        printf("%s %s\n", api_routes[i].method, api_routes[i].path);
+}
+
+int host_serve(const struct serve_config *c)
+{
+    const char *sock = c->socket, *state = c->state_dir;
+    struct api_http *http;
+    sigset_t set;
+    ssize_t len;
+    int sig;
+
+    host.cpus = c->cpus;
+    host.overcommit = c->overcommit;
+    host.memory_mib = c->memory_mib;
     len = readlink("/proc/self/exe", host.self, sizeof(host.self) - 1);
     if (len <= 0)
-        die("cannot find this program's path (%s)", "/proc/self/exe");
+        return fail("cannot find this program's path (%s)", "/proc/self/exe");
     host.self[len] = '\0';
     if (mkdir_parent(sock))
-        die("cannot create the directory of %s", sock);
+        return fail("cannot create the directory of %s", sock);
     if (registry_open(&host.reg, state))
-        die("cannot use the state directory %s", state);
+        return fail("cannot use the state directory %s", state);
     cgroup_detect(&host.cg);
     if (!host.cg.version)
         log_warn("serve: no usable cgroups (%s): VMs run without CPU and memory limits",
@@ -499,8 +458,10 @@ int host_serve_main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    if (api_http_start(&http, sock, on_request, NULL))
-        die("cannot serve on %s (see above)", sock);
+    if (api_http_start(&http, sock, on_request, NULL)) {
+        registry_close(&host.reg);
+        return fail("cannot serve on %s (see above)", sock);
+    }
     fprintf(stderr, "vessel serve: listening on %s, state in %s, %d VMs known\n", sock, state,
             host.reg.n);
     for (;;) {

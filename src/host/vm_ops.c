@@ -17,10 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "host/clone_disks.h"
 #include "host/mig_watch.h"
 #include "host/procinfo.h"
+#include "vm/vm_config.h"
 
 #define ARGV_MAX 96
 
@@ -40,7 +42,7 @@ void vm_host_allocated(struct vm_host *h, int *cpus, uint64_t *mem_mib)
     *cpus = 0;
     *mem_mib = 0;
     for (int i = 0; i < h->reg.n; i++) {
-        struct vm *v = h->reg.vms[i];
+        struct host_vm *v = h->reg.vms[i];
         registry_refresh(&h->reg, v);
         if (vm_is_live(v)) {
             *cpus += v->cfg.cpus;
@@ -75,10 +77,75 @@ static void add(struct argv_build *b, const char *fmt, ...)
     b->used += (size_t)n + 1;
 }
 
-static void build_argv(struct vm_host *h, struct vm *v, struct argv_build *b)
+/* The VM process's configuration (vm/vm_config.h) from the VM's definition. The strings point
+ * into the definition (and api into the caller's buffer): nothing to free. */
+static void run_config(const struct host_vm *v, const char *api, struct vm_config *r)
 {
-    char dirs[CGROUP_MAX_DIRS][CGROUP_PATH_MAX], api[REG_PATH_MAX + 16];
     const struct api_vm_config *c = &v->cfg;
+
+    *r = (struct vm_config){.arch = (char *)c->arch, .api_socket = (char *)api};
+    if (c->restore[0]) {
+        /* The snapshot sets RAM, vCPUs and the boot files; devices are given as before. */
+        r->restore = (char *)c->restore;
+        r->clone = c->clone;
+    } else {
+        /* With incoming, RAM and vCPUs are what the source's VM must have. */
+        r->incoming = c->incoming[0] ? (char *)c->incoming : NULL;
+        r->kernel = c->kernel[0] ? (char *)c->kernel : NULL;
+        r->mem = c->memory_mib << 20;
+        r->cpus = c->cpus;
+        r->mem_set = r->cpus_set = true;
+    }
+    r->initrd = c->initrd[0] ? (char *)c->initrd : NULL;
+    r->firmware = c->firmware[0] ? (char *)c->firmware : NULL;
+    r->cmdline = c->cmdline[0] ? (char *)c->cmdline : NULL;
+    for (int i = 0; i < c->ndisks; i++)
+        /* a clone's overlay of the snapshot's disk, made by clone_disks_prepare() */
+        r->disks[r->ndisks++] = (struct vm_disk){
+            .path = (char *)(v->clone_disk[i][0] ? v->clone_disk[i] : c->disks[i].path),
+            .readonly = c->disks[i].readonly,
+            .format = v->clone_disk[i][0] ? DISK_FORMAT_QCOW2 : DISK_FORMAT_PROBE};
+    for (int i = 0; i < c->nnets; i++)
+        r->nets[r->nnets++] = (char *)c->nets[i];
+    r->balloon = c->balloon; /* starts deflated */
+}
+
+/* Writes STATE_DIR/vms/ID.run.config (0600, atomically): what the VM process runs. */
+static int write_run_config(struct vm_host *h, const struct host_vm *v, char *path, size_t cap)
+{
+    char api[REG_PATH_MAX + 16], tmp[REG_PATH_MAX + 32];
+    struct vm_config rc;
+    char *json;
+    int fd, err = 0;
+
+    registry_path(&h->reg, v, ".api", api, sizeof(api));
+    registry_path(&h->reg, v, ".run.config", path, cap);
+    run_config(v, api, &rc);
+    json = vm_config_to_json(&rc);
+    if (!json)
+        return -ENOMEM;
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        err = -errno;
+    else {
+        err = file_write_all(fd, json, strlen(json));
+        if (!err && fsync(fd))
+            err = -errno;
+        close(fd);
+    }
+    if (!err && rename(tmp, path))
+        err = -errno;
+    if (err)
+        unlink(tmp);
+    free(json);
+    return err;
+}
+
+static void build_argv(struct vm_host *h, struct host_vm *v, const char *config,
+                       struct argv_build *b)
+{
+    char dirs[CGROUP_MAX_DIRS][CGROUP_PATH_MAX];
     int ncg = cgroup_vm_dirs(&h->cg, v->id, dirs);
 
     add(b, "%s", h->self);
@@ -94,63 +161,12 @@ static void build_argv(struct vm_host *h, struct vm *v, struct argv_build *b)
     add(b, "--");
     add(b, "%s", h->self);
     add(b, "run");
-    add(b, "--arch");
-    add(b, "%s", c->arch);
-    if (c->restore[0]) {
-        /* The snapshot sets RAM, vCPUs and the boot files; devices are given as before. */
-        add(b, "--restore");
-        add(b, "%s", c->restore);
-        if (c->clone)
-            add(b, "--clone");
-    } else if (c->incoming[0]) {
-        /* The source sets the machine; --mem and --cpus make it refuse another size. */
-        add(b, "--incoming");
-        add(b, "%s", c->incoming);
-        add(b, "--mem");
-        add(b, "%lluM", (unsigned long long)c->memory_mib);
-        add(b, "--cpus");
-        add(b, "%d", c->cpus);
-    } else {
-        add(b, "--kernel");
-        add(b, "%s", c->kernel);
-        add(b, "--mem");
-        add(b, "%lluM", (unsigned long long)c->memory_mib);
-        add(b, "--cpus");
-        add(b, "%d", c->cpus);
-    }
-    if (c->initrd[0]) {
-        add(b, "--initrd");
-        add(b, "%s", c->initrd);
-    }
-    if (c->firmware[0]) {
-        add(b, "--firmware");
-        add(b, "%s", c->firmware);
-    }
-    if (c->cmdline[0]) {
-        add(b, "--append");
-        add(b, "%s", c->cmdline);
-    }
-    for (int i = 0; i < c->ndisks; i++) {
-        add(b, "--disk");
-        /* a clone's overlay of the snapshot's disk, made by clone_disks_prepare() */
-        add(b, "%s%s", v->clone_disk[i][0] ? v->clone_disk[i] : c->disks[i].path,
-            c->disks[i].readonly ? ",ro" : "");
-    }
-    for (int i = 0; i < c->nnets; i++) {
-        add(b, "--net");
-        add(b, "%s", c->nets[i]);
-    }
-    if (c->balloon) { /* riscv64 only (the parser clears it for x86_64) */
-        add(b, "--balloon");
-        add(b, "0");
-    }
-    registry_path(&h->reg, v, ".api", api, sizeof(api));
-    add(b, "--api-socket");
-    add(b, "%s", api);
+    add(b, "--config");
+    add(b, "%s", config);
     b->argv[b->n] = NULL;
 }
 
-int vm_start(struct vm_host *h, struct vm *v, struct api_error *e)
+int host_vm_start(struct vm_host *h, struct host_vm *v, struct api_error *e)
 {
     static struct argv_build b;
     int cpus, err, cap = vm_host_vcpu_capacity(h);
@@ -194,11 +210,15 @@ int vm_start(struct vm_host *h, struct vm *v, struct api_error *e)
     v->migrate_to[0] = '\0';
     v->started = true;
     v->stop_requested = false;
+    v->incoming_arrived = false;
     if ((err = registry_save(&h->reg, v)))
         return api_error_set(e, 500, "internal", "cannot save VM %s: %s", v->cfg.name,
                              strerror(-err));
+    if ((err = write_run_config(h, v, path, sizeof(path))))
+        return api_error_set(e, 500, "internal", "cannot write the configuration of VM %s: %s",
+                             v->cfg.name, strerror(-err));
     b = (struct argv_build){0};
-    build_argv(h, v, &b);
+    build_argv(h, v, path, &b);
     pid = fork();
     if (pid < 0)
         return api_error_set(e, 500, "internal", "fork: %s", strerror(errno));
@@ -236,7 +256,7 @@ int vm_start(struct vm_host *h, struct vm *v, struct api_error *e)
 }
 
 /* Waits up to ms for the VM to reach state. */
-static void wait_state(struct vm_host *h, struct vm *v, enum vm_state want, int ms)
+static void wait_state(struct vm_host *h, struct host_vm *v, enum vm_state want, int ms)
 {
     for (int t = 0; t < ms; t += 10) {
         registry_refresh(&h->reg, v);
@@ -246,14 +266,14 @@ static void wait_state(struct vm_host *h, struct vm *v, enum vm_state want, int 
     }
 }
 
-static int need_pid(struct vm *v, struct api_error *e)
+static int need_pid(struct host_vm *v, struct api_error *e)
 {
     if (v->vm_pid <= 0)
         return api_error_set(e, 409, "invalid_state", "VM %s is starting; try again", v->cfg.name);
     return 0;
 }
 
-int vm_pause(struct vm_host *h, struct vm *v, struct api_error *e)
+int host_vm_pause(struct vm_host *h, struct host_vm *v, struct api_error *e)
 {
     registry_refresh(&h->reg, v);
     if (v->state != VM_RUNNING)
@@ -267,7 +287,7 @@ int vm_pause(struct vm_host *h, struct vm *v, struct api_error *e)
     return 0;
 }
 
-int vm_resume(struct vm_host *h, struct vm *v, struct api_error *e)
+int host_vm_resume(struct vm_host *h, struct host_vm *v, struct api_error *e)
 {
     registry_refresh(&h->reg, v);
     if (v->state != VM_PAUSED)
@@ -279,7 +299,7 @@ int vm_resume(struct vm_host *h, struct vm *v, struct api_error *e)
     return 0;
 }
 
-int vm_stop(struct vm_host *h, struct vm *v, bool graceful, struct api_error *e)
+int host_vm_stop(struct vm_host *h, struct host_vm *v, bool graceful, struct api_error *e)
 {
     registry_refresh(&h->reg, v);
     if (!vm_is_live(v))
@@ -301,7 +321,7 @@ int vm_stop(struct vm_host *h, struct vm *v, bool graceful, struct api_error *e)
 
 /* Sends one command line to the VM's --api-socket and gives its one-line answer (malloc'd);
  * waits up to timeout_s for it. */
-static int control_call(struct vm_host *h, struct vm *v, const char *cmd, int timeout_s,
+static int control_call(struct vm_host *h, struct host_vm *v, const char *cmd, int timeout_s,
                         char **answer, struct api_error *e)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -343,8 +363,8 @@ static int control_call(struct vm_host *h, struct vm *v, const char *cmd, int ti
     return *answer ? 0 : api_error_set(e, 500, "internal", "out of memory");
 }
 
-int vm_balloon(struct vm_host *h, struct vm *v, uint64_t target_mib, char **answer,
-               struct api_error *e)
+int host_vm_balloon(struct vm_host *h, struct host_vm *v, uint64_t target_mib, char **answer,
+                    struct api_error *e)
 {
     char line[64];
 
@@ -366,8 +386,8 @@ int vm_balloon(struct vm_host *h, struct vm *v, uint64_t target_mib, char **answ
     return control_call(h, v, line, 3, answer, e);
 }
 
-int vm_snapshot(struct vm_host *h, struct vm *v, const char *path, bool stop, bool keep_disks,
-                char **answer, struct api_error *e)
+int host_vm_snapshot(struct vm_host *h, struct host_vm *v, const char *path, bool stop,
+                     bool keep_disks, char **answer, struct api_error *e)
 {
     json_t *cmd;
     char *line;
@@ -402,7 +422,8 @@ int vm_snapshot(struct vm_host *h, struct vm *v, const char *path, bool stop, bo
 }
 
 /* The "migration" member of the VM's {"ok":true,"migration":{...}} answer, as JSON text. */
-static int migration_member(struct vm *v, const char *answer, char **status, struct api_error *e)
+static int migration_member(struct host_vm *v, const char *answer, char **status,
+                            struct api_error *e)
 {
     json_t *a = json_loads(answer, 0, NULL), *m = json_object_get(a, "migration");
 
@@ -414,8 +435,8 @@ static int migration_member(struct vm *v, const char *answer, char **status, str
     return 0;
 }
 
-int vm_migrate(struct vm_host *h, struct vm *v, const struct api_migrate *m, char **status,
-               struct api_error *e)
+int host_vm_migrate(struct vm_host *h, struct host_vm *v, const struct api_migrate *m,
+                    char **status, struct api_error *e)
 {
     char path[REG_PATH_MAX + 16], *line, *answer = NULL;
     json_t *cmd, *a;
@@ -476,7 +497,8 @@ int vm_migrate(struct vm_host *h, struct vm *v, const struct api_migrate *m, cha
     return *status ? 0 : api_error_set(e, 500, "internal", "out of memory");
 }
 
-int vm_migration_status(struct vm_host *h, struct vm *v, char **status, struct api_error *e)
+int host_vm_migration_status(struct vm_host *h, struct host_vm *v, char **status,
+                             struct api_error *e)
 {
     char *answer = NULL;
     json_t *j;
@@ -503,7 +525,8 @@ int vm_migration_status(struct vm_host *h, struct vm *v, char **status, struct a
     return *status ? 0 : api_error_set(e, 500, "internal", "out of memory");
 }
 
-int vm_migration_cancel(struct vm_host *h, struct vm *v, char **status, struct api_error *e)
+int host_vm_migration_cancel(struct vm_host *h, struct host_vm *v, char **status,
+                             struct api_error *e)
 {
     char *answer = NULL;
     const char *why;
@@ -533,5 +556,5 @@ int vm_migration_cancel(struct vm_host *h, struct vm *v, char **status, struct a
     registry_save(&h->reg, v);
     for (int t = 0; v->mig && t < 3000 && mig_watch_end(v->mig) == MIG_WATCH_RUNNING; t += 10)
         sleep_ms(10);
-    return vm_migration_status(h, v, status, e);
+    return host_vm_migration_status(h, v, status, e);
 }

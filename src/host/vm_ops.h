@@ -28,27 +28,29 @@ void vm_host_allocated(struct vm_host *h, int *cpus, uint64_t *mem_mib);
 int vm_host_vcpu_capacity(const struct vm_host *h);
 
 /* Each returns 0, or an HTTP status with e filled (409 for a state that does not allow it). */
-int vm_start(struct vm_host *h, struct vm *v, struct api_error *e);
-int vm_pause(struct vm_host *h, struct vm *v, struct api_error *e);
-int vm_resume(struct vm_host *h, struct vm *v, struct api_error *e);
-int vm_stop(struct vm_host *h, struct vm *v, bool graceful, struct api_error *e);
+int host_vm_start(struct vm_host *h, struct host_vm *v, struct api_error *e);
+int host_vm_pause(struct vm_host *h, struct host_vm *v, struct api_error *e);
+int host_vm_resume(struct vm_host *h, struct host_vm *v, struct api_error *e);
+int host_vm_stop(struct vm_host *h, struct host_vm *v, bool graceful, struct api_error *e);
 /* On success, answer (malloc'd) is the VM's one-line JSON reply. */
-int vm_balloon(struct vm_host *h, struct vm *v, uint64_t target_mib, char **answer,
-               struct api_error *e);
+int host_vm_balloon(struct vm_host *h, struct host_vm *v, uint64_t target_mib, char **answer,
+                    struct api_error *e);
 /* Forwards {"snapshot": {"path", "then", "disks"}} to a running riscv64 VM's control socket (the
  * file is written by the VM process); answer as for vm_balloon. With stop the VM then exits
  * (stopped). */
-int vm_snapshot(struct vm_host *h, struct vm *v, const char *path, bool stop, bool keep_disks,
-                char **answer, struct api_error *e);
+int host_vm_snapshot(struct vm_host *h, struct host_vm *v, const char *path, bool stop,
+                     bool keep_disks, char **answer, struct api_error *e);
 
 /* Live migration of a running VM, riscv64 or x86_64 (forwarded to its control socket; a
  * mig_watch follows it). On success *status (malloc'd) is the migration's status object as JSON text. vm_migrate
  * starts it (v->migrate_to marks its exit 0 as the hand-over: state `migrated`);
  * vm_migration_status gives the last status (state "none" when there is none);
  * vm_migration_cancel stops it before the hand-over (409 when none can be cancelled). */
-int vm_migrate(struct vm_host *h, struct vm *v, const struct api_migrate *m, char **status,
-               struct api_error *e);
-int vm_migration_status(struct vm_host *h, struct vm *v, char **status, struct api_error *e);
-int vm_migration_cancel(struct vm_host *h, struct vm *v, char **status, struct api_error *e);
+int host_vm_migrate(struct vm_host *h, struct host_vm *v, const struct api_migrate *m,
+                    char **status, struct api_error *e);
+int host_vm_migration_status(struct vm_host *h, struct host_vm *v, char **status,
+                             struct api_error *e);
+int host_vm_migration_cancel(struct vm_host *h, struct host_vm *v, char **status,
+                             struct api_error *e);
 
 #endif

@@ -77,3 +77,25 @@ void gmem_destroy(struct gmem *m)
     m->hva = NULL;
     m->fd = -1;
 }
+
+void gmem_dirty_merge(uint64_t *region, uint64_t region_pages, const uint64_t *slot, uint64_t first,
+                      uint64_t npages)
+{
+    uint64_t n, shift;
+
+    if (first >= region_pages)
+        return;
+    n = npages < region_pages - first ? npages : region_pages - first;
+    shift = first % 64;
+    for (uint64_t i = 0; i < (n + 63) / 64; i++) {
+        uint64_t w = slot[i], dst = first / 64 + i;
+
+        if (n - i * 64 < 64)
+            w &= (1ull << (n - i * 64)) - 1; /* past the slot's last page */
+        if (!w)
+            continue;
+        region[dst] |= w << shift;
+        if (shift && (w >> (64 - shift)))
+            region[dst + 1] |= w >> (64 - shift);
+    }
+}

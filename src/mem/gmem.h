@@ -28,6 +28,11 @@ int gmem_create(struct gmem *m, uint64_t base, uint64_t size);
  * several VMs can share its pages. The caller may close fd afterwards. Returns 0 or -errno. */
 int gmem_create_from_file(struct gmem *m, uint64_t base, uint64_t size, int fd, uint64_t off);
 void gmem_destroy(struct gmem *m);
+/* ORs a memory slot's dirty log of npages pages (one bit each, as an engine reads it) that
+ * begins at page first of a region of region_pages pages into the region's bitmap (bits past
+ * either end are ignored). */
+void gmem_dirty_merge(uint64_t *region, uint64_t region_pages, const uint64_t *slot, uint64_t first,
+                      uint64_t npages);
 /* Moves the region in *from (e.g. RAM an incoming migration filled) to *to; *from is left
  * empty (gmem_destroy does nothing to it). */
 void gmem_take(struct gmem *to, struct gmem *from);

@@ -1,6 +1,4 @@
 /* The state file format (docs/state-format.md): layout, writing and checked reading. */
-#include "base/file.h"
-#include "base/le.h"
 #include "state/snapfile.h"
 
 #include <errno.h>
@@ -13,6 +11,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "base/file.h"
+#include "base/le.h"
 #include "base/log.h"
 
 #define SNAP_MAGIC        "VESSELST"

@@ -5,7 +5,6 @@
  * reading the page again later gets zeros, which is what a balloon page may contain. A VM
  * restored from a snapshot maps its RAM MAP_PRIVATE from the file: there gmem_discard() uses
  * MADV_DONTNEED, which drops the private copy (the page reads as the snapshot's bytes). */
-#include "base/clock.h"
 #include "virtio/balloon.h"
 
 #include <errno.h>
@@ -15,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/iov.h"
 #include "base/log.h"
 

@@ -1,7 +1,6 @@
 /* virtio-pci modern transport: the PCI function, the BAR 4 regions and INTx. Fields of the common
  * configuration take their natural width (64-bit addresses also as two 32-bit halves); other
  * widths and unknown offsets read 0 and drop writes (logged). */
-#include "base/le.h"
 #include "virtio/pci.h"
 
 #include <errno.h>
@@ -10,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/le.h"
 #include "base/log.h"
 
 struct virtio_pci {

@@ -1,4 +1,3 @@
-#include "base/file.h"
 #include "vm/api_socket.h"
 
 #include <errno.h>
@@ -13,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/log.h"
 
 struct api_client {

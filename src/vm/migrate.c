@@ -1,6 +1,5 @@
 /* Live migration, the source: the pre-copy loop on a thread of its own, its status and
  * cancel (vm/migrate.h, docs/migration.md). */
-#include "base/clock.h"
 #include "vm/migrate.h"
 
 #include <errno.h>
@@ -17,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "vm/migrate_link.h"
 #include "vm/snapshot.h"
@@ -24,58 +24,6 @@
 #define PAGE         MIG_PAGE
 #define RUN_MAX      256 /* pages per SNAP_PAGES section */
 #define LINE_MAX_LEN MIG_LINE_MAX_LEN
-
-/* Connects within timeout_ms; the fd or -errno with a reason in why. It gives up at once
- * (-ECANCELED) when *cancel is set. */
-static int connect_to(const char *host, const char *port, uint32_t timeout_ms, char *why,
-                      size_t whylen, atomic_bool *cancel)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
-    int fd = -1, err, gai = getaddrinfo(host, port, &hints, &res);
-
-    if (gai) {
-        snprintf(why, whylen, "%s: %s", host, gai_strerror(gai));
-        return -EHOSTUNREACH;
-    }
-    err = -ECONNREFUSED;
-    for (ai = res; ai; ai = ai->ai_next) {
-        struct pollfd pfd;
-        socklen_t sl = sizeof(err);
-        int soerr = 0;
-
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0) {
-            err = -errno;
-            continue;
-        }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
-            err = -errno;
-            goto next;
-        }
-        pfd = (struct pollfd){.fd = fd, .events = POLLOUT};
-        for (uint32_t waited = 0;; waited += 100) { /* in slices: a cancel is seen at once */
-            int r = poll(&pfd, 1, 100);
-            if (r > 0)
-                break;
-            err = atomic_load(cancel) ? -ECANCELED : -ETIMEDOUT;
-            if ((r < 0 && errno != EINTR) || err == -ECANCELED || waited >= timeout_ms)
-                goto next;
-        }
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr) {
-            err = -(soerr ? soerr : errno);
-            goto next;
-        }
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-        freeaddrinfo(res);
-        return fd;
-    next:
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    snprintf(why, whylen, "connecting to %s port %s: %s", host, port, strerror(-err));
-    return err;
-}
 
 struct migration {
     struct migrate_vm vm;
@@ -125,14 +73,6 @@ struct migration *migration_new(const struct migrate_vm *vm)
     pthread_mutex_init(&mg->lock, NULL);
     mg->st.ram_pages = vm->ram->size / PAGE;
     return mg;
-}
-
-const char *migrate_state_name(enum migrate_state s)
-{
-    static const char *const names[] = {"none",      "connecting", "precopy",   "stopcopy",
-                                        "completed", "failed",     "cancelled", "unconfirmed"};
-
-    return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
 }
 
 void migration_get_status(struct migration *mg, struct migrate_status *st)
@@ -451,7 +391,7 @@ static void *migration_main(void *arg)
     bool logging = false, paused = false;
     int fd, err;
 
-    fd = connect_to(mg->p.host, mg->p.port, mg->p.timeout_ms, why, sizeof(why), &mg->cancel);
+    fd = mig_connect(mg->p.host, mg->p.port, mg->p.timeout_ms, why, sizeof(why), &mg->cancel);
     if (fd < 0) {
         fail(mg, fd, "%s", why);
         goto out;
@@ -626,45 +566,4 @@ void migration_free(struct migration *mg)
     free(mg->dirty);
     free(mg->dev_dirty);
     free(mg);
-}
-
-/* s as the inside of a JSON string (quotes and backslashes escaped, controls as '?'). */
-static void json_escape(const char *s, char *out, size_t cap)
-{
-    size_t j = 0;
-
-    for (size_t i = 0; s[i] && j + 2 < cap; i++) {
-        if (s[i] == '"' || s[i] == '\\')
-            out[j++] = '\\';
-        out[j++] = (unsigned char)s[i] < 0x20 ? '?' : s[i];
-    }
-    out[j] = '\0';
-}
-
-void migrate_status_json(const struct migrate_status *st, char *out, size_t cap)
-{
-    char err[2 * sizeof(st->error)], to[2 * sizeof(st->to)];
-
-    json_escape(st->error, err, sizeof(err));
-    json_escape(st->to, to, sizeof(to));
-    snprintf(out, cap,
-             "{\"state\":\"%s\",\"to\":\"%s\",\"passes\":%u,\"ram_pages\":%" PRIu64
-             ",\"sent_pages\":%" PRIu64 ",\"sent_bytes\":%" PRIu64 ",\"remaining_pages\":%" PRIu64
-             ",\"dirty_rate_pps\":%.0f,\"bandwidth_bps\":%.0f,\"eta_ms\":%.1f,\"elapsed_ms\":%.1f,"
-             "\"downtime_ms\":%.2f,\"downtime_target_ms\":%.0f,\"pause_ms\":%.2f,"
-             "\"final_pages\":%" PRIu64 ",\"final_pages_ms\":%.2f,\"load_ms\":%.2f,"
-             "\"handover_ms\":%.2f,\"error\":%s%s%s}",
-             migrate_state_name(st->state), to, st->passes, st->ram_pages, st->sent_pages,
-             st->sent_bytes, st->remaining_pages, st->dirty_rate_pps, st->bandwidth_bps, st->eta_ms,
-             st->elapsed_ms, st->downtime_ms, st->downtime_target_ms, st->pause_ms, st->final_pages,
-             st->final_pages_ms, st->load_ms, st->handover_ms, err[0] ? "\"" : "",
-             err[0] ? err : "null", err[0] ? "\"" : "");
-}
-
-void migrate_flush_disks(struct disk *const *disks, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (!disks[i]->readonly && disks[i]->ops->flush(disks[i]))
-            log_err("migration: flushing %s failed; the destination may miss writes",
-                    disks[i]->path);
 }

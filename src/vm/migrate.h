@@ -109,10 +109,6 @@ void migrate_status_json(const struct migrate_status *st, char *out, size_t cap)
  * 0 or -EINVAL. */
 int migrate_parse_hostport(const char *s, char *host, size_t hostlen, char *port, size_t portlen);
 
-/* For a board's finish(): makes every writable disk's writes durable for the destination
- * (failures are logged: the destination may then miss writes). */
-void migrate_flush_disks(struct disk *const *disks, int n);
-
 /* --- the destination --- */
 
 struct migrate_incoming {

@@ -4,6 +4,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -14,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "vm/migrate.h"
 
 int mig_read_exact(int fd, void *buf, size_t len, uint32_t timeout_ms)
@@ -133,4 +136,56 @@ int migrate_parse_hostport(const char *s, char *host, size_t hostlen, char *port
         return -EINVAL;
     snprintf(port, portlen, "%lu", v);
     return 0;
+}
+
+/* Connects within timeout_ms; the fd or -errno with a reason in why. It gives up at once
+ * (-ECANCELED) when *cancel is set. */
+int mig_connect(const char *host, const char *port, uint32_t timeout_ms, char *why, size_t whylen,
+                atomic_bool *cancel)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
+    int fd = -1, err, gai = getaddrinfo(host, port, &hints, &res);
+
+    if (gai) {
+        snprintf(why, whylen, "%s: %s", host, gai_strerror(gai));
+        return -EHOSTUNREACH;
+    }
+    err = -ECONNREFUSED;
+    for (ai = res; ai; ai = ai->ai_next) {
+        struct pollfd pfd;
+        socklen_t sl = sizeof(err);
+        int soerr = 0;
+
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+            err = -errno;
+            continue;
+        }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+            err = -errno;
+            goto next;
+        }
+        pfd = (struct pollfd){.fd = fd, .events = POLLOUT};
+        for (uint32_t waited = 0;; waited += 100) { /* in slices: a cancel is seen at once */
+            int r = poll(&pfd, 1, 100);
+            if (r > 0)
+                break;
+            err = atomic_load(cancel) ? -ECANCELED : -ETIMEDOUT;
+            if ((r < 0 && errno != EINTR) || err == -ECANCELED || waited >= timeout_ms)
+                goto next;
+        }
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr) {
+            err = -(soerr ? soerr : errno);
+            goto next;
+        }
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        freeaddrinfo(res);
+        return fd;
+    next:
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    snprintf(why, whylen, "connecting to %s port %s: %s", host, port, strerror(-err));
+    return err;
 }

@@ -3,6 +3,7 @@
 #ifndef VESSEL_VM_MIGRATE_LINK_H
 #define VESSEL_VM_MIGRATE_LINK_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,5 +20,10 @@ int mig_send_line(int fd, const char *fmt, ...) __attribute__((format(printf, 2,
 /* Bounds every blocking call on a connected socket: a link that stops moving fails within
  * about timeout_ms instead of after TCP's many minutes of retries. */
 void mig_set_timeouts(int fd, uint32_t timeout_ms);
+
+/* Connects within timeout_ms; the fd or -errno with a reason in why. It gives up at once
+ * (-ECANCELED) when *cancel is set. */
+int mig_connect(const char *host, const char *port, uint32_t timeout_ms, char *why, size_t whylen,
+                atomic_bool *cancel);
 
 #endif

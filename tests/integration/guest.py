@@ -20,10 +20,12 @@ VESSEL_TIMEOUT_SCALE (multiplies every timeout, e.g. 4 for a slow debug build),
 VESSEL_APPEND (extra kernel command line words).
 """
 
+import contextlib
 import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -57,6 +59,11 @@ class Results:
             print("FAIL %s%s%s" % (self.prefix, what, more), flush=True)
         return ok
 
+    def summary(self):
+        """Prints the closing "N passed, N failed" line; returns the script's exit status."""
+        print("%d passed, %d failed" % (self.passed, self.failed), flush=True)
+        return 1 if self.failed else 0
+
 
 class ScopedResults(Results):
     """Results whose checks name their scope first (a boot, a group): check(scope, what, ...)."""
@@ -66,6 +73,24 @@ class ScopedResults(Results):
 
 class GuestError(Exception):
     pass
+
+
+@contextlib.contextmanager
+def guest_run(r, tmp, guests):
+    """The epilogue of a script's checks: a GuestError becomes one failed check with the console
+    log of every guest in guests saved (and named); in any case every guest is killed and tmp
+    removed. Use as `with guest_run(r, tmp, guests): ...checks...`, then `return r.summary()`."""
+    try:
+        yield
+    except GuestError as e:
+        r.check("guest run", False, str(e))
+        for g in guests:
+            print("console log of %s: %s" % (g.name, g.save_log()))
+    finally:
+        for g in guests:
+            g.kill()
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def cache_dir():

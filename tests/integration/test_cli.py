@@ -200,8 +200,7 @@ def main():
             check_pty_session(r)
         except GuestError as e:
             r.check("pty session", False, str(e))
-    print("%d passed, %d failed" % (r.passed, r.failed))
-    return 1 if r.failed else 0
+    return r.summary()
 
 
 if __name__ == "__main__":

@@ -31,14 +31,13 @@ Ends with "N passed, N failed"; console logs of failed guests go to build/test-l
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.dont_write_bytecode = True  # keep the work tree free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import Guest, GuestError, ROOT, Results, api, timeout_scale, vmm_command, vmm_name, wait_socket  # noqa: E402
+from guest import Guest, guest_run, ROOT, Results, api, timeout_scale, vmm_command, vmm_name, wait_socket  # noqa: E402
 
 VESSEL = os.environ.get("VESSEL_BIN") or os.path.join(ROOT, "build", "vessel")
 MEM = "256M"
@@ -149,7 +148,7 @@ def main():
     snap = os.path.join(tmp, "vm.snap")
     sock = os.path.join(tmp, "api.sock")
     guests = []
-    try:
+    with guest_run(r, tmp, guests):
         # --- the original: boot, mark the disk, take a lease, snapshot with then=stop ---
         a = Guest(vmm_command(mem=MEM) + ["--rng", "--disk", base, "--net", "user", "--api-socket", sock],
                   name="clone-original")
@@ -293,16 +292,7 @@ def main():
                 [VESSEL, "run", "--restore", snap, "--clone", "--rng", "--net", "user", "--disk",
                  overlay(tmp, "wrong-size.qcow2", base, "32M")], "differs")
         refused(r, "--clone without --restore", vmm_command(mem=MEM) + ["--clone"], "--clone")
-    except GuestError as e:
-        r.check("guest run", False, str(e))
-        for g in guests:
-            print("console log of %s: %s" % (g.name, g.save_log()))
-    finally:
-        for g in guests:
-            g.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (r.passed, r.failed))
-    return 1 if r.failed else 0
+    return r.summary()
 
 
 if __name__ == "__main__":

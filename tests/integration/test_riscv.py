@@ -169,8 +169,7 @@ def main():
                 boot(r, name, **kw)
     if a.list:
         return 0
-    print("%d passed, %d failed" % (r.passed, r.failed))
-    return 1 if r.failed else 0
+    return r.summary()
 
 
 if __name__ == "__main__":

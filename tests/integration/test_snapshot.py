@@ -47,7 +47,7 @@ import zlib
 
 sys.dont_write_bytecode = True  # keep the work tree free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import Guest, GuestError, ROOT, Results, api, timeout_scale, vmm_command, vmm_name, wait_socket  # noqa: E402
+from guest import Guest, GuestError, guest_run, ROOT, Results, api, timeout_scale, vmm_command, vmm_name, wait_socket  # noqa: E402
 from test_net import DHCP_SCRIPT, serve_http, sha  # noqa: E402
 
 VESSEL = os.environ.get("VESSEL_BIN") or os.path.join(ROOT, "build", "vessel")
@@ -372,8 +372,7 @@ def main():
                 test_disks(r, tmp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        print("%d passed, %d failed" % (r.passed, r.failed))
-        return 1 if r.failed else 0
+        return r.summary()
     disk = os.path.join(tmp, "ref.img")
     with open(disk, "wb") as f:
         f.write(os.urandom(1 << 20))
@@ -381,7 +380,7 @@ def main():
     snap = os.path.join(tmp, "vm.snap")
     sock = os.path.join(tmp, "api.sock")
     guests = []
-    try:
+    with guest_run(r, tmp, guests):
         # --- boot, count, snapshot with then=stop ---
         a = Guest(vmm_command(mem=MEM) + devices + ["--api-socket", sock], name="snap-original")
         guests.append(a)
@@ -495,16 +494,7 @@ def main():
             test_net(r, tmp)
         if not args.k or args.k in "disks":
             test_disks(r, tmp)
-    except GuestError as e:
-        r.check("guest run", False, str(e))
-        for g in guests:
-            print("console log of %s: %s" % (g.name, g.save_log()))
-    finally:
-        for g in guests:
-            g.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (r.passed, r.failed))
-    return 1 if r.failed else 0
+    return r.summary()
 
 
 if __name__ == "__main__":

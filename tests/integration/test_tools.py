@@ -91,8 +91,7 @@ def main():
     r.check("lockstep reports a different program on Vessel's side (mmu.bin vs isa_int.elf)",
             rc == 1 and "lockstep: DIVERGENCE at instruction" in out, tail(out))
 
-    print("%d passed, %d failed" % (r.passed, r.failed))
-    return 1 if r.failed else 0
+    return r.summary()
 
 
 if __name__ == "__main__":

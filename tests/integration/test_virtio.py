@@ -206,8 +206,7 @@ def main():
     if g is not None and g.proc and g.proc.poll() is None:
         g.kill()
     shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (r.passed, r.failed))
-    return 1 if r.failed else 0
+    return r.summary()
 
 
 if __name__ == "__main__":

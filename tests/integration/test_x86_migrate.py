@@ -19,7 +19,6 @@ Without a usable /dev/kvm prints one SKIP line and "0 passed, 0 failed".
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import tempfile
 
 sys.dont_write_bytecode = True  # keep the work tree free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import Guest, GuestError, Results, timeout_scale  # noqa: E402
+from guest import Guest, guest_run, Results, timeout_scale  # noqa: E402
 from test_snapshot import consecutive, counts, vessel_lines_removed, wait_socket  # noqa: E402
 from test_x86_snapshot import KERNEL, VESSEL, skip_reason, wait_count  # noqa: E402
 
@@ -96,7 +95,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="vessel-x86mig-")
     devices = ["--rng"]
     guests = []
-    try:
+    with guest_run(r, tmp, guests):
         sock = os.path.join(tmp, "a.sock")
         a = Guest(source_argv("64M", 1, devices, sock), name="x86mig-source")
         guests.append(a)
@@ -138,16 +137,7 @@ def main():
             seen += vessel_lines_removed(g.log())
             g = n
         g.kill()
-    except GuestError as e:
-        r.check("guest run", False, str(e))
-        for g in guests:
-            print("console log of %s: %s" % (g.name, g.save_log()))
-    finally:
-        for g in guests:
-            g.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (r.passed, r.failed))
-    return 1 if r.failed else 0
+    return r.summary()
 
 
 if __name__ == "__main__":

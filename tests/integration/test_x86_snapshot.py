@@ -28,7 +28,7 @@ import time
 
 sys.dont_write_bytecode = True  # keep the work tree free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import ROOT, Guest, GuestError, Results, timeout_scale  # noqa: E402
+from guest import ROOT, Guest, GuestError, guest_run, Results, timeout_scale  # noqa: E402
 from test_snapshot import api, consecutive, counts, refused, sections, vessel_lines_removed, wait_socket  # noqa: E402
 
 VESSEL = os.environ.get("VESSEL_BIN") or os.path.join(ROOT, "build", "vessel")
@@ -88,7 +88,7 @@ def main():
         f.truncate(1 << 20)
     devices = ["--rng", "--disk", disk + ",format=raw"]
     guests = []
-    try:
+    with guest_run(r, tmp, guests):
         # --- boot, count, snapshot with then=stop ---
         a = Guest(boot_argv(devices + ["--api-socket", sock]), name="x86snap-original")
         guests.append(a)
@@ -167,16 +167,7 @@ def main():
                 "--restore")
         refused(r, "--arch riscv64 for an x86 snapshot",
                 [VESSEL, "run", "--arch", "riscv64", "--restore", snap] + devices, "not for --arch riscv64")
-    except GuestError as e:
-        r.check("guest run", False, str(e))
-        for g in guests:
-            print("console log of %s: %s" % (g.name, g.save_log()))
-    finally:
-        for g in guests:
-            g.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (r.passed, r.failed))
-    return 1 if r.failed else 0
+    return r.summary()
 
 
 if __name__ == "__main__":

@@ -177,6 +177,35 @@ static void *ops_run_thread(void *arg)
     return NULL;
 }
 
+/* One MACHINE part, as a state file would keep it. */
+struct machine_part {
+    char name[16];
+    uint8_t buf[64];
+    size_t len;
+};
+
+static int put_part(void *ctx, const char *name, uint32_t inst, const void *buf, size_t len)
+{
+    struct machine_part *p = ctx;
+
+    if (inst != 0 || len > sizeof(p->buf))
+        return -EINVAL;
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    memcpy(p->buf, buf, len);
+    p->len = len;
+    return 0;
+}
+
+static long get_part(void *ctx, const char *name, uint32_t inst, void *buf, size_t cap)
+{
+    struct machine_part *p = ctx;
+
+    if (inst != 0 || strcmp(name, p->name) || p->len > cap)
+        return -ENOENT;
+    memcpy(buf, p->buf, p->len);
+    return (long)p->len;
+}
+
 TEST(rv64_engine_ops_seam)
 {
     RVT_SETUP(t);
@@ -184,15 +213,30 @@ TEST(rv64_engine_ops_seam)
     struct rv64_cpu_state s;
 
     CHECK(!strcmp(ops->name, "rv64"));
+    CHECK(!strcmp(ops->cpu_section, "hart"));
     CHECK_EQ(ops->cpu_state_size, sizeof(s));
     counting_loop(t);
     rv64_hart_step(t->h, 7);
-    CHECK_EQ(ops->get_cpu_state(t->m, 0, &s), 0);
+    CHECK_EQ(ops->get_cpu_state(t->m, 0, &s), (long)sizeof(s));
     CHECK_EQ(s.pc, rv64_hart_get_pc(t->h));
     CHECK_EQ(ops->get_cpu_state(t->m, 1, &s), -EINVAL); /* one hart only */
     s.x[5] = 1000;
-    CHECK_EQ(ops->set_cpu_state(t->m, 0, &s), 0);
+    CHECK_EQ(ops->set_cpu_state(t->m, 0, &s, sizeof(s) - 1), -EINVAL); /* another layout */
+    CHECK_EQ(ops->set_cpu_state(t->m, 0, &s, sizeof(s)), 0);
     CHECK_EQ(rv64_hart_get_x(t->h, 5), 1000);
+    CHECK_EQ(ops->clock_set(t->m, 123456789), 0);
+    CHECK(ops->clock_get(t->m) >= 123456789); /* mtime runs on from the value set */
+    {
+        struct machine_part part = {0};
+        CHECK_EQ(ops->save_machine(t->m, 4242, put_part, &part), 0);
+        CHECK(!strcmp(part.name, "mtime"));
+        CHECK_EQ(part.len, 8);
+        CHECK_EQ(ops->clock_set(t->m, 0), 0);
+        CHECK_EQ(ops->load_machine(t->m, get_part, &part), 0);
+        CHECK(ops->clock_get(t->m) >= 4242);
+        part.len = 7; /* damaged */
+        CHECK_EQ(ops->load_machine(t->m, get_part, &part), -EINVAL);
+    }
     CHECK_EQ(ops->set_irq(t->m, 1, 1), -EOPNOTSUPP); /* the board's PLIC owns lines */
     {
         struct ops_run_arg a = {ops, t->m, ENGINE_STOP_NONE};

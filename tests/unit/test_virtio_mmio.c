@@ -7,37 +7,10 @@
 #include <time.h>
 
 #include "harness.h"
+#include "virtio_test_util.h"
 #include "virtio/mmio.h"
 
-#define GBASE 0x40000ull
-#define GSIZE 0x20000ull
-#define DESC  (GBASE + 0x0)
-#define AVAIL (GBASE + 0x1000)
-#define USED  (GBASE + 0x2000)
-
-static uint8_t ram[GSIZE] __attribute__((aligned(16)));
-static struct gmem mem = {.base = GBASE, .size = GSIZE, .hva = ram, .fd = -1};
-static atomic_int kicks, irq_level;
-
-static void fake_irq(void *opaque, int line, int level)
-{
-    atomic_store(&irq_level, level);
-}
-
-static void t_kick(struct virtio_dev *d, unsigned q)
-{
-    atomic_fetch_add(&kicks, 1);
-}
-
-static const struct virtio_dev_ops t_ops = {
-    .name = "test",
-    .device_id = 42,
-    .num_queues = 2,
-    .queue_max = 64,
-    .features = 1ull << 3,
-    .config_size = 12,
-    .queue_kick = t_kick,
-};
+static const struct virtio_dev_ops t_ops = TEST_DEV_OPS("test", 42);
 
 struct fix {
     struct virtio_dev *d;
@@ -57,14 +30,9 @@ static void W(struct fix *f, uint64_t off, uint32_t v)
 static void fix_init(struct fix *f)
 {
     const struct irq_line irq = {fake_irq, NULL, 1};
-    const uint8_t cfg[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 
-    memset(ram, 0, sizeof(ram));
-    atomic_store(&kicks, 0);
-    atomic_store(&irq_level, 0);
-    CHECK_EQ(virtio_dev_create(&f->d, &t_ops, NULL, &mem), 0);
+    test_dev_create(&f->d, &t_ops);
     CHECK_EQ(virtio_mmio_create(&f->m, f->d, &irq), 0);
-    virtio_dev_config_set(f->d, 0, cfg, sizeof(cfg));
 }
 
 static void fix_fini(struct fix *f)
@@ -104,16 +72,6 @@ static void go_live(struct fix *f)
     W(f, VIRTIO_MMIO_STATUS,
       VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
           VIRTIO_STATUS_DRIVER_OK);
-}
-
-static bool wait_for(atomic_int *v, int want)
-{
-    for (int i = 0; i < 2000; i++) {
-        if (atomic_load(v) >= want)
-            return true;
-        nanosleep(&(struct timespec){0, 1000000}, NULL);
-    }
-    return false;
 }
 
 TEST(virtio_mmio_identification)

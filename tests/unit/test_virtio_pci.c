@@ -9,38 +9,10 @@
 #include "board/x86/layout.h"
 #include "board/x86/pci.h"
 #include "harness.h"
+#include "virtio_test_util.h"
 #include "virtio/pci.h"
 
-#define GBASE 0x40000ull
-#define GSIZE 0x20000ull
-#define DESC  (GBASE + 0x0)
-#define AVAIL (GBASE + 0x1000)
-#define USED  (GBASE + 0x2000)
-
-static uint8_t ram[GSIZE] __attribute__((aligned(16)));
-static struct gmem mem = {.base = GBASE, .size = GSIZE, .hva = ram, .fd = -1};
-static atomic_int kicks, irq_level, irq_gsi;
-
-static void fake_irq(void *opaque, int line, int level)
-{
-    atomic_store(&irq_gsi, line);
-    atomic_store(&irq_level, level);
-}
-
-static void t_kick(struct virtio_dev *d, unsigned q)
-{
-    atomic_fetch_add(&kicks, 1);
-}
-
-static const struct virtio_dev_ops t_ops = {
-    .name = "blk",
-    .device_id = VIRTIO_ID_BLOCK,
-    .num_queues = 2,
-    .queue_max = 64,
-    .features = 1ull << 3,
-    .config_size = 12,
-    .queue_kick = t_kick,
-};
+static const struct virtio_dev_ops t_ops = TEST_DEV_OPS("blk", VIRTIO_ID_BLOCK);
 
 struct fix {
     struct virtio_dev *d;
@@ -69,31 +41,16 @@ static uint32_t cfg32(const struct pci_dev *d, unsigned off)
 static void fix_init(struct fix *f)
 {
     const struct irq_line irq = {fake_irq, NULL, 17};
-    const uint8_t cfg[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 
-    memset(ram, 0, sizeof(ram));
-    atomic_store(&kicks, 0);
-    atomic_store(&irq_level, 0);
-    CHECK_EQ(virtio_dev_create(&f->d, &t_ops, NULL, &mem), 0);
+    test_dev_create(&f->d, &t_ops);
     CHECK_EQ(virtio_pci_create(&f->vp, f->d, &irq), 0);
     f->fn = virtio_pci_function(f->vp);
-    virtio_dev_config_set(f->d, 0, cfg, sizeof(cfg));
 }
 
 static void fix_fini(struct fix *f)
 {
     virtio_dev_destroy(f->d);
     virtio_pci_destroy(f->vp);
-}
-
-static bool wait_for(atomic_int *v, int want)
-{
-    for (int i = 0; i < 2000; i++) {
-        if (atomic_load(v) >= want)
-            return true;
-        nanosleep(&(struct timespec){0, 1000000}, NULL);
-    }
-    return false;
 }
 
 TEST(virtio_pci_function_and_caps)

@@ -53,6 +53,11 @@ TEST(x86_cmos)
     x86_cmos_ops.write(&l, 0, 1, 0x40); /* RAM */
     x86_cmos_ops.write(&l, 1, 1, 0xa5);
     CHECK_EQ(x86_cmos_ops.read(&l, 1, 1), 0xa5);
+    x86_legacy_reset(&l); /* a guest reset: CMOS RAM keeps its bytes, as on a PC */
+    x86_cmos_ops.write(&l, 0, 1, 0x40);
+    CHECK_EQ(x86_cmos_ops.read(&l, 1, 1), 0xa5);
+    x86_cmos_ops.write(&l, 0, 1, 0x0d);
+    CHECK_EQ(x86_cmos_ops.read(&l, 1, 1), 0x80);
     CHECK_EQ(x86_cmos_bcd(59), 0x59);
     x86_legacy_destroy(&l);
 }

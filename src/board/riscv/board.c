@@ -1,15 +1,14 @@
+/* The riscv board (board/riscv/board.h): its devices wired to the rv64 engine, the boot of
+ * OpenSBI and Linux, and its board_ops table. */
 #include "board/riscv/board.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "base/log.h"
 #include "board/riscv/board_int.h"
-#include "board/riscv/layout.h"
-#include "state/snapconfig.h"
 
 /* --- interrupt and timer wiring into the engine --- */
 
@@ -78,57 +77,64 @@ static void board_syscon_action(void *opaque, enum syscon_action act, uint32_t c
     }
 }
 
-unsigned riscv_board_console_input(void *board, const uint8_t *buf, unsigned len)
+static unsigned board_console_input(void *board, const uint8_t *buf, unsigned len)
 {
     struct riscv_board *b = board;
 
     return uart16550_rx_push(&b->uart, buf, len);
 }
 
-void riscv_board_quit(void *board)
+static int board_new_generation(void *board)
 {
     struct riscv_board *b = board;
 
-    atomic_store(&b->user_quit, 1);
-    rv64_machine_stop(b->m, RV64_STOP_QUIT);
+    return vmgenid_new_generation(&b->vmgenid);
 }
 
-struct virtio_balloon *riscv_board_balloon(struct riscv_board *b)
+static void board_generation_id(void *board, uint8_t guid[16])
 {
-    return b->virtio.balloon;
-}
+    struct riscv_board *b = board;
 
-void riscv_board_generation_id(struct riscv_board *b, uint8_t guid[16])
-{
     vmgenid_get(&b->vmgenid, guid);
+}
+
+static void *board_engine(void *board)
+{
+    struct riscv_board *b = board;
+
+    return b->m;
 }
 
 /* --- boot --- */
 
-/* Writes the device tree and the images into RAM and puts every hart at the firmware entry. */
-static int board_load(struct riscv_board *b)
+/* Reads the images (a reboot reads the files again), writes the device tree and the images
+ * into RAM and puts every hart at the firmware entry. */
+static int board_boot(void *board)
 {
+    struct riscv_board *b = board;
+    struct riscv_images img;
+    struct riscv_boot_plan plan;
     uint8_t seed[32];
     struct riscv_fdt_config fc = {
         .ram_base = RISCV_RAM_BASE,
-        .ram_size = b->cfg.ram_size,
-        .nharts = b->cfg.nharts,
-        .cmdline = b->cfg.cmdline,
-        .initrd_start = b->plan.initrd_start,
-        .initrd_end = b->plan.initrd_end,
-        .virtio_slots = b->virtio.slots,
+        .ram_size = b->ram->size,
+        .nharts = b->p.ncpus,
+        .cmdline = b->p.cmdline,
     };
     int err;
 
-    if (!b->img.kernel) { /* a reboot after the images were dropped: read them again */
-        err = riscv_images_load(&b->img, b->cfg.fw_path, b->cfg.kernel_path, b->cfg.initrd_path);
-        if (!err)
-            err = riscv_boot_plan(&b->img, RISCV_RAM_BASE, b->cfg.ram_size, &b->plan);
-        if (err)
-            return err;
-        fc.initrd_start = b->plan.initrd_start;
-        fc.initrd_end = b->plan.initrd_end;
+    err = riscv_images_load(&img, b->p.firmware, b->p.kernel, b->p.initrd);
+    if (err)
+        return -EINVAL; /* logged, naming the file */
+    err = riscv_boot_plan(&img, RISCV_RAM_BASE, b->ram->size, &plan);
+    if (err) {
+        riscv_images_free(&img);
+        return -EINVAL;
     }
+    for (int i = 0; i < b->nvirtio; i++)
+        fc.virtio_slots |= 1u << i;
+    fc.initrd_start = plan.initrd_start;
+    fc.initrd_end = plan.initrd_end;
     /* A seed lets the guest's RNG start without waiting for entropy; optional. */
     if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed)) {
         fc.rng_seed = seed;
@@ -136,29 +142,45 @@ static int board_load(struct riscv_board *b)
     }
     err = riscv_fdt_build(b->fdt, sizeof(b->fdt), &fc);
     if (!err)
-        err = riscv_boot_load(&b->ram, &b->img, &b->plan, b->fdt, sizeof(b->fdt));
-    if (b->cfg.kernel_path)
-        riscv_images_free(&b->img); /* not kept resident: a reboot reads the files again */
+        err = riscv_boot_load(b->ram, &img, &plan, b->fdt, sizeof(b->fdt));
+    riscv_images_free(&img);
     if (err)
         return err;
     rv64_machine_set_mtime(b->m, 0);
-    for (int i = 0; i < b->cfg.nharts; i++) {
+    for (int i = 0; i < b->p.ncpus; i++) {
         struct rv64_hart *h = rv64_machine_hart(b->m, i);
-        rv64_hart_reset(h, b->plan.fw_addr, b->plan.fdt_addr, b->plan.info_addr);
+        rv64_hart_reset(h, plan.fw_addr, plan.fdt_addr, plan.info_addr);
         rv64_hart_set_mtimecmp(h, UINT64_MAX);
     }
     return 0;
 }
 
-static void board_reset_devices(struct riscv_board *b)
+static int board_check_boot(const struct board_params *p, uint64_t ram_size)
 {
+    struct riscv_images img;
+    struct riscv_boot_plan plan;
+    int err = riscv_images_load(&img, p->firmware, p->kernel, p->initrd);
+
+    if (!err) {
+        err = riscv_boot_plan(&img, RISCV_RAM_BASE, ram_size, &plan);
+        riscv_images_free(&img);
+    }
+    return err ? -EINVAL : 0; /* logged */
+}
+
+/* After the VM reset the virtio devices: device threads no longer drive PLIC lines. */
+static void board_reset(void *board)
+{
+    struct riscv_board *b = board;
+
     clint_reset(&b->clint);
     uart16550_reset(&b->uart);
     goldfish_rtc_reset(&b->rtc);
     vmgenid_reset(&b->vmgenid);
-    riscv_virtio_reset(&b->virtio); /* stops device threads before the PLIC forgets lines */
     plic_reset(&b->plic);
 }
+
+/* --- creation --- */
 
 static int board_add_devices(struct riscv_board *b)
 {
@@ -180,14 +202,14 @@ static int board_add_devices(struct riscv_board *b)
     };
     int err;
 
-    err = plic_init(&b->plic, 2 * b->cfg.nharts, board_plic_irq, b);
+    err = plic_init(&b->plic, 2 * b->p.ncpus, board_plic_irq, b);
     if (err)
         return err;
-    err = clint_init(&b->clint, b->cfg.nharts, &board_clint_ops, b);
+    err = clint_init(&b->clint, b->p.ncpus, &board_clint_ops, b);
     if (err)
         return err;
-    uart16550_init(&b->uart, &uart_irq, b->cfg.console_tx, b->cfg.console_opaque);
-    b->uart.rx_drained = b->cfg.console_rx_ready;
+    uart16550_init(&b->uart, &uart_irq, b->p.console_tx, b->p.console_opaque);
+    b->uart.rx_drained = b->p.console_rx_ready;
     goldfish_rtc_init(&b->rtc, &rtc_irq);
     err = vmgenid_init(&b->vmgenid, &vmgenid_irq); /* a fresh VM: a random generation ID */
     if (err)
@@ -202,134 +224,83 @@ static int board_add_devices(struct riscv_board *b)
             return err;
         }
     }
-    /* virtio-mmio devices, in the RISCV_VIRTIO_BASE slots */
-    return riscv_virtio_create(&b->virtio, &b->cfg.virtio, &b->ram, &b->bus, &b->plic);
-}
-
-int riscv_board_create(struct riscv_board **out, const struct riscv_board_config *cfg,
-                       struct riscv_images *img)
-{
-    struct riscv_board *b;
-    struct rv64_config rc;
-    struct snap_reader restore = {.fd = -1};
-    int err;
-
-    b = calloc(1, sizeof(*b));
-    if (!b) {
-        riscv_images_free(img);
-        return -ENOMEM;
-    }
-    b->cfg = *cfg;
-    b->img = *img;
-    memset(img, 0, sizeof(*img));
-    b->ram.fd = -1;
-    pthread_mutex_init(&b->snap_lock, NULL);
-    if (cfg->restore_path) { /* no images: RAM, harts and devices come from the state file */
-        err = snapshot_open(&restore, cfg->restore_path, "rv64", "riscv64");
-        if (!err)
-            err = riscv_board_restore_ram(b, &restore);
-        if (err)
-            goto fail_free;
-    } else {
-        err = riscv_boot_plan(&b->img, RISCV_RAM_BASE, cfg->ram_size, &b->plan);
-        if (!err)
-            err = gmem_create(&b->ram, RISCV_RAM_BASE, cfg->ram_size);
-    }
-    if (err) {
-        log_err("board: creating %llu MiB of guest RAM: %s",
-                (unsigned long long)(cfg->ram_size >> 20), strerror(-err));
-        goto fail_free;
-    }
-    bus_init(&b->bus);
-    rc = (struct rv64_config){
-        .nharts = cfg->nharts, .ram = &b->ram, .bus = &b->bus, .trace_path = cfg->trace_path};
-    err = rv64_machine_create(&b->m, &rc);
-    if (err) {
-        log_err("board: creating the rv64 machine: %s", strerror(-err));
-        goto fail_ram;
-    }
-    err = board_add_devices(b);
-    if (err)
-        goto fail_devices;
-    err = cfg->restore_path ? riscv_board_restore_state(b, &restore) : board_load(b);
-    if (err)
-        goto fail_devices;
-    snap_reader_close(&restore);
-    *out = b;
     return 0;
-
-fail_devices:
-    riscv_virtio_destroy(&b->virtio);
-    goldfish_rtc_destroy(&b->rtc);
-    vmgenid_destroy(&b->vmgenid);
-    uart16550_destroy(&b->uart);
-    clint_destroy(&b->clint);
-    plic_destroy(&b->plic);
-    rv64_machine_destroy(b->m);
-fail_ram:
-    gmem_destroy(&b->ram);
-fail_free:
-    snap_reader_close(&restore);
-    riscv_images_free(&b->img);
-    pthread_mutex_destroy(&b->snap_lock);
-    free(b);
-    return err;
 }
 
-void riscv_board_destroy(struct riscv_board *b)
+static void board_destroy(void *board)
 {
+    struct riscv_board *b = board;
+
     if (!b)
         return;
     rv64_machine_destroy(b->m);
-    riscv_virtio_destroy(&b->virtio);
+    riscv_virtio_destroy(b);
     goldfish_rtc_destroy(&b->rtc);
     vmgenid_destroy(&b->vmgenid);
     uart16550_destroy(&b->uart);
     clint_destroy(&b->clint);
     plic_destroy(&b->plic);
-    gmem_destroy(&b->ram);
-    riscv_images_free(&b->img);
-    pthread_mutex_destroy(&b->snap_lock);
     free(b);
 }
 
-enum riscv_board_exit riscv_board_run(struct riscv_board *b)
+static int board_create(void **out, const struct board_params *p)
 {
-    for (;;) {
-        enum rv64_stop why;
-        int err;
+    struct riscv_board *b = calloc(1, sizeof(*b));
+    struct rv64_config rc;
+    int err;
 
-        if (atomic_load(&b->snap_stop))
-            return RISCV_EXIT_SNAPSHOT;
-        why = rv64_machine_run(b->m);
-        switch (why) {
-        case RV64_STOP_POWEROFF: return RISCV_EXIT_POWEROFF;
-        case RV64_STOP_REBOOT:
-            log_info("guest reboot");
-            pthread_mutex_lock(&b->snap_lock); /* no snapshot of a half-reloaded guest */
-            if (atomic_load(&b->migrated)) {   /* the VM moved while it asked to reboot */
-                pthread_mutex_unlock(&b->snap_lock);
-                return RISCV_EXIT_MIGRATED;
-            }
-            board_reset_devices(b);
-            err = board_load(b);
-            /* A migration in progress must send the reloaded images again. */
-            gmem_mark_dirty(&b->ram, b->ram.hva, b->ram.size);
-            pthread_mutex_unlock(&b->snap_lock);
-            if (err) {
-                log_err("board: reloading the guest for a reboot failed");
-                return RISCV_EXIT_VMM_ERROR;
-            }
-            continue;
-        case RV64_STOP_QUIT:
-            if (atomic_load(&b->migrated))
-                return RISCV_EXIT_MIGRATED;
-            if (atomic_load(&b->snap_stop))
-                return RISCV_EXIT_SNAPSHOT;
-            return atomic_load(&b->user_quit) ? RISCV_EXIT_USER_QUIT : RISCV_EXIT_STOPPED;
-        case RV64_STOP_NONE:
-        case RV64_STOP_ERROR: return RISCV_EXIT_STOPPED;
-        }
-        return RISCV_EXIT_STOPPED;
+    if (!b)
+        return -ENOMEM;
+    b->p = *p;
+    b->ram = p->ram;
+    bus_init(&b->bus);
+    rc = (struct rv64_config){
+        .nharts = p->ncpus, .ram = p->ram, .bus = &b->bus, .trace_path = p->trace_path};
+    err = rv64_machine_create(&b->m, &rc);
+    if (err) {
+        log_err("board: creating the rv64 machine: %s", strerror(-err));
+        free(b);
+        return err;
     }
+    err = board_add_devices(b);
+    if (err) {
+        board_destroy(b);
+        return err;
+    }
+    *out = b;
+    return 0;
 }
+
+static int board_ram_slots(uint64_t ram_size, struct board_ram_slot *slots)
+{
+    slots[0] = (struct board_ram_slot){.slot = 0, .offset = 0, .size = ram_size};
+    return 1;
+}
+
+const struct board_ops riscv_board_ops = {
+    .arch = "riscv64",
+    .engine = &rv64_engine_ops,
+    .ram_base = RISCV_RAM_BASE,
+    .ram_min = RISCV_RAM_MIN,
+    .ram_max = RISCV_RAM_MAX,
+    .max_cpus = RV64_MAX_HARTS,
+    .max_virtio = RISCV_VIRTIO_SLOTS,
+    .firmware = true,
+    .trace = true,
+    .default_firmware = "fw_dynamic.bin",
+    .generation_id = true,
+    .ram_slots = board_ram_slots,
+    .create = board_create,
+    .destroy = board_destroy,
+    .engine_handle = board_engine,
+    .attach_virtio = riscv_virtio_attach,
+    .check_boot = board_check_boot,
+    .boot = board_boot,
+    .reset = board_reset,
+    .save = riscv_board_save,
+    .load = riscv_board_load,
+    .load_done = riscv_board_load_done,
+    .console_input = board_console_input,
+    .new_generation = board_new_generation,
+    .generation_id_get = board_generation_id,
+};

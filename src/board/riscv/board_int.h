@@ -1,14 +1,16 @@
-/* The riscv board's state, shared by board.c (creation, boot, run) and snapshot.c (snapshot
- * and restore). Nothing outside src/board/riscv/ includes this. */
+/* The riscv board's state, shared by board.c (creation, boot, reset), state.c (its snapshot
+ * sections) and virtio_devs.c (virtio-mmio slots). Nothing outside src/board/riscv/ includes
+ * this. */
 #ifndef VESSEL_BOARD_RISCV_BOARD_INT_H
 #define VESSEL_BOARD_RISCV_BOARD_INT_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 
-#include "board/riscv/board.h"
+#include "board/board.h"
+#include "board/riscv/boot.h"
 #include "board/riscv/clint.h"
 #include "board/riscv/fdt.h"
+#include "board/riscv/layout.h"
 #include "board/riscv/plic.h"
 #include "board/riscv/syscon.h"
 #include "bus/bus.h"
@@ -17,17 +19,11 @@
 #include "dev/vmgenid.h"
 #include "engine/rv64/rv64.h"
 #include "mem/gmem.h"
-#include "virtio/virtio.h"
-#include "state/snapfile.h"
-
-/* Room for the largest device state (save buffers). */
-#define RISCV_DEV_SAVE_MAX (PLIC_SAVE_MAX > VIRTIO_SAVE_MAX ? PLIC_SAVE_MAX : VIRTIO_SAVE_MAX)
+#include "virtio/mmio.h"
 
 struct riscv_board {
-    struct riscv_board_config cfg;
-    struct riscv_images img;
-    struct riscv_boot_plan plan;
-    struct gmem ram;
+    struct board_params p;
+    struct gmem *ram; /* the VM's */
     struct bus bus;
     struct rv64_machine *m;
     struct plic plic;
@@ -36,31 +32,19 @@ struct riscv_board {
     struct goldfish_rtc rtc;
     struct vmgenid vmgenid;
     struct syscon syscon;
-    struct riscv_virtio virtio;
-    atomic_int user_quit;
-    /* Snapshots: snap_lock keeps a snapshot and a reboot's reload apart; snap_stop says the
-     * last snapshot asked the VM to stop (riscv_board_run returns RISCV_EXIT_SNAPSHOT). */
-    pthread_mutex_t snap_lock;
-    atomic_int snap_stop;
-    /* Live migration (migrate.c): the paused guest's mtime; set once the VM moved away. */
-    uint64_t mig_mtime;
-    int mig_err; /* the pause failed (the machine is stopping): the migration fails */
-    atomic_int migrated;
-    atomic_int held; /* paused for good after an unconfirmed handover: no resume, no snapshot */
-    bool incoming;   /* created from an incoming migration: devices wait for the go-ahead */
+    /* virtio-mmio transports, slot i at RISCV_VIRTIO_BASE + i * RISCV_VIRTIO_SIZE */
+    struct virtio_mmio *mmio[RISCV_VIRTIO_SLOTS];
+    int nvirtio;
     uint8_t fdt[RISCV_FDT_MAX_SIZE] __attribute__((aligned(8))); /* libfdt wants 8 */
 };
 
-/* snapshot.c, for riscv_board_create with cfg->restore_path: guest RAM mapped copy-on-write
- * from the file's memory section, then (devices created) every CPU, device and the machine
- * timer loaded. Both return 0 or -errno (logged). */
-int riscv_board_restore_ram(struct riscv_board *b, const struct snap_reader *r);
-int riscv_board_restore_state(struct riscv_board *b, const struct snap_reader *r);
-/* The CONFIG section's JSON (malloc'd), or NULL when out of memory. */
-char *riscv_board_config_json(const struct riscv_board *b);
-/* With the harts paused: the MACHINE (mtime), CPU and DEVICE sections; buf holds
- * RISCV_DEV_SAVE_MAX bytes. 0 or -errno (logged). */
-int riscv_board_write_state(struct riscv_board *b, struct snap_writer *w, uint64_t mtime,
-                            uint8_t *buf);
+/* virtio_devs.c */
+int riscv_virtio_attach(void *board, struct virtio_dev *vdev);
+void riscv_virtio_destroy(struct riscv_board *b);
+
+/* state.c: the board's snapshot sections (board_ops save, load, load_done). */
+int riscv_board_save(void *board, struct snap_writer *w);
+int riscv_board_load(void *board, const struct snap_reader *r, const char *path);
+int riscv_board_load_done(void *board, const struct snap_reader *r, const char *path);
 
 #endif

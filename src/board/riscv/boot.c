@@ -1,4 +1,3 @@
-#include "base/le.h"
 #include "board/riscv/boot.h"
 
 #include <errno.h>
@@ -6,6 +5,7 @@
 #include <string.h>
 
 #include "base/file.h"
+#include "base/le.h"
 #include "base/log.h"
 #include "board/riscv/layout.h"
 

@@ -1,8 +1,9 @@
-#include "base/le.h"
 #include "board/riscv/image.h"
 
 #include <errno.h>
 #include <string.h>
+
+#include "base/le.h"
 
 static const char *image_guess(const uint8_t *buf, size_t len)
 {

@@ -1,14 +1,21 @@
-/* The x86 board: RAM in two KVM slots around the MMIO gap, COM1, i8042, CMOS, ACPI PM, the PCI
- * host, ACPI tables, then the kernel; the kvm engine runs it. */
+/* The x86 board (board/x86/board.h): RAM in two KVM slots around the MMIO gap, COM1, i8042,
+ * CMOS, ACPI PM, the PCI host, ACPI tables, then the kernel; the kvm engine runs it. */
+#include "board/x86/board.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "board/x86/acpi.h"
 #include "board/x86/board_int.h"
+#include "board/x86/boot.h"
 #include "board/x86/layout.h"
-#include "state/snapconfig.h"
+
+#define KERNEL_MAX (256u << 20)
+#define INITRD_MAX (1u << 30)
 
 static void board_irq(void *opaque, int line, int level)
 {
@@ -29,19 +36,18 @@ static void board_pci_reset(void *opaque)
     board_action(opaque, X86_ACT_RESET);
 }
 
-unsigned x86_board_console_input(void *board, const uint8_t *buf, unsigned len)
+static unsigned board_console_input(void *board, const uint8_t *buf, unsigned len)
 {
     struct x86_board *b = board;
 
     return uart16550_rx_push(&b->com1, buf, len);
 }
 
-void x86_board_quit(void *board)
+static void *board_engine(void *board)
 {
     struct x86_board *b = board;
 
-    atomic_store(&b->user_quit, 1);
-    kvm_engine_stop(b->kvm, ENGINE_STOP_QUIT);
+    return b->kvm;
 }
 
 static int board_add_devices(struct x86_board *b)
@@ -65,8 +71,8 @@ static int board_add_devices(struct x86_board *b)
     };
     int err;
 
-    uart16550_init(&b->com1, &com1_irq, b->cfg.console_tx, b->cfg.console_opaque);
-    b->com1.rx_drained = b->cfg.console_rx_ready;
+    uart16550_init(&b->com1, &com1_irq, b->p.console_tx, b->p.console_opaque);
+    b->com1.rx_drained = b->p.console_rx_ready;
     x86_legacy_init(&b->legacy, board_action, b);
     x86_pci_init(&b->pci, board_pci_reset, b);
     for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
@@ -81,193 +87,198 @@ static int board_add_devices(struct x86_board *b)
     return 0;
 }
 
-/* The bytes of RAM above the low part sit above the MMIO gap, at 4 GiB. */
-static void ram_set_hole(struct gmem *m, uint64_t ram_size)
+void x86_ram_layout(struct gmem *ram)
 {
-    if (ram_size > x86_low_ram(ram_size))
-        gmem_set_hole(m, x86_low_ram(ram_size), X86_HIGH_RAM_START - x86_low_ram(ram_size));
+    uint64_t low = x86_low_ram(ram->size);
+
+    if (ram->size > low)
+        gmem_set_hole(ram, low, X86_HIGH_RAM_START - low);
 }
 
-int x86_board_ram_create(struct gmem *m, uint64_t ram_size)
+/* Slot 0 is low RAM at region offset 0, slot 1 (when RAM reaches past the gap) the rest, at
+ * region offset x86_low_ram, guest physical 4 GiB. */
+int x86_ram_slots(uint64_t ram_size, struct board_ram_slot *slots)
 {
-    int err = gmem_create(m, 0, ram_size);
+    uint64_t low = x86_low_ram(ram_size);
 
-    if (!err)
-        ram_set_hole(m, ram_size);
-    return err;
-}
-
-static int board_add_virtio(struct x86_board *b)
-{
-    const struct x86_virtio_host host = {
-        .ram = &b->ram,
-        .pci = &b->pci,
-        .mmio = &b->mmio,
-        .kvm = b->kvm,
-        .irq_set = board_irq,
-        .irq_opaque = b,
-    };
-
-    /* devices address all of RAM (a restored region gets its hole here) */
-    ram_set_hole(&b->ram, b->cfg.ram_size);
-    return x86_virtio_create(&b->virtio, &b->cfg.virtio, &host);
+    slots[0] = (struct board_ram_slot){.slot = 0, .offset = 0, .size = low};
+    if (ram_size <= low)
+        return 1;
+    slots[1] = (struct board_ram_slot){.slot = 1, .offset = low, .size = ram_size - low};
+    return 2;
 }
 
 static int board_add_memory(struct x86_board *b)
 {
-    uint64_t low = x86_low_ram(b->cfg.ram_size);
-    int err;
+    struct board_ram_slot s[BOARD_RAM_SLOTS_MAX];
+    int n = x86_ram_slots(b->ram->size, s), err = 0;
 
-    err = kvm_engine_add_memory(b->kvm, 0, 0, low, b->ram.hva);
-    if (!err && b->cfg.ram_size > low)
-        err = kvm_engine_add_memory(b->kvm, 1, X86_HIGH_RAM_START, b->cfg.ram_size - low,
-                                    b->ram.hva + low);
+    for (int i = 0; !err && i < n; i++)
+        err = kvm_engine_add_memory(b->kvm, s[i].slot, s[i].offset ? X86_HIGH_RAM_START : 0,
+                                    s[i].size, b->ram->hva + s[i].offset);
     return err;
 }
 
-/* ACPI tables, kernel, initrd, command line and the boot CPU state. */
-static int board_load(struct x86_board *b)
+static int read_image(const char *what, const char *path, size_t max, uint8_t **buf, size_t *len)
 {
-    struct kvm_boot_cpu cpu;
-    int n, err;
+    int err = file_read_all(path, max, buf, len);
 
-    n = x86_acpi_build(b->ram.hva + X86_ACPI_ADDR, X86_ACPI_SIZE, X86_ACPI_ADDR, b->cfg.ncpus);
-    if (n < 0) {
-        log_err("x86: ACPI tables for %d CPUs do not fit in %llu KiB", b->cfg.ncpus,
-                X86_ACPI_SIZE >> 10);
-        return n;
-    }
-    err = x86_boot_load(&b->ram, &b->kernel, b->cfg.initrd, b->cfg.initrd_len, b->cfg.cmdline,
-                        X86_ACPI_ADDR, &cpu);
     if (err)
-        return -EINVAL; /* the images do not fit: the user's input */
-    err = kvm_engine_setup_boot_cpu(b->kvm, &cpu);
-    return err == -EINVAL ? -EIO : err;
+        log_err("%s %s: %s", what, path, err == -EFBIG ? "file too large" : strerror(-err));
+    return err;
 }
 
-int x86_board_create(struct x86_board **out, const struct x86_board_config *cfg)
+/* Reads the kernel and checks that it is one this board boots; the initrd must be readable. */
+static int read_kernel(const struct board_params *p, struct x86_kernel *k, uint8_t **kernel,
+                       size_t *len)
 {
-    struct kvm_engine_config kc;
-    struct snap_reader restore = {.fd = -1};
-    struct x86_board *b;
     char why[256];
     int err;
 
-    b = calloc(1, sizeof(*b));
-    if (!b)
-        return -ENOMEM;
-    b->cfg = *cfg;
-    b->ram.fd = -1;
-    pthread_mutex_init(&b->snap_lock, NULL);
-    if (!cfg->restore_path &&
-        x86_kernel_parse(&b->kernel, cfg->kernel, cfg->kernel_len, why, sizeof(why))) {
-        log_err("%s", why);
+    if (!p->kernel) {
+        log_err("x86: no kernel to boot");
+        return -EINVAL;
+    }
+    err = read_image("kernel", p->kernel, KERNEL_MAX, kernel, len);
+    if (!err && x86_kernel_parse(k, *kernel, *len, why, sizeof(why))) {
+        log_err("kernel %s: %s", p->kernel, why);
+        free(*kernel);
+        *kernel = NULL;
         err = -EINVAL;
-        goto fail_free;
     }
-    if (cfg->ram_size < X86_RAM_MIN || cfg->ram_size > X86_RAM_MAX || (cfg->ram_size & 0xfff)) {
+    if (!err && p->initrd && access(p->initrd, R_OK)) {
+        log_err("initrd %s: %s", p->initrd, strerror(errno));
+        free(*kernel);
+        *kernel = NULL;
         err = -EINVAL;
-        goto fail_free;
     }
-    if (cfg->restore_path) { /* no kernel: RAM, vCPUs and devices come from the state file */
-        err = snapshot_open(&restore, cfg->restore_path, "kvm", "x86_64");
-        if (!err)
-            err = x86_board_restore_ram(b, &restore);
-        if (err) {
-            err = err == -ENOMEM ? err : -EINVAL;
-            goto fail_free;
-        }
-    } else {
-        err = x86_board_ram_create(&b->ram, cfg->ram_size);
-        if (err) {
-            log_err("x86: creating %llu MiB of guest RAM: %s",
-                    (unsigned long long)(cfg->ram_size >> 20), strerror(-err));
-            err = err == -EINVAL ? -ENOMEM : err;
-            goto fail_free;
-        }
-    }
-    bus_init(&b->pio);
-    bus_init(&b->mmio);
-    kc = (struct kvm_engine_config){.ncpus = cfg->ncpus, .pio = &b->pio, .mmio = &b->mmio};
-    err = kvm_engine_create(&b->kvm, &kc);
-    if (err) {
-        err = err == -EINVAL ? -EIO : err;
-        goto fail_ram;
-    }
-    err = board_add_memory(b);
-    if (err) {
-        err = -EIO;
-        goto fail_engine;
-    }
-    err = board_add_devices(b);
-    if (err) {
-        err = -EIO;
-        goto fail_devices;
-    }
-    err = board_add_virtio(b);
-    if (err) {
-        err = -EIO;
-        goto fail_devices;
-    }
-    err = cfg->restore_path ? x86_board_restore_state(b, &restore) : board_load(b);
-    if (err)
-        goto fail_virtio;
-    snap_reader_close(&restore);
-    *out = b;
-    return 0;
+    return err ? -EINVAL : 0;
+}
 
-fail_virtio:
-    x86_virtio_destroy(&b->virtio);
-fail_devices:
-    x86_pci_destroy(&b->pci);
-    x86_legacy_destroy(&b->legacy);
-    uart16550_destroy(&b->com1);
-fail_engine:
-    kvm_engine_destroy(b->kvm);
-fail_ram:
-    gmem_destroy(&b->ram);
-fail_free:
-    snap_reader_close(&restore);
-    pthread_mutex_destroy(&b->snap_lock);
-    free(b);
+static int board_check_boot(const struct board_params *p, uint64_t ram_size)
+{
+    struct x86_kernel k;
+    uint8_t *kernel;
+    size_t len;
+    int err = read_kernel(p, &k, &kernel, &len);
+
+    (void)ram_size;
+    if (!err)
+        free(kernel);
     return err;
 }
 
-struct virtio_balloon *x86_board_balloon(struct x86_board *b)
+/* ACPI tables, kernel, initrd, command line and the boot CPU state; the files are read at every
+ * boot. */
+static int board_boot(void *board)
 {
-    return b->virtio.balloon;
+    struct x86_board *b = board;
+    struct kvm_boot_cpu cpu;
+    struct x86_kernel k;
+    uint8_t *kernel = NULL, *initrd = NULL;
+    size_t kernel_len = 0, initrd_len = 0;
+    int n, err;
+
+    err = read_kernel(&b->p, &k, &kernel, &kernel_len);
+    if (!err && b->p.initrd)
+        err = read_image("initrd", b->p.initrd, INITRD_MAX, &initrd, &initrd_len);
+    if (err) {
+        err = -EINVAL; /* the user's input */
+        goto out;
+    }
+    n = x86_acpi_build(b->ram->hva + X86_ACPI_ADDR, X86_ACPI_SIZE, X86_ACPI_ADDR, b->p.ncpus);
+    if (n < 0) {
+        log_err("x86: ACPI tables for %d CPUs do not fit in %llu KiB", b->p.ncpus,
+                X86_ACPI_SIZE >> 10);
+        err = n;
+        goto out;
+    }
+    err = x86_boot_load(b->ram, &k, initrd, initrd_len, b->p.cmdline, X86_ACPI_ADDR, &cpu);
+    if (err) {
+        err = -EINVAL; /* the images do not fit: the user's input */
+        goto out;
+    }
+    err = kvm_engine_setup_boot_cpu(b->kvm, &cpu);
+    err = err == -EINVAL ? -EIO : err;
+out:
+    free(kernel);
+    free(initrd);
+    return err;
 }
 
-void x86_board_destroy(struct x86_board *b)
+/* After the VM reset the virtio devices and the engine. */
+static void board_reset(void *board)
 {
+    struct x86_board *b = board;
+
+    uart16550_reset(&b->com1);
+    x86_legacy_reset(&b->legacy);
+}
+
+static void board_destroy(void *board)
+{
+    struct x86_board *b = board;
+
     if (!b)
         return;
-    x86_virtio_destroy(&b->virtio); /* device threads raise interrupts through the engine */
+    x86_virtio_destroy(b); /* transports raise interrupts through the engine */
     kvm_engine_destroy(b->kvm);
     x86_pci_destroy(&b->pci);
     x86_legacy_destroy(&b->legacy);
     uart16550_destroy(&b->com1);
-    gmem_destroy(&b->ram);
-    pthread_mutex_destroy(&b->snap_lock);
-    free(b->mig_vs);
-    free(b->mig_log);
     free(b);
 }
 
-enum x86_board_exit x86_board_run(struct x86_board *b)
+static int board_create(void **out, const struct board_params *p)
 {
-    switch (kvm_engine_run(b->kvm)) {
-    case ENGINE_STOP_POWEROFF: return X86_EXIT_POWEROFF;
-    case ENGINE_STOP_RESET: return X86_EXIT_RESET;
-    case ENGINE_STOP_QUIT:
-        if (atomic_load(&b->migrated))
-            return X86_EXIT_MIGRATED;
-        if (atomic_load(&b->snap_stop))
-            return X86_EXIT_SNAPSHOT;
-        return atomic_load(&b->user_quit) ? X86_EXIT_USER_QUIT : X86_EXIT_STOPPED;
-    case ENGINE_STOP_ERROR: return X86_EXIT_VMM_ERROR;
-    case ENGINE_STOP_CRASH:
-    case ENGINE_STOP_NONE: break;
+    struct kvm_engine_config kc;
+    struct x86_board *b = calloc(1, sizeof(*b));
+    int err;
+
+    if (!b)
+        return -ENOMEM;
+    b->p = *p;
+    b->ram = p->ram;
+    bus_init(&b->pio);
+    bus_init(&b->mmio);
+    kc = (struct kvm_engine_config){.ncpus = p->ncpus, .pio = &b->pio, .mmio = &b->mmio};
+    err = kvm_engine_create(&b->kvm, &kc);
+    if (err) {
+        free(b);
+        return err == -EINVAL ? -EIO : err;
     }
-    return X86_EXIT_STOPPED;
+    x86_irqfds_init(&b->irqfds, b->kvm);
+    err = board_add_memory(b);
+    if (!err)
+        err = board_add_devices(b);
+    if (err) {
+        board_destroy(b);
+        return -EIO;
+    }
+    *out = b;
+    return 0;
 }
+
+const struct board_ops x86_board_ops = {
+    .arch = "x86_64",
+    .engine = &kvm_engine_ops,
+    .ram_base = 0,
+    .ram_min = X86_RAM_MIN,
+    .ram_max = X86_RAM_MAX,
+    .max_cpus = KVM_MAX_VCPUS,
+    .max_virtio = X86_VIRTIO_MAX,
+    .ram_layout = x86_ram_layout,
+    .ram_slots = x86_ram_slots,
+    .create = board_create,
+    .destroy = board_destroy,
+    .engine_handle = board_engine,
+    .attach_virtio = x86_virtio_attach,
+    .virtio_done = x86_virtio_done,
+    .check_boot = board_check_boot,
+    .boot = board_boot,
+    .reset = board_reset,
+    .save = x86_board_save,
+    .load = x86_board_load,
+    .load_done = x86_board_load_done,
+    .console_input = board_console_input,
+};

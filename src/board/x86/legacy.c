@@ -35,6 +35,9 @@ void x86_legacy_init(struct x86_legacy *l, void (*action)(void *, enum x86_actio
     pthread_mutex_init(&l->lock, NULL);
     l->action = action;
     l->opaque = opaque;
+    l->cmos[CMOS_STATUS_A] = 0x26; /* 32.768 kHz time base, 1024 Hz rate */
+    l->cmos[CMOS_STATUS_B] = 0x02; /* 24-hour, BCD */
+    l->cmos[CMOS_STATUS_D] = 0x80; /* RAM and time valid */
     x86_legacy_reset(l);
 }
 
@@ -46,11 +49,7 @@ void x86_legacy_destroy(struct x86_legacy *l)
 void x86_legacy_reset(struct x86_legacy *l)
 {
     pthread_mutex_lock(&l->lock);
-    memset(l->cmos, 0, sizeof(l->cmos));
-    l->cmos[CMOS_STATUS_A] = 0x26; /* 32.768 kHz time base, 1024 Hz rate */
-    l->cmos[CMOS_STATUS_B] = 0x02; /* 24-hour, BCD */
-    l->cmos[CMOS_STATUS_D] = 0x80; /* RAM and time valid */
-    l->cmos_index = 0;
+    l->cmos_index = 0; /* CMOS RAM survives a reset, as on a PC */
     l->pm1_sts = l->pm1_en = 0;
     l->pm1_cnt = ACPI_PM1_CNT_SCI_EN;
     pthread_mutex_unlock(&l->lock);

@@ -30,6 +30,7 @@ extern const struct bus_ops x86_sink_ops;  /* reads 0xff.., ignores writes (port
 
 void x86_legacy_init(struct x86_legacy *l, void (*action)(void *, enum x86_action), void *opaque);
 void x86_legacy_destroy(struct x86_legacy *l);
+/* A guest reset: the ACPI PM registers to power-on; CMOS RAM keeps its bytes (as on a PC). */
 void x86_legacy_reset(struct x86_legacy *l);
 
 /* Snapshot state (each a u32 version X86_LEGACY_SAVE_VERSION first; the i8042 has none):

@@ -1,19 +1,29 @@
-#include "board/x86/virtio_devs.h"
-
+/* The x86 board's virtio transports: virtio-pci functions in PCI slots 1, 2, ... on bus 0, in
+ * the order the VM creates the devices (virtio/devset.h), each with its BAR window on the MMIO
+ * bus, one KVM ioeventfd per queue notification address and INTA# on the slot's IOAPIC input
+ * through a KVM irqfd. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/log.h"
+#include "board/x86/board_int.h"
 #include "board/x86/layout.h"
 
+static void board_irq(void *opaque, int line, int level)
+{
+    struct x86_board *b = opaque;
+
+    kvm_engine_irq_line(b->kvm, (unsigned)line, level);
+}
+
 /* Queue notifications without an exit to user space; the BAR handler takes them otherwise. */
-static void add_ioeventfds(const struct x86_virtio_host *h, struct virtio_dev *vdev, uint64_t bar)
+static void add_ioeventfds(struct x86_board *b, struct virtio_dev *vdev, uint64_t bar)
 {
     int fd;
 
     for (unsigned q = 0; (fd = virtio_queue_kick_fd(vdev, q)) >= 0; q++) {
-        if (kvm_engine_ioeventfd(h->kvm, bar + virtio_pci_notify_offset(q), 2, false, false, 0, fd,
+        if (kvm_engine_ioeventfd(b->kvm, bar + virtio_pci_notify_offset(q), 2, false, false, 0, fd,
                                  false)) {
             log_warn("virtio-%s: queue %u notifications go through MMIO exits",
                      virtio_dev_name(vdev), q);
@@ -22,82 +32,57 @@ static void add_ioeventfds(const struct x86_virtio_host *h, struct virtio_dev *v
     }
 }
 
-/* What add_slot() needs of the board (virtio_attach_fn's opaque pointer). */
-struct attach_ctx {
-    struct x86_virtio *v;
-    const struct x86_virtio_host *h;
-};
-
-/* Puts a created device into the next PCI slot: transport, slot, BAR window, ioeventfds. */
-static int add_slot(void *opaque, struct virtio_dev *vdev, void *dev, void (*destroy)(void *))
+int x86_virtio_attach(void *board, struct virtio_dev *vdev)
 {
-    struct attach_ctx *c = opaque;
-    struct x86_virtio *v = c->v;
-    const struct x86_virtio_host *h = c->h;
-    int i = v->n, slot = X86_VIRTIO_SLOT_BASE + i, err;
-    struct irq_line irq = {h->irq_set, h->irq_opaque, X86_PCI_GSI(slot, 0)};
+    struct x86_board *b = board;
+    int i = b->nvirtio, slot = X86_VIRTIO_SLOT_BASE + i, err;
+    struct irq_line irq = {board_irq, b, X86_PCI_GSI(slot, 0)};
     struct pci_dev *fn;
     uint64_t bar;
 
     if (i >= X86_VIRTIO_MAX) {
         log_err("board: more than %d virtio devices", X86_VIRTIO_MAX);
-        destroy(dev);
         return -ENOSPC;
     }
-    v->slot[i].dev = dev;
-    v->slot[i].destroy = destroy;
-    v->slot[i].vdev = vdev;
-    v->n++;
-    if (x86_irqfds_add(&v->irqfds, (unsigned)irq.line, &irq))
+    if (x86_irqfds_add(&b->irqfds, (unsigned)irq.line, &irq))
         log_warn("virtio-%s: interrupts go through KVM_IRQ_LINE", virtio_dev_name(vdev));
-    err = virtio_pci_create(&v->slot[i].pci, vdev, &irq);
+    err = virtio_pci_create(&b->virtio[i], vdev, &irq);
     if (err)
         return err;
-    fn = virtio_pci_function(v->slot[i].pci);
-    err = x86_pci_add(h->pci, slot, fn, (unsigned)irq.line);
+    b->nvirtio++;
+    fn = virtio_pci_function(b->virtio[i]);
+    err = x86_pci_add(&b->pci, slot, fn, (unsigned)irq.line);
     if (err) {
         log_err("board: PCI slot %d for virtio-%s: %s", slot, virtio_dev_name(vdev),
                 strerror(-err));
         return err;
     }
     bar = fn->bar_addr[VIRTIO_PCI_BAR];
-    err = bus_register(h->mmio, bar, VIRTIO_PCI_BAR_SIZE, &virtio_pci_bar_ops, v->slot[i].pci,
+    err = bus_register(&b->mmio, bar, VIRTIO_PCI_BAR_SIZE, &virtio_pci_bar_ops, b->virtio[i],
                        virtio_dev_name(vdev));
     if (err) {
         log_err("board: registering virtio-%s at 0x%llx: %s", virtio_dev_name(vdev),
                 (unsigned long long)bar, strerror(-err));
         return err;
     }
-    add_ioeventfds(h, vdev, bar);
+    add_ioeventfds(b, vdev, bar);
     return 0;
 }
 
-int x86_virtio_create(struct x86_virtio *v, const struct virtio_devset_config *cfg,
-                      const struct x86_virtio_host *host)
+int x86_virtio_done(void *board)
 {
-    int err;
+    struct x86_board *b = board;
+    int err = x86_irqfds_start(&b->irqfds);
 
-    struct attach_ctx ctx = {v, host};
-
-    memset(v, 0, sizeof(*v));
-    x86_irqfds_init(&v->irqfds, host->kvm);
-    err = virtio_devset_create(cfg, host->ram, add_slot, &ctx, &v->balloon);
-    if (!err)
-        err = x86_irqfds_start(&v->irqfds);
-    if (err) {
-        log_err("board: creating virtio devices failed: %s", strerror(-err));
-        x86_virtio_destroy(v);
-    }
+    if (err)
+        log_err("board: starting the virtio interrupt lines: %s", strerror(-err));
     return err;
 }
 
-void x86_virtio_destroy(struct x86_virtio *v)
+void x86_virtio_destroy(struct x86_board *b)
 {
-    for (int i = v->n - 1; i >= 0; i--) {
-        /* the device first: its thread may still raise interrupts through the transport */
-        v->slot[i].destroy(v->slot[i].dev);
-        virtio_pci_destroy(v->slot[i].pci);
-    }
-    x86_irqfds_destroy(&v->irqfds);
-    memset(v, 0, sizeof(*v));
+    for (int i = b->nvirtio - 1; i >= 0; i--)
+        virtio_pci_destroy(b->virtio[i]);
+    b->nvirtio = 0;
+    x86_irqfds_destroy(&b->irqfds);
 }

@@ -259,6 +259,9 @@ int kvm_engine_create(struct kvm_engine **out, const struct kvm_engine_config *c
         if (err)
             goto fail;
     }
+    err = kvm_engine_capture_reset(e); /* what a guest reset returns to */
+    if (err)
+        goto fail;
     *out = e;
     return 0;
 
@@ -279,6 +282,8 @@ void kvm_engine_destroy(struct kvm_engine *e)
         close(e->sys_fd);
     pthread_cond_destroy(&e->cond);
     pthread_mutex_destroy(&e->lock);
+    free(e->reset_cpu);
+    free(e->reset_vm);
     free(e);
 }
 
@@ -406,58 +411,3 @@ uint64_t kvm_engine_exit_count(const struct kvm_engine *e)
 {
     return atomic_load(&e->exits);
 }
-
-/* --- the generic engine table --- */
-
-static enum engine_stop ops_run(void *e)
-{
-    return kvm_engine_run(e);
-}
-
-static void ops_stop(void *e, enum engine_stop r)
-{
-    kvm_engine_stop(e, r);
-}
-
-static int ops_pause(void *e)
-{
-    return kvm_engine_pause(e);
-}
-
-static int ops_resume(void *e)
-{
-    return kvm_engine_resume(e);
-}
-
-static int ops_set_irq(void *e, unsigned line, int level)
-{
-    return kvm_engine_irq_line(e, line, level);
-}
-
-static int ops_get_cpu_state(void *e, int cpu, void *s)
-{
-    return kvm_vcpu_get_state(e, cpu, s);
-}
-
-static int ops_set_cpu_state(void *e, int cpu, const void *s)
-{
-    return kvm_vcpu_set_state(e, cpu, s);
-}
-
-static int ops_get_dirty_log(void *e, int slot, uint64_t *bitmap)
-{
-    return kvm_engine_get_dirty_log(e, slot, bitmap);
-}
-
-const struct engine_ops kvm_engine_ops = {
-    .name = "kvm",
-    .run = ops_run,
-    .stop = ops_stop,
-    .pause = ops_pause,
-    .resume = ops_resume,
-    .set_irq = ops_set_irq,
-    .cpu_state_size = sizeof(struct kvm_vcpu_state),
-    .get_cpu_state = ops_get_cpu_state,
-    .set_cpu_state = ops_set_cpu_state,
-    .get_dirty_log = ops_get_dirty_log,
-};

@@ -106,8 +106,10 @@ int kvm_vcpu_get_state(struct kvm_engine *e, int cpu, struct kvm_vcpu_state *s);
 int kvm_vcpu_set_state(struct kvm_engine *e, int cpu, const struct kvm_vcpu_state *s);
 int kvm_vm_get_state(struct kvm_engine *e, struct kvm_vm_state *s);
 int kvm_vm_set_state(struct kvm_engine *e, const struct kvm_vm_state *s);
-/* Sets only the kvmclock (guest nanoseconds), e.g. back to the paused value after a pause. */
+/* Sets only the kvmclock (guest nanoseconds), e.g. back to the paused value after a pause;
+ * get reads it (0 when the ioctl fails, logged). */
 int kvm_engine_set_clock(struct kvm_engine *e, uint64_t ns);
+uint64_t kvm_engine_get_clock(struct kvm_engine *e);
 
 /* --- CPUID policy (cpuid.c; pure functions, unit-tested) --- */
 

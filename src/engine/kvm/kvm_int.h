@@ -40,7 +40,16 @@ struct kvm_engine {
     int paused;     /* vCPU threads parked, under lock */
     int running;    /* vCPU threads alive, under lock */
     atomic_ullong exits;
+    /* The power-on state of every vCPU and of the in-kernel interrupt controllers and PIT,
+     * read right after creation: a guest reset sets it again (kvm_engine_reset). */
+    struct kvm_vcpu_state *reset_cpu;
+    struct kvm_vm_state *reset_vm;
 };
+
+/* state.c: reads the power-on state (at creation) and sets it again (a guest reset; the
+ * kvmclock keeps running). 0 or -errno (logged). */
+int kvm_engine_capture_reset(struct kvm_engine *e);
+int kvm_engine_reset(struct kvm_engine *e);
 
 /* vcpu.c */
 int kvm_vcpu_init(struct kvm_engine *e, int id);

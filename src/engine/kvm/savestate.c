@@ -1,9 +1,10 @@
 /* Section payloads of the kvm engine's state (savestate.h): encode, decode, validate. */
-#include "base/le.h"
 #include "engine/kvm/savestate.h"
 
 #include <errno.h>
 #include <string.h>
+
+#include "base/le.h"
 
 /* PIT read/write states and modes as the in-kernel i8254 keeps them */
 #define PIT_RW_STATE_MAX 4 /* LSB 1, MSB 2, WORD0 3, WORD1 4 */

@@ -2,6 +2,7 @@
  * with the engine paused (or not yet running). Restore order matters: special registers (and
  * with them the APIC base) before the LAPIC, MSRs before events, the clock last. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -107,16 +108,59 @@ int kvm_vm_get_state(struct kvm_engine *e, struct kvm_vm_state *s)
     return 0;
 }
 
-int kvm_vm_set_state(struct kvm_engine *e, const struct kvm_vm_state *s)
+/* The interrupt controllers and the PIT, not the clock. */
+static int set_chips(struct kvm_engine *e, const struct kvm_vm_state *s)
 {
-    struct kvm_clock_data clock = {.clock = s->clock.clock};
-
     VM_IOCTL(e, KVM_SET_IRQCHIP, &s->pic_master, "KVM_SET_IRQCHIP (PIC master)");
     VM_IOCTL(e, KVM_SET_IRQCHIP, &s->pic_slave, "KVM_SET_IRQCHIP (PIC slave)");
     VM_IOCTL(e, KVM_SET_IRQCHIP, &s->ioapic, "KVM_SET_IRQCHIP (IOAPIC)");
     VM_IOCTL(e, KVM_SET_PIT2, &s->pit, "KVM_SET_PIT2");
+    return 0;
+}
+
+int kvm_vm_set_state(struct kvm_engine *e, const struct kvm_vm_state *s)
+{
+    struct kvm_clock_data clock = {.clock = s->clock.clock};
+    int err = set_chips(e, s);
+
+    if (err)
+        return err;
     VM_IOCTL(e, KVM_SET_CLOCK, &clock, "KVM_SET_CLOCK");
     return 0;
+}
+
+int kvm_engine_capture_reset(struct kvm_engine *e)
+{
+    int err;
+
+    e->reset_cpu = calloc((size_t)e->ncpus, sizeof(*e->reset_cpu));
+    e->reset_vm = calloc(1, sizeof(*e->reset_vm));
+    if (!e->reset_cpu || !e->reset_vm)
+        return -ENOMEM;
+    err = kvm_vm_get_state(e, e->reset_vm);
+    for (int i = 0; !err && i < e->ncpus; i++)
+        err = kvm_vcpu_get_state(e, i, &e->reset_cpu[i]);
+    return err;
+}
+
+int kvm_engine_reset(struct kvm_engine *e)
+{
+    int err = 0;
+
+    for (int i = 0; !err && i < e->ncpus; i++)
+        err = kvm_vcpu_set_state(e, i, &e->reset_cpu[i]);
+    return err ? err : set_chips(e, e->reset_vm);
+}
+
+uint64_t kvm_engine_get_clock(struct kvm_engine *e)
+{
+    struct kvm_clock_data clock = {0};
+
+    if (ioctl(e->vm_fd, KVM_GET_CLOCK, &clock) < 0) {
+        log_err("kvm: KVM_GET_CLOCK: %s", strerror(errno));
+        return 0;
+    }
+    return clock.clock;
 }
 
 int kvm_engine_set_clock(struct kvm_engine *e, uint64_t ns)

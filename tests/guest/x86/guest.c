@@ -2,7 +2,9 @@
  * ACPI. Everything it uses it discovers the way an OS does: boot_params or hvm_start_info, the
  * RSDP, XSDT, FADT, DSDT, MADT and MCFG. Command-line words steer it:
  *   cpus=N     expect N processors in the MADT (and start the second one with INIT/SIPI)
- *   reset      end with a keyboard-controller reset instead of the ACPI power-off
+ *   reset      reset through the keyboard controller after the checks; the VMM reboots the VM
+ *              in place, and the second boot (a CMOS RAM byte tells) powers off through ACPI
+ *   crash      end with a triple fault instead of powering off (the VMM reports a crash)
  *   virtio     drive the virtio-blk disk in PCI slot 1..31 (virtio.c)
  *   countonly  no checks, no ACPI: count at once with the default IOAPIC and LAPIC addresses
  *              (any VMM's PVH boot, e.g. QEMU's for the benchmark's peer)
@@ -68,12 +70,40 @@ static const char *cmdline_arg(const char *cmdline, const char *key)
     return p ? p + strlen(key) : 0;
 }
 
+/* Ends the run at once with a triple fault (an empty IDT, then an exception): the VMM reports
+ * the guest as crashed. A reset would not end it: Vessel reboots a guest in place. */
+static void __attribute__((noreturn)) triple_fault(void)
+{
+    static const struct {
+        uint16_t limit;
+        uint64_t base;
+    } __attribute__((packed)) none = {0, 0};
+
+    __asm__ volatile("lidt %0; int3" : : "m"(none));
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
 void guest_exception(uint64_t vec, uint64_t w0, uint64_t w1)
 {
     printf_com1("FAIL: exception %u (stack words 0x%lx 0x%lx)\n", (unsigned)vec, w0, w1);
-    outb(0x64, 0xfe); /* end the run at once (a reset exits the VMM) */
-    for (;;)
-        __asm__ volatile("cli; hlt");
+    triple_fault();
+}
+
+/* A CMOS RAM byte that survives a reset (as on a PC): the reset case's boot counter. */
+#define CMOS_BOOT_MARK_REG 0x40
+#define CMOS_BOOT_MARK     0xa5
+
+static uint8_t cmos_get(uint8_t reg)
+{
+    outb(0x70, reg);
+    return inb(0x71);
+}
+
+static void cmos_put(uint8_t reg, uint8_t v)
+{
+    outb(0x70, reg);
+    outb(0x71, v);
 }
 
 void guest_irq(unsigned which)
@@ -413,10 +443,19 @@ void guest_main(int kind, uint64_t info)
         puts_com1("ALL PASSED\n");
     if (strstr_n(cmdline, " count"))
         count_forever(a.ioapic ? a.ioapic : IOAPIC_DEFAULT);
-    if (strstr_n(cmdline, " reset")) {
+    if (strstr_n(cmdline, " crash")) {
+        puts_com1("triple fault on purpose\n");
+        triple_fault();
+    }
+    if (strstr_n(cmdline, " reset") && cmos_get(CMOS_BOOT_MARK_REG) != CMOS_BOOT_MARK) {
+        cmos_put(CMOS_BOOT_MARK_REG, CMOS_BOOT_MARK);
         puts_com1("reset through the keyboard controller\n");
         outb(0x64, 0xfe);
-    } else if (a.pm1a_cnt && a.s5_type >= 0) {
+    } else if (strstr_n(cmdline, " reset")) {
+        cmos_put(CMOS_BOOT_MARK_REG, 0);
+        puts_com1("second boot: the VM rebooted in place after the reset\n");
+    }
+    if (a.pm1a_cnt && a.s5_type >= 0) {
         puts_com1("power off through ACPI S5\n");
         outw(a.pm1a_cnt, (uint16_t)(a.s5_type << 10 | 1u << 13));
     }

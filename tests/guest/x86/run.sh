@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the x86-64 test guests (system gcc, freestanding) and runs each case under
 # `vessel run --arch x86_64` with a timeout. A case passes when the console shows "ALL PASSED"
-# and vessel exits 0 (the guest powered off through ACPI S5, or reset through the i8042).
+# (and the case's extra line, if it names one) and vessel exits with the case's status: 0 when
+# the guest powered off through ACPI S5 (a reset through the i8042 reboots the VM in place
+# first), 3 when it crashed on purpose with a triple fault.
 # Console logs are kept in build/guest/x86/logs/NAME.log; a failure's tail is printed.
 # Without a usable /dev/kvm every case is reported as skipped (not failed).
 #
@@ -16,14 +18,17 @@ out=$root/build/guest/x86
 vessel=${VESSEL_BIN:-$root/build/vessel}
 timeout_s=${TEST_TIMEOUT:-60}
 
-# name | kernel file | vessel options | kernel command line
+# name | kernel file | vessel options | kernel command line [| exit status | a line the log must have]
+reboot_line="second boot: the VM rebooted in place after the reset"
 cases=(
     "elf64|kvmtest.elf|--mem 64M|vessel-test cpus=1"
     "elf64-smp|kvmtest.elf|--mem 64M --cpus 2|vessel-test cpus=2"
     "pvh|kvmtest-pvh.elf|--mem 64M|vessel-test cpus=1"
     "pvh-smp|kvmtest-pvh.elf|--mem 128M --cpus 2|vessel-test cpus=2"
     "bzimage|kvmtest.bzImage|--mem 32M|vessel-test cpus=1"
-    "bzimage-reset|kvmtest.bzImage|--mem 32M|vessel-test cpus=1 reset"
+    "bzimage-reset|kvmtest.bzImage|--mem 32M|vessel-test cpus=1 reset|0|$reboot_line"
+    "smp-reset|kvmtest.elf|--mem 64M --cpus 2|vessel-test cpus=2 reset|0|$reboot_line"
+    "triple-fault|kvmtest.elf|--mem 64M|vessel-test cpus=1 crash|3|triple fault"
     "highmem|kvmtest.elf|--mem 3200M|vessel-test cpus=1"
     "virtio-blk|kvmtest.elf|--mem 64M --disk @DISK@|vessel-test cpus=1 virtio"
 )
@@ -59,7 +64,8 @@ elif [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 fi
 
 for c in "${cases[@]}"; do
-    IFS='|' read -r name kernel opts cmdline <<<"$c"
+    IFS='|' read -r name kernel opts cmdline status must <<<"$c"
+    status=${status:-0}
     if [ ${#want[@]} -gt 0 ] && [[ " ${want[*]} " != *" $name "* ]]; then
         continue
     fi
@@ -81,15 +87,16 @@ for c in "${cases[@]}"; do
         fail=$((fail + 1))
         continue
     fi
-    if grep -qx 'ALL PASSED' <(tr -d '\r' <"$log") && [ $rc -eq 0 ]; then
+    if grep -qx 'ALL PASSED' <(tr -d '\r' <"$log") && [ $rc -eq "$status" ] &&
+        { [ -z "$must" ] || grep -qF "$must" "$log"; }; then
         echo "PASS $name"
         pass=$((pass + 1))
         continue
     fi
     case $rc in
     124 | 137) why="timeout after ${timeout_s}s" ;;
-    0) why="no ALL PASSED line" ;;
-    *) why="vessel exit status $rc" ;;
+    "$status") why="no ALL PASSED line${must:+ or no \"$must\"}" ;;
+    *) why="vessel exit status $rc, expected $status" ;;
     esac
     echo "FAIL $name ($why; log: $log)"
     tr -d '\r' <"$log" | grep -E 'FAIL|vessel|kvm' | head -n 10 | sed 's/^/    /'

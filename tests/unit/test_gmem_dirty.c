@@ -1,7 +1,7 @@
-/* x86_dirty_log_map: the KVM slots' dirty logs onto the pages of the gmem region. */
+/* gmem_dirty_merge: engine slots' dirty logs onto the pages of the gmem region. */
 #include <string.h>
 
-#include "board/x86/board.h"
+#include "mem/gmem.h"
 #include "harness.h"
 
 static int bit(const uint64_t *bm, uint64_t p)
@@ -18,7 +18,7 @@ static uint64_t popcount(const uint64_t *bm, uint64_t words)
     return n;
 }
 
-TEST(x86_dirty_log_two_slots_like_the_board)
+TEST(gmem_dirty_merge_two_slots_like_the_x86_board)
 {
     /* 3 GiB low RAM (slot 0) and 1 GiB above the gap (slot 1): pages 0..786431, 786432.. */
     enum { LOW = 786432, PAGES = 1048576, WORDS = PAGES / 64 };
@@ -31,8 +31,8 @@ TEST(x86_dirty_log_two_slots_like_the_board)
     s0[LOW / 64 - 1] = 1ull << 63; /* the last low page */
     s1[0] = 1ull << 5;             /* gpa 4 GiB + 5 pages */
     s1[(PAGES - LOW) / 64 - 1] = 1ull << 63;
-    x86_dirty_log_map(region, PAGES, s0, 0, LOW);
-    x86_dirty_log_map(region, PAGES, s1, LOW, PAGES - LOW);
+    gmem_dirty_merge(region, PAGES, s0, 0, LOW);
+    gmem_dirty_merge(region, PAGES, s1, LOW, PAGES - LOW);
     CHECK(bit(region, 0));
     CHECK(bit(region, LOW - 1));
     CHECK(bit(region, LOW + 5));
@@ -40,13 +40,13 @@ TEST(x86_dirty_log_two_slots_like_the_board)
     CHECK_EQ(popcount(region, WORDS), 4);
 }
 
-TEST(x86_dirty_log_unaligned_start_and_tail)
+TEST(gmem_dirty_merge_unaligned_start_and_tail)
 {
     uint64_t region[4] = {0}, slot[2] = {~0ull, ~0ull};
 
     /* 70 pages from page 10 of a 200-page region: pages 10..79, nothing else (the slot's bits
      * past its 70 pages are ignored) */
-    x86_dirty_log_map(region, 200, slot, 10, 70);
+    gmem_dirty_merge(region, 200, slot, 10, 70);
     CHECK_EQ(popcount(region, 4), 70);
     CHECK(!bit(region, 9));
     CHECK(bit(region, 10));
@@ -56,18 +56,18 @@ TEST(x86_dirty_log_unaligned_start_and_tail)
     CHECK(!bit(region, 80));
 }
 
-TEST(x86_dirty_log_ors_and_clips_to_the_region)
+TEST(gmem_dirty_merge_ors_and_clips_to_the_region)
 {
     uint64_t region[2] = {1ull << 3, 0}, slot[2] = {~0ull, ~0ull};
 
     /* a slot that would reach past the region's 100 pages: clipped at page 99 */
-    x86_dirty_log_map(region, 100, slot, 90, 128);
+    gmem_dirty_merge(region, 100, slot, 90, 128);
     CHECK(bit(region, 3)); /* kept */
     CHECK(!bit(region, 89));
     CHECK(bit(region, 90));
     CHECK(bit(region, 99));
     CHECK_EQ(popcount(region, 2), 11);
-    CHECK_EQ(region[1] >> 36, 0);                  /* nothing past page 99 */
-    x86_dirty_log_map(region, 100, slot, 100, 10); /* starts past the end: nothing */
+    CHECK_EQ(region[1] >> 36, 0);                 /* nothing past page 99 */
+    gmem_dirty_merge(region, 100, slot, 100, 10); /* starts past the end: nothing */
     CHECK_EQ(popcount(region, 2), 11);
 }

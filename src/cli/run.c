@@ -1,0 +1,318 @@
+/* `vessel run`: argv (or --config FILE) -> a VM configuration (vm/vm_config.h), the VM run by
+ * the VM core (vm/vm.h), and what it did printed on stderr. */
+#include "cli/run.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "cli/args.h"
+#include "vm/vm.h"
+
+static const char usage_run[] =
+    "usage: vessel run --arch riscv64 --kernel IMAGE [OPTIONS]\n"
+    "\n"
+    "Boots a Linux kernel on Vessel's rv64 engine, with OpenSBI in M-mode, on a board\n"
+    "like QEMU's riscv virt machine. The console is this terminal (or stdin/stdout).\n"
+    "\n"
+    "  --arch ARCH        guest architecture: riscv64 (default) or x86_64 (kvm engine:\n"
+    "                     --kernel is a bzImage or an ELF vmlinux/PVH kernel; --mem 16M\n"
+    "                     to 64G; virtio devices on x86_64 are virtio-pci)\n"
+    "  --kernel IMAGE     RISC-V Linux Image (flat, with the \"RSC\\x05\" header)\n"
+    "  --initrd FILE      initial ramdisk (e.g. initramfs.cpio.gz)\n"
+    "  --append STR       kernel command line (e.g. \"console=ttyS0\")\n"
+    "  --firmware FILE    OpenSBI fw_dynamic.bin or fw_jump.bin (default:\n"
+    "                     $VESSEL_CACHE/riscv64/fw_dynamic.bin, VESSEL_CACHE defaulting\n"
+    "                     to ~/.cache/vessel; scripts/fetch-guest.sh fills it)\n"
+    "  --mem SIZE         guest RAM; K, M or G suffix, a bare number is MiB (default 512M;\n"
+    "                     64M to 64G)\n"
+    "  --cpus N           number of vCPUs (harts), 1 to 32 on riscv64, 1 to 64 on x86_64\n"
+    "                     (default 1)\n"
+    "  --trace FILE       write an instruction trace of the rv64 engine to FILE\n"
+    "  --disk PATH[,ro][,format=raw|qcow2]\n"
+    "                     a virtio-blk disk (repeatable; /dev/vda, vdb, ... in order);\n"
+    "                     ro: read-only; format: default probed from the file\n"
+    "  --rng              a virtio-rng device fed by the host's getrandom()\n"
+    "  --console-socket PATH\n"
+    "                     a virtio-console port (/dev/hvc0 in the guest) on a unix socket\n"
+    "                     that vessel listens on at PATH (one client at a time)\n"
+    "  --net user[,hostfwd=tcp:[HOSTADDR]:HOSTPORT-:GUESTPORT]...[,mac=MAC]\n"
+    "                     a virtio-net NIC (repeatable: eth0, eth1, ...) on user-mode NAT:\n"
+    "                     DHCP gives the guest 10.0.2.15, the host's loopback is 10.0.2.2,\n"
+    "                     DNS 10.0.2.3; each hostfwd forwards a host port to the guest\n"
+    "                     (udp: too; HOSTADDR defaults to 0.0.0.0)\n"
+    "  --net tap,ifname=NAME[,mac=MAC]\n"
+    "                     a NIC on an existing tap interface\n"
+    "  --net switch,path=PATH[,mac=MAC]\n"
+    "                     a NIC on the `vessel switch PATH` virtual Ethernet switch\n"
+    "                     MAC: e.g. 52:54:00:12:34:56; default 52:54:00 plus 3 bytes\n"
+    "                     unique to this process and NIC\n"
+    "  --balloon SIZE     a virtio-balloon device asking for SIZE back from the guest at\n"
+    "                     start (0 for none yet); change it at run time via --api-socket\n"
+    "  --config FILE      the whole VM as JSON (docs/vm-config.md; what `vessel serve`\n"
+    "                     hands its VM processes); no other option goes with it\n"
+    "  --api-socket PATH  control socket (unix, line-based): one JSON command per line,\n"
+    "                     one JSON answer per line:\n"
+    "                       {\"balloon_target_mib\": N}  balloon size N MiB -> {\"ok\":true}\n"
+    "                       {\"stats\": null}            balloon, guest memory stats, VMM RSS\n"
+    "                       {\"snapshot\": {\"path\": P, \"then\": \"resume\"|\"stop\"}}\n"
+    "                                                  write the VM's state to P\n"
+    "                                                  (riscv64 and x86_64)\n"
+    "                       {\"migrate\": {\"to\": \"HOST:PORT\"}}, {\"migrate_status\": null},\n"
+    "                       {\"migrate_cancel\": null}  live migration (vessel migrate;\n"
+    "                                                  riscv64 and x86_64)\n"
+    "  --restore PATH     continue a VM from a snapshot file instead of booting: RAM size,\n"
+    "                     harts, kernel command line and boot files come from the file\n"
+    "                     (no --kernel, --initrd, --append, --firmware, --mem, --cpus),\n"
+    "                     and so do the engine and architecture (rv64/riscv64 or\n"
+    "                     kvm/x86_64; --arch may be left out);\n"
+    "                     give the same device options as when it was taken (--disk files\n"
+    "                     must be the same, or a qcow2 overlay of the same size on the\n"
+    "                     snapshot's disk; --console-socket and --net backends may differ)\n"
+    "  --clone            with --restore (riscv64): this VM is one of several clones of the\n"
+    "                     snapshot\n"
+    "                     (they share its RAM pages copy-on-write). The guest gets a new VM\n"
+    "                     generation ID and its interrupt (Linux's vmgenid driver reseeds\n"
+    "                     the kernel RNG); every --net without mac= gets a new random,\n"
+    "                     locally administered MAC. Linux reads the MAC when its driver\n"
+    "                     probes, so a running guest uses the new one after a reboot or a\n"
+    "                     re-probe (echo virtioN > /sys/bus/virtio/drivers/virtio_net/unbind,\n"
+    "                     then the same to .../bind; virtioN is the basename of the link\n"
+    "                     /sys/class/net/eth0/device); until then it sends with the old one.\n"
+    "                     A writable --disk that is the snapshot's own disk gets a new\n"
+    "                     qcow2 overlay per clone (DIR/STEM-clone-XXXXXXXX.qcow2, printed);\n"
+    "                     or give each clone its own overlay (vessel disk create NEW\n"
+    "                     --backing DISK) or read-only disks\n"
+    "  --incoming [HOST:]PORT\n"
+    "                     receive a live migration instead of booting: listen on PORT\n"
+    "                     (HOST: the address to listen on, default all), wait for\n"
+    "                     `vessel migrate --to THISHOST:PORT` on the source, then run the\n"
+    "                     VM; machine settings come from the source, device options as\n"
+    "                     for --restore (the same disk files: shared storage); --mem and\n"
+    "                     --cpus, when given, are what the source's VM must have; give\n"
+    "                     --arch x86_64 to receive an x86_64 (kvm) VM; --kernel, --initrd\n"
+    "                     and --firmware are what a later guest reboot boots (the source's\n"
+    "                     paths are not used: without them a reboot ends the VM)\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "Console: on a terminal, Ctrl-A x quits, Ctrl-A Ctrl-A sends a Ctrl-A, Ctrl-A h\n"
+    "lists the keys. With stdin not a terminal, bytes pass through unchanged and the\n"
+    "guest keeps running after end of input.\n"
+    "\n"
+    "Exit status:\n"
+    "  0    the guest powered off (or the VM migrated away, or stopped after a snapshot);\n"
+    "       a guest reboot restarts the VM in place on both architectures\n"
+    "  1    usage error or bad input (missing or unusable files, bad sizes)\n"
+    "  2    the VMM failed while setting up or running the guest\n"
+    "  3    the guest crashed or the VMM stopped it (e.g. a fatal CPU engine error)\n"
+    "  130  quit by the user with Ctrl-A x\n";
+
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die_usage(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("vessel: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(VM_STATUS_USAGE);
+}
+
+static void read_config(const char *path, struct vm_config *c)
+{
+    uint8_t *text;
+    size_t len;
+    char why[300];
+    int err = file_read_all(path, VM_CONFIG_MAX_LEN, &text, &len);
+
+    if (err)
+        die_usage("--config %s: %s", path, err == -EFBIG ? "file too large" : strerror(-err));
+    err = vm_config_from_json((const char *)text, len, c, why, sizeof(why));
+    free(text);
+    if (err)
+        die_usage("--config %s: %s", path, why);
+}
+
+static void add_disk(struct vm_config *c, const char *arg)
+{
+    struct args_disk d;
+    const char *why;
+
+    if (c->ndisks == VM_MAX_DEVICES)
+        die_usage("--disk %s: at most %d disks", arg, VM_MAX_DEVICES);
+    if (args_parse_disk(arg, &d, &why))
+        die_usage("--disk %s: %s", arg, why);
+    c->disks[c->ndisks++] = (struct vm_disk){
+        .path = vm_config_strdup(d.path), .readonly = d.readonly, .format = d.format};
+}
+
+static void parse_run(int argc, char **argv, struct vm_config *c)
+{
+    enum { O_ARCH = 256, O_KERNEL, O_INITRD, O_APPEND, O_FIRMWARE, O_MEM, O_CPUS, O_TRACE };
+    enum { O_DISK = 320, O_RNG, O_CONSOLE_SOCKET, O_CONFIG };
+    enum { O_NET = 340, O_BALLOON, O_API_SOCKET, O_RESTORE, O_INCOMING, O_CLONE };
+    static const struct option longopts[] = {
+        {"arch", required_argument, NULL, O_ARCH},
+        {"kernel", required_argument, NULL, O_KERNEL},
+        {"initrd", required_argument, NULL, O_INITRD},
+        {"append", required_argument, NULL, O_APPEND},
+        {"firmware", required_argument, NULL, O_FIRMWARE},
+        {"mem", required_argument, NULL, O_MEM},
+        {"cpus", required_argument, NULL, O_CPUS},
+        {"trace", required_argument, NULL, O_TRACE},
+        {"disk", required_argument, NULL, O_DISK},
+        {"rng", no_argument, NULL, O_RNG},
+        {"console-socket", required_argument, NULL, O_CONSOLE_SOCKET},
+        {"config", required_argument, NULL, O_CONFIG},
+        {"net", required_argument, NULL, O_NET},
+        {"balloon", required_argument, NULL, O_BALLOON},
+        {"api-socket", required_argument, NULL, O_API_SOCKET},
+        {"restore", required_argument, NULL, O_RESTORE},
+        {"incoming", required_argument, NULL, O_INCOMING},
+        {"clone", no_argument, NULL, O_CLONE},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL;
+    char why[600];
+    long cpus;
+    int ch, nopts = 0;
+
+    memset(c, 0, sizeof(*c));
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        nopts++;
+        switch (ch) {
+        case O_ARCH: c->arch = vm_config_strdup(optarg); break;
+        case O_KERNEL: c->kernel = vm_config_strdup(optarg); break;
+        case O_INITRD: c->initrd = vm_config_strdup(optarg); break;
+        case O_APPEND: c->cmdline = vm_config_strdup(optarg); break;
+        case O_FIRMWARE: c->firmware = vm_config_strdup(optarg); break;
+        case O_TRACE: c->trace = vm_config_strdup(optarg); break;
+        case O_MEM:
+            c->mem_set = true;
+            if ((errno = -args_parse_size(optarg, &c->mem)))
+                die_usage("--mem %s: %s", optarg,
+                          errno == ERANGE ? "too large" : "expected a size like 512M or 2G");
+            break;
+        case O_CPUS:
+            c->cpus_set = true;
+            if (args_parse_int(optarg, 1, 1024, &cpus))
+                die_usage("--cpus %s: expected a number of vCPUs from 1 up", optarg);
+            c->cpus = (int)cpus;
+            break;
+        case O_DISK: add_disk(c, optarg); break;
+        case O_RNG: c->rng = true; break;
+        case O_CONSOLE_SOCKET:
+            if (!*optarg)
+                die_usage("--console-socket: expected a socket path");
+            c->console_socket = vm_config_strdup(optarg);
+            break;
+        case O_CONFIG: config = optarg; break;
+        case O_NET:
+            if (c->nnets == VM_MAX_DEVICES)
+                die_usage("--net %s: at most %d NICs", optarg, VM_MAX_DEVICES);
+            c->nets[c->nnets++] = vm_config_strdup(optarg);
+            break;
+        case O_BALLOON:
+            c->balloon = true;
+            c->balloon_bytes = 0;
+            if (strcmp(optarg, "0") != 0 && args_parse_size(optarg, &c->balloon_bytes))
+                die_usage("--balloon %s: expected a size like 256M or 1G (or 0)", optarg);
+            break;
+        case O_API_SOCKET:
+            if (!*optarg)
+                die_usage("--api-socket: expected a socket path");
+            c->api_socket = vm_config_strdup(optarg);
+            break;
+        case O_RESTORE: c->restore = vm_config_strdup(optarg); break;
+        case O_INCOMING: c->incoming = vm_config_strdup(optarg); break;
+        case O_CLONE: c->clone = true; break;
+        case 'h': fputs(usage_run, stdout); exit(0);
+        case ':': die_usage("run: option %s needs a value", argv[optind - 1]);
+        default: die_usage("run: unknown option '%s' (see vessel run --help)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        die_usage("run: unexpected argument '%s' (see vessel run --help)", argv[optind]);
+    if (config) {
+        if (nopts > 1)
+            die_usage("--config: no other option goes with it (the file has the whole VM)");
+        vm_config_free(c);
+        read_config(config, c);
+    }
+    if (vm_config_check(c, NULL, why, sizeof(why)))
+        die_usage("%s", why);
+}
+
+/* What the VM's creation did, on stderr (the console may be in raw mode: \r\n). */
+static void report_start(struct vm *vm)
+{
+    struct vm_info i;
+
+    vm_get_info(vm, &i);
+    if (i.origin == VM_RECEIVED)
+        fprintf(stderr,
+                "\rvessel: incoming migration complete: %llu MiB of RAM received; VM loaded %.2f "
+                "ms and running %.2f ms after the last byte\r\n",
+                (unsigned long long)((i.pages_received * 4096) >> 20), i.load_ms,
+                i.load_ms + i.ready_ms);
+    else if (i.origin == VM_RESTORED)
+        fprintf(stderr, "vessel: restored %s in %.2f ms (%llu MiB of RAM mapped copy-on-write)\r\n",
+                i.restore_path, i.load_ms + i.ready_ms, (unsigned long long)(i.ram_size >> 20));
+    if (!i.clone)
+        return;
+    fprintf(stderr, "vessel: clone: VM generation ID ");
+    for (int k = 0; k < 16; k++)
+        fprintf(stderr, "%02x", i.generation_id[k]);
+    for (int k = 0; k < i.nnets; k++)
+        fprintf(stderr, ", eth%d %02x:%02x:%02x:%02x:%02x:%02x", k, i.macs[k][0], i.macs[k][1],
+                i.macs[k][2], i.macs[k][3], i.macs[k][4], i.macs[k][5]);
+    fprintf(stderr, "\r\n");
+}
+
+static void report_end(struct vm *vm, enum vm_end end)
+{
+    struct migrate_status st;
+
+    if (end == VM_END_STOPPED)
+        log_err("the guest was stopped (see the messages above)");
+    if (end != VM_END_MIGRATED)
+        return;
+    vm_migration_status(vm, &st);
+    fprintf(stderr,
+            "\r\nvessel: the VM migrated to %s (%.0f ms, downtime %.1f ms, %u passes, %llu MiB "
+            "sent); it runs there now\r\n",
+            st.to, st.elapsed_ms, st.downtime_ms, st.passes,
+            (unsigned long long)(st.sent_bytes >> 20));
+}
+
+int cli_run(int argc, char **argv)
+{
+    struct vm_config cfg;
+    struct vm *vm;
+    enum vm_end end;
+    int st;
+
+    parse_run(argc, argv, &cfg);
+    st = vm_create(&vm, &cfg);
+    if (st) {
+        vm_config_free(&cfg);
+        return st;
+    }
+    report_start(vm);
+    end = vm_run(vm);
+    report_end(vm, end);
+    vm_destroy(vm);
+    vm_config_free(&cfg);
+    return vm_end_status(end);
+}

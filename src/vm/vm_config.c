@@ -1,0 +1,163 @@
+/* Checking a VM configuration as a whole (vm_config.h), whoever filled it. */
+#include "vm/vm_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "board/board.h"
+#include "state/snapfile.h"
+#include "vm/migrate.h"
+
+void vm_config_free(struct vm_config *c)
+{
+    free(c->arch);
+    free(c->kernel);
+    free(c->initrd);
+    free(c->firmware);
+    free(c->cmdline);
+    free(c->trace);
+    for (int i = 0; i < c->ndisks; i++)
+        free(c->disks[i].path);
+    free(c->console_socket);
+    for (int i = 0; i < c->nnets; i++)
+        free(c->nets[i]);
+    free(c->api_socket);
+    free(c->restore);
+    free(c->incoming);
+    memset(c, 0, sizeof(*c));
+}
+
+char *vm_config_strdup(const char *s)
+{
+    char *d;
+
+    if (!s)
+        return NULL;
+    d = strdup(s);
+    if (!d) {
+        fputs("vessel: out of memory\n", stderr);
+        exit(2);
+    }
+    return d;
+}
+
+static int fail(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+/* The architecture a state file is for, from its header; false when it is not readable as one
+ * (the restore itself then says why). */
+static bool state_file_arch(const char *path, char arch[17])
+{
+    uint8_t h[SNAP_FILE_HDR_SIZE];
+    char engine[9], why[128];
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    bool ok;
+
+    if (fd < 0)
+        return false;
+    ok = pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+         !snap_parse_file_header(h, engine, arch, why, sizeof(why));
+    close(fd);
+    return ok;
+}
+
+static int check_restore(struct vm_config *c, char *why, size_t whylen)
+{
+    char arch[17];
+
+    if (c->incoming)
+        return fail(why, whylen, "--restore and --incoming do not go together");
+    if (c->kernel || c->initrd || c->cmdline || c->firmware || c->mem_set || c->cpus_set)
+        return fail(why, whylen,
+                    "--restore: the snapshot sets the machine; --kernel, --initrd, --append, "
+                    "--firmware, --mem and --cpus do not go with it");
+    /* The file says which engine and architecture it is for. */
+    if (state_file_arch(c->restore, arch) && board_find(arch) &&
+        strcmp(arch, c->arch ? c->arch : VM_DEFAULT_ARCH)) {
+        if (c->arch)
+            return fail(why, whylen, "--restore %s: the snapshot is not for --arch %s", c->restore,
+                        c->arch);
+        c->arch = vm_config_strdup(arch);
+    }
+    return 0;
+}
+
+static int check_sizes(const struct vm_config *c, const struct board_ops *b, char *why,
+                       size_t whylen)
+{
+    uint64_t mem = c->mem ? c->mem : VM_DEFAULT_MEM;
+    int ndev = c->ndisks + c->rng + (c->console_socket != NULL) + c->nnets + c->balloon;
+
+    if ((c->mem_set || (!c->restore && !c->incoming)) && (mem < b->ram_min || mem > b->ram_max))
+        return fail(why, whylen, "--mem: %llu MiB is out of range (%llu MiB to %llu GiB)",
+                    (unsigned long long)(mem >> 20), (unsigned long long)(b->ram_min >> 20),
+                    (unsigned long long)(b->ram_max >> 30));
+    if (mem & 0xfff)
+        return fail(why, whylen, "--mem: must be a multiple of 4 KiB");
+    if (c->cpus_set && (c->cpus < 1 || c->cpus > b->max_cpus))
+        return fail(why, whylen, "--cpus %d: expected a number of vCPUs from 1 to %d", c->cpus,
+                    b->max_cpus);
+    if (c->balloon && !c->restore && c->balloon_bytes > mem)
+        return fail(why, whylen, "--balloon: %llu MiB is more than the guest's RAM (%llu MiB)",
+                    (unsigned long long)(c->balloon_bytes >> 20), (unsigned long long)(mem >> 20));
+    if (ndev > b->max_virtio || ndev > VM_MAX_DEVICES)
+        return fail(why, whylen,
+                    "run: more than %d virtio devices (--disk, --rng, --console-socket, --net, "
+                    "--balloon)",
+                    b->max_virtio < VM_MAX_DEVICES ? b->max_virtio : VM_MAX_DEVICES);
+    return 0;
+}
+
+int vm_config_check(struct vm_config *c, struct net_config *nets_out, char *why, size_t whylen)
+{
+    const struct board_ops *b;
+    int err;
+
+    if (c->arch && !board_find(c->arch))
+        return fail(why, whylen, "--arch %s: unknown architecture (supported: riscv64, x86_64)",
+                    c->arch);
+    if (c->restore && (err = check_restore(c, why, whylen)))
+        return err;
+    b = board_find(c->arch ? c->arch : VM_DEFAULT_ARCH);
+    if (c->incoming) {
+        char host[256], port[8];
+        if (migrate_parse_hostport(c->incoming, host, sizeof(host), port, sizeof(port)))
+            return fail(why, whylen, "--incoming %s: expected PORT or HOST:PORT", c->incoming);
+    }
+    if (c->clone && !c->restore)
+        return fail(why, whylen, "--clone: goes with --restore PATH (a clone of that snapshot)");
+    if (c->clone && !b->generation_id)
+        return fail(why, whylen, "--clone: clones of %s snapshots are not supported yet", b->arch);
+    if (!c->kernel && !c->restore && !c->incoming)
+        return fail(why, whylen, "run: --kernel IMAGE is required (see vessel run --help)");
+    if ((c->firmware && !b->firmware) || (c->trace && !b->trace))
+        return fail(why, whylen, "run: --firmware and --trace are not supported with --arch %s yet",
+                    b->arch);
+    if ((err = check_sizes(c, b, why, whylen)))
+        return err;
+    for (int i = 0; i < c->ndisks; i++)
+        if (!c->disks[i].path || !c->disks[i].path[0])
+            return fail(why, whylen, "--disk: expected a path");
+    for (int i = 0; i < c->nnets; i++) {
+        struct net_config n;
+        char nwhy[200];
+        if (net_config_parse(c->nets[i], nets_out ? &nets_out[i] : &n, nwhy, sizeof(nwhy)))
+            return fail(why, whylen, "--net %s: %s", c->nets[i], nwhy);
+    }
+    return 0;
+}

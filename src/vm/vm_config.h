@@ -1,0 +1,67 @@
+/* One VM's configuration: what `vessel run` builds from its argv, and what the daemon hands a VM
+ * process as JSON (`vessel run --config FILE`). The same checks apply to both. */
+#ifndef VESSEL_VM_VM_CONFIG_H
+#define VESSEL_VM_VM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend/disk/disk.h"
+#include "backend/net/net.h"
+
+#define VM_MAX_DEVICES    16 /* virtio devices of any kind; a board may take fewer */
+#define VM_DEFAULT_MEM    (512ULL << 20)
+#define VM_DEFAULT_ARCH   "riscv64"
+#define VM_CONFIG_MAX_LEN (256 << 10) /* bytes of a JSON config file */
+
+struct vm_disk {
+    char *path;
+    bool readonly;
+    enum disk_format format; /* DISK_FORMAT_PROBE: probed from the file */
+};
+
+/* Strings are malloc'd (vm_config_free); NULL when not given. */
+struct vm_config {
+    char *arch; /* "riscv64" or "x86_64" (a board_find() name) */
+    char *kernel, *initrd, *firmware, *cmdline;
+    char *trace;  /* rv64 instruction trace file */
+    uint64_t mem; /* bytes; 0: VM_DEFAULT_MEM (restore and incoming: the source's) */
+    int cpus;     /* 0: 1 (restore and incoming: the source's) */
+    /* With incoming: mem and cpus, when set, are what the source's VM must have. */
+    bool mem_set, cpus_set;
+    struct vm_disk disks[VM_MAX_DEVICES];
+    int ndisks;
+    bool rng;
+    char *console_socket;       /* virtio-console on a unix socket Vessel listens on */
+    char *nets[VM_MAX_DEVICES]; /* --net specs (net_config_parse) */
+    int nnets;
+    bool balloon;
+    uint64_t balloon_bytes; /* its initial target */
+    char *api_socket;       /* the control socket (vm/control.h) */
+    char *restore;          /* continue from this state file */
+    bool clone;             /* with restore: a clone of the snapshot */
+    char *incoming;         /* [HOST:]PORT: receive a live migration */
+};
+
+void vm_config_free(struct vm_config *c);
+/* A malloc'd copy of s (NULL for NULL); exits on out of memory (configuration parsing only). */
+char *vm_config_strdup(const char *s);
+
+/* Checks a configuration as a whole, after argv or JSON filled it: the architecture, what goes
+ * with restore / incoming / clone, sizes against the board's limits, device counts, net specs
+ * (parsed into nets_out, which may be NULL). On a restore without an explicit arch, the arch
+ * comes from the state file. 0, or -EINVAL with a one-line reason (no "vessel: " prefix). */
+int vm_config_check(struct vm_config *c, struct net_config *nets_out, char *why, size_t whylen);
+
+/* The JSON form (docs/vm-config.md): {"arch", "kernel", "initrd", "firmware", "cmdline",
+ * "trace", "memory_bytes", "cpus", "disks": [{"path", "readonly", "format"}], "rng",
+ * "console_socket", "nets": [SPEC], "balloon_bytes" (absent: no balloon), "api_socket",
+ * "restore", "clone", "incoming"}. to_json returns a malloc'd text or NULL (out of memory);
+ * from_json fills c (which it clears first) or returns -EINVAL with a reason; unknown members
+ * are refused. */
+char *vm_config_to_json(const struct vm_config *c);
+int vm_config_from_json(const char *text, size_t len, struct vm_config *c, char *why,
+                        size_t whylen);
+
+#endif
