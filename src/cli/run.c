@@ -12,6 +12,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "cli/args.h"
+#include "vm/seccomp.h"
 #include "vm/vm.h"
 
 static const char usage_run[] =
@@ -304,7 +305,20 @@ int cli_run(int argc, char **argv)
     int st;
 
     parse_run(argc, argv, &cfg);
+    if (getenv("VESSEL_SECCOMP_DEV")) {
+        struct vm_seccomp_opts so = {.kvm = cfg.arch && !strcmp(cfg.arch, "x86_64")};
+        for (int i = 0; i < cfg.nnets; i++)
+            so.user_net |= !strncmp(cfg.nets[i], "user", 4);
+        if (vm_seccomp_start(&so))
+            return VM_STATUS_VMM_ERROR;
+    }
     st = vm_create(&vm, &cfg);
+    if (!st && vm_seccomp_active() && thread_enter(THREAD_MAIN_RUN)) {
+        log_err("seccomp: loading the main thread's running filter failed");
+        vm_destroy(vm);
+        vm_config_free(&cfg);
+        return VM_STATUS_VMM_ERROR;
+    }
     if (st) {
         vm_config_free(&cfg);
         return st;
