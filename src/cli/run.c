@@ -12,6 +12,8 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "cli/args.h"
+#include "host/jail.h"
+#include "board/board.h"
 #include "vm/seccomp.h"
 #include "vm/vm.h"
 
@@ -99,6 +101,20 @@ static const char usage_run[] =
     "                     --arch x86_64 to receive an x86_64 (kvm) VM; --kernel, --initrd\n"
     "                     and --firmware are what a later guest reboot boots (the source's\n"
     "                     paths are not used: without them a reboot ends the VM)\n"
+    "  --seccomp          confine every thread of the VM process to the system calls its\n"
+    "                     role needs (seccomp-bpf; no privileges needed); a denied call\n"
+    "                     ends the VM with one line naming the thread and the call\n"
+    "  --jail             run the VM process jailed (needs root; implies --seccomp): its own\n"
+    "                     uid and gid, no capabilities, new PID, mount, IPC and UTS\n"
+    "                     namespaces, a root that holds only its files (docs/sandbox.md)\n"
+    "  --jail-dir DIR     the jailed VM's own writable directory (created if missing): its\n"
+    "                     --api-socket, --console-socket and --trace must be in it, and so\n"
+    "                     must snapshot paths; snapshot overlays are made there\n"
+    "  --jail-uid UID[:GID]  the uid (and gid) to run as (default: a free one of\n"
+    "                     900000000-900065535, the gid of the same number)\n"
+    "  --jail-uids FIRST-LAST  the range to take a free uid from\n"
+    "  --jail-root DIR    the empty directory the jail's root is mounted on (default\n"
+    "                     /run/vessel/jail; each VM mounts its own, invisible to others)\n"
     "  -h, --help         this text\n"
     "\n"
     "Console: on a terminal, Ctrl-A x quits, Ctrl-A Ctrl-A sends a Ctrl-A, Ctrl-A h\n"
@@ -155,11 +171,43 @@ static void add_disk(struct vm_config *c, const char *arg)
         .path = vm_config_strdup(d.path), .readonly = d.readonly, .format = d.format};
 }
 
+/* --jail-uid UID[:GID] or --jail-uids FIRST-LAST into j. */
+static int parse_uids(const char *s, bool range, struct vm_jail *j)
+{
+    unsigned long a, b = 0;
+    char *end;
+
+    errno = 0;
+    a = strtoul(s, &end, 10);
+    if (errno || end == s || !a || a > 0xfffffffeul)
+        return -EINVAL;
+    if (range) {
+        if (*end != '-')
+            return -EINVAL;
+        b = strtoul(end + 1, &end, 10);
+        if (errno || *end || b < a || b > 0xfffffffeul)
+            return -EINVAL;
+        j->uid_first = (uint32_t)a;
+        j->uid_count = (uint32_t)(b - a + 1);
+        return 0;
+    }
+    j->uid_first = (uint32_t)a;
+    j->uid_count = 1;
+    if (*end == ':') {
+        b = strtoul(end + 1, &end, 10);
+        if (errno || !b || b > 0xfffffffeul)
+            return -EINVAL;
+        j->gid = (int64_t)b;
+    }
+    return *end ? -EINVAL : 0;
+}
+
 static void parse_run(int argc, char **argv, struct vm_config *c)
 {
     enum { O_ARCH = 256, O_KERNEL, O_INITRD, O_APPEND, O_FIRMWARE, O_MEM, O_CPUS, O_TRACE };
     enum { O_DISK = 320, O_RNG, O_CONSOLE_SOCKET, O_CONFIG };
     enum { O_NET = 340, O_BALLOON, O_API_SOCKET, O_RESTORE, O_INCOMING, O_CLONE };
+    enum { O_SECCOMP = 360, O_JAIL, O_JAIL_DIR, O_JAIL_UID, O_JAIL_UIDS, O_JAIL_ROOT };
     static const struct option longopts[] = {
         {"arch", required_argument, NULL, O_ARCH},
         {"kernel", required_argument, NULL, O_KERNEL},
@@ -179,6 +227,12 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
         {"restore", required_argument, NULL, O_RESTORE},
         {"incoming", required_argument, NULL, O_INCOMING},
         {"clone", no_argument, NULL, O_CLONE},
+        {"seccomp", no_argument, NULL, O_SECCOMP},
+        {"jail", no_argument, NULL, O_JAIL},
+        {"jail-dir", required_argument, NULL, O_JAIL_DIR},
+        {"jail-uid", required_argument, NULL, O_JAIL_UID},
+        {"jail-uids", required_argument, NULL, O_JAIL_UIDS},
+        {"jail-root", required_argument, NULL, O_JAIL_ROOT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -188,6 +242,7 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
     int ch, nopts = 0;
 
     memset(c, 0, sizeof(*c));
+    c->jail.gid = -1;
     opterr = 0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -238,6 +293,17 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
         case O_RESTORE: c->restore = vm_config_strdup(optarg); break;
         case O_INCOMING: c->incoming = vm_config_strdup(optarg); break;
         case O_CLONE: c->clone = true; break;
+        case O_SECCOMP: c->seccomp = true; break;
+        case O_JAIL: c->jail.on = true; break;
+        case O_JAIL_DIR: c->jail.dir = vm_config_strdup(optarg); break;
+        case O_JAIL_ROOT: c->jail.root = vm_config_strdup(optarg); break;
+        case O_JAIL_UID:
+        case O_JAIL_UIDS:
+            if (parse_uids(optarg, ch == O_JAIL_UIDS, &c->jail))
+                die_usage("%s %s: expected %s", argv[optind - 1], optarg,
+                          ch == O_JAIL_UIDS ? "FIRST-LAST (uids, FIRST <= LAST)"
+                                            : "UID or UID:GID (numbers above 0)");
+            break;
         case 'h': fputs(usage_run, stdout); exit(0);
         case ':': die_usage("run: option %s needs a value", argv[optind - 1]);
         default: die_usage("run: unknown option '%s' (see vessel run --help)", argv[optind - 1]);
@@ -245,6 +311,8 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
     }
     if (optind < argc)
         die_usage("run: unexpected argument '%s' (see vessel run --help)", argv[optind]);
+    if (!c->jail.on && (c->jail.dir || c->jail.root || c->jail.uid_count))
+        die_usage("--jail-dir, --jail-uid(s) and --jail-root go with --jail");
     if (config) {
         if (nopts > 1)
             die_usage("--config: no other option goes with it (the file has the whole VM)");
@@ -297,6 +365,19 @@ static void report_end(struct vm *vm, enum vm_end end)
             (unsigned long long)(st.sent_bytes >> 20));
 }
 
+/* The per-thread allow-lists (vm/seccomp.h), for the engine and the backends this VM has. */
+static int start_seccomp(const struct vm_config *c)
+{
+    const struct board_ops *b = board_find(c->arch ? c->arch : VM_DEFAULT_ARCH);
+    struct vm_seccomp_opts o = {.kvm = b && !strcmp(b->engine->name, "kvm")};
+    struct net_config n;
+    char why[200];
+
+    for (int i = 0; i < c->nnets; i++)
+        o.user_net |= !net_config_parse(c->nets[i], &n, why, sizeof(why)) && n.kind == NET_USER;
+    return vm_seccomp_start(&o) ? VM_STATUS_VMM_ERROR : 0;
+}
+
 int cli_run(int argc, char **argv)
 {
     struct vm_config cfg;
@@ -305,12 +386,13 @@ int cli_run(int argc, char **argv)
     int st;
 
     parse_run(argc, argv, &cfg);
-    if (getenv("VESSEL_SECCOMP_DEV")) {
-        struct vm_seccomp_opts so = {.kvm = cfg.arch && !strcmp(cfg.arch, "x86_64")};
-        for (int i = 0; i < cfg.nnets; i++)
-            so.user_net |= !strncmp(cfg.nets[i], "user", 4);
-        if (vm_seccomp_start(&so))
-            return VM_STATUS_VMM_ERROR;
+    if (cfg.jail.on && (st = host_jail_enter(&cfg))) {
+        vm_config_free(&cfg);
+        return st;
+    }
+    if (cfg.seccomp && (st = start_seccomp(&cfg))) {
+        vm_config_free(&cfg);
+        return st;
     }
     st = vm_create(&vm, &cfg);
     if (!st && vm_seccomp_active() && thread_enter(THREAD_MAIN_RUN)) {

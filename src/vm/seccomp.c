@@ -135,7 +135,7 @@ struct ioctl_def {
 static const struct ioctl_def tty_ioctls[] = {IOCTL(TCGETS),  IOCTL(TCSETS),     IOCTL(TCSETSW),
                                               IOCTL(TCSETSF), IOCTL(TIOCGWINSZ), {0, NULL}};
 static const struct ioctl_def sock_ioctls[] = {IOCTL(FIONREAD), IOCTL(FIONBIO), {0, NULL}};
-static const struct ioctl_def tap_ioctls[] = {IOCTL(TUNSETIFF), {0, NULL}};
+static const struct ioctl_def tap_ioctls[] = {IOCTL(TUNSETIFF), IOCTL(TUNGETIFF), {0, NULL}};
 /* What a vCPU thread does on its own vCPU (run, state, interrupts raised by exits). */
 static const struct ioctl_def kvm_vcpu_ioctls[] = {IOCTL(KVM_RUN),
                                                    IOCTL(KVM_GET_REGS),

@@ -18,9 +18,10 @@ struct snapshot_result {
     char moved_to[SNAPSHOT_DISKS_MAX][SNAPSHOT_PATH_MAX];   /* the overlay written from now */
 };
 
-/* The overlay a running VM continues on after a snapshot froze disk: next to the disk, named
- * after both, "DIR/STEM-SNAPBASE.qcow2" (STEM: the disk's name without a .qcow2/.img/.raw
- * ending). 0, or -ENAMETOOLONG. */
-int snapshot_overlay_name(const char *disk, const char *snap, char *out, size_t len);
+/* The overlay a running VM continues on after a snapshot froze disk: in dir, or next to the
+ * disk when dir is NULL, named after both, "DIR/STEM-SNAPBASE.qcow2" (STEM: the disk's name
+ * without a .qcow2/.img/.raw ending). 0, or -ENAMETOOLONG. */
+int snapshot_overlay_name(const char *disk, const char *dir, const char *snap, char *out,
+                          size_t len);
 
 #endif

@@ -12,7 +12,7 @@
 #include "base/log.h"
 
 int disk_freeze_prepare(struct disk_freeze *f, struct disk *const *disks, int ndisks,
-                        const char *snap_path)
+                        const char *snap_path, const char *overlay_dir)
 {
     int err = 0;
 
@@ -41,19 +41,27 @@ int disk_freeze_prepare(struct disk_freeze *f, struct disk *const *disks, int nd
             log_err("snapshot: flushing %s: %s", d->path, strerror(-err));
             break;
         }
-        err = snapshot_overlay_name(backing, snap_path, f->path[k], sizeof(f->path[k]));
+        err =
+            snapshot_overlay_name(backing, overlay_dir, snap_path, f->path[k], sizeof(f->path[k]));
         if (err) {
             log_err("snapshot: an overlay name for %s is too long", backing);
             break;
         }
-        err = disk_qcow2_create(f->path[k], &o); /* logs; -EEXIST for an existing file */
+        /* The overlay opens the disk as its backing file: a reader from now on. */
+        err = disk_set_lock(d, DISK_LOCK_READ);
         if (err)
             break;
-        err = disk_open(&f->overlay[k], f->path[k], DISK_FORMAT_QCOW2, false);
+        err = disk_qcow2_create(f->path[k], &o); /* logs; -EEXIST for an existing file */
+        if (!err) {
+            err = disk_open(&f->overlay[k], f->path[k], DISK_FORMAT_QCOW2, false);
+            if (err)
+                unlink(f->path[k]);
+        }
         if (err) {
-            unlink(f->path[k]);
+            disk_set_lock(d, DISK_LOCK_WRITE);
             break;
         }
+        f->frozen[k] = d;
         f->index[k] = i;
         f->n++;
     }
@@ -84,11 +92,14 @@ void disk_freeze_abort(struct disk_freeze *f)
     for (int k = 0; k < f->n; k++) {
         disk_close(f->overlay[k]);
         unlink(f->path[k]);
+        if (disk_set_lock(f->frozen[k], DISK_LOCK_WRITE))
+            log_err("snapshot: %s: the VM writes it on without its lock", f->frozen[k]->path);
     }
     f->n = 0;
 }
 
-int snapshot_overlay_name(const char *disk, const char *snap, char *out, size_t len)
+int snapshot_overlay_name(const char *disk, const char *dir, const char *snap, char *out,
+                          size_t len)
 {
     static const char *const endings[] = {".qcow2", ".img", ".raw"};
     const char *slash = strrchr(disk, '/'), *base = slash ? slash + 1 : disk;
@@ -103,6 +114,10 @@ int snapshot_overlay_name(const char *disk, const char *snap, char *out, size_t 
             break;
         }
     }
-    n = snprintf(out, len, "%.*s%.*s-%s.qcow2", (int)(base - disk), disk, (int)stem, base, sbase);
+    if (dir)
+        n = snprintf(out, len, "%s/%.*s-%s.qcow2", dir, (int)stem, base, sbase);
+    else
+        n = snprintf(out, len, "%.*s%.*s-%s.qcow2", (int)(base - disk), disk, (int)stem, base,
+                     sbase);
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }

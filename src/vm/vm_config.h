@@ -15,6 +15,22 @@
 #define VM_DEFAULT_ARCH   "riscv64"
 #define VM_CONFIG_MAX_LEN (256 << 10) /* bytes of a JSON config file */
 
+#define VM_JAIL_ALLOW_MAX 16
+#define VM_JAIL_UID_FIRST 900000000u /* the default range of jail uids */
+#define VM_JAIL_UID_COUNT 65536u
+#define VM_JAIL_ROOT      "/run/vessel/jail" /* the default mount point of jail roots */
+
+/* Confinement of the VM process (host/jail.h; docs/sandbox.md). */
+struct vm_jail {
+    bool on;
+    uint32_t uid_first, uid_count;  /* the uids to pick from (0, 0: the defaults) */
+    int64_t gid;                    /* -1: the uid's number */
+    char *dir;                      /* the VM's own writable directory (same path inside) */
+    char *root;                     /* where the jail's root is mounted (NULL: VM_JAIL_ROOT) */
+    char *allow[VM_JAIL_ALLOW_MAX]; /* when any: every file of the VM must lie under one */
+    int nallow;
+};
+
 struct vm_disk {
     char *path;
     bool readonly;
@@ -42,6 +58,9 @@ struct vm_config {
     char *restore;          /* continue from this state file */
     bool clone;             /* with restore: a clone of the snapshot */
     char *incoming;         /* [HOST:]PORT: receive a live migration */
+    bool seccomp;           /* per-thread seccomp allow-lists (vm/seccomp.h); implied by jail */
+    struct vm_jail jail;
+    char *overlay_dir; /* snapshot (then=resume) and --clone overlays go here, not next to disks */
 };
 
 void vm_config_free(struct vm_config *c);
@@ -57,7 +76,8 @@ int vm_config_check(struct vm_config *c, struct net_config *nets_out, char *why,
 /* The JSON form (docs/vm-config.md): {"arch", "kernel", "initrd", "firmware", "cmdline",
  * "trace", "memory_bytes", "cpus", "disks": [{"path", "readonly", "format"}], "rng",
  * "console_socket", "nets": [SPEC], "balloon_bytes" (absent: no balloon), "api_socket",
- * "restore", "clone", "incoming"}. to_json returns a malloc'd text or NULL (out of memory);
+ * "restore", "clone", "incoming", "seccomp", "jail": {"uid_first", "uid_count", "gid", "dir",
+ * "root", "allow": [DIR]}, "overlay_dir"}. to_json returns a malloc'd text or NULL (out of memory);
  * from_json fills c (which it clears first) or returns -EINVAL with a reason; unknown members
  * are refused. */
 char *vm_config_to_json(const struct vm_config *c);

@@ -47,7 +47,7 @@ int vm_snapshot(struct vm *vm, const char *path, bool stop, bool keep_disks,
         return err == -ESHUTDOWN ? -ESHUTDOWN : -EBUSY;
     }
     if (!stop && !keep_disks) /* the disks must stay as the snapshot has them */
-        err = disk_freeze_prepare(&freeze, vm->disks, vm->ndisks, path);
+        err = disk_freeze_prepare(&freeze, vm->disks, vm->ndisks, path, vm->cfg->overlay_dir);
     if (!err)
         err = snap_writer_open(&w, path, vm->eops->name, vm->bops->arch);
     if (!err) {

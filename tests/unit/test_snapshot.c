@@ -321,14 +321,28 @@ TEST(snapshot_overlay_name_next_to_the_disk)
 {
     char out[64];
 
-    CHECK_EQ(snapshot_overlay_name("/vm/disk.qcow2", "/snaps/s1.snap", out, sizeof(out)), 0);
+    CHECK_EQ(snapshot_overlay_name("/vm/disk.qcow2", NULL, "/snaps/s1.snap", out, sizeof(out)), 0);
     CHECK(!strcmp(out, "/vm/disk-s1.snap.qcow2"));
-    CHECK_EQ(snapshot_overlay_name("/vm/root.img", "s2", out, sizeof(out)), 0);
+    CHECK_EQ(snapshot_overlay_name("/vm/root.img", NULL, "s2", out, sizeof(out)), 0);
     CHECK(!strcmp(out, "/vm/root-s2.qcow2"));
-    CHECK_EQ(snapshot_overlay_name("data", "/x/y/s3.snap", out, sizeof(out)), 0);
+    CHECK_EQ(snapshot_overlay_name("data", NULL, "/x/y/s3.snap", out, sizeof(out)), 0);
     CHECK(!strcmp(out, "data-s3.snap.qcow2"));
-    CHECK_EQ(snapshot_overlay_name("/vm/.qcow2", "s", out, sizeof(out)), 0); /* no stem: kept */
+    CHECK_EQ(snapshot_overlay_name("/vm/.qcow2", NULL, "s", out, sizeof(out)),
+             0); /* no stem: kept */
     CHECK(!strcmp(out, "/vm/.qcow2-s.qcow2"));
-    CHECK_EQ(snapshot_overlay_name("/a/very/long/directory/name/disk.qcow2", "/snap.snap", out, 20),
+    CHECK_EQ(snapshot_overlay_name("/a/very/long/directory/name/disk.qcow2", NULL, "/snap.snap",
+                                   out, 20),
              -ENAMETOOLONG);
+}
+
+TEST(snapshot_overlay_name_in_a_jail_dir)
+{
+    char out[64];
+
+    /* a jailed VM writes its overlays in its own directory (vm_config.overlay_dir) */
+    CHECK_EQ(
+        snapshot_overlay_name("/vm/disk.qcow2", "/run/vm1", "/snaps/s1.snap", out, sizeof(out)), 0);
+    CHECK(!strcmp(out, "/run/vm1/disk-s1.snap.qcow2"));
+    CHECK_EQ(snapshot_overlay_name("root.img", "/d", "s2", out, sizeof(out)), 0);
+    CHECK(!strcmp(out, "/d/root-s2.qcow2"));
 }

@@ -46,6 +46,9 @@ static void tty_restore_signal(int sig)
 {
     tty_restore();
     raise(sig); /* SA_RESETHAND: the default action now runs */
+    /* The first process of a PID namespace (a jailed VM) ignores its own default-action
+     * signals: end as the default action would have. */
+    _exit(128 + sig);
 }
 
 static int tty_raw(void)
