@@ -21,6 +21,7 @@
 #include "board/board.h"
 #include "host/clone_disks.h"
 #include "host/procinfo.h"
+#include "host/serve_setup.h"
 #include "host/vm_ops.h"
 #include "state/snapconfig.h"
 
@@ -29,10 +30,14 @@ static struct vm_host host;
 static char *error_json(const struct api_error *e)
 {
     json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", e->code, "message", e->message);
-    char *s = json_dumps(j, JSON_COMPACT);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
     json_decref(j);
-    return s;
+    /* api_error_set keeps messages valid UTF-8; should one still not be, say so, not "out of
+     * memory" */
+    return s ? s
+             : strdup("{\"error\":{\"code\":\"internal\",\"message\":\"the error message "
+                      "could not be encoded\"}}");
 }
 
 /* Every board's engine: whether this host runs it, and what it found (board/board.h). */
@@ -66,12 +71,16 @@ static json_t *host_json(void)
         cg = json_pack("{s:s,s:s}", "version", "v2", "path", host.cg.cpu);
     else
         cg = json_pack("{s:s,s:s}", "version", "none", "why", host.cg.why);
-    return json_pack("{s:{s:i,s:i,s:f,s:I},s:{s:i,s:I,s:i},s:{s:i,s:I},s:i,s:o,s:o,s:i}",
+    json_t *dirs = json_array();
+    for (int i = 0; dirs && i < host.policy.n; i++)
+        json_array_append_new(dirs, json_string(host.policy.dirs[i]));
+    return json_pack("{s:{s:i,s:i,s:f,s:I},s:{s:i,s:I,s:i},s:{s:i,s:I},s:i,s:o,s:o,s:i,s:o,s:b}",
                      "capacity", "cpus", host.cpus, "vcpus", cap, "overcommit", host.overcommit,
                      "memory_mib", (json_int_t)host.memory_mib, "allocated", "vcpus", cpus,
                      "memory_mib", (json_int_t)mem, "vms", host.reg.n, "free", "vcpus", cap - cpus,
                      "memory_mib", (json_int_t)(host.memory_mib - mem), "vmm_allowance_mib",
-                     VMM_ALLOWANCE_MIB, "engines", engines_json(), "cgroup", cg, "api_version", 1);
+                     VMM_ALLOWANCE_MIB, "engines", engines_json(), "cgroup", cg, "api_version", 1,
+                     "allowed_dirs", dirs ? dirs : json_null(), "jail", host.jail);
 }
 
 static json_t *vm_summary(struct host_vm *v)
@@ -165,8 +174,10 @@ static int vm_action(enum api_route route, struct host_vm *v, const char *body, 
 
     if (route == ROUTE_VM_SNAPSHOT) {
         json_t *a;
+        char real[PATH_MAX];
         if ((st = api_snapshot_parse(body, len, path, &stop, &keep_disks, e)) ||
-            (st = host_vm_snapshot(&host, v, path, stop, keep_disks, &answer, e)))
+            (st = policy_snapshot_path(&host.policy, path, real, e)) ||
+            (st = host_vm_snapshot(&host, v, real, stop, keep_disks, &answer, e)))
             return st;
         a = json_loads(answer, 0, NULL);
         follow_frozen_disks(v, json_object_get(a, "disks")); /* also after a late failure */
@@ -286,6 +297,47 @@ static int restore_config(struct api_vm_config *c, struct api_error *e)
     return err;
 }
 
+/* Every file a definition names must lie in the allowed directories: checked before the
+ * daemon looks at any of them. */
+static int check_paths(const struct api_vm_config *c, struct api_error *e)
+{
+    const char *const files[] = {c->kernel, c->initrd, c->firmware, c->restore};
+    static const char *const keys[] = {"'kernel'", "'initrd'", "'firmware'", "'restore'"};
+    int st = 0;
+
+    for (int i = 0; i < 4 && !st; i++)
+        st = policy_check_path(&host.policy, keys[i], files[i], e);
+    for (int i = 0; i < c->ndisks && !st; i++)
+        st = policy_check_path(&host.policy, "disk", c->disks[i].path, e);
+    return st;
+}
+
+/* Two definitions never write one image (the VM processes' image locks would refuse the second
+ * at its start; this says so at once). Clones write overlays of their disks, not the disks. */
+static int check_writers(const struct api_vm_config *c, struct api_error *e)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+
+    for (int i = 0; !c->clone && i < c->ndisks; i++) {
+        if (c->disks[i].readonly || !realpath(c->disks[i].path, a))
+            continue;
+        for (int n = 0; n < host.reg.n; n++) {
+            struct host_vm *o = host.reg.vms[n];
+
+            registry_refresh(&host.reg, o);
+            if (o->state == VM_MIGRATED || o->cfg.clone)
+                continue;
+            for (int k = 0; k < o->cfg.ndisks; k++)
+                if (!o->cfg.disks[k].readonly && realpath(o->cfg.disks[k].path, b) && !strcmp(a, b))
+                    return api_error_set(e, 409, "disk_in_use",
+                                         "disk %.300s is written by VM '%s' already (two VMs "
+                                         "never write one image)",
+                                         c->disks[i].path, o->cfg.name);
+        }
+    }
+    return 0;
+}
+
 /* The files a VM needs must be readable by the daemon (the VM process runs as it). */
 static int check_files(const struct api_vm_config *c, struct api_error *e)
 {
@@ -304,12 +356,14 @@ static int check_files(const struct api_vm_config *c, struct api_error *e)
     return 0;
 }
 
+static int handle_route(enum api_route route, struct host_vm *v, const char *body, size_t len,
+                        json_t **out, struct api_error *e);
+
 static int handle(const char *method, const char *url, const char *body, size_t len, json_t **out,
                   struct api_error *e)
 {
     enum api_route route;
     char id[API_NAME_MAX];
-    struct api_vm_config *cfg;
     struct host_vm *v = NULL;
     int st;
 
@@ -317,6 +371,22 @@ static int handle(const char *method, const char *url, const char *body, size_t 
         return st;
     if (id[0] && !(v = registry_find(&host.reg, id)))
         return api_error_set(e, 404, "not_found", "no VM with id or name '%s'", id);
+    if (v) { /* it stays while this request lets go of the lock to wait on it */
+        v->inflight++;
+        st = handle_route(route, v, body, len, out, e);
+        if (route != ROUTE_VM_DELETE || st != 200) /* else v is gone */
+            v->inflight--;
+        return st;
+    }
+    return handle_route(route, NULL, body, len, out, e);
+}
+
+static int handle_route(enum api_route route, struct host_vm *v, const char *body, size_t len,
+                        json_t **out, struct api_error *e)
+{
+    struct api_vm_config *cfg;
+    int st;
+
     switch (route) {
     case ROUTE_HOST: *out = host_json(); return 200;
     case ROUTE_VM_LIST: {
@@ -332,9 +402,15 @@ static int handle(const char *method, const char *url, const char *body, size_t 
             return api_error_set(e, 500, "internal", "out of memory");
         st = api_vm_config_parse(body, len, cfg, e);
         if (!st)
+            st = check_paths(cfg, e);
+        if (!st)
             st = check_files(cfg, e);
+        if (!st) /* what the files lead to: backing chains, a snapshot's boot files */
+            st = policy_check_vm(&host.policy, cfg, e);
         if (!st && cfg->restore[0])
             st = restore_config(cfg, e);
+        if (!st)
+            st = check_writers(cfg, e);
         if (!st) {
             st = registry_add(&host.reg, cfg, &v);
             if (st == -EEXIST)
@@ -358,6 +434,9 @@ static int handle(const char *method, const char *url, const char *body, size_t 
         if (vm_is_live(v))
             return api_error_set(e, 409, "invalid_state", "VM %s is %s; stop it first", v->cfg.name,
                                  vm_state_name(v->state));
+        if (v->inflight > 1)
+            return api_error_set(e, 409, "invalid_state",
+                                 "VM %s has another request under way; try again", v->cfg.name);
         cgroup_vm_remove(&host.cg, v->id);
         clone_disks_remove(&host.reg, v);
         registry_remove(&host.reg, v);
@@ -373,7 +452,9 @@ static void on_request(void *opaque, const char *method, const char *url, const 
     struct api_error e = {0};
     json_t *out = NULL;
 
+    pthread_mutex_lock(&host.lock);
     r->status = handle(method, url, body, len, &out, &e);
+    pthread_mutex_unlock(&host.lock);
     if (r->status >= 400 || !out) {
         if (r->status < 400)
             api_error_set(&e, 500, "internal", "out of memory");
@@ -418,6 +499,8 @@ void host_serve_defaults(struct serve_config *c)
         .state_dir = "/var/lib/vessel",
         .cpus = (int)sysconf(_SC_NPROCESSORS_ONLN),
         .overcommit = 1.0,
+        .jail = true,
+        .jail_gid = -1,
         .memory_mib = sysinfo(&si) ? 1024 : (uint64_t)si.totalram * si.mem_unit >> 20,
     };
 }
@@ -431,14 +514,25 @@ void host_serve_print_routes(void)
 int host_serve(const struct serve_config *c)
 {
     const char *sock = c->socket, *state = c->state_dir;
+    struct api_http_config hc;
     struct api_http *http;
+    char image_dir[4096], dirs[400];
     sigset_t set;
     ssize_t len;
-    int sig;
+    int sig, err;
 
     host.cpus = c->cpus;
     host.overcommit = c->overcommit;
     host.memory_mib = c->memory_mib;
+    host.jail = c->jail;
+    host.jail_uid_first = c->jail_uid_first;
+    host.jail_uid_count = c->jail_uid_count;
+    host.jail_gid = c->jail_gid;
+    pthread_mutex_init(&host.lock, NULL);
+    if (host.jail && geteuid() != 0)
+        return fail("VM processes are jailed, which needs root: run as root, or give "
+                    "--no-jail%s",
+                    "");
     len = readlink("/proc/self/exe", host.self, sizeof(host.self) - 1);
     if (len <= 0)
         return fail("cannot find this program's path (%s)", "/proc/self/exe");
@@ -447,6 +541,10 @@ int host_serve(const struct serve_config *c)
         return fail("cannot create the directory of %s", sock);
     if (registry_open(&host.reg, state))
         return fail("cannot use the state directory %s", state);
+    if (serve_policy(c, &host.policy, image_dir, sizeof(image_dir)) || serve_http_config(c, &hc)) {
+        registry_close(&host.reg);
+        return 1;
+    }
     cgroup_detect(&host.cg);
     if (!host.cg.version)
         log_warn("serve: no usable cgroups (%s): VMs run without CPU and memory limits",
@@ -458,12 +556,21 @@ int host_serve(const struct serve_config *c)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    if (api_http_start(&http, sock, on_request, NULL)) {
+    err = api_http_start(&http, &hc, on_request, NULL);
+    serve_http_config_free(&hc);
+    if (err) {
         registry_close(&host.reg);
+        policy_free(&host.policy);
         return fail("cannot serve on %s (see above)", sock);
     }
-    fprintf(stderr, "vessel serve: listening on %s, state in %s, %d VMs known\n", sock, state,
-            host.reg.n);
+    policy_dirs_text(&host.policy, dirs, sizeof(dirs));
+    if (c->listen)
+        fprintf(stderr, "vessel serve: listening on TCP %s (port %d), with authentication\n",
+                c->listen, api_http_tcp_port(http));
+    fprintf(stderr,
+            "vessel serve: listening on %s, state in %s, %d VMs known; clients may use files in "
+            "%s; VM processes %s\n",
+            sock, state, host.reg.n, dirs, host.jail ? "jailed" : "not jailed (--no-jail)");
     for (;;) {
         struct timespec ts = {.tv_sec = 1};
         sig = sigtimedwait(&set, NULL, &ts);
@@ -473,7 +580,9 @@ int host_serve(const struct serve_config *c)
             break;
     }
     api_http_stop(http);
+    pthread_mutex_lock(&host.lock); /* no handler is under way now */
     registry_close(&host.reg);
+    policy_free(&host.policy);
     fprintf(stderr, "vessel serve: stopped (running VMs keep running)\n");
     return 0;
 }

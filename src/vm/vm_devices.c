@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "backend/disk/qcow2.h"
 #include "base/log.h"
@@ -183,4 +184,24 @@ void vm_disks_flush(struct vm *vm)
         if (!vm->disks[i]->readonly && vm->disks[i]->ops->flush(vm->disks[i]))
             log_err("migration: flushing %s failed; the destination may miss writes",
                     vm->disks[i]->path);
+}
+
+void vm_disks_lock(struct vm *vm, bool on)
+{
+    for (int i = 0; i < vm->ndisks; i++) {
+        struct disk *d = vm->disks[i];
+        int err = 0;
+
+        if (d->readonly)
+            continue;
+        /* Taking it back after a failed migration: the destination may still be letting go. */
+        for (int t = 0; t < 40; t++) {
+            err = disk_set_lock(d, on ? DISK_LOCK_WRITE : DISK_LOCK_NONE);
+            if (err != -EBUSY)
+                break;
+            usleep(50000);
+        }
+        if (err)
+            log_err("migration: %s: the VM writes it on without its lock", d->path);
+    }
 }
