@@ -25,8 +25,8 @@
 static const char usage_disk[] =
     "usage: vessel disk create PATH [SIZE] [--backing FILE] [--backing-format raw|qcow2]\n"
     "                          [--compat 2|3] [--cluster-size SIZE] [--refcount-bits N]\n"
-    "       vessel disk info PATH [--json]\n"
-    "       vessel disk check PATH [--repair]\n"
+    "       vessel disk info PATH [--json] [-U|--force-share]\n"
+    "       vessel disk check PATH [--repair] [-U|--force-share]\n"
     "       vessel disk io PATH [--format raw|qcow2] [--readonly]    (test driver)\n"
     "       vessel disk bench PATH --rw read|write --pattern seq|rand [--bs SIZE]\n"
     "                          [--count N] [--format raw|qcow2]\n"
@@ -41,7 +41,12 @@ static const char usage_disk[] =
     "         --repair fixes leaks (unreferenced clusters with a refcount).\n"
     "io       reads commands on stdin: r OFF LEN | w OFF LEN TAG | W OFF LEN (LEN bytes follow)\n"
     "         | z OFF LEN | d OFF LEN | f | q; answers ok, err MSG, or data LEN + bytes.\n"
-    "bench    timed 4 KiB (or --bs) reads or writes through the backend; prints ops/s, MB/s.\n";
+    "bench    timed 4 KiB (or --bs) reads or writes through the backend; prints ops/s, MB/s.\n"
+    "\n"
+    "Images are locked as QEMU locks them (docs/storage.md): a reader (info, check) is refused\n"
+    "while a VM or a tool writes the image, a writer (check --repair, io) while anyone else\n"
+    "uses it, with a message naming the lock. -U (info, check without --repair) reads without\n"
+    "taking or testing a lock, as qemu-img -U does: what it shows may be mid-change.\n";
 
 int disk_cmd_parse_size(const char *s, uint64_t *bytes)
 {
@@ -202,6 +207,8 @@ static int cmd_info(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             json = true;
+        else if (!strcmp(argv[i], "-U") || !strcmp(argv[i], "--force-share"))
+            disk_lock_set_enabled(false);
         else if (argv[i][0] == '-')
             return usage_err("info: unknown option '%s'", argv[i]);
         else if (!path)
@@ -241,9 +248,13 @@ static int cmd_check(int argc, char **argv)
     bool repair = false;
     int err;
 
+    bool force_share = false;
+
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--repair") || !strcmp(argv[i], "-r"))
             repair = true;
+        else if (!strcmp(argv[i], "-U") || !strcmp(argv[i], "--force-share"))
+            force_share = true;
         else if (argv[i][0] == '-')
             return usage_err("check: unknown option '%s'", argv[i]);
         else if (!path)
@@ -253,6 +264,10 @@ static int cmd_check(int argc, char **argv)
     }
     if (!path)
         return usage_err("check: %s", "PATH is required");
+    if (force_share && repair)
+        return usage_err("check: %s", "--repair writes the image: no -U with it");
+    if (force_share)
+        disk_lock_set_enabled(false);
     err = disk_qcow2_check(path, repair, stdout, &res);
     if (err) {
         fprintf(stderr, "vessel: disk check: %s: %s\n", path, strerror(-err));

@@ -15,7 +15,7 @@
 #include "cli/http_client.h"
 
 static const char usage_vm[] =
-    "usage: vessel vm [--socket PATH] [--json] COMMAND ...\n"
+    "usage: vessel vm [--socket PATH | --api URL] [--json] COMMAND ...\n"
     "\n"
     "  create NAME --kernel IMAGE|--restore SNAPSHOT [--clone]|--incoming [HOST:]PORT\n"
     "         [--initrd FILE] [--firmware FILE] [--append STR] [--arch riscv64|x86_64] [--cpus N]\n"
@@ -42,13 +42,18 @@ static const char usage_vm[] =
     "  console NAME|ID           attach to the serial console (Ctrl-] detaches)\n"
     "\n"
     "--socket PATH: the daemon's socket (default $VESSEL_SOCKET, else /run/vessel/vessel.sock).\n"
+    "--api http://HOST:PORT: the daemon's TCP listener instead (default $VESSEL_API), with the\n"
+    "bearer token in the file $VESSEL_TOKEN_FILE.\n"
     "--json: print the daemon's JSON answer instead of a table.\n"
     "Exit status: 0 done, 1 refused (the daemon's error is printed) or bad usage, 2 the daemon\n"
     "cannot be reached.\n";
 
 static const char *default_socket(void)
 {
-    const char *s = getenv("VESSEL_SOCKET");
+    const char *a = getenv("VESSEL_API"), *s = getenv("VESSEL_SOCKET");
+
+    if (a && *a)
+        return a;
     return s && *s ? s : "/run/vessel/vessel.sock";
 }
 
@@ -56,7 +61,7 @@ int vm_cmd_request(const char *sock, const char *method, const char *path, const
                    json_t **out)
 {
     char *resp = NULL;
-    int status = 0, err = http_unix_request(sock, method, path, body, &status, &resp);
+    int status = 0, err = http_request(sock, method, path, body, &status, &resp);
     json_t *j;
 
     *out = NULL;
@@ -255,8 +260,10 @@ static int take_globals(int argc, char **argv, const char **sock, bool *as_json)
     int n = 0;
 
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+        if ((!strcmp(argv[i], "--socket") || !strcmp(argv[i], "--api")) && i + 1 < argc) {
             *sock = argv[++i];
+        } else if (!strncmp(argv[i], "--api=", 6)) {
+            *sock = argv[i] + 6;
         } else if (!strncmp(argv[i], "--socket=", 9)) {
             *sock = argv[i] + 9;
         } else if (!strcmp(argv[i], "--json")) {
