@@ -247,12 +247,22 @@ static void add_memory(struct role_rules *rr, bool exec)
     add(rr, "mprotect", exec ? C_NONE : C_NOEXEC, 0, NULL);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+/* The ASan build: the runtime's own calls (a thread's alternate signal stack; at the exit,
+ * LeakSanitizer stops the world with a traced clone and reads /proc/self/maps). */
+static const char *const sanitizer_calls[] = {"sigaltstack", "clone", "ptrace", "wait4", "prctl",
+                                              "getppid", "sched_getaffinity", NULL};
+#endif
+
 static void build_role(enum thread_role role, const struct vm_seccomp_opts *o)
 {
     struct role_rules *rr = &roles[role];
 
     rr->n = 0;
     add_list(rr, common_calls);
+#if defined(__SANITIZE_ADDRESS__)
+    add_list(rr, sanitizer_calls);
+#endif
     add(rr, "tgkill", C_SELF, 0, NULL); /* kicking a vCPU thread, abort() */
     add_memory(rr, role == THREAD_MAIN);
     if (role == THREAD_MAIN) /* naming itself as it enters THREAD_MAIN_RUN */
