@@ -21,6 +21,8 @@
 #                consistency, bad images; needs qemu-utils)
 #                and test_daemon.py, test_daemon_migrate.py (vessel serve; live migration
 #                between two daemons over loopback)
+#                and test_sandbox.py (jailed VM processes, image locks against each other and
+#                qemu-img, the API's path policy, slow clients, TCP authentication)
 #                and test_x86_linux.py (Debian's x86-64 cloud kernel on kvm with virtio-pci;
 #                only where /proc/cpuinfo shows vmx or svm, else a SKIP line counted as neither)
 # Usage: tests/run.sh [STEP...]     (default: all steps)
@@ -151,6 +153,8 @@ step_integration() {
     run_counted "integration daemon (vessel serve)" python3 tests/integration/test_daemon.py
     # two daemons on this host: POST .../migrate, GET/DELETE .../migration, incoming VMs
     run_counted "integration daemon migrate (vessel serve)" python3 tests/integration/test_daemon_migrate.py
+    # jailed VM processes, image locks, the API's path policy, concurrency and authentication
+    run_counted "integration sandbox (jail, locks, API)" python3 tests/integration/test_sandbox.py
 }
 
 for s in "${steps[@]}"; do

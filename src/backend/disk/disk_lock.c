@@ -97,9 +97,9 @@ static void report(const char *path, int byte)
                 "lock scheme) - another VM, `vessel disk` or qemu-img is using this image",
                 path, perm, byte);
     else
-        log_err("disk: %s: locked by another user: it does not share \"%s\" (byte %d of QEMU's "
-                "lock scheme) - another VM, `vessel disk` or qemu-img has this image open and "
-                "lets nobody else write it",
+        log_err("disk: %s: locked by another user: it does not share the \"%s\" lock (byte %d "
+                "of QEMU's lock scheme) - another VM, `vessel disk` or qemu-img has this image "
+                "open and lets nobody else write it",
                 path, perm, byte);
 }
 

@@ -21,8 +21,9 @@ enum disk_lock { DISK_LOCK_NONE, DISK_LOCK_READ, DISK_LOCK_WRITE };
 
 /* Sets fd's bytes for mode and checks that no other user conflicts. On a conflict fd is left
  * as it was before (its previous mode, prev) and -EBUSY is returned with one line logged:
- *   disk: PATH: locked by another user: it holds the "write" lock (byte 101) - another VM,
- *   `vessel disk` or qemu-img writes this image
+ *   disk: PATH: locked by another user: it holds the "write" lock (byte 101 of QEMU's lock
+ *   scheme) - another VM, `vessel disk` or qemu-img is using this image
+ * (or "it does not share the "write" lock (byte 201 ...)" when the other one is a reader)
  * A file system without OFD locks (-EINVAL, -ENOLCK, -EOPNOTSUPP) gets one warning and 0.
  * Other errors: -errno, logged. */
 int disk_lock_fd(int fd, const char *path, enum disk_lock prev, enum disk_lock mode);
