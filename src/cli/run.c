@@ -115,6 +115,7 @@ static const char usage_run[] =
     "  --jail-uids FIRST-LAST  the range to take a free uid from\n"
     "  --jail-root DIR    the empty directory the jail's root is mounted on (default\n"
     "                     /run/vessel/jail; each VM mounts its own, invisible to others)\n"
+    "  --print-seccomp    print each thread's allow-list for this --arch and --net, and exit\n"
     "  -h, --help         this text\n"
     "\n"
     "Console: on a terminal, Ctrl-A x quits, Ctrl-A Ctrl-A sends a Ctrl-A, Ctrl-A h\n"
@@ -171,6 +172,19 @@ static void add_disk(struct vm_config *c, const char *arg)
         .path = vm_config_strdup(d.path), .readonly = d.readonly, .format = d.format};
 }
 
+static struct vm_seccomp_opts seccomp_opts(const struct vm_config *c);
+
+/* --print-seccomp: each thread role's allow-list for this VM (--arch, --net). */
+static void print_allow_lists(const struct vm_config *c)
+{
+    struct vm_seccomp_opts o;
+
+    if (c->arch && !board_find(c->arch))
+        die_usage("--arch %s: unknown architecture", c->arch);
+    o = seccomp_opts(c);
+    vm_seccomp_print(stdout, &o);
+}
+
 /* --jail-uid UID[:GID] or --jail-uids FIRST-LAST into j. */
 static int parse_uids(const char *s, bool range, struct vm_jail *j)
 {
@@ -208,6 +222,7 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
     enum { O_DISK = 320, O_RNG, O_CONSOLE_SOCKET, O_CONFIG };
     enum { O_NET = 340, O_BALLOON, O_API_SOCKET, O_RESTORE, O_INCOMING, O_CLONE };
     enum { O_SECCOMP = 360, O_JAIL, O_JAIL_DIR, O_JAIL_UID, O_JAIL_UIDS, O_JAIL_ROOT };
+    enum { O_PRINT_SECCOMP = 380 };
     static const struct option longopts[] = {
         {"arch", required_argument, NULL, O_ARCH},
         {"kernel", required_argument, NULL, O_KERNEL},
@@ -233,10 +248,12 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
         {"jail-uid", required_argument, NULL, O_JAIL_UID},
         {"jail-uids", required_argument, NULL, O_JAIL_UIDS},
         {"jail-root", required_argument, NULL, O_JAIL_ROOT},
+        {"print-seccomp", no_argument, NULL, O_PRINT_SECCOMP},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL;
+    bool print_seccomp = false;
     char why[600];
     long cpus;
     int ch, nopts = 0;
@@ -297,6 +314,7 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
         case O_JAIL: c->jail.on = true; break;
         case O_JAIL_DIR: c->jail.dir = vm_config_strdup(optarg); break;
         case O_JAIL_ROOT: c->jail.root = vm_config_strdup(optarg); break;
+        case O_PRINT_SECCOMP: print_seccomp = true; break;
         case O_JAIL_UID:
         case O_JAIL_UIDS:
             if (parse_uids(optarg, ch == O_JAIL_UIDS, &c->jail))
@@ -313,6 +331,10 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
         die_usage("run: unexpected argument '%s' (see vessel run --help)", argv[optind]);
     if (!c->jail.on && (c->jail.dir || c->jail.root || c->jail.uid_count))
         die_usage("--jail-dir, --jail-uid(s) and --jail-root go with --jail");
+    if (print_seccomp) {
+        print_allow_lists(c);
+        exit(0);
+    }
     if (config) {
         if (nopts > 1)
             die_usage("--config: no other option goes with it (the file has the whole VM)");
@@ -365,8 +387,8 @@ static void report_end(struct vm *vm, enum vm_end end)
             (unsigned long long)(st.sent_bytes >> 20));
 }
 
-/* The per-thread allow-lists (vm/seccomp.h), for the engine and the backends this VM has. */
-static int start_seccomp(const struct vm_config *c)
+/* What the allow-lists depend on: the engine and the backends this VM has. */
+static struct vm_seccomp_opts seccomp_opts(const struct vm_config *c)
 {
     const struct board_ops *b = board_find(c->arch ? c->arch : VM_DEFAULT_ARCH);
     struct vm_seccomp_opts o = {.kvm = b && !strcmp(b->engine->name, "kvm")};
@@ -375,6 +397,14 @@ static int start_seccomp(const struct vm_config *c)
 
     for (int i = 0; i < c->nnets; i++)
         o.user_net |= !net_config_parse(c->nets[i], &n, why, sizeof(why)) && n.kind == NET_USER;
+    return o;
+}
+
+/* The per-thread allow-lists (vm/seccomp.h). */
+static int start_seccomp(const struct vm_config *c)
+{
+    struct vm_seccomp_opts o = seccomp_opts(c);
+
     return vm_seccomp_start(&o) ? VM_STATUS_VMM_ERROR : 0;
 }
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
+#include <malloc.h>
 #include <linux/sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -250,8 +251,8 @@ static void add_memory(struct role_rules *rr, bool exec)
 #if defined(__SANITIZE_ADDRESS__)
 /* The ASan build: the runtime's own calls (a thread's alternate signal stack; at the exit,
  * LeakSanitizer stops the world with a traced clone and reads /proc/self/maps). */
-static const char *const sanitizer_calls[] = {"sigaltstack", "clone", "ptrace", "wait4", "prctl",
-                                              "getppid", "sched_getaffinity", NULL};
+static const char *const sanitizer_calls[] = {
+    "sigaltstack", "clone", "ptrace", "wait4", "prctl", "getppid", "sched_getaffinity", NULL};
 #endif
 
 static void build_role(enum thread_role role, const struct vm_seccomp_opts *o)
@@ -353,9 +354,9 @@ static void build_role(enum thread_role role, const struct vm_seccomp_opts *o)
         if (o->kvm)
             add(rr, "ioctl", C_IOCTL, KVM_IRQ_LINE, "KVM_IRQ_LINE");
         break;
-    case THREAD_SPAWNER: /* the union: every thread it creates inherits this filter */
+    case THREAD_SPAWNER: /* the union of the roles it creates: they inherit this filter */
         for (enum thread_role d = 0; d < THREAD_ROLES; d++) {
-            if (d == THREAD_SPAWNER)
+            if (d == THREAD_SPAWNER || d == THREAD_MAIN || d == THREAD_MAIN_RUN)
                 continue;
             build_role(d, o);
             for (int i = 0; i < roles[d].n; i++)
@@ -364,6 +365,10 @@ static void build_role(enum thread_role role, const struct vm_seccomp_opts *o)
         }
         add(rr, "clone", C_THREAD, 0, NULL);
         add(rr, "clone3", C_ENOSYS, 0, NULL); /* glibc then uses clone, whose flags we see */
+        /* a new thread names itself and loads its own filter (base/thread.c): seccomp() can
+         * only add restrictions */
+        add(rr, "prctl", C_ARG0, PR_SET_NAME, "PR_SET_NAME");
+        add(rr, "seccomp", C_NONE, 0, NULL);
         break;
     case THREAD_ROLES: break;
     }
@@ -478,9 +483,9 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
     int nr = si->si_syscall;
 
     p = put_str(p, end, "\r\nvessel: seccomp: the ");
-    p = put_str(p, end, thread_role_name(thread_current_role()));
+    p = put_str(p, end, thread_current_tid() ? thread_role_name(thread_current_role()) : "new");
     p = put_str(p, end, " thread (tid ");
-    p = put_num(p, thread_current_tid());
+    p = put_num(p, thread_current_tid() ? thread_current_tid() : (long)syscall(SYS_gettid));
     p = put_str(p, end, ") called ");
     p = put_str(p, end, nr >= 0 && nr < NAMES_MAX && call_names[nr] ? call_names[nr] : "?");
     p = put_str(p, end, " (");
@@ -509,6 +514,9 @@ int vm_seccomp_start(const struct vm_seccomp_opts *o)
     uint32_t arch = seccomp_arch_native();
     int err;
 
+    /* glibc's malloc looks up the number of CPUs (a /sys file, then sched_getaffinity) from
+     * whichever thread makes its ninth arena, unless the number of arenas is set */
+    mallopt(M_ARENA_MAX, 8);
     for (int nr = 0; nr < NAMES_MAX; nr++)
         call_names[nr] = seccomp_syscall_resolve_num_arch(arch, nr); /* kept for good */
     for (enum thread_role r = 0; r < THREAD_ROLES; r++) {
