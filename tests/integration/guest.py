@@ -8,8 +8,8 @@
     g.returncode                          # the VMM's exit status
 
 The VMM runs with the guest console on pipes (its stdin/stdout). Every wait has a
-bounded timeout;
-a timeout, the VMM exiting early, or a kernel panic raises GuestError.The whole console log is kept; save_log() writes it under
+bounded timeout; a timeout, the VMM exiting early, or a kernel panic raises
+GuestError. The whole console log is kept; save_log() writes it under
 build/test-logs/ (tests do that on failure and print where it is).
 
 The VMM is chosen by the environment:
@@ -78,12 +78,11 @@ class GuestError(Exception):
 @contextlib.contextmanager
 def guest_run(r, tmp, guests):
     """The epilogue of a script's checks: a GuestError becomes one failed check with the console
-    log of every guest in guests saved (and named);
-in any case every guest is killed and tmp removed.Use as `with guest_run(r, tmp, guests)
-    : ... checks...`,
-then `return r.summary()`.""
-                          "
-try : yield except GuestError as e:
+    log of every guest in guests saved (and named); in any case every guest is killed and tmp
+    removed. Use as `with guest_run(r, tmp, guests): ...checks...`, then `return r.summary()`."""
+    try:
+        yield
+    except GuestError as e:
         r.check("guest run", False, str(e))
         for g in guests:
             print("console log of %s: %s" % (g.name, g.save_log()))
@@ -172,134 +171,144 @@ class Guest:
         self.rusage = None
         self.seq = 0
 
-#process
+    # process
 
     def start(self):
         self.t_start = time.monotonic()
-        try : self
-            .proc = subprocess
-                        .Popen(self.argv, stdin = subprocess.PIPE, stdout = subprocess.PIPE,
-                               stderr = subprocess.STDOUT, start_new_session = True)
-                            except OSError as e
-                : raise GuestError("cannot start %s: %s" % (self.argv[0], e))
-                      threading.Thread(target = self._reader, daemon = True)
-                        .start() return self
+        try:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        except OSError as e:
+            raise GuestError("cannot start %s: %s" % (self.argv[0], e))
+        threading.Thread(target=self._reader, daemon=True).start()
+        return self
 
-                            def
-                            _reader(self)
-                : fd = self.proc.stdout.fileno() while True:
-            try : chunk
-                = os.read(fd, 65536) except OSError : chunk =
-                    b "" with self.cond : if not chunk : self.eof = True else : self.buf +=
-                    chunk self.cond.notify_all() if chunk and self.mirror
-                    : self.mirror.write(chunk) self.mirror
-                          .flush() if not chunk : return
+    def _reader(self):
+        fd = self.proc.stdout.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            with self.cond:
+                if not chunk:
+                    self.eof = True
+                else:
+                    self.buf += chunk
+                self.cond.notify_all()
+            if chunk and self.mirror:
+                self.mirror.write(chunk)
+                self.mirror.flush()
+            if not chunk:
+                return
 
-                                                  def
-                                                  elapsed(self)
-                    : return time.monotonic() - self.t_start
+    def elapsed(self):
+        return time.monotonic() - self.t_start
 
-                                                                      def
-                                                                      send(self, text)
-                    :
-                try : self
-                    .proc.stdin.write(text.encode()) self.proc.stdin
-                        .flush() except(BrokenPipeError, OSError) as e
-                        : raise GuestError("writing to the console failed: %s" % e)
+    def send(self, text):
+        try:
+            self.proc.stdin.write(text.encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as e:
+            raise GuestError("writing to the console failed: %s" % e)
 
-                              def sendline(self, line)
-                        : self.send(line + "\n")
+    def sendline(self, line):
+        self.send(line + "\n")
 
-                              def expect(self, pattern, timeout)
-                        : ""
-                          "Wait for the regex (str) in the console output after the last match; return the match.
+    def expect(self, pattern, timeout):
+        """Wait for the regex (str) in the console output after the last match; return the match.
 
-                          Raises GuestError on timeout,
-                    on the VMM closing its output,
-                    or on a kernel panic.""
-                                         "
-                        rx = re.compile(
-                        pattern.encode() if isinstance (pattern, str) else pattern) deadline =
-                        time.monotonic() + timeout * timeout_scale() panic_at = None with self.cond
-                        : while True : m = rx.search(self.buf, self.pos) if m : self.pos =
-                            m.end() return m p = PANIC_RE.search(self.buf, self.pos) if p :
-#Give the kernel a moment to finish the panic line, then report it.
-                        if panic_at is None : panic_at =
-                                time.monotonic() if p.group(0).endswith(b "\n") or self.eof or
-                                time.monotonic() - panic_at > 2
-                        : raise GuestError("guest kernel panic: %s" %
-                                           p.group(0).decode(errors = "replace").strip()) self.cond
-                              .wait(0.2) continue if self.eof:
-                    try : rc
-                        = self.proc.wait(2) except subprocess.TimeoutExpired : rc =
-                            "none yet" raise GuestError(
-                                "VMM output closed (exit status %s) while waiting for /%s/" %
-                                (rc, rx.pattern.decode(errors = "replace"))) left =
-                                deadline - time.monotonic() if left <= 0
-                            : raise GuestError("timeout after %.0fs waiting for /%s/" %
-                                               (timeout * timeout_scale(),
-                                                rx.pattern.decode(errors = "replace")))
-                                  self.cond.wait(min(left, 1.0))
+        Raises GuestError on timeout, on the VMM closing its output, or on a kernel panic."""
+        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
+        deadline = time.monotonic() + timeout * timeout_scale()
+        panic_at = None
+        with self.cond:
+            while True:
+                m = rx.search(self.buf, self.pos)
+                if m:
+                    self.pos = m.end()
+                    return m
+                p = PANIC_RE.search(self.buf, self.pos)
+                if p:
+                    # Give the kernel a moment to finish the panic line, then report it.
+                    if panic_at is None:
+                        panic_at = time.monotonic()
+                    if p.group(0).endswith(b"\n") or self.eof or time.monotonic() - panic_at > 2:
+                        raise GuestError("guest kernel panic: %s" % p.group(0).decode(errors="replace").strip())
+                    self.cond.wait(0.2)
+                    continue
+                if self.eof:
+                    try:
+                        rc = self.proc.wait(2)
+                    except subprocess.TimeoutExpired:
+                        rc = "none yet"
+                    raise GuestError("VMM output closed (exit status %s) while waiting for /%s/"
+                                     % (rc, rx.pattern.decode(errors="replace")))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise GuestError("timeout after %.0fs waiting for /%s/"
+                                     % (timeout * timeout_scale(), rx.pattern.decode(errors="replace")))
+                self.cond.wait(min(left, 1.0))
 
-                                      def expect_ready(self, timeout = 120)
-                            : ""
-                              "Wait for the initramfs ready marker; returns (kernel release, "
-                              "number of CPUs)."
-                              "" m = self.expect(READY_RE, timeout) self.t_ready =
-                                    self.elapsed()
-                                        self.expect(PROMPT_RE, timeout) #the shell is reading its
-                                            input return m.group(1)
-                                                .decode(),
-                                                                               int(m.group(2))
+    def expect_ready(self, timeout=120):
+        """Wait for the initramfs ready marker; returns (kernel release, number of CPUs)."""
+        m = self.expect(READY_RE, timeout)
+        self.t_ready = self.elapsed()
+        self.expect(PROMPT_RE, timeout)  # the shell is reading its input
+        return m.group(1).decode(), int(m.group(2))
 
-                                                                                   def run(
-                                                                                       self, cmd,
-                                                                                       timeout = 60)
-                            : ""
-                              "Run one shell command line; return (its output with \\r removed, its exit status).
+    def run(self, cmd, timeout=60):
+        """Run one shell command line; return (its output with \\r removed, its exit status).
 
-                              The markers are built from quoted pieces so that the
-                                  console's echo of the typed line never matches them;
-only the shell's output does.""" self.seq +=
-    1 tag = "%d" %
-            self.seq
-                self.sendline("echo '<V''B%s>'; %s; echo \"<V\"\"E%s:$?>\"" % (tag, cmd, tag))
-                    self.expect(r "<VB%s>\r?\n" % tag, timeout) start,
-      t0 = self.pos,
-      time.monotonic() m = self.expect(r "<VE%s:(\d+)>" % tag, timeout) self.last_run_seconds =
-          time.monotonic() - t0 #host time between the two markers with self.cond
-    : out = bytes(self.buf [start:m.start()]) return out.decode(errors = "replace")
-                .replace("\r", ""),
-      int(m.group(1))
+        The markers are built from quoted pieces so that the console's echo of the typed
+        line never matches them; only the shell's output does."""
+        self.seq += 1
+        tag = "%d" % self.seq
+        self.sendline("echo '<V''B%s>'; %s; echo \"<V\"\"E%s:$?>\"" % (tag, cmd, tag))
+        self.expect(r"<VB%s>\r?\n" % tag, timeout)
+        start, t0 = self.pos, time.monotonic()
+        m = self.expect(r"<VE%s:(\d+)>" % tag, timeout)
+        self.last_run_seconds = time.monotonic() - t0  # host time between the two markers
+        with self.cond:
+            out = bytes(self.buf[start:m.start()])
+        return out.decode(errors="replace").replace("\r", ""), int(m.group(1))
 
-          def wait_exit(self, timeout)
-    : ""
-      "Wait for the VMM to exit; return its status (negative: killed by that signal)."
-      "" deadline = time.monotonic() + timeout * timeout_scale() pid = self.proc.pid while True:
-try : wpid, status, ru
-    = os.wait4(pid, os.WNOHANG) except ChildProcessError : self.returncode =
-        self.proc.poll() return self.returncode if wpid == pid : self.rusage = ru self.returncode =
-            os.waitstatus_to_exitcode(status) self.proc.returncode = self.returncode with self.cond
-        : #let the reader drain what the VMM printed last end =
-                time.monotonic() + 2 while not self.eof and time.monotonic() < end
-        : self.cond.wait(0.1) return self.returncode if time.monotonic() >= deadline
-        : raise GuestError("VMM still running %.0fs after the guest was told to exit" %
-                           (timeout * timeout_scale()))
-              time.sleep(0.05)
+    def wait_exit(self, timeout):
+        """Wait for the VMM to exit; return its status (negative: killed by that signal)."""
+        deadline = time.monotonic() + timeout * timeout_scale()
+        pid = self.proc.pid
+        while True:
+            try:
+                wpid, status, ru = os.wait4(pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = self.proc.poll()
+                return self.returncode
+            if wpid == pid:
+                self.rusage = ru
+                self.returncode = os.waitstatus_to_exitcode(status)
+                self.proc.returncode = self.returncode
+                with self.cond:  # let the reader drain what the VMM printed last
+                    end = time.monotonic() + 2
+                    while not self.eof and time.monotonic() < end:
+                        self.cond.wait(0.1)
+                return self.returncode
+            if time.monotonic() >= deadline:
+                raise GuestError("VMM still running %.0fs after the guest was told to exit"
+                                 % (timeout * timeout_scale()))
+            time.sleep(0.05)
 
-                  def
-                  poweroff(self, timeout = 60)
-        : ""
-          "`poweroff -f` in the guest; waits for the power-down message and the VMM's exit status."
-          "" self.sendline("poweroff -f") self.expect(POWEROFF_RE, timeout) return self
-              .wait_exit(timeout)
+    def poweroff(self, timeout=60):
+        """`poweroff -f` in the guest; waits for the power-down message and the VMM's exit status."""
+        self.sendline("poweroff -f")
+        self.expect(POWEROFF_RE, timeout)
+        return self.wait_exit(timeout)
 
-                  def
-                  peak_rss_kib(self)
-        : ""
-          "VmHWM of the running VMM (KiB), or ru_maxrss once it has exited."
-          "" if self.rusage is not None : return self.rusage.ru_maxrss
-    try : with open("/proc/%d/status" % self.proc.pid) as f:
+    def peak_rss_kib(self):
+        """VmHWM of the running VMM (KiB), or ru_maxrss once it has exited."""
+        if self.rusage is not None:
+            return self.rusage.ru_maxrss
+        try:
+            with open("/proc/%d/status" % self.proc.pid) as f:
                 for line in f:
                     if line.startswith("VmHWM:"):
                         return int(line.split()[1])
@@ -310,24 +319,30 @@ try : wpid, status, ru
     def kill(self):
         """Stop the VMM if it is still running (its own process group, started by us)."""
         if self.proc and self.proc.poll() is None and self.returncode is None:
-        try : os
-            .killpg(self.proc.pid, signal.SIGKILL) except ProcessLookupError : pass
-            try : self
-.proc.wait(10) except subprocess
-    .TimeoutExpired : pass
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
 
-                      def log(self)
-    : with self
-    .cond : return bytes(self.buf)
+    def log(self):
+        with self.cond:
+            return bytes(self.buf)
 
-                def save_log(self)
-    : os.makedirs(LOG_DIR, exist_ok = True) path =
-    os.path.join(LOG_DIR, self.name + ".log") with
-    open(path, "wb") as f : f.write(("# %s\n" % shlex.join(self.argv)).encode()) f
-                                .write(self.log()) return path
+    def save_log(self):
+        os.makedirs(LOG_DIR, exist_ok=True)
+        path = os.path.join(LOG_DIR, self.name + ".log")
+        with open(path, "wb") as f:
+            f.write(("# %s\n" % shlex.join(self.argv)).encode())
+            f.write(self.log())
+        return path
 
-                            def __enter__(self)
-    : return self.start()
+    def __enter__(self):
+        return self.start()
 
-          def __exit__(self, *exc)
-    : self.kill() return False
+    def __exit__(self, *exc):
+        self.kill()
+        return False

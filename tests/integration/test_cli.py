@@ -1,17 +1,12 @@
-#!/ usr / bin / env python3
-""
-        "Integration tests of the `vessel run` command itself (python3 stdlib only).
+#!/usr/bin/env python3
+"""Integration tests of the `vessel run` command itself (python3 stdlib only).
 
-        * bad input : a one -
-    line `vessel : ...` error and exit status 1,
-    within a bounded time;
-*a guest that reports failure through the syscon(0x3333) gives exit status 3;
-* `--trace FILE` on a tiny bare -
-    metal program writes the documented line
-        format("HART PRIV PC INSN [xN=VAL]... [->TARGET]") with the exact expected values;
-*one Linux boot on a pseudo - terminal
-    : the idle guest's host CPU use (utime+stime of the vessel process over 5 s,
-    from / proc / PID / stat; printed as an INFO line and
+  * bad input: a one-line `vessel: ...` error and exit status 1, within a bounded time;
+  * a guest that reports failure through the syscon (0x3333) gives exit status 3;
+  * `--trace FILE` on a tiny bare-metal program writes the documented line format
+    ("HART PRIV PC INSN [xN=VAL]... [->TARGET]") with the exact expected values;
+  * one Linux boot on a pseudo-terminal: the idle guest's host CPU use (utime+stime of
+    the vessel process over 5 s, from /proc/PID/stat; printed as an INFO line and
     checked against a generous bound, IDLE_CPU_MAX), then Ctrl-A x quits with status
     130 and the terminal's settings afterwards equal those before.
 
@@ -39,7 +34,7 @@ ERROR_TIMEOUT = 20  # seconds for a bad-input run to exit
 IDLE_SECONDS = 5
 IDLE_CPU_MAX = 20.0  # percent of one core; the target is ~0 (WFI sleeps the hart's thread)
 
-#A bare - metal program for RAM at 0x80000000 : writes 0x3333(failure)to the syscon, then spins.
+# A bare-metal program for RAM at 0x80000000: writes 0x3333 (failure) to the syscon, then spins.
 FAIL_PROG = [0x001002B7,  # lui  t0, 0x100        t0 = 0x100000 (syscon)
              0x00003337,  # lui  t1, 0x3
              0x33330313,  # addi t1, t1, 0x333    t1 = 0x3333
@@ -50,7 +45,7 @@ FAIL_TRACE = ["0 M 0000000080000000 001002b7 x5=0000000000100000",
               "0 M 0000000080000008 33330313 x6=0000000000003333",
               "0 M 000000008000000c 0062a023"]
 TRACE_RE = re.compile(r"\d+ [USM] [0-9a-f]{16} [0-9a-f]{8}( x\d+=[0-9a-f]{16})*( ->[0-9a-f]{16})?$")
-#An empty Linux Image header(vessel requires --kernel; never run)
+# An empty Linux Image header (vessel requires --kernel; never run)
 PLACEHOLDER_IMAGE = bytes(48) + b"RISCV\0\0\0RSC\x05\0\0\0\0"
 
 

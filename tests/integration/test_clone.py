@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """Clones of one snapshot (issue 5, item 3): `vessel run --restore PATH --clone`.
 
 One 256 MiB guest (--rng, a qcow2 disk, a --net user NIC) boots, writes a marker to its disk,
@@ -47,7 +47,7 @@ CLONE_MARK = "VESSEL-CLONE1-MARK"
 BASE_SECTOR, CLONE_SECTOR = 2048, 4096
 CLONE_RE = r"vessel: clone: VM generation ID ([0-9a-f]{32}), eth0 ([0-9a-f:]{17})"
 RESEED_MSG = "crng reseeded due to virtual machine fork"
-#The udhcpc event script of test_net.py : sets the address and the default route.
+# The udhcpc event script of test_net.py: sets the address and the default route.
 DHCP_SCRIPT = ("printf '%s' > /tmp/dhcp.sh && chmod +x /tmp/dhcp.sh" %
                '#!/bin/sh\\ncase "$1" in bound|renew) ip addr flush dev $interface; '
                'ip addr add $ip/$mask dev $interface; '
@@ -149,7 +149,7 @@ def main():
     sock = os.path.join(tmp, "api.sock")
     guests = []
     with guest_run(r, tmp, guests):
-#-- - the original : boot, mark the disk, take a lease, snapshot with then = stop -- -
+        # --- the original: boot, mark the disk, take a lease, snapshot with then=stop ---
         a = Guest(vmm_command(mem=MEM) + ["--rng", "--disk", base, "--net", "user", "--api-socket", sock],
                   name="clone-original")
         guests.append(a)
@@ -174,7 +174,7 @@ def main():
         print("INFO original: guest uses %d MiB (MemTotal - MemAvailable), VMM RSS %.0f MiB"
               % (used_kib >> 10, (orig_rss or 0) / 1024))
 
-#-- - plain restores(no -- clone) on overlays : the same generation, the same RNG state -- -
+        # --- plain restores (no --clone) on overlays: the same generation, the same RNG state ---
         plain = []
         for i in range(2):
             g = restore(snap, overlay(tmp, "plain%d.qcow2" % i, base), "clone-plain%d" % i, clone=False)
@@ -194,20 +194,20 @@ def main():
         for g in plain:
             g.kill()
 
-#-- - clones, all running at once -- -
+        # --- clones, all running at once ---
         clones = []
         for i in range(NCLONES):
             g = restore(snap, overlay(tmp, "clone%d.qcow2" % i, base), "clone-%d" % i, clone=True)
             guests.append(g)
             clones.append(g)
-#(a) randomness
+        # (a) randomness
         rnd = [urandom16(g) for g in clones]
         print("INFO clones' first /dev/urandom bytes: %s" % " ".join(str(x) for x in rnd))
         r.check("(a) /dev/urandom differs between every two clones",
                 None not in rnd and len(set(rnd)) == NCLONES, repr(rnd))
         for g in clones:
             r.check("(a) %s: the kernel says %r" % (g.name, RESEED_MSG), RESEED_MSG in g.run("dmesg")[0])
-#(b) the generation ID
+        # (b) the generation ID
         for g in clones:
             r.check("(b) %s: vmgenid driver bound, one interrupt" % g.name,
                     g.run("ls /sys/bus/platform/drivers/vmgenid/102000.vmgenid >/dev/null")[1] == 0
@@ -219,7 +219,7 @@ def main():
             r.check("(b) %s: the guest reads the GUID vessel printed (%s)" % (g.name, g.guid), guid == g.guid,
                     repr(guid))
         r.check("(b) the GUIDs differ per clone", len(set(guids)) == NCLONES, repr(guids))
-#(c) MAC after a re - probe, DHCP and ping
+        # (c) MAC after a re-probe, DHCP and ping
         macs = []
         for g in clones:
             old = g.run("cat /sys/class/net/eth0/address")[0].strip()
@@ -231,14 +231,14 @@ def main():
             r.check("(c) %s: eth0 keeps the snapshot's MAC %s until the re-probe, then has %s" % (g.name, old, g.mac),
                     st == 0 and mac == g.mac and old != g.mac, repr(out))
             out, _ = g.run(DHCP)
-#libslirp 's restored DHCP table still leases .15 to the snapshot' s MAC : a new MAC
-#gets the next free address
+            # libslirp's restored DHCP table still leases .15 to the snapshot's MAC: a new MAC
+            # gets the next free address
             ok = re.search(r"inet 10\.0\.2\.(1[5-9]|2\d)/", out) is not None
             out2, st2 = g.run("ping -c 2 -W 5 10.0.2.2 | grep -o '[0-9]* packets received'")
             r.check("(c) %s: DHCP lease and ping 10.0.2.2 with the new MAC" % g.name,
                     ok and st2 == 0 and not out2.startswith("0 "), repr(out + out2))
         r.check("(c) the MACs differ per clone", len(set(macs)) == NCLONES, repr(macs))
-#(d) disks
+        # (d) disks
         c1, c2 = clones[0], clones[1]
         c1.run("printf %s | dd of=/dev/vda bs=512 seek=%d conv=fsync 2>/dev/null" % (CLONE_MARK, CLONE_SECTOR))
         r.check("(d) clone 1 reads back its own block", read_sector(c1, CLONE_SECTOR) == CLONE_MARK)
@@ -246,7 +246,7 @@ def main():
                 repr(read_sector(c2, CLONE_SECTOR)))
         r.check("(d) both see the base marker through their overlays",
                 read_sector(c1, BASE_SECTOR) == BASE_MARK and read_sector(c2, BASE_SECTOR) == BASE_MARK)
-#(e) memory sharing, measured with every clone at its prompt after the work above
+        # (e) memory sharing, measured with every clone at its prompt after the work above
         dirty = [kib_field("/proc/%d/smaps_rollup" % g.proc.pid, "Private_Dirty") for g in clones]
         pss = [kib_field("/proc/%d/smaps_rollup" % g.proc.pid, "Pss") for g in clones]
         print("INFO memory: original VMM RSS %.0f MiB, guest used %.0f MiB; clones Private_Dirty %s MiB (sum %.0f), "
@@ -268,7 +268,7 @@ def main():
         r.check("(d) only clone 1's overlay holds its block",
                 CLONE_MARK.encode() in blobs[0] and CLONE_MARK.encode() not in blobs[1])
 
-#-- - a clone given the snapshot's own disk gets an overlay of its own ---
+        # --- a clone given the snapshot's own disk gets an overlay of its own ---
         auto = restore(snap, base, "clone-auto", clone=True)
         m = re.search(rb"this clone writes to (\S+)", auto.log())
         made = m.group(1).decode() if m else ""
@@ -282,7 +282,7 @@ def main():
                 and seen == CLONE_MARK and rc == 0, (made, seen, rc))
         r.check("... and the snapshot's disk is still unchanged (sha256)", sha256(base) == base_sha)
 
-#-- - refused disks -- -
+        # --- refused disks ---
         other = os.path.join(tmp, "other.qcow2")
         subprocess.run([VESSEL, "disk", "create", other, "16M"], check=True, stdout=subprocess.DEVNULL)
         refused(r, "an overlay of another image",

@@ -1,29 +1,24 @@
-#!/ usr / bin / env python3
-""
-    "Integration test of the host daemon (`vessel serve`), its API, partitioning and CLI.
+#!/usr/bin/env python3
+"""Integration test of the host daemon (`vessel serve`), its API, partitioning and CLI.
 
-    One daemon on a temporary-- socket and
-    --state - dir(never / run or / var / lib)
-    : -the route table(`vessel serve-- print - routes`) and
-    docs / api / openapi.yaml agree;
-- a table of bad requests gets the documented statuses and error codes;
-- four VMs created and started concurrently each boot and print their own name,
-    read from / proc / cmdline inside the guest(cmdline "vmname=NAME")over the console socket;
-GET / v1 / vms shows all four running;
-- a start exceeding free memory gets 409 and nothing is started;
-- pause stops a guest's console counter, resume continues it; -
-    kill - 9 of one VM process:the daemon reports it crashed, the others keep running;
-- daemon restart with VMs running:still listed and controllable(pause / resume, stop);
-- stop and delete;
-the CLI(`vessel vm list`, `vessel console` on pipes, the message when the daemon is not running);
-- snapshot(then resume)of a VM with a writable qcow2 disk:
-    the reply names the overlay the VM now writes to, GET shows the VM
-    's disk changed to it, and the original file' s sha256 stays the same while the guest writes on;
-- two clones of that snapshot("restore" + "clone":true)run at once,
-    each on its own overlay in the state dir;
-each guest reads its own marker, the files differ;
-a clone started again gets a new overlay;
-deleting the clones removes their overlays;
+One daemon on a temporary --socket and --state-dir (never /run or /var/lib):
+  - the route table (`vessel serve --print-routes`) and docs/api/openapi.yaml agree;
+  - a table of bad requests gets the documented statuses and error codes;
+  - four VMs created and started concurrently each boot and print their own name, read from
+    /proc/cmdline inside the guest (cmdline "vmname=NAME") over the console socket;
+    GET /v1/vms shows all four running;
+  - a start exceeding free memory gets 409 and nothing is started;
+  - pause stops a guest's console counter, resume continues it;
+  - kill -9 of one VM process: the daemon reports it crashed, the others keep running;
+  - daemon restart with VMs running: still listed and controllable (pause/resume, stop);
+  - stop and delete; the CLI (`vessel vm list`, `vessel console` on pipes, the message when
+    the daemon is not running);
+  - snapshot (then resume) of a VM with a writable qcow2 disk: the reply names the overlay the
+    VM now writes to, GET shows the VM's disk changed to it, and the original file's sha256
+    stays the same while the guest writes on;
+  - two clones of that snapshot ("restore" + "clone": true) run at once, each on its own
+    overlay in the state dir; each guest reads its own marker, the files differ; a clone
+    started again gets a new overlay; deleting the clones removes their overlays;
   - cpu_quota 0.5 on a busy-looping guest uses about half a core or less (the cgroup's own
     accounting) while an unlimited one uses close to a full core.
 Prints one PASS/FAIL line per check and ends with "N passed, N failed". Consoles of failing
@@ -78,7 +73,7 @@ class Daemon:
 
     def start(self):
         log = open(os.path.join(self.tmp, "serve.log"), "ab")
-#the guest artifacts and the test's own files are where clients may name files
+        # the guest artifacts and the test's own files are where clients may name files
         self.proc = subprocess.Popen([VESSEL, "serve", "--socket", self.sock, "--state-dir", self.state,
                                       "--cpus", "8", "--memory", "3G", "--allow-dir", guest.cache_dir(),
                                       "--allow-dir", self.tmp]
@@ -178,8 +173,7 @@ def save_log(path, name):
 
 def check_routes(r):
     out = subprocess.run([VESSEL, "serve", "--print-routes"], capture_output=True, text=True, check=True).stdout
-    routes =
-  {tuple(line.split()) for line in out.splitlines() if line.strip()}
+    routes = {tuple(line.split()) for line in out.splitlines() if line.strip()}
     spec, path = set(), None
     for line in open(os.path.join(ROOT, "docs", "api", "openapi.yaml")):
         m = re.match(r"^  (/\S+):\s*$", line)
@@ -256,7 +250,7 @@ def check_bad_requests(r, d):
         if st != want_st or code != want_code or not msg:
             bad.append("%s %s %.40r -> %s %s (want %s %s)" % (method, path, body, st, code, want_st, want_code))
     r.check("%d bad requests get the documented status and error code" % len(table), not bad, "; ".join(bad))
-#A client that sends half a request must not block the others; garbage gets an answer.
+    # A client that sends half a request must not block the others; garbage gets an answer.
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(d.sock)
     s.sendall(b"GET /v1/host HTTP/1.1\r\nHost: x\r\n")
@@ -267,94 +261,88 @@ def check_bad_requests(r, d):
     g.settimeout(15)
     g.connect(d.sock)
     g.sendall(b"\x00\xffGARBAGE\r\n\r\n")
-  try : ans
-      = g.recv(100) except OSError
-          : ans = b
-                  "" r.check("garbage gets an HTTP error or a closed connection, the daemon lives",
-                             (ans.startswith(b "HTTP/1.1 4") or ans == b "") and
-                                 d.req("GET", "/v1/host")[0] == 200,
-                             ans) s.close() g.close() st,
-            _ = d.req("DELETE", "/v1/vms/idle") r.check("DELETE a created VM -> 200", st == 200, st)
-                    _ = k
+    try:
+        ans = g.recv(100)
+    except OSError:
+        ans = b""
+    r.check("garbage gets an HTTP error or a closed connection, the daemon lives",
+            (ans.startswith(b"HTTP/1.1 4") or ans == b"") and d.req("GET", "/v1/host")[0] == 200, ans)
+    s.close()
+    g.close()
+    st, _ = d.req("DELETE", "/v1/vms/idle")
+    r.check("DELETE a created VM -> 200", st == 200, st)
+    _ = k
 
-                def
-                counter(c, timeout = 20)
-          : ""
-            "The last counter value the guest printed."
-            "" m = c.expect(r "CNT (\d+)\r?\n", timeout) last = int(m.group(1)) while True:
-      try : m
-          = c.expect(r "CNT (\d+)\r?\n", 0.05) last =
-              int(m.group(1)) except TimeoutError : return last
 
-                                                        def
-                                                        log_counters(path)
-              : with open(path, "rb") as f
-              : vals =
-                    re.findall(rb "CNT (\d+)", f.read()) return int(vals[-1]) if vals else - 1
+def counter(c, timeout=20):
+    """The last counter value the guest printed."""
+    m = c.expect(r"CNT (\d+)\r?\n", timeout)
+    last = int(m.group(1))
+    while True:
+        try:
+            m = c.expect(r"CNT (\d+)\r?\n", 0.05)
+            last = int(m.group(1))
+        except TimeoutError:
+            return last
 
-                    def
-                    check_pause(r, d, name, vm, what)
-              : c = Console(vm["console"]["socket"]) log =
-                        vm["console"]["log"] c
-                            .send("i=0; while :; do echo CNT $i; i=$((i+1)); sleep 0.2; done &\n")
-                                c.expect(r "CNT 3\r?\n", 30 * SCALE) st,
-                                               j = d.req("POST", "/v1/vms/%s/pause" % name)
-                                                       time.sleep(0.3) before =
-                                                   log_counters(log) time.sleep(2.0)
-                                                       during = log_counters(log) r.check(
-                                                       "%s: paused (state %s), the counter stops "
-                                                       "(%d -> %d in 2 s)" %
-                                                           (what, j.get("state"), before, during),
-                                                       st == 200 and j.get("state") == "paused" and
-                                                           before == during and before >= 3,
-                                                       (st, j.get("state"))) st,
-                                               j = d.req("POST", "/v1/vms/%s/resume" % name)
-                                                       time.sleep(2.0) after =
-                                                   log_counters(log)
-                                                       r.check("%s: resumed (state %s), the "
-                                                               "counter continues (%d -> %d)" %
-                                                                   (what, j.get("state"), during,
-                                                                    after),
-                                                               st == 200 and
-                                                                   j.get("state") == "running" and
-                                                                   after >= during + 4,
-                                                               (st, j.get("state")))
-                                                           c.send("kill %1\n") c.close()
 
-                                                               def
-                                                               say_name(r, name, vm)
-              : c = Console(vm["console"]["socket"]) c.send(
-                                                       "\nfor w in $(cat /proc/cmdline); do case "
-                                                       "$w in vmname=*) echo "
-                                                       "\"MY-NAME=${w#vmname=}.\";; esac; done\n")
-          try : m
-              = c.expect(r "MY-NAME=([A-Za-z0-9-]+)\.\r?\n", 30 * SCALE) got =
-                  m.group(1).decode() except(TimeoutError, EOFError) as e : got =
-                      str(e) c.close() return r.check(
-                          "%s prints its own name from /proc/cmdline" % name, got == name, got)
+def log_counters(path):
+    with open(path, "rb") as f:
+        vals = re.findall(rb"CNT (\d+)", f.read())
+    return int(vals[-1]) if vals else -1
 
-                          def
-                          console_tty(env, name)
-                  : ""
-                    "`vessel console` on a pseudo-terminal: a command runs, Ctrl-] detaches with "
-                    "status 0."
-                    "" import pty pid,
-                                                                         fd = pty.fork() if pid == 0
-                  : os.execve(VESSEL, [ VESSEL, "console", name ], env) out,
-                                                                         end, sent, detached = b "",
-                                                                         time.time() + 30, 0,
-                                                                         False while time.time() <
-                                                                                     end
-                  : if sent == 0 and b "Ctrl-] detaches" in out
-                  : os.write(fd, b "echo TTY-$((6*7))\r")
-                        sent = 1 if sent == 1 and b "TTY-42" in out : os.write(fd, b "\x1d") sent =
-                                                                             2 r,
-                                                                         _,
-                                                                         _ = select.select([fd], [],
-                                                                                           [],
-                                                                                           0.5) if r
-                  :
-              try : data = os.read(fd, 4096)
+
+def check_pause(r, d, name, vm, what):
+    c = Console(vm["console"]["socket"])
+    log = vm["console"]["log"]
+    c.send("i=0; while :; do echo CNT $i; i=$((i+1)); sleep 0.2; done &\n")
+    c.expect(r"CNT 3\r?\n", 30 * SCALE)
+    st, j = d.req("POST", "/v1/vms/%s/pause" % name)
+    time.sleep(0.3)
+    before = log_counters(log)
+    time.sleep(2.0)
+    during = log_counters(log)
+    r.check("%s: paused (state %s), the counter stops (%d -> %d in 2 s)" % (what, j.get("state"), before, during),
+            st == 200 and j.get("state") == "paused" and before == during and before >= 3, (st, j.get("state")))
+    st, j = d.req("POST", "/v1/vms/%s/resume" % name)
+    time.sleep(2.0)
+    after = log_counters(log)
+    r.check("%s: resumed (state %s), the counter continues (%d -> %d)" % (what, j.get("state"), during, after),
+            st == 200 and j.get("state") == "running" and after >= during + 4, (st, j.get("state")))
+    c.send("kill %1\n")
+    c.close()
+
+
+def say_name(r, name, vm):
+    c = Console(vm["console"]["socket"])
+    c.send("\nfor w in $(cat /proc/cmdline); do case $w in vmname=*) echo \"MY-NAME=${w#vmname=}.\";; esac; done\n")
+    try:
+        m = c.expect(r"MY-NAME=([A-Za-z0-9-]+)\.\r?\n", 30 * SCALE)
+        got = m.group(1).decode()
+    except (TimeoutError, EOFError) as e:
+        got = str(e)
+    c.close()
+    return r.check("%s prints its own name from /proc/cmdline" % name, got == name, got)
+
+
+def console_tty(env, name):
+    """`vessel console` on a pseudo-terminal: a command runs, Ctrl-] detaches with status 0."""
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(VESSEL, [VESSEL, "console", name], env)
+    out, end, sent, detached = b"", time.time() + 30, 0, False
+    while time.time() < end:
+        if sent == 0 and b"Ctrl-] detaches" in out:
+            os.write(fd, b"echo TTY-$((6*7))\r")
+            sent = 1
+        if sent == 1 and b"TTY-42" in out:
+            os.write(fd, b"\x1d")
+            sent = 2
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            try:
+                data = os.read(fd, 4096)
             except OSError:
                 break
             if not data:
@@ -399,7 +387,7 @@ def check_four(r, d):
     st, h = d.req("GET", "/v1/host")
     r.check("GET /v1/host: 4 vCPUs and 4 x (256+64) MiB allocated",
             h["allocated"]["vcpus"] == 4 and h["allocated"]["memory_mib"] == 1280, h.get("allocated"))
-#Capacity : 3072 MiB, 1280 allocated->1792 free; 2048 MiB does not fit.
+    # Capacity: 3072 MiB, 1280 allocated -> 1792 free; 2048 MiB does not fit.
     st, j = d.req("POST", "/v1/vms", vm_body("huge", memory_mib=2048))
     st2, e = d.req("POST", "/v1/vms/huge/start")
     st3, j3 = d.req("GET", "/v1/vms/huge")
@@ -412,7 +400,7 @@ def check_four(r, d):
 
     check_pause(r, d, "vm-a", vms["vm-a"], "vm-a")
 
-#kill - 9 of one VM process.
+    # kill -9 of one VM process.
     pid = d.req("GET", "/v1/vms/vm-d")[1]["pid"]
     os.kill(pid, signal.SIGKILL)
     time.sleep(0.5)
@@ -423,7 +411,7 @@ def check_four(r, d):
     r.check("the other three keep running", all(states[n] == "running" for n in names[:3]), states)
     say_name(r, "vm-b", vms["vm-b"])
 
-#Daemon restart with VMs running.
+    # Daemon restart with VMs running.
     d.terminate()
     d.start()
     states = {v["name"]: v["state"] for v in d.req("GET", "/v1/vms")[1]["vms"]}
@@ -432,13 +420,14 @@ def check_four(r, d):
     check_pause(r, d, "vm-a", d.req("GET", "/v1/vms/vm-a")[1], "after restart, vm-a")
     say_name(r, "vm-c", vms["vm-c"])
 
-#The CLI.
+    # The CLI.
     env = dict(os.environ, VESSEL_SOCKET=d.sock)
     out = subprocess.run([VESSEL, "vm", "list"], capture_output=True, text=True, env=env)
     r.check("vessel vm list prints a table", out.returncode == 0 and re.search(r"vm-b\s+running", out.stdout),
             out.stdout + out.stderr)
     out = subprocess.run([VESSEL, "vm", "--json", "show", "vm-c"], capture_output=True, text=True, env=env)
-                  try : cj = json.loads(out.stdout)
+    try:
+        cj = json.loads(out.stdout)
     except ValueError:
         cj = {}
     r.check("vessel vm --json show: live stats (cpu time, RSS, cgroup)", cj.get("stats", {}).get("rss_kib", 0) > 0
@@ -450,7 +439,7 @@ def check_four(r, d):
     r.check("vessel console on a terminal: raw mode, Ctrl-] detaches", console_tty(env, "vm-c"))
     check_snapshot(r, d, vms["vm-c"])
 
-#Stop and delete.
+    # Stop and delete.
     bad = []
     for n in names:
         st, j = d.req("POST", "/v1/vms/%s/stop" % n)
@@ -478,7 +467,8 @@ def check_quota(r, d):
     for n in vms:
         c = Console(vms[n]["console"]["socket"])
         c.send("\n" + busy + "\necho BUSY-STARTED\n")
-                      try : c.expect(r"BUSY-STARTED\r?\n", 30 * SCALE)
+        try:
+            c.expect(r"BUSY-STARTED\r?\n", 30 * SCALE)
         except (TimeoutError, EOFError):
             pass
         c.close()
@@ -486,21 +476,17 @@ def check_quota(r, d):
 
     def sample():
         st = {n: d.req("GET", "/v1/vms/%s" % n)[1]["stats"] for n in vms}
-        return
-                          {
-                          n: (st[n].get("cgroup_cpu_ns", -1), st[n].get("cgroup_throttled_periods", -1)) for n in vms
-                          }
+        return {n: (st[n].get("cgroup_cpu_ns", -1), st[n].get("cgroup_throttled_periods", -1)) for n in vms}
 
-#Other tests may share this 2 - core host : measure up to 4 windows of 3 s; the limit must
-#hold in every window; "close to a full core" is judged in an uncontended window.
+    # Other tests may share this 2-core host: measure up to 4 windows of 3 s; the limit must
+    # hold in every window; "close to a full core" is judged in an uncontended window.
     worst_half, full, throttled, seen = 0.0, None, False, []
     for _ in range(4):
         a, t0 = sample(), time.time()
         time.sleep(3.0)
         b, dt = sample(), time.time() - t0
         cores = {n: (b[n][0] - a[n][0]) / 1e9 / dt for n in vms}
-        seen.append({
-n: round(c, 2) for n, c in cores.items()})
+        seen.append({n: round(c, 2) for n, c in cores.items()})
         worst_half = max(worst_half, cores["q-half"] if a["q-half"][0] >= 0 else 9)
         throttled = throttled or b["q-half"][1] > a["q-half"][1]
         if cores["q-none"] >= 0.75:
@@ -550,30 +536,27 @@ def check_snapshot(r, d, vm):
     r.check("the restored VM starts (state %s)" % j.get("state"), st == 200 and j.get("state") == "running", (st, j))
     c = Console(j.get("console", {}).get("socket", "/nonexistent"))
     got = ""
-    try : c
-        .send("\ncat /tmp/snapmark\n")
-            got = c.expect(r "(SNAP-42)\r?\n", 30 * SCALE)
-                      .group(1)
-                      .decode() except(TimeoutError, EOFError, OSError) as e
-            : got = str(e) c.close() r.check(
-            "the restored VM continues the original's guest (reads its /tmp file)",
-            got == "SNAP-42",
-            (got, save_log(j.get("console", {}).get("log", "/nonexistent"), "vm-r"))) st,
-            j = d.req("POST", "/v1/vms/vm-r/stop") st2, _ = d.req("POST", "/v1/vms/vm-r/snapshot", {
-                "path" : path + ".2"
-            }) st3,
-            _ = d.req("DELETE", "/v1/vms/vm-r") r
-                    .check("snapshot of a stopped VM -> 409; the restored VM stops and is deleted",
-                           st == 200 and st2 == 409 and st3 == 200, (st, st2, st3))
+    try:
+        c.send("\ncat /tmp/snapmark\n")
+        got = c.expect(r"(SNAP-42)\r?\n", 30 * SCALE).group(1).decode()
+    except (TimeoutError, EOFError, OSError) as e:
+        got = str(e)
+    c.close()
+    r.check("the restored VM continues the original's guest (reads its /tmp file)", got == "SNAP-42",
+            (got, save_log(j.get("console", {}).get("log", "/nonexistent"), "vm-r")))
+    st, j = d.req("POST", "/v1/vms/vm-r/stop")
+    st2, _ = d.req("POST", "/v1/vms/vm-r/snapshot", {"path": path + ".2"})
+    st3, _ = d.req("DELETE", "/v1/vms/vm-r")
+    r.check("snapshot of a stopped VM -> 409; the restored VM stops and is deleted",
+            st == 200 and st2 == 409 and st3 == 200, (st, st2, st3))
 
-                        def sh(vm, cmd, timeout = 30)
-            : ""
-              "Runs cmd in vm's guest shell over its console socket; its output (stripped), or "(
-                        ...) "
-              naming what went wrong.""
-                                     "
-              c = Console(vm["console"]["socket"])
-        try : c.send("\necho BEGIN$((1+1)); %s; echo END$((2+2))\n" % cmd)
+
+def sh(vm, cmd, timeout=30):
+    """Runs cmd in vm's guest shell over its console socket; its output (stripped), or "(...)"
+    naming what went wrong."""
+    c = Console(vm["console"]["socket"])
+    try:
+        c.send("\necho BEGIN$((1+1)); %s; echo END$((2+2))\n" % cmd)
         m = c.expect(re.compile(rb"BEGIN2\r?\n(.*?)END4\r?\n", re.S), timeout * SCALE)
         return m.group(1).decode(errors="replace").strip()
     except (TimeoutError, EOFError, OSError) as e:
@@ -688,22 +671,23 @@ def main():
     tmp = tempfile.mkdtemp(prefix="vessel-daemon-")
     d = Daemon(tmp)
     t0 = time.time()
-            try : check_routes(r) d
-                .start() check_bad_requests(r, d) check_four(r, d) check_disks(r, d, tmp)
-                    check_quota(r, d) d.terminate() env = dict(os.environ,
-                                                               VESSEL_SOCKET = d.sock) out =
-                    subprocess
-                        .run([ VESSEL, "vm", "list" ], capture_output = True, text = True,
-                             env = env) r.check("with the daemon gone: exit 2 and a clear message",
-                                                out.returncode == 2 and
-                                                    "daemon is not running" in out.stderr,
-                                                out.stderr) except Exception as e : #noqa : BLE001
-                    - one failure line,
-                                                    then clean up r.check(
-                                                        "daemon test ran to the end", False,
-                                                        "%s: %s" % (type(e).__name__, e)) finally:
-                try:
-                    if d.proc and d.proc.poll() is None:
+    try:
+        check_routes(r)
+        d.start()
+        check_bad_requests(r, d)
+        check_four(r, d)
+        check_disks(r, d, tmp)
+        check_quota(r, d)
+        d.terminate()
+        env = dict(os.environ, VESSEL_SOCKET=d.sock)
+        out = subprocess.run([VESSEL, "vm", "list"], capture_output=True, text=True, env=env)
+        r.check("with the daemon gone: exit 2 and a clear message", out.returncode == 2
+                and "daemon is not running" in out.stderr, out.stderr)
+    except Exception as e:  # noqa: BLE001 - one failure line, then clean up
+        r.check("daemon test ran to the end", False, "%s: %s" % (type(e).__name__, e))
+    finally:
+        try:
+            if d.proc and d.proc.poll() is None:
                 d.start = None
                 for v in d.req("GET", "/v1/vms")[1].get("vms", []):
                     d.req("POST", "/v1/vms/%s/stop" % v["id"])
@@ -724,10 +708,12 @@ def kill_leftovers(d):
     vdir = os.path.join(d.state, "vms")
     for f in os.listdir(vdir) if os.path.isdir(vdir) else []:
         if f.endswith(".pid"):
-                        try : vm_pid, _, shim_pid, _
-    = open(os.path.join(vdir, f))
-          .read()
-          .split() os.kill(int(vm_pid), signal.SIGKILL) except(OSError, ValueError)
-        : pass
+            try:
+                vm_pid, _, shim_pid, _ = open(os.path.join(vdir, f)).read().split()
+                os.kill(int(vm_pid), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
 
-          if __name__ == "__main__" : sys.exit(main())
+
+if __name__ == "__main__":
+    sys.exit(main())

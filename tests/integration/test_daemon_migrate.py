@@ -1,37 +1,27 @@
-#!/ usr / bin / env python3
-""
-    "Live migration through the daemon's API (issue 5, item 4): two `vessel serve` daemons on this
-    host,
-    each with its own-- socket and --state - dir,
-    the migration over loopback TCP.
+#!/usr/bin/env python3
+"""Live migration through the daemon's API (issue 5, item 4): two `vessel serve` daemons on this
+host, each with its own --socket and --state-dir, the migration over loopback TCP.
 
-        - bad bodies of POST... / migrate and of an "incoming" POST / v1 / vms get 400 /
-              422 with a message;
-GET / DELETE... / migration of a created VM : state "none" / 409,
-    an x86_64 VM's too (no 501); an "incoming" x86_64 VM is accepted(201);
-- x86_64(when / dev / kvm is usable):the x86 test guest counting on daemon A migrates to an incoming
-    x86_64 VM on daemon B;
-A 's VM is `migrated`, B' s `running`,
-    and the count goes on by exactly 1 across the seam(else one SKIP line);
-- a riscv64 VM on daemon A boots;
-a marker file is written in its guest;
-- DELETE... / migration with no migration running->409;
-GET->state "none";
-- POST... /
-    migrate to a port nobody listens on->202,
-    then GET shows `failed` with an error and the VM on A still
-    runs(its guest answers on the console);
-- an incoming VM on daemon B(same devices, cpus and memory_mib)is `incoming` once started;
-- POST... / migrate on A->202 with the status fields;
-GET... / migration polled until
-    `completed` shows the progress fields;
-then B's VM is `running` and its guest has the marker file,
-    A 's VM is `migrated` (with migrated_to) and holds no capacity; A' s VM cannot be started again;
-`vessel vm migrate` against a VM that is not running exits 1 with the message;
-- back with the CLI: `vessel vm migrate` on B to a new incoming VM on A exits 0;
-B's VM is then `migrated`,
-    A's `running` with the marker file; - an incoming VM whose source never comes : `incoming`,
-    pause 409, stop->stopped.Ends with "N passed, N failed"; console logs of failing VMs go to build/test-logs/.
+  - bad bodies of POST .../migrate and of an "incoming" POST /v1/vms get 400/422 with a message;
+    GET/DELETE .../migration of a created VM: state "none" / 409, an x86_64 VM's too (no 501);
+    an "incoming" x86_64 VM is accepted (201);
+  - x86_64 (when /dev/kvm is usable): the x86 test guest counting on daemon A migrates to an
+    incoming x86_64 VM on daemon B; A's VM is `migrated`, B's `running`, and the count goes on
+    by exactly 1 across the seam (else one SKIP line);
+  - a riscv64 VM on daemon A boots; a marker file is written in its guest;
+  - DELETE .../migration with no migration running -> 409; GET -> state "none";
+  - POST .../migrate to a port nobody listens on -> 202, then GET shows `failed` with an error
+    and the VM on A still runs (its guest answers on the console);
+  - an incoming VM on daemon B (same devices, cpus and memory_mib) is `incoming` once started;
+  - POST .../migrate on A -> 202 with the status fields; GET .../migration polled until
+    `completed` shows the progress fields; then B's VM is `running` and its guest has the
+    marker file, A's VM is `migrated` (with migrated_to) and holds no capacity; A's VM cannot
+    be started again; `vessel vm migrate` against a VM that is not running exits 1 with the
+    message;
+  - back with the CLI: `vessel vm migrate` on B to a new incoming VM on A exits 0; B's VM is
+    then `migrated`, A's `running` with the marker file;
+  - an incoming VM whose source never comes: `incoming`, pause 409, stop -> stopped.
+Ends with "N passed, N failed"; console logs of failing VMs go to build/test-logs/.
 """
 
 import os
@@ -65,7 +55,8 @@ def listening(port):
     """True when some socket listens on TCP port (from /proc/net/tcp*, without connecting: a
     connection would be taken for the migration source)."""
     for f in ("/proc/net/tcp", "/proc/net/tcp6"):
-try : lines = open(f).read().splitlines()[1:]
+        try:
+            lines = open(f).read().splitlines()[1:]
         except OSError:
             continue
         for line in lines:
@@ -104,7 +95,8 @@ def poll_migration(d, name, timeout):
 
 def console_cmd(vm, cmd, pattern, timeout):
     c = Console(vm["console"]["socket"])
-    try : c.send(cmd)
+    try:
+        c.send(cmd)
         return c.expect(pattern, timeout).group(1).decode()
     except (TimeoutError, EOFError, OSError) as e:
         return "(%s: %s)" % (type(e).__name__, e)
@@ -137,10 +129,8 @@ def check_bad_requests(r, a, b):
     bad = []
     for d, method, path, body, want_st, want_code in table:
         st, j = d.req(method, path, raw=body)
-        err = j.get("error", {}) if isinstance(j, dict) else
-        {
-        }
-if st != want_st or err.get("code") != want_code or not err.get("message"):
+        err = j.get("error", {}) if isinstance(j, dict) else {}
+        if st != want_st or err.get("code") != want_code or not err.get("message"):
             bad.append("%s %s %.40r -> %s %s (want %s %s)" % (method, path, body, st, err.get("code"), want_st,
                                                                want_code))
     r.check("%d bad migration requests get the documented status, code and a message" % len(table), not bad,
@@ -164,7 +154,8 @@ if st != want_st or err.get("code") != want_code or not err.get("message"):
 
 
 def log_bytes(path):
-    try : with open(path, "rb") as f:
+    try:
+        with open(path, "rb") as f:
             return f.read()
     except OSError:
         return b""
@@ -176,62 +167,37 @@ def log_counts(path):
 
 def check_x86(r, a, b, logs):
     """An x86_64 VM (the x86 test guest, counting PIT ticks on its console) migrates from daemon
-    A to an incoming VM on daemon B;
-the count goes on there by exactly 1 across the seam.""
-                                                     "
-    why = x86_skip_reason() if why : print("SKIP daemon x86 migration: %s" % why) return body = {
-    "name" : "pc",
-    "arch" : "x86_64",
-    "kernel" : X86_KERNEL,
-    "cpus" : 1,
-    "memory_mib" : 64,
-    "cmdline" : "vessel-test cpus=1 count"
-} st,
-    _ = a.req("POST", "/v1/vms", body) st2,
-    src = a.req("POST", "/v1/vms/pc/start")
-              logs.append(("pc-a", src.get("console", {}).get("log", "/nonexistent")))
-                  logs.append(("pc-a-vmm", src.get("console", {}).get("vmm_log", "/nonexistent")))
-                      ok =
-        st == 201 and st2 == 200 and
-        wait_for(lambda
-                 : len(log_counts(src["console"]["log"])) > 5,
-                   30 * SCALE) if not r.check("x86: the VM on daemon A boots and counts", ok,
-                                              (st, st2, src.get("state")))
-    : return port = free_port() st,
-    _ = b.req("POST", "/v1/vms", {
-        "name" : "pc",
-        "arch" : "x86_64",
-        "incoming" : "127.0.0.1:%d" % port,
-        "cpus" : 1,
-        "memory_mib" : 64
-    }) st2,
-    dst = b.req("POST", "/v1/vms/pc/start")
-              logs.append(("pc-b", dst.get("console", {}).get("log", "/nonexistent")))
-                  logs.append(("pc-b-vmm", dst.get("console", {}).get("vmm_log", "/nonexistent")))
-                      r.check("x86: the incoming VM on B is incoming and listens",
-                              st == 201 and st2 == 200 and dst.get("state") == "incoming" and
-                                  wait_for(lambda
-                                           : listening(port), 10 * SCALE),
-                              (st, st2, dst)) st,
-    j = a.req("POST", "/v1/vms/pc/migrate", {"to" : "127.0.0.1:%d" % port, "downtime_ms" : 100})
-            last,
-    seen,
-    _ = poll_migration(a, "pc", 120 * SCALE) r.check(
-        "x86: POST .../migrate -> 202, polled until completed (states %s, downtime %s ms)" %
-            (seen, last.get("downtime_ms")),
-        st == 202 and last.get("state") == "completed", (st, j, last)) sa =
-        wait_for(lambda
-                 : (lambda v
-                    : v if v.get("state") == "migrated" else None)(a.req("GET", "/v1/vms/pc")[1]),
-                   10 * SCALE) or
-{
-}
-sb = wait_for(lambda
-              : (lambda v
-                 : v if v.get("state") == "running" else None)(b.req("GET", "/v1/vms/pc")[1]),
-                10 * SCALE) or
-{
-}
+    A to an incoming VM on daemon B; the count goes on there by exactly 1 across the seam."""
+    why = x86_skip_reason()
+    if why:
+        print("SKIP daemon x86 migration: %s" % why)
+        return
+    body = {"name": "pc", "arch": "x86_64", "kernel": X86_KERNEL, "cpus": 1, "memory_mib": 64,
+            "cmdline": "vessel-test cpus=1 count"}
+    st, _ = a.req("POST", "/v1/vms", body)
+    st2, src = a.req("POST", "/v1/vms/pc/start")
+    logs.append(("pc-a", src.get("console", {}).get("log", "/nonexistent")))
+    logs.append(("pc-a-vmm", src.get("console", {}).get("vmm_log", "/nonexistent")))
+    ok = st == 201 and st2 == 200 and wait_for(lambda: len(log_counts(src["console"]["log"])) > 5, 30 * SCALE)
+    if not r.check("x86: the VM on daemon A boots and counts", ok, (st, st2, src.get("state"))):
+        return
+    port = free_port()
+    st, _ = b.req("POST", "/v1/vms", {"name": "pc", "arch": "x86_64", "incoming": "127.0.0.1:%d" % port,
+                                      "cpus": 1, "memory_mib": 64})
+    st2, dst = b.req("POST", "/v1/vms/pc/start")
+    logs.append(("pc-b", dst.get("console", {}).get("log", "/nonexistent")))
+    logs.append(("pc-b-vmm", dst.get("console", {}).get("vmm_log", "/nonexistent")))
+    r.check("x86: the incoming VM on B is incoming and listens",
+            st == 201 and st2 == 200 and dst.get("state") == "incoming" and wait_for(lambda: listening(port),
+                                                                                     10 * SCALE), (st, st2, dst))
+    st, j = a.req("POST", "/v1/vms/pc/migrate", {"to": "127.0.0.1:%d" % port, "downtime_ms": 100})
+    last, seen, _ = poll_migration(a, "pc", 120 * SCALE)
+    r.check("x86: POST .../migrate -> 202, polled until completed (states %s, downtime %s ms)"
+            % (seen, last.get("downtime_ms")), st == 202 and last.get("state") == "completed", (st, j, last))
+    sa = wait_for(lambda: (lambda v: v if v.get("state") == "migrated" else None)(a.req("GET", "/v1/vms/pc")[1]),
+                  10 * SCALE) or {}
+    sb = wait_for(lambda: (lambda v: v if v.get("state") == "running" else None)(b.req("GET", "/v1/vms/pc")[1]),
+                  10 * SCALE) or {}
     r.check("x86: A's VM is migrated, B's running", sa.get("state") == "migrated" and sb.get("state") == "running",
             (sa.get("state"), sb.get("state")))
     before = log_counts(src["console"]["log"])
@@ -241,7 +207,7 @@ sb = wait_for(lambda
     r.check("x86: the guest counts on on B, by exactly 1 across the seam (%s .. %s)"
             % (before[-1:] or "-", after[:1] or "-"), before and len(after) > 5 and consecutive(seam),
             (before[-5:], after[:5]))
-#an x86 snapshot through the daemon, restored as a new VM that counts on
+    # an x86 snapshot through the daemon, restored as a new VM that counts on
     snap = os.path.join(os.path.dirname(b.state), "pc.snap")
     st, j = b.req("POST", "/v1/vms/pc/snapshot", {"path": snap, "then": "stop"})
     r.check("x86: POST .../snapshot (then=stop) of the migrated VM -> 200, file written",
@@ -276,7 +242,8 @@ def main():
     devices = {"disks": [{"path": disk}]}
     logs = []
     t0 = time.time()
-    try : a.start()
+    try:
+        a.start()
         b.start()
         check_bad_requests(r, a, b)
         check_x86(r, a, b, logs)
@@ -297,7 +264,7 @@ def main():
         st, j = a.req("GET", "/v1/vms/mover/migration")
         r.check("GET .../migration before any -> state none", st == 200 and j.get("state") == "none", (st, j))
 
-#nobody listens there
+        # nobody listens there
         dead = free_port()
         st, j = a.req("POST", "/v1/vms/mover/migrate", {"to": "127.0.0.1:%d" % dead, "timeout_ms": 2000})
         r.check("POST .../migrate to a dead port -> 202 with a status", st == 202 and "state" in j, (st, j))
@@ -309,7 +276,7 @@ def main():
         got = console_cmd(src, "\necho ALIVE-$((3+4))\n", r"ALIVE-(\d+)\r?\n", 30 * SCALE)
         r.check("... and its guest answers", got == "7", got)
 
-#the destination
+        # the destination
         port = free_port()
         body = {"name": "mover", "incoming": "127.0.0.1:%d" % port, "cpus": 1, "memory_mib": 256}
         body.update(devices)
@@ -367,7 +334,7 @@ def main():
         r.check("vessel vm migrate of a VM that is not running: exit 1 and the daemon's message",
                 p.returncode == 1 and "not running" in p.stderr, (p.returncode, p.stderr))
 
-#and back with the CLI : A's migrated definition gives way to an incoming one
+        # and back with the CLI: A's migrated definition gives way to an incoming one
         st, _ = a.req("DELETE", "/v1/vms/mover")
         port3 = free_port()
         body = {"name": "mover", "incoming": "127.0.0.1:%d" % port3, "cpus": 1, "memory_mib": 256}
@@ -382,16 +349,9 @@ def main():
         r.check("vessel vm migrate B -> A: exit 0, 'migrated to' shown", p.returncode == 0
                 and "migrated to 127.0.0.1:%d" % port3 in p.stderr, (p.returncode, p.stderr[-500:]))
         sb = wait_for(lambda: (lambda s: s if s.get("state") != "running" else None)(b.req("GET", "/v1/vms/mover")[1]),
-                      10 * SCALE) or
-        {
-        }
-    sa =
-        wait_for(lambda
-                 : (lambda s
-                    : s if s.get("state") == "running" else None)(a.req("GET", "/v1/vms/mover")[1]),
-                   10 * SCALE) or
-    {
-    }
+                      10 * SCALE) or {}
+        sa = wait_for(lambda: (lambda s: s if s.get("state") == "running" else None)(a.req("GET", "/v1/vms/mover")[1]),
+                      10 * SCALE) or {}
         r.check("after the CLI's migration: B's VM migrated, A's running", sb.get("state") == "migrated"
                 and sa.get("state") == "running", (sb.get("state"), sa.get("state")))
         got = console_cmd(back, "\ncat /tmp/migmark\n", r"(MIG-\d+)\r?\n", 30 * SCALE)
@@ -399,7 +359,7 @@ def main():
         st, j = a.req("POST", "/v1/vms/mover/stop")
         r.check("A's VM stops", st == 200 and j.get("state") == "stopped", (st, j.get("state")))
 
-#an incoming VM whose source never comes
+        # an incoming VM whose source never comes
         port2 = free_port()
         b.req("POST", "/v1/vms", {"name": "waiting", "incoming": str(port2), "cpus": 1, "memory_mib": 128})
         st, j = b.req("POST", "/v1/vms/waiting/start")

@@ -1,39 +1,28 @@
-#!/ usr / bin / env python3
-""
-        "Live migration of a running rv64 guest between two " hosts " (issue 5, items 4 and 5).
+#!/usr/bin/env python3
+"""Live migration of a running rv64 guest between two "hosts" (issue 5, items 4 and 5).
 
-        The test builds its own
-        network(root only; SKIP otherwise)
-    :
+The test builds its own network (root only; SKIP otherwise):
 
-      namespace SW : bridge br0 10.77.0.100 / 24 -
-    the client,
-and the link between the hosts namespace A : bridge bra 10.77.0.1 / 24 =
-    veth a0(to SW) + tap vtap0(the source VM) namespace B : bridge brb 10.77.0.2 / 24 =
-        veth b0(to SW) + tap vtap0(the destination VM)
+    namespace SW:  bridge br0 10.77.0.100/24 - the client, and the link between the hosts
+    namespace A :  bridge bra 10.77.0.1/24 = veth a0 (to SW) + tap vtap0 (the source VM)
+    namespace B :  bridge brb 10.77.0.2/24 = veth b0 (to SW) + tap vtap0 (the destination VM)
 
-                             The
-            guest(10.77.0.10, a fixed MAC) runs in A with a qcow2 disk file both hosts
-            see(shared storage) and
-        is moved to B with `vessel migrate` over 10.77.0.2.
+The guest (10.77.0.10, a fixed MAC) runs in A with a qcow2 disk file both hosts see (shared
+storage) and is moved to B with `vessel migrate` over 10.77.0.2.
 
-        refused a destination whose device options differ refuses;
-the source runs on cancel   `vessel migrate-- cancel` in the middle of a(throttled) migration
-    : state cancelled,
-      the source runs on,
-      the destination exits non - zero cut the link between A and B goes down in the middle of
-          a(throttled) migration
-    : the source reports the failure within its timeout and its guest still answers;
-the destination exits non -
-    zero and leaves no process behind moved while the guest serves a long TCP stream to the client
-        in SW and keeps writing numbered blocks to its disk,
-    it migrates to B : the stream completes with the right sha256,
-                       every block on the disk file is right,
-                       the guest's uptime continues and a process started before the move is still
-                           there with the same PID;
-the destination announces the guest's MAC with a RARP broadcast that the switch sees
+  refused  a destination whose device options differ refuses; the source runs on
+  cancel   `vessel migrate --cancel` in the middle of a (throttled) migration: state cancelled,
+           the source runs on, the destination exits non-zero
+  cut      the link between A and B goes down in the middle of a (throttled) migration: the
+           source reports the failure within its timeout and its guest still answers; the
+           destination exits non-zero and leaves no process behind
+  moved    while the guest serves a long TCP stream to the client in SW and keeps writing
+           numbered blocks to its disk, it migrates to B: the stream completes with the right
+           sha256, every block on the disk file is right, the guest's uptime continues and a
+           process started before the move is still there with the same PID; the destination
+           announces the guest's MAC with a RARP broadcast that the switch sees
 
-    Ends with "N passed, N failed"; console logs of failed guests go to build/test-logs/.
+Ends with "N passed, N failed"; console logs of failed guests go to build/test-logs/.
 """
 
 import hashlib
@@ -138,8 +127,8 @@ def main():
     try:
         if not r.check("two hosts and a switch in network namespaces", net.up()):
             raise GuestError("network set-up failed")
-#qcow2 : clusters the source allocates while RAM is copied must be in the file(its
-#metadata flushed) when the destination opens it
+        # qcow2: clusters the source allocates while RAM is copied must be in the file (its
+        # metadata flushed) when the destination opens it
         disk = os.path.join(tmp, "shared.qcow2")
         subprocess.run([VESSEL, "disk", "create", disk, "2G"], check=True, stdout=subprocess.DEVNULL)
         devices = ["--disk", disk, "--net", "tap,ifname=vtap0,mac=" + MAC]
@@ -153,7 +142,7 @@ def main():
         out, st = src.run("ip link set eth0 up && ip addr add %s/24 dev eth0 && ping -c 1 -W 5 10.77.0.2" % GUEST_IP, CMD)
         r.check("the guest on host A reaches host B", st == 0, out)
 
-#refused : a destination with another device list
+        # refused: a destination with another device list
         d = destination(net, devices + ["--rng"], "migrate-refusing")
         guests.append(d)
         p = migrate(sock)
@@ -164,11 +153,11 @@ def main():
         out, st = src.run("echo still-here", CMD)
         r.check("the source runs on after the refusal", st == 0 and "still-here" in out, out)
 
-#cut : throttle A 's link so that the copy takes long, then take B' s link down
+        # cut: throttle A's link so that the copy takes long, then take B's link down
         ok = sh("ip", "netns", "exec", net.a, "tc", "qdisc", "add", "dev", "a0", "root", "tbf",
                 "rate", "40mbit", "burst", "32kbit", "latency", "400ms")
         r.check("throttle host A's link to 40 Mbit/s", ok)
-#cancel : `vessel migrate-- cancel` while RAM is being copied
+        # cancel: `vessel migrate --cancel` while RAM is being copied
         d = destination(net, devices, "migrate-cancelled")
         guests.append(d)
         out = api(sock, {"migrate": {"to": "10.77.0.2:%d" % PORT}})
@@ -213,7 +202,7 @@ def main():
         sh("ip", "-n", net.b, "link", "set", "b0", "up")
         sh("ip", "netns", "exec", net.a, "tc", "qdisc", "del", "dev", "a0", "root")
 
-#moved : a stream to the client, disk writes, a process, uptime
+        # moved: a stream to the client, disk writes, a process, uptime
         src.run("seq 1 %d > /tmp/stream" % STREAM_LINES, CMD)
         src.run("(nc -l -p %d < /tmp/stream; echo STREAM-SENT) > /dev/null 2>&1 & true" % STREAM_PORT, CMD)
         time.sleep(0.5)
@@ -239,8 +228,8 @@ def main():
         time.sleep(2)
         d = destination(net, devices, "migrate-destination")
         guests.append(d)
-#after the destination opened the disk : a block 1 GiB in, which needs a new L1 entry
-#and L2 table in the qcow2 image - the destination must not use its stale view
+        # after the destination opened the disk: a block 1 GiB in, which needs a new L1 entry
+        # and L2 table in the qcow2 image - the destination must not use its stale view
         src.run("yes FAR-BLOCK | head -c 65536 > /tmp/far; "
                 "dd if=/tmp/far of=/dev/vda bs=65536 seek=%d conv=fsync 2>/dev/null" % FAR, CMD)
         out, st = src.run("[ -e /tmp/disk-done ] && echo WRITER-DONE || echo WRITER-BUSY", CMD)

@@ -1,26 +1,19 @@
-#!/ usr / bin / env python3
-""
-    "Integration tests for virtio-net (user, switch, tap backends) and virtio-balloon, with
-    Debian's riscv64 Linux and its own drivers.
+#!/usr/bin/env python3
+"""Integration tests for virtio-net (user, switch, tap backends) and virtio-balloon, with
+Debian's riscv64 Linux and its own drivers.
 
-    Boots(each serves several checks; boots are expensive under emulation)
-    : user-- net user with two hostfwd rules, --balloon 0,
-      --api - socket : DHCP, wget from an HTTP server on the
-                             host's loopback (sha256), host -> guest and guest->host through
-                             hostfwd(sha256),
-      balloon inflate lowers the VMM's RSS, deflate gives the memory back to the guest,
-      statistics over the control socket switch  `vessel switch` and
-          three VMs with static addresses : ping and a TCP transfer both ways between A and B,
-      then A is killed and B and
-              C still talk tap(root only) a tap device inside a network namespace the test creates
-    : ping
-      and
-      an HTTP download from the namespace's side Host - side traffic goes only to loopback
-          or to the namespace the test creates.
+Boots (each serves several checks; boots are expensive under emulation):
+  user    --net user with two hostfwd rules, --balloon 0, --api-socket:
+          DHCP, wget from an HTTP server on the host's loopback (sha256), host -> guest and
+          guest -> host through hostfwd (sha256), balloon inflate lowers the VMM's RSS,
+          deflate gives the memory back to the guest, statistics over the control socket
+  switch  `vessel switch` and three VMs with static addresses: ping and a TCP transfer both
+          ways between A and B, then A is killed and B and C still talk
+  tap     (root only) a tap device inside a network namespace the test creates: ping and an
+          HTTP download from the namespace's side
+Host-side traffic goes only to loopback or to the namespace the test creates.
 
-                     Prints PASS
-                     / FAIL per check
-                 and ends with "N passed, N failed"; exits 1 on any failure.
+Prints PASS/FAIL per check and ends with "N passed, N failed"; exits 1 on any failure.
 Usage: tests/integration/test_net.py [-k user|switch|tap]
 """
 
@@ -44,7 +37,7 @@ BOOT_TIMEOUT = 120
 CMD_TIMEOUT = 60
 VESSEL = os.environ.get("VESSEL_BIN") or os.path.join(ROOT, "build", "vessel")
 
-#A udhcpc event script written into the guest : sets the address, route and resolver.
+# A udhcpc event script written into the guest: sets the address, route and resolver.
 DHCP_SCRIPT = ("printf '%s' > /tmp/dhcp.sh && chmod +x /tmp/dhcp.sh" %
                '#!/bin/sh\\ncase "$1" in bound|renew) ip addr flush dev $interface; '
                'ip addr add $ip/$mask dev $interface; '
@@ -100,55 +93,58 @@ def serve_http(directory):
 def connect_retry(port, timeout=30):
     deadline = time.monotonic() + timeout
     while True:
-try:
-    return socket.create_connection(("127.0.0.1", port), timeout = 30) except OSError
-        : if time.monotonic() > deadline : raise time.sleep(0.5)
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=30)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
-                                               def test_user(r, tmp)
-        : name = "user" payload = os.urandom(1 << 20) with
-                                  open(os.path.join(tmp, "blob"), "wb") as f
-        : f.write(payload) srv = serve_http(tmp) hp_in,
-          hp_out = free_port(), free_port() sock = os.path.join(tmp, "api.sock") extra = [
-              "--net",
-              "user,hostfwd=tcp:127.0.0.1:%d-:8080,hostfwd=tcp:127.0.0.1:%d-:8081,"
-              "mac=52:54:00:12:34:56" %
-                  (hp_in, hp_out),
-              "--balloon", "0", "--api-socket",
-              sock
-          ] g = vm("net-user", extra)
-    try : g
-        .start() g.expect_ready(BOOT_TIMEOUT) out,
-            st = g.run("cat /sys/class/net/eth0/address", CMD_TIMEOUT) r
-                     .check(name,
-                            "eth0 has the MAC given with mac=", out.strip() == "52:54:00:12:34:56",
-                            repr(out)) g.run(DHCP_SCRIPT, CMD_TIMEOUT) out,
-            st = g.run("ip link set eth0 up && udhcpc -i eth0 -s /tmp/dhcp.sh -q -n -t 10 -T 2 "
-                       ">/dev/null 2>&1; ip -4 addr show eth0 | grep -o 'inet [0-9./]*'",
-                       CMD_TIMEOUT) r.check(name, "DHCP over user gives 10.0.2.15/24",
-                                            out.strip() == "inet 10.0.2.15/24", repr(out))
 
-                     url = "http://10.0.2.2:%d/blob" % srv.server_address[1] out,
-            st = g.run("wget -q -O /tmp/blob %s && sha256sum /tmp/blob" % url, CMD_TIMEOUT) got =
-                out.split()[0] if out.split() else "" r
-                    .check(name,
-                           "wget of 1 MiB from the host's loopback (10.0.2.2): sha256 matches",
-                           st == 0 and got == sha(payload),
-                           "got %r want %s" % (out.strip(), sha(payload)))
+def test_user(r, tmp):
+    name = "user"
+    payload = os.urandom(1 << 20)
+    with open(os.path.join(tmp, "blob"), "wb") as f:
+        f.write(payload)
+    srv = serve_http(tmp)
+    hp_in, hp_out = free_port(), free_port()
+    sock = os.path.join(tmp, "api.sock")
+    extra = ["--net", "user,hostfwd=tcp:127.0.0.1:%d-:8080,hostfwd=tcp:127.0.0.1:%d-:8081,"
+             "mac=52:54:00:12:34:56" % (hp_in, hp_out),
+             "--balloon", "0", "--api-socket", sock]
+    g = vm("net-user", extra)
+    try:
+        g.start()
+        g.expect_ready(BOOT_TIMEOUT)
+        out, st = g.run("cat /sys/class/net/eth0/address", CMD_TIMEOUT)
+        r.check(name, "eth0 has the MAC given with mac=", out.strip() == "52:54:00:12:34:56", repr(out))
+        g.run(DHCP_SCRIPT, CMD_TIMEOUT)
+        out, st = g.run("ip link set eth0 up && udhcpc -i eth0 -s /tmp/dhcp.sh -q -n -t 10 -T 2 "
+                        ">/dev/null 2>&1; ip -4 addr show eth0 | grep -o 'inet [0-9./]*'", CMD_TIMEOUT)
+        r.check(name, "DHCP over user gives 10.0.2.15/24", out.strip() == "inet 10.0.2.15/24", repr(out))
 
-#host->guest through hostfwd : the guest's nc listens on 8080
-                        g.run("(nc -l -p 8080 > /tmp/in; echo NC-IN-DONE) & true",
-                              CMD_TIMEOUT) data =
-                    os.urandom(300 * 1024) time.sleep(1) #slirp accepts at once
-                    and connects to the guest : let nc listen first with connect_retry(hp_in) as c
-            : c.sendall(data) c.shutdown(socket.SHUT_WR)
-        try : c.recv(1)  # until the guest side closes
+        url = "http://10.0.2.2:%d/blob" % srv.server_address[1]
+        out, st = g.run("wget -q -O /tmp/blob %s && sha256sum /tmp/blob" % url, CMD_TIMEOUT)
+        got = out.split()[0] if out.split() else ""
+        r.check(name, "wget of 1 MiB from the host's loopback (10.0.2.2): sha256 matches",
+                st == 0 and got == sha(payload), "got %r want %s" % (out.strip(), sha(payload)))
+
+        # host -> guest through hostfwd: the guest's nc listens on 8080
+        g.run("(nc -l -p 8080 > /tmp/in; echo NC-IN-DONE) & true", CMD_TIMEOUT)
+        data = os.urandom(300 * 1024)
+        time.sleep(1)  # slirp accepts at once and connects to the guest: let nc listen first
+        with connect_retry(hp_in) as c:
+            c.sendall(data)
+            c.shutdown(socket.SHUT_WR)
+            try:
+                c.recv(1)  # until the guest side closes
             except OSError:
                 pass
         g.expect("NC-IN-DONE", CMD_TIMEOUT)
         r.check(name, "host -> guest through hostfwd: 300 KiB, sha256 matches",
                 guest_sha(g, "/tmp/in") == sha(data))
 
-#guest->host through hostfwd : the guest serves the file it downloaded
+        # guest -> host through hostfwd: the guest serves the file it downloaded
         g.run("(nc -l -p 8081 < /tmp/blob; echo NC-OUT-DONE) & true", CMD_TIMEOUT)
         got = b""
         time.sleep(1)
@@ -174,7 +170,7 @@ def test_balloon(r, g, sock):
     name = "balloon"
     pid = g.proc.pid
     target = 128
-#Touch guest memory(tmpfs pages), then free it : the host keeps it resident.
+    # Touch guest memory (tmpfs pages), then free it: the host keeps it resident.
     out, st = g.run("mkdir -p /mnt/t && mount -t tmpfs -o size=200m tmpfs /mnt/t && "
                     "dd if=/dev/urandom of=/mnt/t/f bs=1M count=150 2>/dev/null && rm /mnt/t/f && "
                     "umount /mnt/t && echo touched", CMD_TIMEOUT * 2)

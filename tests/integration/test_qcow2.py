@@ -1,31 +1,22 @@
-#!/ usr / bin / env python3
-""
-    "qcow2 interoperability with Debian's qemu-utils, crash consistency and hostile images.
+#!/usr/bin/env python3
+"""qcow2 interoperability with Debian's qemu-utils, crash consistency and hostile images.
 
-    Vessel side : `vessel disk create |
-    info |
-    check` and the `vessel disk io` test driver(a line protocol over the disk backend,
-                                                see docs / storage.md)
-            .QEMU side : qemu
-        - img and qemu - io,
-    a client no one here wrote.Checks : -images made and filled by qemu - img / qemu -
-        io(v3, v2, small clusters, other refcount widths, zlib - and zstd - compressed,
-           backing chains with relative names, raw backings) read through Vessel byte
-        - identical to `qemu - img convert - O raw`;
-- images Vessel
-    wrote(random writes, zeroes, discards; also into qemu - made compressed images)pass `qemu
-    - img check` with no errors and no leaks,
-    and `qemu - img compare` against the expected raw content;
-- an overlay made by `vessel disk create-- backing` is accepted by
-    `qemu -
-    img info-- backing - chain`,
-    and writes through it leave the base untouched;
-- crash consistency:the driver is killed with SIGKILL at random points while writing with periodic
-                        flushes;
-qemu - img check finds no corruption, `vessel disk check-- repair` removes leaks,
-    and everything acknowledged before the last completed flush reads back;
-- bad images are refused with a clear error,
-    never a crash.Prints PASS / FAIL lines and ends with "N passed, N failed"; exit status 1 on any failure.
+Vessel side: `vessel disk create|info|check` and the `vessel disk io` test driver (a line
+protocol over the disk backend, see docs/storage.md). QEMU side: qemu-img and qemu-io, a
+client no one here wrote. Checks:
+  - images made and filled by qemu-img/qemu-io (v3, v2, small clusters, other refcount
+    widths, zlib- and zstd-compressed, backing chains with relative names, raw backings)
+    read through Vessel byte-identical to `qemu-img convert -O raw`;
+  - images Vessel wrote (random writes, zeroes, discards; also into qemu-made compressed
+    images) pass `qemu-img check` with no errors and no leaks, and `qemu-img compare`
+    against the expected raw content;
+  - an overlay made by `vessel disk create --backing` is accepted by
+    `qemu-img info --backing-chain`, and writes through it leave the base untouched;
+  - crash consistency: the driver is killed with SIGKILL at random points while writing with
+    periodic flushes; qemu-img check finds no corruption, `vessel disk check --repair`
+    removes leaks, and everything acknowledged before the last completed flush reads back;
+  - bad images are refused with a clear error, never a crash.
+Prints PASS/FAIL lines and ends with "N passed, N failed"; exit status 1 on any failure.
 
 Usage: tests/integration/test_qcow2.py [-k SUBSTRING] [--rounds N] [--keep]
 """
@@ -182,8 +173,8 @@ def compare_raw(r, group, path, expected, tmp):
     return r.check(group, "qemu-img compare with the expected raw content: identical",
                    p.returncode == 0, p.stdout.decode() + p.stderr.decode())
 
-#-- - qemu - img made,                                                                             \
-    Vessel reads -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
+
+# --- qemu-img made, Vessel reads ------------------------------------------------------
 
 def fill_with_qemu(path, size, seed):
     rnd = random.Random(seed)
@@ -216,7 +207,7 @@ def test_qemu_made(r, tmp):
         got = vessel_read_all(img)
         r.check(group, "%s reads identically (sha256 %s)" % (name, sha(want)[:12]), got == want)
 
-#compressed : qemu - img convert - c from a raw file with text, random and zero regions
+    # compressed: qemu-img convert -c from a raw file with text, random and zero regions
     raw = os.path.join(tmp, "src.raw")
     rnd = random.Random(7)
     content = bytearray(16 * MiB)
@@ -241,7 +232,7 @@ def test_qemu_made(r, tmp):
         got = vessel_read_all(img)
         r.check(group, "%s-compressed image (compression-type %s) reads identically" % (ctype, ct),
                 got == bytes(content) and ct == ctype)
-#writing into compressed clusters : copy - on - write out of them
+        # writing into compressed clusters: copy-on-write out of them
         d = Driver(img)
         expected = bytearray(content)
         for i, off in enumerate([4096, 65536 + 512, 3 * MiB, 5 * MiB + 60 * 1024]):
@@ -254,7 +245,7 @@ def test_qemu_made(r, tmp):
         clean_check(r, sub + " " + ctype, img)
         compare_raw(r, sub + " " + ctype, img, bytes(expected), tmp)
 
-#backing chains with relative names : base(qcow2) < -mid(qcow2) < -top, and raw base
+    # backing chains with relative names: base (qcow2) <- mid (qcow2) <- top, and raw base
     d = os.path.join(tmp, "chain")
     os.makedirs(os.path.join(d, "sub"))
     run(["qemu-img", "create", "-q", "-f", "qcow2", os.path.join(d, "sub", "base.qcow2"), "16M"], check=True)
@@ -275,7 +266,7 @@ def test_qemu_made(r, tmp):
         want = qemu_raw(img, tmp)
         got = vessel_read_all(img)
         r.check(group, "backing chain under %s reads identically" % name, got == want)
-#the chain is resolved relative to the image, not the current directory
+    # the chain is resolved relative to the image, not the current directory
     p = subprocess.run([VESSEL, "disk", "info", "--json", "chain/top.qcow2"], cwd=tmp,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -287,8 +278,8 @@ def test_qemu_made(r, tmp):
             len(chain) == 3 and chain[1].endswith("chain/mid.qcow2") and chain[2].endswith("chain/sub/base.qcow2"),
             chain)
 
-#-- - Vessel writes, qemu -                                                                        \
-    img agrees -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
+
+# --- Vessel writes, qemu-img agrees -----------------------------------------------------
 
 def random_workload(d, expected, rnd, n, zeroes=True):
     size = len(expected)
@@ -336,7 +327,7 @@ def test_vessel_writes(r, tmp):
         r.check(group, "reads back what it wrote", got == bytes(expected))
         clean_check(r, group, img)
         compare_raw(r, group, img, bytes(expected), tmp)
-#reopen and keep going : freed clusters are reused, nothing leaks
+        # reopen and keep going: freed clusters are reused, nothing leaks
         d = Driver(img)
         random_workload(d, expected, random.Random(name + "2"), 200)
         d.close()
@@ -345,7 +336,7 @@ def test_vessel_writes(r, tmp):
         p = run([VESSEL, "disk", "check", img])
         r.check(group, "vessel disk check: clean", p.returncode == 0, p.stdout.decode())
 
-#discard frees clusters : a full write, a full discard, the space is reused
+    # discard frees clusters: a full write, a full discard, the space is reused
     group = "vessel-writes discard"
     img = os.path.join(tmp, "discard.qcow2")
     run([VESSEL, "disk", "create", img, "8M"], check=True)
@@ -410,8 +401,8 @@ def test_overlay(r, tmp):
     compare_raw(r, group, over, bytes(expected), tmp)
     clean_check(r, group + " base", base)
 
-#-- -                                                                                              \
-    crash consistency -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
+
+# --- crash consistency --------------------------------------------------------------------
 
 def test_crash(r, tmp, rounds):
     group = "crash"
@@ -444,7 +435,7 @@ def test_crash(r, tmp, rounds):
             if i % 16 == 15:
                 d.send("f")
                 sent.append(("f", 0, 0, 0))
-#read the answers that are there, in order
+            # read the answers that are there, in order
             while len(sent) > 4:
                 a = d.answer()
                 k = sent.pop(0)
@@ -452,7 +443,7 @@ def test_crash(r, tmp, rounds):
                     all_ok = False
                     r.check(group, "round %d: %s acknowledged" % (rnd_i, k[0]), False, a)
                 if k[0] == "f":
-#everything before this flush is durable
+                    # everything before this flush is durable
                     idx = len(pending_ops) - len([s for s in sent if s[0] != "f"])
                     for (kind, o, l_, t) in pending_ops[:idx]:
                         durable[o:o + l_] = pattern(o, l_, t) if kind == "w" else bytes(l_)
@@ -488,8 +479,8 @@ def test_crash(r, tmp, rounds):
     log.close()
     return all_ok
 
-#-- -                                                                                              \
-    hostile images -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
+
+# --- hostile images -----------------------------------------------------------------------
 
 def patch(path, off, data):
     with open(path, "r+b") as f:
@@ -553,7 +544,7 @@ def test_bad_images(r, tmp):
     patch(p, 4, struct.pack(">I", 4))
     expect_refused(r, group, "version 4", p, "version 4")
 
-#backing problems
+    # backing problems
     a = os.path.join(d, "loop-a.qcow2")
     b = os.path.join(d, "loop-b.qcow2")
     run(["qemu-img", "create", "-q", "-f", "qcow2", b, "1M"], check=True)
@@ -567,7 +558,7 @@ def test_bad_images(r, tmp):
     tmpb = os.path.join(d, "self-tmp.qcow2")
     run(["qemu-img", "create", "-q", "-f", "qcow2", tmpb, "1M"], check=True)
     run([VESSEL, "disk", "create", s, "--backing", "self-tmp.qcow2"], check=True)
-#point it at itself : same length name, patched in place
+    # point it at itself: same length name, patched in place
     with open(s, "rb") as f:
         hdr = f.read(65536)
     boff, blen = struct.unpack(">QI", hdr[8:20])
@@ -581,7 +572,7 @@ def test_bad_images(r, tmp):
     os.unlink(gone)
     expect_refused(r, group, "missing backing file", m, "gone.qcow2: No such file")
 
-#L2 tables and data clusters pointing where they must not : reads fail, nothing crashes
+    # L2 tables and data clusters pointing where they must not: reads fail, nothing crashes
     p = fresh("l2bad.qcow2")
     drv = Driver(p)
     drv.cmd("w 0 65536 1")
@@ -612,11 +603,11 @@ def test_bad_images(r, tmp):
         r.check(group, "%s: I/O error with a message, no crash" % what, ok,
                 "rc=%d out=%r err=%r" % (proc.returncode, out[:200], err[:300]))
         cp = run([VESSEL, "disk", "check", q])
-#the zeroed L1 entry orphans its L2 table and data cluster : leaks(3), not errors
+        # the zeroed L1 entry orphans its L2 table and data cluster: leaks (3), not errors
         r.check(group, "%s: vessel disk check reports it" % what,
                 cp.returncode == (3 if needle is None else 2), cp.stdout.decode()[-400:])
 
-#a refcount of 0 on a used cluster is a corruption, not a leak
+    # a refcount of 0 on a used cluster is a corruption, not a leak
     q = os.path.join(d, "rc0.qcow2")
     shutil.copy(p, q)
     with open(q, "rb") as f:

@@ -1,12 +1,9 @@
-#!/ usr / bin / env python3
-""
-    "Integration tests: Debian's riscv64 Linux + OpenSBI booting the Vessel test initramfs.
+#!/usr/bin/env python3
+"""Integration tests: Debian's riscv64 Linux + OpenSBI booting the Vessel test initramfs.
 
-    Each boot serves several
-    checks(boots are expensive under emulation)
-        .Every check compares output computed inside the guest with a value known on the host
-        .Prints one PASS
-    / FAIL line per check and ends with "N passed, N failed"; exits 1 on any
+Each boot serves several checks (boots are expensive under emulation). Every check
+compares output computed inside the guest with a value known on the host. Prints
+one PASS/FAIL line per check and ends with "N passed, N failed"; exits 1 on any
 failure. On a failing boot the whole console log is saved under build/test-logs/.
 
 Usage: tests/integration/test_riscv.py [-k SUBSTRING] [--list]
@@ -34,7 +31,8 @@ def seq_sha256(n):
 
 
 def expected_kernel_release():
-try : with open(artifact("kernel-version")) as f:
+    try:
+        with open(artifact("kernel-version")) as f:
             return f.read().strip()
     except OSError:
         return None
@@ -123,11 +121,15 @@ def check_reboot(g, r, name, cpus):
 
 
 def boot(r, name, cpus, firmware, smp=False, reboot=False):
-try : argv
-    = vmm_command(cpus = cpus, firmware = firmware) except GuestError as e
-        : r.check(name, "boot", False, str(e)) return g =
-        Guest(argv, name = "%s-%s" % (vmm_name(), name)) failed_before = r.failed
-    try : with g:
+    try:
+        argv = vmm_command(cpus=cpus, firmware=firmware)
+    except GuestError as e:
+        r.check(name, "boot", False, str(e))
+        return
+    g = Guest(argv, name="%s-%s" % (vmm_name(), name))
+    failed_before = r.failed
+    try:
+        with g:
             kver, ncpu = g.expect_ready(BOOT_TIMEOUT)
             print("INFO %s: ready marker after %.2fs (%s)" % (name, g.t_ready, vmm_name()), flush=True)
             r.check(name, "boot to the ready marker with %d hart(s) (%s)" % (cpus, firmware),

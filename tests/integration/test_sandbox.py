@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """The sandbox (docs/sandbox.md): jailed VM processes, image locks, the daemon's API policy.
 
   jail     (root) one `vessel run --jail` guest with every kind of device: a writable raw disk,
@@ -70,8 +70,7 @@ def jailed_vm(name, tmp, jdir, extra, mem="256M"):
 
 
 def ns_ids():
-    return {
-n: os.readlink("/proc/self/ns/%s" % n) for n in ("mnt", "pid", "ipc", "uts")}
+    return {n: os.readlink("/proc/self/ns/%s" % n) for n in ("mnt", "pid", "ipc", "uts")}
 
 
 def files_under(root):
@@ -107,11 +106,9 @@ def check_inside(r, g, sock, disks):
         comm = open("/proc/%d/task/%s/comm" % (vmpid, t)).read().strip()
         filters = re.search(r"Seccomp_filters:\s+(\d+)", open("/proc/%d/task/%s/status" % (vmpid, t)).read())
         threads.setdefault(comm, set()).add(int(filters.group(1)) if filters else 0)
-#the spawner has one filter(the union); every other thread its role's on top of it, the
-#main thread its creating and its running filters
-    bad = {
-c: f for c, f in threads.items() if f != ({
-        1} if c == "spawner" else {2})}
+    # the spawner has one filter (the union); every other thread its role's on top of it, the
+    # main thread its creating and its running filters
+    bad = {c: f for c, f in threads.items() if f != ({1} if c == "spawner" else {2})}
     r.check("jail: every thread has its role's filter over the spawner's (%s)" % sorted(threads),
             not bad and {"main", "vcpu", "control", "console", "virtio-blk", "virtio-rng", "virtio-net",
                          "net-user", "spawner"} <= set(threads), threads)
@@ -128,8 +125,7 @@ c: f for c, f in threads.items() if f != ({
     r.check("jail: its root holds only its boot files, disks, backing file, /dev/{null,zero,urandom}, "
             "the resolver's /etc files and its own directory (%d files)" % len(seen),
             want <= seen and not extra, "missing %s, extra %s" % (sorted(want - seen), sorted(extra)))
-    probes = {
-p: api(sock, {"sandbox": {"open": p}}).get("error")
+    probes = {p: api(sock, {"sandbox": {"open": p}}).get("error")
               for p in ("/etc/shadow", "/etc/passwd", "/proc/1/../../etc/shadow", "/proc/sys/kernel/hostname",
                         "/usr/bin/env", guest.artifact("Image"))}
     r.check("jail: the VM process cannot open /etc/shadow, /etc/passwd, the host's /proc or /usr; "
@@ -205,7 +201,7 @@ def check_jail_and_locks(r, tmp):
                 api(sock, {"balloon_target_mib": 16}).get("ok") is True)
         check_inside(r, g, sock, [raw, ov, ro, base])
         check_locks(r, tmp, raw, ro, ov)
-#snapshot : then = resume(overlays in the jail dir), a marker, then = stop; restore jailed
+        # snapshot: then=resume (overlays in the jail dir), a marker, then=stop; restore jailed
         snap1 = os.path.join(jdir, "s1.snap")
         j = api(sock, {"snapshot": {"path": snap1, "then": "resume"}})
         moved = [d.get("now", "") for d in j.get("disks", [])]
@@ -310,8 +306,8 @@ def check_locks(r, tmp, raw, ro, qcow):
     else:
         print("SKIP qemu-img interop: qemu-img not installed", flush=True)
 
-#-- -                                                                                              \
-    the daemon -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
+
+# --- the daemon -------------------------------------------------------------------------------
 
 class PolicyDaemon(Daemon):
     """A daemon that lets clients use only tmp/allowed."""
@@ -396,7 +392,7 @@ def check_slow_clients(r, d):
     took = time.time() - t0
     r.check("64 connections sending a header line every 2 s do not keep another client out "
             "(GET /v1/vms -> %d in %.2f s)" % (st, took), st == 200 and took < 5 * SCALE, (st, took))
-#they never finish their requests : cut after the deadline(15 s), not kept forever
+    # they never finish their requests: cut after the deadline (15 s), not kept forever
     end = time.time() + 40 * SCALE
     closed = 0
     while time.time() < end and closed < len(socks):
@@ -418,8 +414,7 @@ def check_slow_clients(r, d):
 
 
 def check_snapshot_concurrency(r, d, allowed):
-    base = {
-f: os.path.join(allowed, n) for f, n in (("kernel", "Image"), ("initrd", "initramfs.cpio.gz"),
+    base = {f: os.path.join(allowed, n) for f, n in (("kernel", "Image"), ("initrd", "initramfs.cpio.gz"),
                                                      ("firmware", "fw_dynamic.bin"))}
     st, _ = d.req("POST", "/v1/vms", vm_body("snapc", memory_mib=512, **base))
     st2, vm = d.req("POST", "/v1/vms/snapc/start")
@@ -430,7 +425,7 @@ f: os.path.join(allowed, n) for f, n in (("kernel", "Image"), ("initrd", "initra
         uid = int(re.search(r"Uid:\s+(\d+)", open("/proc/%d/status" % vm["pid"]).read()).group(1))
         r.check("the daemon's VM process is jailed: uid %d of the jail range" % uid,
                 UID_FIRST <= uid < UID_FIRST + UID_COUNT, uid)
-#guest RAM worth writing : the snapshot takes a while
+    # guest RAM worth writing: the snapshot takes a while
     c = socket.socket(socket.AF_UNIX)
     c.connect(vm["console"]["socket"])
     c.sendall(b"\ndd if=/dev/urandom of=/tmp/fill bs=1M count=300 2>/dev/null; echo FILL$((1+1))ED\n")
@@ -470,8 +465,7 @@ f: os.path.join(allowed, n) for f, n in (("kernel", "Image"), ("initrd", "initra
 def tls_files(tmp):
     if not shutil.which("openssl"):
         return None
-    f = {
-n: os.path.join(tmp, n) for n in ("ca.key", "ca.pem", "srv.key", "srv.csr", "srv.pem", "cli.key",
+    f = {n: os.path.join(tmp, n) for n in ("ca.key", "ca.pem", "srv.key", "srv.csr", "srv.pem", "cli.key",
                                            "cli.csr", "cli.pem", "bad.key", "bad.pem", "san.ext")}
     open(f["san.ext"], "w").write("subjectAltName=IP:127.0.0.1\n")
     cmds = [["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f["ca.key"], "-out", f["ca.pem"],

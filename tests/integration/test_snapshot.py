@@ -1,20 +1,11 @@
-#!/ usr / bin / env python3
-""
-    "Snapshot and restore of a running rv64 guest (issue 5, item 2).
+#!/usr/bin/env python3
+"""Snapshot and restore of a running rv64 guest (issue 5, item 2).
 
-    seam a guest counts on its console every 0.2 s;
-{
-    "snapshot":
-    {
-        "then" : "stop"
-    }
-}
-over-- api - socket writes the state file and ends the VMM(status 0);
-`vessel run-- restore` continues the count
-    : across the seam the numbers go up by exactly 1 clones the same file restored twice at once
-    : each guest writes its own file in /
-      tmp and sees only its own,
-    both keep counting; then=resume keeps the original running
+  seam     a guest counts on its console every 0.2 s; {"snapshot": {"then": "stop"}} over
+           --api-socket writes the state file and ends the VMM (status 0); `vessel run
+           --restore` continues the count: across the seam the numbers go up by exactly 1
+  clones   the same file restored twice at once: each guest writes its own file in /tmp and
+           sees only its own, both keep counting; then=resume keeps the original running
   refused  a byte flipped in a CPU section, a truncated file, another format version and a
            device list that differs from the snapshot's: exit status 1 and one `vessel:` line
   timing   snapshot write time ({"ms"} of the reply) and restore-to-first-instruction time
@@ -220,7 +211,7 @@ def test_net(r, tmp):
         secs = [s for s in sections(snap) if s[0] == 4 and s[2] == "net-user"]
         r.check("net: the file has a net-user section for NIC 0", [s[1] for s in secs] == [0], repr(secs))
 
-#-- - restored with -- net user : libslirp's state is loaded ---
+        # --- restored with --net user: libslirp's state is loaded ---
         b = Guest(restore_argv(snap, net), name="snap-net-restore")
         guests.append(b)
         b.start()
@@ -246,7 +237,7 @@ def test_net(r, tmp):
         r.check("net: no warning on a restore with the same backend",
                 b"saved net-user" not in b.log() and b"no saved" not in b.log(), repr(b.log()[-300:]))
 
-#-- - restored with another backend : the state is skipped with one line -- -
+        # --- restored with another backend: the state is skipped with one line ---
         swp = os.path.join(tmp, "sw.sock")
         sw = subprocess.Popen([VESSEL, "switch", swp], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         sw.stdout.readline()
@@ -263,7 +254,7 @@ def test_net(r, tmp):
         r.check("net: ... and the guest runs", st == 0 and "alive" in out, repr(out))
         c.kill()
 
-#-- - a state libslirp cannot take : refused, nothing runs -- -
+        # --- a state libslirp cannot take: refused, nothing runs ---
         bad = os.path.join(tmp, "net-newer.snap")
         shutil.copyfile(snap, bad)
 
@@ -390,7 +381,7 @@ def main():
     sock = os.path.join(tmp, "api.sock")
     guests = []
     with guest_run(r, tmp, guests):
-#-- - boot, count, snapshot with then = stop -- -
+        # --- boot, count, snapshot with then=stop ---
         a = Guest(vmm_command(mem=MEM) + devices + ["--api-socket", sock], name="snap-original")
         guests.append(a)
         a.start()
@@ -415,7 +406,7 @@ def main():
                                          (4, "uart"), (4, "rtc"), (4, "virtio-rng"), (4, "virtio-blk"), (5, "ram")]),
                 repr(names))
 
-#-- - restore : the count continues across the seam -- -
+        # --- restore: the count continues across the seam ---
         b = Guest(restore_argv(snap, devices), name="snap-restore-b")
         guests.append(b)
         b.start()
@@ -427,7 +418,7 @@ def main():
         r.check("the count goes on by exactly 1 across the seam (%d .. %d)" % (before[-1], last_b),
                 len(seam) > len(before) and consecutive(seam), repr(seam[-20:]))
 
-#-- - a second restore of the same file, at the same time : independent guests -- -
+        # --- a second restore of the same file, at the same time: independent guests ---
         c = Guest(restore_argv(snap, devices), name="snap-restore-c")
         guests.append(c)
         c.start()
@@ -453,7 +444,7 @@ def main():
             rc = g.poweroff()
             r.check("%s powers off with status 0" % g.name, rc == 0, "status %s" % rc)
 
-#-- - then = resume : the original keeps running; a VM snapshotted twice -- -
+        # --- then=resume: the original keeps running; a VM snapshotted twice ---
         d = Guest(restore_argv(snap, devices + ["--api-socket", sock]), name="snap-resume")
         guests.append(d)
         d.start()
@@ -472,7 +463,7 @@ def main():
         d.sendline("kill %1")
         r.check("the resumed guest powers off with status 0", d.poweroff() == 0)
 
-#-- - refused files and configurations -- -
+        # --- refused files and configurations ---
         secs = sections(snap)
         cpu = [s for s in secs if s[0] == 3][0]
         bad = os.path.join(tmp, "cpu-flipped.snap")

@@ -1,12 +1,11 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """Tests of the debugging tools: tools/lockstep.py (Vessel against QEMU, instruction by instruction).
 
   * isa_int (bare-metal, built by `make -C tests/guest/rv64`) in lockstep for up to
     MAX_INSNS instructions: "no divergence" and exit status 0;
-*a known divergence : Vessel's real trace of isa_int with one register value changed at
-                          line BAD_LINE(a register write) is compared against QEMU
-    : the tool must report that exact instruction and register,
-    with exit status 1;
+  * a known divergence: Vessel's real trace of isa_int with one register value changed
+    at line BAD_LINE (a register write) is compared against QEMU: the tool must report
+    that exact instruction and register, with exit status 1;
   * a different program on Vessel's side (mmu.bin against QEMU's isa_int.elf) is reported
     as a divergence too.
 
@@ -36,7 +35,8 @@ TIMEOUT = 300
 def lockstep(args):
     """(exit status or None on timeout, output)."""
     argv = [sys.executable, LOCKSTEP, "--vessel", VESSEL, "--timeout", str(TIMEOUT * timeout_scale())] + args
-  try : p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    try:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=(TIMEOUT + 30) * timeout_scale())
     except subprocess.TimeoutExpired as e:
         return None, (e.output or b"").decode(errors="replace")

@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """Integration tests of the virtio devices with Debian's riscv64 Linux and its own drivers.
 
 ONE boot (boots are expensive under emulation) with three raw disks made here, virtio-rng
@@ -101,7 +101,7 @@ def check_disks(g, r, paths, dev):
     r.check("sha256 of the data disk in the guest equals the host's", st == 0 and got == want,
             "got %r want %s" % (out.strip(), want))
 
-#write 1 MiB of guest random data at 1 MiB into the scratch disk, with fsync
+    # write 1 MiB of guest random data at 1 MiB into the scratch disk, with fsync
     out, st = g.run("dd if=/dev/urandom of=/tmp/w bs=65536 count=16 2>/dev/null && "
                     "dd if=/tmp/w of=%s bs=65536 seek=16 conv=fsync 2>/dev/null && sync && "
                     "sha256sum /tmp/w" % dev["scratch"], CMD_TIMEOUT)
@@ -141,7 +141,7 @@ def check_rng(g, r):
 
 
 def check_console(g, r, sock):
-#No echo of host input back to the host(busybox stty may refuse other settings).
+    # No echo of host input back to the host (busybox stty may refuse other settings).
     out, st = g.run("test -c /dev/hvc0 && echo ok; stty -F /dev/hvc0 -echo 2>/dev/null", CMD_TIMEOUT)
     if not r.check("/dev/hvc0 exists", "ok" in out, "got %r status %d" % (out, st)):
         return

@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """Integration test: Debian's x86-64 cloud kernel (linux-image-cloud-amd64, a bzImage) on the
 kvm engine, with the busybox initramfs carrying the virtio-pci modules
 (scripts/fetch-guest.sh --x86), and one virtio-blk disk made here.

@@ -1,22 +1,18 @@
-#!/ usr / bin / env python3
-""
-    "Live migration of a running x86-64 guest on the kvm engine over loopback (issue 5).
+#!/usr/bin/env python3
+"""Live migration of a running x86-64 guest on the kvm engine over loopback (issue 5).
 
-    The project's x86 test guest (tests/guest/x86, command-line word "count") counts PIT ticks and prints
-    "CNT n" every 0.2 s;
-the counter lives in guest RAM.A destination that continues the count has the guest's RAM, vCPU, IOAPIC, PIT, COM1 and devices.
+The project's x86 test guest (tests/guest/x86, command-line word "count") counts PIT ticks and
+prints "CNT n" every 0.2 s; the counter lives in guest RAM. A destination that continues the
+count has the guest's RAM, vCPU, IOAPIC, PIT, COM1 and devices.
 
-    refused a destination started with other devices(no-- rng) refuses the VM
-    : `vessel migrate` exits 2 naming the difference,
-    the destination exits non - zero,
-    and the source keeps counting without a gap moved    `vessel migrate` to `vessel run
-    -- arch x86_64-- incoming 127.0.0.1 : PORT-- rng` completes(exit 0, "migrated to ... downtime");
-the source exits 0 with "the VM
-    migrated to "; across the seam the count goes up by exactly 1
-    again the migrated
-    VM(on a 5 GiB guest
-       : RAM in two KVM slots around the MMIO gap) moves on twice more,
-    each hop continuing the count; total time and downtime as INFO
+  refused  a destination started with other devices (no --rng) refuses the VM: `vessel
+           migrate` exits 2 naming the difference, the destination exits non-zero, and the
+           source keeps counting without a gap
+  moved    `vessel migrate` to `vessel run --arch x86_64 --incoming 127.0.0.1:PORT --rng`
+           completes (exit 0, "migrated to ... downtime"); the source exits 0 with "the VM
+           migrated to"; across the seam the count goes up by exactly 1
+  again    the migrated VM (on a 5 GiB guest: RAM in two KVM slots around the MMIO gap) moves
+           on twice more, each hop continuing the count; total time and downtime as INFO
 
 Without a usable /dev/kvm prints one SKIP line and "0 passed, 0 failed".
 """
@@ -107,7 +103,7 @@ def main():
         wait_count(a, 5)
         wait_socket(sock)
 
-#-- - refused : other devices on the destination -- -
+        # --- refused: other devices on the destination ---
         port = free_port()
         d = destination([], port, "x86mig-refusing")
         guests.append(d)
@@ -122,12 +118,12 @@ def main():
         r.check("the source keeps counting without a gap (%d -> %d)" % (now, after),
                 a.proc.poll() is None and consecutive(seq), repr(seq[-20:]))
 
-#-- - moved : same devices -- -
+        # --- moved: same devices ---
         b, bsock = hop(r, a, sock, devices, "x86mig-dest", tmp, b"")
         guests.append(b)
         b.kill()
 
-#-- - again : a VM with RAM above 4 GiB and 2 vCPUs, hop after hop -- -
+        # --- again: a VM with RAM above 4 GiB and 2 vCPUs, hop after hop ---
         sock = os.path.join(tmp, "big.sock")
         g = Guest(source_argv("5G", 2, devices, sock), name="x86mig-big")
         guests.append(g)

@@ -1,23 +1,12 @@
-#!/ usr / bin / env python3
-""
-    "Snapshot and restore of a running x86-64 guest on the kvm engine (issue 5).
+#!/usr/bin/env python3
+"""Snapshot and restore of a running x86-64 guest on the kvm engine (issue 5).
 
-    The project's x86 test guest (tests/guest/x86, command-line word "count") counts PIT ticks through
-        the in -
-    kernel IOAPIC and LAPIC,
-    halting in between, and prints "CNT n" every 0.2 s;
-the counter lives in guest RAM.So a restored guest that continues the count has its RAM,
-    vCPU(registers, LAPIC, halted state), IOAPIC,
-    PIT and COM1 back.
+The project's x86 test guest (tests/guest/x86, command-line word "count") counts PIT ticks
+through the in-kernel IOAPIC and LAPIC, halting in between, and prints "CNT n" every 0.2 s; the
+counter lives in guest RAM. So a restored guest that continues the count has its RAM, vCPU
+(registers, LAPIC, halted state), IOAPIC, PIT and COM1 back.
 
-    seam
-{
-    "snapshot":
-    {
-        "then" : "stop"
-    }
-}
-over-- api - socket ends the VMM with status 0;
+  seam     {"snapshot": {"then": "stop"}} over --api-socket ends the VMM with status 0;
            `vessel run --restore` (no --arch: the file says x86_64) continues the count:
            across the seam the numbers go up by exactly 1
   resume   a snapshot with then=resume of a restored VM (with a virtio-rng device): the
@@ -100,7 +89,7 @@ def main():
     devices = ["--rng", "--disk", disk + ",format=raw"]
     guests = []
     with guest_run(r, tmp, guests):
-#-- - boot, count, snapshot with then = stop -- -
+        # --- boot, count, snapshot with then=stop ---
         a = Guest(boot_argv(devices + ["--api-socket", sock]), name="x86snap-original")
         guests.append(a)
         a.start()
@@ -120,7 +109,7 @@ def main():
         r.check("the file has config, machine, vcpu, device and memory sections",
                 all(x in names for x in want), repr(names))
 
-#-- - restore : the count continues across the seam -- -
+        # --- restore: the count continues across the seam ---
         b = Guest([VESSEL, "run", "--restore", snap] + devices + ["--api-socket", sock], name="x86snap-restore")
         guests.append(b)
         b.start()
@@ -132,7 +121,7 @@ def main():
         r.check("the count goes on by exactly 1 across the seam (%d .. %d)" % (before[-1], last),
                 len(seam) > len(before) and consecutive(seam), repr(seam[-20:]))
 
-#-- - then = resume on the restored VM -- -
+        # --- then=resume on the restored VM ---
         wait_socket(sock)
         snap2 = os.path.join(tmp, "vm2.snap")
         now = counts(b.log())[-1]
@@ -158,7 +147,7 @@ def main():
                 len(seq) >= 3 and consecutive(seq) and now <= seq[0] <= now + 2, repr(seq[-20:]))
         c.kill()
 
-#-- - refused files and configurations -- -
+        # --- refused files and configurations ---
         secs = sections(snap)
         cpu = [s for s in secs if s[0] == 3][0]
         pit = [s for s in secs if s[2] == "pit"][0]
