@@ -74,7 +74,7 @@ bool host_path_allowed(const char *path, char *const *dirs, int ndirs)
 }
 
 /* The allow-list's directories, canonical (a missing one allows nothing). */
-static int canonical_allow(struct vm_jail *j)
+static void canonical_allow(struct vm_jail *j)
 {
     for (int i = 0; i < j->nallow; i++) {
         char real[PATH_MAX];
@@ -84,7 +84,6 @@ static int canonical_allow(struct vm_jail *j)
             j->allow[i] = vm_config_strdup(real);
         }
     }
-    return 0;
 }
 
 /* A path whose directory exists, made canonical: DIR/NAME with DIR resolved. */

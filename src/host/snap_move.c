@@ -40,15 +40,22 @@ int snap_move(const char *staged, const char *dest, char *why, size_t whylen)
     int in = -1, out = -1, err = 0;
 
     /* the daemon's file from now on, whoever the jail made it look like */
-    if (chown(staged, getuid(), getgid()) || chmod(staged, 0600))
-        return snprintf(why, whylen, "%s: %s", staged, strerror(errno)), -errno;
+    if (chown(staged, getuid(), getgid()) || chmod(staged, 0600)) {
+        err = -errno;
+        snprintf(why, whylen, "%s: %s", staged, strerror(-err));
+        return err;
+    }
     if (!rename(staged, dest))
         return 0;
-    if (errno != EXDEV)
-        return snprintf(why, whylen, "renaming %s to %s: %s", staged, dest, strerror(errno)),
-               -errno;
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", dest) >= (int)sizeof(tmp))
-        return snprintf(why, whylen, "%s: path too long", dest), -ENAMETOOLONG;
+    if (errno != EXDEV) {
+        err = -errno;
+        snprintf(why, whylen, "renaming %s to %s: %s", staged, dest, strerror(-err));
+        return err;
+    }
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", dest) >= (int)sizeof(tmp)) {
+        snprintf(why, whylen, "%s: path too long", dest);
+        return -ENAMETOOLONG;
+    }
     in = open(staged, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (in < 0 || out < 0) {

@@ -66,16 +66,20 @@ static int add(struct vm_files *fl, const char *path, bool writable, const char 
     char norm[PATH_MAX];
     struct vm_file *f;
 
-    if (vm_path_normalize(path, norm, sizeof(norm)))
-        return snprintf(why, whylen, "%s %s: path too long", what, path), -ENAMETOOLONG;
+    if (vm_path_normalize(path, norm, sizeof(norm))) {
+        snprintf(why, whylen, "%s %s: path too long", what, path);
+        return -ENAMETOOLONG;
+    }
     for (int i = 0; i < fl->n; i++) {
         if (!strcmp(fl->f[i].path, norm)) {
             fl->f[i].writable |= writable;
             return 0;
         }
     }
-    if (fl->n == VM_FILES_MAX)
-        return snprintf(why, whylen, "more than %d files", VM_FILES_MAX), -E2BIG;
+    if (fl->n == VM_FILES_MAX) {
+        snprintf(why, whylen, "more than %d files", VM_FILES_MAX);
+        return -E2BIG;
+    }
     f = &fl->f[fl->n];
     *f = (struct vm_file){.path = strdup(norm), .writable = writable, .what = what};
     if (of && asprintf(&f->what_buf, "%s of %s", what, of) >= 0)
@@ -185,8 +189,10 @@ int vm_config_files(struct vm_config *c, struct vm_files *out, char *why, size_t
     int err;
 
     memset(out, 0, sizeof(*out));
-    if (!b)
-        return snprintf(why, whylen, "--arch %s: unknown architecture", c->arch), -EINVAL;
+    if (!b) {
+        snprintf(why, whylen, "--arch %s: unknown architecture", c->arch);
+        return -EINVAL;
+    }
     out->kvm = !strcmp(b->engine->name, "kvm");
     for (int i = 0; i < c->nnets; i++)
         out->user_net |=

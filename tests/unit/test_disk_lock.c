@@ -7,6 +7,7 @@
 
 #include "backend/disk/disk.h"
 #include "backend/disk/disk_lock.h"
+#include "backend/disk/qcow2.h"
 #include "harness.h"
 
 static int open_tmp(char *path)
@@ -110,4 +111,27 @@ TEST(disk_open_refuses_a_second_writer)
     CHECK_EQ(disk_open(&b, path, DISK_FORMAT_RAW, true), -EBUSY);
     disk_close(c);
     unlink(path);
+}
+
+TEST(disk_lock_backing_files_are_read_locked)
+{
+    char base[] = "/tmp/vessel-lock-base-XXXXXX", over[64];
+    struct disk_qcow2_create_opts o = {.backing_fmt = "raw"};
+    struct disk *top = NULL, *b = NULL;
+    int fd = open_tmp(base);
+
+    close(fd);
+    snprintf(over, sizeof(over), "%s.qcow2", base);
+    o.backing = base;
+    CHECK_EQ(disk_qcow2_create(over, &o), 0);
+    CHECK_EQ(disk_open(&top, over, DISK_FORMAT_QCOW2, false), 0);
+    /* the overlay's backing file is a reader: no writer gets it, other readers do */
+    CHECK_EQ(disk_open(&b, base, DISK_FORMAT_RAW, false), -EBUSY);
+    CHECK_EQ(disk_open(&b, base, DISK_FORMAT_RAW, true), 0);
+    disk_close(b);
+    disk_close(top);
+    CHECK_EQ(disk_open(&b, base, DISK_FORMAT_RAW, false), 0); /* all let go */
+    disk_close(b);
+    unlink(over);
+    unlink(base);
 }
