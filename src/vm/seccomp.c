@@ -252,7 +252,8 @@ static void add_memory(struct role_rules *rr, bool exec)
 /* The ASan build: the runtime's own calls (a thread's alternate signal stack; at the exit,
  * LeakSanitizer stops the world with a traced clone and reads /proc/self/maps). */
 static const char *const sanitizer_calls[] = {
-    "sigaltstack", "clone", "ptrace", "wait4", "prctl", "getppid", "sched_getaffinity", NULL};
+    "sigaltstack",  "clone",  "ptrace",     "wait4", "prctl", "getppid",    "sched_getaffinity",
+    "rt_sigaction", "openat", "getdents64", "close", "lseek", "newfstatat", NULL};
 #endif
 
 static void build_role(enum thread_role role, const struct vm_seccomp_opts *o)
