@@ -1,0 +1,6 @@
+"""placeholder"""
+from .util import Error
+
+
+def dispatch(argv):
+    raise Error("not yet")
