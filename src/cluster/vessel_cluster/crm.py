@@ -34,7 +34,7 @@ class Runner:
 
 
 def status_xml(r):
-    out = r(["crm_mon", "-1", "--output-as=xml", "--include=nodes,resources,attributes,summary"]).stdout
+    out = r(["crm_mon", "-1", "--output-as=xml", "--inactive"]).stdout
     try:
         return ET.fromstring(out)
     except ET.ParseError as e:
