@@ -54,8 +54,15 @@ class LabCgroups:
     def create(self, name):
         for d in self.dirs(name):
             os.makedirs(d, exist_ok=True)
+
+    def weigh(self, nhosts):
+        """The lab's CPU weight: as much as nhosts processes would have, so that the lab (one group
+        beside this machine's other processes) is not starved on a busy machine. No CPU limit: a
+        lab host competes for the machine like a real one would for its own."""
         if self.version == 1 and "cpu" in self.roots:
-            pass  # no CPU limit: a lab host competes for the machine like a real one would
+            _write(os.path.join(self.roots["cpu"], self.base, "cpu.shares"), str(1024 * nhosts))
+        elif self.version == 2 and os.path.exists(os.path.join(self.roots["v2"], self.base, "cpu.weight")):
+            _write(os.path.join(self.roots["v2"], self.base, "cpu.weight"), str(100 * nhosts))
 
     def join(self, name, pid=0):
         """Moves pid (0: the caller) into the group, in every hierarchy."""

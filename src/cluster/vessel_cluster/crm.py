@@ -105,7 +105,8 @@ def configure_lab(st):
         {"lab_dir": st["dir"], "vessel": st["vessel"], "pcmk_host_list": " ".join(hosts)},
         ops=[("monitor", "60s", "20s")]))
     cib_create(r, "resources", capacity_clone_xml(
-        {"cpus": st["cpus"], "memory_mib": st["memory_mib"], "host_cgroup": "self", "period": 5}))
+        {"cpus": st["cpus"], "memory_mib": st["memory_mib"], "host_cgroup": "self", "period": 5,
+         "reserve": 300}))
     for name in hosts:
         h = st["hosts"][name]
         node_attr(r, name, "vessel_socket", h["socket"])

@@ -134,6 +134,7 @@ def up(d, nhosts, cpus, memory_mib):
     save(d, st)
     try:
         cg.create("net")
+        cg.weigh(nhosts)
         st["bridge"] = dict(zip(("pid", "start"), _spawn(["unshare", "--net", "--", "sleep", "infinity"], cg,
                                                           "net", os.path.join(d, "bridge.log"))))
         save(d, st)
