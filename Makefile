@@ -66,8 +66,27 @@ $(O)/%.o: %.c
 unit: $(O)/unit-tests
 	$(O)/unit-tests
 
+# `make install`: the vessel binary, the `vessel cluster` helper and the cluster agents
+# (docs/cluster.md); `make install-agents`: only the agents, where Pacemaker looks for them.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+OCF_DIR ?= /usr/lib/ocf/resource.d/vessel
+FENCE_DIR ?= /usr/sbin
+
+install: $(O)/vessel install-agents
+	install -D -m 755 $(O)/vessel $(DESTDIR)$(PREFIX)/bin/vessel
+	install -d $(DESTDIR)$(PREFIX)/libexec/vessel/vessel_cluster $(DESTDIR)$(PREFIX)/libexec/vessel/agents
+	install -m 755 src/cluster/vessel-cluster $(DESTDIR)$(PREFIX)/libexec/vessel/vessel-cluster
+	install -m 644 src/cluster/vessel_cluster/*.py $(DESTDIR)$(PREFIX)/libexec/vessel/vessel_cluster/
+	install -m 755 src/cluster/agents/* $(DESTDIR)$(PREFIX)/libexec/vessel/agents/
+
+install-agents:
+	install -D -m 755 src/cluster/agents/vm $(DESTDIR)$(OCF_DIR)/vm
+	install -D -m 755 src/cluster/agents/capacity $(DESTDIR)$(OCF_DIR)/capacity
+	install -D -m 755 src/cluster/agents/fence_vessel_lab $(DESTDIR)$(FENCE_DIR)/fence_vessel_lab
+
 clean:
 	rm -rf build build-asan
 
-.PHONY: all unit clean
+.PHONY: all unit clean install install-agents
 -include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(O)/src/cli/main.d $(O)/tests/kvm/test_kvm_engine.d

@@ -29,6 +29,7 @@ packages=(
     debian-archive-keyring
     zlib1g-dev libzstd-dev qemu-utils
     libmicrohttpd-dev libjansson-dev clang libclang-rt-14-dev bc iproute2 socat
+    pacemaker corosync pacemaker-cli-utils crmsh resource-agents
 )
 
 current=""
@@ -76,6 +77,17 @@ if [[ $build == 1 ]]; then
     make -j"$jobs"
     step "ASan+UBSan build (make -j$jobs BUILD=asan)"
     make -j"$jobs" BUILD=asan
+fi
+
+# The cluster agents go where Pacemaker looks for them (/usr/lib/ocf/resource.d/vessel,
+# /usr/sbin/fence_vessel_lab); the lab binds a build tree's own copies over them per host.
+step "install the cluster agents (make install-agents)"
+if [[ $(id -u) -eq 0 ]]; then
+    make install-agents
+elif command -v sudo >/dev/null; then
+    sudo make install-agents
+else
+    echo "setup: not root and no sudo: the cluster agents are not installed (make install-agents as root)" >&2
 fi
 
 if [[ $fetch == 1 ]]; then

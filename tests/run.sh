@@ -21,6 +21,8 @@
 #                consistency, bad images; needs qemu-utils)
 #                and test_daemon.py, test_daemon_migrate.py (vessel serve; live migration
 #                between two daemons over loopback)
+#                and test_cluster.py (issue 12: a 3-host Pacemaker lab in namespaces: placement,
+#                load-triggered live migration, failover, quorum loss, lab down; root only)
 #                and test_x86_linux.py (Debian's x86-64 cloud kernel on kvm with virtio-pci;
 #                only where /proc/cpuinfo shows vmx or svm, else a SKIP line counted as neither)
 # Usage: tests/run.sh [STEP...]     (default: all steps)
@@ -151,6 +153,8 @@ step_integration() {
     run_counted "integration daemon (vessel serve)" python3 tests/integration/test_daemon.py
     # two daemons on this host: POST .../migrate, GET/DELETE .../migration, incoming VMs
     run_counted "integration daemon migrate (vessel serve)" python3 tests/integration/test_daemon_migrate.py
+    # three Pacemaker hosts in namespaces: placement, load balancing, failover, quorum
+    run_counted "integration cluster (pacemaker lab)" python3 tests/integration/test_cluster.py
 }
 
 for s in "${steps[@]}"; do

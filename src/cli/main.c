@@ -57,6 +57,8 @@ int main(int argc, char **argv)
         return cli_vm(argc - 1, argv + 1);
     if (!strcmp(argv[1], "console"))
         return cli_console(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "cluster"))
+        return cli_cluster(argc - 1, argv + 1);
     if (!strcmp(argv[1], "vm-shim")) /* internal: started by `vessel serve` */
         return host_shim_main(argc - 1, argv + 1);
     fprintf(stderr, "vessel: unknown command '%s' (see vessel --help)\n", argv[1]);
