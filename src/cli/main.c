@@ -9,6 +9,7 @@
 #include "cli/run.h"
 #include "cli/serve_cmd.h"
 #include "cli/vm_cmd.h"
+#include "cluster/cluster_cmd.h"
 #include "host/shim.h"
 
 #define VESSEL_VERSION "0.1.0"
@@ -23,6 +24,8 @@ static const char usage_main[] =
     "       vessel disk create|info|check ...  disk images (see vessel disk --help)\n"
     "       vessel migrate --api-socket PATH --to HOST:PORT  live-migrate a running VM\n"
     "                                (see vessel migrate --help)\n"
+    "       vessel cluster COMMAND   VMs on a Pacemaker cluster of hosts, and its lab\n"
+    "                                (see vessel cluster --help, docs/cluster.md)\n"
     "       vessel --help | --version\n";
 
 int main(int argc, char **argv)

@@ -21,10 +21,6 @@ int vm_cmd_request(const char *sock, const char *method, const char *path, const
  * cannot be reached). */
 int vm_cmd_migrate(const char *sock, bool as_json, int argc, char **argv);
 
-/* `vessel cluster ...` (src/cluster/cluster_cmd.c, where cluster_cmd.h declares it too);
- * declared here so that main.c dispatches to it without a header of its own. */
-int cli_cluster(int argc, char **argv);
-
 /* Attaches to a console socket (console_cmd.c). */
 int console_attach(const char *sock_path, const char *name);
 
