@@ -89,6 +89,9 @@ struct board_ops {
     int (*load)(void *board, const struct snap_reader *r, const char *path);
     int (*load_done)(void *board, const struct snap_reader *r, const char *path);
 
+    /* Thread-safe: presses the guest-visible power button (the guest is asked to power off;
+     * it may ignore it). NULL when the board has none. 0 or -errno. */
+    int (*power_button)(void *board);
     /* Thread-safe: console input for the console UART; returns how many bytes it took. */
     unsigned (*console_input)(void *board, const uint8_t *buf, unsigned len);
     /* Clones (generation_id): a new VM generation ID with its interrupt, and the current one

@@ -193,6 +193,13 @@ int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t e
         cmd->op = CONTROL_STATS;
         return 0;
     }
+    if ((klen == 8 && !strncmp(key, "shutdown", klen)) ||
+        (klen == 6 && !strncmp(key, "reboot", klen))) {
+        if (!is_null)
+            return errbuf_set(err, errlen, "%.*s takes null", (int)klen, key);
+        cmd->op = klen == 8 ? CONTROL_SHUTDOWN : CONTROL_REBOOT;
+        return 0;
+    }
     if ((klen == 14 && !strncmp(key, "migrate_status", klen)) ||
         (klen == 14 && !strncmp(key, "migrate_cancel", klen))) {
         if (!is_null)
@@ -202,7 +209,7 @@ int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t e
     }
     return errbuf_set(err, errlen,
                       "unknown command '%.*s' (known: balloon_target_mib, stats, snapshot, "
-                      "migrate, migrate_status, migrate_cancel)",
+                      "migrate, migrate_status, migrate_cancel, shutdown, reboot)",
                       (int)(klen > 40 ? 40 : klen), key);
 }
 
@@ -354,6 +361,20 @@ static void migrate(const struct control *c, const struct control_cmd *cmd, char
     }
 }
 
+static void power(const struct control *c, const struct control_cmd *cmd, char *out, size_t cap)
+{
+    int err = c->power ? c->power(c->snapshot_opaque, cmd->op == CONTROL_REBOOT) : -EOPNOTSUPP;
+
+    if (!err)
+        snprintf(out, cap, "{\"ok\":true}");
+    else if (err == -EOPNOTSUPP && cmd->op == CONTROL_SHUTDOWN)
+        snprintf(out, cap, "{\"ok\":false,\"error\":\"this machine has no power button for the "
+                           "guest; stop the VM instead\"}");
+    else
+        snprintf(out, cap, "{\"ok\":false,\"error\":\"%s: %s\"}",
+                 cmd->op == CONTROL_REBOOT ? "reboot" : "shutdown", strerror(-err));
+}
+
 void control_execute(const struct control *c, const struct control_cmd *cmd, char *out, size_t cap)
 {
     switch (cmd->op) {
@@ -375,6 +396,8 @@ void control_execute(const struct control *c, const struct control_cmd *cmd, cha
     case CONTROL_MIGRATE:
     case CONTROL_MIGRATE_STATUS:
     case CONTROL_MIGRATE_CANCEL: migrate(c, cmd, out, cap); return;
+    case CONTROL_SHUTDOWN:
+    case CONTROL_REBOOT: power(c, cmd, out, cap); return;
     }
     snprintf(out, cap, "{\"ok\":false,\"error\":\"unknown command\"}");
 }

@@ -25,6 +25,9 @@
  *   {"migrate_status": null}   -> {"ok":true,"migration":{"state":"precopy",...}}
  *                              (migrate_status_json's members)
  *   {"migrate_cancel": null}   stop it before the VM is handed over -> {"ok":true}
+ *   {"shutdown": null}         press the guest-visible power button: the guest is asked to
+ *                              power off (it may ignore it) -> {"ok":true}
+ *   {"reboot": null}           reset the machine: the VM reboots in place -> {"ok":true}
  *
  * Errors: {"ok":false,"error":"..."}. */
 #ifndef VESSEL_VM_CONTROL_H
@@ -45,6 +48,8 @@ enum control_op {
     CONTROL_MIGRATE,
     CONTROL_MIGRATE_STATUS,
     CONTROL_MIGRATE_CANCEL,
+    CONTROL_SHUTDOWN,
+    CONTROL_REBOOT,
 };
 
 #define CONTROL_PATH_MAX 1024
@@ -64,6 +69,9 @@ struct control {
     /* Writes a snapshot as cmd says (riscv_board_snapshot's contract): 0 or -errno. */
     int (*snapshot)(void *opaque, const struct control_cmd *cmd, struct snapshot_result *res);
     void *snapshot_opaque;
+    /* The power button (reboot false) or a machine reset (true), with snapshot_opaque: 0 or
+     * -errno (-EOPNOTSUPP: no power button). NULL: neither. */
+    int (*power)(void *opaque, bool reboot);
     struct migration *migration; /* NULL: the VM cannot migrate */
 };
 

@@ -25,6 +25,11 @@ static int control_snapshot(void *opaque, const struct control_cmd *cmd,
     return vm_snapshot(opaque, cmd->path, cmd->stop, cmd->keep_disks, res);
 }
 
+static int control_power(void *opaque, bool reboot)
+{
+    return vm_power(opaque, reboot);
+}
+
 /* The firmware from the guest artifact cache when the board needs one and none was given. */
 static int default_firmware(struct vm *vm)
 {
@@ -173,6 +178,7 @@ static int control_start(struct vm *vm)
     vm->ctl.balloon = vm->balloon;
     vm->ctl.snapshot = control_snapshot;
     vm->ctl.snapshot_opaque = vm;
+    vm->ctl.power = control_power;
     vm_migrate_vm(vm, &mvm);
     vm->ctl.migration = vm->mig = migration_new(&mvm);
     if (!vm->mig)

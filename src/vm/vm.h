@@ -48,6 +48,11 @@ void vm_destroy(struct vm *vm);
 
 /* Thread-safe: the user asked to quit (vm_run returns VM_END_USER_QUIT). */
 void vm_quit(void *vm);
+/* Thread-safe: the VMM stops the VM (e.g. on SIGTERM; vm_run returns VM_END_STOPPED). */
+void vm_terminate(struct vm *vm);
+/* Thread-safe: presses the guest's power button (-EOPNOTSUPP when the board has none), or
+ * with reboot resets the machine (the VM reboots in place). 0 or -errno. */
+int vm_power(struct vm *vm, bool reboot);
 
 /* Thread-safe (not from a vCPU): pauses the vCPUs at an instruction boundary and stops the
  * devices, writes the whole VM to path (docs/state-format.md), then resumes it with the guest's

@@ -27,6 +27,22 @@ void vm_quit(void *opaque)
     vm->eops->stop(vm->engine, ENGINE_STOP_QUIT);
 }
 
+void vm_terminate(struct vm *vm)
+{
+    vm->eops->stop(vm->engine, ENGINE_STOP_QUIT);
+}
+
+int vm_power(struct vm *vm, bool reboot)
+{
+    if (atomic_load(&vm->held) || atomic_load(&vm->migrated))
+        return -EBUSY; /* the VM runs elsewhere now, or may */
+    if (reboot) {
+        vm->eops->stop(vm->engine, ENGINE_STOP_RESET);
+        return 0;
+    }
+    return vm->bops->power_button ? vm->bops->power_button(vm->board) : -EOPNOTSUPP;
+}
+
 /* A guest reset: devices, engine and board back to power-on, the guest loaded again. Under the
  * lock: no snapshot or migration pause sees a half-reloaded guest. */
 static enum vm_end reboot(struct vm *vm)

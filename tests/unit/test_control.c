@@ -18,6 +18,10 @@ TEST(control_parse_commands)
     CHECK_EQ(control_parse("{\"stats\": null}", &c, err, sizeof(err)), 0);
     CHECK_EQ(c.op, CONTROL_STATS);
     CHECK_EQ(control_parse("{ \"stats\" : null }", &c, err, sizeof(err)), 0);
+    CHECK_EQ(control_parse("{\"shutdown\": null}", &c, err, sizeof(err)), 0);
+    CHECK_EQ(c.op, CONTROL_SHUTDOWN);
+    CHECK_EQ(control_parse("{\"reboot\": null}", &c, err, sizeof(err)), 0);
+    CHECK_EQ(c.op, CONTROL_REBOOT);
 }
 
 TEST(control_parse_rejects)
@@ -37,8 +41,10 @@ TEST(control_parse_rejects)
              -EINVAL); /* fits u64 but not in bytes */
     CHECK_EQ(control_parse("{\"stats\": null, \"x\": 1}", &c, err, sizeof(err)), -EINVAL);
     CHECK_EQ(control_parse("{\"stats\": null} junk", &c, err, sizeof(err)), -EINVAL);
-    CHECK_EQ(control_parse("{\"reboot\": null}", &c, err, sizeof(err)), -EINVAL);
-    CHECK(strstr(err, "unknown command 'reboot'") != NULL);
+    CHECK_EQ(control_parse("{\"reboot\": 1}", &c, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "reboot takes null") != NULL);
+    CHECK_EQ(control_parse("{\"halt\": null}", &c, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "unknown command 'halt'") != NULL);
     CHECK_EQ(control_parse("{\"st\\\"ats\": null}", &c, err, sizeof(err)), -EINVAL);
 }
 
@@ -52,6 +58,9 @@ TEST(control_handle_line_answers_json)
     control_handle_line(&none, "{\"stats\": null}", out, sizeof(out));
     CHECK(strstr(out, "{\"ok\":true,\"vmm_rss_kib\":") == out);
     CHECK(strstr(out, "\"balloon\":null}") != NULL);
+    /* No power controls: the answer says there is no power button. */
+    control_handle_line(&none, "{\"shutdown\": null}", out, sizeof(out));
+    CHECK(strstr(out, "{\"ok\":false,\"error\":\"this machine has no power button") == out);
     CHECK(control_vmm_rss_kib() > 0);
     /* A parse error quoting the input is escaped. */
     control_handle_line(&none, "nope", out, sizeof(out));
