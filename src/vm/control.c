@@ -368,8 +368,9 @@ static void power(const struct control *c, const struct control_cmd *cmd, char *
     if (!err)
         snprintf(out, cap, "{\"ok\":true}");
     else if (err == -EOPNOTSUPP && cmd->op == CONTROL_SHUTDOWN)
-        snprintf(out, cap, "{\"ok\":false,\"error\":\"this machine has no power button for the "
-                           "guest; stop the VM instead\"}");
+        snprintf(out, cap,
+                 "{\"ok\":false,\"error\":\"this machine has no power button for the "
+                 "guest; stop the VM instead\"}");
     else
         snprintf(out, cap, "{\"ok\":false,\"error\":\"%s: %s\"}",
                  cmd->op == CONTROL_REBOOT ? "reboot" : "shutdown", strerror(-err));
