@@ -205,7 +205,8 @@ def payload_files(bench):
     py = os.path.realpath("/usr/bin/python3")
     fs.add("/usr/bin/python3")
     fs.add_elf(py)
-    pylib = "/usr/lib/python%d.%d" % sys.version_info[:2]
+    pyver = os.path.basename(py)[len("python"):]  # /usr/bin/python3 -> python3.11
+    pylib = "/usr/lib/python" + pyver
 
     def py_skip(rel):
         top = rel.split("/")[0]
@@ -217,9 +218,8 @@ def payload_files(bench):
     for f in sorted(os.listdir(dyn)):
         if f.endswith(".so"):
             fs.add_elf(os.path.join(dyn, f))
-    fs.add("/etc/python%d.%d" % sys.version_info[:2], must=False)
-    if os.path.isdir("/etc/python%d.%d" % sys.version_info[:2]):
-        fs.add_tree("/etc/python%d.%d" % sys.version_info[:2])
+    if os.path.isdir("/etc/python" + pyver):
+        fs.add_tree("/etc/python" + pyver)
     # Vessel and what it loads at run time
     vb = vessel_bin()
     if not os.access(vb, os.X_OK):
@@ -236,8 +236,9 @@ def payload_files(bench):
     if bench and os.path.isdir(bench_bin):
         fs.add_tree(bench_bin)
     art = x86_artifacts()
-    for f in ("bzImage", "initramfs.cpio.gz", "kernel-version"):
+    for f in ("bzImage", "initramfs.cpio.gz", "kernel-version", "busybox"):
         fs.add(os.path.join(art, f))
+    fs.add_tree(os.path.join(art, "modules"))  # for L2 initramfs variants (mkinitramfs.py)
     fs.add("/etc/passwd")
     fs.add("/etc/group")
     if bench:
@@ -399,9 +400,11 @@ def run(argv, timeout=900, bench=False, out_dir=None, env=None, on_line=None, me
     os.makedirs(out_dir)
     res.out_dir = out_dir
     xchg = os.path.join(out_dir, "xchg.img")
-    script = "cd %s || exit 97\nexec %s\n" % (_shquote(ROOT), " ".join(_shquote(a) for a in argv))
+    # the command, then the console logs tests saved (guest.py: build/test-logs) back to the host
+    script = ("cd %s || exit 97\n%s\nrc=$?\n[ -d build/test-logs ] && cp -r build/test-logs \"$NESTED_OUT/\"\n"
+              "exit $rc\n" % (_shquote(ROOT), " ".join(_shquote(a) for a in argv)))
     jenv = {"VESSEL_CACHE": cache_dir(), "NESTED_L1": "1"}
-    for k in ("VESSEL_TIMEOUT_SCALE", "VESSEL_APPEND", "VESSEL_NESTED_PHASE2"):
+    for k in ("VESSEL_TIMEOUT_SCALE", "VESSEL_APPEND", "VESSEL_X86_PHASE2"):
         if os.environ.get(k):
             jenv[k] = os.environ[k]
     jenv.update(env or {})
@@ -485,6 +488,12 @@ def run(argv, timeout=900, bench=False, out_dir=None, env=None, on_line=None, me
     except (tarfile.TarError, OSError) as e:
         if res.error is None and res.rc is None:
             res.error = "no results on the exchange disk: %s" % e
+    logs = os.path.join(out_dir, "files", "test-logs")
+    if os.path.isdir(logs):  # the same paths as L1 printed them
+        dest = os.path.join(ROOT, "build", "test-logs")
+        os.makedirs(dest, exist_ok=True)
+        for f in os.listdir(logs):
+            shutil.copy(os.path.join(logs, f), dest)
     rcf = os.path.join(out_dir, "files", "rc")
     if res.rc is None and os.path.isfile(rcf):
         try:
