@@ -229,6 +229,9 @@ def payload_files(bench):
         p = soname_path(so)
         if p:
             fs.add_elf(p)
+    qimg = shutil.which("qemu-img")  # an independent qcow2 checker, when installed
+    if qimg:
+        fs.add_elf(qimg)
     # the repository's test and benchmark scripts, the guest artifacts
     for d in ("tests/integration", "tests/nested", "bench", "scripts"):
         fs.add_tree(os.path.join(ROOT, d), lambda rel: "__pycache__" in rel)
