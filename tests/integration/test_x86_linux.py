@@ -500,9 +500,8 @@ def direct():
             c.check("switch: A2 (restored) pings B2 (migrated)", st == 0 and "2 packets received" in out,
                     repr(out[-300:]))
             triple_fault(c, b2)
-            if phase2.enabled():
-                phase2.check_reboot(c, a2)
-            poweroff(c, a2, "A2")
+            if not phase2.enabled() or phase2.check_reboot(c, a2):
+                poweroff(c, a2, "A2")
             check_qcow2_host(c)
             if phase2.enabled():
                 phase2.check_power_button(c)

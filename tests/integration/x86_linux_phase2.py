@@ -53,7 +53,7 @@ def check_msix(c, a):
     out = t.sh(a, "for d in /sys/bus/pci/devices/*; do [ $(cat $d/vendor) = 0x1af4 ] || continue; "
                "echo ${d##*/} $(cat $d/device) $(ls $d/msi_irqs 2>/dev/null | wc -l); done")
     funcs = [line.split() for line in out.splitlines() if len(line.split()) == 3]
-    irq = t.sh(a, "grep -E 'virtio' /proc/interrupts | awk '{print $(NF-1), $NF}' | head -40")
+    irq = t.sh(a, "grep virtio /proc/interrupts | tr -s ' ' | head -40")
     ok = bool(funcs) and all(int(n) >= 2 for _b, _d, n in funcs) and "MSI" in irq and "-config" in irq
     c.check("phase 2: MSI-X on every virtio-pci function (config + per-queue vectors)", ok,
             "functions (bdf device vectors): %r; /proc/interrupts: %r" % (funcs, irq[:600]))
@@ -72,6 +72,8 @@ def check_reboot(c, g):
         return True
     except GuestError as e:
         st = g.wait_exit(30) if g.proc.poll() is not None else "still running"
+        if st == "still running":
+            g.kill()
         c.check("phase 2: reboot -f restarts the guest in the same VMM", False,
                 "%s; VMM exit status %s; last output %r" % (e, st, g.log()[-300:]))
         return False
@@ -97,7 +99,7 @@ def _initramfs(tmp):
 def _wait_log(state, pattern, timeout):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        for p in glob.glob(os.path.join(state, "*.log")):
+        for p in glob.glob(os.path.join(state, "**", "*.log"), recursive=True):
             if p.endswith(".vmm.log"):
                 continue
             with open(p, "rb") as f:
@@ -139,7 +141,7 @@ def check_power_button(c):
             st = show[:200]
         ok = p.returncode == 0 and log is not None and b"VESSEL-POWER-BUTTON" in log and st == "stopped"
         tail = b""
-        for f in glob.glob(os.path.join(state, "*.log")):
+        for f in glob.glob(os.path.join(state, "**", "*.log"), recursive=True):
             with open(f, "rb") as fh:
                 tail += b"[%s] " % os.path.basename(f).encode() + fh.read()[-300:]
         c.check(what, ok, "shutdown %d %r; state %r; power button seen by the guest: %s; logs %r" % (
