@@ -505,7 +505,13 @@ def run(argv, timeout=900, bench=False, out_dir=None, env=None, on_line=None, me
             pass
     os.unlink(xchg)
     if res.rc is None and res.error is None:
-        res.error = "L1 ended (QEMU status %s) without the job's exit status; see %s" % (proc.returncode, console)
+        try:
+            with open(os.path.join(out_dir, "qemu-stderr.log"), "rb") as f:
+                qerr = f.read()[-400:].decode(errors="replace").strip()
+        except OSError:
+            qerr = ""
+        res.error = "L1 ended (QEMU status %s) without the job's exit status; see %s%s" % (
+            proc.returncode, console, "; QEMU said: " + qerr if qerr else "")
     return res
 
 
