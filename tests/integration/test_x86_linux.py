@@ -63,7 +63,9 @@ DHCP = ("printf '%s' > /tmp/dhcp.sh && chmod +x /tmp/dhcp.sh" %
         '#!/bin/sh\\ncase "$1" in bound|renew) ip addr flush dev $interface; '
         'ip addr add $ip/$mask dev $interface; '
         'ip route add default via ${router%%%% *} dev $interface;; esac\\n')
-COUNTER = "(i=0; while :; do i=$((i+1)); echo $i > /tmp/cnt; sleep 0.1; done) >/dev/null 2>&1 & true"
+# the counter file is replaced by rename, so a read never sees it empty (half-written)
+COUNTER = ("(i=0; while :; do i=$((i+1)); echo $i > /tmp/cnt.t; mv /tmp/cnt.t /tmp/cnt; sleep 0.1; done)"
+           " >/dev/null 2>&1 & true")
 SW_A, SW_B = "192.0.2.1", "192.0.2.2"  # TEST-NET-1: only ever on the test's own switch
 
 

@@ -144,13 +144,19 @@ class FileSet:
                     self.add(os.path.join(dirpath, f))
 
     def add_elf(self, path):
-        """The file and every shared library ldd says it needs."""
+        """The file and every shared library ldd says it needs (ldd's answers are cached by the
+        file's path, size and mtime: a check of an up-to-date image spawns no ldd)."""
         self.add(path)
-        try:
-            out = subprocess.run(["ldd", path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 timeout=60).stdout.decode(errors="replace")
-        except (OSError, subprocess.TimeoutExpired) as e:
-            raise NestedError("ldd %s: %s" % (path, e))
+        st = os.stat(path)
+        key = "%s %d %d" % (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+        out = LDD_CACHE.get(key)
+        if out is None:
+            try:
+                out = subprocess.run(["ldd", path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     timeout=60).stdout.decode(errors="replace")
+            except (OSError, subprocess.TimeoutExpired) as e:
+                raise NestedError("ldd %s: %s" % (path, e))
+            LDD_CACHE[key] = out
         for line in out.splitlines():
             line = line.strip()
             m = re.match(r"\S+ => (/\S+) \(", line) or re.match(r"(/\S+) \(", line)
@@ -175,6 +181,25 @@ class FileSet:
 
     def size(self):
         return sum(os.stat(p).st_size for p, k in self.files.items() if k == "file")
+
+
+LDD_CACHE = {}
+LDD_CACHE_FILE = os.path.join(WORK, "ldd-cache.json")
+
+
+def ldd_cache_load():
+    try:
+        with open(LDD_CACHE_FILE) as f:
+            LDD_CACHE.update(json.load(f))
+    except (OSError, ValueError):
+        pass
+
+
+def ldd_cache_save():
+    os.makedirs(WORK, exist_ok=True)
+    with open(LDD_CACHE_FILE + ".tmp", "w") as f:
+        json.dump(LDD_CACHE, f)
+    os.replace(LDD_CACHE_FILE + ".tmp", LDD_CACHE_FILE)
 
 
 def soname_path(soname):
@@ -307,7 +332,11 @@ def build_initrd(log):
 
 def build_payload(bench, log):
     """The ext4 payload image for the profile (base or bench). Cached by its manifest."""
+    ldd_cache_load()
+    n = len(LDD_CACHE)
     fs = payload_files(bench)
+    if len(LDD_CACHE) != n:
+        ldd_cache_save()
     name = "payload-bench" if bench else "payload"
     img = os.path.join(WORK, name + ".ext4")
     stamp = img + ".key"
