@@ -23,8 +23,10 @@
 #                between two daemons over loopback)
 #                and test_cluster.py (issue 12: a 3-host Pacemaker lab in namespaces: placement,
 #                load-triggered live migration, failover, quorum loss, lab down; root only)
-#                and test_x86_linux.py (Debian's x86-64 cloud kernel on kvm with virtio-pci;
-#                only where /proc/cpuinfo shows vmx or svm, else a SKIP line counted as neither)
+#                and test_x86_linux.py (Debian's x86-64 cloud kernel on kvm with virtio-pci:
+#                devices, networking, snapshot/restore, live migration; directly where
+#                /proc/cpuinfo shows vmx or svm, else inside L1 under QEMU TCG with emulated
+#                AMD SVM through tests/nested/nested.py, docs/nested.md)
 # Usage: tests/run.sh [STEP...]     (default: all steps)
 # Every step adds to the totals; the last line of output is "N passed, N failed" and
 # the exit status is non-zero when anything failed. Run scripts/setup.sh first.
@@ -136,7 +138,7 @@ step_guest() {
 
 step_integration() {
     run_counted "integration (${VESSEL_VMM:-vessel})" python3 tests/integration/test_riscv.py
-    # x86-64 Debian Linux on kvm: prints SKIP and "0 passed, 0 failed" without vmx/svm
+    # x86-64 Debian Linux on kvm: nested under QEMU TCG (emulated AMD SVM) without vmx/svm
     run_counted "integration x86 Linux (kvm)" python3 tests/integration/test_x86_linux.py
     run_counted "integration cli (vessel run)" python3 tests/integration/test_cli.py
     run_counted "integration tools (lockstep vs qemu)" python3 tests/integration/test_tools.py
