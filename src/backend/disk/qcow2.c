@@ -292,7 +292,7 @@ static bool reads_zero(struct qcow2 *q, uint64_t vc, enum qcow2_kind kind)
            (kind == QCOW2_UNALLOC && (!q->backing || (vc << q->cluster_bits) >= q->backing->size));
 }
 
-static int do_zero(struct qcow2 *q, uint64_t off, uint64_t len)
+int qcow2_zero_range(struct qcow2 *q, uint64_t off, uint64_t len, bool unmap)
 {
     uint64_t pos = 0;
     int err = 0;
@@ -301,19 +301,22 @@ static int do_zero(struct qcow2 *q, uint64_t off, uint64_t len)
         uint64_t voff = off + pos, vc = voff >> q->cluster_bits, entry, target;
         uint64_t coff = voff & (q->cluster_size - 1), n = q->cluster_size - coff;
         enum qcow2_kind kind;
+        bool whole;
 
         if (n > len - pos)
             n = len - pos;
         pos += n;
+        /* the bytes of the last cluster past the disk's end do not count */
+        whole = coff == 0 && (n == q->cluster_size || voff + n >= q->size);
         err = qcow2_lookup(q, vc, &entry, &kind);
-        if (err || reads_zero(q, vc, kind))
+        if (err || (!unmap && reads_zero(q, vc, kind)) || (unmap && kind == QCOW2_UNALLOC))
             continue;
-        if (n < q->cluster_size || (q->version < 3 && q->backing)) {
+        if (!whole || (!unmap && q->version < 3 && q->backing)) {
             /* part of a cluster (or no zero flag to say it): write real zeroes */
             err = do_write(q, voff, NULL, 0, n);
             continue;
         }
-        target = q->backing ? QCOW2_OFLAG_ZERO : 0;
+        target = q->backing && !unmap ? QCOW2_OFLAG_ZERO : 0;
         err = qcow2_set_entry(q, vc, target);
         if (err)
             break;
@@ -338,7 +341,7 @@ static int qcow2_zero_op(struct disk *d, uint64_t off, uint64_t len)
     if (q->readonly)
         return -EROFS;
     pthread_mutex_lock(&q->lock);
-    err = do_zero(q, off, len);
+    err = qcow2_zero_range(q, off, len, false);
     pthread_mutex_unlock(&q->lock);
     return err;
 }
@@ -365,12 +368,15 @@ static void qcow2_free(struct qcow2 *q)
     qcow2_cache_free(&q->l2c);
     qcow2_cache_free(&q->rbc);
     qcow2_compress_free(q);
+    qcow2_meta_free(q);
+    qcow2_snap_free(q->snaps, q->nb_snapshots);
     free(q->l1);
     free(q->rt);
     free(q->pending_free);
     free(q->backing_name);
     free(q->backing_path);
     free(q->bounce);
+    free(q->l2copy);
     free(q->cbuf);
     free(q->dbuf);
     pthread_mutex_destroy(&q->lock);
@@ -394,6 +400,19 @@ static void qcow2_close(struct disk *d)
     d->priv = NULL;
 }
 
+static int qcow2_extent_op(struct disk *d, uint64_t off, uint64_t len, struct disk_extent *e)
+{
+    struct qcow2 *q = qcow2_of(d);
+    int err = check_range(d, off, len);
+
+    if (err)
+        return err;
+    pthread_mutex_lock(&q->lock);
+    err = qcow2_extent(q, off, len, e);
+    pthread_mutex_unlock(&q->lock);
+    return err;
+}
+
 static const struct disk_ops qcow2_ops = {
     .name = "qcow2",
     .readv = qcow2_readv,
@@ -402,6 +421,8 @@ static const struct disk_ops qcow2_ops = {
     .discard = qcow2_zero_op,
     .write_zeroes = qcow2_zero_op,
     .close = qcow2_close,
+    .extent = qcow2_extent_op,
+    .resize = disk_qcow2_resize,
 };
 
 static int load_tables(struct qcow2 *q)
@@ -479,6 +500,10 @@ int qcow2_open_fd(struct disk *d, int fd, unsigned flags, const struct qcow2_cha
     if (err)
         goto fail;
     err = load_tables(q);
+    if (!err)
+        err = qcow2_snap_load(q);
+    if (!err)
+        err = qcow2_meta_init(q);
     if (err)
         goto fail;
     /* enough L2 tables to map the whole disk, within 32 MiB */
@@ -491,9 +516,10 @@ int qcow2_open_fd(struct disk *d, int fd, unsigned flags, const struct qcow2_cha
     if (!err)
         err = qcow2_cache_init(q, &q->rbc, 16);
     q->bounce = malloc(q->cluster_size);
+    q->l2copy = malloc(q->cluster_size);
     q->cbuf = malloc(2 * q->cluster_size + 512);
     q->dbuf = malloc(q->cluster_size);
-    if (!err && (!q->bounce || !q->cbuf || !q->dbuf))
+    if (!err && (!q->bounce || !q->l2copy || !q->cbuf || !q->dbuf))
         err = -ENOMEM;
     if (err)
         goto fail;
@@ -515,6 +541,7 @@ int qcow2_open_fd(struct disk *d, int fd, unsigned flags, const struct qcow2_cha
     d->priv = q;
     d->ops = &qcow2_ops;
     d->size = q->size;
+    d->backing = q->backing;
     return 0;
 fail:
     qcow2_free(q);
