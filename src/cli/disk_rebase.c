@@ -134,14 +134,20 @@ int disk_cmd_rebase(int argc, char **argv)
         resolved = disk_qcow2_resolve_backing(path, bname);
         if (!resolved)
             return DISK_EXIT_ERROR;
-        /* safe mode reads the new file; -u records its format when it exists (it need not) */
         rec_fmt = bfmt_name;
-        if (!unsafe || access(resolved, F_OK) == 0) {
+        if (!unsafe) { /* safe mode reads the new backing file */
             err = disk_open(&nb, resolved, bfmt, true);
             if (!err)
                 err = check_loop(path, nb);
             if (!err)
                 rec_fmt = nb->ops->name;
+        } else if (!bfmt_name && access(resolved, F_OK) == 0) {
+            /* -u: the file need not open (its own chain may be broken); probe what we can */
+            err = disk_open(&nb, resolved, DISK_FORMAT_PROBE, true);
+            if (err)
+                fprintf(stderr, "vessel: disk rebase: %s: recording no backing format\n", resolved);
+            rec_fmt = err ? NULL : nb->ops->name;
+            err = 0;
         }
     }
     if (!err && unsafe)

@@ -177,7 +177,8 @@ static int do_create(struct qcow2 *q, const char *name)
         free(buf);
         return -ENOMEM;
     }
-    memcpy(list, q->snaps, sizeof(*list) * q->nb_snapshots);
+    if (q->nb_snapshots)
+        memcpy(list, q->snaps, sizeof(*list) * q->nb_snapshots);
     s = &list[q->nb_snapshots];
     clock_gettime(CLOCK_REALTIME, &now);
     *s = (struct disk_qcow2_snapshot){.l1_size = q->l1_size,
