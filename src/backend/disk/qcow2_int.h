@@ -244,7 +244,8 @@ int qcow2_snap_parse(struct qcow2 *q, const uint8_t *buf, size_t len, uint32_t n
 int qcow2_snap_serialize(const struct disk_qcow2_snapshot *s, uint32_t n, uint8_t **buf,
                          size_t *len);
 /* Writes the list as the new snapshot table (new clusters), points the header at it and frees
- * the old table; q->snaps becomes list (the caller frees the old array). */
+ * the old table. q->snaps becomes list once the header names the new table - even if freeing
+ * the old one then fails (-errno); the caller frees the old array then, else list. */
 int qcow2_snap_store(struct qcow2 *q, struct disk_qcow2_snapshot *list, uint32_t n);
 void qcow2_snap_free(struct disk_qcow2_snapshot *s, uint32_t n);
 

@@ -208,14 +208,14 @@ static int do_create(struct qcow2 *q, const char *name)
     if (!err)
         err = qcow2_snap_store(q, list, q->nb_snapshots + 1);
     free(buf);
-    if (err) {
+    if (q->snaps != list) { /* not adopted: the table on disk is the old one */
         free(s->id);
         free(s->name);
         free(list);
         return err;
     }
     free(prev);
-    return qcow2_settle(q);
+    return err ? err : qcow2_settle(q);
 }
 
 static int do_apply(struct disk *d, struct qcow2 *q, int idx)
@@ -295,14 +295,15 @@ static int do_delete(struct qcow2 *q, int idx)
     memcpy(list, q->snaps, sizeof(*list) * (size_t)idx);
     memcpy(list + idx, q->snaps + idx + 1, sizeof(*list) * (q->nb_snapshots - (uint32_t)idx - 1));
     err = qcow2_snap_store(q, list, q->nb_snapshots - 1);
-    if (err) {
+    if (q->snaps != list) { /* not adopted: the snapshot is still there */
         free(list);
         free(sl1);
         return err;
     }
     free(prev);
-    /* nothing names the snapshot's tree any more */
-    err = tree_refs(q, sl1, gone.l1_size, -1);
+    /* nothing names the snapshot's tree any more (after an error: leaks, no corruption) */
+    if (!err)
+        err = tree_refs(q, sl1, gone.l1_size, -1);
     if (!err)
         err = qcow2_rc_add_range(q, gone.l1_offset, (uint64_t)gone.l1_size * 8, -1);
     if (!err)
