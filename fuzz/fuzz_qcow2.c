@@ -35,6 +35,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
     (void)fmt;
 }
 
+static struct disk_qcow2_deflater *dz;
 static uint8_t *tmpl;
 static size_t tmpl_len, snap_off;
 static FILE *devnull;
@@ -59,6 +60,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     devnull = fopen("/dev/null", "w");
+    dz = disk_qcow2_deflater_new();
+    if (!dz)
+        abort();
     if (!mkdtemp(dir))
         abort();
     snprintf(path, sizeof(path), "%s/t.qcow2", dir);
@@ -76,7 +80,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     io(d, true, 0, buf + 7, 1024);
     memset(buf, 'q', 512);
     if (disk_qcow2_write_compressed(d, 60 << 10, buf,
-                                    disk_qcow2_compress(buf, 512, buf + 512, 512)))
+                                    disk_qcow2_compress(dz, buf, 512, buf + 512, 512)))
         abort();
     disk_close(d);
     f = fopen(path, "rb");
@@ -126,7 +130,7 @@ static void tools(struct disk *d, uint8_t ops, uint8_t *buf)
         disk_qcow2_resize(d, ops & 32 ? d->size + (64 << 10) : d->size / 2 & ~511ULL);
     if (ops & 64) {
         memset(buf, ops, 512);
-        clen = disk_qcow2_compress(buf, 512, buf + 512, 512);
+        clen = disk_qcow2_compress(dz, buf, 512, buf + 512, 512);
         if (clen && d->size >= 512)
             disk_qcow2_write_compressed(d, (d->size - 512) & ~511ULL, buf + 512, clen);
     }

@@ -4,6 +4,7 @@
 #define VESSEL_CLI_DISK_CMD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "backend/disk/disk.h"
@@ -51,6 +52,16 @@ void disk_progress_end(struct disk_progress *p);
 int disk_pread(struct disk *d, void *buf, uint64_t len, uint64_t off);
 int disk_pwrite(struct disk *d, const void *buf, uint64_t len, uint64_t off);
 bool disk_buf_is_zero(const void *buf, uint64_t len);
+/* Compression in the background for convert -c (disk_zpool.c): one thread per CPU. start
+ * compresses the n clusters of cs bytes at in (not those with skip[i]) into out + i * cs with
+ * their lengths in len[i] (0: keep it uncompressed); wait returns when the batch is done. */
+struct disk_zpool;
+struct disk_zpool *disk_zpool_new(void); /* NULL: out of memory or threads */
+void disk_zpool_start(struct disk_zpool *z, const uint8_t *in, uint8_t *out, size_t cs, size_t *len,
+                      const bool *skip, unsigned n);
+void disk_zpool_wait(struct disk_zpool *z);
+void disk_zpool_free(struct disk_zpool *z); /* NULL is fine */
+
 /* The snapshot list of an open qcow2 disk, as `qemu-img snapshot -l` prints it. */
 void disk_print_snapshots(struct disk *d);
 

@@ -3,14 +3,13 @@
  * a window that disk_block_status() says reads as zeroes is skipped without reading, and in
  * the others every destination cluster (4 KiB block for raw) that is all zeroes is left
  * unwritten, so the result is as sparse as the content allows. With -c each qcow2 cluster is
- * deflated by a small pool of threads (one per CPU, the calling thread included) and written
- * compressed when that saves space. */
+ * deflated by a pool of threads (disk_zpool.c, one per CPU) and written compressed when that
+ * saves space; the pool compresses one window while this thread writes the previous one and
+ * reads the next. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,137 +19,79 @@
 #include "backend/disk/qcow2.h"
 #include "cli/disk_cmd.h"
 
-#define WINDOW      (4u << 20)
-#define RAW_BLOCK   4096u
-#define MAX_WORKERS 8
+#define WINDOW    (4u << 20)
+#define RAW_BLOCK 4096u
 
-/* Deflating one window's clusters in parallel. */
-struct zpool {
-    pthread_t th[MAX_WORKERS];
-    int nth;
-    pthread_mutex_t mu;
-    pthread_cond_t go, done;
-    unsigned gen, busy;
-    bool quit;
-    /* the current batch */
-    const uint8_t *in;
-    uint8_t *out;
-    size_t cs, *len;
-    const bool *skip;
-    unsigned n;
-    atomic_uint next;
+/* One window of the source and, with -c, its compressed clusters. */
+struct window {
+    uint64_t off, len;
+    bool data; /* read: something in it is not zeroes */
+    uint8_t *buf, *zbuf;
+    size_t *zlen;
+    bool *zskip;
 };
-
-static void zpool_work(struct zpool *z)
-{
-    unsigned i;
-
-    while ((i = atomic_fetch_add(&z->next, 1)) < z->n)
-        z->len[i] = z->skip[i]
-                        ? 0
-                        : disk_qcow2_compress(z->in + i * z->cs, z->cs, z->out + i * z->cs, z->cs);
-}
-
-static void *zpool_thread(void *arg)
-{
-    struct zpool *z = arg;
-    unsigned seen = 0;
-
-    pthread_mutex_lock(&z->mu);
-    for (;;) {
-        while (z->gen == seen && !z->quit)
-            pthread_cond_wait(&z->go, &z->mu);
-        if (z->quit)
-            break;
-        seen = z->gen;
-        pthread_mutex_unlock(&z->mu);
-        zpool_work(z);
-        pthread_mutex_lock(&z->mu);
-        if (--z->busy == 0)
-            pthread_cond_signal(&z->done);
-    }
-    pthread_mutex_unlock(&z->mu);
-    return NULL;
-}
-
-static void zpool_init(struct zpool *z)
-{
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-    pthread_mutex_init(&z->mu, NULL);
-    pthread_cond_init(&z->go, NULL);
-    pthread_cond_init(&z->done, NULL);
-    for (long i = 1; i < cpus && z->nth < MAX_WORKERS; i++) {
-        if (pthread_create(&z->th[z->nth], NULL, zpool_thread, z))
-            break; /* fewer helpers; the calling thread works anyway */
-        z->nth++;
-    }
-}
-
-static void zpool_run(struct zpool *z)
-{
-    atomic_store(&z->next, 0);
-    pthread_mutex_lock(&z->mu);
-    z->busy = (unsigned)z->nth;
-    z->gen++;
-    pthread_cond_broadcast(&z->go);
-    pthread_mutex_unlock(&z->mu);
-    zpool_work(z);
-    pthread_mutex_lock(&z->mu);
-    while (z->busy)
-        pthread_cond_wait(&z->done, &z->mu);
-    pthread_mutex_unlock(&z->mu);
-}
-
-static void zpool_stop(struct zpool *z)
-{
-    pthread_mutex_lock(&z->mu);
-    z->quit = true;
-    pthread_cond_broadcast(&z->go);
-    pthread_mutex_unlock(&z->mu);
-    for (int i = 0; i < z->nth; i++)
-        pthread_join(z->th[i], NULL);
-    pthread_mutex_destroy(&z->mu);
-    pthread_cond_destroy(&z->go);
-    pthread_cond_destroy(&z->done);
-}
 
 struct conv {
     struct disk *src, *dst;
     bool compress;
     uint64_t gran; /* the destination's unit: its cluster, or RAW_BLOCK */
-    uint8_t *buf, *zbuf;
-    size_t *zlen;
-    bool *zskip;
-    struct zpool pool;
+    struct window win[2];
+    struct disk_zpool *pool;
 };
 
-/* Writes buf (len bytes at off; off and len multiples of c->gran except at the disk's end),
- * leaving out the units that are all zeroes and merging the others into runs. */
-static int write_window(struct conv *c, uint64_t off, uint64_t len)
+/* Reads window w at off unless block status says it is all zeroes. */
+static int read_window(struct conv *c, struct window *w, uint64_t off)
 {
-    uint64_t run = 0, run_len = 0;
-    unsigned n = (unsigned)((len + c->gran - 1) / c->gran);
+    uint64_t pos = 0;
     int err = 0;
 
-    if (c->compress) {
-        for (unsigned i = 0; i < n; i++)
-            c->zskip[i] =
-                (i + 1) * c->gran > len || disk_buf_is_zero(c->buf + i * c->gran, c->gran);
-        c->pool.in = c->buf;
-        c->pool.out = c->zbuf;
-        c->pool.cs = c->gran;
-        c->pool.len = c->zlen;
-        c->pool.skip = c->zskip;
-        c->pool.n = n;
-        zpool_run(&c->pool);
+    w->off = off;
+    w->len = c->src->size - off < WINDOW ? c->src->size - off : WINDOW;
+    w->data = false;
+    while (pos < w->len && !w->data && !err) {
+        struct disk_status st;
+        err = disk_block_status(c->src, off + pos, w->len - pos, &st);
+        w->data = !err && !((st.flags & DISK_EXT_ZERO) && !(st.flags & DISK_EXT_DATA));
+        pos += err ? 0 : st.len;
     }
-    for (unsigned i = 0; i <= n && !err; i++) {
-        uint64_t pos = (uint64_t)i * c->gran, ulen = len - pos < c->gran ? len - pos : c->gran;
-        bool write = i < n && !disk_buf_is_zero(c->buf + pos, ulen);
+    if (!err && w->data)
+        err = disk_pread(c->src, w->buf, w->len, off);
+    return err;
+}
 
-        if (write && c->compress && c->zlen[i]) {
-            err = disk_qcow2_write_compressed(c->dst, off + pos, c->zbuf + pos, c->zlen[i]);
+static unsigned units(const struct conv *c, const struct window *w)
+{
+    return (unsigned)((w->len + c->gran - 1) / c->gran);
+}
+
+/* Hands w's non-zero whole clusters to the compression pool. */
+static void compress_window(struct conv *c, struct window *w)
+{
+    unsigned n = units(c, w);
+
+    for (unsigned i = 0; i < n; i++)
+        w->zskip[i] = (i + 1) * c->gran > w->len || disk_buf_is_zero(w->buf + i * c->gran, c->gran);
+    disk_zpool_start(c->pool, w->buf, w->zbuf, c->gran, w->zlen, w->zskip, n);
+}
+
+/* Writes w (compressed where that was possible), leaving out the units that are all zeroes
+ * and merging the others into runs. */
+static int write_window(struct conv *c, const struct window *w)
+{
+    uint64_t run = 0, run_len = 0;
+    unsigned n = units(c, w);
+    int err = 0;
+
+    for (unsigned i = 0; i <= n && !err; i++) {
+        uint64_t pos = (uint64_t)i * c->gran, ulen = 0;
+        bool write = false;
+
+        if (i < n) {
+            ulen = w->len - pos < c->gran ? w->len - pos : c->gran;
+            write = !disk_buf_is_zero(w->buf + pos, ulen);
+        }
+        if (write && c->compress && w->zlen[i]) {
+            err = disk_qcow2_write_compressed(c->dst, w->off + pos, w->zbuf + pos, w->zlen[i]);
             write = false; /* done, and it ends any run */
         }
         if (write && run_len && run + run_len == pos) {
@@ -158,37 +99,40 @@ static int write_window(struct conv *c, uint64_t off, uint64_t len)
             continue;
         }
         if (run_len && !err)
-            err = disk_pwrite(c->dst, c->buf + run, run_len, off + run);
+            err = disk_pwrite(c->dst, w->buf + run, run_len, w->off + run);
         run = pos;
         run_len = write ? ulen : 0;
     }
     return err;
 }
 
+/* Windows alternate between two buffers: while the pool compresses one, this thread writes
+ * the one before it and reads the one after it. */
 static int copy(struct conv *c, struct disk_progress *p)
 {
-    uint64_t size = c->src->size, off = 0;
-    int err = 0;
+    struct window *prev = NULL, *cur;
+    uint64_t off = 0;
+    int err = 0, k = 0;
 
-    while (off < size && !err) {
-        uint64_t n = size - off < WINDOW ? size - off : WINDOW, pos = 0;
-        bool zero = true;
-
-        /* does anything in the window hold data? */
-        while (pos < n && zero && !err) {
-            struct disk_status st;
-            err = disk_block_status(c->src, off + pos, n - pos, &st);
-            zero = !err && (st.flags & DISK_EXT_ZERO) && !(st.flags & DISK_EXT_DATA);
-            pos += err ? 0 : st.len;
-        }
-        if (!err && !zero) {
-            err = disk_pread(c->src, c->buf, n, off);
-            if (!err)
-                err = write_window(c, off, n);
-        }
-        off += n;
-        disk_progress_set(p, off);
+    while (off < c->src->size && !err) {
+        cur = &c->win[k];
+        err = read_window(c, cur, off);
+        if (prev && c->compress && prev->data)
+            disk_zpool_wait(c->pool);
+        if (!err && c->compress && cur->data)
+            compress_window(c, cur);
+        if (!err && prev && prev->data)
+            err = write_window(c, prev);
+        if (prev)
+            disk_progress_set(p, prev->off + prev->len);
+        off += cur->len;
+        prev = cur;
+        k ^= 1;
     }
+    if (prev && c->compress && prev->data)
+        disk_zpool_wait(c->pool); /* also after an error: the pool must not touch freed buffers */
+    if (!err && prev && prev->data)
+        err = write_window(c, prev);
     return err;
 }
 
@@ -278,28 +222,36 @@ int disk_cmd_convert(int argc, char **argv)
         return DISK_EXIT_ERROR;
     }
     c.gran = fo == DISK_FORMAT_QCOW2 ? disk_qcow2_cluster_size(c.dst) : RAW_BLOCK;
-    c.buf = aligned_alloc(4096, WINDOW);
-    if (c.compress) {
-        c.zbuf = malloc(WINDOW);
-        c.zlen = calloc(WINDOW / c.gran + 1, sizeof(*c.zlen));
-        c.zskip = calloc(WINDOW / c.gran + 1, sizeof(*c.zskip));
-        zpool_init(&c.pool);
+    for (int i = 0; i < 2; i++) {
+        struct window *w = &c.win[i];
+        w->buf = aligned_alloc(4096, WINDOW);
+        if (!w->buf)
+            err = -ENOMEM;
+        if (c.compress) {
+            w->zbuf = malloc(WINDOW);
+            w->zlen = calloc(WINDOW / c.gran + 1, sizeof(*w->zlen));
+            w->zskip = calloc(WINDOW / c.gran + 1, sizeof(*w->zskip));
+            if (!w->zbuf || !w->zlen || !w->zskip)
+                err = -ENOMEM;
+        }
     }
-    err = !c.buf || (c.compress && (!c.zbuf || !c.zlen || !c.zskip)) ? -ENOMEM : 0;
+    if (!err && c.compress && !(c.pool = disk_zpool_new()))
+        err = -ENOMEM;
     disk_progress_start(&p, progress, c.src->size);
     if (!err)
         err = copy(&c, &p);
     if (!err)
         err = c.dst->ops->flush(c.dst);
     disk_progress_end(&p);
-    if (c.compress)
-        zpool_stop(&c.pool);
+    disk_zpool_free(c.pool);
     disk_close(c.dst);
     disk_close(c.src);
-    free(c.buf);
-    free(c.zbuf);
-    free(c.zlen);
-    free(c.zskip);
+    for (int i = 0; i < 2; i++) {
+        free(c.win[i].buf);
+        free(c.win[i].zbuf);
+        free(c.win[i].zlen);
+        free(c.win[i].zskip);
+    }
     if (err) {
         fprintf(stderr, "vessel: disk convert: %s -> %s: %s\n", src_path, dst_path, strerror(-err));
         unlink(dst_path);

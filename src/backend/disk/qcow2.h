@@ -94,11 +94,15 @@ char *disk_qcow2_resolve_backing(const char *path, const char *name);
 int disk_qcow2_make_empty(struct disk *d);
 
 /* Compressed clusters for `vessel disk convert -c`: disk_qcow2_compress() deflates one whole
- * cluster (zlib, as QEMU writes it) into out (cap bytes) and returns the compressed length, or
- * 0 when that would not save a 512-byte sector (store the cluster uncompressed).
- * disk_qcow2_write_compressed() stores such data for the cluster at guest offset off, which
- * must be unallocated. */
-size_t disk_qcow2_compress(const void *in, size_t cluster_size, void *out, size_t cap);
+ * cluster (zlib, as QEMU writes it) with a deflater (one per thread; NULL from _new when out
+ * of memory) into out (cap bytes) and returns the compressed length, or 0 when that would
+ * not be smaller than the cluster (store it uncompressed). disk_qcow2_write_compressed()
+ * stores such data for the cluster at guest offset off, which must be unallocated. */
+struct disk_qcow2_deflater;
+struct disk_qcow2_deflater *disk_qcow2_deflater_new(void);
+void disk_qcow2_deflater_free(struct disk_qcow2_deflater *z);
+size_t disk_qcow2_compress(struct disk_qcow2_deflater *z, const void *in, size_t cluster_size,
+                           void *out, size_t cap);
 int disk_qcow2_write_compressed(struct disk *d, uint64_t off, const void *data, size_t len);
 uint64_t disk_qcow2_cluster_size(struct disk *d);
 

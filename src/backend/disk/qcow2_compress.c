@@ -3,6 +3,7 @@
  * when a whole cluster has come out. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -83,25 +84,47 @@ void qcow2_compress_free(struct qcow2 *q)
     q->zstd = NULL;
 }
 
-size_t disk_qcow2_compress(const void *in, size_t cluster_size, void *out, size_t cap)
+struct disk_qcow2_deflater {
+    z_stream zs;
+};
+
+struct disk_qcow2_deflater *disk_qcow2_deflater_new(void)
 {
-    z_stream zs = {0};
-    size_t len = 0;
-    int ret;
+    struct disk_qcow2_deflater *z = calloc(1, sizeof(*z));
 
     /* raw deflate with a 4 KiB window: what QEMU writes and what every reader inflates */
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (z && deflateInit2(&z->zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) !=
+                 Z_OK) {
+        free(z);
+        z = NULL;
+    }
+    return z;
+}
+
+void disk_qcow2_deflater_free(struct disk_qcow2_deflater *z)
+{
+    if (!z)
+        return;
+    deflateEnd(&z->zs);
+    free(z);
+}
+
+size_t disk_qcow2_compress(struct disk_qcow2_deflater *z, const void *in, size_t cluster_size,
+                           void *out, size_t cap)
+{
+    size_t len = 0;
+
+    /* one stream per thread, reset per cluster: no allocation for each of them */
+    if (deflateReset(&z->zs) != Z_OK)
         return 0;
     if (cap > cluster_size - 1)
         cap = cluster_size - 1; /* not smaller than the cluster: store it as it is */
-    zs.next_in = (Bytef *)in;
-    zs.avail_in = (uInt)cluster_size;
-    zs.next_out = out;
-    zs.avail_out = (uInt)cap;
-    ret = deflate(&zs, Z_FINISH);
-    if (ret == Z_STREAM_END)
-        len = cap - zs.avail_out;
-    deflateEnd(&zs);
+    z->zs.next_in = (Bytef *)in;
+    z->zs.avail_in = (uInt)cluster_size;
+    z->zs.next_out = out;
+    z->zs.avail_out = (uInt)cap;
+    if (deflate(&z->zs, Z_FINISH) == Z_STREAM_END)
+        len = cap - z->zs.avail_out;
     return len;
 }
 
