@@ -216,8 +216,49 @@ static int write_cow(struct qcow2 *q, uint64_t vc, size_t coff, size_t n, const 
     return 0;
 }
 
-/* Write (or zero, with iov NULL) guest bytes [off, off+total). */
-static int do_write(struct qcow2 *q, uint64_t off, const struct iovec *iov, int cnt, size_t total)
+/* Is guest cluster vc, with entry/kind, one a whole-cluster write can simply take a new
+ * cluster for (nothing to copy, nothing to free)? */
+static bool fresh_target(struct qcow2 *q, uint64_t entry, enum qcow2_kind kind)
+{
+    return kind == QCOW2_UNALLOC || (kind == QCOW2_ZERO && !(entry & QCOW2_OFFSET_MASK));
+}
+
+/* Whole clusters from guest cluster vc on, written from iov at pos (avail bytes left): when
+ * at least two in a row need new clusters, they get contiguous ones and one write (data first,
+ * then the mappings). Returns the bytes done (0: not such a case) or -errno. */
+static ssize_t write_fresh_run(struct qcow2 *q, uint64_t vc, const struct iovec *iov, int cnt,
+                               size_t pos, size_t avail)
+{
+    uint64_t k = 0, max = avail >> q->cluster_bits, entry, host;
+    enum qcow2_kind kind;
+    struct run r;
+    int err;
+
+    if (max > 512)
+        max = 512;
+    if (max > (1ULL << q->rb_bits) / 4) /* first fit finds it between refcount blocks */
+        max = (1ULL << q->rb_bits) / 4;
+    while (k < max) {
+        err = qcow2_lookup(q, vc + k, &entry, &kind);
+        if (err)
+            return err;
+        if (!fresh_target(q, entry, kind))
+            break;
+        k++;
+    }
+    if (k < 2)
+        return 0;
+    err = qcow2_alloc_clusters(q, k, &host);
+    if (err)
+        return err;
+    r = (struct run){.host = host, .pos = pos, .len = k << q->cluster_bits};
+    err = run_io(q, &r, iov, cnt, true);
+    for (uint64_t j = 0; !err && j < k; j++)
+        err = qcow2_set_entry(q, vc + j, (host + (j << q->cluster_bits)) | QCOW2_OFLAG_COPIED);
+    return err ? err : (ssize_t)(k << q->cluster_bits);
+}
+
+int qcow2_write(struct qcow2 *q, uint64_t off, const struct iovec *iov, int cnt, size_t total)
 {
     struct run r = {0};
     size_t pos = 0;
@@ -233,6 +274,16 @@ static int do_write(struct qcow2 *q, uint64_t off, const struct iovec *iov, int 
         err = qcow2_lookup(q, vc, &entry, &kind);
         if (err)
             break;
+        if (iov && coff == 0 && n == q->cluster_size && fresh_target(q, entry, kind)) {
+            ssize_t done;
+            err = run_io(q, &r, iov, cnt, true);
+            done = err ? err : write_fresh_run(q, vc, iov, cnt, pos, total - pos);
+            if (done < 0)
+                err = (int)done;
+            pos += done > 0 ? (size_t)done : 0;
+            if (done != 0)
+                continue;
+        }
         host = entry & QCOW2_OFFSET_MASK;
         if (kind == QCOW2_NORMAL && !(entry & QCOW2_OFLAG_COPIED)) {
             err = qcow2_rc_get(q, host >> q->cluster_bits, &rc);
@@ -280,54 +331,8 @@ static int qcow2_writev(struct disk *d, uint64_t off, const struct iovec *iov, i
     if (q->readonly)
         return -EROFS;
     pthread_mutex_lock(&q->lock);
-    err = do_write(q, off, iov, iovcnt, total);
+    err = qcow2_write(q, off, iov, iovcnt, total);
     pthread_mutex_unlock(&q->lock);
-    return err;
-}
-
-/* Does guest cluster vc read as zeroes without any data of its own? */
-static bool reads_zero(struct qcow2 *q, uint64_t vc, enum qcow2_kind kind)
-{
-    return kind == QCOW2_ZERO ||
-           (kind == QCOW2_UNALLOC && (!q->backing || (vc << q->cluster_bits) >= q->backing->size));
-}
-
-int qcow2_zero_range(struct qcow2 *q, uint64_t off, uint64_t len, bool unmap)
-{
-    uint64_t pos = 0;
-    int err = 0;
-
-    while (pos < len && !err) {
-        uint64_t voff = off + pos, vc = voff >> q->cluster_bits, entry, target;
-        uint64_t coff = voff & (q->cluster_size - 1), n = q->cluster_size - coff;
-        enum qcow2_kind kind;
-        bool whole;
-
-        if (n > len - pos)
-            n = len - pos;
-        pos += n;
-        /* the bytes of the last cluster past the disk's end do not count */
-        whole = coff == 0 && (n == q->cluster_size || voff + n >= q->size);
-        err = qcow2_lookup(q, vc, &entry, &kind);
-        if (err || (!unmap && reads_zero(q, vc, kind)) || (unmap && kind == QCOW2_UNALLOC))
-            continue;
-        if (!whole || (!unmap && q->version < 3 && q->backing)) {
-            /* part of a cluster (or no zero flag to say it): write real zeroes */
-            err = do_write(q, voff, NULL, 0, n);
-            continue;
-        }
-        target = q->backing && !unmap ? QCOW2_OFLAG_ZERO : 0;
-        err = qcow2_set_entry(q, vc, target);
-        if (err)
-            break;
-        if (kind == QCOW2_COMPRESSED) {
-            uint64_t coff2, clen;
-            qcow2_compressed_range(q, entry, &coff2, &clen);
-            err = qcow2_free_later(q, coff2, clen);
-        } else if (entry & QCOW2_OFFSET_MASK) {
-            err = qcow2_free_later(q, entry & QCOW2_OFFSET_MASK, q->cluster_size);
-        }
-    }
     return err;
 }
 

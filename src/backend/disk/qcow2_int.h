@@ -267,10 +267,14 @@ int qcow2_open_backing(struct qcow2 *q, const struct qcow2_chain *chain);
 /* dirname(image) + "/" + name unless name is absolute; malloc'd */
 char *qcow2_resolve_backing(const char *image, const char *name);
 
-/* qcow2.c */
-/* Zeroes guest bytes [off, off+len): whole clusters get the zero flag (over a backing file)
- * or become unallocated; with unmap they become unallocated even over a backing file. */
+/* qcow2_zero.c: zeroes guest bytes [off, off+len): whole clusters get the zero flag (over a
+ * backing file) or become unallocated; with unmap they become unallocated even over a backing
+ * file. */
 int qcow2_zero_range(struct qcow2 *q, uint64_t off, uint64_t len, bool unmap);
+
+/* qcow2.c */
+/* Writes (or zeroes, with iov NULL) guest bytes [off, off+total), lock held. */
+int qcow2_write(struct qcow2 *q, uint64_t off, const struct iovec *iov, int cnt, size_t total);
 int qcow2_open_fd(struct disk *d, int fd, unsigned flags, const struct qcow2_chain *chain);
 static inline struct qcow2 *qcow2_of(struct disk *d)
 {

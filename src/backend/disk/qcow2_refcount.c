@@ -276,6 +276,77 @@ int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *off)
     return 0;
 }
 
+/* A run of n clusters too long to fit between the refcount blocks that sit at the start of
+ * each block's range: it goes into fresh ranges past the end of the file, R0..Rm, whose m + 1
+ * new refcount blocks come first, in R0 (where block 0 counts them all), then the run. */
+static int alloc_big(struct qcow2 *q, uint64_t n, uint64_t *off)
+{
+    uint64_t per = 1ULL << q->rb_bits, r0, m, first, end, base;
+    uint64_t fsize = (q->file_size + q->cluster_size - 1) >> q->cluster_bits;
+    int err;
+
+    for (m = 0; (m + 1) * per < m + 1 + n; m++)
+        ;
+    for (;;) {
+        fsize = (q->file_size + q->cluster_size - 1) >> q->cluster_bits;
+        r0 = (fsize + per - 1) / per;
+        while (r0 < q->rt_entries && (q->rt[r0] & QCOW2_RT_OFFSET_MASK))
+            r0++;
+        if (r0 + m < q->rt_entries) {
+            bool busy = false;
+            for (uint64_t r = r0; r <= r0 + m; r++)
+                busy |= (q->rt[r] & QCOW2_RT_OFFSET_MASK) != 0;
+            if (!busy)
+                break;
+            r0 += m + 1; /* a range in the way already has a block: look further */
+            if (r0 + m < q->rt_entries)
+                continue;
+        }
+        err = grow_table(q, r0 + m); /* places things past the end: then look again */
+        if (err)
+            return err;
+    }
+    first = r0 * per;
+    base = first << q->cluster_bits;
+    if (((first + m + 1 + n) << q->cluster_bits) > MAX_HOST_OFFSET)
+        return -EFBIG;
+    for (uint64_t i = 0; i <= m; i++) {
+        struct qcow2_cache_ent *e;
+        uint64_t lo = (r0 + i) * per, hi = lo + per, boff = base + (i << q->cluster_bits);
+        err = qcow2_cache_get(q, &q->rbc, boff, true, &e);
+        if (err)
+            return err;
+        /* this range's share of the blocks and of the run */
+        for (uint64_t c = lo; c < hi && c < first + m + 1 + n; c++)
+            qcow2_rb_write(q->refcount_order, e->data, c - lo, 1);
+        err = qcow2_pwrite(q, e->data, q->cluster_size, boff);
+        if (!err)
+            err = qcow2_meta_add(q, boff, QCOW2_META_RB);
+        if (err) {
+            qcow2_cache_drop(&q->rbc, boff);
+            return err;
+        }
+    }
+    err = qcow2_sync(q); /* the blocks are durable before the table names them */
+    for (uint64_t i = 0; !err && i <= m; i++) {
+        q->rt[r0 + i] = base + (i << q->cluster_bits);
+        err = write_rt_entry(q, r0 + i);
+    }
+    if (err)
+        return err;
+    *off = (first + m + 1) << q->cluster_bits;
+    end = *off + (n << q->cluster_bits);
+    if (end > q->file_size) {
+        if (ftruncate(q->fd, (off_t)end) < 0) {
+            err = -errno;
+            log_err("disk: %s: extending the file: %s", q->path, strerror(errno));
+            return err;
+        }
+        q->file_size = end;
+    }
+    return 0;
+}
+
 int qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *off)
 {
     uint64_t start = q->free_hint, hint = q->free_hint, rc, end;
@@ -285,6 +356,8 @@ int qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *off)
         return qcow2_alloc_cluster(q, off);
     if (n == 0 || n > (MAX_HOST_OFFSET >> q->cluster_bits))
         return -EINVAL;
+    if (n > (1ULL << q->rb_bits) / 4)
+        return alloc_big(q, n, off);
     /* first fit: a run of n free clusters; creating a refcount block inside the candidate run
      * takes one of its clusters, which the recheck then finds */
     for (uint64_t i = 0; i < n;) {
