@@ -6,8 +6,10 @@
 #   raw -> qcow2        convert -O qcow2
 #   qcow2 -> raw        convert -O raw, from a qcow2 image qemu-img made of the same source
 #   raw -> qcow2 -c     compressed (zlib; both tools use every CPU for compression)
-# Each output is checked with `qemu-img compare` against the source (a wrong result is
-# reported, not timed as a success). Prints seconds, MB/s of virtual size and the ratio
+# Both tools end with the output durable: qemu-img runs with -t writeback, since its convert
+# default (-t unsafe) skips the final flush that `vessel disk convert` always does. Each output
+# is checked with `qemu-img compare` against the source (a wrong result is reported, not timed
+# as a success). Prints seconds, MB/s of virtual size and the ratio
 # vessel/qemu of the speeds (> 1: Vessel faster). Asserts nothing.
 #
 # Usage: bench/disk_convert.sh [--size MiB] [--runs N]
@@ -80,16 +82,16 @@ row() {
     printf '%-18s %10s %10s %12s %12s %14s\n' "$name" "$v" "$q" "$(mbs "$v")" "$(mbs "$q")" "$(ratio "$v" "$q")"
 }
 v=$(best "vessel raw->qcow2" "$tmp/v.qcow2" "$V" disk convert -f raw -O qcow2 "$tmp/src.raw" "$tmp/v.qcow2")
-q=$(best "qemu raw->qcow2" "$tmp/q.qcow2" qemu-img convert -f raw -O qcow2 "$tmp/src.raw" "$tmp/q.qcow2")
+q=$(best "qemu raw->qcow2" "$tmp/q.qcow2" qemu-img convert -t writeback -f raw -O qcow2 "$tmp/src.raw" "$tmp/q.qcow2")
 row "raw -> qcow2" "$v" "$q"
 vs=$(stat -c %s "$tmp/v.qcow2")
 qs=$(stat -c %s "$tmp/q.qcow2")
 v=$(best "vessel qcow2->raw" "$tmp/v.raw" "$V" disk convert -f qcow2 -O raw "$tmp/src.qcow2" "$tmp/v.raw")
-q=$(best "qemu qcow2->raw" "$tmp/q.raw" qemu-img convert -f qcow2 -O raw "$tmp/src.qcow2" "$tmp/q.raw")
+q=$(best "qemu qcow2->raw" "$tmp/q.raw" qemu-img convert -t writeback -f qcow2 -O raw "$tmp/src.qcow2" "$tmp/q.raw")
 row "qcow2 -> raw" "$v" "$q"
 rm -f "$tmp/v.raw" "$tmp/q.raw"
 v=$(best "vessel -c" "$tmp/vc.qcow2" "$V" disk convert -c -f raw -O qcow2 "$tmp/src.raw" "$tmp/vc.qcow2")
-q=$(best "qemu -c" "$tmp/qc.qcow2" qemu-img convert -c -f raw -O qcow2 "$tmp/src.raw" "$tmp/qc.qcow2")
+q=$(best "qemu -c" "$tmp/qc.qcow2" qemu-img convert -t writeback -c -f raw -O qcow2 "$tmp/src.raw" "$tmp/qc.qcow2")
 row "raw -> qcow2 -c" "$v" "$q"
 echo
 echo "output sizes: qcow2 vessel $((vs >> 20)) MiB, qemu $((qs >> 20)) MiB;" \
