@@ -13,7 +13,8 @@
 
 #define SIZE_RULE                                                                                  \
     "SIZE is a number with a unit B, K, M, G, T, P or E (binary: 1G = 1GiB = 1024M; 1.5G is\n"     \
-    "fine); a bare number is MiB (so `create x.qcow2 100` is 100 MiB; 512-byte units: 512B).\n"
+    "fine; bytes: 512B); a bare number is MiB (`create x.qcow2 100` is 100 MiB) and must be\n"     \
+    "below 1048576.\n"
 
 struct subcmd {
     const char *name;
