@@ -19,6 +19,8 @@
 #                qcow2 overlays, copy-on-write memory sharing)
 #                and test_qcow2.py (qcow2 disks against qemu-img: interoperability, crash
 #                consistency, bad images; needs qemu-utils)
+#                and test_disk_tools.py (vessel disk convert, resize, commit, rebase, map,
+#                snapshot, compare, --help and sizes against qemu-img; FIFOs, metadata overlap)
 #                and test_daemon.py, test_daemon_migrate.py (vessel serve; live migration
 #                between two daemons over loopback)
 #                and test_cluster.py (issue 12: a 3-host Pacemaker lab in namespaces: placement,
@@ -152,6 +154,7 @@ step_integration() {
     # x86 test guest on kvm: live migration over loopback, refusal (SKIP without /dev/kvm)
     run_counted "integration x86 migrate (kvm)" python3 tests/integration/test_x86_migrate.py
     run_counted "integration qcow2 (qemu-img)" python3 tests/integration/test_qcow2.py
+    run_counted "integration disk tools (qemu-img)" python3 tests/integration/test_disk_tools.py
     run_counted "integration daemon (vessel serve)" python3 tests/integration/test_daemon.py
     # two daemons on this host: POST .../migrate, GET/DELETE .../migration, incoming VMs
     run_counted "integration daemon migrate (vessel serve)" python3 tests/integration/test_daemon_migrate.py
