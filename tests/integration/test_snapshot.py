@@ -323,8 +323,9 @@ def test_disks(r, tmp):
         rep2 = api(sock, {"snapshot": {"path": os.path.join(tmp, "s2.snap"), "then": "resume", "disks": "keep"}})
         r.check("disks: \"disks\": \"keep\" freezes nothing",
                 rep2.get("ok") is True and not rep2.get("disks")
-                and not os.path.exists(os.path.join(tmp, "frozen-s1.snap-s2.snap.qcow2")), rep2)
-        clash = os.path.join(tmp, "frozen-s1.snap-s3.snap.qcow2")
+                and not os.path.exists(os.path.join(tmp, "frozen-s2.snap.qcow2")), rep2)
+        # the next overlay is named after the chain's bottom (frozen), not after the overlay
+        clash = os.path.join(tmp, "frozen-s3.snap.qcow2")
         open(clash, "wb").close()
         rep3 = api(sock, {"snapshot": {"path": os.path.join(tmp, "s3.snap"), "then": "resume"}})
         out, st = g.run("head -c 10 /dev/vda")
