@@ -29,6 +29,7 @@ packages=(
     debian-archive-keyring
     zlib1g-dev libzstd-dev qemu-utils
     libmicrohttpd-dev libjansson-dev clang libclang-rt-14-dev bc iproute2 socat
+    nettle-dev
 )
 
 current=""
