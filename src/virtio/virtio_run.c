@@ -134,7 +134,7 @@ void virtio_dev_kick(struct virtio_dev *d, unsigned q)
         return;
     /* A full eventfd counter (EAGAIN) still means "kicked". */
     if (write(d->kick_fd[q], &one, sizeof(one)) < 0 && errno != EAGAIN)
-        log_err("virtio-%s: kick: %s", d->ops->name, strerror(errno));
+        log_guest_err("virtio-%s: kick: %s", d->ops->name, strerror(errno));
 }
 
 /* --- queue API (device thread) --- */
