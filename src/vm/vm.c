@@ -271,7 +271,7 @@ static void fill_info(struct vm *vm)
 
 int vm_create(struct vm **out, const struct vm_config *cfg)
 {
-    struct migrate_incoming in = {.lfd = -1, .fd = -1, .state_fd = -1};
+    struct migrate_incoming in = {.lfd = -1, .ch.fd = -1, .state_fd = -1};
     struct snap_reader r = {.fd = -1};
     struct vm *vm = calloc(1, sizeof(*vm));
     int st;
