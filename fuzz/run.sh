@@ -12,7 +12,7 @@ fail=0
 # target name -> the sources it needs besides itself
 declare -A deps=([fuzz_virtq]="src/virtio/virtq.c"
     [fuzz_qcow2]="$(echo src/backend/disk/*.c) src/base/file.c -lz -lzstd -lpthread"
-    [fuzz_api]="src/api/apireq.c src/backend/net/net_config.c src/base/log.c -ljansson")
+    [fuzz_api]="src/api/apireq.c src/backend/net/net_config.c src/base/log.c src/vm/migrate_secret.c src/base/hmac256.c -ljansson -lnettle -lpthread")
 # targets slower per run (file I/O on a memfd) get fewer runs unless RUNS is given
 declare -A target_runs=([fuzz_qcow2]=40000 [fuzz_api]=1000000)
 for t in "${!deps[@]}"; do
