@@ -333,9 +333,7 @@ int virtio_dev_load(struct virtio_dev *d, const void *buf, size_t len)
     pthread_mutex_lock(&d->ctl);
     virtio_thread_stop(d);
     pthread_mutex_lock(&d->lock);
-    err = load_locked(d, buf, len);
-    if (err)
-        log_err("virtio-%s: saved state does not fit this device", d->ops->name);
+    err = load_locked(d, buf, len); /* the caller names the file and the device: one line */
     pthread_mutex_unlock(&d->lock);
     if (!err && (d->status & VIRTIO_STATUS_DRIVER_OK) && !atomic_load(&d->broken))
         err = virtio_thread_start(d);
