@@ -157,6 +157,9 @@ int migrate_wait_source(struct migrate_incoming *in);
  * MIGRATE_PENDING_MAX in their handshake at once), then reads its header (engine and arch must
  * match) and CONFIG; 0 or -errno (logged; -ETIMEDOUT when no source came in time). */
 int migrate_accept(struct migrate_incoming *in, const char *engine, const char *arch);
+/* After the handshake (in->ch authenticated): the stream header (engine and arch must match)
+ * and CONFIG; 0 or -errno (logged). The rest of migrate_accept, and the fuzzer's entry. */
+int migrate_read_config(struct migrate_incoming *in, const char *engine, const char *arch);
 /* Tells the source whether this VM can take its configuration (refusal: the reason). */
 int migrate_answer(struct migrate_incoming *in, const char *refusal);
 /* Receives RAM into ram (created from the CONFIG's size) and the rest into the state file

@@ -72,14 +72,21 @@ static int check_tag(struct migrate_incoming *in, const char *what)
 
 int migrate_accept(struct migrate_incoming *in, const char *engine, const char *arch)
 {
-    uint8_t h[SNAP_FILE_HDR_SIZE];
-    struct snap_section sec;
-    char e[9], a[17], why[160];
     int err = migrate_wait_source(in);
 
     if (err)
         return err;
     mig_set_timeouts(in->ch.fd, in->timeout_ms);
+    return migrate_read_config(in, engine, arch);
+}
+
+int migrate_read_config(struct migrate_incoming *in, const char *engine, const char *arch)
+{
+    uint8_t h[SNAP_FILE_HDR_SIZE];
+    struct snap_section sec;
+    char e[9], a[17], why[160];
+    int err;
+
     mig_chan_phase(&in->ch, in->timeout_ms); /* the header and the configuration */
     err = mig_read_exact(&in->ch, h, sizeof(h));
     if (err)

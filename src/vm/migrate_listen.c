@@ -66,7 +66,7 @@ struct pending {
     uint8_t nonce[MIG_NONCE_LEN];
     uint8_t resp[MIG_RESPONSE_LEN];
     size_t got;
-    char peer[INET6_ADDRSTRLEN + 8];
+    char peer[INET6_ADDRSTRLEN + 16];
 };
 
 static void drop(struct migrate_incoming *in, struct pending *p, const char *why)

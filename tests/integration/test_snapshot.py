@@ -538,7 +538,8 @@ def main():
         for typ, name in ((4, "virtio-rng"), (4, "plic"), (3, "hart")):
             junk = os.path.join(tmp, "junk-%s.snap" % name)
             shutil.copyfile(snap, junk)
-            patch_section(junk, typ, 0, name, lambda p: bytearray(b"\xff" * len(p)))
+            inst = [s[1] for s in secs if s[0] == typ and s[2] == name][0]
+            patch_section(junk, typ, inst, name, lambda p: bytearray(b"\xff" * len(p)))
             refused(r, "a %s section of 0xff bytes (checksums fixed)" % name, restore_argv(junk, devices),
                     "the saved state of %s does not fit" % ("vCPU 0" if typ == 3 else name))
             os.unlink(junk)
