@@ -136,10 +136,10 @@ def listening(port):
     return False
 
 
-def start(port, secret_file, extra=()):
-    p = subprocess.Popen([VESSEL, "run", "--incoming", "127.0.0.1:%d" % port, "--migration-secret-file",
+def start(port, secret_file, extra=(), vessel=None, env=None):
+    p = subprocess.Popen([vessel or VESSEL, "run", "--incoming", "127.0.0.1:%d" % port, "--migration-secret-file",
                           secret_file] + list(extra), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE)
+                         stderr=subprocess.PIPE, env=env)
     end = time.time() + 20 * SCALE
     while not listening(port) and time.time() < end and p.poll() is None:
         time.sleep(0.05)
@@ -243,6 +243,40 @@ def check_overall_timeout(r, sfile):
             and any("no source proved" in ln for ln in lines), (rc, err[-500:]))
 
 
+def check_leaks(r, secret, sfile):
+    """Issue 13: a destination that fails an incoming migration must not leak (LeakSanitizer, on
+    the ASan build when there is one): a refused configuration, a stream cut after "ok", a
+    tag that does not verify, and nobody coming at all."""
+    asan = os.environ.get("VESSEL_ASAN_BIN") or os.path.join(ROOT, "build-asan", "vessel")
+    if not os.access(asan, os.X_OK):
+        print("SKIP migrate-auth: no ASan build at %s for the leak checks" % asan)
+        return
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:exitcode=99")
+    cfg_rng = config(64 << 20).replace(b'"devices": []', b'"devices": ["virtio-rng"]')
+    for case in ("refused", "cut", "badtag", "nobody"):
+        port = free_port()
+        p = start(port, sfile, ["--rng"] + (["--incoming-timeout", "2"] if case == "nobody" else []), asan, env)
+        try:
+            if case != "nobody":
+                src = Source(port, secret)
+                if case == "refused":
+                    src.s.sendall(src.header() + src.section(1, b"config", config(64 << 30)))
+                else:
+                    src.s.sendall(src.header() + src.section(1, b"config", cfg_rng))
+                    src.line()
+                    if case == "badtag":
+                        src.seq += 3
+                        src.s.sendall(src.section(3, b"hart", b"x" * 64))
+                    src.s.close()
+            rc, err = finish(p, 60 * SCALE)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        r.check("ASan build, incoming migration %s: status 2 and no leak" % case,
+                rc == 2 and "LeakSanitizer" not in err and "ERROR: AddressSanitizer" not in err, (rc, err[-1500:]))
+
+
 def check_usage(r, tmp):
     p = subprocess.run([VESSEL, "run", "--incoming", "127.0.0.1:%d" % free_port()], capture_output=True, text=True,
                        timeout=20)
@@ -268,6 +302,7 @@ def main():
     check_strangers(r, tmp, secret, sfile)
     check_ram_limit(r, secret, sfile)
     check_overall_timeout(r, sfile)
+    check_leaks(r, secret, sfile)
     subprocess.run(["rm", "-rf", tmp])
     return r.summary()
 
