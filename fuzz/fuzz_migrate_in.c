@@ -102,14 +102,15 @@ static void source(int fd, struct prog *g, struct snap_mac *mac)
         case 3: /* machine, CPU or device state from the input */
             len = a | ((b & 0x3) << 8);
             len = len > g->n ? g->n : len;
-            snap_write_section(&w, (enum snap_type)(2 + op / 8 % 3), b >> 4,
-                               names[op / 32 % 6], g->p, len);
+            snap_write_section(&w, (enum snap_type)(2 + op / 8 % 3), b >> 4, names[op / 32 % 6],
+                               g->p, len);
             g->p += len;
             g->n -= len;
             sent += len;
             break;
-        case 4: snap_write_section(&w, op & 0x80 ? SNAP_SYNC : (enum snap_type)a, 0, "sync", buf,
-                                   op & 0x40 ? 8 : 0);
+        case 4:
+            snap_write_section(&w, op & 0x80 ? SNAP_SYNC : (enum snap_type)a, 0, "sync", buf,
+                               op & 0x40 ? 8 : 0);
             break;
         case 5: /* raw bytes: the framing breaks */
             len = a % 64 > g->n ? g->n : a % 64;
@@ -118,7 +119,9 @@ static void source(int fd, struct prog *g, struct snap_mac *mac)
             g->p += len;
             g->n -= len;
             break;
-        case 6: mac->seq += 1 + (a & 1); /* a section lost or repeated */ break;
+        case 6:
+            mac->seq += 1 + (a & 1); /* a section lost or repeated */
+            break;
         case 7:
             if (a & 1)
                 return; /* the stream ends without END */
