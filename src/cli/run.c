@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/file.h"
 #include "base/log.h"
@@ -144,14 +145,21 @@ static void read_config(const char *path, struct vm_config *c)
     uint8_t *text;
     size_t len;
     char why[300];
+    struct stat st = {0};
     int err = file_read_all(path, VM_CONFIG_MAX_LEN, &text, &len);
 
     if (err)
         die_usage("--config %s: %s", path, err == -EFBIG ? "file too large" : strerror(-err));
     err = vm_config_from_json((const char *)text, len, c, why, sizeof(why));
+    memset(text, 0, len);
     free(text);
     if (err)
         die_usage("--config %s: %s", path, why);
+    /* A configuration that holds a migration secret must be its owner's alone. */
+    if (c->migration_secret && (stat(path, &st) < 0 || (st.st_mode & 077)))
+        die_usage("--config %s: it holds a migration secret and others may read it (mode %03o; "
+                  "make it 0600)",
+                  path, (unsigned)(st.st_mode & 0777));
 }
 
 static void add_disk(struct vm_config *c, const char *arg)
