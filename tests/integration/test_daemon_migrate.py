@@ -346,8 +346,12 @@ def main():
         r.check("B's guest has the marker file written on A", got == "MIG-42", got)
 
         env = dict(os.environ, VESSEL_SOCKET=a.sock)
-        p = subprocess.run([VESSEL, "vm", "migrate", "mover", "--to", "127.0.0.1:%d" % port], capture_output=True,
-                           text=True, env=env, timeout=60 * SCALE)
+        any_secret = os.path.join(tmp, "any.secret")
+        fd = os.open(any_secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, b"0123456789abcdef0123\n")
+        os.close(fd)
+        p = subprocess.run([VESSEL, "vm", "migrate", "mover", "--to", "127.0.0.1:%d" % port, "--secret-file",
+                            any_secret], capture_output=True, text=True, env=env, timeout=60 * SCALE)
         r.check("vessel vm migrate of a VM that is not running: exit 1 and the daemon's message",
                 p.returncode == 1 and "not running" in p.stderr, (p.returncode, p.stderr))
 
