@@ -31,6 +31,7 @@ packages=(
     libmicrohttpd-dev libjansson-dev clang libclang-rt-14-dev bc iproute2 socat
     pacemaker corosync pacemaker-cli-utils crmsh resource-agents
     qemu-system-x86 e2fsprogs
+    nettle-dev
 )
 
 current=""

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backend/net/net.h"
+#include "vm/migrate.h"
 
 const struct api_route_def api_routes[ROUTE_COUNT] = {
     {"GET", "/v1/host", ROUTE_HOST},
@@ -448,7 +449,9 @@ bool api_hostport_valid(const char *s, bool need_host)
 
 int api_migrate_parse(const char *body, size_t len, struct api_migrate *m, struct api_error *e)
 {
-    static const char *const fields[] = {"to", "downtime_ms", "timeout_ms", "max_passes", NULL};
+    static const char *const fields[] = {"to",         "secret",     "downtime_ms",
+                                         "timeout_ms", "max_passes", NULL};
+    char why[120];
     long long downtime = 0, timeout = 0, passes = 0;
     json_t *j;
     int st = load_object(body, len, &j, e);
@@ -458,12 +461,16 @@ int api_migrate_parse(const char *body, size_t len, struct api_migrate *m, struc
         return st;
     if (!(st = check_fields(j, fields, "", e)) &&
         !(st = get_string(j, "to", m->to, sizeof(m->to), true, e)) &&
+        !(st = get_string(j, "secret", m->secret, sizeof(m->secret), true, e)) &&
         !(st = get_int(j, "downtime_ms", 1, 60000, &downtime, false, e)) &&
         !(st = get_int(j, "timeout_ms", 1, 3600000, &timeout, false, e)) &&
         !(st = get_int(j, "max_passes", 1, 1000, &passes, false, e))) {
         if (!api_hostport_valid(m->to, true))
             st = api_error_set(e, 422, "out_of_range",
                                "'to' must be HOST:PORT or [V6ADDR]:PORT (port 1 to 65535)");
+        else if (migrate_secret_check(m->secret, why, sizeof(why)))
+            st = api_error_set(e, 422, "out_of_range",
+                               "'secret': %s (the destination VM's migration_secret)", why);
         m->downtime_ms = (uint32_t)downtime;
         m->timeout_ms = (uint32_t)timeout;
         m->max_passes = (uint32_t)passes;

@@ -135,8 +135,11 @@ bool api_hostport_valid(const char *s, bool need_host);
 /* The body of POST /v1/vms/{id}/migrate: {"to": "HOST:PORT", "downtime_ms"?: 1..60000,
  * "timeout_ms"?: 1..3600000, "max_passes"?: 1..1000}; absent values are 0 (the VM's
  * defaults). */
+#define API_SECRET_MAX 256 /* vm/migrate.h's MIGRATE_SECRET_MAX */
+
 struct api_migrate {
     char to[API_HOSTPORT_MAX];
+    char secret[API_SECRET_MAX + 1]; /* the destination's migration_secret */
     uint32_t downtime_ms, timeout_ms, max_passes;
 };
 int api_migrate_parse(const char *body, size_t len, struct api_migrate *m, struct api_error *e);

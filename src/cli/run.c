@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/file.h"
 #include "base/log.h"
 #include "cli/args.h"
+#include "vm/migrate.h"
 #include "vm/vm.h"
 
 static const char usage_run[] =
@@ -105,6 +107,18 @@ static const char usage_run[] =
     "                     --arch x86_64 to receive an x86_64 (kvm) VM; --kernel, --initrd\n"
     "                     and --firmware are what a later guest reboot boots (the source's\n"
     "                     paths are not used: without them a reboot ends the VM)\n"
+    "  --migration-secret-file FILE\n"
+    "                     with --incoming (required): the migration's secret, 16 to 256\n"
+    "                     bytes of text in a file only its owner can read (mode 0600);\n"
+    "                     `vessel migrate --secret-file` on the source gives the same one.\n"
+    "                     A connection that does not prove it knows it is dropped and the\n"
+    "                     wait goes on\n"
+    "  --incoming-timeout SECONDS\n"
+    "                     with --incoming: receive the VM within SECONDS of starting to\n"
+    "                     listen, waiting for the source included (default 3600)\n"
+    "  --incoming-max-mem SIZE\n"
+    "                     with --incoming and without --mem: the most guest RAM to accept\n"
+    "                     from the source (default 4G); never more than the host has free\n"
     "  -h, --help         this text\n"
     "\n"
     "SIGTERM stops the VM cleanly (disks flushed and closed; exit status 3).\n"
@@ -140,14 +154,21 @@ static void read_config(const char *path, struct vm_config *c)
     uint8_t *text;
     size_t len;
     char why[300];
+    struct stat st = {0};
     int err = file_read_all(path, VM_CONFIG_MAX_LEN, &text, &len);
 
     if (err)
         die_usage("--config %s: %s", path, err == -EFBIG ? "file too large" : strerror(-err));
     err = vm_config_from_json((const char *)text, len, c, why, sizeof(why));
+    memset(text, 0, len);
     free(text);
     if (err)
         die_usage("--config %s: %s", path, why);
+    /* A configuration that holds a migration secret must be its owner's alone. */
+    if (c->migration_secret && (stat(path, &st) < 0 || (st.st_mode & 077)))
+        die_usage("--config %s: it holds a migration secret and others may read it (mode %03o; "
+                  "make it 0600)",
+                  path, (unsigned)(st.st_mode & 0777));
 }
 
 static void add_disk(struct vm_config *c, const char *arg)
@@ -168,6 +189,7 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
     enum { O_ARCH = 256, O_KERNEL, O_INITRD, O_APPEND, O_FIRMWARE, O_MEM, O_CPUS, O_TRACE };
     enum { O_DISK = 320, O_RNG, O_CONSOLE_SOCKET, O_CONFIG };
     enum { O_NET = 340, O_BALLOON, O_API_SOCKET, O_RESTORE, O_INCOMING, O_CLONE };
+    enum { O_MIG_SECRET = 360, O_INCOMING_TIMEOUT, O_INCOMING_MAX_MEM };
     static const struct option longopts[] = {
         {"arch", required_argument, NULL, O_ARCH},
         {"kernel", required_argument, NULL, O_KERNEL},
@@ -187,6 +209,9 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
         {"restore", required_argument, NULL, O_RESTORE},
         {"incoming", required_argument, NULL, O_INCOMING},
         {"clone", no_argument, NULL, O_CLONE},
+        {"migration-secret-file", required_argument, NULL, O_MIG_SECRET},
+        {"incoming-timeout", required_argument, NULL, O_INCOMING_TIMEOUT},
+        {"incoming-max-mem", required_argument, NULL, O_INCOMING_MAX_MEM},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -246,6 +271,24 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
         case O_RESTORE: c->restore = vm_config_strdup(optarg); break;
         case O_INCOMING: c->incoming = vm_config_strdup(optarg); break;
         case O_CLONE: c->clone = true; break;
+        case O_MIG_SECRET: {
+            char secret[MIGRATE_SECRET_MAX + 1];
+            if (migrate_secret_read(optarg, secret, why, sizeof(why)))
+                die_usage("--migration-secret-file %s", why);
+            free(c->migration_secret);
+            c->migration_secret = vm_config_strdup(secret);
+            memset(secret, 0, sizeof(secret));
+            break;
+        }
+        case O_INCOMING_TIMEOUT:
+            if (args_parse_int(optarg, 1, 7 * 86400, &cpus))
+                die_usage("--incoming-timeout %s: expected seconds from 1 to 604800", optarg);
+            c->incoming_timeout_s = (uint32_t)cpus;
+            break;
+        case O_INCOMING_MAX_MEM:
+            if (args_parse_size(optarg, &c->incoming_max_mem))
+                die_usage("--incoming-max-mem %s: expected a size like 4G", optarg);
+            break;
         case 'h': fputs(usage_run, stdout); exit(0);
         case ':': die_usage("run: option %s needs a value", argv[optind - 1]);
         default: die_usage("run: unknown option '%s' (see vessel run --help)", argv[optind - 1]);

@@ -52,6 +52,9 @@ struct host_vm {
     char exit_desc[32];    /* "exited N" / "signal N" of the last run, "" when none */
     pid_t spawned_shim;    /* the shim this daemon started, until it records the VM's pid */
     bool incoming_arrived; /* an incoming VM's migration arrived (its socket appeared) */
+    /* run time, incoming VMs: the secret of the migration this start waits for (64 hex digits,
+     * new at every start; kept in the 0600 run configuration, never in ID.json) */
+    char mig_secret[65];
     uint64_t spawned_shim_start;
 };
 

@@ -98,6 +98,9 @@ static json_t *vm_full(struct host_vm *v)
         json_object_set_new(j, "clone_disks", registry_clone_disks_json(v, false));
     json_object_set_new(j, "migrated_to",
                         v->state == VM_MIGRATED ? json_string(v->migrate_to) : json_null());
+    if (v->state == VM_INCOMING && host_vm_mig_secret(&host, v))
+        /* for the source's POST .../migrate; only while the VM waits for it */
+        json_object_set_new(j, "migration_secret", json_string(host_vm_mig_secret(&host, v)));
     registry_path(&host.reg, v, ".sock", sock, sizeof(sock));
     registry_path(&host.reg, v, ".log", log, sizeof(log));
     json_object_set_new(j, "console", json_pack("{s:s,s:s}", "socket", sock, "log", log));

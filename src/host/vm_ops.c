@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/file.h"
+#include "base/hmac256.h"
 #include "base/log.h"
 #include "host/clone_disks.h"
 #include "host/mig_watch.h"
@@ -108,6 +109,45 @@ static void run_config(const struct host_vm *v, const char *api, struct vm_confi
     for (int i = 0; i < c->nnets; i++)
         r->nets[r->nnets++] = (char *)c->nets[i];
     r->balloon = c->balloon; /* starts deflated */
+    r->migration_secret = r->incoming && v->mig_secret[0] ? (char *)v->mig_secret : NULL;
+}
+
+/* A new secret for the migration an incoming VM's start waits for. */
+static int new_mig_secret(struct host_vm *v)
+{
+    uint8_t rnd[32];
+    int err = hmac256_random(rnd, sizeof(rnd));
+
+    if (err)
+        return err;
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(v->mig_secret + 2 * i, 3, "%02x", rnd[i]);
+    hmac256_wipe(rnd, sizeof(rnd));
+    return 0;
+}
+
+const char *host_vm_mig_secret(struct vm_host *h, struct host_vm *v)
+{
+    char path[REG_PATH_MAX + 16], why[200];
+    struct vm_config rc;
+    uint8_t *text;
+    size_t len;
+
+    if (!v->cfg.incoming[0])
+        return NULL;
+    if (!v->mig_secret[0]) { /* a daemon restarted since the start: the run configuration */
+        registry_path(&h->reg, v, ".run.config", path, sizeof(path));
+        if (file_read_all(path, VM_CONFIG_MAX_LEN, &text, &len))
+            return NULL;
+        if (!vm_config_from_json((const char *)text, len, &rc, why, sizeof(why))) {
+            if (rc.migration_secret && strlen(rc.migration_secret) < sizeof(v->mig_secret))
+                snprintf(v->mig_secret, sizeof(v->mig_secret), "%s", rc.migration_secret);
+            vm_config_free(&rc);
+        }
+        hmac256_wipe(text, len);
+        free(text);
+    }
+    return v->mig_secret[0] ? v->mig_secret : NULL;
 }
 
 /* Writes STATE_DIR/vms/ID.run.config (0600, atomically): what the VM process runs. */
@@ -211,6 +251,10 @@ int host_vm_start(struct vm_host *h, struct host_vm *v, struct api_error *e)
     v->started = true;
     v->stop_requested = false;
     v->incoming_arrived = false;
+    v->mig_secret[0] = '\0';
+    if (v->cfg.incoming[0] && (err = new_mig_secret(v)))
+        return api_error_set(e, 500, "internal", "no random bytes for VM %s's migration secret: %s",
+                             v->cfg.name, strerror(-err));
     if ((err = registry_save(&h->reg, v)))
         return api_error_set(e, 500, "internal", "cannot save VM %s: %s", v->cfg.name,
                              strerror(-err));
@@ -453,7 +497,7 @@ int host_vm_migrate(struct vm_host *h, struct host_vm *v, const struct api_migra
     if (v->mig && mig_watch_end(v->mig) == MIG_WATCH_RUNNING)
         return api_error_set(e, 409, "invalid_state", "VM %s is migrating already (to %s)",
                              v->cfg.name, v->migrate_to);
-    cmd = json_pack("{s:{s:s}}", "migrate", "to", m->to);
+    cmd = json_pack("{s:{s:s,s:s}}", "migrate", "to", m->to, "secret", m->secret);
     a = json_object_get(cmd, "migrate");
     if (cmd && m->downtime_ms)
         json_object_set_new(a, "downtime_ms", json_integer(m->downtime_ms));

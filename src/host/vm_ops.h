@@ -46,6 +46,9 @@ int host_vm_snapshot(struct vm_host *h, struct host_vm *v, const char *path, boo
  * starts it (v->migrate_to marks its exit 0 as the hand-over: state `migrated`);
  * vm_migration_status gives the last status (state "none" when there is none);
  * vm_migration_cancel stops it before the hand-over (409 when none can be cancelled). */
+/* An incoming VM's migration secret (what the source's POST .../migrate must give as "secret"),
+ * or NULL when the VM is not an incoming one or was not started. */
+const char *host_vm_mig_secret(struct vm_host *h, struct host_vm *v);
 int host_vm_migrate(struct vm_host *h, struct host_vm *v, const struct api_migrate *m,
                     char **status, struct api_error *e);
 int host_vm_migration_status(struct vm_host *h, struct host_vm *v, char **status,

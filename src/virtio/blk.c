@@ -50,9 +50,9 @@ static uint8_t do_rw(struct virtio_blk *b, const struct blk_req_hdr *h, struct v
     int n, err;
 
     if (len % SECTOR || !range_ok(b, h->sector, len / SECTOR)) {
-        log_warn("virtio-blk: %s: %s of %llu bytes at sector %llu past the end or unaligned",
-                 b->disk->path, write ? "write" : "read", (unsigned long long)len,
-                 (unsigned long long)h->sector);
+        log_guest_warn("virtio-blk: %s: %s of %llu bytes at sector %llu past the end or unaligned",
+                       b->disk->path, write ? "write" : "read", (unsigned long long)len,
+                       (unsigned long long)h->sector);
         return VIRTIO_BLK_S_IOERR;
     }
     if (write && b->disk->readonly)
@@ -65,8 +65,8 @@ static uint8_t do_rw(struct virtio_blk *b, const struct blk_req_hdr *h, struct v
     err = write ? b->disk->ops->writev(b->disk, h->sector * SECTOR, b->data, n)
                 : b->disk->ops->readv(b->disk, h->sector * SECTOR, b->data, n);
     if (err) {
-        log_err("virtio-blk: %s: %s at sector %llu: %s", b->disk->path, write ? "write" : "read",
-                (unsigned long long)h->sector, strerror(-err));
+        log_guest_err("virtio-blk: %s: %s at sector %llu: %s", b->disk->path,
+                      write ? "write" : "read", (unsigned long long)h->sector, strerror(-err));
         return VIRTIO_BLK_S_IOERR;
     }
     if (!write)
@@ -100,8 +100,9 @@ static uint8_t do_ranges(struct virtio_blk *b, const struct blk_req_hdr *h, stru
     if (err && !zero && err == -EOPNOTSUPP)
         return VIRTIO_BLK_S_OK; /* discard is a hint */
     if (err) {
-        log_err("virtio-blk: %s: %s at sector %llu: %s", b->disk->path,
-                zero ? "write-zeroes" : "discard", (unsigned long long)r.sector, strerror(-err));
+        log_guest_err("virtio-blk: %s: %s at sector %llu: %s", b->disk->path,
+                      zero ? "write-zeroes" : "discard", (unsigned long long)r.sector,
+                      strerror(-err));
         return VIRTIO_BLK_S_IOERR;
     }
     return VIRTIO_BLK_S_OK;
@@ -126,7 +127,7 @@ static bool blk_request(struct virtio_blk *b, struct virtq_elem *e)
     case VIRTIO_BLK_T_FLUSH:
         err = b->disk->readonly ? 0 : b->disk->ops->flush(b->disk);
         if (err)
-            log_err("virtio-blk: %s: flush: %s", b->disk->path, strerror(-err));
+            log_guest_err("virtio-blk: %s: flush: %s", b->disk->path, strerror(-err));
         status = err ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
         break;
     case VIRTIO_BLK_T_GET_ID: {

@@ -85,11 +85,13 @@ static bool get_uint(json_t *o, const char *key, uint32_t max, uint32_t *out)
     return true;
 }
 
-/* {"migrate": {"to": "HOST:PORT", "downtime_ms": N, "timeout_ms": N, "max_passes": N}} */
+/* {"migrate": {"to": "HOST:PORT", "secret": S, "downtime_ms": N, "timeout_ms": N,
+ * "max_passes": N}} */
 static int parse_migrate(const char *line, struct control_cmd *cmd, char *err, size_t errlen)
 {
     json_error_t jerr;
-    json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *a, *to;
+    json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *a, *to, *secret;
+    char why[120];
     const char *k;
     json_t *v;
     int ret = -EINVAL;
@@ -98,17 +100,18 @@ static int parse_migrate(const char *line, struct control_cmd *cmd, char *err, s
         return errbuf_set(err, errlen, "migrate: bad JSON: %s", jerr.text);
     a = json_object_get(o, "migrate");
     to = json_object_get(a, "to");
+    secret = json_object_get(a, "secret");
     if (json_object_size(o) != 1 || !json_is_object(a)) {
         errbuf_set(err, errlen, "expected {\"migrate\": {\"to\": \"HOST:PORT\", ...}}");
         goto out;
     }
     json_object_foreach(a, k, v)
     {
-        if (strcmp(k, "to") && strcmp(k, "downtime_ms") && strcmp(k, "timeout_ms") &&
-            strcmp(k, "max_passes")) {
+        if (strcmp(k, "to") && strcmp(k, "secret") && strcmp(k, "downtime_ms") &&
+            strcmp(k, "timeout_ms") && strcmp(k, "max_passes")) {
             errbuf_set(err, errlen,
-                       "migrate: unknown member '%.40s' (known: to, downtime_ms, timeout_ms, "
-                       "max_passes)",
+                       "migrate: unknown member '%.40s' (known: to, secret, downtime_ms, "
+                       "timeout_ms, max_passes)",
                        k);
             goto out;
         }
@@ -119,6 +122,14 @@ static int parse_migrate(const char *line, struct control_cmd *cmd, char *err, s
         errbuf_set(err, errlen, "migrate: to must be \"HOST:PORT\"");
         goto out;
     }
+    if (!json_is_string(secret) || json_string_length(secret) > MIGRATE_SECRET_MAX ||
+        strlen(json_string_value(secret)) != json_string_length(secret) ||
+        migrate_secret_check(json_string_value(secret), why, sizeof(why))) {
+        errbuf_set(err, errlen, "migrate: secret: %s",
+                   json_is_string(secret) ? why : "the migration's secret is required");
+        goto out;
+    }
+    snprintf(cmd->mig.secret, sizeof(cmd->mig.secret), "%s", json_string_value(secret));
     if (!get_uint(a, "downtime_ms", 60000, &cmd->mig.downtime_ms) ||
         !get_uint(a, "timeout_ms", 3600000, &cmd->mig.timeout_ms) ||
         !get_uint(a, "max_passes", 1000, &cmd->mig.max_passes)) {
@@ -130,6 +141,8 @@ static int parse_migrate(const char *line, struct control_cmd *cmd, char *err, s
     cmd->op = CONTROL_MIGRATE;
     ret = 0;
 out:
+    if (secret && json_is_string(secret))
+        memset((char *)json_string_value(secret), 0, json_string_length(secret));
     json_decref(o);
     return ret;
 }

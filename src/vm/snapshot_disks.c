@@ -35,7 +35,7 @@ int disk_freeze_prepare(struct disk_freeze *f, struct disk *const *disks, int nd
     for (int i = 0; i < ndisks && !err; i++) {
         struct disk *d = disks[i];
         char backing[PATH_MAX];
-        struct disk_qcow2_create_opts o = {.backing_fmt = d->ops->name};
+        struct disk_qcow2_create_opts o = {.backing_fmt = d->ops->name, .private_mode = true};
         int k = f->n;
 
         if (d->readonly)

@@ -111,12 +111,17 @@ static int ram_create(struct vm *vm, const struct snap_reader *r)
         return 0;
     if (vm->cfg->restore) {
         const struct snap_section *s = snap_find(r, SNAP_MEMORY, 0, NULL);
-        if (!s || s->length != vm->ram_size) {
-            log_err("state: %s: no memory section of %llu MiB", vm->cfg->restore,
+        if (!s || s->length != vm->ram_size || s->offset % 4096) {
+            log_err("state: %s: no page-aligned memory section of %llu MiB", vm->cfg->restore,
                     (unsigned long long)(vm->ram_size >> 20));
             return VM_STATUS_USAGE;
         }
         err = gmem_create_from_file(&vm->ram, vm->bops->ram_base, s->length, r->fd, s->offset);
+        if (err) { /* the file's memory cannot be mapped: the file's fault, one line */
+            log_err("state: %s: its memory section cannot be mapped: %s", vm->cfg->restore,
+                    strerror(-err));
+            return VM_STATUS_USAGE;
+        }
     } else {
         err = gmem_create(&vm->ram, vm->bops->ram_base, vm->ram_size);
     }
@@ -277,7 +282,7 @@ static void fill_info(struct vm *vm)
 
 int vm_create(struct vm **out, const struct vm_config *cfg)
 {
-    struct migrate_incoming in = {.lfd = -1, .fd = -1, .state_fd = -1};
+    struct migrate_incoming in = {.lfd = -1, .ch.fd = -1, .state_fd = -1};
     struct snap_reader r = {.fd = -1};
     struct vm *vm = calloc(1, sizeof(*vm));
     int st;

@@ -42,7 +42,16 @@ struct vm_config {
     char *restore;          /* continue from this state file */
     bool clone;             /* with restore: a clone of the snapshot */
     char *incoming;         /* [HOST:]PORT: receive a live migration */
+    /* With incoming: the migration's secret (the source must prove it knows it); how long to
+     * wait for the source and receive the whole VM, in seconds (0: VM_INCOMING_TIMEOUT_S); the
+     * most RAM to take when mem is not set (0: VM_INCOMING_MAX_MEM). */
+    char *migration_secret;
+    uint32_t incoming_timeout_s;
+    uint64_t incoming_max_mem;
 };
+
+#define VM_INCOMING_TIMEOUT_S 3600
+#define VM_INCOMING_MAX_MEM   (4ULL << 30)
 
 void vm_config_free(struct vm_config *c);
 /* A malloc'd copy of s (NULL for NULL); exits on out of memory (configuration parsing only). */
@@ -57,7 +66,8 @@ int vm_config_check(struct vm_config *c, struct net_config *nets_out, char *why,
 /* The JSON form (docs/vm-config.md): {"arch", "kernel", "initrd", "firmware", "cmdline",
  * "trace", "memory_bytes", "cpus", "disks": [{"path", "readonly", "format"}], "rng",
  * "console_socket", "nets": [SPEC], "balloon_bytes" (absent: no balloon), "api_socket",
- * "restore", "clone", "incoming"}. to_json returns a malloc'd text or NULL (out of memory);
+ * "restore", "clone", "incoming", "migration_secret", "incoming_timeout_s",
+ * "incoming_max_memory_bytes"}. to_json returns a malloc'd text or NULL (out of memory);
  * from_json fills c (which it clears first) or returns -EINVAL with a reason; unknown members
  * are refused. */
 char *vm_config_to_json(const struct vm_config *c);

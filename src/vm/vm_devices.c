@@ -79,7 +79,7 @@ int vm_clone_disks(struct vm *vm)
     const struct vm_config *c = vm->cfg;
 
     for (int i = 0; i < c->ndisks; i++) {
-        struct disk_qcow2_create_opts o = {0};
+        struct disk_qcow2_create_opts o = {.private_mode = true};
         char real[PATH_MAX], want[PATH_MAX + 32], name[32], overlay[SNAPSHOT_PATH_MAX];
         uint8_t r[4];
         bool saved = false;

@@ -155,24 +155,32 @@ TEST(apireq_incoming_and_migrate)
     CHECK(!c->clone);
     free(c);
 
-    CHECK_EQ(mparse("{\"to\":\"10.0.0.2:4444\"}", &m, &e), 0);
+#define SEC "\"secret\":\"0123456789abcdef0123\""
+    CHECK_EQ(mparse("{\"to\":\"10.0.0.2:4444\"," SEC "}", &m, &e), 0);
     CHECK(!strcmp(m.to, "10.0.0.2:4444"));
+    CHECK(!strcmp(m.secret, "0123456789abcdef0123"));
     CHECK_EQ(m.downtime_ms, 0);
     const char *full = "{\"to\":\"[::1]:4444\",\"downtime_ms\":100,\"timeout_ms\":2000,"
-                       "\"max_passes\":5}";
+                       "\"max_passes\":5," SEC "}";
     CHECK_EQ(api_migrate_parse(full, strlen(full), &m, &e), 0);
     CHECK_EQ(m.downtime_ms, 100);
     CHECK_EQ(m.timeout_ms, 2000);
     CHECK_EQ(m.max_passes, 5);
     CHECK_EQ(mparse("{}", &m, &e), 400);
     CHECK(!strcmp(e.code, "missing_field"));
-    CHECK_EQ(mparse("{\"to\":\"4444\"}", &m, &e), 422);
-    CHECK_EQ(mparse("{\"to\":\"a b:1\"}", &m, &e), 422);
-    CHECK_EQ(mparse("{\"to\":\"h:1\",\"downtime_ms\":0}", &m, &e), 422);
-    CHECK_EQ(mparse("{\"to\":\"h:1\",\"max_passes\":\"3\"}", &m, &e), 400);
+    /* the migration's secret: required, 16 to 256 bytes of text */
+    CHECK_EQ(mparse("{\"to\":\"10.0.0.2:4444\"}", &m, &e), 400);
+    CHECK(!strcmp(e.code, "missing_field"));
+    CHECK_EQ(mparse("{\"to\":\"10.0.0.2:4444\",\"secret\":\"short\"}", &m, &e), 422);
+    CHECK_EQ(mparse("{\"to\":\"10.0.0.2:4444\",\"secret\":\"0123456789abcdef\\n\"}", &m, &e), 422);
+    CHECK_EQ(mparse("{\"to\":\"4444\"," SEC "}", &m, &e), 422);
+    CHECK_EQ(mparse("{\"to\":\"a b:1\"," SEC "}", &m, &e), 422);
+    CHECK_EQ(mparse("{\"to\":\"h:1\",\"downtime_ms\":0," SEC "}", &m, &e), 422);
+    CHECK_EQ(mparse("{\"to\":\"h:1\",\"max_passes\":\"3\"," SEC "}", &m, &e), 400);
     CHECK(!strcmp(e.code, "bad_type"));
-    CHECK_EQ(mparse("{\"to\":\"h:1\",\"speed\":3}", &m, &e), 400);
+    CHECK_EQ(mparse("{\"to\":\"h:1\",\"speed\":3," SEC "}", &m, &e), 400);
     CHECK(!strcmp(e.code, "unknown_field"));
+#undef SEC
     CHECK(api_hostport_valid("host-1.example:80", true));
     CHECK(api_hostport_valid("[fe80::1]:80", true));
     CHECK(api_hostport_valid("80", false));

@@ -18,9 +18,11 @@ struct disk_qcow2_create_opts {
     unsigned refcount_order; /* 0 to 6 (version 3 only; 0 means the default 4 unless
                                 refcount_order_set) */
     bool refcount_order_set;
+    bool private_mode; /* mode 0600 (an overlay that will hold a guest's writes), not 0644 */
 };
 
-/* Creates a new qcow2 image (fails with -EEXIST if path exists). Logs what went wrong. */
+/* Creates a new qcow2 image: a new file or nothing (-EEXIST when path exists, a symbolic link
+ * or FIFO planted there included: it is neither followed nor opened). Logs what went wrong. */
 int disk_qcow2_create(const char *path, const struct disk_qcow2_create_opts *o);
 
 struct disk_qcow2_info {

@@ -355,7 +355,7 @@ int kvm_engine_irq_line(struct kvm_engine *e, unsigned gsi, int level)
 
     if (ioctl(e->vm_fd, KVM_IRQ_LINE, &l) < 0) {
         int err = -errno;
-        log_err("kvm: KVM_IRQ_LINE gsi %u level %d: %s", gsi, level, strerror(errno));
+        log_guest_err("kvm: KVM_IRQ_LINE gsi %u level %d: %s", gsi, level, strerror(errno));
         return err;
     }
     return 0;
