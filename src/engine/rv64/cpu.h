@@ -123,10 +123,21 @@ struct rv64_hart {
     pthread_cond_t cond;
     int kick;
     FILE *trace;
+
+    /* --- JIT tier (jit_*.c); the translated code reaches these through the hart pointer --- */
+    struct rv64_jit *jit;                  /* NULL on the interpreter tier */
+    int64_t jit_left;                      /* instructions the translated code may still run */
+    uint64_t jit_val;                      /* a slow-path load's value */
+    uintptr_t jit_link;                    /* the jump that asked to be linked to the block at pc */
+    const void *jit_jcache;                /* the indirect-jump cache */
+    const struct rv64_tlb_entry *jit_xtlb; /* the fetch TLB of the current privilege */
+    uint64_t jit_mode;                     /* what translations depend on (see jit.h) */
+    bool jit_flush_pending;                /* FENCE.I or a reset: drop every translation */
 };
 
 struct rv64_machine {
     struct gmem *ram;
+    enum rv64_tier tier; /* resolved: interp or jit */
     struct bus *bus;
     int nharts;
     struct rv64_hart *harts[RV64_MAX_HARTS];

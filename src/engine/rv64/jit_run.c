@@ -1,0 +1,158 @@
+/* rv64 JIT dispatcher: finds or translates the block at pc and runs it; runs through the
+ * interpreter what the JIT does not translate; links blocks that asked for it. Also the C
+ * helpers that translated code calls. */
+#include <errno.h>
+
+#include "engine/rv64/decode.h"
+#include "engine/rv64/insn.h"
+#include "engine/rv64/jit.h"
+
+bool rv64_jit_load_helper(struct rv64_hart *h, uint64_t va, uint64_t size_sign)
+{
+    int size = (int)(size_sign & 0xf);
+    uint64_t v;
+
+    if (!rv64_load(h, va, size, &v))
+        return false;
+    if (size_sign & 0x10)
+        v = size == 1 ? (uint64_t)(int8_t)v : size == 2 ? (uint64_t)(int16_t)v : sext32(v);
+    h->jit_val = v;
+    return true;
+}
+
+bool rv64_jit_store_helper(struct rv64_hart *h, uint64_t va, uint64_t size, uint64_t val)
+{
+    return rv64_store(h, va, (int)size, val);
+}
+
+uint64_t rv64_jit_divrem(uint64_t a, uint64_t b, uint64_t op)
+{
+    int32_t a32 = (int32_t)a, b32 = (int32_t)b;
+    uint32_t ua = (uint32_t)a, ub = (uint32_t)b;
+
+    switch (op) {
+    case OP_DIV:
+        if (b == 0)
+            return ~0ULL;
+        if ((int64_t)a == INT64_MIN && (int64_t)b == -1)
+            return a;
+        return (uint64_t)((int64_t)a / (int64_t)b);
+    case OP_DIVU: return b ? a / b : ~0ULL;
+    case OP_REM:
+        if (b == 0)
+            return a;
+        if ((int64_t)a == INT64_MIN && (int64_t)b == -1)
+            return 0;
+        return (uint64_t)((int64_t)a % (int64_t)b);
+    case OP_REMU: return b ? a % b : a;
+    case OP_DIVW:
+        if (b32 == 0)
+            return ~0ULL;
+        if (a32 == INT32_MIN && b32 == -1)
+            return sext32((uint32_t)a32);
+        return sext32((uint32_t)(a32 / b32));
+    case OP_DIVUW: return ub ? sext32(ua / ub) : ~0ULL;
+    case OP_REMW:
+        if (b32 == 0)
+            return sext32((uint32_t)a32);
+        if (a32 == INT32_MIN && b32 == -1)
+            return 0;
+        return sext32((uint32_t)(a32 % b32));
+    default: return ub ? sext32(ua % ub) : sext32(ua); /* REMUW */
+    }
+}
+
+/* The block for (pc, host, mode), translated now if needed; NULL only when out of memory. A
+ * block with no code (ninsns 0) says the interpreter runs pc. */
+static struct jit_block *block_get(struct rv64_hart *h, uint64_t pc, uintptr_t host, uint64_t mode)
+{
+    struct rv64_jit *j = h->jit;
+    struct jit_block *blk = rv64_jit_find(j, pc, host, mode);
+    struct x86_buf b;
+    int err;
+
+    if (blk)
+        return blk;
+    for (int tries = 0; tries < 2; tries++) {
+        blk = rv64_jit_begin(j, &b);
+        if (!blk) {
+            j->n_full++;
+            rv64_jit_flush(h);
+            continue;
+        }
+        blk->pc = pc;
+        blk->host = host;
+        blk->mode = mode;
+        err = rv64_jit_translate(h, blk, &b);
+        if (err == -ENOSPC) {
+            j->n_full++;
+            rv64_jit_flush(h);
+            continue;
+        }
+        if (err && err != -ENOENT)
+            return NULL;
+        if (!err)
+            j->n_translated++;
+        rv64_jit_commit(j, blk, &b);
+        return blk;
+    }
+    return NULL;
+}
+
+uint64_t rv64_jit_exec(struct rv64_hart *h, uint64_t n)
+{
+    struct rv64_jit *j = h->jit;
+    uint64_t done = 0, link_gen = 0;
+    uintptr_t link = 0;
+
+    h->budget = 1;
+    while (done < n) {
+        uint64_t pc = h->pc, mode, k;
+        const struct rv64_tlb_entry *e;
+        struct jit_block *blk;
+        int fset, rc;
+
+        if (h->jit_flush_pending) {
+            rv64_jit_flush(h);
+            link = 0;
+        }
+        fset = rv64_tlb_set(h->priv);
+        e = &h->tlb[fset][ACC_X][(pc >> 12) & (TLB_SIZE - 1)];
+        blk = NULL;
+        if (likely(e->tag == (pc >> 12) << 1)) {
+            mode = rv64_jit_mode(h);
+            blk = block_get(h, pc, (uintptr_t)(pc + e->addend), mode);
+        }
+        if (!blk || !blk->ninsns || blk->ninsns > n - done) {
+            /* the interpreter: a fetch TLB miss or fault, an instruction the JIT does not
+             * translate, or the end of the batch */
+            j->n_interp++;
+            link = 0;
+            k = rv64_exec(h, blk && blk->ninsns ? n - done : 1);
+            done += k;
+            if (!h->budget)
+                break;
+            continue;
+        }
+        if (link) {
+            if (link_gen == j->gen)
+                rv64_jit_link(j, link, blk->code);
+            link = 0;
+        }
+        j->jcache[(pc >> 1) & (JIT_JCACHE_SIZE - 1)] = (struct jit_jentry){pc, blk};
+        h->jit_left = (int64_t)(n - done);
+        h->jit_mode = mode;
+        h->jit_xtlb = &h->tlb[fset][ACC_X][0];
+        rc = rv64_jit_enter(h, blk->code);
+        k = (n - done) - (uint64_t)h->jit_left;
+        done += k;
+        h->instret += k;
+        if (rc == JIT_EXIT_TRAP)
+            break;
+        if (rc == JIT_EXIT_LINK) {
+            link = h->jit_link;
+            link_gen = j->gen;
+        }
+    }
+    return done;
+}
