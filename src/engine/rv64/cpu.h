@@ -132,7 +132,7 @@ struct rv64_hart {
     const void *jit_jcache;                /* the indirect-jump cache */
     const struct rv64_tlb_entry *jit_xtlb; /* the fetch TLB of the current privilege */
     uint64_t jit_mode;                     /* what translations depend on (see jit.h) */
-    bool jit_flush_pending;                /* FENCE.I or a reset: drop every translation */
+    uint32_t jit_epoch; /* FENCE.I and resets count it: translations get rechecked */
 };
 
 struct rv64_machine {

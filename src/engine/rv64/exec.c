@@ -60,7 +60,7 @@ static bool build_block(struct rv64_hart *h, struct rv64_block *b, uint64_t pc, 
 
 void rv64_dcache_flush(struct rv64_hart *h)
 {
-    h->jit_flush_pending = true; /* the JIT's translations too (jit_run.c) */
+    h->jit_epoch++; /* the JIT revalidates its translations (jit_run.c) */
     if (++h->dc_epoch >= (1ULL << (64 - DCACHE_EPOCH_SHIFT))) {
         memset(h->blocks, 0, BLOCK_CACHE_SIZE * sizeof(*h->blocks));
         h->dc_epoch = 1;

@@ -17,8 +17,14 @@
  * depends on the guest pc, the host address of its first byte (so on the guest physical
  * address: every entry checks the fetch TLB) and the mode (the TLB sets for fetch and data).
  * Direct jumps within a page are linked block to block; other jumps look the target up in a
- * small cache checked against the fetch TLB. FENCE.I and resets drop every translation, as
- * they do the interpreter's decoded blocks. */
+ * small cache checked against the fetch TLB.
+ *
+ * FENCE.I (and a reset) counts h->jit_epoch up. Every block entry compares the epoch it was last
+ * checked in with the hart's; a stale block returns to the dispatcher, which compares the guest
+ * bytes with the copy kept at translation: unchanged, the block is good for the new epoch;
+ * changed, it is translated again and the old entry jumps to the new code. So stores reach
+ * instruction fetch after FENCE.I, as on the interpreter tier, without retranslating
+ * everything each time (Linux runs FENCE.I thousands of times while it boots). */
 #ifndef VESSEL_ENGINE_RV64_JIT_H
 #define VESSEL_ENGINE_RV64_JIT_H
 
@@ -36,11 +42,11 @@ enum jit_exit {
     JIT_EXIT_TRAP,       /* an instruction trapped: h->pc is the handler */
 };
 
-#define JIT_BLOCK_MAX    64   /* guest instructions per block */
-#define JIT_HASH_SIZE    8192 /* block table buckets per hart */
-#define JIT_JCACHE_SIZE  4096 /* indirect-jump cache entries per hart */
-#define JIT_BLOCK_BYTES  4096 /* room one translation may take at most */
-#define JIT_CODE_PER_BLK 256  /* average code bytes per block, to size the block table */
+#define JIT_BLOCK_MAX    64    /* guest instructions per block */
+#define JIT_HASH_SIZE    8192  /* block table buckets per hart */
+#define JIT_JCACHE_SIZE  4096  /* indirect-jump cache entries per hart */
+#define JIT_BLOCK_BYTES  32768 /* room one translation may take at most (64 stores fit) */
+#define JIT_CODE_PER_BLK 256   /* average code bytes per block, to size the block table */
 
 struct jit_block {
     uint64_t pc;
@@ -48,6 +54,10 @@ struct jit_block {
     uint64_t mode;
     uintptr_t code; /* executable entry */
     uint32_t ninsns;
+    uint32_t epoch;         /* h->jit_epoch it was last checked in */
+    uint8_t *epoch_field;   /* the entry check's copy of epoch (writable view) */
+    const uint8_t *copy;    /* the guest bytes it was translated from (writable view) */
+    uint32_t glen;          /* their length */
     struct jit_block *next; /* hash chain */
 };
 
@@ -68,6 +78,7 @@ struct rv64_jit {
     uintptr_t enter, exit, lookup;
     /* statistics */
     uint64_t n_translated, n_flushes, n_full, n_interp;
+    bool stats;
 };
 
 /* The mode a translation depends on: fetch and data TLB sets. */
@@ -99,12 +110,18 @@ bool rv64_jit_supported(void);
 int rv64_jit_create(struct rv64_hart *h, size_t size);
 void rv64_jit_destroy(struct rv64_hart *h);
 void rv64_jit_flush(struct rv64_hart *h);
+void rv64_jit_stats(const struct rv64_hart *h);
 struct jit_block *rv64_jit_find(struct rv64_jit *j, uint64_t pc, uintptr_t host, uint64_t mode);
 /* A new block's code starts here; commit it with rv64_jit_commit(). NULL when the cache is
  * full (flush it and try again). */
 struct jit_block *rv64_jit_begin(struct rv64_jit *j, struct x86_buf *b);
 void rv64_jit_commit(struct rv64_jit *j, struct jit_block *blk, struct x86_buf *b);
 void rv64_jit_link(struct rv64_jit *j, uintptr_t jump, uintptr_t target);
+void rv64_jit_unhash(struct rv64_jit *j, struct jit_block *blk);
+/* The block is valid in epoch (its guest bytes are unchanged). */
+void rv64_jit_set_epoch(struct rv64_jit *j, struct jit_block *blk, uint32_t epoch);
+/* A stale block's entry becomes a jump to its replacement (links into it stay good). */
+void rv64_jit_redirect(struct rv64_jit *j, struct jit_block *old, uintptr_t target);
 /* Runs translated code at the executable address code; returns an enum jit_exit. */
 int rv64_jit_enter(struct rv64_hart *h, uintptr_t code);
 

@@ -122,6 +122,7 @@ int rv64_jit_create(struct rv64_hart *h, size_t size)
     if (!j)
         return -ENOMEM;
     j->size = size;
+    j->stats = getenv("VESSEL_RV64_JIT_STATS") != NULL;
     j->maxblocks = (uint32_t)(size / JIT_CODE_PER_BLK);
     j->blocks = calloc(j->maxblocks, sizeof(*j->blocks));
     j->hash = calloc(JIT_HASH_SIZE, sizeof(*j->hash));
@@ -171,16 +172,24 @@ fail:
     return err;
 }
 
+/* With VESSEL_RV64_JIT_STATS set, at exit and every 1024 flushes. */
+void rv64_jit_stats(const struct rv64_hart *h)
+{
+    const struct rv64_jit *j = h->jit;
+
+    log_warn("rv64 jit: hart %d: %" PRIu64 " blocks translated, %" PRIu64 " flushes (%" PRIu64
+             " when full), %" PRIu64 " interpreter runs, %zu KiB of code now",
+             h->id, j->n_translated, j->n_flushes, j->n_full, j->n_interp, j->used >> 10);
+}
+
 void rv64_jit_destroy(struct rv64_hart *h)
 {
     struct rv64_jit *j = h->jit;
 
     if (!j)
         return;
-    if (getenv("VESSEL_RV64_JIT_STATS"))
-        log_warn("rv64 jit: hart %d: %" PRIu64 " blocks translated, %" PRIu64 " flushes (%" PRIu64
-                 " when full), %" PRIu64 " interpreter runs, %zu KiB of code now",
-                 h->id, j->n_translated, j->n_flushes, j->n_full, j->n_interp, j->used >> 10);
+    if (j->stats)
+        rv64_jit_stats(h);
     munmap(j->rw, j->size);
     munmap(j->rx, j->size);
     free(j->blocks);
@@ -194,7 +203,6 @@ void rv64_jit_flush(struct rv64_hart *h)
 {
     struct rv64_jit *j = h->jit;
 
-    h->jit_flush_pending = false;
     if (!j || (j->nblocks == 0 && j->used == j->stubs_end))
         return;
     j->used = j->stubs_end;
@@ -203,6 +211,35 @@ void rv64_jit_flush(struct rv64_hart *h)
     memset(j->jcache, 0, JIT_JCACHE_SIZE * sizeof(*j->jcache));
     j->gen++;
     j->n_flushes++;
+    if (j->stats && !(j->n_flushes & 1023))
+        rv64_jit_stats(h);
+}
+
+void rv64_jit_unhash(struct rv64_jit *j, struct jit_block *blk)
+{
+    for (struct jit_block **p = &j->hash[hash_of(blk->pc, blk->host, blk->mode)]; *p;
+         p = &(*p)->next)
+        if (*p == blk) {
+            *p = blk->next;
+            return;
+        }
+}
+
+void rv64_jit_set_epoch(struct rv64_jit *j, struct jit_block *blk, uint32_t epoch)
+{
+    blk->epoch = epoch;
+    if (blk->epoch_field)
+        memcpy(blk->epoch_field, &epoch, 4);
+}
+
+void rv64_jit_redirect(struct rv64_jit *j, struct jit_block *old, uintptr_t target)
+{
+    struct x86_buf b;
+
+    if (!old->code)
+        return;
+    buf_at(j, &b, (size_t)(old->code - (uintptr_t)j->rx), 5);
+    x86_jmp(&b, target);
 }
 
 struct jit_block *rv64_jit_find(struct rv64_jit *j, uint64_t pc, uintptr_t host, uint64_t mode)

@@ -333,7 +333,7 @@ static int gen_decode(struct jit_gen *g)
 int rv64_jit_translate(struct rv64_hart *h, struct jit_block *blk, struct x86_buf *b)
 {
     struct jit_gen *g = calloc(1, sizeof(*g));
-    uint8_t *budget;
+    uint8_t *budget, *stale;
     bool open = true;
     int err = 0;
 
@@ -347,11 +347,17 @@ int rv64_jit_translate(struct rv64_hart *h, struct jit_block *blk, struct x86_bu
     g->n = gen_decode(g);
     blk->ninsns = (uint32_t)g->n;
     blk->code = 0;
+    blk->epoch_field = NULL;
+    blk->glen = 0;
     if (!g->n) {
         err = -ENOENT;
         goto out;
     }
     blk->code = x86_here(b);
+    x86_op_mem(b, 0, X86_OP(0x81), ALU_CMP, RBP, -1, HOFF(jit_epoch), false);
+    x86_u32(b, blk->epoch);
+    blk->epoch_field = b->p - 4;
+    stale = x86_jcc(b, CC_NE, 0);
     x86_alu_mi(b, ALU_SUB, RBP, HOFF(jit_left), g->n);
     budget = x86_jcc(b, CC_S, 0);
     g->pc = blk->pc;
@@ -363,10 +369,15 @@ int rv64_jit_translate(struct rv64_hart *h, struct jit_block *blk, struct x86_bu
         gen_goto(g, g->pc);
     x86_patch(b, budget, x86_here(b));
     x86_alu_mi(b, ALU_ADD, RBP, HOFF(jit_left), g->n);
+    x86_patch(b, stale, x86_here(b));
     x86_mov_imm(b, RAX, blk->pc);
     x86_store64(b, RBP, HOFF(pc), RAX);
     gen_exit_code(b, g->j, JIT_EXIT_NORMAL);
     jit_gen_slow_paths(g);
+    blk->glen = (uint32_t)(g->pc - blk->pc);
+    blk->copy = b->p;
+    for (uint32_t i = 0; i < blk->glen; i++)
+        x86_byte(b, ((const uint8_t *)blk->host)[i]);
     if (b->full)
         err = -ENOSPC;
 out:

@@ -68,11 +68,19 @@ static struct jit_block *block_get(struct rv64_hart *h, uint64_t pc, uintptr_t h
 {
     struct rv64_jit *j = h->jit;
     struct jit_block *blk = rv64_jit_find(j, pc, host, mode);
+    struct jit_block *stale;
     struct x86_buf b;
     int err;
 
-    if (blk)
+    if (blk && blk->epoch == h->jit_epoch)
         return blk;
+    if (blk && blk->ninsns && !memcmp(blk->copy, (const void *)host, blk->glen)) {
+        rv64_jit_set_epoch(j, blk, h->jit_epoch); /* FENCE.I since, but the code is the same */
+        return blk;
+    }
+    if (blk) /* changed code, or a block the interpreter runs (cheap to decide again) */
+        rv64_jit_unhash(j, blk);
+    stale = blk;
     for (int tries = 0; tries < 2; tries++) {
         blk = rv64_jit_begin(j, &b);
         if (!blk) {
@@ -83,6 +91,7 @@ static struct jit_block *block_get(struct rv64_hart *h, uint64_t pc, uintptr_t h
         blk->pc = pc;
         blk->host = host;
         blk->mode = mode;
+        blk->epoch = h->jit_epoch;
         err = rv64_jit_translate(h, blk, &b);
         if (err == -ENOSPC) {
             j->n_full++;
@@ -94,6 +103,8 @@ static struct jit_block *block_get(struct rv64_hart *h, uint64_t pc, uintptr_t h
         if (!err)
             j->n_translated++;
         rv64_jit_commit(j, blk, &b);
+        if (stale && stale->ninsns && blk->ninsns && !tries)
+            rv64_jit_redirect(j, stale, blk->code);
         return blk;
     }
     return NULL;
@@ -112,10 +123,6 @@ uint64_t rv64_jit_exec(struct rv64_hart *h, uint64_t n)
         struct jit_block *blk;
         int fset, rc;
 
-        if (h->jit_flush_pending) {
-            rv64_jit_flush(h);
-            link = 0;
-        }
         fset = rv64_tlb_set(h->priv);
         e = &h->tlb[fset][ACC_X][(pc >> 12) & (TLB_SIZE - 1)];
         blk = NULL;
