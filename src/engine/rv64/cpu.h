@@ -125,11 +125,12 @@ struct rv64_hart {
     FILE *trace;
 
     /* --- JIT tier (jit_*.c); the translated code reaches these through the hart pointer --- */
-    struct rv64_jit *jit;                  /* NULL on the interpreter tier */
-    int64_t jit_left;                      /* instructions the translated code may still run */
-    uint64_t jit_val;                      /* a slow-path load's value */
-    uintptr_t jit_link;                    /* the jump that asked to be linked to the block at pc */
-    const void *jit_jcache;                /* the indirect-jump cache */
+    struct rv64_jit *jit;   /* NULL on the interpreter tier */
+    int64_t jit_left;       /* instructions the translated code may still run */
+    int64_t jit_left0;      /* jit_left when the dispatcher entered translated code */
+    uint64_t jit_val;       /* a slow-path load's value */
+    uintptr_t jit_link;     /* the jump that asked to be linked to the block at pc */
+    const void *jit_jcache; /* the indirect-jump cache */
     const struct rv64_tlb_entry *jit_xtlb; /* the fetch TLB of the current privilege */
     uint64_t jit_mode;                     /* what translations depend on (see jit.h) */
     uint32_t jit_epoch; /* FENCE.I and resets count it: translations get rechecked */

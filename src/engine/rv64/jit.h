@@ -58,6 +58,7 @@ struct jit_block {
     uint8_t *epoch_field;   /* the entry check's copy of epoch (writable view) */
     const uint8_t *copy;    /* the guest bytes it was translated from (writable view) */
     uint32_t glen;          /* their length */
+    uint8_t first[4];       /* the copy of a block the interpreter runs */
     struct jit_block *next; /* hash chain */
 };
 
@@ -77,7 +78,7 @@ struct rv64_jit {
     /* shared stubs, executable addresses */
     uintptr_t enter, exit, lookup;
     /* statistics */
-    uint64_t n_translated, n_flushes, n_full, n_interp;
+    uint64_t n_translated, n_flushes, n_full, n_interp, n_revalid, n_changed;
     bool stats;
 };
 
@@ -132,6 +133,12 @@ int rv64_jit_translate(struct rv64_hart *h, struct jit_block *blk, struct x86_bu
 /* jit_run.c: the helpers translated code calls */
 bool rv64_jit_load_helper(struct rv64_hart *h, uint64_t va, uint64_t size);
 bool rv64_jit_store_helper(struct rv64_hart *h, uint64_t va, uint64_t size, uint64_t val);
+/* Runs one instruction of the block through rv64_exec_one() (len | after << 8: after counts the
+ * block's instructions after it); false when the block must end there. */
+bool rv64_jit_exec_one(struct rv64_hart *h, uint32_t insn, uint32_t raw, uint64_t len_unrun);
+/* Instructions that translated code runs through rv64_jit_exec_one() without ending the block:
+ * floating point, atomics, FENCE, CSR accesses. */
+bool rv64_jit_inline_generic(uint32_t insn);
 uint64_t rv64_jit_divrem(uint64_t a, uint64_t b, uint64_t op);
 
 /* jit_run.c: runs up to n instructions on the JIT tier (the contract of rv64_exec). */

@@ -178,8 +178,10 @@ void rv64_jit_stats(const struct rv64_hart *h)
     const struct rv64_jit *j = h->jit;
 
     log_warn("rv64 jit: hart %d: %" PRIu64 " blocks translated, %" PRIu64 " flushes (%" PRIu64
-             " when full), %" PRIu64 " interpreter runs, %zu KiB of code now",
-             h->id, j->n_translated, j->n_flushes, j->n_full, j->n_interp, j->used >> 10);
+             " when full), %" PRIu64 " interpreter runs, %" PRIu64 " rechecked and %" PRIu64
+             " changed after FENCE.I, %u blocks and %zu KiB of code now, epoch %u",
+             h->id, j->n_translated, j->n_flushes, j->n_full, j->n_interp, j->n_revalid,
+             j->n_changed, j->nblocks, j->used >> 10, h->jit_epoch);
 }
 
 void rv64_jit_destroy(struct rv64_hart *h)

@@ -215,11 +215,43 @@ static void gen_jalr(struct jit_gen *g, const struct rv64_dinsn *d)
     x86_jmp(b, g->j->lookup);
 }
 
+static uint32_t expand(uint32_t raw)
+{
+    return (raw & 3) == 3 ? raw : rv64_rvc_expand((uint16_t)raw);
+}
+
+/* An instruction run by rv64_exec_one(): every guest register in h->x[] around the call; the
+ * block ends there when the helper says so (a trap, a CSR write that ends the batch). */
+static void gen_generic(struct jit_gen *g, const struct rv64_dinsn *d)
+{
+    struct x86_buf *b = g->b;
+    uint8_t *ok;
+
+    x86_mov_imm(b, RAX, g->pc);
+    x86_store64(b, RBP, HOFF(pc), RAX);
+    jit_gen_pinned(b, true);
+    x86_mov_rr(b, RDI, RBP);
+    x86_mov_imm(b, RSI, expand(d->raw));
+    x86_mov_imm(b, RDX, d->raw);
+    x86_mov_imm(b, RCX, d->len | (uint64_t)(g->n - g->idx - 1) << 8);
+    x86_call(b, (const void *)rv64_jit_exec_one);
+    jit_gen_pinned(b, false);
+    x86_op_reg(b, 0, X86_OP(0x84), RAX, RAX, false); /* test al, al */
+    ok = x86_jcc(b, CC_NE, 0);
+    jit_gen_trap_exit(g, g->idx);
+    x86_patch(b, ok, x86_here(b));
+}
+
 /* One instruction; returns false when it ended the block (a control transfer). */
 static bool gen_insn(struct jit_gen *g, const struct rv64_dinsn *d)
 {
     struct x86_buf *b = g->b;
     int t = dst_reg(d->rd, 32);
+
+    if (d->op == OP_GENERIC) {
+        gen_generic(g, d);
+        return true;
+    }
 
     /* results to x0 are dropped; only loads must still access memory */
     if (d->rd == 32 && !(d->op >= OP_LB && d->op <= OP_LWU) && d->op != OP_JAL &&
@@ -319,12 +351,12 @@ static int gen_decode(struct jit_gen *g)
             raw = lo;
         }
         rv64_decode(d, raw);
-        if (d->op == OP_GENERIC || d->op == OP_END)
+        if (d->op == OP_END || (d->op == OP_GENERIC && !rv64_jit_inline_generic(expand(raw))))
             break;
         n++;
         pc += d->len;
         host += d->len;
-        if (rv64_op_ends_block(d->op) || (pc & 0xfff) == 0)
+        if ((d->op != OP_GENERIC && rv64_op_ends_block(d->op)) || (pc & 0xfff) == 0)
             break;
     }
     return n;
@@ -349,7 +381,10 @@ int rv64_jit_translate(struct rv64_hart *h, struct jit_block *blk, struct x86_bu
     blk->code = 0;
     blk->epoch_field = NULL;
     blk->glen = 0;
-    if (!g->n) {
+    if (!g->n) { /* the interpreter runs it: keep its first bytes to recheck after FENCE.I */
+        blk->glen = (blk->pc & 0xfff) <= 0xffc ? 4 : 2;
+        memcpy(blk->first, (const void *)blk->host, blk->glen);
+        blk->copy = blk->first;
         err = -ENOENT;
         goto out;
     }

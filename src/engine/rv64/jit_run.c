@@ -25,6 +25,39 @@ bool rv64_jit_store_helper(struct rv64_hart *h, uint64_t va, uint64_t size, uint
     return rv64_store(h, va, (int)size, val);
 }
 
+bool rv64_jit_inline_generic(uint32_t insn)
+{
+    unsigned f3 = (insn >> 12) & 7;
+
+    switch (insn & 0x7f) {
+    case 0x2f: /* AMO */
+    case 0x07: /* LOAD-FP */
+    case 0x27: /* STORE-FP */
+    case 0x43:
+    case 0x47:
+    case 0x4b:
+    case 0x4f:
+    case 0x53: return true;
+    case 0x0f: return f3 == 0;            /* FENCE, not FENCE.I */
+    case 0x73: return f3 != 0 && f3 != 4; /* CSR instructions */
+    default: return false;
+    }
+}
+
+bool rv64_jit_exec_one(struct rv64_hart *h, uint32_t insn, uint32_t raw, uint64_t len_unrun)
+{
+    unsigned len = (unsigned)(len_unrun & 0xff);
+    uint64_t npc = h->pc + len;
+    /* instret counts the instructions since the dispatcher entered, this one included (as the
+     * interpreter's does) */
+    int64_t ran = h->jit_left0 - h->jit_left - (int64_t)(len_unrun >> 8);
+
+    h->instret += (uint64_t)ran;
+    rv64_exec_one(h, insn, raw, len);
+    h->instret -= (uint64_t)ran;
+    return h->budget && h->pc == npc;
+}
+
 uint64_t rv64_jit_divrem(uint64_t a, uint64_t b, uint64_t op)
 {
     int32_t a32 = (int32_t)a, b32 = (int32_t)b;
@@ -74,12 +107,15 @@ static struct jit_block *block_get(struct rv64_hart *h, uint64_t pc, uintptr_t h
 
     if (blk && blk->epoch == h->jit_epoch)
         return blk;
-    if (blk && blk->ninsns && !memcmp(blk->copy, (const void *)host, blk->glen)) {
+    if (blk && !memcmp(blk->copy, (const void *)host, blk->glen)) {
         rv64_jit_set_epoch(j, blk, h->jit_epoch); /* FENCE.I since, but the code is the same */
+        j->n_revalid++;
         return blk;
     }
-    if (blk) /* changed code, or a block the interpreter runs (cheap to decide again) */
+    if (blk) { /* the code changed */
         rv64_jit_unhash(j, blk);
+        j->n_changed++;
+    }
     stale = blk;
     for (int tries = 0; tries < 2; tries++) {
         blk = rv64_jit_begin(j, &b);
@@ -100,8 +136,8 @@ static struct jit_block *block_get(struct rv64_hart *h, uint64_t pc, uintptr_t h
         }
         if (err && err != -ENOENT)
             return NULL;
-        if (!err)
-            j->n_translated++;
+        if (!err && !(++j->n_translated & 0xffff) && j->stats)
+            rv64_jit_stats(h);
         rv64_jit_commit(j, blk, &b);
         if (stale && stale->ninsns && blk->ninsns && !tries)
             rv64_jit_redirect(j, stale, blk->code);
@@ -127,8 +163,13 @@ uint64_t rv64_jit_exec(struct rv64_hart *h, uint64_t n)
         e = &h->tlb[fset][ACC_X][(pc >> 12) & (TLB_SIZE - 1)];
         blk = NULL;
         if (likely(e->tag == (pc >> 12) << 1)) {
+            const struct jit_jentry *je = &j->jcache[(pc >> 1) & (JIT_JCACHE_SIZE - 1)];
+            uintptr_t host = (uintptr_t)(pc + e->addend);
             mode = rv64_jit_mode(h);
-            blk = block_get(h, pc, (uintptr_t)(pc + e->addend), mode);
+            blk = je->blk;
+            if (je->pc != pc || !blk || blk->host != host || blk->mode != mode ||
+                blk->epoch != h->jit_epoch)
+                blk = block_get(h, pc, host, mode);
         }
         if (!blk || !blk->ninsns || blk->ninsns > n - done) {
             /* the interpreter: a fetch TLB miss or fault, an instruction the JIT does not
@@ -147,14 +188,14 @@ uint64_t rv64_jit_exec(struct rv64_hart *h, uint64_t n)
             link = 0;
         }
         j->jcache[(pc >> 1) & (JIT_JCACHE_SIZE - 1)] = (struct jit_jentry){pc, blk};
-        h->jit_left = (int64_t)(n - done);
+        h->jit_left = h->jit_left0 = (int64_t)(n - done);
         h->jit_mode = mode;
         h->jit_xtlb = &h->tlb[fset][ACC_X][0];
         rc = rv64_jit_enter(h, blk->code);
         k = (n - done) - (uint64_t)h->jit_left;
         done += k;
         h->instret += k;
-        if (rc == JIT_EXIT_TRAP)
+        if (rc == JIT_EXIT_TRAP || !h->budget)
             break;
         if (rc == JIT_EXIT_LINK) {
             link = h->jit_link;
