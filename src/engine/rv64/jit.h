@@ -46,7 +46,8 @@ enum jit_exit {
 #define JIT_HASH_SIZE    8192  /* block table buckets per hart */
 #define JIT_JCACHE_SIZE  4096  /* indirect-jump cache entries per hart */
 #define JIT_BLOCK_BYTES  32768 /* room one translation may take at most (64 stores fit) */
-#define JIT_CODE_PER_BLK 256   /* average code bytes per block, to size the block table */
+#define JIT_CODE_PER_BLK 128   /* average code bytes per block, to size the block table */
+#define JIT_HOT          8     /* a block is translated when it starts for the 8th time */
 
 struct jit_block {
     uint64_t pc;
@@ -58,7 +59,7 @@ struct jit_block {
     uint8_t *epoch_field;   /* the entry check's copy of epoch (writable view) */
     const uint8_t *copy;    /* the guest bytes it was translated from (writable view) */
     uint32_t glen;          /* their length */
-    uint8_t first[4];       /* the copy of a block the interpreter runs */
+    uint32_t count;         /* runs through the interpreter so far, while it has no code */
     struct jit_block *next; /* hash chain */
 };
 
@@ -113,10 +114,13 @@ void rv64_jit_destroy(struct rv64_hart *h);
 void rv64_jit_flush(struct rv64_hart *h);
 void rv64_jit_stats(const struct rv64_hart *h);
 struct jit_block *rv64_jit_find(struct rv64_jit *j, uint64_t pc, uintptr_t host, uint64_t mode);
-/* A new block's code starts here; commit it with rv64_jit_commit(). NULL when the cache is
- * full (flush it and try again). */
-struct jit_block *rv64_jit_begin(struct rv64_jit *j, struct x86_buf *b);
-void rv64_jit_commit(struct rv64_jit *j, struct jit_block *blk, struct x86_buf *b);
+/* A free block entry (NULL when the table is full: flush); rv64_jit_insert() adds it. */
+struct jit_block *rv64_jit_new(struct rv64_jit *j);
+void rv64_jit_insert(struct rv64_jit *j, struct jit_block *blk);
+/* Room for one translation (false when the cache is full: flush); rv64_jit_code_end() keeps
+ * what was written. */
+bool rv64_jit_code_begin(struct rv64_jit *j, struct x86_buf *b);
+void rv64_jit_code_end(struct rv64_jit *j, const struct x86_buf *b);
 void rv64_jit_link(struct rv64_jit *j, uintptr_t jump, uintptr_t target);
 void rv64_jit_unhash(struct rv64_jit *j, struct jit_block *blk);
 /* The block is valid in epoch (its guest bytes are unchanged). */
@@ -126,8 +130,11 @@ void rv64_jit_redirect(struct rv64_jit *j, struct jit_block *old, uintptr_t targ
 /* Runs translated code at the executable address code; returns an enum jit_exit. */
 int rv64_jit_enter(struct rv64_hart *h, uintptr_t code);
 
-/* jit_gen.c: translates the block at pc (host: its first byte) into blk. Returns 0, -ENOSPC
- * when the cache is full, -ENOENT when the first instruction is not one the JIT translates. */
+/* jit_gen.c: the number of instructions of the block at blk->pc (blk->host: its first byte)
+ * into blk->ninsns (0: the first is one the JIT does not translate). */
+void rv64_jit_scan(struct jit_block *blk);
+/* Translates the block into b and sets blk->code. Returns 0, -ENOSPC when the cache is full,
+ * -ENOENT when the first instruction is not one the JIT translates. */
 int rv64_jit_translate(struct rv64_hart *h, struct jit_block *blk, struct x86_buf *b);
 
 /* jit_run.c: the helpers translated code calls */

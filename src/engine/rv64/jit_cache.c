@@ -252,22 +252,31 @@ struct jit_block *rv64_jit_find(struct rv64_jit *j, uint64_t pc, uintptr_t host,
     return NULL;
 }
 
-struct jit_block *rv64_jit_begin(struct rv64_jit *j, struct x86_buf *b)
+struct jit_block *rv64_jit_new(struct rv64_jit *j)
 {
-    if (j->nblocks >= j->maxblocks || j->used + JIT_BLOCK_BYTES > j->size)
-        return NULL;
-    buf_at(j, b, j->used, JIT_BLOCK_BYTES);
-    return &j->blocks[j->nblocks];
+    return j->nblocks < j->maxblocks ? &j->blocks[j->nblocks] : NULL;
 }
 
-void rv64_jit_commit(struct rv64_jit *j, struct jit_block *blk, struct x86_buf *b)
+void rv64_jit_insert(struct rv64_jit *j, struct jit_block *blk)
 {
     int k = hash_of(blk->pc, blk->host, blk->mode);
 
-    j->used = ((size_t)(b->p - j->rw) + 15) & ~(size_t)15;
     j->nblocks++;
     blk->next = j->hash[k];
     j->hash[k] = blk;
+}
+
+bool rv64_jit_code_begin(struct rv64_jit *j, struct x86_buf *b)
+{
+    if (j->used + JIT_BLOCK_BYTES > j->size)
+        return false;
+    buf_at(j, b, j->used, JIT_BLOCK_BYTES);
+    return true;
+}
+
+void rv64_jit_code_end(struct rv64_jit *j, const struct x86_buf *b)
+{
+    j->used = ((size_t)(b->p - j->rw) + 15) & ~(size_t)15;
 }
 
 /* jump: executable address of a JMP rel32 instruction; target: executable address. */

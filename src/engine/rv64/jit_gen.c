@@ -328,15 +328,15 @@ static bool gen_insn(struct jit_gen *g, const struct rv64_dinsn *d)
     }
 }
 
-/* Decodes the block's instructions into g->insn; returns how many. */
-static int gen_decode(struct jit_gen *g)
+/* Decodes the block's instructions into insn; returns how many. */
+static int gen_decode(const struct jit_block *blk, struct rv64_dinsn *insn)
 {
-    uint64_t pc = g->blk->pc;
-    const uint8_t *host = (const uint8_t *)g->blk->host;
+    uint64_t pc = blk->pc;
+    const uint8_t *host = (const uint8_t *)blk->host;
     int n = 0;
 
     while (n < JIT_BLOCK_MAX) {
-        struct rv64_dinsn *d = &g->insn[n];
+        struct rv64_dinsn *d = &insn[n];
         uint32_t raw;
         uint16_t lo;
 
@@ -362,6 +362,13 @@ static int gen_decode(struct jit_gen *g)
     return n;
 }
 
+void rv64_jit_scan(struct jit_block *blk)
+{
+    struct rv64_dinsn insn[JIT_BLOCK_MAX];
+
+    blk->ninsns = (uint32_t)gen_decode(blk, insn);
+}
+
 int rv64_jit_translate(struct rv64_hart *h, struct jit_block *blk, struct x86_buf *b)
 {
     struct jit_gen *g = calloc(1, sizeof(*g));
@@ -376,15 +383,12 @@ int rv64_jit_translate(struct rv64_hart *h, struct jit_block *blk, struct x86_bu
     g->b = b;
     g->blk = blk;
     g->dset = (int)(blk->mode >> 2);
-    g->n = gen_decode(g);
+    g->n = gen_decode(blk, g->insn);
     blk->ninsns = (uint32_t)g->n;
     blk->code = 0;
     blk->epoch_field = NULL;
     blk->glen = 0;
-    if (!g->n) { /* the interpreter runs it: keep its first bytes to recheck after FENCE.I */
-        blk->glen = (blk->pc & 0xfff) <= 0xffc ? 4 : 2;
-        memcpy(blk->first, (const void *)blk->host, blk->glen);
-        blk->copy = blk->first;
+    if (!g->n) {
         err = -ENOENT;
         goto out;
     }
@@ -413,8 +417,10 @@ int rv64_jit_translate(struct rv64_hart *h, struct jit_block *blk, struct x86_bu
     blk->copy = b->p;
     for (uint32_t i = 0; i < blk->glen; i++)
         x86_byte(b, ((const uint8_t *)blk->host)[i]);
-    if (b->full)
+    if (b->full) {
         err = -ENOSPC;
+        blk->code = 0;
+    }
 out:
     free(g);
     return err;

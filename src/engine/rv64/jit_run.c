@@ -95,55 +95,89 @@ uint64_t rv64_jit_divrem(uint64_t a, uint64_t b, uint64_t op)
     }
 }
 
-/* The block for (pc, host, mode), translated now if needed; NULL only when out of memory. A
- * block with no code (ninsns 0) says the interpreter runs pc. */
-static struct jit_block *block_get(struct rv64_hart *h, uint64_t pc, uintptr_t host, uint64_t mode)
+/* A new entry for (pc, host, mode), not translated yet (flushes the cache when the table is
+ * full). */
+static struct jit_block *block_new(struct rv64_hart *h, uint64_t pc, uintptr_t host, uint64_t mode)
 {
     struct rv64_jit *j = h->jit;
-    struct jit_block *blk = rv64_jit_find(j, pc, host, mode);
-    struct jit_block *stale;
+    struct jit_block *blk = rv64_jit_new(j);
+
+    if (!blk) {
+        j->n_full++;
+        rv64_jit_flush(h);
+        blk = rv64_jit_new(j);
+    }
+    memset(blk, 0, sizeof(*blk));
+    blk->pc = pc;
+    blk->host = host;
+    blk->mode = mode;
+    blk->epoch = h->jit_epoch;
+    rv64_jit_scan(blk);
+    rv64_jit_insert(j, blk);
+    return blk;
+}
+
+/* Translates blk. False when the cache was full and flushed (blk is gone with the rest). */
+static bool block_translate(struct rv64_hart *h, struct jit_block *blk)
+{
+    struct rv64_jit *j = h->jit;
     struct x86_buf b;
     int err;
 
-    if (blk && blk->epoch == h->jit_epoch)
+    if (!rv64_jit_code_begin(j, &b)) {
+        j->n_full++;
+        rv64_jit_flush(h);
+        return false;
+    }
+    err = rv64_jit_translate(h, blk, &b);
+    if (err == -ENOSPC) { /* cannot happen: JIT_BLOCK_BYTES is room for the largest block */
+        j->n_full++;
+        rv64_jit_flush(h);
+        return false;
+    }
+    if (err)
+        return true; /* the interpreter runs it (-ENOENT), or no memory: stays cold */
+    rv64_jit_code_end(j, &b);
+    if (!(++j->n_translated & 0xffff) && j->stats)
+        rv64_jit_stats(h);
+    return true;
+}
+
+/* The entry for (pc, host, mode), up to date with the FENCE.I epoch. */
+static struct jit_block *block_get(struct rv64_hart *h, uint64_t pc, uintptr_t host, uint64_t mode)
+{
+    struct rv64_jit *j = h->jit;
+    struct jit_block *blk = rv64_jit_find(j, pc, host, mode), *stale = NULL;
+    uint64_t gen = j->gen;
+
+    if (!blk || blk->epoch == h->jit_epoch)
+        return blk ? blk : block_new(h, pc, host, mode);
+    if (!blk->code) { /* not translated: decide again in place */
+        rv64_jit_scan(blk);
+        blk->epoch = h->jit_epoch;
         return blk;
-    if (blk && !memcmp(blk->copy, (const void *)host, blk->glen)) {
+    }
+    if (!memcmp(blk->copy, (const void *)host, blk->glen)) {
         rv64_jit_set_epoch(j, blk, h->jit_epoch); /* FENCE.I since, but the code is the same */
         j->n_revalid++;
         return blk;
     }
-    if (blk) { /* the code changed */
-        rv64_jit_unhash(j, blk);
-        j->n_changed++;
-    }
+    /* The code changed: a new translation at once (it was hot), and the old entry jumps to it
+     * so that the links into the old one stay good. */
+    rv64_jit_unhash(j, blk);
+    j->n_changed++;
     stale = blk;
-    for (int tries = 0; tries < 2; tries++) {
-        blk = rv64_jit_begin(j, &b);
-        if (!blk) {
-            j->n_full++;
-            rv64_jit_flush(h);
-            continue;
-        }
-        blk->pc = pc;
-        blk->host = host;
-        blk->mode = mode;
-        blk->epoch = h->jit_epoch;
-        err = rv64_jit_translate(h, blk, &b);
-        if (err == -ENOSPC) {
-            j->n_full++;
-            rv64_jit_flush(h);
-            continue;
-        }
-        if (err && err != -ENOENT)
-            return NULL;
-        if (!err && !(++j->n_translated & 0xffff) && j->stats)
-            rv64_jit_stats(h);
-        rv64_jit_commit(j, blk, &b);
-        if (stale && stale->ninsns && blk->ninsns && !tries)
-            rv64_jit_redirect(j, stale, blk->code);
-        return blk;
-    }
-    return NULL;
+    blk = block_new(h, pc, host, mode);
+    if (j->gen == gen && blk->ninsns && block_translate(h, blk) && j->gen == gen && blk->code)
+        rv64_jit_redirect(j, stale, blk->code);
+    return j->gen == gen ? blk : NULL;
+}
+
+/* Runs up to max instructions on the interpreter. */
+static uint64_t interp(struct rv64_hart *h, uint64_t max)
+{
+    h->jit->n_interp++;
+    return rv64_exec(h, max);
 }
 
 uint64_t rv64_jit_exec(struct rv64_hart *h, uint64_t n)
@@ -154,14 +188,13 @@ uint64_t rv64_jit_exec(struct rv64_hart *h, uint64_t n)
 
     h->budget = 1;
     while (done < n) {
-        uint64_t pc = h->pc, mode, k;
+        uint64_t pc = h->pc, mode = 0, k, left = n - done;
         const struct rv64_tlb_entry *e;
-        struct jit_block *blk;
+        struct jit_block *blk = NULL;
         int fset, rc;
 
         fset = rv64_tlb_set(h->priv);
         e = &h->tlb[fset][ACC_X][(pc >> 12) & (TLB_SIZE - 1)];
-        blk = NULL;
         if (likely(e->tag == (pc >> 12) << 1)) {
             const struct jit_jentry *je = &j->jcache[(pc >> 1) & (JIT_JCACHE_SIZE - 1)];
             uintptr_t host = (uintptr_t)(pc + e->addend);
@@ -171,12 +204,16 @@ uint64_t rv64_jit_exec(struct rv64_hart *h, uint64_t n)
                 blk->epoch != h->jit_epoch)
                 blk = block_get(h, pc, host, mode);
         }
-        if (!blk || !blk->ninsns || blk->ninsns > n - done) {
-            /* the interpreter: a fetch TLB miss or fault, an instruction the JIT does not
-             * translate, or the end of the batch */
-            j->n_interp++;
+        if (blk && !blk->code && blk->ninsns && ++blk->count >= JIT_HOT) {
+            uint64_t gen = j->gen;
+            if (!block_translate(h, blk) || j->gen != gen)
+                blk = NULL;
+        }
+        if (!blk || !blk->code || blk->ninsns > left) {
+            /* the interpreter: a fetch TLB miss or fault, a block not (yet) translated, one
+             * the JIT does not translate, the end of the batch */
             link = 0;
-            k = rv64_exec(h, blk && blk->ninsns ? n - done : 1);
+            k = interp(h, !blk || !blk->ninsns ? 1 : blk->ninsns < left ? blk->ninsns : left);
             done += k;
             if (!h->budget)
                 break;
@@ -188,11 +225,11 @@ uint64_t rv64_jit_exec(struct rv64_hart *h, uint64_t n)
             link = 0;
         }
         j->jcache[(pc >> 1) & (JIT_JCACHE_SIZE - 1)] = (struct jit_jentry){pc, blk};
-        h->jit_left = h->jit_left0 = (int64_t)(n - done);
+        h->jit_left = h->jit_left0 = (int64_t)left;
         h->jit_mode = mode;
         h->jit_xtlb = &h->tlb[fset][ACC_X][0];
         rc = rv64_jit_enter(h, blk->code);
-        k = (n - done) - (uint64_t)h->jit_left;
+        k = left - (uint64_t)h->jit_left;
         done += k;
         h->instret += k;
         if (rc == JIT_EXIT_TRAP || !h->budget)
