@@ -46,21 +46,21 @@ enum jit_exit {
 #define JIT_HASH_SIZE    8192  /* block table buckets per hart */
 #define JIT_JCACHE_SIZE  4096  /* indirect-jump cache entries per hart */
 #define JIT_BLOCK_BYTES  32768 /* room one translation may take at most (64 stores fit) */
-#define JIT_CODE_PER_BLK 128   /* average code bytes per block, to size the block table */
+#define JIT_CODE_PER_BLK 192   /* average code bytes per entry (cold ones have none): table size */
 #define JIT_HOT          8     /* a block is translated when it starts for the 8th time */
 
 struct jit_block {
     uint64_t pc;
-    uintptr_t host; /* host address of the first instruction's first byte */
-    uint64_t mode;
-    uintptr_t code; /* executable entry */
-    uint32_t ninsns;
-    uint32_t epoch;         /* h->jit_epoch it was last checked in */
-    uint8_t *epoch_field;   /* the entry check's copy of epoch (writable view) */
+    uintptr_t host;         /* host address of the first instruction's first byte */
+    uintptr_t code;         /* executable entry; 0 while not translated */
     const uint8_t *copy;    /* the guest bytes it was translated from (writable view) */
-    uint32_t glen;          /* their length */
-    uint32_t count;         /* runs through the interpreter so far, while it has no code */
     struct jit_block *next; /* hash chain */
+    uint32_t mode;
+    uint32_t epoch;    /* h->jit_epoch it was last checked in */
+    uint16_t ninsns;   /* instructions; 0: the interpreter runs the first one */
+    uint16_t glen;     /* bytes of guest code */
+    uint16_t count;    /* runs through the interpreter so far, while it has no code */
+    uint8_t epoch_off; /* where the entry check's copy of epoch is in the code */
 };
 
 struct jit_jentry {
@@ -78,8 +78,12 @@ struct rv64_jit {
     uint64_t gen; /* flushes so far */
     /* shared stubs, executable addresses */
     uintptr_t enter, exit, lookup;
+    /* called (CALL rel32) from blocks: the C helpers with the caller-saved pinned registers
+     * (or, for exec_one, all of them) kept in h->x[] across; ZF set when the helper said
+     * false. link_exit and trap_exit are jumped to. */
+    uintptr_t call_load, call_store, call_exec_one, call_divrem, link_exit, trap_exit;
     /* statistics */
-    uint64_t n_translated, n_flushes, n_full, n_interp, n_revalid, n_changed;
+    uint64_t n_translated, n_flushes, n_full, n_interp, n_revalid, n_changed, n_insns;
     bool stats;
 };
 

@@ -47,6 +47,37 @@ static void pinned_move(struct x86_buf *b, bool load)
 
 static const int saved[] = {RBX, RBP, R12, R13, R14, R15};
 
+static bool stub_keeps(unsigned r, bool all)
+{
+    int p = jit_pin(r);
+
+    return p >= 0 && (all || (p >= R8 && p <= R11));
+}
+
+/* A stub that blocks CALL: keeps the pinned registers a C call would lose (all of them when
+ * the callee reads or writes h->x[]) in h->x[], passes the hart as the first argument (with
+ * hart; the block set the others), and sets ZF from AL (test al, al) when it returns a bool. */
+static uintptr_t emit_call_stub(struct x86_buf *b, const void *fn, bool all, bool hart)
+{
+    uintptr_t at = x86_here(b);
+
+    for (unsigned r = 1; r < 32; r++)
+        if (stub_keeps(r, all))
+            x86_store64(b, RBP, (int32_t)(8 * r), jit_pin(r));
+    x86_alu_ri(b, 1, ALU_SUB, RSP, 8); /* the CALL into here misaligned the stack */
+    if (hart)
+        x86_mov_rr(b, RDI, RBP);
+    x86_call(b, fn);
+    x86_alu_ri(b, 1, ALU_ADD, RSP, 8);
+    if (hart)
+        x86_op_reg(b, 0, X86_OP(0x84), RAX, RAX, false); /* test al, al */
+    for (unsigned r = 1; r < 32; r++)
+        if (stub_keeps(r, all))
+            x86_load64(b, jit_pin(r), RBP, (int32_t)(8 * r)); /* mov keeps the flags */
+    x86_ret(b);
+    return at;
+}
+
 /* enter(h = RDI, code = RSI); exit (EAX = enum jit_exit); lookup (RAX = target pc). */
 static void emit_stubs(struct rv64_jit *j, struct x86_buf *b)
 {
@@ -79,8 +110,8 @@ static void emit_stubs(struct rv64_jit *j, struct x86_buf *b)
     x86_op_mem(b, 1, X86_OP(0x3b), RAX, RDX, -1, 0, false);               /* cmp rax, [rdx] */
     miss[0] = x86_jcc(b, CC_NE, 0);
     x86_load64(b, RCX, RDX, 8);
-    x86_load64(b, RDX, RCX, (int32_t)offsetof(struct jit_block, mode));
-    x86_alu_rm(b, 1, ALU_CMP, RDX, RBP, OFF(jit_mode));
+    x86_op_mem(b, 0, X86_OP(0x8b), RDX, RCX, -1, (int32_t)offsetof(struct jit_block, mode), false);
+    x86_alu_rm(b, 0, ALU_CMP, RDX, RBP, OFF(jit_mode));
     miss[1] = x86_jcc(b, CC_NE, 0);
     x86_mov_rr(b, RDX, RAX);
     x86_shift(b, 1, SH_SHR, RDX, 12);
@@ -98,6 +129,26 @@ static void emit_stubs(struct rv64_jit *j, struct x86_buf *b)
     for (int i = 0; i < 4; i++)
         x86_patch(b, miss[i], x86_here(b));
     x86_mov_imm(b, RAX, JIT_EXIT_NORMAL);
+    x86_jmp(b, j->exit);
+
+    j->call_load = emit_call_stub(b, (const void *)rv64_jit_load_helper, false, true);
+    j->call_store = emit_call_stub(b, (const void *)rv64_jit_store_helper, false, true);
+    j->call_exec_one = emit_call_stub(b, (const void *)rv64_jit_exec_one, true, true);
+    j->call_divrem = emit_call_stub(b, (const void *)rv64_jit_divrem, false, false);
+
+    /* A direct jump not linked yet: CALL here, followed by the target pc (8 bytes), right
+     * after the JMP rel32 to be linked. */
+    j->link_exit = x86_here(b);
+    x86_pop(b, RAX);
+    x86_load64(b, RCX, RAX, 0);
+    x86_store64(b, RBP, OFF(pc), RCX);
+    x86_alu_ri(b, 1, ALU_SUB, RAX, 10);
+    x86_store64(b, RBP, OFF(jit_link), RAX);
+    x86_mov_imm(b, RAX, JIT_EXIT_LINK);
+    x86_jmp(b, j->exit);
+
+    j->trap_exit = x86_here(b);
+    x86_mov_imm(b, RAX, JIT_EXIT_TRAP);
     x86_jmp(b, j->exit);
 }
 
@@ -179,9 +230,10 @@ void rv64_jit_stats(const struct rv64_hart *h)
 
     log_warn("rv64 jit: hart %d: %" PRIu64 " blocks translated, %" PRIu64 " flushes (%" PRIu64
              " when full), %" PRIu64 " interpreter runs, %" PRIu64 " rechecked and %" PRIu64
-             " changed after FENCE.I, %u blocks and %zu KiB of code now, epoch %u",
+             " changed after FENCE.I, %u blocks and %zu KiB of code now, epoch %u, %" PRIu64
+             " instructions translated",
              h->id, j->n_translated, j->n_flushes, j->n_full, j->n_interp, j->n_revalid,
-             j->n_changed, j->nblocks, j->used >> 10, h->jit_epoch);
+             j->n_changed, j->nblocks, j->used >> 10, h->jit_epoch, j->n_insns);
 }
 
 void rv64_jit_destroy(struct rv64_hart *h)
@@ -230,8 +282,8 @@ void rv64_jit_unhash(struct rv64_jit *j, struct jit_block *blk)
 void rv64_jit_set_epoch(struct rv64_jit *j, struct jit_block *blk, uint32_t epoch)
 {
     blk->epoch = epoch;
-    if (blk->epoch_field)
-        memcpy(blk->epoch_field, &epoch, 4);
+    if (blk->code)
+        memcpy((uint8_t *)blk->code - (j->rx - j->rw) + blk->epoch_off, &epoch, 4);
 }
 
 void rv64_jit_redirect(struct rv64_jit *j, struct jit_block *old, uintptr_t target)

@@ -34,11 +34,8 @@ static void gen_goto(struct jit_gen *g, uint64_t target)
     if (same_page(target, g->blk->pc)) {
         uintptr_t jump = x86_here(b);
         x86_jmp(b, jump + 5); /* falls through until linked */
-        x86_mov_imm(b, RAX, target);
-        x86_store64(b, RBP, HOFF(pc), RAX);
-        x86_mov_imm(b, RAX, jump);
-        x86_store64(b, RBP, HOFF(jit_link), RAX);
-        gen_exit_code(b, g->j, JIT_EXIT_LINK);
+        x86_call_rel(b, g->j->link_exit);
+        x86_u64(b, target);
     } else {
         x86_mov_imm(b, RAX, target);
         x86_jmp(b, g->j->lookup);
@@ -51,7 +48,7 @@ void jit_gen_trap_exit(struct jit_gen *g, int idx)
 
     if (unrun)
         x86_alu_mi(g->b, ALU_ADD, RBP, HOFF(jit_left), unrun);
-    gen_exit_code(g->b, g->j, JIT_EXIT_TRAP);
+    x86_jmp(g->b, g->j->trap_exit);
 }
 
 /* The host register to compute rd in: its pinned register unless that is also a source
@@ -171,14 +168,14 @@ static void gen_mulh(struct x86_buf *b, const struct rv64_dinsn *d)
     gen_st(b, d->rd, RDX);
 }
 
-static void gen_divrem(struct x86_buf *b, const struct rv64_dinsn *d)
+static void gen_divrem(struct jit_gen *g, const struct rv64_dinsn *d)
 {
+    struct x86_buf *b = g->b;
+
     gen_ld(b, RDI, d->rs1);
     gen_ld(b, RSI, d->rs2);
     x86_mov_imm(b, RDX, d->op);
-    gen_spill(b, true);
-    x86_call(b, (const void *)rv64_jit_divrem);
-    gen_spill(b, false);
+    x86_call_rel(b, g->j->call_divrem);
     gen_st(b, d->rd, RAX);
 }
 
@@ -227,16 +224,11 @@ static void gen_generic(struct jit_gen *g, const struct rv64_dinsn *d)
     struct x86_buf *b = g->b;
     uint8_t *ok;
 
-    x86_mov_imm(b, RAX, g->pc);
-    x86_store64(b, RBP, HOFF(pc), RAX);
-    jit_gen_pinned(b, true);
-    x86_mov_rr(b, RDI, RBP);
+    x86_store_imm(b, RBP, HOFF(pc), g->pc);
     x86_mov_imm(b, RSI, expand(d->raw));
     x86_mov_imm(b, RDX, d->raw);
     x86_mov_imm(b, RCX, d->len | (uint64_t)(g->n - g->idx - 1) << 8);
-    x86_call(b, (const void *)rv64_jit_exec_one);
-    jit_gen_pinned(b, false);
-    x86_op_reg(b, 0, X86_OP(0x84), RAX, RAX, false); /* test al, al */
+    x86_call_rel(b, g->j->call_exec_one);
     ok = x86_jcc(b, CC_NE, 0);
     jit_gen_trap_exit(g, g->idx);
     x86_patch(b, ok, x86_here(b));
@@ -324,7 +316,7 @@ static bool gen_insn(struct jit_gen *g, const struct rv64_dinsn *d)
     case OP_MULH:
     case OP_MULHU:
     case OP_MULHSU: gen_mulh(b, d); return true;
-    default: gen_divrem(b, d); return true; /* DIV..REMU, DIVW..REMUW */
+    default: gen_divrem(g, d); return true; /* DIV..REMU, DIVW..REMUW */
     }
 }
 
@@ -366,7 +358,7 @@ void rv64_jit_scan(struct jit_block *blk)
 {
     struct rv64_dinsn insn[JIT_BLOCK_MAX];
 
-    blk->ninsns = (uint32_t)gen_decode(blk, insn);
+    blk->ninsns = (uint16_t)gen_decode(blk, insn);
 }
 
 int rv64_jit_translate(struct rv64_hart *h, struct jit_block *blk, struct x86_buf *b)
@@ -384,9 +376,8 @@ int rv64_jit_translate(struct rv64_hart *h, struct jit_block *blk, struct x86_bu
     g->blk = blk;
     g->dset = (int)(blk->mode >> 2);
     g->n = gen_decode(blk, g->insn);
-    blk->ninsns = (uint32_t)g->n;
+    blk->ninsns = (uint16_t)g->n;
     blk->code = 0;
-    blk->epoch_field = NULL;
     blk->glen = 0;
     if (!g->n) {
         err = -ENOENT;
@@ -395,7 +386,7 @@ int rv64_jit_translate(struct rv64_hart *h, struct jit_block *blk, struct x86_bu
     blk->code = x86_here(b);
     x86_op_mem(b, 0, X86_OP(0x81), ALU_CMP, RBP, -1, HOFF(jit_epoch), false);
     x86_u32(b, blk->epoch);
-    blk->epoch_field = b->p - 4;
+    blk->epoch_off = (uint8_t)(x86_here(b) - 4 - blk->code);
     stale = x86_jcc(b, CC_NE, 0);
     x86_alu_mi(b, ALU_SUB, RBP, HOFF(jit_left), g->n);
     budget = x86_jcc(b, CC_S, 0);
@@ -409,11 +400,10 @@ int rv64_jit_translate(struct rv64_hart *h, struct jit_block *blk, struct x86_bu
     x86_patch(b, budget, x86_here(b));
     x86_alu_mi(b, ALU_ADD, RBP, HOFF(jit_left), g->n);
     x86_patch(b, stale, x86_here(b));
-    x86_mov_imm(b, RAX, blk->pc);
-    x86_store64(b, RBP, HOFF(pc), RAX);
+    x86_store_imm(b, RBP, HOFF(pc), blk->pc);
     gen_exit_code(b, g->j, JIT_EXIT_NORMAL);
     jit_gen_slow_paths(g);
-    blk->glen = (uint32_t)(g->pc - blk->pc);
+    blk->glen = (uint16_t)(g->pc - blk->pc);
     blk->copy = b->p;
     for (uint32_t i = 0; i < blk->glen; i++)
         x86_byte(b, ((const uint8_t *)blk->host)[i]);

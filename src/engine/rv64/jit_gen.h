@@ -62,33 +62,6 @@ static inline void gen_st(struct x86_buf *b, unsigned gr, int hr)
         x86_store64(b, RBP, XOFF(gr), hr);
 }
 
-/* The caller-saved pinned registers, around a call into C. */
-static inline void gen_spill(struct x86_buf *b, bool save)
-{
-    static const unsigned regs[] = {1, 13, 9, 12}; /* R8..R11 */
-
-    for (int i = 0; i < 4; i++) {
-        if (save)
-            x86_store64(b, RBP, XOFF(regs[i]), jit_pin(regs[i]));
-        else
-            x86_load64(b, jit_pin(regs[i]), RBP, XOFF(regs[i]));
-    }
-}
-
-/* Every pinned register to (save) or from h->x[]. */
-static inline void jit_gen_pinned(struct x86_buf *b, bool save)
-{
-    for (unsigned r = 1; r < 32; r++) {
-        int p = jit_pin(r);
-        if (p < 0)
-            continue;
-        if (save)
-            x86_store64(b, RBP, XOFF(r), p);
-        else
-            x86_load64(b, p, RBP, XOFF(r));
-    }
-}
-
 /* jit_gen_mem.c */
 void jit_gen_load(struct jit_gen *g, const struct rv64_dinsn *d, int size, bool sign);
 void jit_gen_store(struct jit_gen *g, const struct rv64_dinsn *d, int size);

@@ -100,17 +100,11 @@ static void gen_slow(struct jit_gen *g, struct jit_slow *s)
     for (int i = 0; i < 2; i++)
         if (s->jumps[i])
             x86_patch(b, s->jumps[i], x86_here(b));
-    x86_mov_imm(b, RAX, s->pc);
-    x86_store64(b, RBP, HOFF(pc), RAX);
+    x86_store_imm(b, RBP, HOFF(pc), s->pc);
     if (s->kind == 1)
         x86_mov_rr(b, RCX, s->dst);
-    gen_spill(b, true);
-    x86_mov_rr(b, RDI, RBP);
     x86_mov_imm(b, RDX, (uint64_t)s->size | (s->sign ? 0x10 : 0));
-    x86_call(b, s->kind == 1 ? (const void *)rv64_jit_store_helper
-                             : (const void *)rv64_jit_load_helper);
-    x86_op_reg(b, 0, X86_OP(0x84), RAX, RAX, false); /* test al, al */
-    gen_spill(b, false);                             /* mov keeps the flags */
+    x86_call_rel(b, s->kind == 1 ? g->j->call_store : g->j->call_load);
     ok = x86_jcc(b, CC_NE, 0);
     jit_gen_trap_exit(g, s->idx);
     x86_patch(b, ok, x86_here(b));

@@ -110,7 +110,7 @@ static struct jit_block *block_new(struct rv64_hart *h, uint64_t pc, uintptr_t h
     memset(blk, 0, sizeof(*blk));
     blk->pc = pc;
     blk->host = host;
-    blk->mode = mode;
+    blk->mode = (uint32_t)mode;
     blk->epoch = h->jit_epoch;
     rv64_jit_scan(blk);
     rv64_jit_insert(j, blk);
@@ -138,6 +138,7 @@ static bool block_translate(struct rv64_hart *h, struct jit_block *blk)
     if (err)
         return true; /* the interpreter runs it (-ENOENT), or no memory: stays cold */
     rv64_jit_code_end(j, &b);
+    j->n_insns += blk->ninsns;
     if (!(++j->n_translated & 0xffff) && j->stats)
         rv64_jit_stats(h);
     return true;

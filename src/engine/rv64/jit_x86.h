@@ -212,8 +212,34 @@ static inline void x86_alu_ri(struct x86_buf *b, int w, int op, int dst, int32_t
 /* ALU op qword [base + disp], imm32 */
 static inline void x86_alu_mi(struct x86_buf *b, int op, int base, int32_t disp, int32_t imm)
 {
-    x86_op_mem(b, 1, X86_OP(0x81), op, base, -1, disp, false);
-    x86_u32(b, (uint32_t)imm);
+    if (imm >= -128 && imm <= 127) {
+        x86_op_mem(b, 1, X86_OP(0x83), op, base, -1, disp, false);
+        x86_byte(b, (uint8_t)imm);
+    } else {
+        x86_op_mem(b, 1, X86_OP(0x81), op, base, -1, disp, false);
+        x86_u32(b, (uint32_t)imm);
+    }
+}
+
+/* mov qword [base + disp], imm (through RAX unless imm is a sign-extended imm32) */
+static inline void x86_store_imm(struct x86_buf *b, int base, int32_t disp, uint64_t imm)
+{
+    if ((int64_t)imm == (int32_t)imm) {
+        x86_op_mem(b, 1, X86_OP(0xc7), 0, base, -1, disp, false);
+        x86_u32(b, (uint32_t)imm);
+    } else {
+        x86_rex(b, 1, 0, 0, RAX, false);
+        x86_byte(b, 0xb8);
+        x86_u64(b, imm);
+        x86_op_mem(b, 1, X86_OP(0x89), RAX, base, -1, disp, false);
+    }
+}
+
+/* call rel32 to an executable address within the code buffer */
+static inline void x86_call_rel(struct x86_buf *b, uintptr_t target)
+{
+    x86_byte(b, 0xe8);
+    x86_u32(b, (uint32_t)(target - (x86_here(b) + 4)));
 }
 
 /* lea dst, [base + disp] (64-bit) */

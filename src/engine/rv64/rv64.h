@@ -40,7 +40,7 @@ extern const struct engine_ops rv64_engine_ops;
  * VESSEL_RV64_TIER=interp|jit says otherwise (for tests and comparisons). */
 enum rv64_tier { RV64_TIER_DEFAULT = 0, RV64_TIER_INTERP, RV64_TIER_JIT };
 
-#define RV64_JIT_CACHE_DEFAULT (32u << 20) /* bytes of translated code, all harts together */
+#define RV64_JIT_CACHE_DEFAULT (8u << 20) /* bytes of translated code, all harts together */
 #define RV64_JIT_CACHE_MIN     (1u << 20)
 #define RV64_JIT_CACHE_MAX     (1024u << 20)
 
