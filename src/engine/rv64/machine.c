@@ -190,11 +190,22 @@ static int jit_setup(struct rv64_machine *m, size_t total)
     size_t each;
     int err;
 
+    const char *env = getenv("VESSEL_RV64_JIT_CACHE_KIB");
+
+    if (!total && env && *env) {
+        char *end;
+        unsigned long long kib = strtoull(env, &end, 10);
+        if (*end || kib > RV64_JIT_CACHE_MAX / 1024) {
+            log_err("rv64: VESSEL_RV64_JIT_CACHE_KIB=%s: expected a number of KiB", env);
+            return -EINVAL;
+        }
+        total = (size_t)kib * 1024;
+    }
     if (!total)
         total = RV64_JIT_CACHE_DEFAULT;
     if (total < RV64_JIT_CACHE_MIN || total > RV64_JIT_CACHE_MAX) {
-        log_err("rv64: JIT code cache of %zu bytes: expected %u to %u MiB", total,
-                RV64_JIT_CACHE_MIN >> 20, RV64_JIT_CACHE_MAX >> 20);
+        log_err("rv64: JIT code cache of %zu KiB: expected %u KiB to %u MiB", total >> 10,
+                RV64_JIT_CACHE_MIN >> 10, RV64_JIT_CACHE_MAX >> 20);
         return -EINVAL;
     }
     each = total / (size_t)m->nharts;

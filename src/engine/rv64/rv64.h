@@ -41,7 +41,7 @@ extern const struct engine_ops rv64_engine_ops;
 enum rv64_tier { RV64_TIER_DEFAULT = 0, RV64_TIER_INTERP, RV64_TIER_JIT };
 
 #define RV64_JIT_CACHE_DEFAULT (8u << 20) /* bytes of translated code, all harts together */
-#define RV64_JIT_CACHE_MIN     (1u << 20)
+#define RV64_JIT_CACHE_MIN     (256u << 10)
 #define RV64_JIT_CACHE_MAX     (1024u << 20)
 
 struct rv64_config {
@@ -50,7 +50,8 @@ struct rv64_config {
     struct bus *bus;
     const char *trace_path; /* instruction trace file, or NULL (the trace runs the interpreter) */
     enum rv64_tier tier;
-    size_t jit_cache_size; /* bytes, 0 = RV64_JIT_CACHE_DEFAULT; split between the harts */
+    size_t jit_cache_size; /* bytes, 0 = VESSEL_RV64_JIT_CACHE_KIB or RV64_JIT_CACHE_DEFAULT;
+                            * split between the harts, RV64_JIT_CACHE_MIN each at least */
 };
 
 /* The tier a machine runs on (after the default and VESSEL_RV64_TIER are applied). */
