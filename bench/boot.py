@@ -150,18 +150,18 @@ def main():
                ("forks", "%d forks" % FORKS, "s", 1.0), ("forks_cpu", "  cpu time", "s", 1.0),
                ("rss", "peak RSS", "MiB", 1024.0), ("overhead", "VMM overhead", "MiB", 1024.0))
     print("\nmedians of %d round(s), [min-max]; ratios against qemu" % a.runs)
-    print("%-16s" % "metric" + "".join("%26s" % v for v in vmms))
+    print("%-16s" % "metric" + "".join("%34s" % v for v in vmms))
     for k, label, unit, scale in metrics:
         line = "%-16s" % label
         for v in vmms:
             m, s, q = med(v, k), spread(v, k), med("qemu", k)
             if m is None:
-                line += "%26s" % "n/a"
+                line += "%34s" % "n/a"
                 continue
-            cell = "%.2f%s [%.2f-%.2f]" % (m / scale, unit, s[0] / scale, s[1] / scale)
+            cell = "%.2f %s [%.2f-%.2f]" % (m / scale, unit, s[0] / scale, s[1] / scale)
             if v != "qemu" and q:
                 cell += " %.2fx" % (m / q)
-            line += "%26s" % cell
+            line += "%34s" % cell
         print(line)
     return 1 if failed else 0
 
