@@ -240,6 +240,20 @@ static bool gen_insn(struct jit_gen *g, const struct rv64_dinsn *d)
     struct x86_buf *b = g->b;
     int t = dst_reg(d->rd, 32);
 
+    if (d->op == OP_GENERIC && (expand(d->raw) & 0x707f) == 0x000f) {
+        /* FENCE: x86 keeps every order but stores before later loads (TSO); PAUSE (FENCE
+         * W,0, the spin-loop hint) is the host's PAUSE. exec_one does the same. */
+        uint32_t insn = expand(d->raw);
+        if (insn == 0x0100000f) {
+            x86_byte(b, 0xf3);
+            x86_byte(b, 0x90);
+        } else if ((insn >> 24 & 1) && (insn >> 21 & 1)) {
+            x86_byte(b, 0x0f); /* mfence */
+            x86_byte(b, 0xae);
+            x86_byte(b, 0xf0);
+        }
+        return true;
+    }
     if (d->op == OP_GENERIC) {
         gen_generic(g, d);
         return true;
