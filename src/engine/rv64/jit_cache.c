@@ -81,7 +81,7 @@ static uintptr_t emit_call_stub(struct x86_buf *b, const void *fn, bool all, boo
 /* enter(h = RDI, code = RSI); exit (EAX = enum jit_exit); lookup (RAX = target pc). */
 static void emit_stubs(struct rv64_jit *j, struct x86_buf *b)
 {
-    uint8_t *miss[4];
+    uint8_t *miss[5];
 
     j->enter = x86_here(b);
     for (int i = 0; i < 6; i++)
@@ -98,8 +98,9 @@ static void emit_stubs(struct rv64_jit *j, struct x86_buf *b)
         x86_pop(b, saved[i]);
     x86_ret(b);
 
-    /* Indirect jumps: the jcache entry for pc, valid when its block has the current mode and
-     * the fetch TLB maps pc's page to the block's host page. Else back to the dispatcher. */
+    /* Indirect jumps: the jcache entry for pc, valid when its block has the current mode, the
+     * fetch TLB maps pc's page to the block's host page and it is translated. Else back to
+     * the dispatcher. (Its entry checks the FENCE.I epoch.) */
     j->lookup = x86_here(b);
     x86_store64(b, RBP, OFF(pc), RAX);
     x86_mov_rr(b, RDX, RAX);
@@ -125,8 +126,11 @@ static void emit_stubs(struct rv64_jit *j, struct x86_buf *b)
     x86_alu_rr(b, 1, ALU_ADD, RDX, RAX);
     x86_op_mem(b, 1, X86_OP(0x3b), RDX, RCX, -1, (int32_t)offsetof(struct jit_block, host), false);
     miss[3] = x86_jcc(b, CC_NE, 0);
-    x86_jmp_mem(b, RCX, (int32_t)offsetof(struct jit_block, code));
-    for (int i = 0; i < 4; i++)
+    x86_load64(b, RCX, RCX, (int32_t)offsetof(struct jit_block, code));
+    x86_op_reg(b, 1, X86_OP(0x85), RCX, RCX, false); /* test rcx, rcx: not translated yet */
+    miss[4] = x86_jcc(b, CC_E, 0);
+    x86_jmp_reg(b, RCX);
+    for (int i = 0; i < 5; i++)
         x86_patch(b, miss[i], x86_here(b));
     x86_mov_imm(b, RAX, JIT_EXIT_NORMAL);
     x86_jmp(b, j->exit);

@@ -202,8 +202,11 @@ uint64_t rv64_jit_exec(struct rv64_hart *h, uint64_t n)
             mode = rv64_jit_mode(h);
             blk = je->blk;
             if (je->pc != pc || !blk || blk->host != host || blk->mode != mode ||
-                blk->epoch != h->jit_epoch)
+                blk->epoch != h->jit_epoch) {
                 blk = block_get(h, pc, host, mode);
+                if (blk) /* translated or not: the next lookup of pc is quick */
+                    j->jcache[(pc >> 1) & (JIT_JCACHE_SIZE - 1)] = (struct jit_jentry){pc, blk};
+            }
         }
         if (blk && !blk->code && blk->ninsns && ++blk->count >= JIT_HOT) {
             uint64_t gen = j->gen;
@@ -225,7 +228,6 @@ uint64_t rv64_jit_exec(struct rv64_hart *h, uint64_t n)
                 rv64_jit_link(j, link, blk->code);
             link = 0;
         }
-        j->jcache[(pc >> 1) & (JIT_JCACHE_SIZE - 1)] = (struct jit_jentry){pc, blk};
         h->jit_left = h->jit_left0 = (int64_t)left;
         h->jit_mode = mode;
         h->jit_xtlb = &h->tlb[fset][ACC_X][0];
