@@ -124,3 +124,52 @@ TEST(rv64_jit_dirty_log)
         rvt_fini(&t);
     }
 }
+
+#define SUPER_VA 0x40000000ULL /* a 2 MiB superpage */
+#define PAGE_VA  0x40400000ULL /* a 4 KiB page */
+
+/* SFENCE.VMA with an address drops the entries of that address's leaf: the whole superpage
+ * when the leaf is one (its other 4 KiB pages were filled as entries of their own). */
+TEST(rv64_jit_sfence_vma_addr_superpage)
+{
+    for (int i = 0; i < 2; i++) {
+        struct rvt t;
+        uint64_t satp, pa_a = RVT_BASE + 0x200000, pa_b = RVT_BASE;
+        if (init_cache(&t, tiers[i], 0)) {
+            CHECK(!"init");
+            return;
+        }
+        t.pt_next = RVT_PT_AREA;
+        satp = rvt_pt_new(&t, 8);
+        /* the first 2 MiB of RAM (code, page tables) at their physical addresses */
+        rvt_map(&t, RVT_BASE, RVT_BASE, 1, PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D);
+        rvt_map(&t, SUPER_VA, pa_a, 1, PTE_V | PTE_R | PTE_A);
+        rvt_map(&t, PAGE_VA, pa_a + 0x8000, 0, PTE_V | PTE_R | PTE_A);
+        rvt_w64(&t, pa_a + 0x1000, 1);
+        rvt_w64(&t, pa_a + 0x3000, 3);
+        rvt_w64(&t, pa_a + 0x8000, 8);
+        rvt_w64(&t, pa_b + 0x1000, 101);
+        rvt_w64(&t, pa_b + 0x3000, 103);
+        rvt_w64(&t, pa_b + 0x8000, 108);
+        /* x10..x12 = the three values; x13 = the new superpage PTE written at x14; sfence x15 */
+        RVT_PROG(&t, MAIN, LD(10, 5, 0x7ff), LD(11, 6, 0), LD(12, 7, 0), SD(13, 14, 0),
+                 SFENCE_VMA(15, 0), LD(10, 5, 0x7ff), LD(11, 6, 0), LD(12, 7, 0),
+                 JAL(0, 0));
+        rv64_hart_set_x(t.h, 5, SUPER_VA + 0x801);
+        rv64_hart_set_x(t.h, 6, SUPER_VA + 0x3000);
+        rv64_hart_set_x(t.h, 7, PAGE_VA);
+        rv64_hart_set_x(t.h, 13, (pa_b >> 12) << 10 | PTE_V | PTE_R | PTE_A);
+        rv64_hart_set_x(t.h, 14, rvt_pte_addr(&t, SUPER_VA, 1));
+        rv64_hart_set_x(t.h, 15, SUPER_VA + 0x5000); /* another page of the superpage */
+        rvt_set_csr(&t, CSR_SATP, satp);
+        rvt_set_csr(&t, CSR_MSTATUS, ST_MPP(1));
+        rv64_hart_set_priv(t.h, 1);
+        rv64_hart_set_pc(t.h, MAIN);
+        rv64_hart_step(t.h, 9);
+        CHECK_EQ(rvt_pc(&t), MAIN + 4 * 8);
+        CHECK_EQ(rvt_x(&t, 10), 101); /* both 4 KiB pieces of the superpage see the new PTE */
+        CHECK_EQ(rvt_x(&t, 11), 103);
+        CHECK_EQ(rvt_x(&t, 12), 8); /* the 4 KiB page outside it is unchanged */
+        rvt_fini(&t);
+    }
+}

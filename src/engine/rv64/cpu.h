@@ -111,11 +111,12 @@ struct rv64_hart {
 
     /* --- runtime, rebuilt on demand --- */
     struct rv64_tlb_entry tlb[TLB_SETS][3][TLB_SIZE];
-    struct rv64_block *blocks; /* BLOCK_CACHE_SIZE of them */
-    uint64_t dc_epoch;         /* 1..0xffff */
-    int budget;                /* instructions left in the current batch; 0 ends it early */
-    bool wfi;                  /* stopped in WFI, waiting for an interrupt */
-    uint32_t last_insn;        /* for the trace */
+    uint8_t tlb_level[TLB_SETS][3][TLB_SIZE]; /* page table level of the entry's leaf */
+    struct rv64_block *blocks;                /* BLOCK_CACHE_SIZE of them */
+    uint64_t dc_epoch;                        /* 1..0xffff */
+    int budget;         /* instructions left in the current batch; 0 ends it early */
+    bool wfi;           /* stopped in WFI, waiting for an interrupt */
+    uint32_t last_insn; /* for the trace */
     struct rv64_machine *m;
     int id;
     pthread_t thread;
@@ -191,6 +192,8 @@ void rv64_hart_reset_state(struct rv64_hart *h);
 
 /* mmu.c */
 void rv64_tlb_flush(struct rv64_hart *h);
+/* SFENCE.VMA with an address: the entries that map va's leaf page (or superpage). */
+void rv64_tlb_flush_va(struct rv64_hart *h, uint64_t va);
 /* Effective privilege for data accesses (MPRV). */
 static inline int rv64_data_priv(const struct rv64_hart *h)
 {
