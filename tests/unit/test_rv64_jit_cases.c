@@ -153,8 +153,7 @@ TEST(rv64_jit_sfence_vma_addr_superpage)
         rvt_w64(&t, pa_b + 0x8000, 108);
         /* x10..x12 = the three values; x13 = the new superpage PTE written at x14; sfence x15 */
         RVT_PROG(&t, MAIN, LD(10, 5, 0x7ff), LD(11, 6, 0), LD(12, 7, 0), SD(13, 14, 0),
-                 SFENCE_VMA(15, 0), LD(10, 5, 0x7ff), LD(11, 6, 0), LD(12, 7, 0),
-                 JAL(0, 0));
+                 SFENCE_VMA(15, 0), LD(10, 5, 0x7ff), LD(11, 6, 0), LD(12, 7, 0), JAL(0, 0));
         rv64_hart_set_x(t.h, 5, SUPER_VA + 0x801);
         rv64_hart_set_x(t.h, 6, SUPER_VA + 0x3000);
         rv64_hart_set_x(t.h, 7, PAGE_VA);

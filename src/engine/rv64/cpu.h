@@ -157,6 +157,7 @@ struct rv64_machine {
     int running;     /* hart threads exist (between run() start and its return), under lock */
     pthread_cond_t park_cond; /* parked changed, or pause_req cleared */
     FILE *trace;
+    bool trace_chunks; /* the JIT tier traces runs of translated code (machine.c) */
 };
 
 /* dirty.c */

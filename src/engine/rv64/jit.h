@@ -47,7 +47,7 @@ enum jit_exit {
 #define JIT_JCACHE_SIZE  4096  /* indirect-jump cache entries per hart */
 #define JIT_BLOCK_BYTES  32768 /* room one translation may take at most (64 stores fit) */
 #define JIT_CODE_PER_BLK 192   /* average code bytes per entry (cold ones have none): table size */
-#define JIT_HOT          8     /* a block is translated when it starts for the 8th time */
+#define JIT_HOT          8 /* a block is translated when it starts for the 8th time (VESSEL_RV64_JIT_HOT) */
 
 struct jit_block {
     uint64_t pc;
@@ -76,6 +76,7 @@ struct rv64_jit {
     struct jit_block **hash;
     struct jit_jentry *jcache;
     uint64_t gen; /* flushes so far */
+    unsigned hot; /* runs before a block is translated */
     /* shared stubs, executable addresses */
     uintptr_t enter, exit, lookup;
     /* called (CALL rel32) from blocks: the C helpers with the caller-saved pinned registers

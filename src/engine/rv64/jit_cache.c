@@ -178,6 +178,11 @@ int rv64_jit_create(struct rv64_hart *h, size_t size)
         return -ENOMEM;
     j->size = size;
     j->stats = getenv("VESSEL_RV64_JIT_STATS") != NULL;
+    j->hot = JIT_HOT;
+    if (getenv("VESSEL_RV64_JIT_HOT")) { /* for tests and lockstep: translate sooner (1: at once) */
+        long v = strtol(getenv("VESSEL_RV64_JIT_HOT"), NULL, 10);
+        j->hot = v >= 1 && v <= 65535 ? (unsigned)v : JIT_HOT;
+    }
     j->maxblocks = (uint32_t)(size / JIT_CODE_PER_BLK);
     j->blocks = calloc(j->maxblocks, sizeof(*j->blocks));
     j->hash = calloc(JIT_HASH_SIZE, sizeof(*j->hash));

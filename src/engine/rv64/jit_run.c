@@ -208,7 +208,7 @@ uint64_t rv64_jit_exec(struct rv64_hart *h, uint64_t n)
                     j->jcache[(pc >> 1) & (JIT_JCACHE_SIZE - 1)] = (struct jit_jentry){pc, blk};
             }
         }
-        if (blk && !blk->code && blk->ninsns && ++blk->count >= JIT_HOT) {
+        if (blk && !blk->code && blk->ninsns && ++blk->count >= j->hot) {
             uint64_t gen = j->gen;
             if (!block_translate(h, blk) || j->gen != gen)
                 blk = NULL;

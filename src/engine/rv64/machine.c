@@ -120,6 +120,33 @@ static void trace_step(struct rv64_hart *h)
     fprintf(h->trace, "%s\n", line);
 }
 
+/* The JIT tier's trace with VESSEL_RV64_TRACE_CHUNKS=1: one line per run of translated code
+ * (at most JIT_BLOCK_MAX instructions), "+N" at the end giving how many instructions it ran, the
+ * registers changed over all of them and the pc after them; INSN is the first instruction. */
+static void trace_chunk(struct rv64_hart *h)
+{
+    uint64_t before[32], pc = h->pc, n;
+    struct rv64_tlb_entry *e = rv64_tlb_lookup(h, rv64_tlb_set(h->priv), ACC_X, pc);
+    uint32_t insn = 0;
+    int priv = h->priv;
+    char line[1024];
+    int len;
+
+    if (e && (pc & 0xfff) <= 0xffc) {
+        memcpy(&insn, (const void *)(uintptr_t)(pc + e->addend), 4);
+        if ((insn & 3) != 3)
+            insn &= 0xffff;
+    }
+    memcpy(before, h->x, sizeof(before));
+    n = rv64_jit_exec(h, JIT_BLOCK_MAX);
+    len = snprintf(line, sizeof(line), "%d %c %016" PRIx64 " %08x", h->id, "US?M"[priv], pc, insn);
+    for (int r = 1; r < 32 && len < (int)sizeof(line) - 60; r++)
+        if (h->x[r] != before[r])
+            len += snprintf(line + len, sizeof(line) - (size_t)len, " x%d=%016" PRIx64, r, h->x[r]);
+    snprintf(line + len, sizeof(line) - (size_t)len, " ->%016" PRIx64 " +%" PRIu64, h->pc, n);
+    fprintf(h->trace, "%s\n", line);
+}
+
 static void *hart_main(void *arg)
 {
     struct rv64_hart *h = arg;
@@ -137,7 +164,10 @@ static void *hart_main(void *arg)
             h->wfi = false;
         }
         rv64_check_interrupts(h);
-        if (unlikely(h->trace)) {
+        if (unlikely(h->trace) && h->jit && h->m->trace_chunks) {
+            for (int i = 0; i < 4 && !h->wfi; i++)
+                trace_chunk(h);
+        } else if (unlikely(h->trace)) {
             for (int i = 0; i < 64 && !h->wfi; i++)
                 trace_step(h);
         } else if (h->jit) {
@@ -273,6 +303,7 @@ int rv64_machine_create(struct rv64_machine **out, const struct rv64_config *cfg
     err = tier_resolve(cfg, &m->tier);
     if (!err && m->tier == RV64_TIER_JIT)
         err = jit_setup(m, cfg->jit_cache_size);
+    m->trace_chunks = m->trace && getenv("VESSEL_RV64_TRACE_CHUNKS") != NULL;
     if (err)
         goto fail;
     *out = m;
