@@ -112,11 +112,12 @@ struct rv64_hart {
     /* --- runtime, rebuilt on demand --- */
     struct rv64_tlb_entry tlb[TLB_SETS][3][TLB_SIZE];
     uint8_t tlb_level[TLB_SETS][3][TLB_SIZE]; /* page table level of the entry's leaf */
-    struct rv64_block *blocks;                /* BLOCK_CACHE_SIZE of them */
-    uint64_t dc_epoch;                        /* 1..0xffff */
-    int budget;         /* instructions left in the current batch; 0 ends it early */
-    bool wfi;           /* stopped in WFI, waiting for an interrupt */
-    uint32_t last_insn; /* for the trace */
+    bool tlb_super[TLB_SETS][3]; /* may hold superpage entries (since the last full flush) */
+    struct rv64_block *blocks;   /* BLOCK_CACHE_SIZE of them */
+    uint64_t dc_epoch;           /* 1..0xffff */
+    int budget;                  /* instructions left in the current batch; 0 ends it early */
+    bool wfi;                    /* stopped in WFI, waiting for an interrupt */
+    uint32_t last_insn;          /* for the trace */
     struct rv64_machine *m;
     int id;
     pthread_t thread;

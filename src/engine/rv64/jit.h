@@ -44,7 +44,7 @@ enum jit_exit {
 
 #define JIT_BLOCK_MAX    64    /* guest instructions per block */
 #define JIT_HASH_SIZE    32768 /* block table buckets per hart */
-#define JIT_JCACHE_SIZE  4096  /* indirect-jump cache entries per hart */
+#define JIT_JCACHE_SIZE  16384 /* indirect-jump cache entries per hart */
 #define JIT_BLOCK_BYTES  32768 /* room one translation may take at most (64 stores fit) */
 #define JIT_CODE_PER_BLK 192   /* average code bytes per entry (cold ones have none): table size */
 #define JIT_HOT          8 /* a block is translated when it starts for the 8th time (VESSEL_RV64_JIT_HOT) */

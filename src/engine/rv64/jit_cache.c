@@ -27,8 +27,8 @@ bool rv64_jit_supported(void)
 
 static int hash_of(uint64_t pc, uintptr_t host, uint64_t mode)
 {
-    uint64_t k = (pc >> 1) ^ (host >> 1) * 0x9e3779b97f4a7c15ULL ^ mode;
-    return (int)((k ^ (k >> 29)) & (JIT_HASH_SIZE - 1));
+    uint64_t k = (pc ^ (uint64_t)host << 17 ^ mode << 7) * 0x9e3779b97f4a7c15ULL;
+    return (int)((k >> 40) & (JIT_HASH_SIZE - 1));
 }
 
 /* The guest registers kept in host registers, to load on entry and store on exit. */

@@ -144,11 +144,13 @@ static bool block_translate(struct rv64_hart *h, struct jit_block *blk)
     return true;
 }
 
-/* The entry for (pc, host, mode), up to date with the FENCE.I epoch. */
-static struct jit_block *block_get(struct rv64_hart *h, uint64_t pc, uintptr_t host, uint64_t mode)
+/* The entry for (pc, host, mode), up to date with the FENCE.I epoch; hint: the jump cache's
+ * entry for pc, if it is that block (only its epoch was old). */
+static struct jit_block *block_get(struct rv64_hart *h, uint64_t pc, uintptr_t host, uint64_t mode,
+                                   struct jit_block *hint)
 {
     struct rv64_jit *j = h->jit;
-    struct jit_block *blk = rv64_jit_find(j, pc, host, mode), *stale = NULL;
+    struct jit_block *blk = hint ? hint : rv64_jit_find(j, pc, host, mode), *stale = NULL;
     uint64_t gen = j->gen;
 
     if (!blk || blk->epoch == h->jit_epoch)
@@ -201,9 +203,12 @@ uint64_t rv64_jit_exec(struct rv64_hart *h, uint64_t n)
             uintptr_t host = (uintptr_t)(pc + e->addend);
             mode = rv64_jit_mode(h);
             blk = je->blk;
-            if (je->pc != pc || !blk || blk->host != host || blk->mode != mode ||
-                blk->epoch != h->jit_epoch) {
-                blk = block_get(h, pc, host, mode);
+            if (je->pc != pc || !blk || blk->host != host || blk->mode != mode) {
+                blk = block_get(h, pc, host, mode, NULL);
+                if (blk) /* translated or not: the next lookup of pc is quick */
+                    j->jcache[(pc >> 1) & (JIT_JCACHE_SIZE - 1)] = (struct jit_jentry){pc, blk};
+            } else if (blk->epoch != h->jit_epoch) {
+                blk = block_get(h, pc, host, mode, blk);
                 if (blk) /* translated or not: the next lookup of pc is quick */
                     j->jcache[(pc >> 1) & (JIT_JCACHE_SIZE - 1)] = (struct jit_jentry){pc, blk};
             }

@@ -23,6 +23,7 @@
 void rv64_tlb_flush(struct rv64_hart *h)
 {
     memset(h->tlb, 0xff, sizeof(h->tlb));
+    memset(h->tlb_super, 0, sizeof(h->tlb_super));
 }
 
 static const uint64_t page_fault_cause[3] = {EXC_LOAD_PAGE, EXC_STORE_PAGE, EXC_INSN_PAGE};
@@ -33,13 +34,17 @@ void rv64_tlb_flush_va(struct rv64_hart *h, uint64_t va)
     uint64_t vpn = va >> 12;
 
     for (int set = 0; set < TLB_SETS; set++)
-        for (int acc = 0; acc < 3; acc++)
-            for (int i = 0; i < TLB_SIZE; i++) {
+        for (int acc = 0; acc < 3; acc++) {
+            /* 4 KiB entries for va sit at one index; superpage entries anywhere */
+            int lo = h->tlb_super[set][acc] ? 0 : (int)(vpn & (TLB_SIZE - 1));
+            int hi = h->tlb_super[set][acc] ? TLB_SIZE - 1 : lo;
+            for (int i = lo; i <= hi; i++) {
                 struct rv64_tlb_entry *e = &h->tlb[set][acc][i];
                 unsigned shift = 9 * h->tlb_level[set][acc][i];
                 if (e->tag != TLB_EMPTY && (e->tag >> 1) >> shift == vpn >> shift)
                     e->tag = TLB_EMPTY;
             }
+        }
 }
 
 static void tlb_fill(struct rv64_hart *h, int priv, int acc, uint64_t va, uint8_t *host_page,
@@ -49,6 +54,8 @@ static void tlb_fill(struct rv64_hart *h, int priv, int acc, uint64_t va, uint8_
     struct rv64_tlb_entry *e = &h->tlb[rv64_tlb_set(priv)][acc][vpn & (TLB_SIZE - 1)];
 
     h->tlb_level[rv64_tlb_set(priv)][acc][vpn & (TLB_SIZE - 1)] = (uint8_t)level;
+    if (level)
+        h->tlb_super[rv64_tlb_set(priv)][acc] = true;
     e->tag = vpn << 1 | (priv == PRV_S && user_page);
     e->addend = (uintptr_t)host_page - (vpn << 12);
     if (acc == ACC_W)
