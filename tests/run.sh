@@ -3,11 +3,12 @@
 #   format       clang-format --dry-run --Werror over src/ and tests/ (one check per file), and
 #                tests/layers.py: every #include of src/ goes down the layers of
 #                docs/architecture.md, and nothing above the boards names a board or engine
-#   unit         build/unit-tests and build-asan/unit-tests
+#   unit         build/unit-tests and build-asan/unit-tests (the rv64 tests twice: default tier
+#                and VESSEL_RV64_TIER=interp)
 #   fuzz         fuzz/run.sh: libFuzzer targets (clang), a bounded number of runs each
-#   guest        tests/guest/rv64/run.sh (bare-metal rv64 programs), when it exists
+#   guest        tests/guest/rv64/run.sh (bare-metal rv64 programs, on both rv64 tiers), when it exists
 #                and tests/guest/x86/run.sh (x86-64 test guests on kvm; skipped without /dev/kvm)
-#   integration  tests/integration/test_riscv.py, test_cli.py (vessel run's errors, exit
+#   integration  tests/integration/test_riscv.py (on both rv64 tiers), test_cli.py (vessel run's errors, exit
 #                statuses, --trace, Ctrl-A x on a pty, idle CPU), test_tools.py (tools/lockstep.py
 #                against QEMU), test_virtio.py and test_net.py (Debian
 #                riscv64 Linux; VESSEL_VMM selects the VMM)
@@ -114,6 +115,9 @@ step_unit() {
     for bin in build/unit-tests build-asan/unit-tests; do
         if [[ -x $bin ]]; then
             run_counted "unit ($bin)" "$bin"
+            # the rv64 engine's tests once more on the interpreter tier (the default is the
+            # JIT on x86-64 hosts); test_rv64_jit compares both tiers whatever is chosen
+            run_counted "unit ($bin, rv64 interpreter tier)" env VESSEL_RV64_TIER=interp "$bin" rv64_
         else
             echo "FAIL unit: $bin not built (run scripts/setup.sh, or make / make BUILD=asan)"
             add_result "unit ($bin)" 0 1
@@ -128,6 +132,7 @@ step_fuzz() {
 step_guest() {
     if [[ -f tests/guest/rv64/run.sh ]]; then
         run_counted "guest (rv64)" bash tests/guest/rv64/run.sh
+        run_counted "guest (rv64, interpreter tier)" env VESSEL_RV64_TIER=interp bash tests/guest/rv64/run.sh
     else
         echo "==> guest: tests/guest/rv64/run.sh does not exist yet, skipped"
     fi
@@ -140,6 +145,11 @@ step_guest() {
 
 step_integration() {
     run_counted "integration (${VESSEL_VMM:-vessel})" python3 tests/integration/test_riscv.py
+    # the same Linux boots on the rv64 interpreter tier (the default is the JIT on x86-64)
+    if [[ ${VESSEL_VMM:-vessel} == vessel ]]; then
+        run_counted "integration (vessel, rv64 interpreter tier)" \
+            env VESSEL_RV64_TIER=interp python3 tests/integration/test_riscv.py
+    fi
     # x86-64 Debian Linux on kvm: nested under QEMU TCG (emulated AMD SVM) without vmx/svm
     run_counted "integration x86 Linux (kvm)" python3 tests/integration/test_x86_linux.py
     run_counted "integration cli (vessel run)" python3 tests/integration/test_cli.py

@@ -2,6 +2,7 @@
 #ifndef VESSEL_ENGINE_RV64_RV64_H
 #define VESSEL_ENGINE_RV64_RV64_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bus/bus.h"
@@ -33,12 +34,30 @@ struct rv64_hart;
 /* The engine seam (engine/engine.h); its opaque engine pointer is a struct rv64_machine. */
 extern const struct engine_ops rv64_engine_ops;
 
+/* How the harts execute: the interpreter (the reference, every host) or the JIT (x86-64 hosts),
+ * which translates hot blocks into host code and falls back to the interpreter for what it does
+ * not translate. DEFAULT is the JIT where it is supported, unless the environment variable
+ * VESSEL_RV64_TIER=interp|jit says otherwise (for tests and comparisons). */
+enum rv64_tier { RV64_TIER_DEFAULT = 0, RV64_TIER_INTERP, RV64_TIER_JIT };
+
+#define RV64_JIT_CACHE_DEFAULT (8u << 20) /* bytes of translated code, all harts together */
+#define RV64_JIT_CACHE_MIN     (256u << 10)
+#define RV64_JIT_CACHE_MAX     (1024u << 20)
+
 struct rv64_config {
     int nharts;
     struct gmem *ram;
     struct bus *bus;
-    const char *trace_path; /* instruction trace file, or NULL */
+    const char *trace_path; /* instruction trace file, or NULL (the trace runs the interpreter) */
+    enum rv64_tier tier;
+    size_t jit_cache_size; /* bytes, 0 = VESSEL_RV64_JIT_CACHE_KIB or RV64_JIT_CACHE_DEFAULT;
+                            * split between the harts, RV64_JIT_CACHE_MIN each at least */
 };
+
+/* The tier a machine runs on (after the default and VESSEL_RV64_TIER are applied). */
+enum rv64_tier rv64_machine_tier(const struct rv64_machine *m);
+/* Parses "interp" or "jit"; -EINVAL otherwise. */
+int rv64_tier_parse(const char *s, enum rv64_tier *out);
 
 int rv64_machine_create(struct rv64_machine **out, const struct rv64_config *cfg);
 void rv64_machine_destroy(struct rv64_machine *m);
