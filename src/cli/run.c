@@ -40,6 +40,11 @@ static const char usage_run[] =
     "  --cpus N           number of vCPUs (harts), 1 to 32 on riscv64, 1 to 64 on x86_64\n"
     "                     (default 1)\n"
     "  --trace FILE       write an instruction trace of the rv64 engine to FILE\n"
+    "  --rv64-tier jit|interp\n"
+    "                     the rv64 engine's tier: the JIT (the default on x86-64 hosts) or\n"
+    "                     the interpreter (the reference; the only tier elsewhere)\n"
+    "  --rv64-jit-cache SIZE\n"
+    "                     the JIT's code cache for all harts (default 8M; 256K to 1G)\n"
     "  --disk PATH[,ro][,format=raw|qcow2]\n"
     "                     a virtio-blk disk (repeatable; /dev/vda, vdb, ... in order);\n"
     "                     ro: read-only; format: default probed from the file\n"
@@ -189,6 +194,7 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
     enum { O_ARCH = 256, O_KERNEL, O_INITRD, O_APPEND, O_FIRMWARE, O_MEM, O_CPUS, O_TRACE };
     enum { O_DISK = 320, O_RNG, O_CONSOLE_SOCKET, O_CONFIG };
     enum { O_NET = 340, O_BALLOON, O_API_SOCKET, O_RESTORE, O_INCOMING, O_CLONE };
+    enum { O_TIER = 380, O_JIT_CACHE };
     enum { O_MIG_SECRET = 360, O_INCOMING_TIMEOUT, O_INCOMING_MAX_MEM };
     static const struct option longopts[] = {
         {"arch", required_argument, NULL, O_ARCH},
@@ -209,6 +215,8 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
         {"restore", required_argument, NULL, O_RESTORE},
         {"incoming", required_argument, NULL, O_INCOMING},
         {"clone", no_argument, NULL, O_CLONE},
+        {"rv64-tier", required_argument, NULL, O_TIER},
+        {"rv64-jit-cache", required_argument, NULL, O_JIT_CACHE},
         {"migration-secret-file", required_argument, NULL, O_MIG_SECRET},
         {"incoming-timeout", required_argument, NULL, O_INCOMING_TIMEOUT},
         {"incoming-max-mem", required_argument, NULL, O_INCOMING_MAX_MEM},
@@ -271,6 +279,11 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
         case O_RESTORE: c->restore = vm_config_strdup(optarg); break;
         case O_INCOMING: c->incoming = vm_config_strdup(optarg); break;
         case O_CLONE: c->clone = true; break;
+        case O_TIER: c->rv64_tier = vm_config_strdup(optarg); break;
+        case O_JIT_CACHE:
+            if ((errno = -args_parse_size(optarg, &c->rv64_jit_cache)))
+                die_usage("--rv64-jit-cache %s: %s", optarg, args_size_error(-errno));
+            break;
         case O_MIG_SECRET: {
             char secret[MIGRATE_SECRET_MAX + 1];
             if (migrate_secret_read(optarg, secret, why, sizeof(why)))

@@ -146,6 +146,8 @@ static int machine_create(struct vm *vm, const struct snap_reader *r)
         .initrd = vm->initrd,
         .cmdline = vm->cmdline,
         .trace_path = vm->cfg->trace,
+        .tier = vm->cfg->rv64_tier,
+        .code_cache = vm->cfg->rv64_jit_cache,
         .console_tx = chardev_stdio_tx,
         .console_rx_ready = chardev_stdio_wake,
         .console_opaque = vm->console,

@@ -21,6 +21,7 @@ void vm_config_free(struct vm_config *c)
     free(c->firmware);
     free(c->cmdline);
     free(c->trace);
+    free(c->rv64_tier);
     for (int i = 0; i < c->ndisks; i++)
         free(c->disks[i].path);
     free(c->console_socket);
@@ -166,6 +167,14 @@ int vm_config_check(struct vm_config *c, struct net_config *nets_out, char *why,
     if ((c->firmware && !b->firmware) || (c->trace && !b->trace))
         return fail(why, whylen, "run: --firmware and --trace are not supported with --arch %s yet",
                     b->arch);
+    if ((c->rv64_tier || c->rv64_jit_cache) && !b->tiers)
+        return fail(why, whylen, "run: --rv64-tier and --rv64-jit-cache are for --arch riscv64");
+    if (c->rv64_tier && strcmp(c->rv64_tier, "jit") && strcmp(c->rv64_tier, "interp"))
+        return fail(why, whylen, "--rv64-tier %s: expected jit or interp", c->rv64_tier);
+    if (c->rv64_jit_cache &&
+        (c->rv64_jit_cache < VM_JIT_CACHE_MIN || c->rv64_jit_cache > VM_JIT_CACHE_MAX))
+        return fail(why, whylen, "--rv64-jit-cache: %llu KiB is out of range (256 KiB to 1 GiB)",
+                    (unsigned long long)(c->rv64_jit_cache >> 10));
     if ((err = check_sizes(c, b, why, whylen)))
         return err;
     for (int i = 0; i < c->ndisks; i++)

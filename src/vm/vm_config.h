@@ -14,6 +14,8 @@
 #define VM_DEFAULT_MEM    (512ULL << 20)
 #define VM_DEFAULT_ARCH   "riscv64"
 #define VM_CONFIG_MAX_LEN (256 << 10) /* bytes of a JSON config file */
+#define VM_JIT_CACHE_MIN  (256ULL << 10)
+#define VM_JIT_CACHE_MAX  (1ULL << 30)
 
 struct vm_disk {
     char *path;
@@ -25,9 +27,11 @@ struct vm_disk {
 struct vm_config {
     char *arch; /* "riscv64" or "x86_64" (a board_find() name) */
     char *kernel, *initrd, *firmware, *cmdline;
-    char *trace;  /* rv64 instruction trace file */
-    uint64_t mem; /* bytes; 0: VM_DEFAULT_MEM (restore and incoming: the source's) */
-    int cpus;     /* 0: 1 (restore and incoming: the source's) */
+    char *trace;             /* rv64 instruction trace file */
+    char *rv64_tier;         /* "jit" or "interp" (NULL: the engine's default) */
+    uint64_t rv64_jit_cache; /* bytes of JIT code cache (0: the default) */
+    uint64_t mem;            /* bytes; 0: VM_DEFAULT_MEM (restore and incoming: the source's) */
+    int cpus;                /* 0: 1 (restore and incoming: the source's) */
     /* With incoming: mem and cpus, when set, are what the source's VM must have. */
     bool mem_set, cpus_set;
     struct vm_disk disks[VM_MAX_DEVICES];
@@ -64,7 +68,7 @@ char *vm_config_strdup(const char *s);
 int vm_config_check(struct vm_config *c, struct net_config *nets_out, char *why, size_t whylen);
 
 /* The JSON form (docs/vm-config.md): {"arch", "kernel", "initrd", "firmware", "cmdline",
- * "trace", "memory_bytes", "cpus", "disks": [{"path", "readonly", "format"}], "rng",
+ * "trace", "rv64_tier", "rv64_jit_cache_bytes", "memory_bytes", "cpus", "disks": [{"path", "readonly", "format"}], "rng",
  * "console_socket", "nets": [SPEC], "balloon_bytes" (absent: no balloon), "api_socket",
  * "restore", "clone", "incoming", "migration_secret", "incoming_timeout_s",
  * "incoming_max_memory_bytes"}. to_json returns a malloc'd text or NULL (out of memory);

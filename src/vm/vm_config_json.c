@@ -37,6 +37,10 @@ char *vm_config_to_json(const struct vm_config *c)
         bad |= json_object_set_new(o, "firmware", str_or_null(c->firmware));
         bad |= json_object_set_new(o, "cmdline", str_or_null(c->cmdline));
         bad |= json_object_set_new(o, "trace", str_or_null(c->trace));
+        bad |= json_object_set_new(o, "rv64_tier", str_or_null(c->rv64_tier));
+        if (c->rv64_jit_cache)
+            bad |= json_object_set_new(o, "rv64_jit_cache_bytes",
+                                       json_integer((json_int_t)c->rv64_jit_cache));
         if (c->mem_set)
             bad |= json_object_set_new(o, "memory_bytes", json_integer((json_int_t)c->mem));
         if (c->cpus_set)
@@ -225,6 +229,8 @@ static int parse(json_t *o, struct vm_config *c, char *why, size_t whylen)
     err = err ? err : get_str(o, "firmware", &c->firmware, why, whylen);
     err = err ? err : get_str(o, "cmdline", &c->cmdline, why, whylen);
     err = err ? err : get_str(o, "trace", &c->trace, why, whylen);
+    err = err ? err : get_str(o, "rv64_tier", &c->rv64_tier, why, whylen);
+    err = err ? err : get_uint(o, "rv64_jit_cache_bytes", &c->rv64_jit_cache, &set, why, whylen);
     err = err ? err : get_uint(o, "memory_bytes", &c->mem, &c->mem_set, why, whylen);
     err = err ? err : get_uint(o, "cpus", &cpus, &c->cpus_set, why, whylen);
     if (!err && cpus > 1024)
