@@ -185,6 +185,8 @@ static const char *const members[] = {
     "firmware",
     "cmdline",
     "trace",
+    "rv64_tier",
+    "rv64_jit_cache_bytes",
     "memory_bytes",
     "cpus",
     "disks",
