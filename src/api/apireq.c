@@ -201,9 +201,10 @@ static int check_path(const char *key, const char *p, struct api_error *e)
 
 static int parse_disks(json_t *arr, struct api_vm_config *c, struct api_error *e)
 {
-    static const char *const fields[] = {"path", "readonly", NULL};
+    static const char *const fields[] = {"path", "readonly", "format", NULL};
+    char fmt[16];
     size_t i;
-    json_t *d;
+    json_t *d, *f;
 
     if (!arr || json_is_null(arr))
         return 0;
@@ -222,6 +223,15 @@ static int parse_disks(json_t *arr, struct api_vm_config *c, struct api_error *e
             (st = get_string(d, "path", dk->path, sizeof(dk->path), true, e)) ||
             (st = get_bool(d, "readonly", &dk->readonly, e)))
             return st;
+        f = json_object_get(d, "format");
+        if (f && !json_is_null(f)) {
+            if (!json_is_string(f))
+                return api_error_set(e, 400, "bad_type", "'disks[%zu].format' must be a string", i);
+            snprintf(fmt, sizeof(fmt), "%s", json_string_value(f));
+            if (json_string_length(f) >= sizeof(fmt) || disk_format_parse(fmt, &dk->format))
+                return api_error_set(e, 422, "out_of_range",
+                                     "'disks[%zu].format' must be \"raw\" or \"qcow2\"", i);
+        }
         if (!dk->path[0] || dk->path[0] != '/' || strchr(dk->path, ','))
             return api_error_set(e, 422, "out_of_range",
                                  "'disks[%zu].path' must be an absolute path without commas", i);

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend/disk/disk.h"
+
 #define API_BODY_MAX     65536
 #define API_NAME_MAX     64 /* including the NUL */
 #define API_PATH_MAX     1024
@@ -85,6 +87,7 @@ bool api_name_valid(const char *s);
 struct api_disk {
     char path[API_PATH_MAX];
     bool readonly;
+    enum disk_format format; /* "format": "raw" | "qcow2"; absent: probed from the file */
 };
 
 /* The body of POST /v1/vms. */

@@ -48,9 +48,14 @@ char *vm_config_dump(const struct api_vm_config *c)
     json_object_set_new(j, "initrd", c->initrd[0] ? json_string(c->initrd) : json_null());
     json_object_set_new(j, "firmware", c->firmware[0] ? json_string(c->firmware) : json_null());
     json_object_set_new(j, "cmdline", json_string(c->cmdline));
-    for (int i = 0; i < c->ndisks; i++)
-        json_array_append_new(disks, json_pack("{s:s,s:b}", "path", c->disks[i].path, "readonly",
-                                               c->disks[i].readonly));
+    for (int i = 0; i < c->ndisks; i++) {
+        json_t *d =
+            json_pack("{s:s,s:b}", "path", c->disks[i].path, "readonly", c->disks[i].readonly);
+        if (d && c->disks[i].format != DISK_FORMAT_PROBE)
+            json_object_set_new(
+                d, "format", json_string(c->disks[i].format == DISK_FORMAT_RAW ? "raw" : "qcow2"));
+        json_array_append_new(disks, d);
+    }
     for (int i = 0; i < c->nnets; i++)
         json_array_append_new(nets, json_string(c->nets[i]));
     json_object_set_new(j, "disks", disks);

@@ -147,6 +147,7 @@ static void follow_frozen_disks(struct host_vm *v, json_t *moved)
             const char *p = v->cfg.disks[i].path;
             if (!strcmp(p, was) || (realpath(p, real) && !strcmp(real, was))) {
                 snprintf(v->cfg.disks[i].path, sizeof(v->cfg.disks[i].path), "%s", now);
+                v->cfg.disks[i].format = DISK_FORMAT_QCOW2; /* the VMM's overlays are qcow2 */
                 break;
             }
         }

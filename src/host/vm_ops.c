@@ -104,7 +104,7 @@ static void run_config(const struct host_vm *v, const char *api, struct vm_confi
         r->disks[r->ndisks++] = (struct vm_disk){
             .path = (char *)(v->clone_disk[i][0] ? v->clone_disk[i] : c->disks[i].path),
             .readonly = c->disks[i].readonly,
-            .format = v->clone_disk[i][0] ? DISK_FORMAT_QCOW2 : DISK_FORMAT_PROBE};
+            .format = v->clone_disk[i][0] ? DISK_FORMAT_QCOW2 : c->disks[i].format};
     for (int i = 0; i < c->nnets; i++)
         r->nets[r->nnets++] = (char *)c->nets[i];
     r->balloon = c->balloon; /* starts deflated */
