@@ -44,6 +44,15 @@ struct api_error {
     char message[256];
 };
 
+/* Numbers in answers: seconds and milliseconds are rounded to what is meaningful (a
+ * millisecond: api_round_ms) and reals are printed with 15 significant digits, so that 8.32
+ * prints as 8.32 and not 8.3200000000000003. Every JSON answer is dumped with API_JSON_FLAGS. */
+#define API_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+static inline double api_round_ms(double seconds)
+{
+    return (double)(long long)(seconds * 1000.0 + (seconds < 0 ? -0.5 : 0.5)) / 1000.0;
+}
+
 /* Fills e and returns e->status. */
 int api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

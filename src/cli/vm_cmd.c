@@ -158,7 +158,7 @@ int vm_cmd_request(const char *sock, const char *method, const char *path, const
 
 static void print_json(json_t *j)
 {
-    char *s = json_dumps(j, JSON_INDENT(2));
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
     if (s)
         puts(s);
     free(s);
@@ -197,8 +197,9 @@ static void print_object(json_t *o, int indent)
             print_object(v, indent + 2);
             continue;
         }
-        char *s = json_is_string(v) ? strdup(json_string_value(v))
-                                    : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *s = json_is_string(v)
+                      ? strdup(json_string_value(v))
+                      : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
         printf("%*s%-20s %s\n", indent, "", key, s ? s : "?");
         free(s);
     }

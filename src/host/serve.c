@@ -19,8 +19,10 @@
 #include "api/http.h"
 #include "base/log.h"
 #include "board/board.h"
+#include "host/boot_check.h"
 #include "host/clone_disks.h"
 #include "host/procinfo.h"
+#include "host/vm_events.h"
 #include "host/vm_ops.h"
 #include "state/snapconfig.h"
 
@@ -29,7 +31,7 @@ static struct vm_host host;
 static char *error_json(const struct api_error *e)
 {
     json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", e->code, "message", e->message);
-    char *s = json_dumps(j, JSON_COMPACT);
+    char *s = json_dumps(j, API_JSON_FLAGS);
 
     json_decref(j);
     return s;
@@ -94,6 +96,8 @@ static json_t *vm_full(struct host_vm *v)
     free(cfg_text);
     json_object_set_new(j, "created", json_integer((json_int_t)v->created));
     json_object_set_new(j, "last_exit", v->exit_desc[0] ? json_string(v->exit_desc) : json_null());
+    json_object_set_new(j, "last_error",
+                        v->last_error[0] ? json_string(v->last_error) : json_null());
     if (v->cfg.clone)
         json_object_set_new(j, "clone_disks", registry_clone_disks_json(v, false));
     json_object_set_new(j, "migrated_to",
@@ -110,7 +114,7 @@ static json_t *vm_full(struct host_vm *v)
                                   (json_int_t)(v->cfg.memory_mib + VMM_ALLOWANCE_MIB)));
     if (vm_is_live(v) && v->vm_pid > 0 && !proc_info_read(v->vm_pid, &pi)) {
         json_object_set_new(stats, "cpu_time_s",
-                            json_real((double)pi.cpu_ticks / (double)proc_ticks_per_s()));
+                            json_real(api_round_ms((double)pi.cpu_ticks / proc_ticks_per_s())));
         json_object_set_new(stats, "rss_kib", json_integer((json_int_t)pi.rss_kib));
         if (!proc_info_read(v->shim_pid, &pi))
             json_object_set_new(stats, "shim_rss_kib", json_integer((json_int_t)pi.rss_kib));
@@ -334,6 +338,8 @@ static int handle(const char *method, const char *url, const char *body, size_t 
         st = api_vm_config_parse(body, len, cfg, e);
         if (!st)
             st = check_files(cfg, e);
+        if (!st)
+            st = host_check_boot(cfg, e);
         if (!st && cfg->restore[0])
             st = restore_config(cfg, e);
         if (!st) {
@@ -349,6 +355,11 @@ static int handle(const char *method, const char *url, const char *body, size_t 
         free(cfg);
         if (st)
             return st;
+        vm_event(v, "created (%s, %d vCPUs, %llu MiB%s)", v->cfg.arch, v->cfg.cpus,
+                 (unsigned long long)v->cfg.memory_mib,
+                 v->cfg.restore[0]    ? ", from a snapshot"
+                 : v->cfg.incoming[0] ? ", receives a migration"
+                                      : "");
         *out = vm_full(v);
         return 201;
     case ROUTE_VM_GET: *out = vm_full(v); return 200;
@@ -359,6 +370,7 @@ static int handle(const char *method, const char *url, const char *body, size_t 
         if (vm_is_live(v))
             return api_error_set(e, 409, "invalid_state", "VM %s is %s; stop it first", v->cfg.name,
                                  vm_state_name(v->state));
+        vm_event(v, "deleted");
         cgroup_vm_remove(&host.cg, v->id);
         clone_disks_remove(&host.reg, v);
         registry_remove(&host.reg, v);
@@ -381,7 +393,7 @@ static void on_request(void *opaque, const char *method, const char *url, const 
         r->status = e.status;
         r->json = error_json(&e);
     } else {
-        r->json = json_dumps(out, JSON_COMPACT);
+        r->json = json_dumps(out, API_JSON_FLAGS);
     }
     json_decref(out);
 }

@@ -22,9 +22,15 @@
 #include "host/clone_disks.h"
 #include "host/mig_watch.h"
 #include "host/procinfo.h"
+#include "host/vm_events.h"
 #include "vm/vm_config.h"
 
 #define ARGV_MAX 96
+/* How long a start waits for the VM process to be ready (its control socket is there) or to
+ * end: a process that fails at once is answered with its reason. An incoming VM's socket
+ * appears only once its migration arrived: its start waits INCOMING_WAIT_MS for an early end. */
+#define START_WAIT_MS    5000
+#define INCOMING_WAIT_MS 500
 
 static void sleep_ms(int ms)
 {
@@ -166,6 +172,41 @@ static void build_argv(struct vm_host *h, struct host_vm *v, const char *config,
     b->argv[b->n] = NULL;
 }
 
+static bool exists(struct vm_host *h, struct host_vm *v, const char *suffix)
+{
+    char path[REG_PATH_MAX + 16];
+
+    registry_path(&h->reg, v, suffix, path, sizeof(path));
+    return access(path, F_OK) == 0;
+}
+
+/* Waits (boundedly) until the VM process is ready or has ended; an end is the start's failure,
+ * answered with the reason the VM process logged (422 for its exit status 1, bad input; 500
+ * otherwise). */
+static int start_wait(struct vm_host *h, struct host_vm *v, struct api_error *e)
+{
+    int limit = v->cfg.incoming[0] ? INCOMING_WAIT_MS : START_WAIT_MS, t;
+
+    v->starting = true;
+    for (t = 0; t < limit; t += 10) {
+        if (exists(h, v, ".exit") || (!v->cfg.incoming[0] && exists(h, v, ".api")))
+            break;
+        registry_refresh(&h->reg, v);
+        if (!vm_is_live(v))
+            break; /* e.g. the shim failed before it recorded anything */
+        sleep_ms(10);
+    }
+    registry_refresh(&h->reg, v);
+    v->starting = false;
+    if (v->state == VM_CRASHED)
+        return api_error_set(e, !strcmp(v->exit_desc, "exited 1") ? 422 : 500, "start_failed",
+                             "VM %s did not start: %.400s", v->cfg.name, v->last_error);
+    if (vm_is_live(v))
+        vm_event(v, "started (pid %d%s)", (int)v->vm_pid,
+                 t >= limit && !v->cfg.incoming[0] ? ", not ready yet" : "");
+    return 0;
+}
+
 int host_vm_start(struct vm_host *h, struct host_vm *v, struct api_error *e)
 {
     static struct argv_build b;
@@ -208,6 +249,8 @@ int host_vm_start(struct vm_host *h, struct host_vm *v, struct api_error *e)
     mig_watch_free(v->mig);
     v->mig = NULL;
     v->migrate_to[0] = '\0';
+    v->last_error[0] = '\0';
+    v->vmm_log_off = vm_events_log_size(&h->reg, v); /* this run's lines start here */
     v->started = true;
     v->stop_requested = false;
     v->incoming_arrived = false;
@@ -241,18 +284,8 @@ int host_vm_start(struct vm_host *h, struct host_vm *v, struct api_error *e)
     v->spawned_shim = pid;
     proc_info_read(pid, &pi);
     v->spawned_shim_start = pi.start;
-    /* Until the shim records the VM's pid the VM counts as running (starting); waiting a little
-     * here makes the answer carry the pid in the common case. */
-    registry_path(&h->reg, v, ".pid", path, sizeof(path));
-    for (int i = 0; i < 100 && access(path, F_OK) != 0; i++) {
-        registry_path(&h->reg, v, ".exit", path, sizeof(path));
-        if (access(path, F_OK) == 0)
-            break;
-        registry_path(&h->reg, v, ".pid", path, sizeof(path));
-        sleep_ms(10);
-    }
-    registry_refresh(&h->reg, v);
-    return 0;
+    v->state = VM_RUNNING; /* starting: a failure from here on is seen as the run's end */
+    return start_wait(h, v, e);
 }
 
 /* Waits up to ms for the VM to reach state. */
@@ -284,6 +317,7 @@ int host_vm_pause(struct vm_host *h, struct host_vm *v, struct api_error *e)
     if (kill(v->vm_pid, SIGSTOP))
         return api_error_set(e, 500, "internal", "SIGSTOP: %s", strerror(errno));
     wait_state(h, v, VM_PAUSED, 2000);
+    vm_event(v, "paused");
     return 0;
 }
 
@@ -296,6 +330,7 @@ int host_vm_resume(struct vm_host *h, struct host_vm *v, struct api_error *e)
     if (kill(v->vm_pid, SIGCONT))
         return api_error_set(e, 500, "internal", "SIGCONT: %s", strerror(errno));
     wait_state(h, v, VM_RUNNING, 2000);
+    vm_event(v, "resumed");
     return 0;
 }
 
@@ -493,6 +528,7 @@ int host_vm_migrate(struct vm_host *h, struct host_vm *v, const struct api_migra
         return st;
     }
     free(answer);
+    vm_event(v, "live migration to %s started", m->to);
     *status = mig_watch_status(v->mig, &(enum mig_watch_end){0});
     return *status ? 0 : api_error_set(e, 500, "internal", "out of memory");
 }
