@@ -25,6 +25,8 @@ const struct api_route_def api_routes[ROUTE_COUNT] = {
     {"POST", "/v1/vms/{id}/migrate", ROUTE_VM_MIGRATE},
     {"GET", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_GET},
     {"DELETE", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_CANCEL},
+    {"GET", "/v1/vms/{id}/stats", ROUTE_VM_STATS},
+    {"GET", "/metrics", ROUTE_METRICS},
 };
 
 int api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)

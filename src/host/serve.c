@@ -21,6 +21,7 @@
 #include "board/board.h"
 #include "host/boot_check.h"
 #include "host/clone_disks.h"
+#include "host/metrics.h"
 #include "host/procinfo.h"
 #include "host/vm_events.h"
 #include "host/vm_ops.h"
@@ -363,6 +364,7 @@ static int handle(const char *method, const char *url, const char *body, size_t 
         *out = vm_full(v);
         return 201;
     case ROUTE_VM_GET: *out = vm_full(v); return 200;
+    case ROUTE_VM_STATS: return host_vm_stats_json(&host, v, out, e) ?: 200;
     case ROUTE_VM_DELETE:
         if ((st = api_empty_body_check(body, len, e)))
             return st;
@@ -385,7 +387,19 @@ static void on_request(void *opaque, const char *method, const char *url, const 
 {
     struct api_error e = {0};
     json_t *out = NULL;
+    enum api_route route;
+    char id[API_NAME_MAX];
 
+    if (!api_route_match(method, url, &route, id, &e) && route == ROUTE_METRICS) {
+        r->json = host_metrics_text(&host);
+        r->status = r->json ? 200 : 500;
+        r->content_type = r->json ? "text/plain; version=0.0.4; charset=utf-8" : NULL;
+        if (!r->json) {
+            api_error_set(&e, 500, "internal", "out of memory");
+            r->json = error_json(&e);
+        }
+        return;
+    }
     r->status = handle(method, url, body, len, &out, &e);
     if (r->status >= 400 || !out) {
         if (r->status < 400)

@@ -22,6 +22,7 @@
 #include "host/clone_disks.h"
 #include "host/mig_watch.h"
 #include "host/procinfo.h"
+#include "host/vm_control.h"
 #include "host/vm_events.h"
 #include "vm/vm_config.h"
 
@@ -354,50 +355,6 @@ int host_vm_stop(struct vm_host *h, struct host_vm *v, bool graceful, struct api
     return 0;
 }
 
-/* Sends one command line to the VM's --api-socket and gives its one-line answer (malloc'd);
- * waits up to timeout_s for it. */
-static int control_call(struct vm_host *h, struct host_vm *v, const char *cmd, int timeout_s,
-                        char **answer, struct api_error *e)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    struct timeval tv = {.tv_sec = timeout_s};
-    char path[REG_PATH_MAX + 16], line[4096];
-    size_t got = 0, n = strlen(cmd);
-    int fd;
-
-    registry_path(&h->reg, v, ".api", path, sizeof(path));
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return api_error_set(e, 500, "internal", "control socket path too long");
-    strcpy(sa.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return api_error_set(e, 500, "internal", "socket: %s", strerror(errno));
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-        close(fd);
-        return api_error_set(e, 409, "unsupported", "VM %s's control socket is not there (yet): %s",
-                             v->cfg.name, strerror(errno));
-    }
-    if (send(fd, cmd, n, MSG_NOSIGNAL) != (ssize_t)n || send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
-        close(fd);
-        return api_error_set(e, 500, "internal", "sending to the VM: %s", strerror(errno));
-    }
-    while (got < sizeof(line) - 1 && !memchr(line, '\n', got)) {
-        ssize_t r = recv(fd, line + got, sizeof(line) - 1 - got, 0);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    line[got] = '\0';
-    if (!memchr(line, '\n', got))
-        return api_error_set(e, 500, "internal", "no answer from the VM's control socket");
-    line[strcspn(line, "\n")] = '\0';
-    *answer = strdup(line);
-    return *answer ? 0 : api_error_set(e, 500, "internal", "out of memory");
-}
-
 int host_vm_balloon(struct vm_host *h, struct host_vm *v, uint64_t target_mib, char **answer,
                     struct api_error *e)
 {
@@ -418,7 +375,20 @@ int host_vm_balloon(struct vm_host *h, struct host_vm *v, uint64_t target_mib, c
                              "%llu MiB",
                              (unsigned long long)target_mib, (unsigned long long)v->cfg.memory_mib);
     snprintf(line, sizeof(line), "{\"balloon_target_mib\": %llu}", (unsigned long long)target_mib);
-    return control_call(h, v, line, 3, answer, e);
+    return host_control_call(h, v, line, 3, answer, e);
+}
+
+int host_vm_stats(struct vm_host *h, struct host_vm *v, unsigned wait_ms, char **answer,
+                  struct api_error *e)
+{
+    char line[64];
+
+    registry_refresh(&h->reg, v);
+    if (v->state != VM_RUNNING || v->vm_pid <= 0)
+        return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
+                             vm_state_name(v->state));
+    snprintf(line, sizeof(line), "{\"stats\": %u}", wait_ms);
+    return host_control_call(h, v, line, 3, answer, e);
 }
 
 int host_vm_snapshot(struct vm_host *h, struct host_vm *v, const char *path, bool stop,
@@ -443,7 +413,7 @@ int host_vm_snapshot(struct vm_host *h, struct host_vm *v, const char *path, boo
         v->stop_requested = true;
         registry_save(&h->reg, v);
     }
-    st = control_call(h, v, line, 120, answer, e);
+    st = host_control_call(h, v, line, 120, answer, e);
     free(line);
     if (stop) {
         if (st) {
@@ -546,7 +516,7 @@ int host_vm_migration_status(struct vm_host *h, struct host_vm *v, char **status
         *status = mig_watch_status(v->mig, &(enum mig_watch_end){0});
     } else if (v->state == VM_RUNNING && v->vm_pid > 0) {
         /* e.g. started before this daemon did: ask the VM */
-        if ((st = control_call(h, v, "{\"migrate_status\": null}", 3, &answer, e)))
+        if ((st = host_control_call(h, v, "{\"migrate_status\": null}", 3, &answer, e)))
             return st;
         st = migration_member(v, answer, status, e);
         free(answer);
@@ -575,7 +545,7 @@ int host_vm_migration_cancel(struct vm_host *h, struct host_vm *v, char **status
     if (v->state != VM_RUNNING || v->vm_pid <= 0)
         return api_error_set(e, 409, "invalid_state", "VM %s is %s: no migration to cancel",
                              v->cfg.name, vm_state_name(v->state));
-    if ((st = control_call(h, v, "{\"migrate_cancel\": null}", 5, &answer, e)))
+    if ((st = host_control_call(h, v, "{\"migrate_cancel\": null}", 5, &answer, e)))
         return st;
     a = json_loads(answer, 0, NULL);
     ok = json_is_true(json_object_get(a, "ok"));

@@ -31,7 +31,13 @@ TEST(control_parse_rejects)
 
     CHECK_EQ(control_parse("", &c, err, sizeof(err)), -EINVAL);
     CHECK_EQ(control_parse("stats", &c, err, sizeof(err)), -EINVAL);
-    CHECK_EQ(control_parse("{\"stats\": 1}", &c, err, sizeof(err)), -EINVAL);
+    CHECK_EQ(control_parse("{\"stats\": 0}", &c, err, sizeof(err)), 0);
+    CHECK(c.op == CONTROL_STATS && c.num == 0);
+    CHECK_EQ(control_parse("{\"stats\": 5000}", &c, err, sizeof(err)), 0);
+    CHECK(c.num == 5000);
+    CHECK_EQ(control_parse("{\"stats\": 5001}", &c, err, sizeof(err)), -EINVAL);
+    CHECK_EQ(control_parse("{\"stats\": null}", &c, err, sizeof(err)), 0);
+    CHECK(c.num == CONTROL_STATS_WAIT_MS);
     CHECK_EQ(control_parse("{\"balloon_target_mib\": null}", &c, err, sizeof(err)), -EINVAL);
     CHECK_EQ(control_parse("{\"balloon_target_mib\": -1}", &c, err, sizeof(err)), -EINVAL);
     CHECK_EQ(control_parse("{\"balloon_target_mib\": 1.5}", &c, err, sizeof(err)), -EINVAL);

@@ -119,10 +119,49 @@ static void trace_step(struct rv64_hart *h)
     fprintf(h->trace, "%s\n", line);
 }
 
+/* This thread's CPU time in ns (0 when unreadable). */
+static uint64_t thread_cpu_ns(clockid_t clk)
+{
+    struct timespec ts;
+
+    if (clock_gettime(clk, &ts))
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void hart_thread_live(struct rv64_hart *h, bool live)
+{
+    pthread_mutex_lock(&h->m->lock);
+    if (!live)
+        h->cpu_ns_done += thread_cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+    h->thread_live = live;
+    pthread_mutex_unlock(&h->m->lock);
+}
+
+int rv64_machine_vcpu_stats(struct rv64_machine *m, int cpu, uint64_t *cpu_ns, uint64_t *values)
+{
+    struct rv64_hart *h = rv64_machine_hart(m, cpu);
+    clockid_t clk;
+
+    if (!h)
+        return -EINVAL;
+    pthread_mutex_lock(&m->lock);
+    *cpu_ns = h->cpu_ns_done;
+    if (h->thread_live && !pthread_getcpuclockid(h->thread, &clk))
+        *cpu_ns += thread_cpu_ns(clk);
+    pthread_mutex_unlock(&m->lock);
+    values[0] = __atomic_load_n(&h->n_insns, __ATOMIC_RELAXED);
+    values[1] = __atomic_load_n(&h->n_exceptions, __ATOMIC_RELAXED);
+    values[2] = __atomic_load_n(&h->n_interrupts, __ATOMIC_RELAXED);
+    values[3] = __atomic_load_n(&h->n_wfi, __ATOMIC_RELAXED);
+    return 0;
+}
+
 static void *hart_main(void *arg)
 {
     struct rv64_hart *h = arg;
 
+    hart_thread_live(h, true);
     while (!rv64_stopping(h->m)) {
         if (unlikely(__atomic_load_n(&h->m->pause_req, __ATOMIC_ACQUIRE))) {
             rv64_hart_park(h);
@@ -130,6 +169,7 @@ static void *hart_main(void *arg)
         }
         if (h->wfi) {
             if (!(rv64_pending_interrupts(h) & h->mie)) {
+                rv64_stat_add(&h->n_wfi, 1);
                 rv64_hart_sleep(h);
                 continue;
             }
@@ -137,12 +177,15 @@ static void *hart_main(void *arg)
         }
         rv64_check_interrupts(h);
         if (unlikely(h->trace)) {
-            for (int i = 0; i < 64 && !h->wfi; i++)
+            for (int i = 0; i < 64 && !h->wfi; i++) {
                 trace_step(h);
+                rv64_stat_add(&h->n_insns, 1);
+            }
         } else {
-            rv64_exec(h, BATCH);
+            rv64_stat_add(&h->n_insns, rv64_exec(h, BATCH));
         }
     }
+    hart_thread_live(h, false);
     return NULL;
 }
 

@@ -43,6 +43,10 @@ struct rv64_config {
 int rv64_machine_create(struct rv64_machine **out, const struct rv64_config *cfg);
 void rv64_machine_destroy(struct rv64_machine *m);
 struct rv64_hart *rv64_machine_hart(struct rv64_machine *m, int i);
+/* Hart cpu's host CPU time (ns, all its threads so far) and its counters since the machine
+ * was created: instructions retired, exceptions and interrupts taken, WFI sleeps (the order of
+ * rv64_engine_ops.counters). Thread-safe. 0 or -EINVAL. */
+int rv64_machine_vcpu_stats(struct rv64_machine *m, int cpu, uint64_t *cpu_ns, uint64_t *values);
 int rv64_machine_nharts(const struct rv64_machine *m);
 
 /* Puts a hart in its reset state: M-mode, pc, a0 = hart id, a1 and a2 as given. */
