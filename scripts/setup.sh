@@ -30,6 +30,7 @@ packages=(
     zlib1g-dev libzstd-dev qemu-utils
     libmicrohttpd-dev libjansson-dev clang libclang-rt-14-dev bc iproute2 socat
     pacemaker corosync pacemaker-cli-utils crmsh resource-agents
+    nodejs npm
 )
 
 current=""
@@ -89,6 +90,10 @@ elif command -v sudo >/dev/null; then
 else
     echo "setup: not root and no sudo: the cluster agents are not installed (make install-agents as root)" >&2
 fi
+
+# The OpenAPI linter the test suite runs (npm's @redocly/cli, outside the work tree).
+step "install the OpenAPI linter (scripts/lint-openapi.sh --install-only)"
+scripts/lint-openapi.sh --install-only
 
 if [[ $fetch == 1 ]]; then
     step "fetch riscv64 guest artifacts (scripts/fetch-guest.sh)"

@@ -9,24 +9,26 @@
 
 #include "backend/net/net.h"
 
+#define ST_ACTION "200 400 404 409 413 500" /* an action on one VM with an empty body */
+
 const struct api_route_def api_routes[ROUTE_COUNT] = {
-    {"GET", "/v1/host", ROUTE_HOST},
-    {"GET", "/v1/vms", ROUTE_VM_LIST},
-    {"POST", "/v1/vms", ROUTE_VM_CREATE},
-    {"GET", "/v1/vms/{id}", ROUTE_VM_GET},
-    {"DELETE", "/v1/vms/{id}", ROUTE_VM_DELETE},
-    {"POST", "/v1/vms/{id}/start", ROUTE_VM_START},
-    {"POST", "/v1/vms/{id}/pause", ROUTE_VM_PAUSE},
-    {"POST", "/v1/vms/{id}/resume", ROUTE_VM_RESUME},
-    {"POST", "/v1/vms/{id}/stop", ROUTE_VM_STOP},
-    {"POST", "/v1/vms/{id}/shutdown", ROUTE_VM_SHUTDOWN},
-    {"PUT", "/v1/vms/{id}/balloon", ROUTE_VM_BALLOON},
-    {"POST", "/v1/vms/{id}/snapshot", ROUTE_VM_SNAPSHOT},
-    {"POST", "/v1/vms/{id}/migrate", ROUTE_VM_MIGRATE},
-    {"GET", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_GET},
-    {"DELETE", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_CANCEL},
-    {"GET", "/v1/vms/{id}/stats", ROUTE_VM_STATS},
-    {"GET", "/metrics", ROUTE_METRICS},
+    {"GET", "/v1/host", ROUTE_HOST, "200 413 500"},
+    {"GET", "/v1/vms", ROUTE_VM_LIST, "200 413 500"},
+    {"POST", "/v1/vms", ROUTE_VM_CREATE, "201 400 409 413 422 500"},
+    {"GET", "/v1/vms/{id}", ROUTE_VM_GET, "200 404 413 500"},
+    {"DELETE", "/v1/vms/{id}", ROUTE_VM_DELETE, ST_ACTION},
+    {"POST", "/v1/vms/{id}/start", ROUTE_VM_START, "200 400 404 409 413 422 500"},
+    {"POST", "/v1/vms/{id}/pause", ROUTE_VM_PAUSE, ST_ACTION},
+    {"POST", "/v1/vms/{id}/resume", ROUTE_VM_RESUME, ST_ACTION},
+    {"POST", "/v1/vms/{id}/stop", ROUTE_VM_STOP, ST_ACTION},
+    {"POST", "/v1/vms/{id}/shutdown", ROUTE_VM_SHUTDOWN, ST_ACTION},
+    {"PUT", "/v1/vms/{id}/balloon", ROUTE_VM_BALLOON, "200 400 404 409 413 422 500"},
+    {"POST", "/v1/vms/{id}/snapshot", ROUTE_VM_SNAPSHOT, "200 400 404 409 413 422 500"},
+    {"POST", "/v1/vms/{id}/migrate", ROUTE_VM_MIGRATE, "202 400 404 409 413 422 500"},
+    {"GET", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_GET, ST_ACTION},
+    {"DELETE", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_CANCEL, ST_ACTION},
+    {"GET", "/v1/vms/{id}/stats", ROUTE_VM_STATS, "200 404 409 413 500"},
+    {"GET", "/metrics", ROUTE_METRICS, "200 413 500"},
 };
 
 int api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)

@@ -82,6 +82,10 @@ struct api_route_def {
     const char *method;
     const char *path; /* "{id}" stands for one path segment: a VM's id or name */
     enum api_route route;
+    /* Every HTTP status the route can answer, space-separated (docs/api/openapi.yaml must
+     * document exactly these; test_daemon.py checks it). 413 is any request with a body over
+     * API_BODY_MAX; 405 (another method on the path) belongs to no route. */
+    const char *statuses;
 };
 
 /* The route table (ROUTE_COUNT entries), for dispatch and `vessel serve --print-routes`. */

@@ -452,7 +452,7 @@ void host_serve_defaults(struct serve_config *c)
 void host_serve_print_routes(void)
 {
     for (int i = 0; i < ROUTE_COUNT; i++)
-        printf("%s %s\n", api_routes[i].method, api_routes[i].path);
+        printf("%s %s %s\n", api_routes[i].method, api_routes[i].path, api_routes[i].statuses);
 }
 
 int host_serve(const struct serve_config *c)
