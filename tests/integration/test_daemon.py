@@ -81,11 +81,17 @@ class Daemon:
         log = open(os.path.join(self.tmp, "serve.log"), "ab")
         self.proc = subprocess.Popen([VESSEL, "serve", "--socket", self.sock, "--state-dir", self.state,
                                       "--cpus", "8", "--memory", "3G"], stdout=log, stderr=log)
-        for _ in range(200):
-            if os.path.exists(self.sock):
+        # The socket file appears at bind(), before listen(): wait until a connect works.
+        for _ in range(500):
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(self.sock)
+                s.close()
                 return
-            time.sleep(0.02)
-        raise RuntimeError("daemon did not create its socket")
+            except OSError:
+                s.close()
+                time.sleep(0.02)
+        raise RuntimeError("daemon does not accept connections on its socket")
 
     def terminate(self):
         if self.proc and self.proc.poll() is None:
