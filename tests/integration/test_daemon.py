@@ -217,11 +217,14 @@ def check_help(r):
                              env=dict(os.environ, VESSEL_SOCKET="/nonexistent.sock"))
         if out.returncode != 0 or not out.stdout.startswith("usage: vessel vm") or " %s" % cmd not in out.stdout:
             bad.append((cmd, out.returncode, out.stdout[:60], out.stderr[:60]))
-    for argv in (["info", "--help"], ["console", "--help"], ["serve", "--help"], ["vm", "--help"]):
+    for argv in (["info", "--help"], ["console", "--help"], ["serve", "--help"], ["vm", "--help"],
+                 ["run", "--help"], ["migrate", "--help"], ["switch", "--help"], ["vm-shim", "--help"],
+                 ["cluster", "vm", "create", "--help"], ["cluster", "status", "--help"]):
         out = subprocess.run([VESSEL] + argv, capture_output=True, text=True)
         if out.returncode != 0 or "usage: vessel" not in out.stdout:
             bad.append((argv, out.returncode, out.stdout[:60]))
-    r.check("vessel vm COMMAND --help (14 commands), info, console, serve: usage, exit 0", not bad, bad)
+    r.check("vessel vm COMMAND --help (14 commands), info, console, serve, run, migrate, switch, vm-shim, "
+            "cluster: usage, exit 0", not bad, bad)
 
 
 def fake_bzimage(path):
