@@ -232,7 +232,10 @@ static int parse_disks(json_t *arr, struct api_vm_config *c, struct api_error *e
             if (!json_is_string(f))
                 return api_error_set(e, 400, "bad_type", "'disks[%zu].format' must be a string", i);
             snprintf(fmt, sizeof(fmt), "%s", json_string_value(f));
-            if (json_string_length(f) >= sizeof(fmt) || disk_format_parse(fmt, &dk->format))
+            dk->format = !strcmp(fmt, "raw")     ? DISK_FORMAT_RAW
+                         : !strcmp(fmt, "qcow2") ? DISK_FORMAT_QCOW2
+                                                 : DISK_FORMAT_PROBE;
+            if (json_string_length(f) >= sizeof(fmt) || dk->format == DISK_FORMAT_PROBE)
                 return api_error_set(e, 422, "out_of_range",
                                      "'disks[%zu].format' must be \"raw\" or \"qcow2\"", i);
         }
