@@ -4,8 +4,9 @@ with the counters) and QEMU in the same run.
 
 Alternates BEFORE and AFTER (and QEMU once per round) over ROUNDS rounds of bench/disk.py (guest
 sequential read and write of a raw virtio-blk disk, dd 1 MiB direct: the virtio-blk counters)
-and bench/boot.py (boot-to-init and an in-guest sha256 of 32 MiB: the rv64 instruction counter
-per batch, the trap counters). Prints the best of each and the ratios after/before (1.00: no
+bench/boot.py (boot-to-init and an in-guest sha256 of 32 MiB: the rv64 instruction counter
+per batch, the trap counters) and bench/cpu.sh (a bare-metal integer workload: guest MIPS,
+where a per-batch counter would show first). Prints the best of each and the ratios after/before (1.00: no
 cost) and vessel/qemu. Measures only; never asserts times.
 
 Usage: bench/counters.py BEFORE_BIN AFTER_BIN [--rounds N] [--size MIB]
@@ -26,6 +27,13 @@ def run(script, binary, args):
     env = dict(os.environ, VESSEL_BIN=binary)
     out = subprocess.run([sys.executable, os.path.join(ROOT, "bench", script)] + args, env=env,
                          capture_output=True, text=True, timeout=1800)
+    return out.stdout + out.stderr
+
+
+def run_sh(script, binary):
+    env = dict(os.environ, VESSEL_BIN=binary)
+    out = subprocess.run(["bash", os.path.join(ROOT, "bench", script)], env=env, capture_output=True,
+                         text=True, timeout=1800)
     return out.stdout + out.stderr
 
 
@@ -77,15 +85,19 @@ def main():
                 b = boot(t, who[0])
                 for k, label in (("boot", "boot-to-init s"), ("sha", "sha256 32 MiB s")):
                     keep(who[1], label, (b or {}).get(k), False)
+            t = run_sh("cpu.sh", binary)
+            for who in (("vessel", name), ("qemu", "qemu")) if vmm == "both" else (("vessel", name),):
+                m = re.search(r"^%s\s+run 1:.*?([\d.]+) MIPS" % who[0], t, re.M)
+                keep(who[1], "cpu MIPS", float(m.group(1)) if m else None, True)
         print("round %d: %s" % (i + 1, best), flush=True)
     print("\n%-18s %10s %10s %10s %13s %12s" % ("metric (best)", "before", "after", "qemu",
                                               "after/before", "after/qemu"))
-    for k in ("read MB/s", "write MB/s", "boot-to-init s", "sha256 32 MiB s"):
+    for k in ("read MB/s", "write MB/s", "boot-to-init s", "sha256 32 MiB s", "cpu MIPS"):
         b, f, q = (best.get(n, {}).get(k) for n in ("before", "after", "qemu"))
         ratio = "%.2f" % (f / b) if b and f else "-"
         rq = "%.2f" % (f / q) if q and f else "-"
         print("%-18s %10s %10s %10s %13s %12s" % (k, b or "-", f or "-", q or "-", ratio, rq))
-    print("(MB/s: higher is better; s: lower is better; after/before near 1.00: the counters cost "
+    print("(MB/s, MIPS: higher is better; s: lower is better; after/before near 1.00: the counters cost "
           "nothing measurable)")
     return 0
 

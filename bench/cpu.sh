@@ -2,7 +2,7 @@
 # CPU benchmark of the rv64 engine: one bare-metal guest (bench/guest/cpu.c, built here with
 # Debian's riscv64 cross compiler) under build/vessel and under qemu-system-riscv64 -M virt
 # (TCG), same binary, same run. Prints wall times, guest MIPS and the ratio; asserts nothing.
-# Usage: bench/cpu.sh [--runs N]
+# Usage: bench/cpu.sh [--runs N]      (VESSEL_BIN selects the vessel binary)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=1
@@ -46,7 +46,7 @@ for i in $(seq "$runs"); do
             "$name" "$i" "$secs" "$insns" "$(echo "$insns / $secs / 1000000" | bc -l)" "$sum"
         total[$name]=$(echo "${total[$name]:-0} + $secs" | bc -l)
     done < <(
-        run vessel build/vessel run --arch riscv64 --firmware "$out/cpu.bin" \
+        run vessel "${VESSEL_BIN:-build/vessel}" run --arch riscv64 --firmware "$out/cpu.bin" \
             --kernel build/guest/rv64/placeholder.Image --mem 128M
         run qemu qemu-system-riscv64 -M virt -bios none -nographic -monitor none -serial stdio \
             -m 128M -kernel "$out/cpu.elf"
