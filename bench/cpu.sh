@@ -3,7 +3,7 @@
 # Debian's riscv64 cross compiler) under build/vessel on each rv64 tier (VESSEL_RV64_TIER=jit
 # and interp) and under qemu-system-riscv64 -M virt (TCG), same binary, same run, the VMMs in
 # turn in every run. Prints wall times, guest MIPS and the ratios to QEMU; asserts nothing.
-# Usage: bench/cpu.sh [--runs N]
+# Usage: bench/cpu.sh [--runs N]      (VESSEL_BIN selects the vessel binary)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=1
@@ -51,9 +51,9 @@ for i in $(seq "$runs"); do
             "$name" "$i" "$secs" "$insns" "$(echo "$insns / $secs / 1000000" | bc -l)" "$sum"
         total[$name]=$(echo "${total[$name]:-0} + $secs" | bc -l)
     done < <(
-        run jit build/vessel run --arch riscv64 --firmware "$out/cpu.bin" \
+        run jit "${VESSEL_BIN:-build/vessel}" run --arch riscv64 --firmware "$out/cpu.bin" \
             --kernel build/guest/rv64/placeholder.Image --mem 128M
-        run interp build/vessel run --arch riscv64 --firmware "$out/cpu.bin" \
+        run interp "${VESSEL_BIN:-build/vessel}" run --arch riscv64 --firmware "$out/cpu.bin" \
             --kernel build/guest/rv64/placeholder.Image --mem 128M
         run qemu qemu-system-riscv64 -M virt -bios none -nographic -monitor none -serial stdio \
             -m 128M -kernel "$out/cpu.elf"

@@ -32,6 +32,7 @@ packages=(
     pacemaker corosync pacemaker-cli-utils crmsh resource-agents
     qemu-system-x86 e2fsprogs
     nettle-dev
+    nodejs npm
 )
 
 current=""
@@ -91,6 +92,10 @@ elif command -v sudo >/dev/null; then
 else
     echo "setup: not root and no sudo: the cluster agents are not installed (make install-agents as root)" >&2
 fi
+
+# The OpenAPI linter the test suite runs (npm's @redocly/cli, outside the work tree).
+step "install the OpenAPI linter (scripts/lint-openapi.sh --install-only)"
+scripts/lint-openapi.sh --install-only
 
 if [[ $fetch == 1 ]]; then
     step "fetch riscv64 guest artifacts (scripts/fetch-guest.sh)"

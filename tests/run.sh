@@ -2,7 +2,8 @@
 # Vessel's test suite. Steps, in order:
 #   format       clang-format --dry-run --Werror over src/ and tests/ (one check per file), and
 #                tests/layers.py: every #include of src/ goes down the layers of
-#                docs/architecture.md, and nothing above the boards names a board or engine
+#                docs/architecture.md, and nothing above the boards names a board or engine;
+#                scripts/lint-openapi.sh: docs/api/openapi.yaml under redocly lint (strict)
 #   unit         build/unit-tests and build-asan/unit-tests (the rv64 tests twice: default tier
 #                and VESSEL_RV64_TIER=interp)
 #   fuzz         fuzz/run.sh: libFuzzer targets (clang), a bounded number of runs each
@@ -108,6 +109,7 @@ step_format() {
     echo "format: $p files clean, $f need clang-format"
     add_result format "$p" "$f"
     run_counted "layers (docs/architecture.md)" python3 tests/layers.py
+    run_counted "openapi lint (redocly, strict)" bash scripts/lint-openapi.sh
 }
 
 step_unit() {

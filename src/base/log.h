@@ -45,6 +45,12 @@ uint64_t log_suppressed_total(void);
     } while (0)
 #define log_guest_err(...)  log_guest(LOG_ERROR, __VA_ARGS__)
 #define log_guest_warn(...) log_guest(LOG_WARN, __VA_ARGS__)
+/* Thread-local capture of error messages: between log_capture_start and log_capture_stop, every
+ * LOG_ERROR message of the calling thread goes into buf (the first one; later ones appended
+ * after "; " while they fit) instead of stderr. For a caller that hands the reason on, e.g. the
+ * daemon answering a request with why a boot file is unusable. buf is "" when nothing failed. */
+void log_capture_start(char *buf, size_t cap);
+void log_capture_stop(void);
 
 #define log_err(...)   log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)

@@ -23,9 +23,16 @@
 #include "host/clone_disks.h"
 #include "host/mig_watch.h"
 #include "host/procinfo.h"
+#include "host/vm_control.h"
+#include "host/vm_events.h"
 #include "vm/vm_config.h"
 
 #define ARGV_MAX 96
+/* How long a start waits for the VM process to be ready (its control socket is there) or to
+ * end: a process that fails at once is answered with its reason. An incoming VM's socket
+ * appears only once its migration arrived: its start waits INCOMING_WAIT_MS for an early end. */
+#define START_WAIT_MS    5000
+#define INCOMING_WAIT_MS 500
 
 static void sleep_ms(int ms)
 {
@@ -105,7 +112,7 @@ static void run_config(const struct host_vm *v, const char *api, struct vm_confi
         r->disks[r->ndisks++] = (struct vm_disk){
             .path = (char *)(v->clone_disk[i][0] ? v->clone_disk[i] : c->disks[i].path),
             .readonly = c->disks[i].readonly,
-            .format = v->clone_disk[i][0] ? DISK_FORMAT_QCOW2 : DISK_FORMAT_PROBE};
+            .format = v->clone_disk[i][0] ? DISK_FORMAT_QCOW2 : c->disks[i].format};
     for (int i = 0; i < c->nnets; i++)
         r->nets[r->nnets++] = (char *)c->nets[i];
     r->balloon = c->balloon; /* starts deflated */
@@ -206,6 +213,41 @@ static void build_argv(struct vm_host *h, struct host_vm *v, const char *config,
     b->argv[b->n] = NULL;
 }
 
+static bool exists(struct vm_host *h, struct host_vm *v, const char *suffix)
+{
+    char path[REG_PATH_MAX + 16];
+
+    registry_path(&h->reg, v, suffix, path, sizeof(path));
+    return access(path, F_OK) == 0;
+}
+
+/* Waits (boundedly) until the VM process is ready or has ended; an end is the start's failure,
+ * answered with the reason the VM process logged (422 for its exit status 1, bad input; 500
+ * otherwise). */
+static int start_wait(struct vm_host *h, struct host_vm *v, struct api_error *e)
+{
+    int limit = v->cfg.incoming[0] ? INCOMING_WAIT_MS : START_WAIT_MS, t;
+
+    v->starting = true;
+    for (t = 0; t < limit; t += 10) {
+        if (exists(h, v, ".exit") || (!v->cfg.incoming[0] && exists(h, v, ".api")))
+            break;
+        registry_refresh(&h->reg, v);
+        if (!vm_is_live(v))
+            break; /* e.g. the shim failed before it recorded anything */
+        sleep_ms(10);
+    }
+    registry_refresh(&h->reg, v);
+    v->starting = false;
+    if (v->state == VM_CRASHED)
+        return api_error_set(e, !strcmp(v->exit_desc, "exited 1") ? 422 : 500, "start_failed",
+                             "VM %s did not start: %.400s", v->cfg.name, v->last_error);
+    if (vm_is_live(v))
+        vm_event(v, "started (pid %d%s)", (int)v->vm_pid,
+                 t >= limit && !v->cfg.incoming[0] ? ", not ready yet" : "");
+    return 0;
+}
+
 int host_vm_start(struct vm_host *h, struct host_vm *v, struct api_error *e)
 {
     static struct argv_build b;
@@ -248,6 +290,8 @@ int host_vm_start(struct vm_host *h, struct host_vm *v, struct api_error *e)
     mig_watch_free(v->mig);
     v->mig = NULL;
     v->migrate_to[0] = '\0';
+    v->last_error[0] = '\0';
+    v->vmm_log_off = vm_events_log_size(&h->reg, v); /* this run's lines start here */
     v->started = true;
     v->stop_requested = false;
     v->incoming_arrived = false;
@@ -285,18 +329,8 @@ int host_vm_start(struct vm_host *h, struct host_vm *v, struct api_error *e)
     v->spawned_shim = pid;
     proc_info_read(pid, &pi);
     v->spawned_shim_start = pi.start;
-    /* Until the shim records the VM's pid the VM counts as running (starting); waiting a little
-     * here makes the answer carry the pid in the common case. */
-    registry_path(&h->reg, v, ".pid", path, sizeof(path));
-    for (int i = 0; i < 100 && access(path, F_OK) != 0; i++) {
-        registry_path(&h->reg, v, ".exit", path, sizeof(path));
-        if (access(path, F_OK) == 0)
-            break;
-        registry_path(&h->reg, v, ".pid", path, sizeof(path));
-        sleep_ms(10);
-    }
-    registry_refresh(&h->reg, v);
-    return 0;
+    v->state = VM_RUNNING; /* starting: a failure from here on is seen as the run's end */
+    return start_wait(h, v, e);
 }
 
 /* Waits up to ms for the VM to reach state. */
@@ -328,6 +362,7 @@ int host_vm_pause(struct vm_host *h, struct host_vm *v, struct api_error *e)
     if (kill(v->vm_pid, SIGSTOP))
         return api_error_set(e, 500, "internal", "SIGSTOP: %s", strerror(errno));
     wait_state(h, v, VM_PAUSED, 2000);
+    vm_event(v, "paused");
     return 0;
 }
 
@@ -340,6 +375,7 @@ int host_vm_resume(struct vm_host *h, struct host_vm *v, struct api_error *e)
     if (kill(v->vm_pid, SIGCONT))
         return api_error_set(e, 500, "internal", "SIGCONT: %s", strerror(errno));
     wait_state(h, v, VM_RUNNING, 2000);
+    vm_event(v, "resumed");
     return 0;
 }
 
@@ -363,50 +399,6 @@ int host_vm_stop(struct vm_host *h, struct host_vm *v, bool graceful, struct api
     return 0;
 }
 
-/* Sends one command line to the VM's --api-socket and gives its one-line answer (malloc'd);
- * waits up to timeout_s for it. */
-static int control_call(struct vm_host *h, struct host_vm *v, const char *cmd, int timeout_s,
-                        char **answer, struct api_error *e)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    struct timeval tv = {.tv_sec = timeout_s};
-    char path[REG_PATH_MAX + 16], line[4096];
-    size_t got = 0, n = strlen(cmd);
-    int fd;
-
-    registry_path(&h->reg, v, ".api", path, sizeof(path));
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return api_error_set(e, 500, "internal", "control socket path too long");
-    strcpy(sa.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return api_error_set(e, 500, "internal", "socket: %s", strerror(errno));
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-        close(fd);
-        return api_error_set(e, 409, "unsupported", "VM %s's control socket is not there (yet): %s",
-                             v->cfg.name, strerror(errno));
-    }
-    if (send(fd, cmd, n, MSG_NOSIGNAL) != (ssize_t)n || send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
-        close(fd);
-        return api_error_set(e, 500, "internal", "sending to the VM: %s", strerror(errno));
-    }
-    while (got < sizeof(line) - 1 && !memchr(line, '\n', got)) {
-        ssize_t r = recv(fd, line + got, sizeof(line) - 1 - got, 0);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    line[got] = '\0';
-    if (!memchr(line, '\n', got))
-        return api_error_set(e, 500, "internal", "no answer from the VM's control socket");
-    line[strcspn(line, "\n")] = '\0';
-    *answer = strdup(line);
-    return *answer ? 0 : api_error_set(e, 500, "internal", "out of memory");
-}
-
 int host_vm_balloon(struct vm_host *h, struct host_vm *v, uint64_t target_mib, char **answer,
                     struct api_error *e)
 {
@@ -427,7 +419,20 @@ int host_vm_balloon(struct vm_host *h, struct host_vm *v, uint64_t target_mib, c
                              "%llu MiB",
                              (unsigned long long)target_mib, (unsigned long long)v->cfg.memory_mib);
     snprintf(line, sizeof(line), "{\"balloon_target_mib\": %llu}", (unsigned long long)target_mib);
-    return control_call(h, v, line, 3, answer, e);
+    return host_control_call(h, v, line, 3, answer, e);
+}
+
+int host_vm_stats(struct vm_host *h, struct host_vm *v, unsigned wait_ms, char **answer,
+                  struct api_error *e)
+{
+    char line[64];
+
+    registry_refresh(&h->reg, v);
+    if (v->state != VM_RUNNING || v->vm_pid <= 0)
+        return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
+                             vm_state_name(v->state));
+    snprintf(line, sizeof(line), "{\"stats\": %u}", wait_ms);
+    return host_control_call(h, v, line, 3, answer, e);
 }
 
 int host_vm_snapshot(struct vm_host *h, struct host_vm *v, const char *path, bool stop,
@@ -452,7 +457,7 @@ int host_vm_snapshot(struct vm_host *h, struct host_vm *v, const char *path, boo
         v->stop_requested = true;
         registry_save(&h->reg, v);
     }
-    st = control_call(h, v, line, 120, answer, e);
+    st = host_control_call(h, v, line, 120, answer, e);
     free(line);
     if (stop) {
         if (st) {
@@ -537,6 +542,7 @@ int host_vm_migrate(struct vm_host *h, struct host_vm *v, const struct api_migra
         return st;
     }
     free(answer);
+    vm_event(v, "live migration to %s started", m->to);
     *status = mig_watch_status(v->mig, &(enum mig_watch_end){0});
     return *status ? 0 : api_error_set(e, 500, "internal", "out of memory");
 }
@@ -554,7 +560,7 @@ int host_vm_migration_status(struct vm_host *h, struct host_vm *v, char **status
         *status = mig_watch_status(v->mig, &(enum mig_watch_end){0});
     } else if (v->state == VM_RUNNING && v->vm_pid > 0) {
         /* e.g. started before this daemon did: ask the VM */
-        if ((st = control_call(h, v, "{\"migrate_status\": null}", 3, &answer, e)))
+        if ((st = host_control_call(h, v, "{\"migrate_status\": null}", 3, &answer, e)))
             return st;
         st = migration_member(v, answer, status, e);
         free(answer);
@@ -583,7 +589,7 @@ int host_vm_migration_cancel(struct vm_host *h, struct host_vm *v, char **status
     if (v->state != VM_RUNNING || v->vm_pid <= 0)
         return api_error_set(e, 409, "invalid_state", "VM %s is %s: no migration to cancel",
                              v->cfg.name, vm_state_name(v->state));
-    if ((st = control_call(h, v, "{\"migrate_cancel\": null}", 5, &answer, e)))
+    if ((st = host_control_call(h, v, "{\"migrate_cancel\": null}", 5, &answer, e)))
         return st;
     a = json_loads(answer, 0, NULL);
     ok = json_is_true(json_object_get(a, "ok"));

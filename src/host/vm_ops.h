@@ -35,6 +35,10 @@ int host_vm_stop(struct vm_host *h, struct host_vm *v, bool graceful, struct api
 /* On success, answer (malloc'd) is the VM's one-line JSON reply. */
 int host_vm_balloon(struct vm_host *h, struct host_vm *v, uint64_t target_mib, char **answer,
                     struct api_error *e);
+/* A running VM's {"stats": wait_ms} answer (vm/control.h; malloc'd): 409 when it is not
+ * running (a paused VM's process cannot answer). */
+int host_vm_stats(struct vm_host *h, struct host_vm *v, unsigned wait_ms, char **answer,
+                  struct api_error *e);
 /* Forwards {"snapshot": {"path", "then", "disks"}} to a running riscv64 VM's control socket (the
  * file is written by the VM process); answer as for vm_balloon. With stop the VM then exits
  * (stopped). */

@@ -30,6 +30,11 @@ static int control_power(void *opaque, bool reboot)
     return vm_power(opaque, reboot);
 }
 
+static void control_stats(void *opaque, struct vm_stats *st)
+{
+    vm_get_stats(opaque, st);
+}
+
 /* The firmware from the guest artifact cache when the board needs one and none was given. */
 static int default_firmware(struct vm *vm)
 {
@@ -186,6 +191,7 @@ static int control_start(struct vm *vm)
     vm->ctl.snapshot = control_snapshot;
     vm->ctl.snapshot_opaque = vm;
     vm->ctl.power = control_power;
+    vm->ctl.stats = control_stats;
     vm_migrate_vm(vm, &mvm);
     vm->ctl.migration = vm->mig = migration_new(&mvm);
     if (!vm->mig)
@@ -346,4 +352,24 @@ void vm_migration_status(struct vm *vm, struct migrate_status *st)
         migration_get_status(vm->mig, st);
     else
         memset(st, 0, sizeof(*st));
+}
+
+void vm_get_stats(struct vm *vm, struct vm_stats *st)
+{
+    uint64_t v[ENGINE_COUNTERS_MAX];
+
+    memset(st, 0, sizeof(*st));
+    st->counter_names = vm->eops->counters;
+    for (int i = 0; i < vm->ncpus && i < VM_STATS_CPUS_MAX; i++) {
+        if (!vm->eops->vcpu_stats || vm->eops->vcpu_stats(vm->engine, i, &st->cpu_ns[i], v))
+            continue;
+        for (int k = 0; st->counter_names && st->counter_names[k] && k < ENGINE_COUNTERS_MAX; k++)
+            st->counters[k] += v[k];
+        st->ncpus = i + 1;
+    }
+    for (int i = 0; i < vm->ndisks && vm->blk[i]; i++)
+        virtio_blk_get_stats(vm->blk[i], &st->disks[st->ndisks++]);
+    for (int i = 0; i < vm->ndev && st->nnets < VM_MAX_DEVICES; i++)
+        if (!strcmp(virtio_dev_name(vm->dev[i].vdev), "net"))
+            virtio_net_get_stats(vm->dev[i].dev, &st->nets[st->nnets++]);
 }

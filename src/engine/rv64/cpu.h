@@ -136,7 +136,18 @@ struct rv64_hart {
     const struct rv64_tlb_entry *jit_xtlb; /* the fetch TLB of the current privilege */
     uint64_t jit_mode;                     /* what translations depend on (see jit.h) */
     uint32_t jit_epoch; /* FENCE.I and resets count it: translations get rechecked */
+    /* --- counters for metrics (rv64_machine_vcpu_stats): written by the hart's own thread
+     * only, with relaxed atomic stores (stat_add), read by any thread --- */
+    uint64_t n_insns, n_exceptions, n_interrupts, n_wfi;
+    uint64_t cpu_ns_done; /* CPU time of this hart's earlier threads (under m->lock) */
+    bool thread_live;     /* a thread runs the hart now: its clock counts (under m->lock) */
 };
+
+/* counter += n by its only writer (no locked instruction). */
+static inline void rv64_stat_add(uint64_t *counter, uint64_t n)
+{
+    __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
 
 struct rv64_machine {
     struct gmem *ram;

@@ -122,8 +122,9 @@ static void trace_step(struct rv64_hart *h)
 
 /* The JIT tier's trace with VESSEL_RV64_TRACE_CHUNKS=1: one line per run of translated code
  * (at most JIT_BLOCK_MAX instructions), "+N" at the end giving how many instructions it ran, the
- * registers changed over all of them and the pc after them; INSN is the first instruction. */
-static void trace_chunk(struct rv64_hart *h)
+ * registers changed over all of them and the pc after them; INSN is the first instruction.
+ * Returns how many instructions ran. */
+static uint64_t trace_chunk(struct rv64_hart *h)
 {
     uint64_t before[32], pc = h->pc, n;
     struct rv64_tlb_entry *e = rv64_tlb_lookup(h, rv64_tlb_set(h->priv), ACC_X, pc);
@@ -145,12 +146,52 @@ static void trace_chunk(struct rv64_hart *h)
             len += snprintf(line + len, sizeof(line) - (size_t)len, " x%d=%016" PRIx64, r, h->x[r]);
     snprintf(line + len, sizeof(line) - (size_t)len, " ->%016" PRIx64 " +%" PRIu64, h->pc, n);
     fprintf(h->trace, "%s\n", line);
+    return n;
+}
+
+/* This thread's CPU time in ns (0 when unreadable). */
+static uint64_t thread_cpu_ns(clockid_t clk)
+{
+    struct timespec ts;
+
+    if (clock_gettime(clk, &ts))
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void hart_thread_live(struct rv64_hart *h, bool live)
+{
+    pthread_mutex_lock(&h->m->lock);
+    if (!live)
+        h->cpu_ns_done += thread_cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+    h->thread_live = live;
+    pthread_mutex_unlock(&h->m->lock);
+}
+
+int rv64_machine_vcpu_stats(struct rv64_machine *m, int cpu, uint64_t *cpu_ns, uint64_t *values)
+{
+    struct rv64_hart *h = rv64_machine_hart(m, cpu);
+    clockid_t clk;
+
+    if (!h)
+        return -EINVAL;
+    pthread_mutex_lock(&m->lock);
+    *cpu_ns = h->cpu_ns_done;
+    if (h->thread_live && !pthread_getcpuclockid(h->thread, &clk))
+        *cpu_ns += thread_cpu_ns(clk);
+    pthread_mutex_unlock(&m->lock);
+    values[0] = __atomic_load_n(&h->n_insns, __ATOMIC_RELAXED);
+    values[1] = __atomic_load_n(&h->n_exceptions, __ATOMIC_RELAXED);
+    values[2] = __atomic_load_n(&h->n_interrupts, __ATOMIC_RELAXED);
+    values[3] = __atomic_load_n(&h->n_wfi, __ATOMIC_RELAXED);
+    return 0;
 }
 
 static void *hart_main(void *arg)
 {
     struct rv64_hart *h = arg;
 
+    hart_thread_live(h, true);
     while (!rv64_stopping(h->m)) {
         if (unlikely(__atomic_load_n(&h->m->pause_req, __ATOMIC_ACQUIRE))) {
             rv64_hart_park(h);
@@ -158,6 +199,7 @@ static void *hart_main(void *arg)
         }
         if (h->wfi) {
             if (!(rv64_pending_interrupts(h) & h->mie)) {
+                rv64_stat_add(&h->n_wfi, 1);
                 rv64_hart_sleep(h);
                 continue;
             }
@@ -166,16 +208,19 @@ static void *hart_main(void *arg)
         rv64_check_interrupts(h);
         if (unlikely(h->trace) && h->jit && h->m->trace_chunks) {
             for (int i = 0; i < 4 && !h->wfi; i++)
-                trace_chunk(h);
+                rv64_stat_add(&h->n_insns, trace_chunk(h));
         } else if (unlikely(h->trace)) {
-            for (int i = 0; i < 64 && !h->wfi; i++)
+            for (int i = 0; i < 64 && !h->wfi; i++) {
                 trace_step(h);
+                rv64_stat_add(&h->n_insns, 1);
+            }
         } else if (h->jit) {
-            rv64_jit_exec(h, BATCH);
+            rv64_stat_add(&h->n_insns, rv64_jit_exec(h, BATCH));
         } else {
-            rv64_exec(h, BATCH);
+            rv64_stat_add(&h->n_insns, rv64_exec(h, BATCH));
         }
     }
+    hart_thread_live(h, false);
     return NULL;
 }
 
@@ -372,7 +417,6 @@ enum rv64_stop rv64_machine_run(struct rv64_machine *m)
     int started = 0, err;
     enum rv64_stop reason;
 
-    __atomic_store_n(&m->stop_reason, RV64_STOP_NONE, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&m->lock);
     m->running = 1;
     pthread_mutex_unlock(&m->lock);
@@ -399,6 +443,11 @@ enum rv64_stop rv64_machine_run(struct rv64_machine *m)
     if (m->trace)
         fflush(m->trace);
     return reason;
+}
+
+void rv64_machine_rearm(struct rv64_machine *m)
+{
+    __atomic_store_n(&m->stop_reason, RV64_STOP_NONE, __ATOMIC_SEQ_CST);
 }
 
 uint64_t rv64_hart_step(struct rv64_hart *h, uint64_t n)

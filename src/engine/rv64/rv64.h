@@ -62,6 +62,10 @@ int rv64_tier_parse(const char *s, enum rv64_tier *out);
 int rv64_machine_create(struct rv64_machine **out, const struct rv64_config *cfg);
 void rv64_machine_destroy(struct rv64_machine *m);
 struct rv64_hart *rv64_machine_hart(struct rv64_machine *m, int i);
+/* Hart cpu's host CPU time (ns, all its threads so far) and its counters since the machine
+ * was created: instructions retired, exceptions and interrupts taken, WFI sleeps (the order of
+ * rv64_engine_ops.counters). Thread-safe. 0 or -EINVAL. */
+int rv64_machine_vcpu_stats(struct rv64_machine *m, int cpu, uint64_t *cpu_ns, uint64_t *values);
 int rv64_machine_nharts(const struct rv64_machine *m);
 
 /* Puts a hart in its reset state: M-mode, pc, a0 = hart id, a1 and a2 as given. */
@@ -69,8 +73,11 @@ void rv64_hart_reset(struct rv64_hart *h, uint64_t pc, uint64_t a1, uint64_t a2)
 
 /* Runs every hart on its own thread until rv64_machine_stop(); returns the stop reason. */
 enum rv64_stop rv64_machine_run(struct rv64_machine *m);
-/* Thread-safe; the first reason given wins. */
+/* Thread-safe; the first reason given wins, and it stays until rv64_machine_rearm (a stop that
+ * comes before the run starts ends it at once). */
 void rv64_machine_stop(struct rv64_machine *m, enum rv64_stop reason);
+/* Forgets the last stop, so that the machine can run again (a guest reboot). Not while running. */
+void rv64_machine_rearm(struct rv64_machine *m);
 
 /* The machine timer (ACLINT MTIMER) lives with the harts because every hart compares it. */
 uint64_t rv64_machine_mtime(const struct rv64_machine *m);
