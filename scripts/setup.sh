@@ -32,8 +32,13 @@ packages=(
     pacemaker corosync pacemaker-cli-utils crmsh resource-agents
     qemu-system-x86 e2fsprogs
     nettle-dev
-    nodejs npm
 )
+# The OpenAPI linter needs Node.js with npm. A machine may already carry its own Node.js (a
+# nodesource build bundles npm and conflicts with Debian's npm package): take Debian's only
+# when there is no npm at all.
+if ! command -v npm >/dev/null; then
+    packages+=(nodejs npm)
+fi
 
 current=""
 on_exit() {
