@@ -17,7 +17,7 @@ CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE 
 # libslirp (`--net user`) and libmicrohttpd (`vessel serve`) are not linked: they are loaded
 # when first used (src/base/dynlib.c), so that other VM processes start without them and
 # their dependencies (glib, gnutls). Their -dev packages provide the headers.
-LDLIBS  := -lfdt -lz -lzstd -ljansson -lseccomp -ldl -lpthread
+LDLIBS  := -lfdt -lz -lzstd -ljansson -lseccomp -lnettle -ldl -lpthread
 # On x86-64 the rv64 FPU needs libm only without FMA3 and loads it then (fpu.c); elsewhere its
 # <fenv.h> path links it.
 ifneq ($(shell uname -m),x86_64)
@@ -66,8 +66,27 @@ $(O)/%.o: %.c
 unit: $(O)/unit-tests
 	$(O)/unit-tests
 
+# `make install`: the vessel binary, the `vessel cluster` helper and the cluster agents
+# (docs/cluster.md); `make install-agents`: only the agents, where Pacemaker looks for them.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+OCF_DIR ?= /usr/lib/ocf/resource.d/vessel
+FENCE_DIR ?= /usr/sbin
+
+install: $(O)/vessel install-agents
+	install -D -m 755 $(O)/vessel $(DESTDIR)$(PREFIX)/bin/vessel
+	install -d $(DESTDIR)$(PREFIX)/libexec/vessel/vessel_cluster $(DESTDIR)$(PREFIX)/libexec/vessel/agents
+	install -m 755 src/cluster/vessel-cluster $(DESTDIR)$(PREFIX)/libexec/vessel/vessel-cluster
+	install -m 644 src/cluster/vessel_cluster/*.py $(DESTDIR)$(PREFIX)/libexec/vessel/vessel_cluster/
+	install -m 755 src/cluster/agents/* $(DESTDIR)$(PREFIX)/libexec/vessel/agents/
+
+install-agents:
+	install -D -m 755 src/cluster/agents/vm $(DESTDIR)$(OCF_DIR)/vm
+	install -D -m 755 src/cluster/agents/capacity $(DESTDIR)$(OCF_DIR)/capacity
+	install -D -m 755 src/cluster/agents/fence_vessel_lab $(DESTDIR)$(FENCE_DIR)/fence_vessel_lab
+
 clean:
 	rm -rf build build-asan
 
-.PHONY: all unit clean
+.PHONY: all unit clean install install-agents
 -include $(OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(O)/src/cli/main.d $(O)/tests/kvm/test_kvm_engine.d

@@ -29,8 +29,17 @@ packages=(
     debian-archive-keyring
     zlib1g-dev libzstd-dev qemu-utils
     libmicrohttpd-dev libjansson-dev clang libclang-rt-14-dev bc iproute2 socat
+    pacemaker corosync pacemaker-cli-utils crmsh resource-agents
+    qemu-system-x86 e2fsprogs
+    nettle-dev
     libseccomp-dev openssl
 )
+# The OpenAPI linter needs Node.js with npm. A machine may already carry its own Node.js (a
+# nodesource build bundles npm and conflicts with Debian's npm package): take Debian's only
+# when there is no npm at all.
+if ! command -v npm >/dev/null; then
+    packages+=(nodejs npm)
+fi
 
 current=""
 on_exit() {
@@ -78,6 +87,21 @@ if [[ $build == 1 ]]; then
     step "ASan+UBSan build (make -j$jobs BUILD=asan)"
     make -j"$jobs" BUILD=asan
 fi
+
+# The cluster agents go where Pacemaker looks for them (/usr/lib/ocf/resource.d/vessel,
+# /usr/sbin/fence_vessel_lab); the lab binds a build tree's own copies over them per host.
+step "install the cluster agents (make install-agents)"
+if [[ $(id -u) -eq 0 ]]; then
+    make install-agents
+elif command -v sudo >/dev/null; then
+    sudo make install-agents
+else
+    echo "setup: not root and no sudo: the cluster agents are not installed (make install-agents as root)" >&2
+fi
+
+# The OpenAPI linter the test suite runs (npm's @redocly/cli, outside the work tree).
+step "install the OpenAPI linter (scripts/lint-openapi.sh --install-only)"
+scripts/lint-openapi.sh --install-only
 
 if [[ $fetch == 1 ]]; then
     step "fetch riscv64 guest artifacts (scripts/fetch-guest.sh)"

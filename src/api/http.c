@@ -103,7 +103,8 @@ static int body_append(struct req_body *b, const char *data, size_t n)
     return 0;
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *conn, int status, char *json)
+static enum MHD_Result send_reply(struct MHD_Connection *conn, int status, char *json,
+                                  const char *content_type)
 {
     struct MHD_Response *resp;
     enum MHD_Result ret;
@@ -115,7 +116,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, int status, char 
     json[n] = '\0';
     if (!resp)
         return MHD_NO;
-    mhd.add_response_header(resp, "Content-Type", "application/json");
+    mhd.add_response_header(resp, "Content-Type", content_type ? content_type : "application/json");
     if (status == 401)
         mhd.add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"vessel\"");
     ret = mhd.queue_response(conn, (unsigned)status, resp);
@@ -129,7 +130,7 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const
     char buf[512];
 
     snprintf(buf, sizeof(buf) - 1, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
-    return send_reply(conn, status, buf);
+    return send_reply(conn, status, buf, NULL);
 }
 
 int api_token_equal(const char *got, const char *want)
@@ -228,7 +229,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         free(r.json);
         return send_error(conn, 500, "internal", "out of memory");
     }
-    ret = send_reply(conn, r.status, j);
+    ret = send_reply(conn, r.status, j, r.content_type);
     free(j);
     return ret;
 }

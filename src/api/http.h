@@ -21,10 +21,12 @@
 #define API_HTTP_PER_IP    32
 #define API_TOKEN_MIN      16 /* characters of a bearer token */
 
-/* What a handler answers: an HTTP status and a malloc'd JSON text (freed by the server). */
+/* What a handler answers: an HTTP status and a malloc'd body text (freed by the server), JSON
+ * unless content_type (a static string) says otherwise. */
 struct api_reply {
     int status;
     char *json;
+    const char *content_type; /* NULL: application/json */
 };
 
 typedef void (*api_handler_fn)(void *opaque, const char *method, const char *url, const char *body,

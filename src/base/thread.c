@@ -26,6 +26,7 @@ static const char *const role_names[THREAD_ROLES] = {
     [THREAD_MIGRATION] = "migration",
     [THREAD_NET_USER] = "net-user",
     [THREAD_IRQFD] = "irqfd",
+    [THREAD_SIGNAL] = "signal",
     [THREAD_SPAWNER] = "spawner",
 };
 

@@ -23,6 +23,7 @@ enum thread_role {
     THREAD_MIGRATION, /* a live migration's source side */
     THREAD_NET_USER,  /* libslirp's event loop (--net user) */
     THREAD_IRQFD,     /* x86: level-triggered interrupt resampling */
+    THREAD_SIGNAL,    /* waits for SIGTERM and stops the VM cleanly */
     THREAD_SPAWNER,   /* creates every other thread once a sandbox is on */
     THREAD_ROLES
 };

@@ -32,6 +32,8 @@ struct board_params {
      * and the kernel command line; any may be NULL. */
     const char *firmware, *kernel, *initrd, *cmdline;
     const char *trace_path; /* engine instruction trace, or NULL (boards that support it) */
+    const char *tier;    /* engine tier ("jit", "interp"; NULL: the default; boards with tiers) */
+    uint64_t code_cache; /* bytes of translated-code cache (0: the default; boards with tiers) */
     /* Console output: every byte the guest writes to the console UART (from a vCPU thread),
      * and "the UART can take more input" (may be NULL). */
     void (*console_tx)(void *opaque, uint8_t byte);
@@ -46,6 +48,7 @@ struct board_ops {
     uint64_t ram_min, ram_max;       /* RAM sizes the board takes (multiples of 4 KiB) */
     int max_cpus, max_virtio;        /* vCPUs, virtio devices */
     bool firmware, trace;            /* takes a firmware file, an instruction trace */
+    bool tiers;                      /* takes an engine tier and a code cache size */
     const char *default_firmware;    /* file name in $VESSEL_CACHE/ARCH/ when none is given */
     bool generation_id;              /* clones get a new VM generation ID (a VM fork signal
                                         * the guest sees) */
@@ -89,6 +92,9 @@ struct board_ops {
     int (*load)(void *board, const struct snap_reader *r, const char *path);
     int (*load_done)(void *board, const struct snap_reader *r, const char *path);
 
+    /* Thread-safe: presses the guest-visible power button (the guest is asked to power off;
+     * it may ignore it). NULL when the board has none. 0 or -errno. */
+    int (*power_button)(void *board);
     /* Thread-safe: console input for the console UART; returns how many bytes it took. */
     unsigned (*console_input)(void *board, const uint8_t *buf, unsigned len);
     /* Clones (generation_id): a new VM generation ID with its interrupt, and the current one

@@ -9,6 +9,7 @@
 #include "cli/run.h"
 #include "cli/serve_cmd.h"
 #include "cli/vm_cmd.h"
+#include "cluster/cluster_cmd.h"
 #include "host/shim.h"
 
 #define VESSEL_VERSION "0.1.0"
@@ -23,6 +24,8 @@ static const char usage_main[] =
     "       vessel disk create|info|check ...  disk images (see vessel disk --help)\n"
     "       vessel migrate --api-socket PATH --to HOST:PORT  live-migrate a running VM\n"
     "                                (see vessel migrate --help)\n"
+    "       vessel cluster COMMAND   VMs on a Pacemaker cluster of hosts, and its lab\n"
+    "                                (see vessel cluster --help, docs/cluster.md)\n"
     "       vessel --help | --version\n";
 
 int main(int argc, char **argv)
@@ -50,13 +53,15 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "switch"))
         return cmd_switch(argc - 1, argv + 1);
     if (!strcmp(argv[1], "info"))
-        return cli_info();
+        return cli_info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve"))
         return cli_serve(argc - 1, argv + 1);
     if (!strcmp(argv[1], "vm"))
         return cli_vm(argc - 1, argv + 1);
     if (!strcmp(argv[1], "console"))
         return cli_console(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "cluster"))
+        return cli_cluster(argc - 1, argv + 1);
     if (!strcmp(argv[1], "vm-shim")) /* internal: started by `vessel serve` */
         return host_shim_main(argc - 1, argv + 1);
     fprintf(stderr, "vessel: unknown command '%s' (see vessel --help)\n", argv[1]);

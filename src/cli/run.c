@@ -4,16 +4,23 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/file.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "cli/args.h"
-#include "host/jail.h"
 #include "board/board.h"
+#include "host/jail.h"
+#include "vm/migrate.h"
 #include "vm/seccomp.h"
 #include "vm/vm.h"
 
@@ -37,6 +44,11 @@ static const char usage_run[] =
     "  --cpus N           number of vCPUs (harts), 1 to 32 on riscv64, 1 to 64 on x86_64\n"
     "                     (default 1)\n"
     "  --trace FILE       write an instruction trace of the rv64 engine to FILE\n"
+    "  --rv64-tier jit|interp\n"
+    "                     the rv64 engine's tier: the JIT (the default on x86-64 hosts) or\n"
+    "                     the interpreter (the reference; the only tier elsewhere)\n"
+    "  --rv64-jit-cache SIZE\n"
+    "                     the JIT's code cache for all harts (default 8M; 256K to 1G)\n"
     "  --disk PATH[,ro][,format=raw|qcow2]\n"
     "                     a virtio-blk disk (repeatable; /dev/vda, vdb, ... in order);\n"
     "                     ro: read-only; format: default probed from the file\n"
@@ -69,6 +81,9 @@ static const char usage_run[] =
     "                       {\"migrate\": {\"to\": \"HOST:PORT\"}}, {\"migrate_status\": null},\n"
     "                       {\"migrate_cancel\": null}  live migration (vessel migrate;\n"
     "                                                  riscv64 and x86_64)\n"
+    "                       {\"shutdown\": null}         press the guest's power button\n"
+    "                                                  (an error where the board has none)\n"
+    "                       {\"reboot\": null}           reset: the VM reboots in place\n"
     "  --restore PATH     continue a VM from a snapshot file instead of booting: RAM size,\n"
     "                     harts, kernel command line and boot files come from the file\n"
     "                     (no --kernel, --initrd, --append, --firmware, --mem, --cpus),\n"
@@ -116,7 +131,21 @@ static const char usage_run[] =
     "  --jail-root DIR    the empty directory the jail's root is mounted on (default\n"
     "                     /run/vessel/jail; each VM mounts its own, invisible to others)\n"
     "  --print-seccomp    print each thread's allow-list for this --arch and --net, and exit\n"
+    "  --migration-secret-file FILE\n"
+    "                     with --incoming (required): the migration's secret, 16 to 256\n"
+    "                     bytes of text in a file only its owner can read (mode 0600);\n"
+    "                     `vessel migrate --secret-file` on the source gives the same one.\n"
+    "                     A connection that does not prove it knows it is dropped and the\n"
+    "                     wait goes on\n"
+    "  --incoming-timeout SECONDS\n"
+    "                     with --incoming: receive the VM within SECONDS of starting to\n"
+    "                     listen, waiting for the source included (default 3600)\n"
+    "  --incoming-max-mem SIZE\n"
+    "                     with --incoming and without --mem: the most guest RAM to accept\n"
+    "                     from the source (default 4G); never more than the host has free\n"
     "  -h, --help         this text\n"
+    "\n"
+    "SIGTERM stops the VM cleanly (disks flushed and closed; exit status 3).\n"
     "\n"
     "Console: on a terminal, Ctrl-A x quits, Ctrl-A Ctrl-A sends a Ctrl-A, Ctrl-A h\n"
     "lists the keys. With stdin not a terminal, bytes pass through unchanged and the\n"
@@ -149,14 +178,21 @@ static void read_config(const char *path, struct vm_config *c)
     uint8_t *text;
     size_t len;
     char why[300];
+    struct stat st = {0};
     int err = file_read_all(path, VM_CONFIG_MAX_LEN, &text, &len);
 
     if (err)
         die_usage("--config %s: %s", path, err == -EFBIG ? "file too large" : strerror(-err));
     err = vm_config_from_json((const char *)text, len, c, why, sizeof(why));
+    memset(text, 0, len);
     free(text);
     if (err)
         die_usage("--config %s: %s", path, why);
+    /* A configuration that holds a migration secret must be its owner's alone. */
+    if (c->migration_secret && (stat(path, &st) < 0 || (st.st_mode & 077)))
+        die_usage("--config %s: it holds a migration secret and others may read it (mode %03o; "
+                  "make it 0600)",
+                  path, (unsigned)(st.st_mode & 0777));
 }
 
 static void add_disk(struct vm_config *c, const char *arg)
@@ -222,7 +258,8 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
     enum { O_DISK = 320, O_RNG, O_CONSOLE_SOCKET, O_CONFIG };
     enum { O_NET = 340, O_BALLOON, O_API_SOCKET, O_RESTORE, O_INCOMING, O_CLONE };
     enum { O_SECCOMP = 360, O_JAIL, O_JAIL_DIR, O_JAIL_UID, O_JAIL_UIDS, O_JAIL_ROOT };
-    enum { O_PRINT_SECCOMP = 380 };
+    enum { O_PRINT_SECCOMP = 380, O_TIER, O_JIT_CACHE };
+    enum { O_MIG_SECRET = 400, O_INCOMING_TIMEOUT, O_INCOMING_MAX_MEM };
     static const struct option longopts[] = {
         {"arch", required_argument, NULL, O_ARCH},
         {"kernel", required_argument, NULL, O_KERNEL},
@@ -249,6 +286,11 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
         {"jail-uids", required_argument, NULL, O_JAIL_UIDS},
         {"jail-root", required_argument, NULL, O_JAIL_ROOT},
         {"print-seccomp", no_argument, NULL, O_PRINT_SECCOMP},
+        {"rv64-tier", required_argument, NULL, O_TIER},
+        {"rv64-jit-cache", required_argument, NULL, O_JIT_CACHE},
+        {"migration-secret-file", required_argument, NULL, O_MIG_SECRET},
+        {"incoming-timeout", required_argument, NULL, O_INCOMING_TIMEOUT},
+        {"incoming-max-mem", required_argument, NULL, O_INCOMING_MAX_MEM},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -321,6 +363,29 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
                 die_usage("%s %s: expected %s", argv[optind - 1], optarg,
                           ch == O_JAIL_UIDS ? "FIRST-LAST (uids, FIRST <= LAST)"
                                             : "UID or UID:GID (numbers above 0)");
+            break;
+        case O_TIER: c->rv64_tier = vm_config_strdup(optarg); break;
+        case O_JIT_CACHE:
+            if ((errno = -args_parse_size(optarg, &c->rv64_jit_cache)))
+                die_usage("--rv64-jit-cache %s: %s", optarg, args_size_error(-errno));
+            break;
+        case O_MIG_SECRET: {
+            char secret[MIGRATE_SECRET_MAX + 1];
+            if (migrate_secret_read(optarg, secret, why, sizeof(why)))
+                die_usage("--migration-secret-file %s", why);
+            free(c->migration_secret);
+            c->migration_secret = vm_config_strdup(secret);
+            memset(secret, 0, sizeof(secret));
+            break;
+        }
+        case O_INCOMING_TIMEOUT:
+            if (args_parse_int(optarg, 1, 7 * 86400, &cpus))
+                die_usage("--incoming-timeout %s: expected seconds from 1 to 604800", optarg);
+            c->incoming_timeout_s = (uint32_t)cpus;
+            break;
+        case O_INCOMING_MAX_MEM:
+            if (args_parse_size(optarg, &c->incoming_max_mem))
+                die_usage("--incoming-max-mem %s: expected a size like 4G", optarg);
             break;
         case 'h': fputs(usage_run, stdout); exit(0);
         case ':': die_usage("run: option %s needs a value", argv[optind - 1]);
@@ -408,14 +473,41 @@ static int start_seccomp(const struct vm_config *c)
     return vm_seccomp_start(&o) ? VM_STATUS_VMM_ERROR : 0;
 }
 
+/* SIGTERM stops the VM cleanly (its disks flushed and closed; exit status 3); before the VM
+ * exists it ends the process at once. The signal is blocked in every thread but this one. */
+static _Atomic(struct vm *) running_vm;
+static atomic_bool run_over;
+
+static void *sigterm_thread(void *arg)
+{
+    sigset_t *set = arg;
+    int sig;
+
+    while (!sigwait(set, &sig) && !atomic_load(&run_over)) {
+        struct vm *vm = atomic_load(&running_vm);
+        if (!vm)
+            _exit(VM_STATUS_STOPPED);
+        log_warn("SIGTERM: stopping the VM");
+        vm_terminate(vm);
+    }
+    return NULL;
+}
+
 int cli_run(int argc, char **argv)
 {
     struct vm_config cfg;
     struct vm *vm;
     enum vm_end end;
+    sigset_t set;
+    pthread_t th;
     int st;
 
     parse_run(argc, argv, &cfg);
+    /* SIGTERM is blocked before any thread exists (the sandbox's spawner included), so that
+     * every thread inherits the mask and only the signal thread takes it. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
     if (cfg.jail.on && (st = host_jail_enter(&cfg))) {
         vm_config_free(&cfg);
         return st;
@@ -423,6 +515,11 @@ int cli_run(int argc, char **argv)
     if (cfg.seccomp && (st = start_seccomp(&cfg))) {
         vm_config_free(&cfg);
         return st;
+    }
+    if (thread_create(&th, THREAD_SIGNAL, sigterm_thread, &set)) {
+        fputs("vessel: cannot start the signal thread\n", stderr);
+        vm_config_free(&cfg);
+        return VM_STATUS_VMM_ERROR;
     }
     st = vm_create(&vm, &cfg);
     if (!st && vm_seccomp_active() && thread_enter(THREAD_MAIN_RUN)) {
@@ -435,9 +532,13 @@ int cli_run(int argc, char **argv)
         vm_config_free(&cfg);
         return st;
     }
+    atomic_store(&running_vm, vm);
     report_start(vm);
     end = vm_run(vm);
     report_end(vm, end);
+    atomic_store(&run_over, true);
+    pthread_kill(th, SIGTERM);
+    pthread_join(th, NULL);
     vm_destroy(vm);
     vm_config_free(&cfg);
     return vm_end_status(end);

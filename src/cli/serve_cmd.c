@@ -38,7 +38,8 @@ static const char usage_serve[] =
     "                     900000000-900065535), gid the same number unless --jail-gid\n"
     "  --jail-gid GID     one group for every VM process\n"
     "  --no-jail          run VM processes as the daemon's user, unconfined (no root needed)\n"
-    "  --print-routes     print the API's routes (METHOD PATH per line) and exit\n"
+    "  --print-routes     print the API's routes (METHOD PATH STATUS... per line: the HTTP\n"
+    "                     statuses each can answer) and exit\n"
     "  -h, --help         this text\n";
 
 static int usage_error(const char *fmt, const char *arg)

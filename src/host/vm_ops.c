@@ -19,11 +19,14 @@
 #include <unistd.h>
 
 #include "base/file.h"
+#include "base/hmac256.h"
 #include "base/log.h"
 #include "host/clone_disks.h"
 #include "host/mig_watch.h"
 #include "host/procinfo.h"
 #include "host/snap_move.h"
+#include "host/vm_control.h"
+#include "host/vm_events.h"
 #include "vm/vm_config.h"
 
 void vm_host_sleep(struct vm_host *h, int ms)
@@ -83,6 +86,7 @@ int host_vm_pause(struct vm_host *h, struct host_vm *v, struct api_error *e)
     if (kill(v->vm_pid, SIGSTOP))
         return api_error_set(e, 500, "internal", "SIGSTOP: %s", strerror(errno));
     wait_state(h, v, VM_PAUSED, 2000);
+    vm_event(v, "paused");
     return 0;
 }
 
@@ -95,6 +99,7 @@ int host_vm_resume(struct vm_host *h, struct host_vm *v, struct api_error *e)
     if (kill(v->vm_pid, SIGCONT))
         return api_error_set(e, 500, "internal", "SIGCONT: %s", strerror(errno));
     wait_state(h, v, VM_RUNNING, 2000);
+    vm_event(v, "resumed");
     return 0;
 }
 
@@ -118,76 +123,6 @@ int host_vm_stop(struct vm_host *h, struct host_vm *v, bool graceful, struct api
     return 0;
 }
 
-/* One command line to a control socket at path and its one-line answer in line; without the
- * daemon's lock. 0, or -errno and what failed in *what. */
-static int talk(const char *path, const char *cmd, int timeout_s, char *line, size_t cap,
-                const char **what)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    struct timeval tv = {.tv_sec = timeout_s};
-    size_t got = 0, n = strlen(cmd);
-    int fd, err = 0;
-
-    *what = "connecting";
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
-    strcpy(sa.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-        err = -errno;
-        goto out;
-    }
-    *what = "sending";
-    if (send(fd, cmd, n, MSG_NOSIGNAL) != (ssize_t)n || send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
-        err = -errno;
-        goto out;
-    }
-    *what = "waiting for the answer";
-    while (got < cap - 1 && !memchr(line, '\n', got)) {
-        ssize_t r = recv(fd, line + got, cap - 1 - got, 0);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    line[got] = '\0';
-    if (!memchr(line, '\n', got))
-        err = -EPROTO;
-    line[strcspn(line, "\n")] = '\0';
-out:
-    close(fd);
-    return err;
-}
-
-/* Sends one command line to the VM's control socket and gives its one-line answer (malloc'd);
- * waits up to timeout_s for it, without the daemon's lock. */
-static int control_call(struct vm_host *h, struct host_vm *v, const char *cmd, int timeout_s,
-                        char **answer, struct api_error *e)
-{
-    char path[REG_PATH_MAX + 16], name[API_NAME_MAX], line[8192];
-    const char *what;
-    int err;
-
-    registry_path(&h->reg, v, REG_API, path, sizeof(path));
-    snprintf(name, sizeof(name), "%s", v->cfg.name);
-    pthread_mutex_unlock(&h->lock);
-    err = talk(path, cmd, timeout_s, line, sizeof(line), &what);
-    pthread_mutex_lock(&h->lock);
-    if (err && !strcmp(what, "connecting"))
-        return api_error_set(e, 409, "unsupported", "VM %s's control socket is not there (yet): %s",
-                             name, strerror(-err));
-    if (err == -EPROTO)
-        return api_error_set(e, 500, "internal", "no answer from VM %s's control socket", name);
-    if (err)
-        return api_error_set(e, 500, "internal", "VM %s's control socket: %s: %s", name, what,
-                             strerror(-err));
-    *answer = strdup(line);
-    return *answer ? 0 : api_error_set(e, 500, "internal", "out of memory");
-}
-
 int host_vm_balloon(struct vm_host *h, struct host_vm *v, uint64_t target_mib, char **answer,
                     struct api_error *e)
 {
@@ -208,7 +143,20 @@ int host_vm_balloon(struct vm_host *h, struct host_vm *v, uint64_t target_mib, c
                              "%llu MiB",
                              (unsigned long long)target_mib, (unsigned long long)v->cfg.memory_mib);
     snprintf(line, sizeof(line), "{\"balloon_target_mib\": %llu}", (unsigned long long)target_mib);
-    return control_call(h, v, line, 3, answer, e);
+    return host_control_call(h, v, line, 3, answer, e);
+}
+
+int host_vm_stats(struct vm_host *h, struct host_vm *v, unsigned wait_ms, char **answer,
+                  struct api_error *e)
+{
+    char line[64];
+
+    registry_refresh(&h->reg, v);
+    if (v->state != VM_RUNNING || v->vm_pid <= 0)
+        return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
+                             vm_state_name(v->state));
+    snprintf(line, sizeof(line), "{\"stats\": %u}", wait_ms);
+    return host_control_call(h, v, line, 3, answer, e);
 }
 
 int host_vm_snapshot(struct vm_host *h, struct host_vm *v, const char *path, bool stop,
@@ -242,7 +190,7 @@ int host_vm_snapshot(struct vm_host *h, struct host_vm *v, const char *path, boo
         v->stop_requested = true;
         registry_save(&h->reg, v);
     }
-    st = control_call(h, v, line, 120, answer, e);
+    st = host_control_call(h, v, line, 120, answer, e);
     free(line);
     a = st ? NULL : json_loads(*answer, 0, NULL);
     moved_ok = json_is_true(json_object_get(a, "ok"));
@@ -304,7 +252,7 @@ int host_vm_migrate(struct vm_host *h, struct host_vm *v, const struct api_migra
     if (v->mig && mig_watch_end(v->mig) == MIG_WATCH_RUNNING)
         return api_error_set(e, 409, "invalid_state", "VM %s is migrating already (to %s)",
                              v->cfg.name, v->migrate_to);
-    cmd = json_pack("{s:{s:s}}", "migrate", "to", m->to);
+    cmd = json_pack("{s:{s:s,s:s}}", "migrate", "to", m->to, "secret", m->secret);
     a = json_object_get(cmd, "migrate");
     if (cmd && m->downtime_ms)
         json_object_set_new(a, "downtime_ms", json_integer(m->downtime_ms));
@@ -344,6 +292,7 @@ int host_vm_migrate(struct vm_host *h, struct host_vm *v, const struct api_migra
         return st;
     }
     free(answer);
+    vm_event(v, "live migration to %s started", m->to);
     *status = mig_watch_status(v->mig, &(enum mig_watch_end){0});
     return *status ? 0 : api_error_set(e, 500, "internal", "out of memory");
 }
@@ -361,7 +310,7 @@ int host_vm_migration_status(struct vm_host *h, struct host_vm *v, char **status
         *status = mig_watch_status(v->mig, &(enum mig_watch_end){0});
     } else if (v->state == VM_RUNNING && v->vm_pid > 0) {
         /* e.g. started before this daemon did: ask the VM */
-        if ((st = control_call(h, v, "{\"migrate_status\": null}", 3, &answer, e)))
+        if ((st = host_control_call(h, v, "{\"migrate_status\": null}", 3, &answer, e)))
             return st;
         st = migration_member(v, answer, status, e);
         free(answer);
@@ -390,7 +339,7 @@ int host_vm_migration_cancel(struct vm_host *h, struct host_vm *v, char **status
     if (v->state != VM_RUNNING || v->vm_pid <= 0)
         return api_error_set(e, 409, "invalid_state", "VM %s is %s: no migration to cancel",
                              v->cfg.name, vm_state_name(v->state));
-    if ((st = control_call(h, v, "{\"migrate_cancel\": null}", 5, &answer, e)))
+    if ((st = host_control_call(h, v, "{\"migrate_cancel\": null}", 5, &answer, e)))
         return st;
     a = json_loads(answer, 0, NULL);
     ok = json_is_true(json_object_get(a, "ok"));

@@ -14,12 +14,19 @@
 #include <unistd.h>
 
 #include "base/file.h"
+#include "base/hmac256.h"
 #include "host/clone_disks.h"
 #include "host/mig_watch.h"
 #include "host/procinfo.h"
+#include "host/vm_events.h"
 #include "vm/vm_config.h"
 
 #define ARGV_MAX 96
+/* How long a start waits for the VM process to be ready (its control socket is there) or to
+ * end: a process that fails at once is answered with its reason. An incoming VM's socket
+ * appears only once its migration arrived: its start waits INCOMING_WAIT_MS for an early end. */
+#define START_WAIT_MS    5000
+#define INCOMING_WAIT_MS 500
 
 /* Argument strings for the shim and `vessel run`, kept in one arena. */
 struct argv_build {
@@ -86,10 +93,49 @@ static void run_config(const struct vm_host *h, const struct host_vm *v, const c
         r->disks[r->ndisks++] = (struct vm_disk){
             .path = (char *)(v->clone_disk[i][0] ? v->clone_disk[i] : c->disks[i].path),
             .readonly = c->disks[i].readonly,
-            .format = v->clone_disk[i][0] ? DISK_FORMAT_QCOW2 : DISK_FORMAT_PROBE};
+            .format = v->clone_disk[i][0] ? DISK_FORMAT_QCOW2 : c->disks[i].format};
     for (int i = 0; i < c->nnets; i++)
         r->nets[r->nnets++] = (char *)c->nets[i];
     r->balloon = c->balloon; /* starts deflated */
+    r->migration_secret = r->incoming && v->mig_secret[0] ? (char *)v->mig_secret : NULL;
+}
+
+/* A new secret for the migration an incoming VM's start waits for. */
+static int new_mig_secret(struct host_vm *v)
+{
+    uint8_t rnd[32];
+    int err = hmac256_random(rnd, sizeof(rnd));
+
+    if (err)
+        return err;
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(v->mig_secret + 2 * i, 3, "%02x", rnd[i]);
+    hmac256_wipe(rnd, sizeof(rnd));
+    return 0;
+}
+
+const char *host_vm_mig_secret(struct vm_host *h, struct host_vm *v)
+{
+    char path[REG_PATH_MAX + 16], why[200];
+    struct vm_config rc;
+    uint8_t *text;
+    size_t len;
+
+    if (!v->cfg.incoming[0])
+        return NULL;
+    if (!v->mig_secret[0]) { /* a daemon restarted since the start: the run configuration */
+        registry_path(&h->reg, v, ".run.config", path, sizeof(path));
+        if (file_read_all(path, VM_CONFIG_MAX_LEN, &text, &len))
+            return NULL;
+        if (!vm_config_from_json((const char *)text, len, &rc, why, sizeof(why))) {
+            if (rc.migration_secret && strlen(rc.migration_secret) < sizeof(v->mig_secret))
+                snprintf(v->mig_secret, sizeof(v->mig_secret), "%s", rc.migration_secret);
+            vm_config_free(&rc);
+        }
+        hmac256_wipe(text, len);
+        free(text);
+    }
+    return v->mig_secret[0] ? v->mig_secret : NULL;
 }
 
 /* Writes STATE_DIR/vms/ID.run.config (0600, atomically): what the VM process runs. */
@@ -149,6 +195,41 @@ static void build_argv(struct vm_host *h, struct host_vm *v, const char *config,
     add(b, "--config");
     add(b, "%s", config);
     b->argv[b->n] = NULL;
+}
+
+static bool exists(struct vm_host *h, struct host_vm *v, const char *suffix)
+{
+    char path[REG_PATH_MAX + 16];
+
+    registry_path(&h->reg, v, suffix, path, sizeof(path));
+    return access(path, F_OK) == 0;
+}
+
+/* Waits (boundedly) until the VM process is ready or has ended; an end is the start's failure,
+ * answered with the reason the VM process logged (422 for its exit status 1, bad input; 500
+ * otherwise). */
+static int start_wait(struct vm_host *h, struct host_vm *v, struct api_error *e)
+{
+    int limit = v->cfg.incoming[0] ? INCOMING_WAIT_MS : START_WAIT_MS, t;
+
+    v->starting = true;
+    for (t = 0; t < limit; t += 10) {
+        if (exists(h, v, ".exit") || (!v->cfg.incoming[0] && exists(h, v, REG_API)))
+            break;
+        registry_refresh(&h->reg, v);
+        if (!vm_is_live(v))
+            break; /* e.g. the shim failed before it recorded anything */
+        vm_host_sleep(h, 10);
+    }
+    registry_refresh(&h->reg, v);
+    v->starting = false;
+    if (v->state == VM_CRASHED)
+        return api_error_set(e, !strcmp(v->exit_desc, "exited 1") ? 422 : 500, "start_failed",
+                             "VM %s did not start: %.400s", v->cfg.name, v->last_error);
+    if (vm_is_live(v))
+        vm_event(v, "started (pid %d%s)", (int)v->vm_pid,
+                 t >= limit && !v->cfg.incoming[0] ? ", not ready yet" : "");
+    return 0;
 }
 
 /* The VM process's own directory (0700; its jail shows it as the VM's) and its staging
@@ -211,9 +292,15 @@ int host_vm_start(struct vm_host *h, struct host_vm *v, struct api_error *e)
     mig_watch_free(v->mig);
     v->mig = NULL;
     v->migrate_to[0] = '\0';
+    v->last_error[0] = '\0';
+    v->vmm_log_off = vm_events_log_size(&h->reg, v); /* this run's lines start here */
     v->started = true;
     v->stop_requested = false;
     v->incoming_arrived = false;
+    v->mig_secret[0] = '\0';
+    if (v->cfg.incoming[0] && (err = new_mig_secret(v)))
+        return api_error_set(e, 500, "internal", "no random bytes for VM %s's migration secret: %s",
+                             v->cfg.name, strerror(-err));
     if ((err = registry_save(&h->reg, v)))
         return api_error_set(e, 500, "internal", "cannot save VM %s: %s", v->cfg.name,
                              strerror(-err));
@@ -244,16 +331,6 @@ int host_vm_start(struct vm_host *h, struct host_vm *v, struct api_error *e)
     v->spawned_shim = pid;
     proc_info_read(pid, &pi);
     v->spawned_shim_start = pi.start;
-    /* Until the shim records the VM's pid the VM counts as running (starting); waiting a little
-     * here makes the answer carry the pid in the common case. */
-    registry_path(&h->reg, v, ".pid", path, sizeof(path));
-    for (int i = 0; i < 100 && access(path, F_OK) != 0; i++) {
-        registry_path(&h->reg, v, ".exit", path, sizeof(path));
-        if (access(path, F_OK) == 0)
-            break;
-        registry_path(&h->reg, v, ".pid", path, sizeof(path));
-        vm_host_sleep(h, 10);
-    }
-    registry_refresh(&h->reg, v);
-    return 0;
+    v->state = VM_RUNNING; /* starting: a failure from here on is seen as the run's end */
+    return start_wait(h, v, e);
 }

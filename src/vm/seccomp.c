@@ -355,6 +355,9 @@ static void build_role(enum thread_role role, const struct vm_seccomp_opts *o)
         if (o->kvm)
             add(rr, "ioctl", C_IOCTL, KVM_IRQ_LINE, "KVM_IRQ_LINE");
         break;
+    case THREAD_SIGNAL: /* sigwait(); stopping the engine kicks vCPU threads (tgkill) */
+        add(rr, "rt_sigtimedwait", C_NONE, 0, NULL);
+        break;
     case THREAD_SPAWNER: /* the union of the roles it creates: they inherit this filter */
         for (enum thread_role d = 0; d < THREAD_ROLES; d++) {
             if (d == THREAD_SPAWNER || d == THREAD_MAIN || d == THREAD_MAIN_RUN)

@@ -9,6 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/engine.h"
+#include "virtio/blk.h"
+#include "virtio/net.h"
 #include "vm/migrate.h"
 #include "vm/snapshot.h"
 #include "vm/vm_config.h"
@@ -48,6 +51,11 @@ void vm_destroy(struct vm *vm);
 
 /* Thread-safe: the user asked to quit (vm_run returns VM_END_USER_QUIT). */
 void vm_quit(void *vm);
+/* Thread-safe: the VMM stops the VM (e.g. on SIGTERM; vm_run returns VM_END_STOPPED). */
+void vm_terminate(struct vm *vm);
+/* Thread-safe: presses the guest's power button (-EOPNOTSUPP when the board has none), or
+ * with reboot resets the machine (the VM reboots in place). 0 or -errno. */
+int vm_power(struct vm *vm, bool reboot);
 
 /* Thread-safe (not from a vCPU): pauses the vCPUs at an instruction boundary and stops the
  * devices, writes the whole VM to path (docs/state-format.md), then resumes it with the guest's
@@ -59,6 +67,22 @@ void vm_quit(void *vm);
  * which res then lists). */
 int vm_snapshot(struct vm *vm, const char *path, bool stop, bool keep_disks,
                 struct snapshot_result *res);
+
+/* What the VM counted since it was created (metrics; a guest reboot clears nothing): each
+ * vCPU's host CPU time, the engine's counters summed over the vCPUs (engine_ops.counters names
+ * them), and each disk's and NIC's device counters, in configuration order. */
+#define VM_STATS_CPUS_MAX 64
+struct vm_stats {
+    int ncpus;
+    uint64_t cpu_ns[VM_STATS_CPUS_MAX];
+    const char *const *counter_names; /* NULL-terminated; NULL when the engine counts nothing */
+    uint64_t counters[ENGINE_COUNTERS_MAX];
+    int ndisks, nnets;
+    struct virtio_blk_stats disks[VM_MAX_DEVICES];
+    struct virtio_net_stats nets[VM_MAX_DEVICES];
+};
+/* Thread-safe, at any time after vm_create. */
+void vm_get_stats(struct vm *vm, struct vm_stats *st);
 
 /* What a VM's creation did, for the command line's report. */
 enum vm_origin { VM_BOOTED, VM_RESTORED, VM_RECEIVED };

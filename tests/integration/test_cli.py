@@ -8,12 +8,19 @@
   * one Linux boot on a pseudo-terminal: the idle guest's host CPU use (utime+stime of
     the vessel process over 5 s, from /proc/PID/stat; printed as an INFO line and
     checked against a generous bound, IDLE_CPU_MAX), then Ctrl-A x quits with status
-    130 and the terminal's settings afterwards equal those before.
+    130 and the terminal's settings afterwards equal those before;
+  * the power controls of one Linux boot over --api-socket: {"reboot": null} restarts the
+    guest in place (the ready marker again, the VMM still running), {"shutdown": null} on a
+    board without a power button answers an error naming it, SIGTERM stops the VM cleanly
+    (one log line, exit status 3);
+  * --config FILE: a JSON VM configuration boots the same guest, and a bad one is refused with
+    one line naming the member.
 
 Prints one PASS/FAIL line per check and ends with "N passed, N failed". These test
 vessel's own command line; under VESSEL_VMM=qemu they are skipped (0 passed, 0 failed).
 """
 
+import json
 import os
 import pty
 import re
@@ -27,7 +34,8 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import READY_RE, ROOT, GuestError, Results, artifact, timeout_scale, vmm_command, vmm_name  # noqa: E402
+from guest import (READY_RE, ROOT, Guest, GuestError, Results, api, artifact, guest_run, timeout_scale,  # noqa: E402
+                   vmm_command, vmm_name, wait_socket)
 
 VESSEL = os.environ.get("VESSEL_BIN") or os.path.join(ROOT, "build", "vessel")
 ERROR_TIMEOUT = 20  # seconds for a bad-input run to exit
@@ -51,10 +59,10 @@ PLACEHOLDER_IMAGE = bytes(48) + b"RISCV\0\0\0RSC\x05\0\0\0\0"
 
 
 
-def run_vessel(args, timeout):
+def run_vessel(args, timeout, arch=("--arch", "riscv64")):
     """(exit status or None on timeout, stdout+stderr text)."""
     try:
-        p = subprocess.run([VESSEL, "run", "--arch", "riscv64"] + args, stdin=subprocess.DEVNULL,
+        p = subprocess.run([VESSEL, "run"] + list(arch) + args, stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout * timeout_scale())
     except subprocess.TimeoutExpired as e:
         return None, (e.output or b"").decode(errors="replace")
@@ -77,6 +85,8 @@ def check_bad_input(r, tmp):
         ("unknown option", good + ["--bogus-option"], "--bogus-option"),
         ("initrd is a directory", good + ["--initrd", tmp], "initrd"),
         ("initrd does not exist", good + ["--initrd", os.path.join(tmp, "no-initrd")], "no-initrd"),
+        ("unknown rv64 tier", good + ["--rv64-tier", "fast"], "--rv64-tier"),
+        ("JIT code cache too small", good + ["--rv64-jit-cache", "1K"], "--rv64-jit-cache"),
     ]
     for what, args, needle in cases:
         rc, out = run_vessel(args, ERROR_TIMEOUT)
@@ -184,6 +194,61 @@ def check_pty_session(r):
         os.close(master)
 
 
+def check_power_controls(r, tmp):
+    sock = os.path.join(tmp, "api.sock")
+    g = Guest(vmm_command() + ["--api-socket", sock], name="cli-power")
+    with guest_run(r, None, [g]):
+        g.start()
+        g.expect_ready()
+        wait_socket(sock)
+        rep = api(sock, {"reboot": None})
+        r.check("control: reboot answers ok", rep.get("ok") is True, repr(rep))
+        g.expect_ready()  # the same VMM process boots the guest again
+        r.check("control: after reboot the guest is back at its ready marker, same VMM process",
+                g.proc.poll() is None)
+        rep = api(sock, {"shutdown": None})
+        r.check("control: shutdown on a board without a power button -> an error naming it",
+                rep.get("ok") is False and "power button" in rep.get("error", ""), repr(rep))
+        g.proc.terminate()
+        rc = g.wait_exit(30)
+        r.check("SIGTERM stops the VM cleanly: exit status 3 and a line saying so",
+                rc == 3 and "SIGTERM: stopping the VM" in g.log().decode(errors="replace"),
+                "status %s" % rc)
+
+
+def check_config_file(r, tmp):
+    cfg = os.path.join(tmp, "vm.json")
+    argv = vmm_command()
+    conf = {"arch": "riscv64", "memory_bytes": 256 << 20, "cpus": 1, "rng": True,
+            "kernel": argv[argv.index("--kernel") + 1], "initrd": argv[argv.index("--initrd") + 1],
+            "firmware": argv[argv.index("--firmware") + 1], "cmdline": argv[argv.index("--append") + 1],
+            "rv64_tier": "interp"}
+    with open(cfg, "w") as f:
+        json.dump(conf, f)
+    g = Guest([VESSEL, "run", "--config", cfg], name="cli-config")
+    with guest_run(r, None, [g]):
+        g.start()
+        g.expect_ready()
+        out, st = g.run("ls /sys/bus/virtio/drivers/virtio_rng | grep -c virtio")
+        r.check("--config: the JSON configuration (rv64_tier interp) boots the guest with its devices "
+                "(virtio-rng)",
+                st == 0 and out.strip() == "1", repr(out))
+        g.poweroff()
+        r.check("--config: poweroff -f gives exit status 0", g.returncode == 0, "status %s" % g.returncode)
+    bad = [({"arch": "riscv64", "kernel": conf["kernel"], "memory": 5}, '"memory": unknown member'),
+           ({"kernel": conf["kernel"], "cpus": "two"}, '"cpus"'),
+           ({"kernel": conf["kernel"], "disks": [{"path": "/x", "mode": "rw"}]}, '"mode"')]
+    for conf_bad, needle in bad:
+        with open(cfg, "w") as f:
+            json.dump(conf_bad, f)
+        rc, out = run_vessel(["--config", cfg], ERROR_TIMEOUT, arch=())
+        lines = out.strip("\n").split("\n")
+        r.check("--config with %s: one line naming it, exit status 1" % needle,
+                rc == 1 and len(lines) == 1 and needle in lines[0], "status %s, %r" % (rc, out))
+    rc, out = run_vessel(["--config", cfg, "--rng"], ERROR_TIMEOUT, arch=())
+    r.check("--config with another option: refused (exit 1)", rc == 1 and "--config" in out, repr(out))
+
+
 def main():
     r = Results()
     if vmm_name() != "vessel":
@@ -196,6 +261,8 @@ def main():
         with tempfile.TemporaryDirectory(prefix="vessel-cli-") as tmp:
             check_bad_input(r, tmp)
             check_crash_and_trace(r, tmp)
+            check_power_controls(r, tmp)
+            check_config_file(r, tmp)
         try:
             check_pty_session(r)
         except GuestError as e:

@@ -1,0 +1,1 @@
+"""The `vessel cluster` helper: the namespace lab and the cluster commands (docs/cluster.md)."""
