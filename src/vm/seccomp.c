@@ -70,11 +70,12 @@ static const char *const socket_calls[] = {
 /* The serial console on stdin/stdout. */
 static const char *const console_calls[] = {"poll", "ppoll", "readv", "writev", NULL};
 
-/* The control socket: commands, snapshots (state file, disk overlays, realpath), the VM's
- * statistics (/proc/self/status). */
+/* The control socket: commands, snapshots (state file, its random temporary name, disk
+ * overlays, realpath() of relative paths), the VM's statistics (/proc/self/status). */
 static const char *const control_calls[] = {
-    "poll",      "ppoll",  "accept4",  "accept",     "close",           "rename", "renameat",
-    "renameat2", "unlink", "unlinkat", "readlinkat", "copy_file_range", NULL};
+    "poll",       "ppoll",           "accept4",   "accept", "close",
+    "rename",     "renameat",        "renameat2", "unlink", "unlinkat",
+    "readlinkat", "copy_file_range", "getrandom", "getcwd", NULL};
 
 /* Creating the VM (main thread): its files and sockets, RAM, devices, the incoming migration,
  * libraries loaded on first use (libslirp), the console's terminal and signal handlers. */
@@ -345,7 +346,8 @@ static void build_role(enum thread_role role, const struct vm_seccomp_opts *o)
     case THREAD_MIGRATION:
         add_list(rr, file_calls); /* disks flushed and locks handed over */
         add_sockets(rr);
-        if (o->kvm) /* the dirty log and the machine's state */
+        add_list(rr, rng_calls); /* the handshake's nonce (vm/migrate_auth.c) */
+        if (o->kvm)              /* the dirty log and the machine's state */
             add_ioctls(rr, kvm_vm_ioctls), add_ioctls(rr, kvm_vcpu_ioctls);
         break;
     case THREAD_NET_USER: add_sockets(rr); break;
