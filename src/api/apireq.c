@@ -10,26 +10,28 @@
 #include "backend/net/net.h"
 #include "vm/migrate.h"
 
-#define ST_ACTION "200 400 404 409 413 500" /* an action on one VM with an empty body */
+/* Every route answers 401 on the TCP listener without credentials; 403 is a path outside the
+ * allowed directories. */
+#define ST_ACTION "200 400 401 404 409 413 500" /* an action on one VM with an empty body */
 
 const struct api_route_def api_routes[ROUTE_COUNT] = {
-    {"GET", "/v1/host", ROUTE_HOST, "200 413 500"},
-    {"GET", "/v1/vms", ROUTE_VM_LIST, "200 413 500"},
-    {"POST", "/v1/vms", ROUTE_VM_CREATE, "201 400 409 413 422 500"},
-    {"GET", "/v1/vms/{id}", ROUTE_VM_GET, "200 404 413 500"},
+    {"GET", "/v1/host", ROUTE_HOST, "200 401 413 500"},
+    {"GET", "/v1/vms", ROUTE_VM_LIST, "200 401 413 500"},
+    {"POST", "/v1/vms", ROUTE_VM_CREATE, "201 400 401 403 409 413 422 500"},
+    {"GET", "/v1/vms/{id}", ROUTE_VM_GET, "200 401 404 413 500"},
     {"DELETE", "/v1/vms/{id}", ROUTE_VM_DELETE, ST_ACTION},
-    {"POST", "/v1/vms/{id}/start", ROUTE_VM_START, "200 400 404 409 413 422 500"},
+    {"POST", "/v1/vms/{id}/start", ROUTE_VM_START, "200 400 401 404 409 413 422 500"},
     {"POST", "/v1/vms/{id}/pause", ROUTE_VM_PAUSE, ST_ACTION},
     {"POST", "/v1/vms/{id}/resume", ROUTE_VM_RESUME, ST_ACTION},
     {"POST", "/v1/vms/{id}/stop", ROUTE_VM_STOP, ST_ACTION},
     {"POST", "/v1/vms/{id}/shutdown", ROUTE_VM_SHUTDOWN, ST_ACTION},
-    {"PUT", "/v1/vms/{id}/balloon", ROUTE_VM_BALLOON, "200 400 404 409 413 422 500"},
-    {"POST", "/v1/vms/{id}/snapshot", ROUTE_VM_SNAPSHOT, "200 400 404 409 413 422 500"},
-    {"POST", "/v1/vms/{id}/migrate", ROUTE_VM_MIGRATE, "202 400 404 409 413 422 500"},
+    {"PUT", "/v1/vms/{id}/balloon", ROUTE_VM_BALLOON, "200 400 401 404 409 413 422 500"},
+    {"POST", "/v1/vms/{id}/snapshot", ROUTE_VM_SNAPSHOT, "200 400 401 403 404 409 413 422 500"},
+    {"POST", "/v1/vms/{id}/migrate", ROUTE_VM_MIGRATE, "202 400 401 404 409 413 422 500"},
     {"GET", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_GET, ST_ACTION},
     {"DELETE", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_CANCEL, ST_ACTION},
-    {"GET", "/v1/vms/{id}/stats", ROUTE_VM_STATS, "200 404 409 413 500"},
-    {"GET", "/metrics", ROUTE_METRICS, "200 413 500"},
+    {"GET", "/v1/vms/{id}/stats", ROUTE_VM_STATS, "200 401 404 409 413 500"},
+    {"GET", "/metrics", ROUTE_METRICS, "200 401 413 500"},
 };
 
 /* The length of the valid UTF-8 sequence at s (1 to 4), or 0: a stray continuation byte, a

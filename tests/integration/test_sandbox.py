@@ -37,6 +37,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import ssl
@@ -231,7 +232,14 @@ def check_migrate(r, tmp, src, sock, jdir, disks, guests):
     jdir2 = os.path.join(tmp, "jail2")
     sock2 = os.path.join(jdir2, "api.sock")
     port = guest_port()
-    dst = Guest([VESSEL, "run", "--incoming", "127.0.0.1:%d" % port, "--jail", "--jail-dir", jdir2,
+    # the migration's secret (docs/migration.md): read before the jail is entered
+    secret = secrets.token_hex(32)
+    secret_file = os.path.join(tmp, "migration.secret")
+    fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, secret.encode())
+    os.close(fd)
+    dst = Guest([VESSEL, "run", "--incoming", "127.0.0.1:%d" % port, "--migration-secret-file", secret_file,
+                 "--jail", "--jail-dir", jdir2,
                  "--rng", "--balloon", "0", "--net", "user", "--api-socket", sock2,
                  "--console-socket", os.path.join(jdir2, "con.sock")] + disks, name="jail-incoming")
     guests.append(dst)
@@ -239,7 +247,7 @@ def check_migrate(r, tmp, src, sock, jdir, disks, guests):
     dst.expect(r"waiting for a migration", 30)
     src.run("dd if=/dev/urandom of=/tmp/blk bs=4096 count=1 2>/dev/null; dd if=/tmp/blk of=/dev/vda bs=4096 "
             "seek=7 conv=fsync 2>/dev/null; sha256sum /tmp/blk | cut -c1-64 > /tmp/blk.sha")
-    j = api(sock, {"migrate": {"to": "127.0.0.1:%d" % port}})
+    j = api(sock, {"migrate": {"to": "127.0.0.1:%d" % port, "secret": secret}})
     rc = src.wait_exit(120) if j.get("ok") else None
     r.check("jail: the jailed VM live-migrates to a jailed --incoming VM (source exits 0)",
             j.get("ok") and rc == 0, (j, rc))
