@@ -37,9 +37,10 @@ static const char usage_vm[] =
     "  balloon NAME|ID MIB       set the balloon target\n"
     "  snapshot NAME|ID PATH [--stop]  write a running VM's state to PATH (then resume it, or\n"
     "                            stop it); `create NAME --restore PATH` runs it again\n"
-    "  migrate NAME|ID --to HOST:PORT [--downtime MS] [--timeout MS] [--max-passes N]\n"
-    "                            live-migrate a running VM to an incoming VM on HOST\n"
-    "                            (same disk files there); shows progress until it ends;\n"
+    "  migrate NAME|ID --to HOST:PORT --secret-file FILE [--downtime MS] [--timeout MS]\n"
+    "          [--max-passes N]  live-migrate a running VM to an incoming VM on HOST\n"
+    "                            (same disk files there; FILE holds that VM's\n"
+    "                            migration_secret); shows progress until it ends;\n"
     "                            Ctrl-C cancels; exit 0 completed (the VM here is then\n"
     "                            `migrated`), 2 failed or cancelled (it runs on here)\n"
     "  console NAME|ID           attach to the serial console (Ctrl-] detaches)\n"
@@ -88,7 +89,7 @@ static const struct {
                  "Writes a running VM's state to PATH, then resumes it (or stops it with\n"
                  "--stop); `vessel vm create NAME --restore PATH` runs it again.\n"},
     {"migrate", "usage: vessel vm [--socket PATH] [--json] migrate NAME|ID --to HOST:PORT\n"
-                "         [--downtime MS] [--timeout MS] [--max-passes N]\n"
+                "         --secret-file FILE [--downtime MS] [--timeout MS] [--max-passes N]\n"
                 "Live-migrates a running VM to an incoming VM on HOST; shows progress until it\n"
                 "ends; Ctrl-C cancels. Exit 0 completed, 2 failed or cancelled.\n"},
     {"console", "usage: vessel vm [--socket PATH] console NAME|ID   (Ctrl-] detaches)\n"},
