@@ -433,7 +433,15 @@ def run(argv, timeout=900, bench=False, out_dir=None, env=None, on_line=None, me
     res.out_dir = out_dir
     xchg = os.path.join(out_dir, "xchg.img")
     # the command, then the console logs tests saved (guest.py: build/test-logs) back to the host
-    script = ("cd %s || exit 97\n%s\nrc=$?\n[ -d build/test-logs ] && cp -r build/test-logs \"$NESTED_OUT/\"\n"
+    # kvm_pin.py first: it keeps KVM's APIC static keys from being live-patched while L2 guests
+    # run (TCG then sometimes crashed L1 with "Oops: int3"); it says it is ready before the job.
+    script = ("cd %s || exit 97\n"
+              "python3 tests/nested/kvm_pin.py >\"$NESTED_OUT/kvm-pin.log\" 2>&1 &\n"
+              "for i in $(seq 200); do grep -q ready \"$NESTED_OUT/kvm-pin.log\" 2>/dev/null && break; "
+              "sleep 0.05; done\n"
+              "grep -q ready \"$NESTED_OUT/kvm-pin.log\" || { echo \"nested: kvm_pin.py: $(cat "
+              "\"$NESTED_OUT/kvm-pin.log\")\"; exit 96; }\n"
+              "%s\nrc=$?\n[ -d build/test-logs ] && cp -r build/test-logs \"$NESTED_OUT/\"\n"
               "exit $rc\n" % (_shquote(ROOT), " ".join(_shquote(a) for a in argv)))
     jenv = {"VESSEL_CACHE": cache_dir(), "NESTED_L1": "1"}
     for k in ("VESSEL_TIMEOUT_SCALE", "VESSEL_APPEND", "VESSEL_X86_PHASE2"):

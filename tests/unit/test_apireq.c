@@ -225,8 +225,8 @@ TEST(procinfo_self)
 
 TEST(apireq_route_statuses_and_new_routes)
 {
-    static const char *const known[] = {"200", "201", "202", "400", "404",
-                                        "409", "413", "422", "500", NULL};
+    static const char *const known[] = {"200", "201", "202", "400", "401", "403",
+                                        "404", "409", "413", "422", "500", NULL};
     struct api_error e;
     enum api_route r;
     char id[API_NAME_MAX];
@@ -246,6 +246,8 @@ TEST(apireq_route_statuses_and_new_routes)
             has_500 = has_500 || !strcmp(tok, "500");
         }
         CHECK(has_2xx && has_500);
+        /* every route answers 401 on the TCP listener without credentials */
+        CHECK(strstr(api_routes[i].statuses, "401") != NULL);
         /* a route with a VM in its path can answer 404 */
         CHECK(!strstr(api_routes[i].path, "{id}") || strstr(api_routes[i].statuses, "404"));
     }
