@@ -21,6 +21,12 @@ struct kvm_slot {
     void *hva;
 };
 
+struct kvm_msi_route {
+    bool used;
+    uint64_t addr;
+    uint32_t data;
+};
+
 struct kvm_engine {
     int sys_fd, vm_fd;
     size_t run_size;
@@ -40,10 +46,15 @@ struct kvm_engine {
     int paused;     /* vCPU threads parked, under lock */
     int running;    /* vCPU threads alive, under lock */
     atomic_ullong exits;
+    bool host_pvm;         /* the host's KVM has no VT-x/AMD-V under it (PVM) */
+    atomic_bool explained; /* the emulation failure on such a host was explained (once) */
     /* The power-on state of every vCPU and of the in-kernel interrupt controllers and PIT,
      * read right after creation: a guest reset sets it again (kvm_engine_reset). */
     struct kvm_vcpu_state *reset_cpu;
     struct kvm_vm_state *reset_vm;
+    /* MSI routes by GSI - KVM_MSI_GSI_BASE (irq.c), under route_lock */
+    pthread_mutex_t route_lock;
+    struct kvm_msi_route msi[KVM_MAX_MSI_ROUTES];
 };
 
 /* state.c: reads the power-on state (at creation) and sets it again (a guest reset; the
