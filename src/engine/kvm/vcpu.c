@@ -283,6 +283,16 @@ static enum engine_stop vcpu_exit(struct kvm_vcpu *v)
                 run->fail_entry.cpu);
         return ENGINE_STOP_ERROR;
     case KVM_EXIT_INTERNAL_ERROR:
+        if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && v->e->host_pvm) {
+            /* the usual end of a stock kernel on PVM: one line for all vCPUs */
+            if (!atomic_exchange(&v->e->explained, true))
+                log_err("kvm: vCPU %d stopped on an instruction this host's KVM cannot run "
+                        "(emulation failure): the host's KVM is PVM without VT-x/AMD-V, which "
+                        "runs only PVM guest kernels, and a stock x86-64 kernel needs VT-x or "
+                        "AMD-V; " KVM_NESTED_HINT,
+                        v->id);
+            return ENGINE_STOP_ERROR;
+        }
         log_err("kvm: vCPU %d: KVM internal error, suberror %u%s (%u data words%s0x%llx)", v->id,
                 run->internal.suberror,
                 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
