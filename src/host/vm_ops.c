@@ -299,6 +299,25 @@ int host_vm_resume(struct vm_host *h, struct host_vm *v, struct api_error *e)
     return 0;
 }
 
+static int control_call(struct vm_host *h, struct host_vm *v, const char *cmd, int timeout_s,
+                        char **answer, struct api_error *e);
+
+/* A graceful stop of a running VM presses its power button through the control socket: the
+ * guest's OS powers off by itself (x86: ACPI; acpid or systemd-logind) and the VM ends
+ * `stopped`; false when the machine has none (the VM says so) or did not answer. */
+static bool press_power_button(struct vm_host *h, struct host_vm *v)
+{
+    struct api_error ignored = {0};
+    char *answer = NULL;
+    bool ok;
+
+    if (v->state != VM_RUNNING || control_call(h, v, "{\"shutdown\": null}", 5, &answer, &ignored))
+        return false;
+    ok = strstr(answer, "\"ok\":true") != NULL;
+    free(answer);
+    return ok;
+}
+
 int host_vm_stop(struct vm_host *h, struct host_vm *v, bool graceful, struct api_error *e)
 {
     registry_refresh(&h->reg, v);
@@ -307,6 +326,10 @@ int host_vm_stop(struct vm_host *h, struct host_vm *v, bool graceful, struct api
                              v->cfg.name, vm_state_name(v->state));
     if (need_pid(v, e))
         return e->status;
+    if (graceful && press_power_button(h, v)) {
+        wait_state(h, v, VM_STOPPED, 3000); /* the guest takes its time; the state follows */
+        return 0;
+    }
     v->stop_requested = true;
     registry_save(&h->reg, v);
     if (graceful) {

@@ -43,6 +43,16 @@ static unsigned board_console_input(void *board, const uint8_t *buf, unsigned le
     return uart16550_rx_push(&b->com1, buf, len);
 }
 
+/* The ACPI fixed-feature power button (the FADT says so): the guest's OS sees a power button
+ * press through the SCI and decides (acpid, systemd-logind: a clean power-off). */
+static int board_power_button(void *board)
+{
+    struct x86_board *b = board;
+
+    x86_pm_power_button(&b->legacy);
+    return 0;
+}
+
 static void *board_engine(void *board)
 {
     struct x86_board *b = board;
@@ -53,6 +63,7 @@ static void *board_engine(void *board)
 static int board_add_devices(struct x86_board *b)
 {
     const struct irq_line com1_irq = {board_irq, b, X86_IRQ_COM1};
+    const struct irq_line sci = {board_irq, b, X86_IRQ_SCI};
     const struct {
         struct bus *bus;
         uint64_t base, len;
@@ -73,7 +84,7 @@ static int board_add_devices(struct x86_board *b)
 
     uart16550_init(&b->com1, &com1_irq, b->p.console_tx, b->p.console_opaque);
     b->com1.rx_drained = b->p.console_rx_ready;
-    x86_legacy_init(&b->legacy, board_action, b);
+    x86_legacy_init(&b->legacy, board_action, b, &sci);
     x86_pci_init(&b->pci, board_pci_reset, b);
     for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
         err = bus_register(windows[i].bus, windows[i].base, windows[i].len, windows[i].ops,
@@ -213,6 +224,7 @@ static void board_reset(void *board)
 
     uart16550_reset(&b->com1);
     x86_legacy_reset(&b->legacy);
+    x86_pci_reset(&b->pci); /* MSI-X off, INTx enabled, vectors forgotten */
 }
 
 static void board_destroy(void *board)
@@ -280,5 +292,6 @@ const struct board_ops x86_board_ops = {
     .save = x86_board_save,
     .load = x86_board_load,
     .load_done = x86_board_load_done,
+    .power_button = board_power_button,
     .console_input = board_console_input,
 };

@@ -29,12 +29,14 @@
 #define PM1_EVT_OFF 0 /* status (2) + enable (2) */
 #define PM1_CNT_OFF (X86_PORT_PM1A_CNT - X86_PORT_PM1A_EVT)
 
-void x86_legacy_init(struct x86_legacy *l, void (*action)(void *, enum x86_action), void *opaque)
+void x86_legacy_init(struct x86_legacy *l, void (*action)(void *, enum x86_action), void *opaque,
+                     const struct irq_line *sci)
 {
     memset(l, 0, sizeof(*l));
     pthread_mutex_init(&l->lock, NULL);
     l->action = action;
     l->opaque = opaque;
+    l->sci = *sci;
     l->cmos[CMOS_STATUS_A] = 0x26; /* 32.768 kHz time base, 1024 Hz rate */
     l->cmos[CMOS_STATUS_B] = 0x02; /* 24-hour, BCD */
     l->cmos[CMOS_STATUS_D] = 0x80; /* RAM and time valid */
@@ -46,12 +48,35 @@ void x86_legacy_destroy(struct x86_legacy *l)
     pthread_mutex_destroy(&l->lock);
 }
 
+/* Lock held (so that two threads never leave the line at a stale level): the SCI is up while an
+ * enabled event's status bit is set. */
+static void sci_update(struct x86_legacy *l)
+{
+    irq_line_set(&l->sci, (l->pm1_sts & l->pm1_en & ACPI_PM1_PWRBTN) != 0);
+}
+
 void x86_legacy_reset(struct x86_legacy *l)
 {
     pthread_mutex_lock(&l->lock);
     l->cmos_index = 0; /* CMOS RAM survives a reset, as on a PC */
     l->pm1_sts = l->pm1_en = 0;
     l->pm1_cnt = ACPI_PM1_CNT_SCI_EN;
+    sci_update(l);
+    pthread_mutex_unlock(&l->lock);
+}
+
+void x86_pm_power_button(struct x86_legacy *l)
+{
+    pthread_mutex_lock(&l->lock);
+    l->pm1_sts |= ACPI_PM1_PWRBTN;
+    sci_update(l);
+    pthread_mutex_unlock(&l->lock);
+}
+
+void x86_pm_update_sci(struct x86_legacy *l)
+{
+    pthread_mutex_lock(&l->lock);
+    sci_update(l);
     pthread_mutex_unlock(&l->lock);
 }
 
@@ -177,8 +202,10 @@ static void pm_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
         l->pm1_sts &= (uint16_t)~val; /* write 1 to clear */
         if (size == 4)
             l->pm1_en = (uint16_t)(val >> 16);
+        sci_update(l);
     } else if (off == PM1_EVT_OFF + 2 && size == 2) {
         l->pm1_en = (uint16_t)val;
+        sci_update(l);
     } else if (off == PM1_CNT_OFF && size == 2) {
         cnt = (uint16_t)val;
         l->pm1_cnt = (uint16_t)((cnt & ~ACPI_PM1_CNT_SLP_EN) | ACPI_PM1_CNT_SCI_EN);
@@ -233,9 +260,11 @@ int x86_pm_load(struct x86_legacy *l, const uint8_t *buf, size_t len)
 {
     uint16_t cnt = (uint16_t)(buf[8] | buf[9] << 8);
 
-    /* SCI_EN always reads 1 and SLP_EN never stays set (pm_write) */
+    /* SCI_EN always reads 1, SLP_EN never stays set (pm_write) and the power button is the only
+     * status bit ever set */
     if (len != X86_PM_SAVE_LEN || le32_get(buf) != X86_LEGACY_SAVE_VERSION ||
-        !(cnt & ACPI_PM1_CNT_SCI_EN) || (cnt & ACPI_PM1_CNT_SLP_EN))
+        !(cnt & ACPI_PM1_CNT_SCI_EN) || (cnt & ACPI_PM1_CNT_SLP_EN) ||
+        ((buf[4] | buf[5] << 8) & ~ACPI_PM1_PWRBTN))
         return -EINVAL;
     pthread_mutex_lock(&l->lock);
     l->pm1_sts = (uint16_t)(buf[4] | buf[5] << 8);
