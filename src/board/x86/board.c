@@ -260,6 +260,7 @@ static int board_create(void **out, const struct board_params *p)
         return err == -EINVAL ? -EIO : err;
     }
     x86_irqfds_init(&b->irqfds, b->kvm);
+    b->msi_next = X86_MSI_GSI_BASE;
     err = board_add_memory(b);
     if (!err)
         err = board_add_devices(b);

@@ -64,7 +64,8 @@ static void msi_fn_release(struct x86_msi_fn *f)
 static bool msi_fn_setup(struct x86_board *b, struct x86_msi_fn *f, unsigned nvec)
 {
     *f = (struct x86_msi_fn){.b = b, .gsi = b->msi_next};
-    if (nvec > X86_MSIX_MAX || f->gsi + nvec > X86_MSI_GSI_BASE + KVM_MAX_MSI_ROUTES)
+    if (nvec > X86_MSIX_MAX || f->gsi < X86_MSI_GSI_BASE ||
+        f->gsi + nvec > X86_MSI_GSI_BASE + KVM_MAX_MSI_ROUTES)
         return false;
     for (; f->n < nvec; f->n++) {
         int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -92,8 +92,11 @@ int kvm_engine_msi_route(struct kvm_engine *e, unsigned gsi, uint64_t addr, uint
     unsigned n, i;
     int err = 0;
 
-    if (gsi < KVM_MSI_GSI_BASE || gsi >= KVM_MSI_GSI_BASE + KVM_MAX_MSI_ROUTES)
+    if (gsi < KVM_MSI_GSI_BASE || gsi >= KVM_MSI_GSI_BASE + KVM_MAX_MSI_ROUTES) {
+        log_err("kvm: MSI route for GSI %u: outside GSIs %u..%u", gsi, KVM_MSI_GSI_BASE,
+                KVM_MSI_GSI_BASE + KVM_MAX_MSI_ROUTES - 1);
         return -EINVAL;
+    }
     t = calloc(1, sizeof(*t) + (IOAPIC_PINS + PIC_IRQS + KVM_MAX_MSI_ROUTES) *
                                    sizeof(struct kvm_irq_routing_entry));
     if (!t)
