@@ -127,10 +127,12 @@ static uint32_t isr_read_clear(struct virtio_pci *vp)
 {
     uint32_t v;
 
+    /* lock-free on the device's side: the device raises interrupts with its own lock held and
+     * takes irq_lock then, so irq_lock must never wait for the device's lock */
     pthread_mutex_lock(&vp->irq_lock);
-    v = virtio_reg_read(vp->dev, VIRTIO_REG_ISR);
+    v = virtio_dev_isr(vp->dev);
     if (v)
-        virtio_reg_write(vp->dev, VIRTIO_REG_ISR_ACK, v);
+        virtio_dev_isr_clear(vp->dev, v);
     intx_update(vp);
     pthread_mutex_unlock(&vp->irq_lock);
     return v;

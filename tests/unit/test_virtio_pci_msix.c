@@ -3,6 +3,7 @@
  * configuration, queue and config interrupts to their vectors, INTx as the fallback, resets and
  * the transport's snapshot section). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -341,6 +342,50 @@ TEST(virtio_pci_msix_vectors_and_intx_fallback)
     virtio_dev_config_set(f.d, 0, "\x03", 1);
     CHECK_EQ(atomic_load(&irq_level), 1);
     x86_pci_destroy(&host);
+    virtio_dev_destroy(f.d);
+    virtio_pci_destroy(f.vp);
+}
+
+/* INTx: a config change (the device's lock held while it raises the line) racing with the
+ * driver's ISR reads must not deadlock (the ISR read once took the device's lock inside the
+ * transport's interrupt lock). Both sides on their own threads; bounded at 20 s. */
+static void *config_changer(void *arg)
+{
+    struct mfix *f = arg;
+
+    for (int i = 0; i < 200000; i++)
+        virtio_dev_config_set(f->d, 0, "\x04", 1);
+    return NULL;
+}
+
+static void *isr_reader(void *arg)
+{
+    struct mfix *f = arg;
+
+    for (int i = 0; i < 200000; i++)
+        mr(f, VIRTIO_PCI_ISR_OFF, 1);
+    return NULL;
+}
+
+TEST(virtio_pci_intx_isr_read_races_config_change)
+{
+    static struct mfix f;
+    pthread_t a, b;
+    struct timespec end;
+    int ja, jb;
+
+    mfix_init(&f);
+    drive_ok(&f); /* MSI-X stays off: INTx */
+    CHECK_EQ(pthread_create(&a, NULL, config_changer, &f), 0);
+    CHECK_EQ(pthread_create(&b, NULL, isr_reader, &f), 0);
+    clock_gettime(CLOCK_REALTIME, &end);
+    end.tv_sec += 20;
+    ja = pthread_timedjoin_np(a, NULL, &end);
+    jb = pthread_timedjoin_np(b, NULL, &end);
+    CHECK_EQ(ja, 0);
+    CHECK_EQ(jb, 0);
+    if (ja || jb)
+        return; /* deadlocked: the threads still hold the device */
     virtio_dev_destroy(f.d);
     virtio_pci_destroy(f.vp);
 }
