@@ -31,6 +31,8 @@ static const char usage_vm[] =
     "  list                      all VMs (ID, NAME, STATE, CPUS, MEM, PID)\n"
     "  show NAME|ID              configuration, state, limits and live stats\n"
     "  start|pause|resume|stop|shutdown|delete NAME|ID\n"
+    "                            shutdown presses the guest's power button (x86_64: ACPI; the\n"
+    "                            guest powers off by itself); without one, SIGTERM ends the VM\n"
     "  balloon NAME|ID MIB       set the balloon target\n"
     "  snapshot NAME|ID PATH [--stop]  write a running VM's state to PATH (then resume it, or\n"
     "                            stop it); `create NAME --restore PATH` runs it again\n"
