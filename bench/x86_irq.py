@@ -3,7 +3,7 @@
 and under QEMU (-M q35 -enable-kvm, virtio-blk-pci) on the same KVM, in the same run.
 
 Each VMM boots Debian's x86-64 cloud kernel with the test initramfs (scripts/fetch-guest.sh
---x86), 1 vCPU, 256M and one 64 MiB raw disk, twice: as is (the virtio-pci driver enables MSI-X:
+--x86), 1 vCPU, 256M and a 64 MiB raw disk, twice, side by side: as is (the virtio-pci driver enables MSI-X:
 one vector per queue) and with `pci=nomsi` (INTx through the IOAPIC, level-triggered, the ISR
 read by the driver at every interrupt). In the guest:
 
@@ -12,8 +12,12 @@ read by the driver at every interrupt). In the guest:
 one request and one completion interrupt per 4 KiB read (the disk is in the host's page cache,
 so the device side is a memcpy and the interrupt path dominates). Reported per VMM and mode: the
 time per request from the guest's clock (/proc/uptime around dd, median of --runs), the
-interrupts the disk's lines took per request (from /proc/interrupts), and the kind of those
-lines (PCI-MSI or IO-APIC); then the ratios INTx / MSI-X and Vessel / QEMU.
+interrupts the disk's lines took per request (from /proc/interrupts), the kind of those lines
+(PCI-MSI or IO-APIC) and, where the host's KVM statistics are in debugfs (inside L1 the bench
+mounts it), the VM exits per request: all of them, and those to the VMM for MMIO and port I/O -
+the part of the interrupt path that does not depend on the machine's load. The two modes of a
+VMM run side by side and are measured in turns, so that both see the same load. Then the
+ratios INTx / MSI-X and Vessel / QEMU.
 
 Where the host has no vmx/svm (this project's machines) it runs inside L1 under QEMU TCG with
 emulated AMD SVM (tests/nested/nested.py, the image with qemu-system-x86_64 in it): every L2
@@ -27,6 +31,7 @@ import argparse
 import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 
@@ -73,59 +78,125 @@ def disk_irqs(g):
             if "-config" in m.group(3):
                 continue
             total += sum(int(x) for x in m.group(1).split())
-            kinds.add(m.group(2).split("-")[0] + ("-MSI" if m.group(2).startswith("PCI-MSI") else ""))
+            kinds.add("PCI-MSI" if m.group(2).startswith("PCI-MSI") else m.group(2))
     return total, kinds
 
 
-def measure(vmm, mode, disk, runs, requests):
-    """Median microseconds per 4 KiB direct read, interrupts per request, the lines' kinds."""
-    g = Guest(argv(vmm, mode, disk), name="x86irq-%s-%s" % (vmm, mode))
-    per, ipr, kinds = [], [], set()
+KVM_DEBUGFS = "/sys/kernel/debug/kvm"
+COUNTERS = ("exits", "mmio_exits", "io_exits", "irq_injections")
+
+
+def kvm_counters(pid):
+    """The host KVM's statistics of the VM of VMM process pid (debugfs: PID-FD/...), or None."""
     try:
-        with g:
+        dirs = [d for d in os.listdir(KVM_DEBUGFS) if d.startswith("%d-" % pid)]
+    except OSError:
+        return None
+    if len(dirs) != 1:
+        return None
+    out = {}
+    for c in COUNTERS:
+        try:
+            with open(os.path.join(KVM_DEBUGFS, dirs[0], c)) as f:
+                out[c] = int(f.read())
+        except (OSError, ValueError):
+            return None
+    return out
+
+
+def mount_debugfs():
+    if not os.path.isdir(KVM_DEBUGFS) and os.geteuid() == 0:
+        subprocess.run(["mount", "-t", "debugfs", "debugfs", "/sys/kernel/debug"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    return os.path.isdir(KVM_DEBUGFS)
+
+
+def boot(vmm, mode, disk):
+    g = Guest(argv(vmm, mode, disk), name="x86irq-%s-%s" % (vmm, mode))
+    g.start()
+    return g
+
+
+def one_run(g, requests):
+    """(us per request, interrupts per request, line kinds, KVM counters per request or None)."""
+    n0, _kinds = disk_irqs(g)
+    k0 = kvm_counters(g.proc.pid)
+    # one command: the guest's clock right around dd
+    t0, t1 = (float(x) for x in sh(
+        g, "a=$(cut -d' ' -f1 /proc/uptime); dd if=/dev/vda of=/dev/null bs=4096 count=%d "
+           "iflag=direct 2>/dev/null; b=$(cut -d' ' -f1 /proc/uptime); echo $a $b" % requests).split())
+    k1 = kvm_counters(g.proc.pid)
+    n1, kinds = disk_irqs(g)
+    kc = {c: (k1[c] - k0[c]) / requests for c in COUNTERS} if k0 and k1 else None
+    return (t1 - t0) / requests * 1e6, (n1 - n0) / requests, kinds, kc
+
+
+def measure(vmm, disk, runs, requests):
+    """Both modes of one VMM booted side by side and measured in turns (so that both see the
+    same load): {mode: (median us/request, irqs/request, kinds, median KVM counters/request)}."""
+    gs = {}
+    res = {}
+    try:
+        for mode in ("msix", "intx"):
+            gs[mode] = boot(vmm, mode, "%s.%s" % (disk, mode))  # one disk each: no shared image
+        for mode, g in gs.items():
             g.expect_ready(600)
             sh(g, "dd if=/dev/vda of=/dev/null bs=4096 count=64 iflag=direct 2>/dev/null")  # warm-up
-            for i in range(runs):
-                n0, kinds = disk_irqs(g)
-                # one command: the guest's clock right around dd
-                t0, t1 = (float(x) for x in sh(
-                    g, "a=$(cut -d' ' -f1 /proc/uptime); dd if=/dev/vda of=/dev/null bs=4096 count=%d "
-                       "iflag=direct 2>/dev/null; b=$(cut -d' ' -f1 /proc/uptime); echo $a $b" % requests).split())
-                n1, kinds = disk_irqs(g)
-                per.append((t1 - t0) / requests * 1e6)
-                ipr.append((n1 - n0) / requests)
-                print("%-6s %-5s run %d: %.1f us per request, %.2f interrupts per request (%s)"
-                      % (vmm, mode, i + 1, per[-1], ipr[-1], ",".join(sorted(kinds))), flush=True)
+        samples = {m: [] for m in gs}
+        for i in range(runs):
+            for mode, g in gs.items():
+                r = one_run(g, requests)
+                samples[mode].append(r)
+                print("%-6s %-5s run %d: %.1f us per request, %.2f interrupts per request (%s)%s"
+                      % (vmm, mode, i + 1, r[0], r[1], ",".join(sorted(r[2])),
+                         "; per request: " + ", ".join("%s %.2f" % (c, v) for c, v in r[3].items())
+                         if r[3] else ""), flush=True)
+        for mode, ss in samples.items():
+            kcs = [s[3] for s in ss if s[3]]
+            kc = {c: statistics.median(k[c] for k in kcs) for c in COUNTERS} if kcs else None
+            res[mode] = (statistics.median(s[0] for s in ss), statistics.median(s[1] for s in ss), ss[-1][2], kc)
+        for mode, g in gs.items():
             st = g.poweroff(120)
             if st != 0:
-                raise GuestError("exit status %s after poweroff" % st)
+                raise GuestError("%s: exit status %s after poweroff" % (mode, st))
     except GuestError as e:
-        print("%-6s %-5s FAILED: %s (console log %s)" % (vmm, mode, e, g.save_log()), flush=True)
-        return None
-    return statistics.median(per), statistics.median(ipr), kinds
+        logs = ", ".join(g.save_log() for g in gs.values())
+        print("%-6s FAILED: %s (console logs %s)" % (vmm, e, logs), flush=True)
+        return {}
+    finally:
+        for g in gs.values():
+            g.kill()
+    return res
 
 
 def direct(a):
     with tempfile.TemporaryDirectory(prefix="vessel-x86irq-") as tmp:
         disk = os.path.join(tmp, "disk.raw")
-        with open(disk, "wb") as f:
-            f.write(os.urandom(DISK_MIB << 20))
+        data = os.urandom(DISK_MIB << 20)
+        for mode in ("msix", "intx"):
+            with open("%s.%s" % (disk, mode), "wb") as f:
+                f.write(data)
         print("x86 interrupt bench: virtio-blk 4 KiB direct reads, %d per run, %d run(s); %s"
               % (a.requests, a.runs, "inside L1 (QEMU TCG, emulated AMD SVM)" if os.environ.get("NESTED_L1")
                  else "on this host"), flush=True)
+        counters = mount_debugfs()
         res = {}
         for vmm in ("vessel", "qemu"):
+            m = measure(vmm, disk, a.runs, a.requests) if vmm == "vessel" or nested.qemu_bin() else {}
             for mode in ("msix", "intx"):
-                if vmm == "qemu" and not nested.qemu_bin():
-                    res[vmm, mode] = None
-                    continue
-                res[vmm, mode] = measure(vmm, mode, disk, a.runs, a.requests)
-    print("\n%-8s %-6s %16s %16s  %s" % ("vmm", "mode", "us/request", "irqs/request", "disk's lines"))
+                res[vmm, mode] = m.get(mode)
+    print("\n%-8s %-6s %12s %12s %10s %10s %10s  %s" % ("vmm", "mode", "us/request", "irqs/req", "exits/req",
+                                                      "mmio/req", "pio/req", "disk's lines"))
     for (vmm, mode), r in res.items():
         if r:
-            print("%-8s %-6s %16.1f %16.2f  %s" % (vmm, mode, r[0], r[1], ",".join(sorted(r[2]))))
+            k = r[3] or {}
+            print("%-8s %-6s %12.1f %12.2f %10s %10s %10s  %s" % (
+                vmm, mode, r[0], r[1], *("%.2f" % k[c] if c in k else "n/a"
+                                         for c in ("exits", "mmio_exits", "io_exits")), ",".join(sorted(r[2]))))
         else:
-            print("%-8s %-6s %16s %16s" % (vmm, mode, "n/a", "n/a"))
+            print("%-8s %-6s %12s" % (vmm, mode, "n/a"))
+    if not counters:
+        print("(no KVM debugfs statistics here: exits per request not counted)")
     for vmm in ("vessel", "qemu"):
         if res.get((vmm, "msix")) and res.get((vmm, "intx")):
             print("ratio %-6s INTx / MSI-X time per request: %.2fx" % (vmm, res[vmm, "intx"][0] / res[vmm, "msix"][0]))
