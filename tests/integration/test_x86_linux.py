@@ -44,6 +44,7 @@ import hashlib
 import http.server
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -430,12 +431,17 @@ def migrate(c, b):
     sh(b, COUNTER)
     before = int(wait_guest(b, "cat /tmp/cnt 2>/dev/null || echo 0", lambda o: int(o) > 5, 30))
     port = free_port()
+    secret = os.path.join(c.tmp, "migration.secret")  # both ends prove they know it
+    with open(os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write(secrets.token_hex(32))
     b2 = c.guest([VESSEL, "run", "--arch", "x86_64", "--incoming", "127.0.0.1:%d" % port, "--mem", "256M",
+                  "--migration-secret-file", secret,
                   "--cpus", "1", "--kernel", KERNEL, "--initrd", c.initrd] + c.devices_b(c.api_b2), "B2")
     end = time.monotonic() + 30
     t0 = time.monotonic()
     while True:
-        p = subprocess.run([VESSEL, "migrate", "--api-socket", c.api_b, "--to", "127.0.0.1:%d" % port],
+        p = subprocess.run([VESSEL, "migrate", "--api-socket", c.api_b, "--to", "127.0.0.1:%d" % port,
+                            "--secret-file", secret],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
         if p.returncode == 0 or time.monotonic() > end or b"refused" not in p.stdout.lower():
             break

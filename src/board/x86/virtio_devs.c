@@ -31,8 +31,9 @@ static void msi_route(void *opaque, unsigned v, uint64_t addr, uint32_t data)
     if (v >= f->n)
         return;
     if (!msi_addr_ok(addr))
-        log_warn("msi: vector %u of GSI %u: address 0x%llx is not an interrupt address; dropped", v,
-                 f->gsi + v, (unsigned long long)addr);
+        log_guest_warn(
+            "msi: vector %u of GSI %u: address 0x%llx is not an interrupt address; dropped", v,
+            f->gsi + v, (unsigned long long)addr);
     else
         ok = !kvm_engine_msi_route(f->b->kvm, f->gsi + v, addr, data);
     __atomic_store_n(&f->valid[v], ok, __ATOMIC_RELEASE);
@@ -45,7 +46,7 @@ static void msi_signal(void *opaque, unsigned v)
 
     if (v < f->n && __atomic_load_n(&f->valid[v], __ATOMIC_ACQUIRE) &&
         write(f->fd[v], &one, sizeof(one)) < 0 && errno != EAGAIN)
-        log_warn("msi: GSI %u: eventfd write: %s", f->gsi + v, strerror(errno));
+        log_guest_warn("msi: GSI %u: eventfd write: %s", f->gsi + v, strerror(errno));
 }
 
 static const struct pci_msi_sink msi_sink = {.route = msi_route, .signal = msi_signal};

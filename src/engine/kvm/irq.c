@@ -17,7 +17,7 @@ int kvm_engine_irq_line(struct kvm_engine *e, unsigned gsi, int level)
 
     if (ioctl(e->vm_fd, KVM_IRQ_LINE, &l) < 0) {
         int err = -errno;
-        log_err("kvm: KVM_IRQ_LINE gsi %u level %d: %s", gsi, level, strerror(errno));
+        log_guest_err("kvm: KVM_IRQ_LINE gsi %u level %d: %s", gsi, level, strerror(errno));
         return err;
     }
     return 0;
@@ -118,8 +118,8 @@ int kvm_engine_msi_route(struct kvm_engine *e, unsigned gsi, uint64_t addr, uint
     t->nr = n;
     if (ioctl(e->vm_fd, KVM_SET_GSI_ROUTING, t) < 0) {
         err = -errno;
-        log_err("kvm: KVM_SET_GSI_ROUTING (%u routes, MSI gsi %u to 0x%llx data 0x%x): %s", n, gsi,
-                (unsigned long long)addr, data, strerror(errno));
+        log_guest_err("kvm: KVM_SET_GSI_ROUTING (%u routes, MSI gsi %u to 0x%llx data 0x%x): %s", n,
+                      gsi, (unsigned long long)addr, data, strerror(errno));
     }
     pthread_mutex_unlock(&e->route_lock);
     free(t);

@@ -374,5 +374,10 @@ int kvm_engine_ncpus(const struct kvm_engine *e)
 
 uint64_t kvm_engine_exit_count(const struct kvm_engine *e)
 {
-    return atomic_load(&e->exits);
+    uint64_t n = 0;
+
+    for (int i = 0; i < e->ncpus; i++)
+        for (int k = 0; k < KVM_EXITK_COUNT; k++)
+            n += __atomic_load_n(&e->cpu[i].exits[k], __ATOMIC_RELAXED);
+    return n;
 }

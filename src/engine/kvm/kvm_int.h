@@ -7,12 +7,28 @@
 
 #include "engine/kvm/kvm.h"
 
+/* The kinds of exits a vCPU counts (kvm_engine_ops.counters: "exits:KIND" in this order). */
+enum kvm_exit_kind {
+    KVM_EXITK_IO,
+    KVM_EXITK_MMIO,
+    KVM_EXITK_INTR, /* KVM_EXIT_INTR and KVM_RUN interrupted by a signal (kicks) */
+    KVM_EXITK_HLT,
+    KVM_EXITK_SHUTDOWN,
+    KVM_EXITK_SYSTEM_EVENT,
+    KVM_EXITK_OTHER,
+    KVM_EXITK_COUNT
+};
+
 struct kvm_vcpu {
     struct kvm_engine *e;
     int id, fd;
     struct kvm_run *run;
     pthread_t thread;
     bool started;
+    /* exits by kind: written by the vCPU's thread only (relaxed atomic stores), read by any */
+    uint64_t exits[KVM_EXITK_COUNT];
+    uint64_t cpu_ns_done; /* CPU time of this vCPU's earlier threads (under e->lock) */
+    bool thread_live;     /* a thread runs the vCPU now (under e->lock) */
 };
 
 struct kvm_slot {
@@ -42,10 +58,9 @@ struct kvm_engine {
     pthread_cond_t cond;
     enum engine_stop stop_reason; /* under lock; first wins */
     atomic_bool stopping;
-    bool pause_req; /* under lock */
-    int paused;     /* vCPU threads parked, under lock */
-    int running;    /* vCPU threads alive, under lock */
-    atomic_ullong exits;
+    bool pause_req;        /* under lock */
+    int paused;            /* vCPU threads parked, under lock */
+    int running;           /* vCPU threads alive, under lock */
     bool host_pvm;         /* the host's KVM has no VT-x/AMD-V under it (PVM) */
     atomic_bool explained; /* the emulation failure on such a host was explained (once) */
     /* The power-on state of every vCPU and of the in-kernel interrupt controllers and PIT,
