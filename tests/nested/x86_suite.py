@@ -46,6 +46,9 @@ sys.path.insert(0, HERE)
 import nested  # noqa: E402
 
 NESTED_SCALE = 4
+# L1's RAM: test_x86_migrate's 5 GiB guest (RAM on both sides of the MMIO gap) must fit in what a
+# destination accepts, which is never more than L1's MemAvailable (guest RAM is touched lazily)
+L1_MEM = "6G"
 # name, argv (from the repository's root), timeout in seconds before scaling
 TESTS = [
     ("guest", ["bash", "tests/guest/x86/run.sh"], 300),
@@ -203,7 +206,7 @@ def main():
                                                                    "cached"), flush=True)
             for attempt in (1, 2):
                 res = nested.run(["python3", "tests/nested/x86_suite.py", "--in-l1"] + names, timeout=total,
-                                 on_line=relay, out_dir=os.path.join(nested.WORK, "out-x86-suite"))
+                                 on_line=relay, out_dir=os.path.join(nested.WORK, "out-x86-suite"), mem=L1_MEM)
                 if not l1_died_before_tests(res, results, total) or attempt == 2:
                     break
                 # nothing of Vessel ran yet: L1 itself failed (a TCG guest kernel under heavy load)
