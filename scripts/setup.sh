@@ -32,6 +32,7 @@ packages=(
     pacemaker corosync pacemaker-cli-utils crmsh resource-agents
     qemu-system-x86 e2fsprogs
     nettle-dev
+    libseccomp-dev openssl
 )
 # The OpenAPI linter needs Node.js with npm. A machine may already carry its own Node.js (a
 # nodesource build bundles npm and conflicts with Debian's npm package): take Debian's only

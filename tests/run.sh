@@ -22,6 +22,8 @@
 #                snapshot, compare, --help and sizes against qemu-img; FIFOs, metadata overlap)
 #                and test_daemon.py, test_daemon_migrate.py (vessel serve; live migration
 #                between two daemons over loopback; its x86 part runs in the x86 step)
+#                and test_sandbox.py (jailed VM processes, image locks against each other and
+#                qemu-img, the API's path policy, slow clients, TCP authentication)
 #                and test_cluster.py (issue 12: a 3-host Pacemaker lab in namespaces: placement,
 #                load-triggered live migration, failover, quorum loss, lab down; root only)
 #   x86          everything on the kvm engine, through tests/nested/x86_suite.py: directly
@@ -161,6 +163,8 @@ step_integration() {
     run_counted "integration daemon (vessel serve)" python3 tests/integration/test_daemon.py
     # two daemons on this host: POST .../migrate, GET/DELETE .../migration, incoming VMs
     run_counted "integration daemon migrate (vessel serve)" python3 tests/integration/test_daemon_migrate.py
+    # jailed VM processes, image locks, the API's path policy, concurrency and authentication
+    run_counted "integration sandbox (jail, locks, API)" python3 tests/integration/test_sandbox.py
     # three Pacemaker hosts in namespaces: placement, load balancing, failover, quorum
     run_counted "integration cluster (pacemaker lab)" python3 tests/integration/test_cluster.py
 }

@@ -275,7 +275,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="vessel-dmig-")
     os.makedirs(os.path.join(tmp, "a"))
     os.makedirs(os.path.join(tmp, "b"))
-    a, b = Daemon(os.path.join(tmp, "a")), Daemon(os.path.join(tmp, "b"))
+    a, b = Daemon(os.path.join(tmp, "a"), allow=[tmp]), Daemon(os.path.join(tmp, "b"), allow=[tmp])
     disk = os.path.join(tmp, "shared.img")
     with open(disk, "wb") as f:
         f.truncate(4 << 20)

@@ -124,7 +124,11 @@ def up(d, nhosts, cpus, memory_mib):
     os.chmod(d, 0o755)  # the cluster daemons run as hacluster and log under DIR/HOST
     os.chmod(os.path.join(d, "shared"), 0o755)
     st = {"dir": d, "id": lab_id(d), "vessel": vessel_bin(), "helper": helper_path(), "agents": agents_dir(),
-          "cpus": cpus, "memory_mib": memory_mib, "hosts": {}, "bridge": None, "configured": False}
+          "cpus": cpus, "memory_mib": memory_mib, "hosts": {}, "bridge": None, "configured": False,
+          # the daemons' path policy (vessel serve --allow-dir): the shared storage and the guest
+          # artifacts' cache
+          "allow_dirs": [os.path.join(d, "shared"),
+                         os.environ.get("VESSEL_CACHE") or os.path.expanduser("~/.cache/vessel")]}
     for k in range(1, nhosts + 1):
         name = "h%d" % k
         st["hosts"][name] = {"nodeid": k, "addr": "%s.%d" % (SUBNET, k), "pid": 0, "start": 0,

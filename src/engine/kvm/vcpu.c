@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/thread.h"
 #include "engine/kvm/kvm_int.h"
 
 #define KVM_KICK_SIGNAL SIGUSR1
@@ -446,7 +447,7 @@ enum engine_stop kvm_engine_run(struct kvm_engine *e)
         pthread_mutex_lock(&e->lock);
         e->running++;
         pthread_mutex_unlock(&e->lock);
-        err = pthread_create(&v->thread, NULL, vcpu_thread, v);
+        err = thread_create(&v->thread, THREAD_VCPU, vcpu_thread, v);
         if (err) {
             log_err("kvm: starting the thread of vCPU %d: %s", i, strerror(err));
             pthread_mutex_lock(&e->lock);
