@@ -14,7 +14,8 @@ plus button and evdev, so that the ACPI power button reaches busybox acpid.
 
 Boots, shared between checks to keep the time down (all at once where they overlap):
   A   4 vCPUs, 512M: raw disk, qcow2 disk, net user (hostfwd), net on a `vessel switch`, rng,
-      balloon, virtio-console, --api-socket; its virtio-pci functions use MSI-X
+      balloon, virtio-console, --api-socket, --seccomp (every thread under its role's
+      allow-list: vCPUs route MSI-X vectors, the control thread snapshots); MSI-X
   B   1 vCPU, 256M, `pci=nomsi`: raw disk, net on the same switch, --api-socket; its virtio-pci
       functions use INTx (the fallback)
   A2  A restored from a snapshot (then=stop) in a new process
@@ -153,7 +154,8 @@ class Ctx:
         return ["--disk", self.raw, "--disk", self.qcow,
                 "--net", "user,hostfwd=tcp:127.0.0.1:%d-:8080" % self.fwd,
                 "--net", "switch,path=%s,mac=52:54:00:00:77:0a" % self.sw,
-                "--rng", "--balloon", "0", "--console-socket", self.con, "--api-socket", self.api_a]
+                "--rng", "--balloon", "0", "--console-socket", self.con, "--api-socket", self.api_a,
+                "--seccomp"]  # every thread of A (and A2) under its role's allow-list
 
     def devices_b(self, api_sock):
         return ["--disk", self.braw, "--net", "switch,path=%s,mac=52:54:00:00:77:0b" % self.sw,
@@ -522,6 +524,8 @@ def direct():
             b = c.guest(run_argv(1, "256M", "pci=nomsi", initrd=c.initrd) + c.devices_b(c.api_b), "B")
             check_boot(c, a, "A", 4)
             check_boot(c, b, "B", 1)
+            st = api(c.api_a, {"sandbox": None})
+            c.check("A: --seccomp: the VM process runs under its seccomp filters", st.get("seccomp") == 2, st)
             c.info("A and B booted side by side in %.1fs" % (time.monotonic() - t0))
             for f in (check_devices, platform.check_msix, check_raw, check_qcow2_guest, check_rng, check_balloon,
                       check_console):

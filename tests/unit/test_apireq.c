@@ -225,8 +225,8 @@ TEST(procinfo_self)
 
 TEST(apireq_route_statuses_and_new_routes)
 {
-    static const char *const known[] = {"200", "201", "202", "400", "404",
-                                        "409", "413", "422", "500", NULL};
+    static const char *const known[] = {"200", "201", "202", "400", "401", "403",
+                                        "404", "409", "413", "422", "500", NULL};
     struct api_error e;
     enum api_route r;
     char id[API_NAME_MAX];
