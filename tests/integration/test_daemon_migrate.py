@@ -239,7 +239,8 @@ def main_x86():
     tmp = tempfile.mkdtemp(prefix="vessel-dmig86-")
     os.makedirs(os.path.join(tmp, "a"))
     os.makedirs(os.path.join(tmp, "b"))
-    a, b = Daemon(os.path.join(tmp, "a")), Daemon(os.path.join(tmp, "b"))
+    x86 = [os.path.dirname(X86_KERNEL)]  # the daemons' path policy: the x86 test guest
+    a, b = Daemon(os.path.join(tmp, "a"), allow=x86), Daemon(os.path.join(tmp, "b"), allow=x86)
     logs = []
     t0 = time.time()
     try:
@@ -275,7 +276,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="vessel-dmig-")
     os.makedirs(os.path.join(tmp, "a"))
     os.makedirs(os.path.join(tmp, "b"))
-    a, b = Daemon(os.path.join(tmp, "a"), allow=[tmp]), Daemon(os.path.join(tmp, "b"), allow=[tmp])
+    allow = [tmp, os.path.dirname(X86_KERNEL)]  # and the x86 test guest (check_x86)
+    a, b = Daemon(os.path.join(tmp, "a"), allow=allow), Daemon(os.path.join(tmp, "b"), allow=allow)
     disk = os.path.join(tmp, "shared.img")
     with open(disk, "wb") as f:
         f.truncate(4 << 20)

@@ -153,7 +153,9 @@ def check_power_button(c, initrd):
     vm = [t.VESSEL, "vm", "--socket", sock]
     daemon = None
     try:
-        daemon = subprocess.Popen([t.VESSEL, "serve", "--socket", sock, "--state-dir", state],
+        # the daemon's path policy: the kernel's and the initramfs's directories
+        daemon = subprocess.Popen([t.VESSEL, "serve", "--socket", sock, "--state-dir", state,
+                                   "--allow-dir", os.path.dirname(t.KERNEL), "--allow-dir", os.path.dirname(initrd)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         wait_socket(sock, 30)
         p = subprocess.run(vm + ["create", "pb", "--arch", "x86_64", "--kernel", t.KERNEL, "--initrd", initrd,

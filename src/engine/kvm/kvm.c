@@ -208,6 +208,8 @@ int kvm_engine_create(struct kvm_engine **out, const struct kvm_engine_config *c
     }
     /* the host facts for explaining a guest that stops on an emulation failure (vcpu.c) */
     e->host_pvm = access("/sys/module/kvm_pvm", F_OK) == 0 || !cpuinfo_has_hw_virt();
+    if ((err = kvm_vcpu_kick_install()))
+        goto fail;
     if (cfg->ncpus > info.max_vcpus) {
         log_err("kvm: %d vCPUs requested, the host's KVM allows %d", cfg->ncpus, info.max_vcpus);
         err = -EINVAL;

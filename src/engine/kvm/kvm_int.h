@@ -78,6 +78,8 @@ int kvm_engine_capture_reset(struct kvm_engine *e);
 int kvm_engine_reset(struct kvm_engine *e);
 
 /* vcpu.c */
+/* The handler of KVM_KICK_SIGNAL (it only interrupts KVM_RUN), process-wide; at creation. */
+int kvm_vcpu_kick_install(void);
 int kvm_vcpu_init(struct kvm_engine *e, int id);
 void kvm_vcpu_fini(struct kvm_vcpu *v);
 /* Kicks every vCPU out of KVM_RUN (immediate_exit and a signal). */
