@@ -186,7 +186,7 @@ def check_x86(r, a, b, logs):
     logs.append(("pc-a", src.get("console", {}).get("log", "/nonexistent")))
     logs.append(("pc-a-vmm", src.get("console", {}).get("vmm_log", "/nonexistent")))
     ok = st == 201 and st2 == 200 and wait_for(lambda: len(log_counts(src["console"]["log"])) > 5, 30 * SCALE)
-    if not r.check("x86: the VM on daemon A boots and counts", ok, (st, st2, src.get("state"))):
+    if not r.check("x86: the VM on daemon A boots and counts", ok, (st, st2, src)):
         return
     port = free_port()
     st, _ = b.req("POST", "/v1/vms", {"name": "pc", "arch": "x86_64", "incoming": "127.0.0.1:%d" % port,

@@ -54,6 +54,9 @@ chmod 1777 "$r/tmp"
 cp /bin/busybox "$r/opt/nested/bin/busybox" && chroot "$r" /opt/nested/bin/busybox --install -s /opt/nested/bin
 tar -xf "$xch" -C "$r/nested" || fail "cannot read the job from $xch"
 [ -e /dev/kvm ] || fail "no /dev/kvm in L1 (kvm_amd did not load: $(dmesg | grep -i -m3 -e kvm -e svm | tr '\n' ' '))"
+# what udev's default rule does (systemd: GROUP="kvm", MODE="0666"): devtmpfs makes it 0600
+# root, and a jailed VM process (vessel serve's default, its own uid) could not open it
+chmod 0666 /dev/kvm || fail "cannot chmod /dev/kvm"
 
 # One KVM VM (in-kernel IRQ chip, one vCPU that never runs) kept for the whole job: L1's kernel
 # then never flips the static keys KVM takes per VM (the preempt notifiers in __schedule, the

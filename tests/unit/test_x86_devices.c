@@ -155,3 +155,30 @@ TEST(x86_pci_config)
     CHECK_EQ(x86_pci_cfg_read(&p, 0, 3, 0, PCI_INT_LINE, 1), X86_IRQ_PCI0);
     x86_pci_destroy(&p);
 }
+
+/* The RTC's own UTC conversion against glibc's gmtime_r, over 1900..2200 and around leap days. */
+TEST(x86_utc_time_matches_gmtime)
+{
+    static const int64_t fixed[] = {0,
+                                    -1,
+                                    951782399,
+                                    951782400,
+                                    951868800,
+                                    4107542399LL,
+                                    4107542400LL,
+                                    -2208988800LL,
+                                    7258118400LL,
+                                    1709164800};
+    struct tm a, b;
+
+    for (int i = 0; i < 20000 + (int)(sizeof(fixed) / sizeof(fixed[0])); i++) {
+        int64_t t = i < 20000 ? -2208988800LL + (int64_t)i * 473353 + i % 86400 : fixed[i - 20000];
+        time_t tt = (time_t)t;
+
+        x86_utc_time(t, &a);
+        CHECK(gmtime_r(&tt, &b) != NULL);
+        CHECK(a.tm_year == b.tm_year && a.tm_mon == b.tm_mon && a.tm_mday == b.tm_mday &&
+              a.tm_hour == b.tm_hour && a.tm_min == b.tm_min && a.tm_sec == b.tm_sec &&
+              a.tm_wday == b.tm_wday);
+    }
+}

@@ -107,14 +107,37 @@ uint8_t x86_cmos_bcd(unsigned v)
     return (uint8_t)(((v / 10) % 10) << 4 | (v % 10));
 }
 
+void x86_utc_time(int64_t t, struct tm *tm)
+{
+    int64_t days = t / 86400, secs = t % 86400, z, era, doe, yoe, doy, mp, y;
+
+    if (secs < 0)
+        secs += 86400, days--;
+    memset(tm, 0, sizeof(*tm));
+    tm->tm_hour = (int)(secs / 3600);
+    tm->tm_min = (int)(secs / 60 % 60);
+    tm->tm_sec = (int)(secs % 60);
+    tm->tm_wday = (int)(((days + 4) % 7 + 7) % 7); /* 1970-01-01 was a Thursday */
+    /* the day count to a proleptic Gregorian date, in 400-year eras starting on 0000-03-01 */
+    z = days + 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;                                      /* day of the era */
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* year of the era */
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* day of the year from March */
+    mp = (5 * doy + 2) / 153;                                    /* month from March, 0..11 */
+    tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+    tm->tm_mon = (int)(mp < 10 ? mp + 2 : mp - 10);
+    y = yoe + era * 400 + (tm->tm_mon < 2);
+    tm->tm_year = (int)(y - 1900);
+}
+
 static uint8_t cmos_clock(const struct x86_legacy *l, uint8_t reg)
 {
     struct tm tm;
-    time_t now = time(NULL);
     int bin = l->cmos[CMOS_STATUS_B] & 0x04;
     unsigned v;
 
-    gmtime_r(&now, &tm);
+    x86_utc_time((int64_t)time(NULL), &tm);
     switch (reg) {
     case CMOS_SEC: v = (unsigned)tm.tm_sec; break;
     case CMOS_MIN: v = (unsigned)tm.tm_min; break;

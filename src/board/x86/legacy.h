@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "bus/bus.h"
 #include "dev/irq.h"
@@ -62,5 +63,9 @@ int x86_pm_load(struct x86_legacy *l, const uint8_t *buf, size_t len);
 
 /* CMOS clock values for a broken-down UTC time, BCD as Linux's default (exposed for tests). */
 uint8_t x86_cmos_bcd(unsigned v);
+/* t (seconds since the Epoch) as UTC in tm's date and time fields and tm_wday. Plain arithmetic:
+ * glibc's gmtime_r reads /etc/localtime on its first call, which a vCPU thread under its
+ * seccomp allow-list may not open. */
+void x86_utc_time(int64_t t, struct tm *tm);
 
 #endif
