@@ -50,8 +50,7 @@ ln -sf /proc/self/fd/0 "$r/dev/stdin"
 ln -sf /proc/self/fd/1 "$r/dev/stdout"
 ln -sf /proc/self/fd/2 "$r/dev/stderr"
 mount -t tmpfs tmpfs "$r/dev/shm"
-# /tmp is a tmpfs of its own, as on many hosts: the daemon's jail bind-mounts a VM's directory
-# (under the tests' temporary directories) idmapped, which the overlay root does not support
+# /tmp is a tmpfs of its own, as on many hosts (the tests' disks and daemons' state live there)
 mount -t tmpfs -o mode=1777 tmpfs "$r/tmp" || fail "cannot mount a tmpfs on /tmp"
 cp /bin/busybox "$r/opt/nested/bin/busybox" && chroot "$r" /opt/nested/bin/busybox --install -s /opt/nested/bin
 tar -xf "$xch" -C "$r/nested" || fail "cannot read the job from $xch"
