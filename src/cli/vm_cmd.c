@@ -34,6 +34,8 @@ static const char usage_vm[] =
     "  stats NAME|ID             a running VM's counters (vCPU time, engine events, disk and\n"
     "                            network bytes and operations, RSS, balloon)\n"
     "  start|pause|resume|stop|shutdown|delete NAME|ID\n"
+    "                            shutdown presses the guest's power button (x86_64: ACPI; the\n"
+    "                            guest powers off by itself); without one, SIGTERM ends the VM\n"
     "  balloon NAME|ID MIB       set the balloon target\n"
     "  snapshot NAME|ID PATH [--stop]  write a running VM's state to PATH (then resume it, or\n"
     "                            stop it); `create NAME --restore PATH` runs it again\n"

@@ -111,6 +111,10 @@ int host_vm_stop(struct vm_host *h, struct host_vm *v, bool graceful, struct api
                              v->cfg.name, vm_state_name(v->state));
     if (need_pid(v, e))
         return e->status;
+    if (graceful && v->state == VM_RUNNING && host_control_power_button(h, v)) {
+        wait_state(h, v, VM_STOPPED, 3000); /* the guest takes its time; the state follows */
+        return 0;
+    }
     v->stop_requested = true;
     registry_save(&h->reg, v);
     if (graceful) {

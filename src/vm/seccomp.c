@@ -177,6 +177,7 @@ static const struct ioctl_def kvm_vm_ioctls[] = {IOCTL(KVM_GET_API_VERSION),
                                                  IOCTL(KVM_SET_IDENTITY_MAP_ADDR),
                                                  IOCTL(KVM_SET_USER_MEMORY_REGION),
                                                  IOCTL(KVM_IRQFD),
+                                                 IOCTL(KVM_SET_GSI_ROUTING),
                                                  IOCTL(KVM_IOEVENTFD),
                                                  IOCTL(KVM_GET_DIRTY_LOG),
                                                  IOCTL(KVM_GET_CLOCK),
@@ -289,8 +290,11 @@ static void build_role(enum thread_role role, const struct vm_seccomp_opts *o)
             add_ioctls(rr, kvm_vm_ioctls), add_ioctls(rr, kvm_vcpu_ioctls);
         break;
     case THREAD_VCPU:
-        if (o->kvm)
+        if (o->kvm) {
             add_ioctls(rr, kvm_vcpu_ioctls);
+            /* the guest's MSI-X table and enable writes route vectors (engine/kvm/irq.c) */
+            add(rr, "ioctl", C_IOCTL, KVM_SET_GSI_ROUTING, "KVM_SET_GSI_ROUTING");
+        }
         break;
     case THREAD_VIRTIO_BLK:
         add_list(rr, device_calls);

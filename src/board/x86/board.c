@@ -3,6 +3,7 @@
 #include "board/x86/board.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,6 +44,16 @@ static unsigned board_console_input(void *board, const uint8_t *buf, unsigned le
     return uart16550_rx_push(&b->com1, buf, len);
 }
 
+/* The ACPI fixed-feature power button (the FADT says so): the guest's OS sees a power button
+ * press through the SCI and decides (acpid, systemd-logind: a clean power-off). */
+static int board_power_button(void *board)
+{
+    struct x86_board *b = board;
+
+    x86_pm_power_button(&b->legacy);
+    return 0;
+}
+
 static void *board_engine(void *board)
 {
     struct x86_board *b = board;
@@ -53,6 +64,7 @@ static void *board_engine(void *board)
 static int board_add_devices(struct x86_board *b)
 {
     const struct irq_line com1_irq = {board_irq, b, X86_IRQ_COM1};
+    const struct irq_line sci = {board_irq, b, X86_IRQ_SCI};
     const struct {
         struct bus *bus;
         uint64_t base, len;
@@ -73,7 +85,7 @@ static int board_add_devices(struct x86_board *b)
 
     uart16550_init(&b->com1, &com1_irq, b->p.console_tx, b->p.console_opaque);
     b->com1.rx_drained = b->p.console_rx_ready;
-    x86_legacy_init(&b->legacy, board_action, b);
+    x86_legacy_init(&b->legacy, board_action, b, &sci);
     x86_pci_init(&b->pci, board_pci_reset, b);
     for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
         err = bus_register(windows[i].bus, windows[i].base, windows[i].len, windows[i].ops,
@@ -133,7 +145,7 @@ static int read_kernel(const struct board_params *p, struct x86_kernel *k, uint8
                        size_t *len)
 {
     char why[256];
-    int err;
+    int err, fd;
 
     if (!p->kernel) {
         log_err("x86: no kernel to boot");
@@ -146,7 +158,9 @@ static int read_kernel(const struct board_params *p, struct x86_kernel *k, uint8
         *kernel = NULL;
         err = -EINVAL;
     }
-    if (!err && p->initrd && access(p->initrd, R_OK)) {
+    /* open, not access(): a reboot reads the files again on the main thread, whose running
+     * seccomp filter has openat and close but no access */
+    if (!err && p->initrd && ((fd = open(p->initrd, O_RDONLY | O_CLOEXEC)) < 0 || close(fd))) {
         log_err("initrd %s: %s", p->initrd, strerror(errno));
         free(*kernel);
         *kernel = NULL;
@@ -213,6 +227,7 @@ static void board_reset(void *board)
 
     uart16550_reset(&b->com1);
     x86_legacy_reset(&b->legacy);
+    x86_pci_reset(&b->pci); /* MSI-X off, INTx enabled, vectors forgotten */
 }
 
 static void board_destroy(void *board)
@@ -248,6 +263,7 @@ static int board_create(void **out, const struct board_params *p)
         return err == -EINVAL ? -EIO : err;
     }
     x86_irqfds_init(&b->irqfds, b->kvm);
+    b->msi_next = X86_MSI_GSI_BASE;
     err = board_add_memory(b);
     if (!err)
         err = board_add_devices(b);
@@ -280,5 +296,6 @@ const struct board_ops x86_board_ops = {
     .save = x86_board_save,
     .load = x86_board_load,
     .load_done = x86_board_load_done,
+    .power_button = board_power_button,
     .console_input = board_console_input,
 };
