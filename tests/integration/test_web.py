@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""The web console (docs/web.md) end to end, run by tests/run.sh's integration step.
+
+A daemon with a TCP listener and a token (`vessel serve --listen 127.0.0.1:PORT --token-file`),
+a riscv64 VM created and started through the API, then:
+  - the listener's credentials: 401 for API calls without any, GET / and /ui/ redirect to the
+    login page, a wrong token is refused, the right one sets an HttpOnly SameSite=Strict session
+    cookie; with the cookie, API calls work but a POST without X-Vessel-CSRF, or from another
+    Origin, gets 403; the WebSocket without credentials gets 401, from another Origin 403;
+  - the console WebSocket taken as hostile input (a raw client here): a bad handshake gets 426,
+    an unmasked frame, reserved bits, an unknown opcode, a fragmented ping or a continuation
+    out of place close with 1002, a frame over 64 KiB with 1009, garbage bytes too - and the
+    daemon serves on; pings are answered; the recent output comes first, input reaches the guest;
+  - a real browser (Debian's chromium driven by playwright-core, tests/integration/web_browser.js):
+    login, the VM listed as running, Pause and Resume buttons, the VM page with its graphs and
+    console (the boot output already there, a typed command's answer in the DOM), console round
+    trips measured; screenshots in build/test-logs/web-*.png;
+  - the daemon stops promptly with a console WebSocket open.
+Every wait is bounded. Ends with "N passed, N failed".
+"""
+
+import base64
+import http.client
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import guest  # noqa: E402
+from test_daemon import Daemon, VESSEL, vm_body, kill_leftovers  # noqa: E402
+
+ROOT = guest.ROOT
+SCALE = guest.timeout_scale()
+TOOLS = os.environ.get("VESSEL_TOOLS") or os.path.join(os.path.expanduser("~"), ".cache", "vessel-tools")
+WEB_MODULES = os.path.join(TOOLS, "web", "node_modules")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class WebDaemon(Daemon):
+    def __init__(self, tmp, port, token_file):
+        super().__init__(tmp)
+        self.port = port
+        self.extra = self.extra + ["--listen", "127.0.0.1:%d" % port, "--token-file", token_file,
+                                   "--web-vendor", WEB_MODULES]
+
+    def start(self):
+        super().start()
+        end = time.time() + 10 * SCALE
+        while True:  # the TCP listener comes up right after the unix socket
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+                return
+            except OSError:
+                if time.time() > end:
+                    raise
+                time.sleep(0.05)
+
+    def tcp(self, method, path, body=None, headers=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+
+
+class WsClient:
+    """A raw WebSocket client: the handshake's answer, frames in and out, bounded waits."""
+
+    def __init__(self, port, path, headers):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        key = base64.b64encode(os.urandom(16)).decode()
+        req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n" % (path, port, key))
+        req += "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n"
+        self.sock.sendall(req.encode())
+        buf = b""
+        end = time.time() + 10 * SCALE
+        while b"\r\n\r\n" not in buf and time.time() < end:
+            d = self.sock.recv(4096)
+            if not d:
+                break
+            buf += d
+        head, _, self.buf = buf.partition(b"\r\n\r\n")
+        self.head = head.decode(errors="replace")
+        self.status = int(self.head.split()[1]) if self.head.startswith("HTTP/1.1 ") else 0
+        self.data = b""
+        self.closed = None  # (code, reason) of the server's close frame
+        self.eof = False
+
+    @staticmethod
+    def frame(op, payload, fin=True, mask=True, rsv=0):
+        n = len(payload)
+        h = bytes([(0x80 if fin else 0) | rsv | op])
+        mbit = 0x80 if mask else 0
+        if n < 126:
+            h += bytes([mbit | n])
+        elif n < 65536:
+            h += bytes([mbit | 126]) + struct.pack(">H", n)
+        else:
+            h += bytes([mbit | 127]) + struct.pack(">Q", n)
+        if not mask:
+            return h + payload
+        m = os.urandom(4)
+        return h + m + bytes(b ^ m[i % 4] for i, b in enumerate(payload))
+
+    def send(self, raw):
+        self.sock.sendall(raw)
+
+    def pump(self, until, timeout):
+        """Reads frames until until(self) is true or timeout s pass; returns until(self)."""
+        end = time.time() + timeout * SCALE
+        while not until(self) and time.time() < end and not self.eof:
+            r, _, _ = select.select([self.sock], [], [], 0.1)
+            if r:
+                try:
+                    d = self.sock.recv(65536)
+                except OSError:
+                    d = b""
+                if not d:
+                    self.eof = True
+                self.buf += d
+            while len(self.buf) >= 2:
+                op, n, off = self.buf[0] & 15, self.buf[1] & 127, 2
+                if n == 126:
+                    n, off = struct.unpack(">H", self.buf[2:4])[0], 4
+                elif n == 127:
+                    n, off = struct.unpack(">Q", self.buf[2:10])[0], 10
+                if len(self.buf) < off + n:
+                    break
+                p, self.buf = self.buf[off:off + n], self.buf[off + n:]
+                if op == 2:
+                    self.data += p
+                elif op == 8:
+                    self.closed = (struct.unpack(">H", p[:2])[0] if len(p) >= 2 else None, p[2:])
+                elif op == 10:
+                    self.pong = p
+        return until(self)
+
+    def close(self):
+        self.sock.close()
+
+
+def check_auth(r, d, token):
+    st, _, _ = d.tcp("GET", "/v1/vms")
+    r.check("TCP: GET /v1/vms without credentials: 401", st == 401, st)
+    st, h, _ = d.tcp("GET", "/")
+    r.check("GET / redirects to /ui/", st == 303 and h.get("location") == "/ui/", (st, h))
+    st, h, _ = d.tcp("GET", "/ui/vms/x")
+    r.check("a /ui/ page without a session redirects to /ui/login", st == 303
+            and h.get("location") == "/ui/login", (st, h))
+    st, h, body = d.tcp("GET", "/ui/login")
+    r.check("/ui/login is served without credentials, with a CSP and no framing",
+            st == 200 and b"<form" in body and "default-src 'self'" in h.get("content-security-policy", "")
+            and h.get("x-frame-options") == "DENY", (st, h))
+    st, _, _ = d.tcp("POST", "/ui/login", token.encode(), {})
+    r.check("login without X-Vessel-CSRF: 403", st == 403, st)
+    st, _, _ = d.tcp("POST", "/ui/login", b"x" * len(token), {"X-Vessel-CSRF": "1"})
+    r.check("login with a wrong token: 401", st == 401, st)
+    st, h, _ = d.tcp("POST", "/ui/login", token.encode(), {"X-Vessel-CSRF": "1"})
+    cookie = h.get("set-cookie", "")
+    r.check("login with the token: a session cookie, HttpOnly and SameSite=Strict",
+            st == 200 and re.match(r"vessel_session=[0-9a-f]{64};", cookie) and "HttpOnly" in cookie
+            and "SameSite=Strict" in cookie and token not in cookie, (st, cookie))
+    sess = cookie.split(";")[0]
+    st, _, body = d.tcp("GET", "/v1/vms", headers={"Cookie": sess})
+    r.check("the cookie authenticates API calls", st == 200 and b"vms" in body, st)
+    st, _, _ = d.tcp("GET", "/v1/vms", headers={"Cookie": "vessel_session=" + "0" * 64})
+    r.check("a forged cookie: 401", st == 401, st)
+    st, _, _ = d.tcp("POST", "/v1/vms/web1/pause", headers={"Cookie": sess})
+    r.check("a cookie POST without X-Vessel-CSRF: 403 (CSRF)", st == 403, st)
+    st, _, _ = d.tcp("GET", "/v1/vms", headers={"Cookie": sess, "Origin": "http://evil.example"})
+    r.check("a cookie request from another Origin: 403", st == 403, st)
+    st, _, _ = d.tcp("GET", "/v1/vms", headers={"Authorization": "Bearer " + token})
+    r.check("the bearer header still works", st == 200, st)
+    return sess
+
+
+def check_websocket(r, d, token, sess):
+    path = "/v1/vms/web1/console"
+    bearer = {"Authorization": "Bearer " + token}
+    w = WsClient(d.port, path, {})
+    r.check("console WebSocket without credentials: 401", w.status == 401, w.head[:200])
+    w.close()
+    w = WsClient(d.port, path, {"Cookie": sess, "Origin": "http://evil.example"})
+    r.check("console WebSocket with the cookie from another Origin: 403", w.status == 403, w.head[:200])
+    w.close()
+    st, _, _ = d.tcp("GET", path, headers=bearer)
+    r.check("GET .../console without a WebSocket handshake: 426", st == 426, st)
+    st, _, _ = d.tcp("GET", "/v1/vms/nosuchvm/console", headers=bearer)
+    r.check("console of no such VM: 404", st == 404, st)
+
+    w = WsClient(d.port, path, {"Cookie": sess, "Origin": "http://127.0.0.1:%d" % d.port})
+    ok = w.status == 101 and w.pump(lambda c: b"vessel#" in c.data, 20)
+    r.check("console WebSocket (cookie, same Origin): 101, the recent output first (the prompt)", ok,
+            (w.head[:200], w.data[-300:]))
+    w.send(WsClient.frame(9, b"are-you-there"))
+    r.check("a ping is answered with its payload",
+            w.pump(lambda c: getattr(c, "pong", None) == b"are-you-there", 10))
+    w.send(WsClient.frame(1, b"echo ws-$((5*9))", fin=False) + WsClient.frame(0, b"\n"))
+    r.check("input in a fragmented message reaches the guest, its answer comes back",
+            w.pump(lambda c: b"ws-45" in c.data, 20), w.data[-300:])
+    w.close()
+
+    hostile = [
+        ("an unmasked frame", WsClient.frame(2, b"x", mask=False), 1002),
+        ("reserved bits", WsClient.frame(2, b"x", rsv=0x40), 1002),
+        ("an unknown opcode", WsClient.frame(3, b"x"), 1002),
+        ("a fragmented ping", WsClient.frame(9, b"x", fin=False), 1002),
+        ("a continuation without a message", WsClient.frame(0, b"x"), 1002),
+        ("a new message inside a fragmented one", WsClient.frame(2, b"", fin=False)
+         + WsClient.frame(2, b"b"), 1002),
+        ("a ping over 125 bytes", WsClient.frame(9, b"p" * 126), 1002),
+        ("a close frame with a 1-byte payload", WsClient.frame(8, b"x"), 1002),
+        ("a 64-bit length with its top bit set", bytes([0x82, 0xff]) + b"\x80" + b"\0" * 7 + b"mask", 1002),
+        ("a frame over 64 KiB", WsClient.frame(2, b"a" * 70000)[:4000], 1009),
+        ("a huge declared length", bytes([0x82, 0xff]) + struct.pack(">Q", 1 << 40) + b"mask", 1009),
+        ("garbage bytes", bytes(range(64)), 1002),
+    ]
+    for what, raw, code in hostile:
+        w = WsClient(d.port, path, bearer)
+        w.pump(lambda c: len(c.data) > 0, 5)
+        w.send(raw)
+        got = w.pump(lambda c: c.closed is not None, 10)
+        r.check("hostile frames: %s closes the WebSocket with %d" % (what, code),
+                w.status == 101 and got and w.closed[0] == code, (w.status, w.closed))
+        w.close()
+    st, _, _ = d.tcp("GET", "/v1/vms", headers=bearer)
+    r.check("the daemon serves on after the hostile frames", st == 200, st)
+
+
+def run_browser(r, d, token, shots):
+    if not os.path.isdir(os.path.join(WEB_MODULES, "playwright-core")) or not os.path.exists(CHROMIUM):
+        r.check("chromium and playwright-core installed (scripts/setup.sh, scripts/setup-web.sh)", False,
+                "missing %s or %s" % (CHROMIUM, WEB_MODULES))
+        return {}
+    env = dict(os.environ, WEB_URL="http://127.0.0.1:%d" % d.port, WEB_TOKEN=token, WEB_VM="web1",
+               WEB_SHOTS=shots, PLAYWRIGHT_CORE=os.path.join(WEB_MODULES, "playwright-core"),
+               CHROMIUM=CHROMIUM, WEB_SCALE=str(SCALE), NO_UPDATE_NOTIFIER="1")
+    try:
+        p = subprocess.run(["node", os.path.join(os.path.dirname(os.path.abspath(__file__)), "web_browser.js")],
+                           env=env, capture_output=True, text=True, timeout=400 * SCALE)
+        out = p.stdout
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        r.check("the browser run ended within its time", False)
+    measures = {}
+    for line in out.splitlines():
+        if line.startswith("PASS "):
+            r.check(line[5:], True)
+        elif line.startswith("FAIL "):
+            r.check(line[5:].split(": ", 1)[0], False, line[5:])
+        elif line.startswith("MEASURE "):
+            k, v = line.split()[1:3]
+            measures[k] = v
+    if "PASS" not in out:
+        r.check("the browser run started", False, (out + p.stderr if 'p' in dir() else out)[-1500:])
+    return measures
+
+
+def check_stop_with_socket_open(r, d, token):
+    w = WsClient(d.port, "/v1/vms/web1/console", {"Authorization": "Bearer " + token})
+    w.pump(lambda c: len(c.data) > 0, 10)
+    t0 = time.time()
+    d.proc.send_signal(signal.SIGTERM)
+    try:
+        d.proc.wait(timeout=15)
+        ok = True
+    except subprocess.TimeoutExpired:
+        ok = False
+    w.pump(lambda c: c.closed is not None, 5)
+    r.check("the daemon stops promptly with a console WebSocket open (closed with 1001)",
+            ok and w.closed is not None and w.closed[0] == 1001, (ok, w.closed, time.time() - t0))
+    w.close()
+
+
+def main():
+    r = guest.Results("web: ")
+    for f in ("Image", "initramfs.cpio.gz", "fw_dynamic.bin"):
+        if not os.path.isfile(guest.artifact(f)):
+            print("FAIL guest artifact %s missing (run scripts/fetch-guest.sh)" % guest.artifact(f))
+            print("0 passed, 1 failed")
+            return 1
+    tmp = tempfile.mkdtemp(prefix="vessel-web-")
+    shots = guest.LOG_DIR
+    os.makedirs(shots, exist_ok=True)
+    token = base64.b32encode(os.urandom(20)).decode().strip("=")
+    tf = os.path.join(tmp, "token")
+    with open(tf, "w") as f:
+        f.write(token + "\n")
+    os.chmod(tf, 0o600)
+    d = WebDaemon(tmp, free_port(), tf)
+    t0 = time.time()
+    measures = {}
+    try:
+        d.start()
+        st, j = d.req("POST", "/v1/vms", vm_body("web1"))
+        r.check("create a riscv64 VM", st == 201, j)
+        st, j = d.req("POST", "/v1/vms/web1/start")
+        r.check("start it", st == 200 and j.get("state") == "running", j)
+        sess = check_auth(r, d, token)
+        log = os.path.join(d.state, "vms", j["id"] + ".log")
+        end = time.time() + 150 * SCALE
+        while time.time() < end and "vessel# " not in (open(log, errors="replace").read() if os.path.exists(log) else ""):
+            time.sleep(0.2)
+        r.check("the guest boots to its shell prompt", time.time() < end)
+        check_websocket(r, d, token, sess)
+        measures = run_browser(r, d, token, shots)
+        check_stop_with_socket_open(r, d, token)
+    except Exception as e:  # noqa: BLE001 - one failure line, then clean up
+        r.check("web test ran to the end", False, "%s: %s" % (type(e).__name__, e))
+    finally:
+        kill_leftovers(d)
+        d.terminate()
+        print("     daemon log: %s" % os.path.join(tmp, "serve.log"), flush=True)
+    for k, v in sorted(measures.items()):
+        print("measure %s %s" % (k, v))
+    print("     screenshots: %s/web-*.png" % shots)
+    print("web test: %.1f s" % (time.time() - t0))
+    print("%d passed, %d failed" % (r.passed, r.failed))
+    if not r.failed:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if r.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
