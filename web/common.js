@@ -60,7 +60,10 @@ async function vmAction(vm, action) {
     const path = prompt("Snapshot file (a directory the daemon allows):",
                         snapshotDir + "/" + vm + "-" + stamp + ".snap");
     if (!path) return null;
-    return api("POST", "/v1/vms/" + id + "/snapshot", { path, then: "resume" });
+    const j = await api("POST", "/v1/vms/" + id + "/snapshot", { path, then: "resume" });
+    showNotice("Snapshot of " + vm + " written to " + j.path + " in " + j.ms + " ms (paused " +
+               j.paused_ms + " ms)");
+    return j;
   }
   return api("POST", "/v1/vms/" + id + "/" + action);
 }
@@ -84,6 +87,11 @@ function actionButtons(container, vm, state, after) {
     });
     container.appendChild(b);
   }
+}
+
+function showNotice(text) {
+  const e = document.getElementById("notice");
+  if (e) e.textContent = text;
 }
 
 function showError(text) {

@@ -253,7 +253,9 @@ def run_browser(r, d, token, shots):
         return {}
     env = dict(os.environ, WEB_URL="http://127.0.0.1:%d" % d.port, WEB_TOKEN=token, WEB_VM="web1",
                WEB_SHOTS=shots, PLAYWRIGHT_CORE=os.path.join(WEB_MODULES, "playwright-core"),
-               CHROMIUM=CHROMIUM, WEB_SCALE=str(SCALE), NO_UPDATE_NOTIFIER="1")
+               CHROMIUM=CHROMIUM, WEB_SCALE=str(SCALE), NO_UPDATE_NOTIFIER="1",
+               WEB_KERNEL=guest.artifact("Image"), WEB_INITRD=guest.artifact("initramfs.cpio.gz"),
+               WEB_FIRMWARE=guest.artifact("fw_dynamic.bin"))
     try:
         p = subprocess.run(["node", os.path.join(os.path.dirname(os.path.abspath(__file__)), "web_browser.js")],
                            env=env, capture_output=True, text=True, timeout=400 * SCALE)
@@ -323,6 +325,9 @@ def main():
         r.check("the guest boots to its shell prompt", time.time() < end)
         check_websocket(r, d, token, sess)
         measures = run_browser(r, d, token, shots)
+        images = os.path.join(d.state, "images")
+        snaps = [f for f in os.listdir(images) if f.startswith("web2-")] if os.path.isdir(images) else []
+        r.check("the Snapshot button's file is in the daemon's image directory", len(snaps) == 1, snaps)
         check_stop_with_socket_open(r, d, token)
     except Exception as e:  # noqa: BLE001 - one failure line, then clean up
         r.check("web test ran to the end", False, "%s: %s" % (type(e).__name__, e))

@@ -97,6 +97,52 @@ async function main() {
       await stateIs("running");
     });
 
+    // A second VM through the form and the buttons: create, start, snapshot, stop, delete.
+    const row2 = '#vms tr[data-vm="web2"]';
+    const state2 = (s) =>
+      page.waitForFunction(([sel, s]) => {
+        const c = document.querySelector(sel + " td.state");
+        return c && c.textContent === s;
+      }, [row2, s], { timeout: T(30000) });
+    page.on("dialog", (d) => d.accept(d.defaultValue())); // the snapshot's path (its default) and delete's confirm
+    await step("the form creates a VM and the list shows it created", async () => {
+      await page.click("#create-box summary");
+      await page.fill('#create input[name="name"]', "web2");
+      await page.fill('#create input[name="kernel"]', process.env.WEB_KERNEL);
+      await page.fill('#create input[name="initrd"]', process.env.WEB_INITRD);
+      await page.fill('#create input[name="firmware"]', process.env.WEB_FIRMWARE);
+      await page.fill('#create input[name="cmdline"]', "console=ttyS0 panic=-1");
+      await page.click('#create button[type="submit"]');
+      await state2("created");
+    });
+    await step("its Start button starts it", async () => {
+      await page.click(row2 + ' button[data-action="start"]');
+      await state2("running");
+    });
+    await step("its Snapshot button writes a snapshot (the path the prompt offers)", async () => {
+      // the VM process answers on its control socket once it is set up: wait for that
+      await page.waitForFunction(async () => {
+        const r = await fetch("/v1/vms/web2/stats");
+        return r.ok && "vcpus" in (await r.json());
+      }, null, { timeout: T(30000), polling: 200 });
+      await page.click(row2 + ' button[data-action="snapshot"]');
+      await page.waitForFunction(() =>
+        /Snapshot .* written|Snapshot web2:/.test(document.getElementById("notice").textContent +
+                                                  document.getElementById("error").textContent),
+        null, { timeout: T(60000) });
+      const err = await page.textContent("#error");
+      if (err) throw new Error(err);
+      return await page.textContent("#notice");
+    });
+    await step("its Stop button stops it", async () => {
+      await page.click(row2 + ' button[data-action="stop"]');
+      await state2("stopped");
+    });
+    await step("its Delete button deletes it", async () => {
+      await page.click(row2 + ' button[data-action="delete"]');
+      await page.waitForFunction((sel) => !document.querySelector(sel), row2, { timeout: T(20000) });
+    });
+
     await step("the VM's page opens from its name", async () => {
       await Promise.all([page.waitForURL(base + "/ui/vms/" + vm), page.click(row + " td a")]);
       await page.waitForFunction(() => document.getElementById("state").textContent === "running");
