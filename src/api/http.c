@@ -86,8 +86,8 @@ struct req_body {
     char *buf;
     size_t len, cap;
     bool too_large;
-    bool upgraded; /* a WebSocket now: the watchdog leaves it alone */
-    bool ambient;  /* TCP, authenticated by a cookie or a client certificate (not a header) */
+    bool upgraded;               /* a WebSocket now: the watchdog leaves it alone */
+    struct upgrade_ctx *upgrade; /* its 101 answer's bridge-to-be, freed at the end */
 };
 
 static int body_append(struct req_body *b, const char *data, size_t n)
@@ -179,16 +179,18 @@ static const char *header(struct MHD_Connection *conn, const char *name)
 
 /* The TCP listener's credentials: what is wrong with this request's, or NULL when fine.
  * *ambient: they came with the browser (a session cookie, a client certificate), not in an
- * Authorization header. */
-static const char *auth_problem(struct api_http *h, struct MHD_Connection *conn, bool *ambient)
+ * Authorization header; *cookie: a session cookie did. */
+static const char *auth_problem(struct api_http *h, struct MHD_Connection *conn, bool *ambient,
+                                bool *cookie)
 {
     *ambient = !h->token;
+    *cookie = false;
     if (h->token) {
         const char *t = api_bearer_token(header(conn, MHD_HTTP_HEADER_AUTHORIZATION));
         char tok[256];
 
         if (!t && http_session_cookie_ok(&h->session, header(conn, MHD_HTTP_HEADER_COOKIE)))
-            *ambient = true;
+            *ambient = *cookie = true;
         else if (!t)
             return "this listener needs \\\"Authorization: Bearer TOKEN\\\" (or a browser "
                    "session: /ui/login)";
@@ -235,6 +237,7 @@ static bool ui_public(const char *url)
 struct upgrade_ctx {
     struct listener *l;
     struct api_reply r;
+    bool taken; /* the bridge has the fd and the backlog */
 };
 
 static void upgrade_done(void *urh)
@@ -247,8 +250,18 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
 {
     struct upgrade_ctx *u = cls;
 
+    u->taken = true;
     ws_bridge_start(&u->l->ws, sock, u->r.upgrade_fd, u->r.backlog, u->r.backlog_len, extra,
                     extra_len, upgrade_done, urh);
+}
+
+/* The connection ended: a 101 answer that never went out leaves its fd and backlog here. */
+static void upgrade_free(struct upgrade_ctx *u)
+{
+    if (!u->taken) {
+        close(u->r.upgrade_fd);
+        free(u->r.backlog);
+    }
     free(u);
 }
 
@@ -283,10 +296,9 @@ static enum MHD_Result send_upgrade(struct listener *l, struct MHD_Connection *c
     mhd.add_response_header(resp, "Upgrade", "websocket");
     mhd.add_response_header(resp, "Sec-WebSocket-Accept", accept);
     b->upgraded = true;
+    b->upgrade = u; /* on_completed frees it, and what the bridge did not take */
     ret = mhd.queue_response(conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
     mhd.destroy_response(resp);
-    /* if the answer never goes out, on_upgrade is not called: fd and backlog are lost to
-     * the connection's end, which closes only its socket */
     return ret;
 }
 
@@ -319,7 +331,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct api_http *h = l->h;
     struct req_body *b = *con_cls;
     struct api_reply r = {0};
-    bool ambient = false, get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    bool ambient = false, cookie = false, get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     bool login_url =
         !strcmp(method, "POST") && (!strcmp(url, "/ui/login") || !strcmp(url, "/ui/logout"));
     const char *why;
@@ -332,7 +344,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return send_full(conn, 303, empty, "text/plain",
                              &(struct reply_extra){.location = "/ui/"});
         }
-        if (l->tcp && !login_url && (why = auth_problem(h, conn, &ambient))) {
+        if (l->tcp && !login_url && (why = auth_problem(h, conn, &ambient, &cookie))) {
             if (get && has_prefix(url, "/ui/") && !ui_public(url)) {
                 char empty[] = "";
                 return send_full(conn, 303, empty, "text/plain",
@@ -346,14 +358,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (l->tcp && (ambient || login_url) &&
             !http_origin_ok(header(conn, "Origin"), header(conn, MHD_HTTP_HEADER_HOST), l->tls))
             return send_error(conn, 403, "forbidden", "a request from another site (Origin)");
-        if (l->tcp && (ambient || login_url) && !get && !header(conn, HTTP_CSRF_HEADER))
+        if (l->tcp && (cookie || login_url) && !get && !header(conn, HTTP_CSRF_HEADER))
             return send_error(conn, 403, "forbidden",
                               "a browser's request that changes something needs the header "
                               "X-Vessel-CSRF");
         b = calloc(1, sizeof(*b));
         if (!b)
             return MHD_NO;
-        b->ambient = ambient;
         *con_cls = b;
         return MHD_YES;
     }
@@ -367,8 +378,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         http_guard_busy(&l->guard, conn_of(conn), true); /* whole: the handler takes its time */
     if (b->too_large)
         return send_error(conn, 413, "too_large", "request body over 65536 bytes");
-    if (l->tcp && login_url)
+    if (login_url && l->tcp)
         return login(l, conn, url, b);
+    if (login_url) { /* the unix socket needs no session */
+        char ok[] = "{}";
+        return send_reply(conn, 200, ok, NULL);
+    }
     r.upgrade_fd = -1;
     h->fn(h->opaque, method, url, b->buf ? b->buf : "", b->len, &r);
     if (r.upgrade) {
@@ -399,6 +414,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     bool upgraded = b && b->upgraded;
 
     if (b) {
+        if (b->upgrade)
+            upgrade_free(b->upgrade);
         free(b->buf);
         free(b);
         *con_cls = NULL;

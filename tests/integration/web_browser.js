@@ -82,7 +82,7 @@ async function main() {
         return t && / %/.test(t.children[5].textContent) && /iB/.test(t.children[6].textContent);
       }, row, { timeout: T(20000) });
       const cells = await page.$$eval(row + " td", (tds) => tds.map((t) => t.textContent));
-      if (cells[1] !== "riscv64" || cells[3] !== "1" || cells[4] !== "256 MiB")
+      if (cells[1] !== "riscv64" || cells[3] !== "1" || cells[4] !== process.env.WEB_VM_MIB + " MiB")
         throw new Error("cells " + JSON.stringify(cells));
       await page.screenshot({ path: path.join(shots, "web-dashboard.png"), fullPage: true });
       return cells.join(" | ");
@@ -112,6 +112,7 @@ async function main() {
       await page.fill('#create input[name="initrd"]', process.env.WEB_INITRD);
       await page.fill('#create input[name="firmware"]', process.env.WEB_FIRMWARE);
       await page.fill('#create input[name="cmdline"]', "console=ttyS0 panic=-1");
+      await page.fill('#create input[name="memory_mib"]', process.env.WEB_VM_MIB);
       await page.click('#create button[type="submit"]');
       await state2("created");
     });
@@ -121,10 +122,14 @@ async function main() {
     });
     await step("its Snapshot button writes a snapshot (the path the prompt offers)", async () => {
       // the VM process answers on its control socket once it is set up: wait for that
-      await page.waitForFunction(async () => {
+      const until = Date.now() + T(30000);
+      while (!(await page.evaluate(async () => {
         const r = await fetch("/v1/vms/web2/stats");
         return r.ok && "vcpus" in (await r.json());
-      }, null, { timeout: T(30000), polling: 200 });
+      }))) {
+        if (Date.now() > until) throw new Error("web2's control socket does not answer");
+        await page.waitForTimeout(200);
+      }
       await page.click(row2 + ' button[data-action="snapshot"]');
       await page.waitForFunction(() =>
         /Snapshot .* written|Snapshot web2:/.test(document.getElementById("notice").textContent +
