@@ -3,17 +3,22 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "api/ws_frame.h"
 #include "base/file.h"
 #include "base/log.h"
+
+#define WS_SMALL_FRAME 4096 /* console output is read in pieces of this size */
 
 struct ws_bridge {
     struct ws_bridges *set;
@@ -74,12 +79,16 @@ static int send_all(struct ws_bridge *b, const uint8_t *buf, size_t len)
     return 0;
 }
 
+/* One frame; a small one in one write (two would wait for the peer's delayed ACK: Nagle). */
 static int send_frame(struct ws_bridge *b, uint8_t op, const void *payload, size_t len)
 {
-    uint8_t h[WS_HEADER_MAX];
-    size_t hl = ws_header_write(h, op, len);
+    uint8_t f[WS_HEADER_MAX + WS_SMALL_FRAME];
+    size_t hl = ws_header_write(f, op, len);
 
-    return send_all(b, h, hl) ?: send_all(b, payload, len);
+    if (len > WS_SMALL_FRAME)
+        return send_all(b, f, hl) ?: send_all(b, payload, len);
+    memcpy(f + hl, payload, len);
+    return send_all(b, f, hl + len);
 }
 
 static void send_close(struct ws_bridge *b, unsigned code, const char *why)
@@ -133,7 +142,7 @@ static void *bridge_main(void *arg)
 {
     struct ws_bridge *b = arg;
     struct ws_bridges *s = b->set;
-    uint8_t out[4096];
+    uint8_t out[WS_SMALL_FRAME];
     bool end = false;
 
     for (size_t off = 0; off < b->backlog_len && !end; off += 32768) {
@@ -227,7 +236,9 @@ int ws_bridge_start(struct ws_bridges *s, int sock, int fd, char *backlog, size_
         err = -errno;
         goto fail;
     }
-    /* the socket may come non-blocking; send_all copes with that, reads are after poll */
+    /* the socket may come non-blocking; send_all copes with that, reads are after poll. Console
+     * output is many small frames: no Nagle delays (a unix socketpair under TLS refuses it) */
+    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 256 << 10);

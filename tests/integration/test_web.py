@@ -200,6 +200,47 @@ def check_auth(r, d, token):
     return sess
 
 
+def measure_roundtrips(r, d, w):
+    """Console round trips (a command sent to its answer back), 20 each: over the daemon's
+    WebSocket, and on the shim's socket directly (the peer: what `vessel console` uses).
+    Printed, never asserted."""
+    sock_path = os.path.join(d.state, "vms", d.req("GET", "/v1/vms/web1")[1]["id"] + ".sock")
+    direct = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    direct.connect(sock_path)
+    got = {"buf": b""}
+
+    def via_direct(cmd, want):
+        direct.sendall(cmd)
+        end = time.time() + 10 * SCALE
+        while want not in got["buf"] and time.time() < end:
+            rr, _, _ = select.select([direct], [], [], 0.1)
+            if rr:
+                got["buf"] += direct.recv(65536)
+        return want in got["buf"]
+
+    def via_ws(cmd, want):
+        w.send(WsClient.frame(2, cmd))
+        return w.pump(lambda c: want in c.data, 10)
+
+    res = {}
+    for name, fn in (("websocket", via_ws), ("shim_socket", via_direct)):
+        ms = []
+        for i in range(20):
+            want = ("%s-%d" % (name[:2], i * 13)).encode()
+            t0 = time.perf_counter()
+            if not fn(b"echo %s-$((%d*13))\n" % (name[:2].encode(), i), want):
+                break
+            ms.append((time.perf_counter() - t0) * 1000)
+        ms.sort()
+        res[name] = ms[len(ms) // 2] if len(ms) == 20 else None
+    direct.close()
+    ok = all(res.values())
+    r.check("console round trips over the WebSocket and the shim's socket (20 each)", ok, res)
+    if ok:
+        print("measure console_roundtrip_ms_median websocket %.2f shim_socket %.2f ratio %.2f"
+              % (res["websocket"], res["shim_socket"], res["websocket"] / res["shim_socket"]), flush=True)
+
+
 def check_websocket(r, d, token, sess):
     path = "/v1/vms/web1/console"
     bearer = {"Authorization": "Bearer " + token}
@@ -224,6 +265,7 @@ def check_websocket(r, d, token, sess):
     w.send(WsClient.frame(1, b"echo ws-$((5*9))", fin=False) + WsClient.frame(0, b"\n"))
     r.check("input in a fragmented message reaches the guest, its answer comes back",
             w.pump(lambda c: b"ws-45" in c.data, 20), w.data[-300:])
+    measure_roundtrips(r, d, w)
     w.close()
 
     hostile = [
@@ -376,6 +418,11 @@ def main():
             time.sleep(0.2)
         r.check("the guest boots to its shell prompt", time.time() < end)
         check_websocket(r, d, token, sess)
+        # a line the guest prints before the browser opens its page: the page must show it
+        w = WsClient(d.port, "/v1/vms/web1/console", {"Authorization": "Bearer " + token})
+        w.send(WsClient.frame(2, b"echo before-page-$((6*7))\n"))
+        r.check("a line printed before the page opens", w.pump(lambda c: b"before-page-42" in c.data, 20))
+        w.close()
         measures = run_browser(r, d, token, shots)
         images = os.path.join(d.state, "images")
         snaps = [f for f in os.listdir(images) if f.startswith("web2-")] if os.path.isdir(images) else []
@@ -393,7 +440,7 @@ def main():
                 log[log.find("Sanitizer") - 200:][:2000] if "Sanitizer" in log else "")
         print("     daemon log: %s" % os.path.join(tmp, "serve.log"), flush=True)
     for k, v in sorted(measures.items()):
-        print("measure %s %s" % (k, v))
+        print("measure browser %s %s" % (k, v))
     print("     screenshots: %s/web-*.png" % shots)
     print("web test: %.1f s" % (time.time() - t0))
     print("%d passed, %d failed" % (r.passed, r.failed))
