@@ -34,16 +34,24 @@ class Graph {
     g.clearRect(0, 0, c.width, c.height);
     g.strokeStyle = "#dde1e6";
     g.strokeRect(0.5, 0.5, c.width - 1, c.height - 1);
+    // the x scale grows with the samples up to HISTORY, so that a new page shows a line at once
+    const span = Math.max(30, ...this.series.map((s) => s.length)) - 1;
     this.series.forEach((s, k) => {
-      g.strokeStyle = k ? "#b06000" : this.color;
+      if (!s.length) return;
+      const xy = s.map((v, i) => [c.width - (s.length - 1 - i) * (c.width / span),
+                                  c.height - 2 - ((v || 0) / max) * (c.height - 4)]);
       g.beginPath();
-      s.forEach((v, i) => {
-        const x = c.width - (s.length - 1 - i) * (c.width / (HISTORY - 1));
-        const y = c.height - 2 - ((v || 0) / max) * (c.height - 4);
-        if (i) g.lineTo(x, y);
-        else g.moveTo(x, y);
-      });
+      xy.forEach(([x, y], i) => (i ? g.lineTo(x, y) : g.moveTo(x, y)));
+      g.strokeStyle = k ? "#b06000" : this.color;
+      g.lineWidth = 1.5;
       g.stroke();
+      if (!k) { // the area under the first line
+        g.lineTo(xy[xy.length - 1][0], c.height);
+        g.lineTo(xy[0][0], c.height);
+        g.closePath();
+        g.fillStyle = this.color + "22";
+        g.fill();
+      }
     });
   }
 }
