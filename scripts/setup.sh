@@ -33,6 +33,7 @@ packages=(
     qemu-system-x86 e2fsprogs
     nettle-dev
     libseccomp-dev openssl
+    chromium fonts-dejavu-core
 )
 # The OpenAPI linter needs Node.js with npm. A machine may already carry its own Node.js (a
 # nodesource build bundles npm and conflicts with Debian's npm package): take Debian's only
@@ -102,6 +103,10 @@ fi
 # The OpenAPI linter the test suite runs (npm's @redocly/cli, outside the work tree).
 step "install the OpenAPI linter (scripts/lint-openapi.sh --install-only)"
 scripts/lint-openapi.sh --install-only
+
+# The web console's npm packages (xterm.js, and playwright-core for its browser test).
+step "install the web console's npm packages (scripts/setup-web.sh)"
+scripts/setup-web.sh
 
 if [[ $fetch == 1 ]]; then
     step "fetch riscv64 guest artifacts (scripts/fetch-guest.sh)"

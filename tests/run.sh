@@ -24,6 +24,9 @@
 #                between two daemons over loopback; its x86 part runs in the x86 step)
 #                and test_sandbox.py (jailed VM processes, image locks against each other and
 #                qemu-img, the API's path policy, slow clients, TCP authentication)
+#                and test_web.py (the web console in Debian's chromium through playwright-core:
+#                login, the VM list and buttons, graphs, the console over a WebSocket; hostile
+#                WebSocket frames; screenshots in build/test-logs/web-*.png)
 #                and test_cluster.py (issue 12: a 3-host Pacemaker lab in namespaces: placement,
 #                load-triggered live migration, failover, quorum loss, lab down; root only)
 #   x86          everything on the kvm engine, through tests/nested/x86_suite.py: directly
@@ -161,6 +164,7 @@ step_integration() {
     run_counted "integration qcow2 (qemu-img)" python3 tests/integration/test_qcow2.py
     run_counted "integration disk tools (qemu-img)" python3 tests/integration/test_disk_tools.py
     run_counted "integration daemon (vessel serve)" python3 tests/integration/test_daemon.py
+    run_counted "integration web console (vessel serve, chromium)" python3 tests/integration/test_web.py
     # two daemons on this host: POST .../migrate, GET/DELETE .../migration, incoming VMs
     run_counted "integration daemon migrate (vessel serve)" python3 tests/integration/test_daemon_migrate.py
     # jailed VM processes, image locks, the API's path policy, concurrency and authentication

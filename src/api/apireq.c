@@ -31,6 +31,7 @@ const struct api_route_def api_routes[ROUTE_COUNT] = {
     {"GET", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_GET, ST_ACTION},
     {"DELETE", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_CANCEL, ST_ACTION},
     {"GET", "/v1/vms/{id}/stats", ROUTE_VM_STATS, "200 401 404 409 413 500"},
+    {"GET", "/v1/vms/{id}/console", ROUTE_VM_CONSOLE, "101 401 403 404 409 413 426 500"},
     {"GET", "/metrics", ROUTE_METRICS, "200 401 413 500"},
 };
 

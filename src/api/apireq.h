@@ -16,6 +16,7 @@
  *   409 insufficient_capacity  not enough free vCPUs or memory (the message says what is free)
  *   409 disk_in_use     another VM's definition writes that disk image
  *   401 unauthorized    (TCP listener) no or wrong credentials (api/http.h)
+ *   426 upgrade_required  GET .../console without a valid WebSocket handshake
  *   403 forbidden       a path outside the directories the daemon lets clients use
  *   413 too_large       the request body exceeds API_BODY_MAX
  *   501 unsupported     the VM or host lacks what the request needs
@@ -81,6 +82,7 @@ enum api_route {
     ROUTE_VM_MIGRATION_GET,
     ROUTE_VM_MIGRATION_CANCEL,
     ROUTE_VM_STATS,
+    ROUTE_VM_CONSOLE,
     ROUTE_METRICS,
     ROUTE_COUNT
 };

@@ -9,10 +9,18 @@
  * body, within API_HTTP_REQUEST_S of the connection's start or of its previous answer, however
  * slowly it trickles in (a watchdog shuts the connection down), and a connection silent for
  * API_HTTP_TIMEOUT_S is closed. Bodies over API_BODY_MAX get 413. On TCP, a request without
- * valid credentials gets 401 before its body is read. */
+ * valid credentials gets 401 before its body is read.
+ *
+ * The web console (docs/web.md) rides on the same listeners: "GET /" redirects to /ui/. On TCP
+ * the token also opens a browser session (api/http_auth.h): POST /ui/login with the token as
+ * the body sets the session cookie, POST /ui/logout clears it; /ui/login, /ui/static/ and
+ * /ui/vendor/ need no credentials (they hold no data); another /ui/ page without them
+ * redirects to /ui/login. Upgraded connections (WebSockets) are bridged on threads of their
+ * own, ended before the server stops. */
 #ifndef VESSEL_API_HTTP_H
 #define VESSEL_API_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define API_HTTP_TIMEOUT_S 10
@@ -27,6 +35,15 @@ struct api_reply {
     int status;
     char *json;
     const char *content_type; /* NULL: application/json */
+    size_t len;               /* nonzero: json holds len bytes, sent as they are (a file) */
+    const char *location;     /* a redirect's Location (static), or NULL */
+    /* A WebSocket: with upgrade set (status 101), a request that is a valid WebSocket
+     * handshake is answered 101 and bridged to upgrade_fd (api/ws_bridge.h), after the
+     * backlog (malloc'd, or NULL); any other request gets 426. The server takes both. */
+    bool upgrade;
+    int upgrade_fd;
+    char *backlog;
+    size_t backlog_len;
 };
 
 typedef void (*api_handler_fn)(void *opaque, const char *method, const char *url, const char *body,

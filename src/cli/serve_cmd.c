@@ -34,6 +34,13 @@ static const char usage_serve[] =
     "                     readable by others\n"
     "  --tls-cert FILE --tls-key FILE   HTTPS on the TCP listener (PEM)\n"
     "  --tls-client-ca FILE  require a client certificate signed by this CA (PEM)\n"
+    "  --web-dir DIR      the web console's pages (default: web/ beside the binary's\n"
+    "                     directory, i.e. the source tree's); the console is at /ui/ on\n"
+    "                     both listeners: open http://ADDR:PORT/ui/ and log in with the token\n"
+    "                     (docs/web.md)\n"
+    "  --web-vendor DIR   the npm packages the pages use (xterm.js), installed by\n"
+    "                     scripts/setup-web.sh (default\n"
+    "                     ${VESSEL_TOOLS:-$HOME/.cache/vessel-tools}/web/node_modules)\n"
     "  --jail-uids FIRST-LAST  each VM process runs as a free uid of this range (default\n"
     "                     900000000-900065535), gid the same number unless --jail-gid\n"
     "  --jail-gid GID     one group for every VM process\n"
@@ -70,6 +77,8 @@ int cli_serve(int argc, char **argv)
         {"jail-uids", required_argument, NULL, 'U'},
         {"jail-gid", required_argument, NULL, 'g'},
         {"no-jail", no_argument, NULL, 'n'},
+        {"web-dir", required_argument, NULL, 'W'},
+        {"web-vendor", required_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -117,6 +126,8 @@ int cli_serve(int argc, char **argv)
         case 'K': cfg.tls_key = optarg; break;
         case 'R': cfg.tls_client_ca = optarg; break;
         case 'n': cfg.jail = false; break;
+        case 'W': cfg.web_dir = optarg; break;
+        case 'V': cfg.web_vendor = optarg; break;
         case 'g':
             if (args_parse_int(optarg, 1, 0x7ffffffe, &n))
                 return usage_error("--jail-gid %s: expected a group number", optarg);

@@ -26,9 +26,11 @@
 #include "host/serve_setup.h"
 #include "host/vm_events.h"
 #include "host/vm_ops.h"
+#include "host/web_ui.h"
 #include "state/snapconfig.h"
 
 static struct vm_host host;
+static struct web_ui web;
 
 static char *error_json(const struct api_error *e)
 {
@@ -352,7 +354,20 @@ static void on_request(void *opaque, const char *method, const char *url, const 
     enum api_route route;
     char id[API_NAME_MAX];
 
+    if (web_ui_reply(&web, method, url, r)) /* the web console's pages: no VM state */
+        goto reply;
     pthread_mutex_lock(&host.lock);
+    if (!api_route_match(method, url, &route, id, &e) && route == ROUTE_VM_CONSOLE) {
+        struct host_vm *v = registry_find(&host.reg, id);
+        if (v)
+            registry_refresh(&host.reg, v);
+        r->status = v ? web_console_open(&host.reg, v, r, &e)
+                      : api_error_set(&e, 404, "not_found", "no VM with id or name '%s'", id);
+        pthread_mutex_unlock(&host.lock);
+        if (r->status != 101)
+            r->json = error_json(&e);
+        return;
+    }
     if (!api_route_match(method, url, &route, id, &e) && route == ROUTE_METRICS) {
         r->json = host_metrics_text(&host); /* lets go of the lock while it asks the VMs */
         pthread_mutex_unlock(&host.lock);
@@ -375,6 +390,13 @@ static void on_request(void *opaque, const char *method, const char *url, const 
         r->json = json_dumps(out, API_JSON_FLAGS);
     }
     json_decref(out);
+    return;
+reply:
+    if (!r->json) {
+        api_error_set(&e, 500, "internal", "out of memory");
+        r->status = 500;
+        r->json = error_json(&e);
+    }
 }
 
 static int mkdir_parent(const char *path)
@@ -456,6 +478,7 @@ int host_serve(const struct serve_config *c)
         registry_close(&host.reg);
         return 1;
     }
+    web_ui_setup(&web, c->web_dir, c->web_vendor, host.self);
     cgroup_detect(&host.cg);
     if (!host.cg.version)
         log_warn("serve: no usable cgroups (%s): VMs run without CPU and memory limits",
@@ -476,7 +499,9 @@ int host_serve(const struct serve_config *c)
     }
     policy_dirs_text(&host.policy, dirs, sizeof(dirs));
     if (c->listen)
-        fprintf(stderr, "vessel serve: listening on TCP %s (port %d), with authentication\n",
+        fprintf(stderr,
+                "vessel serve: listening on TCP %s (port %d), with authentication; web console "
+                "at /ui/\n",
                 c->listen, api_http_tcp_port(http));
     fprintf(stderr,
             "vessel serve: listening on %s, state in %s, %d VMs known; clients may use files in "

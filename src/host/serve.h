@@ -22,6 +22,8 @@ struct serve_config {
     /* A TCP listener (ADDR:PORT) and its authentication: a bearer token from a file and/or
      * TLS with client certificates (PEM files); at least one of the two. */
     const char *listen, *token_file, *tls_cert, *tls_key, *tls_client_ca;
+    /* The web console's pages and xterm.js (host/web_ui.h); NULL: the defaults. */
+    const char *web_dir, *web_vendor;
     bool jail;                               /* VM processes jailed (host/jail.h); default on */
     uint32_t jail_uid_first, jail_uid_count; /* 0, 0: the default range */
     int64_t jail_gid;                        /* -1: each VM's uid number */
