@@ -21,6 +21,7 @@
 #include "board/board.h"
 #include "host/jail.h"
 #include "vm/migrate.h"
+#include "vm/migrate_tls.h"
 #include "vm/seccomp.h"
 #include "vm/vm.h"
 
@@ -508,6 +509,13 @@ int cli_run(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    /* GnuTLS for migration (vm/migrate_tls.h): loaded and its priorities built while the
+     * library and /etc/gnutls are still there and every system call allowed */
+    if ((cfg.jail.on || cfg.seccomp) && mig_tls_preload()) {
+        fputs("vessel: a sandboxed VM needs GnuTLS to migrate (see above)\n", stderr);
+        vm_config_free(&cfg);
+        return VM_STATUS_USAGE;
+    }
     if (cfg.jail.on && (st = host_jail_enter(&cfg))) {
         vm_config_free(&cfg);
         return st;
