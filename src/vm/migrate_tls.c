@@ -57,6 +57,7 @@ static struct {
     int (*prf_rfc5705)(gnutls_session_t, size_t, const char *, size_t, const char *, size_t,
                        char *);
     int (*bye)(gnutls_session_t, gnutls_close_request_t);
+    int (*alert_send_appropriate)(gnutls_session_t, int);
     const char *(*strerror)(int);
     gnutls_alert_description_t (*alert_get)(gnutls_session_t);
     const char *(*alert_get_name)(gnutls_alert_description_t);
@@ -93,6 +94,7 @@ static const char *const tls_names[] = {
     "gnutls_record_get_direction",
     "gnutls_prf_rfc5705",
     "gnutls_bye",
+    "gnutls_alert_send_appropriate",
     "gnutls_strerror",
     "gnutls_alert_get",
     "gnutls_alert_get_name",
@@ -116,7 +118,7 @@ struct mig_tls {
     gnutls_psk_client_credentials_t ccred;
     gnutls_psk_server_credentials_t scred;
     int fd;
-    bool server, got_bytes;
+    bool server, got_bytes, done;
     uint8_t psk[PSK_LEN];
     uint8_t first[8]; /* the peer's first bytes, to name a peer that does not speak TLS */
     size_t nfirst;
@@ -155,8 +157,8 @@ static void derive_psk(const char *secret, size_t slen, uint8_t psk[PSK_LEN])
                  (const uint8_t *)secret, prk);
     hmac_sha256_set_key(&h, sizeof(prk), prk);
     hkdf_expand(&h, (nettle_hash_update_func *)hmac_sha256_update,
-                (nettle_hash_digest_func *)hmac_sha256_digest, SHA256_DIGEST_SIZE,
-                strlen(PSK_INFO), (const uint8_t *)PSK_INFO, PSK_LEN, psk);
+                (nettle_hash_digest_func *)hmac_sha256_digest, SHA256_DIGEST_SIZE, strlen(PSK_INFO),
+                (const uint8_t *)PSK_INFO, PSK_LEN, psk);
     hmac256_wipe(prk, sizeof(prk));
     hmac256_wipe(&h, sizeof(h));
 }
@@ -182,8 +184,8 @@ static ssize_t pull(gnutls_transport_ptr_t p, void *buf, size_t len)
     ssize_t n = recv(t->fd, buf, len, 0);
 
     if (n > 0) {
-        size_t k = (size_t)n < sizeof(t->first) - t->nfirst ? (size_t)n
-                                                            : sizeof(t->first) - t->nfirst;
+        size_t k =
+            (size_t)n < sizeof(t->first) - t->nfirst ? (size_t)n : sizeof(t->first) - t->nfirst;
         memcpy(t->first + t->nfirst, buf, k);
         t->nfirst += k;
         t->got_bytes = true;
@@ -267,7 +269,8 @@ void mig_tls_free(struct mig_tls *t)
     if (!t)
         return;
     if (t->s) {
-        tls.bye(t->s, GNUTLS_SHUT_WR); /* non-blocking: one try */
+        if (t->done)
+            tls.bye(t->s, GNUTLS_SHUT_WR); /* non-blocking: one try */
         tls.deinit(t->s);
     }
     if (t->scred)
@@ -293,6 +296,11 @@ static int handshake_failed(struct mig_tls *t, int r, char *why, size_t whylen)
 {
     const char *peer = t->server ? "the peer" : "the destination";
 
+    if (t->nfirst && t->nfirst < sizeof(t->first)) { /* the rest of its first bytes, if sent */
+        ssize_t n = recv(t->fd, t->first + t->nfirst, sizeof(t->first) - t->nfirst, MSG_DONTWAIT);
+        if (n > 0)
+            t->nfirst += (size_t)n;
+    }
     if (t->nfirst && t->first[0] != 0x16) { /* not a TLS handshake record */
         bool old = t->nfirst >= 8 && !memcmp(t->first, MIG_AUTH_MAGIC, 8);
         snprintf(why, whylen, "%s does not speak TLS%s", peer,
@@ -301,6 +309,8 @@ static int handshake_failed(struct mig_tls *t, int r, char *why, size_t whylen)
                      : (t->server ? " (not a migration source)" : " (not a Vessel destination)"));
         return -EPROTO;
     }
+    if (r != GNUTLS_E_FATAL_ALERT_RECEIVED)
+        tls.alert_send_appropriate(t->s, r); /* the peer learns why, not only that */
     if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PUSH_ERROR ||
         r == GNUTLS_E_PULL_ERROR) {
         snprintf(why, whylen, "the TLS handshake: %s closed the connection%s", peer,
@@ -325,6 +335,7 @@ int mig_tls_handshake_step(struct mig_tls *t, char *why, size_t whylen)
         return -EAGAIN;
     if (r < 0)
         return handshake_failed(t, r, why, whylen);
+    t->done = true;
     return 0;
 }
 
