@@ -163,6 +163,7 @@ step_integration() {
     run_counted "integration snapshot (vessel)" python3 tests/integration/test_snapshot.py
     run_counted "integration migrate (vessel)" python3 tests/integration/test_migrate.py
     run_counted "integration migrate-auth (vessel)" python3 tests/integration/test_migrate_auth.py
+    run_counted "integration migrate-tls (vessel)" python3 tests/integration/test_migrate_tls.py
     run_counted "integration clones (vessel)" python3 tests/integration/test_clone.py
     # x86 test guest on kvm: snapshot, restore, refusals (prints SKIP without /dev/kvm)
     run_counted "integration x86 snapshot (kvm)" python3 tests/integration/test_x86_snapshot.py

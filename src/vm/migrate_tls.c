@@ -301,7 +301,10 @@ static int handshake_failed(struct mig_tls *t, int r, char *why, size_t whylen)
         if (n > 0)
             t->nfirst += (size_t)n;
     }
-    if (t->nfirst && t->first[0] != 0x16) { /* not a TLS handshake record */
+    /* a TLS record starts with its type (change_cipher_spec 20, alert 21, handshake 22,
+     * application_data 23) and major version 3 */
+    if (t->nfirst &&
+        (t->first[0] < 20 || t->first[0] > 23 || (t->nfirst > 1 && t->first[1] != 3))) {
         bool old = t->nfirst >= 8 && !memcmp(t->first, MIG_AUTH_MAGIC, 8);
         snprintf(why, whylen, "%s does not speak TLS%s", peer,
                  old ? ": it speaks the plaintext migration handshake of an older Vessel "
