@@ -33,6 +33,7 @@ packages=(
     qemu-system-x86 e2fsprogs
     nettle-dev
     libseccomp-dev openssl
+    libgnutls28-dev
 )
 # The OpenAPI linter needs Node.js with npm. A machine may already carry its own Node.js (a
 # nodesource build bundles npm and conflicts with Debian's npm package): take Debian's only
