@@ -25,6 +25,7 @@
 #define EXPORTER_LABEL "EXPORTER-vessel-migration-1"
 #define PSK_LEN        32
 #define RECORD_MAX     16384 /* TLS's largest record payload */
+#define PULL_BUF       (256u << 10)
 /* TLS 1.3 only; the only key exchange a PSK with ECDHE (psk_dhe_ke): a recorded migration
  * stays secret even if the secret leaks later. No certificates, no plain-PSK mode. */
 #define PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:-KX-ALL:+ECDHE-PSK"
@@ -49,6 +50,7 @@ static struct {
     void (*transport_set_ptr)(gnutls_session_t, gnutls_transport_ptr_t);
     void (*transport_set_push)(gnutls_session_t, gnutls_push_func);
     void (*transport_set_pull)(gnutls_session_t, gnutls_pull_func);
+    void (*transport_set_pull_timeout)(gnutls_session_t, gnutls_pull_timeout_func);
     void (*handshake_set_timeout)(gnutls_session_t, unsigned int);
     int (*handshake)(gnutls_session_t);
     ssize_t (*record_recv)(gnutls_session_t, void *, size_t);
@@ -87,6 +89,7 @@ static const char *const tls_names[] = {
     "gnutls_transport_set_ptr",
     "gnutls_transport_set_push_function",
     "gnutls_transport_set_pull_function",
+    "gnutls_transport_set_pull_timeout_function",
     "gnutls_handshake_set_timeout",
     "gnutls_handshake",
     "gnutls_record_recv",
@@ -122,6 +125,10 @@ struct mig_tls {
     uint8_t psk[PSK_LEN];
     uint8_t first[8]; /* the peer's first bytes, to name a peer that does not speak TLS */
     size_t nfirst;
+    /* What one recv() brought and GnuTLS has not asked for yet: it reads a record's header and
+     * then its body, and a syscall for each would cost more than the decryption. */
+    size_t in_off, in_len;
+    uint8_t in[PULL_BUF];
 };
 
 int mig_tls_preload(void)
@@ -181,16 +188,39 @@ static int server_key(gnutls_session_t s, const char *identity, gnutls_datum_t *
 static ssize_t pull(gnutls_transport_ptr_t p, void *buf, size_t len)
 {
     struct mig_tls *t = p;
-    ssize_t n = recv(t->fd, buf, len, 0);
+    size_t n;
 
-    if (n > 0) {
-        size_t k =
-            (size_t)n < sizeof(t->first) - t->nfirst ? (size_t)n : sizeof(t->first) - t->nfirst;
-        memcpy(t->first + t->nfirst, buf, k);
-        t->nfirst += k;
+    if (t->in_off == t->in_len) {
+        ssize_t r = recv(t->fd, t->in, sizeof(t->in), 0);
+        if (r <= 0)
+            return r;
+        if (t->nfirst < sizeof(t->first)) {
+            size_t k =
+                (size_t)r < sizeof(t->first) - t->nfirst ? (size_t)r : sizeof(t->first) - t->nfirst;
+            memcpy(t->first + t->nfirst, t->in, k);
+            t->nfirst += k;
+        }
         t->got_bytes = true;
+        t->in_off = 0;
+        t->in_len = (size_t)r;
     }
-    return n;
+    n = len < t->in_len - t->in_off ? len : t->in_len - t->in_off;
+    memcpy(buf, t->in + t->in_off, n);
+    t->in_off += n;
+    return (ssize_t)n;
+}
+
+/* Whether pull has bytes within ms (GnuTLS's default would take the pointer for an fd). */
+static int pull_timeout(gnutls_transport_ptr_t p, unsigned int ms)
+{
+    struct mig_tls *t = p;
+    struct pollfd pfd = {.fd = t->fd, .events = POLLIN};
+    int r;
+
+    if (t->in_off < t->in_len)
+        return 1;
+    r = poll(&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+    return r < 0 ? -1 : r;
 }
 
 static ssize_t push(gnutls_transport_ptr_t p, const void *buf, size_t len)
@@ -213,8 +243,9 @@ int mig_tls_new(struct mig_tls **out, int fd, bool server, const char *secret, s
     }
     fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-        snprintf(why, whylen, "fcntl on the migration socket: %s", strerror(errno));
-        return -errno;
+        int err = -errno;
+        snprintf(why, whylen, "fcntl on the migration socket: %s", strerror(-err));
+        return err;
     }
     t = calloc(1, sizeof(*t));
     if (!t) {
@@ -233,6 +264,7 @@ int mig_tls_new(struct mig_tls **out, int fd, bool server, const char *secret, s
     tls.session_set_ptr(t->s, t);
     tls.transport_set_ptr(t->s, t);
     tls.transport_set_pull(t->s, pull);
+    tls.transport_set_pull_timeout(t->s, pull_timeout);
     tls.transport_set_push(t->s, push);
     tls.handshake_set_timeout(t->s, GNUTLS_INDEFINITE_TIMEOUT); /* our deadlines bound it */
     if ((r = tls.priority_set(t->s, prio)) < 0)
