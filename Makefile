@@ -14,9 +14,10 @@ endif
 
 CC      ?= cc
 CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -Isrc $(OPTFLAGS) $(EXTRA_CFLAGS)
-# libslirp (`--net user`) and libmicrohttpd (`vessel serve`) are not linked: they are loaded
-# when first used (src/base/dynlib.c), so that other VM processes start without them and
-# their dependencies (glib, gnutls). Their -dev packages provide the headers.
+# libslirp (`--net user`), libmicrohttpd (`vessel serve`) and GnuTLS (live migration's TLS,
+# src/vm/migrate_tls.c) are not linked: they are loaded when first used (src/base/dynlib.c),
+# so that other VM processes start without them and their dependencies (glib, p11-kit...).
+# Their -dev packages (libslirp-dev, libmicrohttpd-dev, libgnutls28-dev) provide the headers.
 LDLIBS  := -lfdt -lz -lzstd -ljansson -lseccomp -lnettle -ldl -lpthread
 # On x86-64 the rv64 FPU needs libm only without FMA3 and loads it then (fpu.c); elsewhere its
 # <fenv.h> path links it.

@@ -34,6 +34,7 @@ packages=(
     nettle-dev
     libseccomp-dev openssl
     chromium fonts-dejavu-core
+    libgnutls28-dev
 )
 # The OpenAPI linter needs Node.js with npm. A machine may already carry its own Node.js (a
 # nodesource build bundles npm and conflicts with Debian's npm package): take Debian's only

@@ -160,6 +160,7 @@ step_integration() {
     run_counted "integration snapshot (vessel)" python3 tests/integration/test_snapshot.py
     run_counted "integration migrate (vessel)" python3 tests/integration/test_migrate.py
     run_counted "integration migrate-auth (vessel)" python3 tests/integration/test_migrate_auth.py
+    run_counted "integration migrate-tls (vessel)" python3 tests/integration/test_migrate_tls.py
     run_counted "integration clones (vessel)" python3 tests/integration/test_clone.py
     run_counted "integration qcow2 (qemu-img)" python3 tests/integration/test_qcow2.py
     run_counted "integration disk tools (qemu-img)" python3 tests/integration/test_disk_tools.py

@@ -21,6 +21,7 @@
 #include "board/board.h"
 #include "host/jail.h"
 #include "vm/migrate.h"
+#include "vm/migrate_tls.h"
 #include "vm/seccomp.h"
 #include "vm/vm.h"
 
@@ -137,7 +138,8 @@ static const char usage_run[] =
     "                     bytes of text in a file only its owner can read (mode 0600);\n"
     "                     `vessel migrate --secret-file` on the source gives the same one.\n"
     "                     A connection that does not prove it knows it is dropped and the\n"
-    "                     wait goes on\n"
+    "                     wait goes on. The migration runs in a TLS 1.3 session keyed by\n"
+    "                     the secret (always encrypted)\n"
     "  --incoming-timeout SECONDS\n"
     "                     with --incoming: receive the VM within SECONDS of starting to\n"
     "                     listen, waiting for the source included (default 3600)\n"
@@ -509,6 +511,13 @@ int cli_run(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    /* GnuTLS for migration (vm/migrate_tls.h): loaded and its priorities built while the
+     * library and /etc/gnutls are still there and every system call allowed */
+    if ((cfg.jail.on || cfg.seccomp) && mig_tls_preload()) {
+        fputs("vessel: a sandboxed VM needs GnuTLS to migrate (see above)\n", stderr);
+        vm_config_free(&cfg);
+        return VM_STATUS_USAGE;
+    }
     if (cfg.jail.on && (st = host_jail_enter(&cfg))) {
         vm_config_free(&cfg);
         return st;

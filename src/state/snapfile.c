@@ -36,7 +36,8 @@ uint32_t snap_crc(uint32_t c, const void *data, uint64_t len)
 
 static int write_all(struct snap_writer *w, const void *buf, uint64_t len)
 {
-    int err = file_write_all(w->fd, buf, (size_t)len);
+    int err = w->send ? w->send(w->send_opaque, buf, (size_t)len)
+                      : file_write_all(w->fd, buf, (size_t)len);
 
     if (!err)
         w->pos += len;
@@ -129,6 +130,18 @@ int snap_writer_open_mac(struct snap_writer *w, int fd, const char *engine, cons
     w->fd = fd;
     w->dirfd = -1;
     w->mac = mac;
+    return write_file_header(w, engine, arch);
+}
+
+int snap_writer_open_send(struct snap_writer *w, int (*send)(void *, const void *, size_t),
+                          void *send_opaque, const char *engine, const char *arch,
+                          struct snap_mac *mac)
+{
+    memset(w, 0, sizeof(*w));
+    w->fd = w->dirfd = -1;
+    w->mac = mac;
+    w->send = send;
+    w->send_opaque = send_opaque;
     return write_file_header(w, engine, arch);
 }
 

@@ -39,6 +39,10 @@ struct snap_writer {
     int dirfd;
     char *base, *tmp_base;
     struct snap_mac *mac; /* a stream with a tag after each unit (below), or NULL */
+    /* A stream that goes through a channel instead of fd (a TLS session): every write is
+     * send(send_opaque, buf, len), 0 or -errno. NULL: write() on fd. */
+    int (*send)(void *send_opaque, const void *buf, size_t len);
+    void *send_opaque;
 };
 
 /* A stream's integrity (migration): after its file header and after every section the writer
@@ -73,6 +77,10 @@ int snap_writer_open_fd(struct snap_writer *w, int fd, const char *engine, const
 /* The same, with every header and section followed by mac's tag. */
 int snap_writer_open_mac(struct snap_writer *w, int fd, const char *engine, const char *arch,
                          struct snap_mac *mac);
+/* The same through send (see struct snap_writer) instead of a file descriptor. */
+int snap_writer_open_send(struct snap_writer *w, int (*send)(void *, const void *, size_t),
+                          void *send_opaque, const char *engine, const char *arch,
+                          struct snap_mac *mac);
 int snap_write_section(struct snap_writer *w, enum snap_type type, uint32_t instance,
                        const char *name, const void *data, uint64_t len);
 /* A section whose payload is a (alen bytes) followed by b (blen bytes), e.g. a SNAP_PAGES

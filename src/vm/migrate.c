@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "base/thread.h"
 #include "vm/migrate_auth.h"
+#include "vm/migrate_tls.h"
 #include "vm/migrate_link.h"
 #include "vm/snapshot.h"
 
@@ -410,10 +411,12 @@ static void *migration_main(void *arg)
         fail(mg, -ECANCELED, "cancelled");
         goto out;
     }
-    /* Nothing of the VM goes out before the destination has proved it knows the secret. */
+    /* Nothing of the VM goes out before the destination has proved it knows the secret, and
+     * nothing at all outside the TLS session keyed by it. */
     mig_chan_init(&mg->ch, fd, mg->p.timeout_ms, 0);
     mig_chan_phase(&mg->ch, mg->p.timeout_ms);
-    err = mig_auth_connect(&mg->ch, mg->p.secret, strlen(mg->p.secret), why, sizeof(why));
+    err = mig_tls_client(&mg->ch, mg->p.secret, strlen(mg->p.secret), mg->p.host, mg->p.port, why,
+                         sizeof(why));
     if (err) {
         if (atomic_load(&mg->cancel))
             fail(mg, -ECANCELED, "cancelled");
@@ -426,7 +429,8 @@ static void *migration_main(void *arg)
         fail(mg, -ENOMEM, "out of memory");
         goto out;
     }
-    err = snap_writer_open_mac(&mg->w, fd, mg->vm.engine, mg->vm.arch, &mg->ch.stream);
+    err = snap_writer_open_send(&mg->w, mig_send_fn, &mg->ch, mg->vm.engine, mg->vm.arch,
+                                &mg->ch.stream);
     if (!err)
         err = snap_write_section(&mg->w, SNAP_CONFIG, 0, "config", json, strlen(json));
     if (err) {
@@ -490,10 +494,10 @@ out:
     free(json);
     pthread_mutex_lock(&mg->lock);
     mg->in_pass = false;
+    mig_chan_wipe(&mg->ch); /* the TLS session ends before its socket closes */
     if (mg->fd >= 0)
         close(mg->fd);
     mg->fd = -1;
-    mig_chan_wipe(&mg->ch);
     hmac256_wipe(mg->p.secret, sizeof(mg->p.secret));
     mg->st.elapsed_ms = clock_now_ms() - start;
     if (mg->st.state != MIGRATE_COMPLETED) {

@@ -9,8 +9,9 @@
 
 #define LABEL "vessel-migration-1 "
 
-/* HMAC(secret, LABEL what nonce_d nonce_s) */
-static void derive(const char *secret, size_t slen, const char *what,
+/* HMAC(secret, LABEL what nonce_d nonce_s binding): binding is the TLS session's exporter
+ * value, so the handshake and its keys hold only inside the session they ran in. */
+static void derive(const struct mig_chan *c, const char *secret, size_t slen, const char *what,
                    const uint8_t nonce_d[MIG_NONCE_LEN], const uint8_t nonce_s[MIG_NONCE_LEN],
                    uint8_t out[HMAC256_LEN])
 {
@@ -21,6 +22,7 @@ static void derive(const char *secret, size_t slen, const char *what,
     hmac256_update(&h, what, strlen(what));
     hmac256_update(&h, nonce_d, MIG_NONCE_LEN);
     hmac256_update(&h, nonce_s, MIG_NONCE_LEN);
+    hmac256_update(&h, c->binding, sizeof(c->binding));
     hmac256_final(&h, out);
     hmac256_wipe(&h, sizeof(h));
 }
@@ -32,12 +34,12 @@ static void set_keys(struct mig_chan *c, const char *secret, size_t slen,
 {
     uint8_t k[HMAC256_LEN];
 
-    derive(secret, slen, "stream", nonce_d, nonce_s, k);
+    derive(c, secret, slen, "stream", nonce_d, nonce_s, k);
     hmac256_init(&c->stream.key, k, sizeof(k));
     c->stream.seq = 0;
-    derive(secret, slen, source ? "source lines" : "destination lines", nonce_d, nonce_s, k);
+    derive(c, secret, slen, source ? "source lines" : "destination lines", nonce_d, nonce_s, k);
     hmac256_init(&c->send_key, k, sizeof(k));
-    derive(secret, slen, source ? "destination lines" : "source lines", nonce_d, nonce_s, k);
+    derive(c, secret, slen, source ? "destination lines" : "source lines", nonce_d, nonce_s, k);
     hmac256_init(&c->recv_key, k, sizeof(k));
     hmac256_wipe(k, sizeof(k));
     c->send_seq = c->recv_seq = 0;
@@ -83,14 +85,14 @@ int mig_auth_accept(struct mig_chan *c, const char *secret, size_t slen,
 
     if (err)
         return err;
-    derive(secret, slen, "source", nonce_d, nonce_s, want);
+    derive(c, secret, slen, "source", nonce_d, nonce_s, want);
     ok = hmac256_equal(want, resp + 16 + MIG_NONCE_LEN, HMAC256_LEN);
     hmac256_wipe(want, sizeof(want));
     if (!ok) {
         snprintf(why, whylen, "the peer does not know the migration secret");
         return -EACCES;
     }
-    derive(secret, slen, "destination", nonce_d, nonce_s, proof);
+    derive(c, secret, slen, "destination", nonce_d, nonce_s, proof);
     set_keys(c, secret, slen, nonce_d, nonce_s, false);
     return 0;
 }
@@ -115,7 +117,7 @@ int mig_auth_connect(struct mig_chan *c, const char *secret, size_t slen, char *
         snprintf(why, whylen, "getrandom: %s", strerror(-err));
         return err;
     }
-    derive(secret, slen, "source", nonce_d, nonce_s, resp + 16 + MIG_NONCE_LEN);
+    derive(c, secret, slen, "source", nonce_d, nonce_s, resp + 16 + MIG_NONCE_LEN);
     err = mig_send_all(c, resp, sizeof(resp));
     if (!err)
         err = mig_read_exact(c, proof, sizeof(proof));
@@ -125,7 +127,7 @@ int mig_auth_connect(struct mig_chan *c, const char *secret, size_t slen, char *
                                     : strerror(-err));
         return err;
     }
-    derive(secret, slen, "destination", nonce_d, nonce_s, want);
+    derive(c, secret, slen, "destination", nonce_d, nonce_s, want);
     ok = hmac256_equal(want, proof, sizeof(proof));
     hmac256_wipe(want, sizeof(want));
     if (!ok) {

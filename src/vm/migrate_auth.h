@@ -1,14 +1,16 @@
 /* Live migration, inside: the handshake that proves to each end that the other knows the
  * migration's secret, and the keys it derives for the rest of the connection
- * (docs/migration.md, "Authentication and integrity"). Not for use elsewhere.
+ * (docs/migration.md, "Authentication and integrity"). It runs inside the connection's TLS
+ * session (vm/migrate_tls.h), B being that session's exporter value (c->binding). Not for use
+ * elsewhere.
  *
- *   destination -> source  challenge: "VMIGAUTH", le32 version 1, le32 flags 0, nonce_d (32)
- *   source -> destination  response:  "VMIGAUTH", le32 version 1, le32 flags 0, nonce_s (32),
- *                                      HMAC(secret, "vessel-migration-1 source" nonce_d nonce_s)
+ *   destination -> source  challenge: "VMIGAUTH", le32 version 2, le32 flags 0, nonce_d (32)
+ *   source -> destination  response:  "VMIGAUTH", le32 version 2, le32 flags 0, nonce_s (32),
+ *                                      HMAC(secret, "vessel-migration-1 source" nonce_d nonce_s B)
  *   destination -> source  proof:     HMAC(secret, "vessel-migration-1 destination" nonce_d
- *                                      nonce_s)
+ *                                      nonce_s B)
  *
- * Then both derive, with T = nonce_d nonce_s: the stream key HMAC(secret, "... stream" T), and
+ * Then both derive, with T = nonce_d nonce_s B: the stream key HMAC(secret, "... stream" T), and
  * one key per direction for the answer lines, HMAC(secret, "... source lines" T) and
  * "... destination lines". Nonces are fresh random bytes from each side, so a recorded
  * handshake, proof or stream is worth nothing in another connection. */
@@ -21,7 +23,7 @@
 #include "vm/migrate_link.h"
 
 #define MIG_AUTH_MAGIC    "VMIGAUTH"
-#define MIG_AUTH_VERSION  1
+#define MIG_AUTH_VERSION  2 /* 2: inside TLS, bound to its session */
 #define MIG_NONCE_LEN     32
 #define MIG_CHALLENGE_LEN (16 + MIG_NONCE_LEN)
 #define MIG_RESPONSE_LEN  (16 + MIG_NONCE_LEN + HMAC256_LEN)

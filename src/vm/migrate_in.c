@@ -311,6 +311,7 @@ int migrate_commit(struct migrate_incoming *in, const char *refusal)
 
 void migrate_incoming_close(struct migrate_incoming *in)
 {
+    mig_chan_wipe(&in->ch); /* the TLS session ends before its socket closes */
     if (in->ch.fd >= 0)
         close(in->ch.fd);
     if (in->lfd >= 0)
@@ -318,7 +319,6 @@ void migrate_incoming_close(struct migrate_incoming *in)
     if (in->state_fd >= 0)
         close(in->state_fd);
     free(in->config_json);
-    mig_chan_wipe(&in->ch);
     in->ch.fd = in->lfd = in->state_fd = -1;
     in->config_json = NULL;
 }

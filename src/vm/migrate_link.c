@@ -19,6 +19,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "vm/migrate.h"
+#include "vm/migrate_tls.h"
 
 void mig_chan_init(struct mig_chan *c, int fd, uint32_t idle_ms, double overall_ms)
 {
@@ -40,6 +41,9 @@ void mig_chan_wipe(struct mig_chan *c)
     hmac256_wipe(&c->send_key, sizeof(c->send_key));
     hmac256_wipe(&c->recv_key, sizeof(c->recv_key));
     hmac256_wipe(&c->stream, sizeof(c->stream));
+    hmac256_wipe(c->binding, sizeof(c->binding));
+    mig_tls_free(c->tls);
+    c->tls = NULL;
     c->authed = false;
 }
 
@@ -56,14 +60,11 @@ static int wait_ms(const struct mig_chan *c)
     return left < c->idle_ms ? (int)left + 1 : (int)c->idle_ms;
 }
 
-int mig_read_exact(struct mig_chan *c, void *buf, size_t len)
+int mig_chan_wait(struct mig_chan *c, short events, bool phase)
 {
-    uint8_t *p = buf;
-
-    while (len) {
-        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-        int ms = wait_ms(c), r;
-        ssize_t n;
+    for (;;) {
+        struct pollfd pfd = {.fd = c->fd, .events = events};
+        int ms = phase ? wait_ms(c) : (int)c->idle_ms, r;
 
         if (ms <= 0)
             return -ETIMEDOUT;
@@ -72,13 +73,36 @@ int mig_read_exact(struct mig_chan *c, void *buf, size_t len)
             continue;
         if (r < 0)
             return -errno;
-        if (r == 0)
-            return -ETIMEDOUT;
-        n = read(c->fd, p, len);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (n < 0)
-            return -errno;
+        return r == 0 ? -ETIMEDOUT : 0;
+    }
+}
+
+int mig_read_exact(struct mig_chan *c, void *buf, size_t len)
+{
+    uint8_t *p = buf;
+
+    while (len) {
+        long n;
+        int err;
+
+        if (c->tls) { /* the record layer first: it may hold decrypted bytes already */
+            n = mig_tls_recv(c->tls, p, len);
+            if (n == -EAGAIN) {
+                if ((err = mig_chan_wait(c, mig_tls_events(c->tls), true)))
+                    return err;
+                continue;
+            }
+            if (n < 0)
+                return (int)n;
+        } else {
+            if ((err = mig_chan_wait(c, POLLIN, true)))
+                return err;
+            n = read(c->fd, p, len);
+            if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (n < 0)
+                return -errno;
+        }
         if (n == 0)
             return -ECONNRESET;
         p += n;
@@ -136,15 +160,42 @@ int mig_send_all(struct mig_chan *c, const void *buf, size_t len)
     const uint8_t *p = buf;
 
     while (len) {
-        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? -errno : -EIO;
+        long n;
+
+        if (c->tls) {
+            n = mig_tls_send(c->tls, p, len);
+            if (n == -EAGAIN) {
+                int err = mig_chan_wait(c, POLLOUT, false);
+                if (err)
+                    return err;
+                continue;
+            }
+            if (n < 0)
+                return (int)n;
+        } else {
+            n = send(c->fd, p, len, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && errno == EAGAIN) { /* a non-blocking socket */
+                int err = mig_chan_wait(c, POLLOUT, false);
+                if (err)
+                    return err;
+                continue;
+            }
+            if (n < 0)
+                return -errno;
+        }
+        if (n == 0)
+            return -EIO;
         p += n;
         len -= (size_t)n;
     }
     return 0;
+}
+
+int mig_send_fn(void *opaque, const void *buf, size_t len)
+{
+    return mig_send_all(opaque, buf, len);
 }
 
 int mig_send_line(struct mig_chan *c, const char *fmt, ...)

@@ -11,6 +11,8 @@
 #include "base/hmac256.h"
 #include "state/snapfile.h"
 
+struct mig_tls;
+
 #define MIG_PAGE         4096ull
 #define MIG_LINE_MAX_LEN 512 /* one answer line on the back channel, its tag included */
 
@@ -28,13 +30,18 @@ struct mig_chan {
     struct hmac256 send_key, recv_key;
     uint64_t send_seq, recv_seq;
     struct snap_mac stream; /* the section stream, source to destination */
+    struct mig_tls *tls;    /* the TLS session on fd (vm/migrate_tls.h); NULL: plain bytes */
+    uint8_t binding[32];    /* the TLS session's exporter value, in the handshake's keys */
 };
 
 void mig_chan_init(struct mig_chan *c, int fd, uint32_t idle_ms, double overall_ms);
 /* The next phase must end within ms (and by overall_ms). */
 void mig_chan_phase(struct mig_chan *c, uint32_t ms);
-/* Forgets the keys. */
+/* Forgets the keys and ends the TLS session (the fd stays open). */
 void mig_chan_wipe(struct mig_chan *c);
+/* Waits until fd is ready for events: within idle_ms, and with phase also within the phase's
+ * deadline. 0, -ETIMEDOUT or -errno. */
+int mig_chan_wait(struct mig_chan *c, short events, bool phase);
 
 /* Reads exactly len bytes; 0, -ETIMEDOUT (idle or phase deadline), -ECONNRESET (closed) or
  * -errno. */
@@ -44,8 +51,11 @@ int mig_read_exact(struct mig_chan *c, void *buf, size_t len);
 int mig_read_line(struct mig_chan *c, char *buf, size_t cap);
 /* Sends one line (its tag and the newline are added); 0 or -errno. */
 int mig_send_line(struct mig_chan *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Sends all of buf; 0 or -errno. */
+/* Sends all of buf; 0 or -errno. Each wait is bounded by idle_ms (not by the phase: a phase
+ * bounds what the peer answers). */
 int mig_send_all(struct mig_chan *c, const void *buf, size_t len);
+/* mig_send_all for a snap_writer (snap_writer_open_send), opaque being the channel. */
+int mig_send_fn(void *opaque, const void *buf, size_t len);
 /* Bounds every blocking call on a connected socket: a link that stops moving fails within
  * about timeout_ms instead of after TCP's many minutes of retries. */
 void mig_set_timeouts(int fd, uint32_t timeout_ms);

@@ -18,6 +18,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "vm/migrate_auth.h"
+#include "vm/migrate_tls.h"
 
 int migrate_listen(struct migrate_incoming *in, const char *spec, const char *secret,
                    uint32_t total_ms)
@@ -59,11 +60,14 @@ int migrate_listen(struct migrate_incoming *in, const char *spec, const char *se
     return 0;
 }
 
-/* A connection in its handshake. */
+/* A connection in its handshake: TLS first, then the challenge inside it. */
 struct pending {
     int fd;
     double deadline_ms;
+    struct mig_tls *tls;
+    bool challenged; /* the TLS handshake is done and the challenge sent */
     uint8_t nonce[MIG_NONCE_LEN];
+    uint8_t binding[MIG_TLS_BINDING_LEN];
     uint8_t resp[MIG_RESPONSE_LEN];
     size_t got;
     char peer[INET6_ADDRSTRLEN + 16];
@@ -75,6 +79,8 @@ static void drop(struct migrate_incoming *in, struct pending *p, const char *why
     log_guest_warn("incoming migration: dropped a connection from %s: %s; still waiting for the "
                    "source",
                    p->peer, why);
+    mig_tls_free(p->tls);
+    p->tls = NULL;
     close(p->fd);
     p->fd = -1;
     in->dropped++;
@@ -101,12 +107,12 @@ static void peer_name(int fd, char *out, size_t cap)
     snprintf(out, cap, "%s port %d", addr, port);
 }
 
-/* Takes a new connection into a free slot (the oldest is dropped when none is free) and sends
- * it the challenge. */
+/* Takes a new connection into a free slot (the oldest is dropped when none is free) and starts
+ * its TLS session: the peer speaks first. */
 static void take_new(struct migrate_incoming *in, struct pending *pend)
 {
-    uint8_t ch[MIG_CHALLENGE_LEN];
     struct pending *p = NULL;
+    char why[160];
     int fd = accept4(in->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
     if (fd < 0)
@@ -125,38 +131,74 @@ static void take_new(struct migrate_incoming *in, struct pending *pend)
     p->fd = fd;
     p->deadline_ms = clock_now_ms() + MIG_HANDSHAKE_MS;
     peer_name(fd, p->peer, sizeof(p->peer));
-    if (hmac256_random(p->nonce, sizeof(p->nonce))) {
-        drop(in, p, "no random bytes for a challenge");
-        return;
-    }
-    mig_auth_challenge(ch, p->nonce);
-    if (send(fd, ch, sizeof(ch), MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(ch))
-        drop(in, p, "it does not take the challenge");
+    if (mig_tls_new(&p->tls, fd, true, in->secret, strlen(in->secret), why, sizeof(why)))
+        drop(in, p, why);
 }
 
-/* Reads what a pending connection sent; 1 when it proved it knows the secret (its proof is
- * sent and in->ch is set up on it), else 0. */
+/* The TLS handshake is done: the challenge goes out inside it. 0, or -errno with why. */
+static int challenge(struct pending *p, char *why, size_t whylen)
+{
+    uint8_t ch[MIG_CHALLENGE_LEN];
+    long n;
+
+    if (hmac256_random(p->nonce, sizeof(p->nonce))) {
+        snprintf(why, whylen, "no random bytes for a challenge");
+        return -EIO;
+    }
+    if (mig_tls_binding(p->tls, p->binding)) {
+        snprintf(why, whylen, "the TLS session has no exporter value");
+        return -EIO;
+    }
+    mig_auth_challenge(ch, p->nonce);
+    n = mig_tls_send(p->tls, ch, sizeof(ch)); /* one small record into an empty socket */
+    if (n != (long)sizeof(ch)) {
+        snprintf(why, whylen, "it does not take the challenge");
+        return -EIO;
+    }
+    p->challenged = true;
+    return 0;
+}
+
+/* Moves a pending connection on with what it sent; 1 when it proved it knows the secret (its
+ * proof is sent and in->ch is set up on it), else 0. */
 static int advance(struct migrate_incoming *in, struct pending *p)
 {
     uint8_t proof[MIG_PROOF_LEN];
-    char why[160];
-    ssize_t n = recv(p->fd, p->resp + p->got, sizeof(p->resp) - p->got, MSG_DONTWAIT);
+    char why[200];
+    long n;
     int err;
 
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return 0;
-    if (n <= 0) {
-        drop(in, p, n < 0 ? strerror(errno) : "it closed the connection");
-        return 0;
+    if (!p->challenged) {
+        err = mig_tls_handshake_step(p->tls, why, sizeof(why));
+        if (err == -EAGAIN)
+            return 0;
+        if (!err)
+            err = challenge(p, why, sizeof(why));
+        if (err) {
+            drop(in, p, why);
+            return 0;
+        }
     }
-    p->got += (size_t)n;
-    if (p->got < sizeof(p->resp))
-        return 0;
+    while (p->got < sizeof(p->resp)) { /* the record layer may hold more than one read */
+        n = mig_tls_recv(p->tls, p->resp + p->got, sizeof(p->resp) - p->got);
+        if (n == -EAGAIN)
+            return 0;
+        if (n <= 0) {
+            drop(in, p,
+                 n == 0 || n == -ECONNRESET ? "it closed the connection"
+                 : n == -EBADMSG            ? "a TLS record does not decrypt"
+                                            : "a TLS error");
+            return 0;
+        }
+        p->got += (size_t)n;
+    }
     mig_chan_init(&in->ch, p->fd, in->timeout_ms, in->overall_ms);
+    in->ch.tls = p->tls;
+    memcpy(in->ch.binding, p->binding, sizeof(p->binding));
+    p->tls = NULL; /* in->ch has it; mig_chan_wipe frees it */
     err = mig_auth_accept(&in->ch, in->secret, strlen(in->secret), p->nonce, p->resp, proof, why,
                           sizeof(why));
     if (!err) {
-        fcntl(p->fd, F_SETFL, fcntl(p->fd, F_GETFL) & ~O_NONBLOCK);
         mig_chan_phase(&in->ch, in->timeout_ms);
         err = mig_send_all(&in->ch, proof, sizeof(proof));
         if (err)
@@ -169,7 +211,8 @@ static int advance(struct migrate_incoming *in, struct pending *p)
         drop(in, p, why);
         return 0;
     }
-    log_info("incoming migration: the source at %s is authenticated", p->peer);
+    mig_tls_describe(in->ch.tls, why, sizeof(why));
+    log_info("incoming migration: the source at %s is authenticated (%s)", p->peer, why);
     p->fd = -1; /* in->ch has it */
     return 1;
 }
@@ -180,7 +223,7 @@ int migrate_wait_source(struct migrate_incoming *in)
     int err = -ETIMEDOUT;
 
     for (int i = 0; i < MIGRATE_PENDING_MAX; i++)
-        pend[i].fd = -1;
+        pend[i].fd = -1, pend[i].tls = NULL;
     for (;;) {
         struct pollfd pfd[MIGRATE_PENDING_MAX + 1] = {{.fd = in->lfd, .events = POLLIN}};
         struct pending *who[MIGRATE_PENDING_MAX + 1] = {NULL};
@@ -193,12 +236,17 @@ int migrate_wait_source(struct migrate_incoming *in)
             if (pend[i].fd < 0)
                 continue;
             if (now >= pend[i].deadline_ms) {
-                drop(in, &pend[i], "no proof of the secret in time");
+                drop(in, &pend[i],
+                     pend[i].challenged ? "no proof of the secret in time"
+                     : mig_tls_got_bytes(pend[i].tls)
+                         ? "no TLS handshake in time"
+                         : "it sent nothing in time (a source must open a TLS session; an "
+                           "older Vessel source waits for a plaintext challenge)");
                 continue;
             }
             if (next <= 0 || pend[i].deadline_ms < next)
                 next = pend[i].deadline_ms;
-            pfd[n] = (struct pollfd){.fd = pend[i].fd, .events = POLLIN};
+            pfd[n] = (struct pollfd){.fd = pend[i].fd, .events = mig_tls_events(pend[i].tls)};
             who[n++] = &pend[i];
         }
         ms = next > 0 ? (int)(next - now) + 1 : -1;

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import socket
 import struct
@@ -31,6 +32,7 @@ import zlib
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from guest import Results, timeout_scale  # noqa: E402
+from migtls import MigTLS, TLSError  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VESSEL = os.environ.get("VESSEL_BIN") or os.path.join(ROOT, "build", "vessel")
@@ -62,20 +64,27 @@ def recv_exact(s, n):
 
 
 class Source:
-    """A migration source speaking the protocol from Python."""
+    """A migration source speaking the protocol from Python: TLS, then the secret handshake
+    inside it, bound to the session's exporter value."""
 
     def __init__(self, port, secret):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=10 * SCALE)
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10 * SCALE)
+        try:
+            self.s = MigTLS(sock, secret)
+        except Exception:
+            sock.close()
+            raise
+        b = self.s.binding()
         ch = recv_exact(self.s, 48)
-        assert ch[:8] == b"VMIGAUTH", ch[:8]
+        assert ch[:8] == b"VMIGAUTH" and ch[8:16] == struct.pack("<II", 2, 0), ch[:16]
         nd, ns = ch[16:48], os.urandom(32)
         sk = secret.encode()
-        self.s.sendall(b"VMIGAUTH" + struct.pack("<II", 1, 0) + ns + mac(sk, LABEL + b"source", nd, ns))
+        self.s.sendall(b"VMIGAUTH" + struct.pack("<II", 2, 0) + ns + mac(sk, LABEL + b"source", nd, ns, b))
         proof = recv_exact(self.s, 32)
-        if proof != mac(sk, LABEL + b"destination", nd, ns):
+        if proof != mac(sk, LABEL + b"destination", nd, ns, b):
             raise ValueError("bad destination proof")
-        self.stream = mac(sk, LABEL + b"stream", nd, ns)
-        self.dlines = mac(sk, LABEL + b"destination lines", nd, ns)
+        self.stream = mac(sk, LABEL + b"stream", nd, ns, b)
+        self.dlines = mac(sk, LABEL + b"destination lines", nd, ns, b)
         self.seq = self.rseq = 0
 
     def unit(self, data):
@@ -171,25 +180,45 @@ def check_strangers(r, tmp, secret, sfile):
         try:
             Source(port, "the-wrong-secret-of-course")
             wrong = "accepted"
+        except TLSError as e:
+            wrong = "failed in the TLS handshake (%s)" % e
         except (EOFError, ConnectionError, ValueError) as e:
-            wrong = "dropped (%s)" % e
+            wrong = "dropped after the TLS handshake (%s)" % e
+        # an older Vessel source: it connects and waits for a plaintext challenge
+        old_src = socket.create_connection(("127.0.0.1", port), timeout=15 * SCALE)
+        # a peer sending the plaintext handshake of an older Vessel
+        with socket.create_connection(("127.0.0.1", port), timeout=10 * SCALE) as s:
+            s.sendall(b"VMIGAUTH" + struct.pack("<II", 1, 0) + os.urandom(64))
+            try:
+                plain = s.recv(100)
+            except OSError:
+                plain = b""
+        r.check("a peer speaking the old plaintext handshake gets no plaintext back (%r)" % plain[:16],
+                not plain.startswith(b"VMIGAUTH"))
+        # a TLS record header and then one byte a second
         drip = socket.create_connection(("127.0.0.1", port))
-        recv_exact(drip, 48)  # its challenge
+        drip.sendall(b"\x16\x03\x01\x02\x00")
         drip.settimeout(1)
         t0 = time.time()
         dropped = False
         while not dropped and time.time() - t0 < 15 * SCALE:  # one byte a second
             try:
-                drip.sendall(b"V")
+                drip.sendall(b"\x01")
                 dropped = drip.recv(4096) == b""
             except socket.timeout:
                 pass
             except OSError:
                 dropped = True
-        r.check("a peer trickling one byte a second is dropped at the handshake's bound of 5 s (%.1f s)"
-                % (time.time() - t0), dropped and 4 < time.time() - t0 < 10 * SCALE)
+        r.check("a peer trickling a TLS handshake one byte a second is dropped at the handshake's bound of 5 s "
+                "(%.1f s)" % (time.time() - t0), dropped and 4 < time.time() - t0 < 10 * SCALE)
         drip.close()
-        r.check("the wrong secret is dropped: %s" % wrong, wrong.startswith("dropped"))
+        try:
+            gone = old_src.recv(100) == b""
+        except OSError:
+            gone = True
+        old_src.close()
+        r.check("an older (plaintext) source that waits for a challenge is closed at the handshake's bound", gone)
+        r.check("the wrong secret fails in the TLS handshake: %s" % wrong, wrong.startswith("failed in the TLS"))
         r.check("after connect-and-close, garbage, a forged stream, the wrong secret and a slow peer, "
                 "the destination still listens", p.poll() is None and listening(port))
         # the real source: a spliced stream (the CONFIG's tag computed for another sequence number)
@@ -200,6 +229,15 @@ def check_strangers(r, tmp, secret, sfile):
         rc, err = finish(p, 20 * SCALE)
         r.check("a spliced stream from an authenticated source is refused: exit 2 (%s)" % rc,
                 rc == 2 and "does not verify" in err, err[-600:])
+        r.check("the destination names the wrong secret's failure: the TLS handshake",
+                "the TLS handshake failed" in err and "wrong migration secret" in err, err[-1500:])
+        r.check("the destination names a peer speaking the old plaintext handshake in one line",
+                re.search(r"dropped a connection from .*: the peer does not speak TLS: it speaks the plaintext "
+                          r"migration handshake of an older Vessel", err) is not None, err[-1500:])
+        r.check("the destination names garbage as not TLS",
+                "does not speak TLS (not a migration source)" in err, err[-1500:])
+        r.check("the destination names a silent peer (an older source waiting for a plaintext challenge)",
+                "older Vessel source waits for a plaintext challenge" in err, err[-1500:])
         r.check("the dropped connections were logged, rate-limited (%d lines)" % err.count("dropped a connection"),
                 1 <= err.count("dropped a connection") <= 12, err[-800:])
     finally:

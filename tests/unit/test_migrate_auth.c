@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "vm/migrate.h"
 #include "vm/migrate_auth.h"
+#include "vm/migrate_tls.h"
 
 #define SECRET "unit-test-secret-for-auth-0123"
 #define RAM    (64u << 10)
@@ -57,21 +58,20 @@ static void *accept_main(void *arg)
     return NULL;
 }
 
-/* A source of our own making on a connected fd: authenticates with secret, then sends the
- * header and CONFIG, tagged with mac (NULL: untagged). */
+/* A source of our own making on a connected fd: opens the TLS session and authenticates with
+ * secret inside it, then sends the header and CONFIG, tagged with mac (NULL: untagged). */
 static int fake_source(int fd, const char *secret, struct mig_chan *c, struct snap_writer *w,
                        bool tagged)
 {
-    char why[160];
+    char why[200];
     int err;
 
     mig_chan_init(c, fd, 5000, 0);
     mig_chan_phase(c, 5000);
-    err = mig_auth_connect(c, secret, strlen(secret), why, sizeof(why));
+    err = mig_tls_client(c, secret, strlen(secret), "127.0.0.1", "test", why, sizeof(why));
     if (err)
         return err;
-    err = tagged ? snap_writer_open_mac(w, fd, "rv64", "riscv64", &c->stream)
-                 : snap_writer_open_fd(w, fd, "rv64", "riscv64");
+    err = snap_writer_open_send(w, mig_send_fn, c, "rv64", "riscv64", tagged ? &c->stream : NULL);
     return err ? err : snap_write_section(w, SNAP_CONFIG, 0, "config", "{}", 2);
 }
 
@@ -97,11 +97,12 @@ TEST(migrate_auth_drops_strangers_and_waits_for_the_source)
                 "GET / HTTP/1.0\r\n\r\nGARBAGE GARBAGE GARBAGE GARBAGE GARBAGE GARBAGE "
                 "GARBAGE GARBAGE GARBAGE GARBAGE",
                 96) == 96);
-    drip = connect_to(port);
-    CHECK(drip >= 0 && write(drip, "V", 1) == 1);
-    wrong = connect_to(port);
+    drip = connect_to(port); /* a TLS record header, and then nothing */
+    CHECK(drip >= 0 && write(drip, "\x16\x03\x01\x02\x00", 5) == 5);
+    wrong = connect_to(port); /* fails in the TLS handshake: a different PSK */
     CHECK(wrong >= 0);
-    CHECK_EQ(fake_source(wrong, "not-the-right-secret-at-all", &c, &w, true), -ECONNRESET);
+    CHECK_EQ(fake_source(wrong, "not-the-right-secret-at-all", &c, &w, true), -EACCES);
+    mig_chan_wipe(&c);
     close(wrong);
     /* the real source, after all of them */
     fd = connect_to(port);
@@ -115,11 +116,20 @@ TEST(migrate_auth_drops_strangers_and_waits_for_the_source)
     CHECK_EQ(migrate_answer(&in, NULL), 0);
     CHECK_EQ(mig_read_line(&c, line, sizeof(line)), 0);
     CHECK(!strcmp(line, "ok"));
-    CHECK_EQ(send(in.ch.fd, "ok 00\n", 6, 0), 6);
+    in.ch.authed = false; /* a line without a valid tag, inside the session */
+    CHECK_EQ(mig_send_all(&in.ch, "ok 00\n", 6), 0);
+    in.ch.authed = true;
     CHECK_EQ(mig_read_line(&c, line, sizeof(line)), -EBADMSG);
+    /* bytes spliced into the TCP stream under TLS: not a record that decrypts */
+    CHECK_EQ(send(in.ch.fd,
+                  "\x17\x03\x03\x00\x20"
+                  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                  37, 0),
+             37);
+    CHECK(mig_read_line(&c, line, sizeof(line)) < 0);
     close(drip);
-    close(fd);
     mig_chan_wipe(&c);
+    close(fd);
     migrate_incoming_close(&in);
 }
 
@@ -158,6 +168,7 @@ TEST(migrate_auth_refuses_untagged_or_spliced_streams)
     CHECK_EQ(fake_source(fd, SECRET, &c, &w, false), 0);
     pthread_join(t, NULL);
     CHECK_EQ(j.err, -EBADMSG);
+    mig_chan_wipe(&c);
     close(fd);
     migrate_incoming_close(&in);
 
@@ -173,8 +184,8 @@ TEST(migrate_auth_refuses_untagged_or_spliced_streams)
     CHECK_EQ(snap_write_section(&w, SNAP_PAGES, 0, "pages", page, sizeof(page)), 0);
     CHECK_EQ(migrate_answer(&in, NULL), 0);
     CHECK_EQ(migrate_receive(&in, &ram, false), -EBADMSG);
-    close(fd);
     mig_chan_wipe(&c);
+    close(fd);
     migrate_incoming_close(&in);
     gmem_destroy(&ram);
 }
