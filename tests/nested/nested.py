@@ -51,7 +51,7 @@ XCHG_SIZE = 256 << 20
 L1_MODULES = ["kvm_amd", "overlay", "virtio_blk"]
 PY_SKIP = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data",
            "site-packages", "dist-packages", "distutils", "unittest", "venv"}
-DLOPENED = ["libslirp.so.0", "libmicrohttpd.so.12", "libm.so.6"]  # src/base/dynlib.c users
+DLOPENED = ["libslirp.so.0", "libmicrohttpd.so.12", "libgnutls.so.30", "libm.so.6"]  # src/base/dynlib.c users
 QEMU_DATA = ["/usr/share/qemu", "/usr/share/seabios"]
 
 
