@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backend/net/net.h"
+#include "board/board.h"
 
 const struct api_route_def api_routes[ROUTE_COUNT] = {
     {"GET", "/v1/host", ROUTE_HOST},
@@ -20,6 +21,7 @@ const struct api_route_def api_routes[ROUTE_COUNT] = {
     {"POST", "/v1/vms/{id}/resume", ROUTE_VM_RESUME},
     {"POST", "/v1/vms/{id}/stop", ROUTE_VM_STOP},
     {"POST", "/v1/vms/{id}/shutdown", ROUTE_VM_SHUTDOWN},
+    {"POST", "/v1/vms/{id}/reboot", ROUTE_VM_REBOOT},
     {"PUT", "/v1/vms/{id}/balloon", ROUTE_VM_BALLOON},
     {"POST", "/v1/vms/{id}/snapshot", ROUTE_VM_SNAPSHOT},
     {"POST", "/v1/vms/{id}/migrate", ROUTE_VM_MIGRATE},
@@ -265,6 +267,8 @@ static int parse_config(json_t *j, struct api_vm_config *c, struct api_error *e)
         "name",     "arch", "cpus",    "memory_mib", "kernel",  "initrd", "cmdline",  "disks",
         "firmware", "nets", "balloon", "cpu_quota",  "restore", "clone",  "incoming", NULL};
     long long cpus = 1, mem = 256;
+    const struct board_ops *b;
+    bool disk_boot;
     json_t *q;
     int st;
 
@@ -280,11 +284,15 @@ static int parse_config(json_t *j, struct api_vm_config *c, struct api_error *e)
         return api_error_set(e, 400, "missing_field",
                              "'incoming' needs 'cpus' and 'memory_mib' (the source VM's)");
     if ((st = get_string(j, "name", c->name, sizeof(c->name), true, e)) ||
-        (st = get_string(j, "arch", c->arch, sizeof(c->arch), false, e)) ||
-        (st = get_int(j, "cpus", 1, API_CPUS_MAX, &cpus, false, e)) ||
+        (st = get_string(j, "arch", c->arch, sizeof(c->arch), false, e)))
+        return st;
+    /* Without a kernel a VM boots from its disks where the board has a boot loader. */
+    b = board_find(c->arch);
+    disk_boot = b && b->default_bootloader;
+    if ((st = get_int(j, "cpus", 1, API_CPUS_MAX, &cpus, false, e)) ||
         (st = get_int(j, "memory_mib", API_MEM_MIN_MIB, API_MEM_MAX_MIB, &mem, false, e)) ||
         (st = get_string(j, "kernel", c->kernel, sizeof(c->kernel),
-                         !c->restore[0] && !c->incoming[0], e)) ||
+                         !c->restore[0] && !c->incoming[0] && !disk_boot, e)) ||
         (st = get_string(j, "initrd", c->initrd, sizeof(c->initrd), false, e)) ||
         (st = get_string(j, "firmware", c->firmware, sizeof(c->firmware), false, e)) ||
         (st = get_string(j, "cmdline", c->cmdline, sizeof(c->cmdline), false, e)) ||
@@ -321,8 +329,16 @@ static int parse_config(json_t *j, struct api_vm_config *c, struct api_error *e)
                                  "'initrd', 'firmware' or 'cmdline'");
         if (c->clone && strcmp(c->arch, "riscv64") != 0)
             return api_error_set(e, 422, "out_of_range", "'clone' is for riscv64 VMs only");
-    } else if (!c->kernel[0]) {
+    } else if (!c->kernel[0] && !disk_boot) {
         return api_error_set(e, 422, "out_of_range", "'kernel' must be an absolute path");
+    } else if (!c->kernel[0] && !c->ndisks) {
+        return api_error_set(e, 422, "out_of_range",
+                             "without 'kernel' the VM boots from its disks: give 'disks' (or "
+                             "'kernel')");
+    } else if (!c->kernel[0] && (c->initrd[0] || c->cmdline[0])) {
+        return api_error_set(e, 422, "out_of_range",
+                             "'initrd' and 'cmdline' go with 'kernel' (without one the boot "
+                             "loader takes them from the disk)");
     }
     if (c->clone && !c->restore[0])
         return api_error_set(e, 422, "out_of_range",
@@ -374,6 +390,25 @@ int api_balloon_parse(const char *body, size_t len, uint64_t *target_mib, struct
     if (!(st = check_fields(j, fields, "", e)) &&
         !(st = get_int(j, "target_mib", 0, API_MEM_MAX_MIB, &v, true, e)))
         *target_mib = (uint64_t)v;
+    json_decref(j);
+    return st;
+}
+
+int api_shutdown_parse(const char *body, size_t len, int *timeout_s, struct api_error *e)
+{
+    static const char *const fields[] = {"timeout_s", NULL};
+    long long v = API_SHUTDOWN_TIMEOUT_S;
+    json_t *j;
+    int st;
+
+    *timeout_s = API_SHUTDOWN_TIMEOUT_S;
+    if (len == 0)
+        return 0;
+    if ((st = load_object(body, len, &j, e)))
+        return st;
+    if (!(st = check_fields(j, fields, "", e)) &&
+        !(st = get_int(j, "timeout_s", 0, API_SHUTDOWN_TIMEOUT_MAX_S, &v, false, e)))
+        *timeout_s = (int)v;
     json_decref(j);
     return st;
 }

@@ -29,6 +29,7 @@ enum vm_state {
 };
 
 struct mig_watch;
+struct shutdown_watch;
 
 struct host_vm {
     char id[API_NAME_MAX];
@@ -45,6 +46,8 @@ struct host_vm {
     char clone_disk[API_MAX_DISKS][API_PATH_MAX];
     bool clone_keep[API_MAX_DISKS];
     struct mig_watch *mig; /* run time: the migration this daemon started, or NULL */
+    /* run time: the graceful stop this daemon started (host_vm_shutdown), or NULL */
+    struct shutdown_watch *shutdown;
     /* run time, from registry_refresh() */
     enum vm_state state;
     pid_t vm_pid, shim_pid;

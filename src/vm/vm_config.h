@@ -25,9 +25,10 @@ struct vm_disk {
 struct vm_config {
     char *arch; /* "riscv64" or "x86_64" (a board_find() name) */
     char *kernel, *initrd, *firmware, *cmdline;
-    char *trace;  /* rv64 instruction trace file */
-    uint64_t mem; /* bytes; 0: VM_DEFAULT_MEM (restore and incoming: the source's) */
-    int cpus;     /* 0: 1 (restore and incoming: the source's) */
+    char *bootloader; /* boots the guest from its disk in the kernel's place (board.h) */
+    char *trace;      /* rv64 instruction trace file */
+    uint64_t mem;     /* bytes; 0: VM_DEFAULT_MEM (restore and incoming: the source's) */
+    int cpus;         /* 0: 1 (restore and incoming: the source's) */
     /* With incoming: mem and cpus, when set, are what the source's VM must have. */
     bool mem_set, cpus_set;
     struct vm_disk disks[VM_MAX_DEVICES];
@@ -54,7 +55,8 @@ char *vm_config_strdup(const char *s);
  * comes from the state file. 0, or -EINVAL with a one-line reason (no "vessel: " prefix). */
 int vm_config_check(struct vm_config *c, struct net_config *nets_out, char *why, size_t whylen);
 
-/* The JSON form (docs/vm-config.md): {"arch", "kernel", "initrd", "firmware", "cmdline",
+/* The JSON form (docs/vm-config.md): {"arch", "kernel", "initrd", "firmware", "bootloader",
+ * "cmdline",
  * "trace", "memory_bytes", "cpus", "disks": [{"path", "readonly", "format"}], "rng",
  * "console_socket", "nets": [SPEC], "balloon_bytes" (absent: no balloon), "api_socket",
  * "restore", "clone", "incoming"}. to_json returns a malloc'd text or NULL (out of memory);

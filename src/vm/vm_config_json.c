@@ -35,6 +35,7 @@ char *vm_config_to_json(const struct vm_config *c)
         bad |= json_object_set_new(o, "kernel", str_or_null(c->kernel));
         bad |= json_object_set_new(o, "initrd", str_or_null(c->initrd));
         bad |= json_object_set_new(o, "firmware", str_or_null(c->firmware));
+        bad |= json_object_set_new(o, "bootloader", str_or_null(c->bootloader));
         bad |= json_object_set_new(o, "cmdline", str_or_null(c->cmdline));
         bad |= json_object_set_new(o, "trace", str_or_null(c->trace));
         if (c->mem_set)
@@ -167,9 +168,10 @@ static int get_nets(json_t *o, struct vm_config *c, char *why, size_t whylen)
 }
 
 static const char *const members[] = {
-    "arch",          "kernel",     "initrd",  "firmware", "cmdline",        "trace",
-    "memory_bytes",  "cpus",       "disks",   "rng",      "console_socket", "nets",
-    "balloon_bytes", "api_socket", "restore", "clone",    "incoming",       NULL,
+    "arch",  "kernel",        "initrd",     "firmware", "bootloader", "cmdline",
+    "trace", "memory_bytes",  "cpus",       "disks",    "rng",        "console_socket",
+    "nets",  "balloon_bytes", "api_socket", "restore",  "clone",      "incoming",
+    NULL,
 };
 
 static int known(const char *key)
@@ -196,6 +198,7 @@ static int parse(json_t *o, struct vm_config *c, char *why, size_t whylen)
     err = err ? err : get_str(o, "kernel", &c->kernel, why, whylen);
     err = err ? err : get_str(o, "initrd", &c->initrd, why, whylen);
     err = err ? err : get_str(o, "firmware", &c->firmware, why, whylen);
+    err = err ? err : get_str(o, "bootloader", &c->bootloader, why, whylen);
     err = err ? err : get_str(o, "cmdline", &c->cmdline, why, whylen);
     err = err ? err : get_str(o, "trace", &c->trace, why, whylen);
     err = err ? err : get_uint(o, "memory_bytes", &c->mem, &c->mem_set, why, whylen);
