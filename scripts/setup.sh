@@ -30,6 +30,7 @@ packages=(
     zlib1g-dev libzstd-dev qemu-utils
     libmicrohttpd-dev libjansson-dev clang libclang-rt-14-dev bc iproute2 socat
     pacemaker corosync pacemaker-cli-utils crmsh resource-agents
+    debootstrap fakeroot e2fsprogs openssh-client
 )
 
 current=""

@@ -302,6 +302,19 @@ static int restore_config(struct api_vm_config *c, struct api_error *e)
     return err;
 }
 
+/* A VM without a kernel boots from its disks: only where its board has a boot loader. */
+static int check_boot(const struct api_vm_config *c, struct api_error *e)
+{
+    const struct board_ops *b = board_find(c->arch);
+
+    if (!c->kernel[0] && !c->restore[0] && !c->incoming[0] && !(b && b->default_bootloader))
+        return api_error_set(e, 422, "out_of_range",
+                             "'kernel' is required for %s VMs (that board does not boot from its "
+                             "disks)",
+                             c->arch);
+    return 0;
+}
+
 /* The files a VM needs must be readable by the daemon (the VM process runs as it). */
 static int check_files(const struct api_vm_config *c, struct api_error *e)
 {
@@ -347,6 +360,8 @@ static int handle(const char *method, const char *url, const char *body, size_t 
         if (!cfg)
             return api_error_set(e, 500, "internal", "out of memory");
         st = api_vm_config_parse(body, len, cfg, e);
+        if (!st)
+            st = check_boot(cfg, e);
         if (!st)
             st = check_files(cfg, e);
         if (!st && cfg->restore[0])

@@ -92,7 +92,7 @@ TEST(apireq_config_errors)
         {"{\"name\":\"a\",\"kernel\":\"/k\",\"cpus\":1.5}", 400, "bad_type"},
         /* riscv64 boots from its disks without a kernel: it needs disks; x86_64 a kernel */
         {"{\"name\":\"a\"}", 422, "out_of_range"},
-        {"{\"name\":\"a\",\"arch\":\"x86_64\"}", 400, "missing_field"},
+        {"{\"name\":\"a\",\"arch\":\"x86_64\"}", 422, "out_of_range"},
         {"{\"name\":\"a\",\"disks\":[{\"path\":\"/d\"}],\"initrd\":\"/i\"}", 422, "out_of_range"},
         {"{\"name\":\"a\",\"disks\":[{\"path\":\"/d\"}],\"cmdline\":\"x\"}", 422, "out_of_range"},
         {"{\"name\":\"a\",\"kernel\":\"/k\",\"cpus\":33}", 422, "out_of_range"},

@@ -170,6 +170,7 @@ def build(b, prog):
     with open(os.path.join(b.root, "debootstrap", "debpaths")) as f:
         npackages = sum(1 for line in f if line.strip())  # what the second stage installs
     prog.step("configuring the system")
+    debian.trim_package_lists(b)
     debian.configure(b)
     prog.step("writing the file system")
     disk.make_raw(b)

@@ -24,6 +24,10 @@ ARCHES = {
     "x86_64": {"debarch": "amd64", "kernel_pkg": "linux-image-cloud-amd64"},
 }
 
+# The initramfs's modules (MODULES=list; built into some kernels, which is fine).
+INITRAMFS_MODULES = ["virtio_mmio", "virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod", "ext4",
+                     "crc32c_generic"]
+
 PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 
 
@@ -54,12 +58,13 @@ def first_stage(b, prog):
             b.log.write(line)
             last = (last + [line.rstrip()])[-8:]
             m = re.match(r"I: (Retrieving|Validating|Extracting) (\S+)", line)
-            if m and m.group(1) != "Extracting" and m.group(2) not in ("InRelease", "Release",
-                                                                         "Packages"):
+            if not m or m.group(2) in ("InRelease", "Release", "Packages"):
+                continue
+            if m.group(1) != "Extracting":
                 got.add(m.group(2))
                 prog.update(None, "%s: %d packages" % (
                     "downloading" if m.group(1) == "Retrieving" else "checking", len(got)))
-            elif m:
+            else:
                 unpacked += 1
                 prog.update(unpacked / max(len(got), unpacked),
                             "unpacking %s" % m.group(2).rstrip("."))
@@ -72,6 +77,31 @@ def first_stage(b, prog):
         why = [ln for ln in last if ln.startswith("E: ")] or last[-3:]
         raise Error("debootstrap (first stage, %s %s from %s) failed: %s"
                     % (b.suite, ARCHES[b.arch]["debarch"], b.mirror, " / ".join(why)))
+
+
+def trim_package_lists(b):
+    """Leaves only the stanzas of the packages being installed in the root's copy of the
+    archive's Packages file. debootstrap's second stage scans that file with perl several
+    times (the available database, the pre-dependencies); the whole of Debian's main (some 70
+    MB) takes the emulated CPU of the build VM most of an hour, the installed packages' part
+    seconds. What is installed is the same: the first stage resolved every dependency."""
+    with open(os.path.join(b.root, "debootstrap", "debpaths")) as f:
+        names = {line.split()[0] for line in f if line.strip()}
+    lists = os.path.join(b.root, "var", "lib", "apt", "lists")
+    for fn in os.listdir(lists):
+        if not fn.endswith("_Packages"):
+            continue
+        path = os.path.join(lists, fn)
+        keep = []
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            for stanza in f.read().split("\n\n"):
+                m = re.match(r"Package: (\S+)", stanza)
+                if m and m.group(1) in names:
+                    keep.append(stanza.strip("\n"))
+        if len({re.match(r"Package: (\S+)", k).group(1) for k in keep}) != len(names):
+            raise Error("%s lacks some of the packages debootstrap chose" % fn)
+        with open(path, "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write("\n\n".join(keep) + "\n")
 
 
 def _write(b, rel, text, mode=0o644):
@@ -94,14 +124,14 @@ def configure(b):
            "UUID=%s\t/\text4\terrors=remount-ro\t0\t1\n" % b.fs_uuid)
     _write(b, "/etc/systemd/network/20-vessel-eth0.network",
            "# vessel image: DHCP on the first NIC\n[Match]\nName=eth0\n\n[Network]\nDHCP=yes\n")
-    # u-boot-menu's extlinux.conf: the root by UUID (from fstab), the serial console, no device
-    # tree of its own (the machine's, which U-Boot passes on), a one-second menu.
-    _write(b, "/etc/default/u-boot", "## vessel image build\nU_BOOT_PARAMETERS=\"%s\"\n"
-           "U_BOOT_TIMEOUT=\"10\"\nU_BOOT_FDT_DIR=\"/nonexistent/\"\nU_BOOT_ALTERNATIVES=\"default\"\n"
-           % KERNEL_PARAMS)
-    _write(b, "/etc/initramfs-tools/conf.d/vessel-compress", "COMPRESS=zstd\n")
-    # only while the build VM installs: dpkg need not fsync every file (removed at the end)
-    _write(b, "/etc/dpkg/dpkg.cfg.d/vessel-build-unsafe-io", "force-unsafe-io\n")
+    # A VM's initramfs: the virtio and ext4 modules it needs to find its root, not most of them
+    # (neither file is a package's conffile: written before the packages are installed).
+    _write(b, "/etc/initramfs-tools/conf.d/vessel", "MODULES=list\nCOMPRESS=zstd\n")
+    _write(b, "/etc/initramfs-tools/hooks/vessel-modules", INITRAMFS_HOOK, 0o755)
+    # Only while the build VM installs: dpkg need not fsync every file, and never asks about
+    # a configuration file (removed at the end).
+    _write(b, "/etc/dpkg/dpkg.cfg.d/vessel-build", "force-unsafe-io\nforce-confdef\n"
+           "force-confold\n")
     _write(b, "/etc/apt/sources.list", "deb %s %s main\n" % (b.mirror, b.suite))
     if b.ssh_key:
         os.makedirs(os.path.join(b.root, "root/.ssh"), mode=0o700, exist_ok=True)
@@ -110,12 +140,33 @@ def configure(b):
     _write(b, "/vessel-setup.sh", SETUP_SCRIPT, 0o755)
 
 
+INITRAMFS_HOOK = r"""#!/bin/sh
+# vessel image build: the modules a VM needs to find its root (with MODULES=list)
+case "$1" in prereqs) exit 0 ;; esac
+. /usr/share/initramfs-tools/hook-functions
+for m in %s; do
+    # the ones this kernel has, as a module or built in
+    modinfo -k "${version:?}" "$m" >/dev/null 2>&1 && force_load "$m"
+done
+exit 0
+""" % " ".join(INITRAMFS_MODULES)
+
 # Runs in the finished system (chroot) inside the build VM, after debootstrap's second stage.
+# u-boot-menu's extlinux.conf (a conffile, so written now): the root by UUID (from fstab), the
+# serial console, no device tree of its own (the machine's, which U-Boot passes on), a
+# one-second menu.
 SETUP_SCRIPT = r"""#!/bin/sh
 # vessel image build: the last steps, in the new system (removed when done)
 set -eu
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin
 say() { echo "VESSEL-IMAGE: $*"; }
+cat >/etc/default/u-boot <<EOF
+## /etc/default/u-boot - configuration file for u-boot-update(8), by vessel image build
+U_BOOT_PARAMETERS="@PARAMS@"
+U_BOOT_TIMEOUT="10"
+U_BOOT_ALTERNATIVES="default"
+U_BOOT_FDT_DIR="/nonexistent/"
+EOF
 say step enabling services
 systemctl enable systemd-networkd.service systemd-resolved.service ssh.service \
     serial-getty@ttyS0.service
@@ -131,13 +182,15 @@ grep -q "^[[:space:]]*linux /boot/" /boot/extlinux/extlinux.conf ||
 [ -s /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -A
 say step cleaning up
 apt-get clean
-rm -f /etc/dpkg/dpkg.cfg.d/vessel-build-unsafe-io
+# the package lists were cut down for the build: `apt update` fetches whole ones
+find /var/lib/apt/lists -maxdepth 1 -type f ! -name lock -delete
+rm -f /etc/dpkg/dpkg.cfg.d/vessel-build
 # a new machine ID on the first boot of every copy
 : >/etc/machine-id
 rm -f /var/lib/dbus/machine-id
 rm -f /vessel-setup.sh
 say "kernel $kernel"
-"""
+""".replace("@PARAMS@", KERNEL_PARAMS)
 
 # The build VM's /etc/vessel-init.local (scripts/mkinitramfs.py's /init runs it once its modules
 # are loaded): finish the system on /dev/vda1 and power off. The host reads the console.

@@ -84,12 +84,13 @@ def run_vm(b, prog, npackages):
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, start_new_session=True)
     b.children.append(p)
+    t0 = time.monotonic()
     state = {"last": time.monotonic(), "result": None, "tail": [], "done": 0, "detail": ""}
 
     def reader():
         for raw in p.stdout:
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            b.log.write(line + "\n")
+            b.log.write("[%7.1f] %s\n" % (time.monotonic() - t0, line))
             state["last"] = time.monotonic()
             state["tail"] = (state["tail"] + [line])[-30:]
             m = re.search(r"I: (Unpacking|Configuring) (\S+?)\.\.\.", line)
