@@ -25,6 +25,8 @@
 #                load-triggered live migration, failover, quorum loss, lab down; root only)
 #                and test_x86_linux.py (Debian's x86-64 cloud kernel on kvm with virtio-pci;
 #                only where /proc/cpuinfo shows vmx or svm, else a SKIP line counted as neither)
+#                and test_image.py (issue 16: vessel image build debian, booted from its disk
+#                through U-Boot, SSH, power off inside and via `vessel vm shutdown`)
 # Usage: tests/run.sh [STEP...]     (default: all steps)
 # Every step adds to the totals; the last line of output is "N passed, N failed" and
 # the exit status is non-zero when anything failed. Run scripts/setup.sh first.
@@ -155,6 +157,9 @@ step_integration() {
     run_counted "integration daemon migrate (vessel serve)" python3 tests/integration/test_daemon_migrate.py
     # three Pacemaker hosts in namespaces: placement, load balancing, failover, quorum
     run_counted "integration cluster (pacemaker lab)" python3 tests/integration/test_cluster.py
+    # a Debian image built by vessel image build (cached by its inputs), booted from its disk,
+    # SSH, power off from inside and through the daemon's power button
+    run_counted "integration image (Debian, boot from disk)" python3 tests/integration/test_image.py
 }
 
 for s in "${steps[@]}"; do
