@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CPU benchmark of the rv64 engine: one bare-metal guest (bench/guest/cpu.c, built here with
-# Debian's riscv64 cross compiler) under build/vessel and under qemu-system-riscv64 -M virt
-# (TCG), same binary, same run. Prints wall times, guest MIPS and the ratio; asserts nothing.
-# Usage: bench/cpu.sh [--runs N]
+# Debian's riscv64 cross compiler) under build/vessel on each rv64 tier (VESSEL_RV64_TIER=jit
+# and interp) and under qemu-system-riscv64 -M virt (TCG), same binary, same run, the VMMs in
+# turn in every run. Prints wall times, guest MIPS and the ratios to QEMU; asserts nothing.
+# Usage: bench/cpu.sh [--runs N]      (VESSEL_BIN selects the vessel binary)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=1
@@ -23,6 +24,10 @@ now() { date +%s.%N; }
 run() { # name cmd...
     local name=$1 t0 t1 log
     shift
+    case $name in
+    jit | interp) export VESSEL_RV64_TIER=$name ;;
+    *) unset VESSEL_RV64_TIER ;;
+    esac
     log=$(mktemp)
     t0=$(now)
     timeout 600 "$@" </dev/null >"$log" 2>&1 || true
@@ -46,10 +51,14 @@ for i in $(seq "$runs"); do
             "$name" "$i" "$secs" "$insns" "$(echo "$insns / $secs / 1000000" | bc -l)" "$sum"
         total[$name]=$(echo "${total[$name]:-0} + $secs" | bc -l)
     done < <(
-        run vessel build/vessel run --arch riscv64 --firmware "$out/cpu.bin" \
+        run jit "${VESSEL_BIN:-build/vessel}" run --arch riscv64 --firmware "$out/cpu.bin" \
+            --kernel build/guest/rv64/placeholder.Image --mem 128M
+        run interp "${VESSEL_BIN:-build/vessel}" run --arch riscv64 --firmware "$out/cpu.bin" \
             --kernel build/guest/rv64/placeholder.Image --mem 128M
         run qemu qemu-system-riscv64 -M virt -bios none -nographic -monitor none -serial stdio \
             -m 128M -kernel "$out/cpu.elf"
     )
 done
-printf 'vessel/qemu wall time: %.2fx\n' "$(echo "${total[vessel]} / ${total[qemu]}" | bc -l)"
+for t in jit interp; do
+    printf 'vessel-%s/qemu wall time: %.2fx\n' "$t" "$(echo "${total[$t]} / ${total[qemu]}" | bc -l)"
+done

@@ -74,7 +74,7 @@ echo "disk_formats: ${size_mb} MiB images, $ops x 4 KiB requests per test, queue
 # raw: fully written; vessel qcow2 and qemu qcow2: fully allocated by a first sequential pass
 truncate -s "$size" "$tmp/disk.raw"
 "$V" disk bench "$tmp/disk.raw" --format raw --rw write --pattern seq --bs 1M >/dev/null
-"$V" disk create "$tmp/vessel.qcow2" "$size"
+"$V" disk create "$tmp/vessel.qcow2" "${size_mb}M"
 first_v=$("$V" disk bench "$tmp/vessel.qcow2" --rw write --pattern seq --bs 4K --count "$((size / 4096))" |
     sed -n 's/.* ops\/s=\([0-9.]*\).*/\1/p')
 qemu-img create -q -f qcow2 "$tmp/qemu.qcow2" "$size"

@@ -75,11 +75,26 @@ class Qmp:
         self.s.close()
 
 
+def secret_args(tmp):
+    """The migration's secret for both ends (a Vessel that authenticates migrations needs one;
+    an older binary, e.g. to measure before and after, takes none)."""
+    helptext = subprocess.run([VESSEL, "migrate", "--help"], stdout=subprocess.PIPE).stdout.decode()
+    if "--secret-file" not in helptext:
+        return [], []
+    path = os.path.join(tmp, "migration.secret")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, os.urandom(32).hex().encode())
+        os.close(fd)
+    return ["--migration-secret-file", path], ["--secret-file", path]
+
+
 def run_vessel(mem, load, tmp):
     sock = os.path.join(tmp, "v.sock")
     port = free_port()
+    dst_secret, src_secret = secret_args(tmp)
     src = Guest(vmm_command(mem=mem, vmm="vessel") + ["--api-socket", sock], name="bench-mig-vessel-src")
-    dst = Guest([VESSEL, "run", "--incoming", "127.0.0.1:%d" % port], name="bench-mig-vessel-dst")
+    dst = Guest([VESSEL, "run", "--incoming", "127.0.0.1:%d" % port] + dst_secret, name="bench-mig-vessel-dst")
     try:
         src.start()
         src.expect_ready()
@@ -90,7 +105,7 @@ def run_vessel(mem, load, tmp):
         dst.start()
         time.sleep(0.5)
         p = subprocess.run([VESSEL, "migrate", "--api-socket", sock, "--to", "127.0.0.1:%d" % port,
-                            "--downtime", "50"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+                            "--downtime", "50"] + src_secret, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
         text = p.stdout.decode(errors="replace")
         m = re.search(r"in (\d+) ms: downtime ([\d.]+) ms .*?, (\d+) passes, ([\d.]+) MiB sent", text)
         if p.returncode != 0 or not m:

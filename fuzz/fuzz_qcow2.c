@@ -1,10 +1,12 @@
 /* libFuzzer target for qcow2 header and metadata parsing. The input is XORed onto a small valid
- * image (512-byte clusters: header, refcount table and block, L1, L2 tables, data), so an empty
- * input is a good image and every mutation is a corruption of some structure; the last input
- * byte selects the operations. The image lives in a memfd and goes through the real open path
- * (without a backing chain: backing names are file-controlled), reads, writes, zeroes,
- * discards, flush, close and check with repair. Errors are fine; crashes, hangs and sanitizer
- * reports are not.
+ * image (512-byte clusters: header, refcount table and block, L1, L2 tables, data, an internal
+ * snapshot with its table and L1 copy, a compressed cluster), so an empty input is a good
+ * image and every mutation is a corruption of some structure; the last input byte selects the
+ * operations. The image lives in a memfd and goes through the real open path (without a
+ * backing chain: backing names are file-controlled), reads, writes, zeroes, discards, block
+ * status, flush, close and check with repair, and the image tools: snapshot list, create,
+ * apply and delete, resize, compressed writes, emptying, backing-name rewrite. Errors are fine;
+ * crashes, hangs and sanitizer reports are not.
  *
  *   fuzz/run.sh builds it with clang -fsanitize=fuzzer,address,undefined and runs it.
  */
@@ -33,8 +35,9 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
     (void)fmt;
 }
 
+static struct disk_qcow2_deflater *dz;
 static uint8_t *tmpl;
-static size_t tmpl_len;
+static size_t tmpl_len, snap_off;
 static FILE *devnull;
 
 static int io(struct disk *d, bool write, uint64_t off, void *buf, size_t len)
@@ -57,6 +60,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     devnull = fopen("/dev/null", "w");
+    dz = disk_qcow2_deflater_new();
+    if (!dz)
+        abort();
     if (!mkdtemp(dir))
         abort();
     snprintf(path, sizeof(path), "%s/t.qcow2", dir);
@@ -68,6 +74,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     io(d, true, 40 << 10, buf, 2048);
     io(d, true, 1024, buf, 1024);
     d->ops->discard(d, 40 << 10, 512);
+    /* an internal snapshot, then writes that copy shared clusters out of it */
+    if (disk_qcow2_snapshot_create(d, "fuzz"))
+        abort();
+    io(d, true, 0, buf + 7, 1024);
+    memset(buf, 'q', 512);
+    if (disk_qcow2_write_compressed(d, 60 << 10, buf,
+                                    disk_qcow2_compress(dz, buf, 512, buf + 512, 512)))
+        abort();
     disk_close(d);
     f = fopen(path, "rb");
     tmpl = malloc(1 << 16);
@@ -75,23 +89,76 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     tmpl_len = fread(tmpl, 1, 1 << 16, f);
     fclose(f);
+    for (int i = 0; i < 8; i++) /* the snapshot table's offset, from the header */
+        snap_off = snap_off << 8 | tmpl[64 + i];
+    if (snap_off == 0 || snap_off >= tmpl_len)
+        abort();
     unlink(path);
     rmdir(dir);
     return 0;
 }
 
+/* Every range's status through disk_block_status(), as `vessel disk map` walks it. */
+static void status(struct disk *d)
+{
+    uint64_t off = 0;
+    struct disk_status st;
+
+    for (int n = 0; off < d->size && n < 4096; n++) {
+        if (disk_block_status(d, off, d->size - off, &st))
+            break;
+        off += st.len;
+    }
+}
+
+/* The image tools on a (read-write) mutated image, chosen by the bits of ops. */
+static void tools(struct disk *d, uint8_t ops, uint8_t *buf)
+{
+    const struct disk_qcow2_snapshot *s;
+    uint32_t n;
+    size_t clen;
+
+    disk_qcow2_snapshots(d, &s, &n);
+    if ((ops & 1) && n)
+        disk_qcow2_snapshot_apply(d, s[ops % n].id);
+    if (ops & 2)
+        disk_qcow2_snapshot_create(d, ops & 4 ? "fuzz" : "another");
+    disk_qcow2_snapshots(d, &s, &n);
+    if ((ops & 8) && n)
+        disk_qcow2_snapshot_delete(d, s[(ops >> 4) % n].name);
+    if (ops & 16)
+        disk_qcow2_resize(d, ops & 32 ? d->size + (64 << 10) : d->size / 2 & ~511ULL);
+    if (ops & 64) {
+        memset(buf, ops, 512);
+        clen = disk_qcow2_compress(dz, buf, 512, buf + 512, 512);
+        if (clen && d->size >= 512)
+            disk_qcow2_write_compressed(d, (d->size - 512) & ~511ULL, buf + 512, clen);
+    }
+    if (ops & 128)
+        disk_qcow2_set_backing(d, ops & 1 ? "base.img" : NULL, "raw");
+    if ((ops & 0xc0) == 0xc0)
+        disk_qcow2_make_empty(d);
+    io(d, true, 0, buf, 1024);
+    d->ops->flush(d);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint8_t img[1 << 16], buf[8192];
-    uint8_t ctl = size ? data[size - 1] : 0;
+    uint8_t ctl = size ? data[size - 1] : 0, ops = size > 1 ? data[size - 2] : 0;
     struct disk_qcow2_check res;
     struct disk *d;
     char path[64];
     int fd;
 
     memcpy(img, tmpl, tmpl_len);
-    for (size_t i = 0; size && i < size - 1 && i < tmpl_len; i++)
-        img[i] ^= data[i];
+    /* the first 2 KiB of input over the image's start (header, refcount table and block, L1,
+     * L2), the rest over the snapshot table; the last two bytes choose operations */
+    for (size_t i = 0; size > 2 && i < size - 2; i++) {
+        size_t pos = i < 2048 ? i : snap_off + (i - 2048);
+        if (pos < tmpl_len)
+            img[pos] ^= data[i];
+    }
     fd = memfd_create("qcow2", MFD_CLOEXEC);
     if (fd < 0)
         return 0;
@@ -116,7 +183,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             io(d, true, 512, buf, 4096);
             d->ops->flush(d);
             io(d, false, 0, buf, sizeof(buf));
+            tools(d, ops, buf);
         }
+        status(d);
         disk_close(d);
     }
     disk_qcow2_check(path, ctl & 2, devnull, &res);

@@ -12,9 +12,12 @@ fail=0
 # target name -> the sources it needs besides itself
 declare -A deps=([fuzz_virtq]="src/virtio/virtq.c"
     [fuzz_qcow2]="$(echo src/backend/disk/*.c) src/base/file.c -lz -lzstd -lpthread"
-    [fuzz_api]="src/api/apireq.c src/backend/net/net_config.c src/base/log.c -ljansson")
+    [fuzz_api]="src/api/apireq.c src/backend/net/net_config.c src/base/log.c src/vm/migrate_secret.c src/base/hmac256.c -ljansson -lnettle -lpthread"
+    [fuzz_snapshot]="src/state/snapfile.c src/state/snapconfig.c src/base/hmac256.c src/base/file.c src/dev/uart16550.c src/dev/goldfish_rtc.c src/dev/vmgenid.c -lz -ljansson -lnettle -lpthread"
+    [fuzz_migrate_in]="$(echo src/vm/migrate_in.c src/vm/migrate_link.c src/vm/migrate_auth.c src/vm/migrate_listen.c src/vm/migrate_secret.c src/state/snapfile.c src/state/snapconfig.c src/base/hmac256.c src/base/file.c src/mem/gmem.c src/backend/disk/*.c) -lz -lzstd -ljansson -lnettle -lpthread")
 # targets slower per run (file I/O on a memfd) get fewer runs unless RUNS is given
-declare -A target_runs=([fuzz_qcow2]=40000 [fuzz_api]=1000000)
+declare -A target_runs=([fuzz_qcow2]=40000 [fuzz_api]=1000000 [fuzz_snapshot]=40000
+    [fuzz_migrate_in]=30000)
 for t in "${!deps[@]}"; do
     echo "==> $t"
     if ! $CLANG -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \

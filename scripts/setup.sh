@@ -30,8 +30,16 @@ packages=(
     zlib1g-dev libzstd-dev qemu-utils
     libmicrohttpd-dev libjansson-dev clang libclang-rt-14-dev bc iproute2 socat
     pacemaker corosync pacemaker-cli-utils crmsh resource-agents
-    debootstrap fakeroot e2fsprogs openssh-client
+    qemu-system-x86 e2fsprogs
+    nettle-dev
+    debootstrap fakeroot openssh-client
 )
+# The OpenAPI linter needs Node.js with npm. A machine may already carry its own Node.js (a
+# nodesource build bundles npm and conflicts with Debian's npm package): take Debian's only
+# when there is no npm at all.
+if ! command -v npm >/dev/null; then
+    packages+=(nodejs npm)
+fi
 
 current=""
 on_exit() {
@@ -90,6 +98,10 @@ elif command -v sudo >/dev/null; then
 else
     echo "setup: not root and no sudo: the cluster agents are not installed (make install-agents as root)" >&2
 fi
+
+# The OpenAPI linter the test suite runs (npm's @redocly/cli, outside the work tree).
+step "install the OpenAPI linter (scripts/lint-openapi.sh --install-only)"
+scripts/lint-openapi.sh --install-only
 
 if [[ $fetch == 1 ]]; then
     step "fetch riscv64 guest artifacts (scripts/fetch-guest.sh)"

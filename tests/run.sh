@@ -2,12 +2,14 @@
 # Vessel's test suite. Steps, in order:
 #   format       clang-format --dry-run --Werror over src/ and tests/ (one check per file), and
 #                tests/layers.py: every #include of src/ goes down the layers of
-#                docs/architecture.md, and nothing above the boards names a board or engine
-#   unit         build/unit-tests and build-asan/unit-tests
+#                docs/architecture.md, and nothing above the boards names a board or engine;
+#                scripts/lint-openapi.sh: docs/api/openapi.yaml under redocly lint (strict)
+#   unit         build/unit-tests and build-asan/unit-tests (the rv64 tests twice: default tier
+#                and VESSEL_RV64_TIER=interp)
 #   fuzz         fuzz/run.sh: libFuzzer targets (clang), a bounded number of runs each
-#   guest        tests/guest/rv64/run.sh (bare-metal rv64 programs), when it exists
+#   guest        tests/guest/rv64/run.sh (bare-metal rv64 programs, on both rv64 tiers), when it exists
 #                and tests/guest/x86/run.sh (x86-64 test guests on kvm; skipped without /dev/kvm)
-#   integration  tests/integration/test_riscv.py, test_cli.py (vessel run's errors, exit
+#   integration  tests/integration/test_riscv.py (on both rv64 tiers), test_cli.py (vessel run's errors, exit
 #                statuses, --trace, Ctrl-A x on a pty, idle CPU), test_tools.py (tools/lockstep.py
 #                against QEMU), test_virtio.py and test_net.py (Debian
 #                riscv64 Linux; VESSEL_VMM selects the VMM)
@@ -19,12 +21,16 @@
 #                qcow2 overlays, copy-on-write memory sharing)
 #                and test_qcow2.py (qcow2 disks against qemu-img: interoperability, crash
 #                consistency, bad images; needs qemu-utils)
+#                and test_disk_tools.py (vessel disk convert, resize, commit, rebase, map,
+#                snapshot, compare, --help and sizes against qemu-img; FIFOs, metadata overlap)
 #                and test_daemon.py, test_daemon_migrate.py (vessel serve; live migration
 #                between two daemons over loopback)
 #                and test_cluster.py (issue 12: a 3-host Pacemaker lab in namespaces: placement,
 #                load-triggered live migration, failover, quorum loss, lab down; root only)
-#                and test_x86_linux.py (Debian's x86-64 cloud kernel on kvm with virtio-pci;
-#                only where /proc/cpuinfo shows vmx or svm, else a SKIP line counted as neither)
+#                and test_x86_linux.py (Debian's x86-64 cloud kernel on kvm with virtio-pci:
+#                devices, networking, snapshot/restore, live migration; directly where
+#                /proc/cpuinfo shows vmx or svm, else inside L1 under QEMU TCG with emulated
+#                AMD SVM through tests/nested/nested.py, docs/nested.md)
 #                and test_image.py (issue 16: vessel image build debian, booted from its disk
 #                through U-Boot, SSH, power off inside and via `vessel vm shutdown`)
 # Usage: tests/run.sh [STEP...]     (default: all steps)
@@ -105,6 +111,7 @@ step_format() {
     echo "format: $p files clean, $f need clang-format"
     add_result format "$p" "$f"
     run_counted "layers (docs/architecture.md)" python3 tests/layers.py
+    run_counted "openapi lint (redocly, strict)" bash scripts/lint-openapi.sh
 }
 
 step_unit() {
@@ -112,6 +119,9 @@ step_unit() {
     for bin in build/unit-tests build-asan/unit-tests; do
         if [[ -x $bin ]]; then
             run_counted "unit ($bin)" "$bin"
+            # the rv64 engine's tests once more on the interpreter tier (the default is the
+            # JIT on x86-64 hosts); test_rv64_jit compares both tiers whatever is chosen
+            run_counted "unit ($bin, rv64 interpreter tier)" env VESSEL_RV64_TIER=interp "$bin" rv64_
         else
             echo "FAIL unit: $bin not built (run scripts/setup.sh, or make / make BUILD=asan)"
             add_result "unit ($bin)" 0 1
@@ -126,6 +136,7 @@ step_fuzz() {
 step_guest() {
     if [[ -f tests/guest/rv64/run.sh ]]; then
         run_counted "guest (rv64)" bash tests/guest/rv64/run.sh
+        run_counted "guest (rv64, interpreter tier)" env VESSEL_RV64_TIER=interp bash tests/guest/rv64/run.sh
     else
         echo "==> guest: tests/guest/rv64/run.sh does not exist yet, skipped"
     fi
@@ -138,7 +149,12 @@ step_guest() {
 
 step_integration() {
     run_counted "integration (${VESSEL_VMM:-vessel})" python3 tests/integration/test_riscv.py
-    # x86-64 Debian Linux on kvm: prints SKIP and "0 passed, 0 failed" without vmx/svm
+    # the same Linux boots on the rv64 interpreter tier (the default is the JIT on x86-64)
+    if [[ ${VESSEL_VMM:-vessel} == vessel ]]; then
+        run_counted "integration (vessel, rv64 interpreter tier)" \
+            env VESSEL_RV64_TIER=interp python3 tests/integration/test_riscv.py -k 2harts-fw_dynamic
+    fi
+    # x86-64 Debian Linux on kvm: nested under QEMU TCG (emulated AMD SVM) without vmx/svm
     run_counted "integration x86 Linux (kvm)" python3 tests/integration/test_x86_linux.py
     run_counted "integration cli (vessel run)" python3 tests/integration/test_cli.py
     run_counted "integration tools (lockstep vs qemu)" python3 tests/integration/test_tools.py
@@ -146,12 +162,14 @@ step_integration() {
     run_counted "integration net+balloon (${VESSEL_VMM:-vessel})" python3 tests/integration/test_net.py
     run_counted "integration snapshot (vessel)" python3 tests/integration/test_snapshot.py
     run_counted "integration migrate (vessel)" python3 tests/integration/test_migrate.py
+    run_counted "integration migrate-auth (vessel)" python3 tests/integration/test_migrate_auth.py
     run_counted "integration clones (vessel)" python3 tests/integration/test_clone.py
     # x86 test guest on kvm: snapshot, restore, refusals (prints SKIP without /dev/kvm)
     run_counted "integration x86 snapshot (kvm)" python3 tests/integration/test_x86_snapshot.py
     # x86 test guest on kvm: live migration over loopback, refusal (SKIP without /dev/kvm)
     run_counted "integration x86 migrate (kvm)" python3 tests/integration/test_x86_migrate.py
     run_counted "integration qcow2 (qemu-img)" python3 tests/integration/test_qcow2.py
+    run_counted "integration disk tools (qemu-img)" python3 tests/integration/test_disk_tools.py
     run_counted "integration daemon (vessel serve)" python3 tests/integration/test_daemon.py
     # two daemons on this host: POST .../migrate, GET/DELETE .../migration, incoming VMs
     run_counted "integration daemon migrate (vessel serve)" python3 tests/integration/test_daemon_migrate.py

@@ -211,11 +211,12 @@ class Rsp:
 
 # ---- Vessel's trace: "HART PRIV PC INSN [xN=VAL]... [->TARGET]" ----
 
-TRACE_RE = re.compile(r"(\d+) ([USM?]) ([0-9a-f]{16}) ([0-9a-f]{8})((?: x\d+=[0-9a-f]{16})*)(?: ->([0-9a-f]{16}))?$")
+TRACE_RE = re.compile(r"(\d+) ([USM?]) ([0-9a-f]{16}) ([0-9a-f]{8})((?: x\d+=[0-9a-f]{16})*)(?: ->([0-9a-f]{16}))?"
+                      r"(?: \+(\d+))?$")
 
 
 class TraceLine:
-    __slots__ = ("n", "text", "hart", "priv", "pc", "insn", "writes", "target")
+    __slots__ = ("n", "text", "hart", "priv", "pc", "insn", "writes", "target", "count")
 
     def __init__(self, n, text):
         m = TRACE_RE.match(text)
@@ -229,6 +230,10 @@ class TraceLine:
         self.insn = int(m.group(4), 16)
         self.writes = [(int(r), int(v, 16)) for r, v in re.findall(r"x(\d+)=([0-9a-f]{16})", m.group(5))]
         self.target = int(m.group(6), 16) if m.group(6) else None
+        # "+N": a run of N instructions of the JIT tier (VESSEL_RV64_TRACE_CHUNKS), or None
+        self.count = int(m.group(7)) if m.group(7) else None
+        if self.count is not None and (self.count < 1 or self.target is None):
+            raise LockstepError("Vessel trace line %d: a run needs ->PC and +N >= 1: %r" % (n, text))
 
     def length(self):
         return 4 if (self.insn & 3) == 3 else 2
@@ -451,11 +456,18 @@ def lockstep(a, rsp, trace):
                          % (prev.next_pc(), line.pc))
             report(line, before, before, model, qemu_insn(rsp, before[32]), [], history, note)
             return 1, compared, resyncs
-        unknown = unknown_dest(line.insn, model)
+        unknown = unknown_dest(line.insn, model) if line.count is None else None
+        stepped = 0
         try:
-            rsp.step()
+            for stepped in range(1, (line.count or 1) + 1):
+                rsp.step()
             qregs = rsp.regs()
         except LockstepError as e:
+            if line.count is not None and stepped > 1:
+                # a run of the JIT tier that ends in the syscon store: QEMU exited within it
+                print("lockstep: QEMU exited after %d of the %d instructions of Vessel trace line %d (%s): %s"
+                      % (stepped - 1, line.count, line.n, line.text, e))
+                return 0, compared + (line.n > a.skip), resyncs
             if syscon_store(line.insn, model):
                 # QEMU exits on the syscon write; Vessel's harts stop at their next stop check, so
                 # its trace may have a few more instructions (up to the next WFI).
@@ -490,7 +502,8 @@ def lockstep(a, rsp, trace):
             note = "registers differ after the instruction"
         elif line.target is not None and line.target != qregs[32]:
             note = "next pc differs (Vessel's trace says ->%016x)" % line.target
-        elif priv_reg is not None and qregs[32] != before[32] + line.length() and nxt is not None:
+        elif priv_reg is not None and nxt is not None and (line.count is not None or
+                                                           qregs[32] != before[32] + line.length()):
             qpriv = rsp.reg(priv_reg) & 3
             if PRIV_LETTER.get(qpriv, "?") != nxt.priv:
                 note = ("privilege level differs after the instruction: Vessel %s (its next line), QEMU %s"
@@ -520,6 +533,10 @@ def main():
     ap.add_argument("--vessel", default=os.environ.get("VESSEL_BIN") or os.path.join(ROOT, "build", "vessel"))
     ap.add_argument("--vessel-bin", help="run this flat image under Vessel instead of the program's .bin")
     ap.add_argument("--vessel-trace", help="compare against this existing trace file instead of running Vessel")
+    ap.add_argument("--tier", choices=["interp", "jit"], default="interp",
+                    help="Vessel's rv64 tier (default interp): jit traces one line per run of translated"
+                         " code (up to 64 instructions, QEMU stepped as many times) with every block"
+                         " translated on its first run (VESSEL_RV64_JIT_HOT=1); --max and --skip count lines")
     ap.add_argument("--qemu", default="qemu-system-riscv64")
     ap.add_argument("--qemu-cpu", default="rv64,h=false,sstc=false", help="QEMU's -cpu (default %(default)s)")
     ap.add_argument("--timeout", type=float, default=600, help="overall time limit in seconds (default 600)")
@@ -546,7 +563,11 @@ def main():
                 raise LockstepError("%s missing or not executable (run make)" % a.vessel)
             os.mkfifo(fifo)
             vlog = open(os.path.join(tmp, "vessel-console.log"), "wb")
-            vp = subprocess.Popen(vessel_argv, stdin=subprocess.DEVNULL, stdout=vlog, stderr=subprocess.STDOUT)
+            env = dict(os.environ, VESSEL_RV64_TIER=a.tier)
+            if a.tier == "jit":
+                env.update(VESSEL_RV64_TRACE_CHUNKS="1", VESSEL_RV64_JIT_HOT="1")
+            vp = subprocess.Popen(vessel_argv, stdin=subprocess.DEVNULL, stdout=vlog, stderr=subprocess.STDOUT,
+                                  env=env)
             procs.append(vp)
             trace = TraceReader(fifo, vp, deadline)
         qp = subprocess.Popen(qemu_argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -561,8 +582,9 @@ def main():
         status, compared, resyncs = lockstep(a, rsp, trace)
         dt = time.monotonic() - t0
         extra = ", ".join("%d %s" % (n, w) for w, n in sorted(resyncs.items()))
-        print("lockstep: %d instructions compared%s in %.1f s (%.0f/s); resynced from QEMU: %s" % (
-            compared, (" after skipping %d" % a.skip) if a.skip else "", dt, compared / dt if dt else 0,
+        print("lockstep: %d %s compared%s in %.1f s (%.0f/s); resynced from QEMU: %s" % (
+            compared, "trace lines (runs of up to 64 instructions)" if a.tier == "jit" else "instructions",
+            (" after skipping %d" % a.skip) if a.skip else "", dt, compared / dt if dt else 0,
             extra or "none"))
         if status == 0:
             end = "the end of Vessel's trace" if trace.done else "--max %d" % a.max

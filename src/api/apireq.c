@@ -8,24 +8,29 @@
 #include <string.h>
 
 #include "backend/net/net.h"
+#include "vm/migrate.h"
+
+#define ST_ACTION "200 400 404 409 413 500" /* an action on one VM with an empty body */
 
 const struct api_route_def api_routes[ROUTE_COUNT] = {
-    {"GET", "/v1/host", ROUTE_HOST},
-    {"GET", "/v1/vms", ROUTE_VM_LIST},
-    {"POST", "/v1/vms", ROUTE_VM_CREATE},
-    {"GET", "/v1/vms/{id}", ROUTE_VM_GET},
-    {"DELETE", "/v1/vms/{id}", ROUTE_VM_DELETE},
-    {"POST", "/v1/vms/{id}/start", ROUTE_VM_START},
-    {"POST", "/v1/vms/{id}/pause", ROUTE_VM_PAUSE},
-    {"POST", "/v1/vms/{id}/resume", ROUTE_VM_RESUME},
-    {"POST", "/v1/vms/{id}/stop", ROUTE_VM_STOP},
-    {"POST", "/v1/vms/{id}/shutdown", ROUTE_VM_SHUTDOWN},
-    {"POST", "/v1/vms/{id}/reboot", ROUTE_VM_REBOOT},
-    {"PUT", "/v1/vms/{id}/balloon", ROUTE_VM_BALLOON},
-    {"POST", "/v1/vms/{id}/snapshot", ROUTE_VM_SNAPSHOT},
-    {"POST", "/v1/vms/{id}/migrate", ROUTE_VM_MIGRATE},
-    {"GET", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_GET},
-    {"DELETE", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_CANCEL},
+    {"GET", "/v1/host", ROUTE_HOST, "200 413 500"},
+    {"GET", "/v1/vms", ROUTE_VM_LIST, "200 413 500"},
+    {"POST", "/v1/vms", ROUTE_VM_CREATE, "201 400 409 413 422 500"},
+    {"GET", "/v1/vms/{id}", ROUTE_VM_GET, "200 404 413 500"},
+    {"DELETE", "/v1/vms/{id}", ROUTE_VM_DELETE, ST_ACTION},
+    {"POST", "/v1/vms/{id}/start", ROUTE_VM_START, "200 400 404 409 413 422 500"},
+    {"POST", "/v1/vms/{id}/pause", ROUTE_VM_PAUSE, ST_ACTION},
+    {"POST", "/v1/vms/{id}/resume", ROUTE_VM_RESUME, ST_ACTION},
+    {"POST", "/v1/vms/{id}/stop", ROUTE_VM_STOP, ST_ACTION},
+    {"POST", "/v1/vms/{id}/shutdown", ROUTE_VM_SHUTDOWN, "202 400 404 409 413 422 500"},
+    {"POST", "/v1/vms/{id}/reboot", ROUTE_VM_REBOOT, ST_ACTION},
+    {"PUT", "/v1/vms/{id}/balloon", ROUTE_VM_BALLOON, "200 400 404 409 413 422 500"},
+    {"POST", "/v1/vms/{id}/snapshot", ROUTE_VM_SNAPSHOT, "200 400 404 409 413 422 500"},
+    {"POST", "/v1/vms/{id}/migrate", ROUTE_VM_MIGRATE, "202 400 404 409 413 422 500"},
+    {"GET", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_GET, ST_ACTION},
+    {"DELETE", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_CANCEL, ST_ACTION},
+    {"GET", "/v1/vms/{id}/stats", ROUTE_VM_STATS, "200 404 409 413 500"},
+    {"GET", "/metrics", ROUTE_METRICS, "200 413 500"},
 };
 
 int api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)
@@ -202,9 +207,10 @@ static int check_path(const char *key, const char *p, struct api_error *e)
 
 static int parse_disks(json_t *arr, struct api_vm_config *c, struct api_error *e)
 {
-    static const char *const fields[] = {"path", "readonly", NULL};
+    static const char *const fields[] = {"path", "readonly", "format", NULL};
+    char fmt[16];
     size_t i;
-    json_t *d;
+    json_t *d, *f;
 
     if (!arr || json_is_null(arr))
         return 0;
@@ -223,6 +229,18 @@ static int parse_disks(json_t *arr, struct api_vm_config *c, struct api_error *e
             (st = get_string(d, "path", dk->path, sizeof(dk->path), true, e)) ||
             (st = get_bool(d, "readonly", &dk->readonly, e)))
             return st;
+        f = json_object_get(d, "format");
+        if (f && !json_is_null(f)) {
+            if (!json_is_string(f))
+                return api_error_set(e, 400, "bad_type", "'disks[%zu].format' must be a string", i);
+            snprintf(fmt, sizeof(fmt), "%s", json_string_value(f));
+            dk->format = !strcmp(fmt, "raw")     ? DISK_FORMAT_RAW
+                         : !strcmp(fmt, "qcow2") ? DISK_FORMAT_QCOW2
+                                                 : DISK_FORMAT_PROBE;
+            if (json_string_length(f) >= sizeof(fmt) || dk->format == DISK_FORMAT_PROBE)
+                return api_error_set(e, 422, "out_of_range",
+                                     "'disks[%zu].format' must be \"raw\" or \"qcow2\"", i);
+        }
         if (!dk->path[0] || dk->path[0] != '/' || strchr(dk->path, ','))
             return api_error_set(e, 422, "out_of_range",
                                  "'disks[%zu].path' must be an absolute path without commas", i);
@@ -474,7 +492,9 @@ bool api_hostport_valid(const char *s, bool need_host)
 
 int api_migrate_parse(const char *body, size_t len, struct api_migrate *m, struct api_error *e)
 {
-    static const char *const fields[] = {"to", "downtime_ms", "timeout_ms", "max_passes", NULL};
+    static const char *const fields[] = {"to",         "secret",     "downtime_ms",
+                                         "timeout_ms", "max_passes", NULL};
+    char why[120];
     long long downtime = 0, timeout = 0, passes = 0;
     json_t *j;
     int st = load_object(body, len, &j, e);
@@ -484,12 +504,16 @@ int api_migrate_parse(const char *body, size_t len, struct api_migrate *m, struc
         return st;
     if (!(st = check_fields(j, fields, "", e)) &&
         !(st = get_string(j, "to", m->to, sizeof(m->to), true, e)) &&
+        !(st = get_string(j, "secret", m->secret, sizeof(m->secret), true, e)) &&
         !(st = get_int(j, "downtime_ms", 1, 60000, &downtime, false, e)) &&
         !(st = get_int(j, "timeout_ms", 1, 3600000, &timeout, false, e)) &&
         !(st = get_int(j, "max_passes", 1, 1000, &passes, false, e))) {
         if (!api_hostport_valid(m->to, true))
             st = api_error_set(e, 422, "out_of_range",
                                "'to' must be HOST:PORT or [V6ADDR]:PORT (port 1 to 65535)");
+        else if (migrate_secret_check(m->secret, why, sizeof(why)))
+            st = api_error_set(e, 422, "out_of_range",
+                               "'secret': %s (the destination VM's migration_secret)", why);
         m->downtime_ms = (uint32_t)downtime;
         m->timeout_ms = (uint32_t)timeout;
         m->max_passes = (uint32_t)passes;

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend/disk/disk.h"
+
 #define API_BODY_MAX               65536
 #define API_NAME_MAX               64 /* including the NUL */
 #define API_PATH_MAX               1024
@@ -43,6 +45,15 @@ struct api_error {
     char code[32];
     char message[256];
 };
+
+/* Numbers in answers: seconds and milliseconds are rounded to what is meaningful (a
+ * millisecond: api_round_ms) and reals are printed with 15 significant digits, so that 8.32
+ * prints as 8.32 and not 8.3200000000000003. Every JSON answer is dumped with API_JSON_FLAGS. */
+#define API_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+static inline double api_round_ms(double seconds)
+{
+    return (double)(long long)(seconds * 1000.0 + (seconds < 0 ? -0.5 : 0.5)) / 1000.0;
+}
 
 /* Fills e and returns e->status. */
 int api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)
@@ -65,6 +76,8 @@ enum api_route {
     ROUTE_VM_MIGRATE,
     ROUTE_VM_MIGRATION_GET,
     ROUTE_VM_MIGRATION_CANCEL,
+    ROUTE_VM_STATS,
+    ROUTE_METRICS,
     ROUTE_COUNT
 };
 
@@ -72,6 +85,10 @@ struct api_route_def {
     const char *method;
     const char *path; /* "{id}" stands for one path segment: a VM's id or name */
     enum api_route route;
+    /* Every HTTP status the route can answer, space-separated (docs/api/openapi.yaml must
+     * document exactly these; test_daemon.py checks it). 413 is any request with a body over
+     * API_BODY_MAX; 405 (another method on the path) belongs to no route. */
+    const char *statuses;
 };
 
 /* The route table (ROUTE_COUNT entries), for dispatch and `vessel serve --print-routes`. */
@@ -88,6 +105,7 @@ bool api_name_valid(const char *s);
 struct api_disk {
     char path[API_PATH_MAX];
     bool readonly;
+    enum disk_format format; /* "format": "raw" | "qcow2"; absent: probed from the file */
 };
 
 /* The body of POST /v1/vms. */
@@ -142,8 +160,11 @@ bool api_hostport_valid(const char *s, bool need_host);
 /* The body of POST /v1/vms/{id}/migrate: {"to": "HOST:PORT", "downtime_ms"?: 1..60000,
  * "timeout_ms"?: 1..3600000, "max_passes"?: 1..1000}; absent values are 0 (the VM's
  * defaults). */
+#define API_SECRET_MAX 256 /* vm/migrate.h's MIGRATE_SECRET_MAX */
+
 struct api_migrate {
     char to[API_HOSTPORT_MAX];
+    char secret[API_SECRET_MAX + 1]; /* the destination's migration_secret */
     uint32_t downtime_ms, timeout_ms, max_passes;
 };
 int api_migrate_parse(const char *body, size_t len, struct api_migrate *m, struct api_error *e);

@@ -72,7 +72,8 @@ static int body_append(struct req_body *b, const char *data, size_t n)
     return 0;
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *conn, int status, char *json)
+static enum MHD_Result send_reply(struct MHD_Connection *conn, int status, char *json,
+                                  const char *content_type)
 {
     struct MHD_Response *resp;
     enum MHD_Result ret;
@@ -84,7 +85,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, int status, char 
     json[n] = '\0';
     if (!resp)
         return MHD_NO;
-    mhd.add_response_header(resp, "Content-Type", "application/json");
+    mhd.add_response_header(resp, "Content-Type", content_type ? content_type : "application/json");
     ret = mhd.queue_response(conn, (unsigned)status, resp);
     mhd.destroy_response(resp);
     return ret;
@@ -96,7 +97,7 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const
     char buf[512];
 
     snprintf(buf, sizeof(buf) - 1, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
-    return send_reply(conn, status, buf);
+    return send_reply(conn, status, buf, NULL);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -132,7 +133,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         free(r.json);
         return send_error(conn, 500, "internal", "out of memory");
     }
-    ret = send_reply(conn, r.status, j);
+    ret = send_reply(conn, r.status, j, r.content_type);
     free(j);
     return ret;
 }

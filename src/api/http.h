@@ -9,10 +9,12 @@
 #define API_HTTP_TIMEOUT_S 10
 #define API_HTTP_MAX_CONN  64
 
-/* What a handler answers: an HTTP status and a malloc'd JSON text (freed by the server). */
+/* What a handler answers: an HTTP status and a malloc'd body text (freed by the server), JSON
+ * unless content_type (a static string) says otherwise. */
 struct api_reply {
     int status;
     char *json;
+    const char *content_type; /* NULL: application/json */
 };
 
 typedef void (*api_handler_fn)(void *opaque, const char *method, const char *url, const char *body,

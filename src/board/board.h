@@ -35,6 +35,8 @@ struct board_params {
      * own kernel from its disk, as on a real machine (riscv: U-Boot as OpenSBI's payload). */
     const char *bootloader;
     const char *trace_path; /* engine instruction trace, or NULL (boards that support it) */
+    const char *tier;    /* engine tier ("jit", "interp"; NULL: the default; boards with tiers) */
+    uint64_t code_cache; /* bytes of translated-code cache (0: the default; boards with tiers) */
     /* Console output: every byte the guest writes to the console UART (from a vCPU thread),
      * and "the UART can take more input" (may be NULL). */
     void (*console_tx)(void *opaque, uint8_t byte);
@@ -49,6 +51,7 @@ struct board_ops {
     uint64_t ram_min, ram_max;       /* RAM sizes the board takes (multiples of 4 KiB) */
     int max_cpus, max_virtio;        /* vCPUs, virtio devices */
     bool firmware, trace;            /* takes a firmware file, an instruction trace */
+    bool tiers;                      /* takes an engine tier and a code cache size */
     const char *default_firmware;    /* file name in $VESSEL_CACHE/ARCH/ when none is given */
     /* The boot loader (board_params.bootloader) when neither a kernel nor a boot loader is
      * given: a file name in $VESSEL_CACHE/ARCH/; NULL when the board needs a kernel. */

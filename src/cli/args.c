@@ -3,43 +3,102 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
-int args_parse_size_in(const char *s, unsigned bare_shift, unsigned max_shift, uint64_t *bytes)
+/* The unit after the number: "" (MiB), "B", or K/M/G/T/P/E alone or followed by "iB", in
+ * any case. Returns the shift, or -1. */
+static int size_unit(const char *u, bool *bare)
 {
-    unsigned long long n;
-    unsigned shift = bare_shift;
-    char *end;
+    static const char units[] = "KMGTPE";
+    const char *p;
 
-    if (!s || !isdigit((unsigned char)s[0]))
-        return -EINVAL;
-    errno = 0;
-    n = strtoull(s, &end, 10);
-    if (errno == ERANGE)
-        return -ERANGE;
-    if (*end) {
-        switch (toupper((unsigned char)*end)) {
-        case 'K': shift = 10; break;
-        case 'M': shift = 20; break;
-        case 'G': shift = 30; break;
-        case 'T': shift = 40; break;
-        default: return -EINVAL;
-        }
-        if (shift > max_shift)
-            return -EINVAL;
-        end++;
-    }
-    if (*end != '\0' || n == 0)
-        return -EINVAL;
-    if (n > (UINT64_MAX >> shift))
-        return -ERANGE;
-    *bytes = (uint64_t)n << shift;
-    return 0;
+    *bare = *u == '\0';
+    if (*bare)
+        return 20;
+    if ((u[0] == 'B' || u[0] == 'b') && u[1] == '\0')
+        return 0;
+    p = strchr(units, toupper((unsigned char)u[0]));
+    if (!p)
+        return -1;
+    if (u[1] != '\0' && strcasecmp(u + 1, "iB") != 0)
+        return -1;
+    return 10 * (int)(p - units + 1);
 }
 
 int args_parse_size(const char *s, uint64_t *bytes)
 {
-    return args_parse_size_in(s, 20, 30, bytes); /* a bare number is MiB; up to G */
+    unsigned __int128 whole = 0, frac = 0, scale = 1, v;
+    const char *p = s;
+    int shift, digits = 0;
+    bool bare;
+
+    if (!s || !isdigit((unsigned char)*p))
+        return -EINVAL;
+    for (; isdigit((unsigned char)*p); p++) {
+        whole = whole * 10 + (unsigned)(*p - '0');
+        if (whole > UINT64_MAX)
+            return -ERANGE;
+    }
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return -EINVAL;
+        for (; isdigit((unsigned char)*p); p++) {
+            if (digits < 18) { /* further digits are below a byte */
+                frac = frac * 10 + (unsigned)(*p - '0');
+                scale *= 10;
+                digits++;
+            }
+        }
+    }
+    shift = size_unit(p, &bare);
+    if (shift < 0)
+        return -EINVAL;
+    if (bare && whole >= ARGS_SIZE_BARE_MAX)
+        return -EDOM;
+    if (whole > (UINT64_MAX >> shift))
+        return -ERANGE;
+    /* whole << shift, plus the fraction of one unit rounded to the nearest byte */
+    v = (whole << shift) + (((frac << shift) + scale / 2) / scale);
+    if (v > UINT64_MAX)
+        return -ERANGE;
+    if (v == 0)
+        return -EINVAL;
+    *bytes = (uint64_t)v;
+    return 0;
+}
+
+const char *args_size_error(int err)
+{
+    switch (err) {
+    case -ERANGE: return "too large";
+    case -EDOM:
+        return "a bare number is MiB, so this would be a huge size; if you meant bytes, add the "
+               "unit B (e.g. 1073741824B), or write it as 1G";
+    default:
+        return "expected a size: a number with a unit B, K, M, G, T, P or E (binary: "
+               "1G = 1GiB = 1024M; 1.5G is fine); a bare number is MiB";
+    }
+}
+
+void args_format_size(uint64_t bytes, char *buf, size_t len)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = (double)bytes;
+    unsigned i = 0;
+
+    /* switch unit at 1000 so that the number never needs four digits */
+    while (v >= 1000 && i + 1 < sizeof(units) / sizeof(units[0])) {
+        v /= 1024;
+        i++;
+    }
+    if (i == 0)
+        snprintf(buf, len, "%" PRIu64 " B", bytes);
+    else
+        snprintf(buf, len, "%.3g %s", v, units[i]);
 }
 
 int args_parse_int(const char *s, long min, long max, long *val)

@@ -3,16 +3,24 @@
 #define VESSEL_CLI_ARGS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "backend/disk/disk.h"
 
-/* "512" (MiB), "512M", "2G", "65536K" (case-insensitive suffix) -> bytes. Returns 0, or
- * -EINVAL for anything else (empty, junk, negative, zero) and -ERANGE on overflow. */
+/* Sizes, one rule for every size argument of `vessel` (--mem, --balloon, `vessel disk`'s SIZE,
+ * --cluster-size, --bs, ...): a decimal number, a fraction allowed ("1.5G"), with an optional
+ * binary unit: B (bytes), K or KiB, M or MiB, G or GiB, T or TiB, P or PiB, E or EiB, in any
+ * case. A bare number is MiB ("512" is 512 MiB, as QEMU's -m); one of ARGS_SIZE_BARE_MAX or more
+ * is refused (-EDOM), since it is almost certainly a byte count meant for another tool.
+ * "1GB"-style units, signs, spaces and zero are refused. A fraction is rounded to the nearest
+ * byte. Returns 0, -EINVAL (syntax), -ERANGE (above 2^64 - 1) or -EDOM. */
+#define ARGS_SIZE_BARE_MAX (1u << 20)
 int args_parse_size(const char *s, uint64_t *bytes);
-/* The general form: a bare number is a multiple of 1 << bare_shift; suffixes K, M, G, T
- * (either case) are accepted up to 1 << max_shift. Returns 0, -EINVAL or -ERANGE. */
-int args_parse_size_in(const char *s, unsigned bare_shift, unsigned max_shift, uint64_t *bytes);
+/* What is wrong with a size args_parse_size() refused with err, for an error message. */
+const char *args_size_error(int err);
+/* bytes for people: "512 B", "64 KiB", "1.5 GiB", "3.26 MiB" (three significant digits). */
+void args_format_size(uint64_t bytes, char *buf, size_t len);
 
 /* Decimal integer in [min, max]. Returns 0, -EINVAL or -ERANGE. */
 int args_parse_int(const char *s, long min, long max, long *val);

@@ -158,8 +158,8 @@ int disk_cmd_bench(int argc, char **argv)
             rw = argv[++i];
         else if (!strcmp(argv[i], "--pattern"))
             pattern = argv[++i];
-        else if (!strcmp(argv[i], "--bs") && disk_cmd_parse_size(argv[i + 1], &bs) == 0)
-            i++;
+        else if (!strcmp(argv[i], "--bs") && disk_cli_size("bench", "--bs", argv[++i], &bs))
+            return 1;
         else if (!strcmp(argv[i], "--count"))
             count = strtoull(argv[++i], NULL, 10);
     }

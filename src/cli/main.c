@@ -56,7 +56,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "switch"))
         return cmd_switch(argc - 1, argv + 1);
     if (!strcmp(argv[1], "info"))
-        return cli_info();
+        return cli_info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve"))
         return cli_serve(argc - 1, argv + 1);
     if (!strcmp(argv[1], "vm"))

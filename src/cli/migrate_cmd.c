@@ -17,8 +17,8 @@
 #include "vm/migrate.h"
 
 static const char usage[] =
-    "usage: vessel migrate --api-socket PATH --to HOST:PORT [--downtime MS] [--timeout MS]\n"
-    "                      [--max-passes N] [--no-wait]\n"
+    "usage: vessel migrate --api-socket PATH --to HOST:PORT --secret-file FILE\n"
+    "                      [--downtime MS] [--timeout MS] [--max-passes N] [--no-wait]\n"
     "       vessel migrate --api-socket PATH --status | --cancel\n"
     "\n"
     "Moves the running VM behind PATH (`vessel run --api-socket PATH`) to the VM waiting with\n"
@@ -28,10 +28,16 @@ static const char usage[] =
     "the same disk files (shared storage). Progress is shown until the VM runs on HOST.\n"
     "\n"
     "  --to HOST:PORT   the destination ([V6ADDR]:PORT for IPv6)\n"
+    "  --secret-file FILE\n"
+    "                   the migration's secret, as the destination was given it\n"
+    "                   (--migration-secret-file): 16 to 256 bytes of text in a file only\n"
+    "                   its owner can read. Each end proves to the other that it knows it\n"
+    "                   before any state moves, and every section is authenticated with it\n"
     "  --downtime MS    pause the VM for the final copy once the estimated pause fits MS\n"
     "                   milliseconds (default 50)\n"
-    "  --timeout MS     give up when the connection makes no progress for MS milliseconds\n"
-    "                   (default 10000); the VM then runs on here\n"
+    "  --timeout MS     give up when the connection makes no progress for MS milliseconds,\n"
+    "                   or when the handshake or any answer of the destination takes longer\n"
+    "                   than that in all (default 10000); the VM then runs on here\n"
     "  --max-passes N   copy at most N passes before the final pause (default 30)\n"
     "  --no-wait        start it and return at once (watch with --status)\n"
     "  --status         print the migration's state as JSON\n"
@@ -185,6 +191,7 @@ static int watch(int fd)
 int cli_migrate(int argc, char **argv)
 {
     enum { O_SOCK = 256, O_TO, O_DOWNTIME, O_TIMEOUT, O_PASSES, O_NOWAIT, O_STATUS, O_CANCEL };
+    enum { O_SECRET = 300 };
     static const struct option longopts[] = {
         {"api-socket", required_argument, NULL, O_SOCK},
         {"to", required_argument, NULL, O_TO},
@@ -194,10 +201,12 @@ int cli_migrate(int argc, char **argv)
         {"no-wait", no_argument, NULL, O_NOWAIT},
         {"status", no_argument, NULL, O_STATUS},
         {"cancel", no_argument, NULL, O_CANCEL},
+        {"secret-file", required_argument, NULL, O_SECRET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *sock = NULL, *to = NULL;
+    const char *sock = NULL, *to = NULL, *secret_file = NULL;
+    char secret[MIGRATE_SECRET_MAX + 1] = "", why[300];
     long downtime = 0, timeout = 0, passes = 0;
     bool nowait = false, status = false, cancel = false;
     char host[256], port[8], *line = NULL;
@@ -224,6 +233,7 @@ int cli_migrate(int argc, char **argv)
         case O_NOWAIT: nowait = true; break;
         case O_STATUS: status = true; break;
         case O_CANCEL: cancel = true; break;
+        case O_SECRET: secret_file = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
         case ':': return usage_err("option %s needs a value", argv[optind - 1]);
         default: return usage_err("unknown option '%s'", argv[optind - 1]);
@@ -239,6 +249,10 @@ int cli_migrate(int argc, char **argv)
         return usage_err("--to %s: expected HOST:PORT", to);
     if (passes > 1000)
         return usage_err("%s", "--max-passes: at most 1000");
+    if (to && !secret_file)
+        return usage_err("%s", "--secret-file FILE is required with --to");
+    if (secret_file && migrate_secret_read(secret_file, secret, why, sizeof(why)))
+        return usage_err("--secret-file %s", why);
     fd = api_connect(sock);
     if (fd < 0) {
         fprintf(stderr, "vessel migrate: --api-socket %s: %s\n", sock, strerror(-fd));
@@ -259,7 +273,8 @@ int cli_migrate(int argc, char **argv)
         close(fd);
         return r ? ret : 2;
     }
-    r = json_pack("{s:{s:s}}", "migrate", "to", to);
+    r = json_pack("{s:{s:s,s:s}}", "migrate", "to", to, "secret", secret);
+    explicit_bzero(secret, sizeof(secret));
     if (r && downtime)
         json_object_set_new(json_object_get(r, "migrate"), "downtime_ms", json_integer(downtime));
     if (r && timeout)
@@ -269,6 +284,8 @@ int cli_migrate(int argc, char **argv)
     line = r ? json_dumps(r, JSON_COMPACT) : NULL;
     json_decref(r);
     r = line ? api_call(fd, line) : NULL;
+    if (line)
+        explicit_bzero(line, strlen(line));
     free(line);
     if (!r || !json_is_true(json_object_get(r, "ok"))) {
         fprintf(stderr, "vessel migrate: %s\n", r ? str(r, "error") : "no answer from the VM");

@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/file.h"
 #include "base/log.h"
 #include "cli/args.h"
+#include "vm/migrate.h"
 #include "vm/vm.h"
 
 static const char usage_run[] =
@@ -47,6 +49,11 @@ static const char usage_run[] =
     "  --cpus N           number of vCPUs (harts), 1 to 32 on riscv64, 1 to 64 on x86_64\n"
     "                     (default 1)\n"
     "  --trace FILE       write an instruction trace of the rv64 engine to FILE\n"
+    "  --rv64-tier jit|interp\n"
+    "                     the rv64 engine's tier: the JIT (the default on x86-64 hosts) or\n"
+    "                     the interpreter (the reference; the only tier elsewhere)\n"
+    "  --rv64-jit-cache SIZE\n"
+    "                     the JIT's code cache for all harts (default 8M; 256K to 1G)\n"
     "  --disk PATH[,ro][,format=raw|qcow2]\n"
     "                     a virtio-blk disk (repeatable; /dev/vda, vdb, ... in order);\n"
     "                     ro: read-only; format: default probed from the file\n"
@@ -117,6 +124,18 @@ static const char usage_run[] =
     "                     paths are not used; riscv64 without --kernel reboots through\n"
     "                     the default boot loader when it is there, else a reboot ends\n"
     "                     the VM)\n"
+    "  --migration-secret-file FILE\n"
+    "                     with --incoming (required): the migration's secret, 16 to 256\n"
+    "                     bytes of text in a file only its owner can read (mode 0600);\n"
+    "                     `vessel migrate --secret-file` on the source gives the same one.\n"
+    "                     A connection that does not prove it knows it is dropped and the\n"
+    "                     wait goes on\n"
+    "  --incoming-timeout SECONDS\n"
+    "                     with --incoming: receive the VM within SECONDS of starting to\n"
+    "                     listen, waiting for the source included (default 3600)\n"
+    "  --incoming-max-mem SIZE\n"
+    "                     with --incoming and without --mem: the most guest RAM to accept\n"
+    "                     from the source (default 4G); never more than the host has free\n"
     "  -h, --help         this text\n"
     "\n"
     "SIGTERM stops the VM cleanly (disks flushed and closed; exit status 3).\n"
@@ -152,14 +171,21 @@ static void read_config(const char *path, struct vm_config *c)
     uint8_t *text;
     size_t len;
     char why[300];
+    struct stat st = {0};
     int err = file_read_all(path, VM_CONFIG_MAX_LEN, &text, &len);
 
     if (err)
         die_usage("--config %s: %s", path, err == -EFBIG ? "file too large" : strerror(-err));
     err = vm_config_from_json((const char *)text, len, c, why, sizeof(why));
+    memset(text, 0, len);
     free(text);
     if (err)
         die_usage("--config %s: %s", path, why);
+    /* A configuration that holds a migration secret must be its owner's alone. */
+    if (c->migration_secret && (stat(path, &st) < 0 || (st.st_mode & 077)))
+        die_usage("--config %s: it holds a migration secret and others may read it (mode %03o; "
+                  "make it 0600)",
+                  path, (unsigned)(st.st_mode & 0777));
 }
 
 static void add_disk(struct vm_config *c, const char *arg)
@@ -180,6 +206,8 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
     enum { O_ARCH = 256, O_KERNEL, O_INITRD, O_APPEND, O_FIRMWARE, O_MEM, O_CPUS, O_TRACE };
     enum { O_DISK = 320, O_RNG, O_CONSOLE_SOCKET, O_CONFIG, O_BOOTLOADER };
     enum { O_NET = 340, O_BALLOON, O_API_SOCKET, O_RESTORE, O_INCOMING, O_CLONE };
+    enum { O_TIER = 380, O_JIT_CACHE };
+    enum { O_MIG_SECRET = 360, O_INCOMING_TIMEOUT, O_INCOMING_MAX_MEM };
     static const struct option longopts[] = {
         {"arch", required_argument, NULL, O_ARCH},
         {"kernel", required_argument, NULL, O_KERNEL},
@@ -200,6 +228,11 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
         {"restore", required_argument, NULL, O_RESTORE},
         {"incoming", required_argument, NULL, O_INCOMING},
         {"clone", no_argument, NULL, O_CLONE},
+        {"rv64-tier", required_argument, NULL, O_TIER},
+        {"rv64-jit-cache", required_argument, NULL, O_JIT_CACHE},
+        {"migration-secret-file", required_argument, NULL, O_MIG_SECRET},
+        {"incoming-timeout", required_argument, NULL, O_INCOMING_TIMEOUT},
+        {"incoming-max-mem", required_argument, NULL, O_INCOMING_MAX_MEM},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -260,6 +293,29 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
         case O_RESTORE: c->restore = vm_config_strdup(optarg); break;
         case O_INCOMING: c->incoming = vm_config_strdup(optarg); break;
         case O_CLONE: c->clone = true; break;
+        case O_TIER: c->rv64_tier = vm_config_strdup(optarg); break;
+        case O_JIT_CACHE:
+            if ((errno = -args_parse_size(optarg, &c->rv64_jit_cache)))
+                die_usage("--rv64-jit-cache %s: %s", optarg, args_size_error(-errno));
+            break;
+        case O_MIG_SECRET: {
+            char secret[MIGRATE_SECRET_MAX + 1];
+            if (migrate_secret_read(optarg, secret, why, sizeof(why)))
+                die_usage("--migration-secret-file %s", why);
+            free(c->migration_secret);
+            c->migration_secret = vm_config_strdup(secret);
+            memset(secret, 0, sizeof(secret));
+            break;
+        }
+        case O_INCOMING_TIMEOUT:
+            if (args_parse_int(optarg, 1, 7 * 86400, &cpus))
+                die_usage("--incoming-timeout %s: expected seconds from 1 to 604800", optarg);
+            c->incoming_timeout_s = (uint32_t)cpus;
+            break;
+        case O_INCOMING_MAX_MEM:
+            if (args_parse_size(optarg, &c->incoming_max_mem))
+                die_usage("--incoming-max-mem %s: expected a size like 4G", optarg);
+            break;
         case 'h': fputs(usage_run, stdout); exit(0);
         case ':': die_usage("run: option %s needs a value", argv[optind - 1]);
         default: die_usage("run: unknown option '%s' (see vessel run --help)", argv[optind - 1]);

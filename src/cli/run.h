@@ -3,6 +3,6 @@
 #define VESSEL_CLI_RUN_H
 
 int cli_run(int argc, char **argv);
-int cli_info(void);
+int cli_info(int argc, char **argv);
 
 #endif

@@ -21,7 +21,8 @@ static const char usage_serve[] =
     "  --memory SIZE      host memory capacity, e.g. 8G (default: the machine's RAM)\n"
     "  --overcommit R     vCPU overcommit ratio, 1.0 to 64 (default 1.0); memory is never\n"
     "                     overcommitted: each running VM reserves its RAM + 64 MiB\n"
-    "  --print-routes     print the API's routes (METHOD PATH per line) and exit\n"
+    "  --print-routes     print the API's routes (METHOD PATH STATUS... per line: the HTTP\n"
+    "                     statuses each can answer) and exit\n"
     "  -h, --help         this text\n";
 
 static int usage_error(const char *fmt, const char *arg)

@@ -1,5 +1,5 @@
-/* `vessel vm create|list|show|start|pause|resume|stop|shutdown|reboot|delete|balloon|snapshot|
- * migrate|console` and
+/* `vessel vm create|list|show|stats|start|pause|resume|stop|shutdown|reboot|delete|balloon|
+ * snapshot|migrate|console` and
  * `vessel console`: talk to the `vessel serve` daemon over its unix socket. */
 #include "cli/vm_cmd.h"
 
@@ -22,7 +22,8 @@ static const char usage_vm[] =
     "  create NAME --kernel IMAGE|--disk IMAGE|--restore SNAPSHOT [--clone]|\n"
     "         --incoming [HOST:]PORT\n"
     "         [--initrd FILE] [--firmware FILE] [--append STR] [--arch riscv64|x86_64] [--cpus N]\n"
-    "         [--mem SIZE] [--disk PATH[,ro]]... [--net SPEC]... [--cpu-quota CORES]\n"
+    "         [--mem SIZE] [--disk PATH[,ro][,format=raw|qcow2]]... [--net SPEC]...\n"
+    "         [--cpu-quota CORES]\n"
     "         [--no-balloon] [--start]\n"
     "                            --clone (with --restore): each start is a new clone of the\n"
     "                            snapshot (new VM generation ID and MACs); a writable --disk\n"
@@ -35,7 +36,9 @@ static const char usage_vm[] =
     "                            started (state incoming, then running); --cpus and --mem are\n"
     "                            required and must be the source VM's, devices the same\n"
     "  list                      all VMs (ID, NAME, STATE, CPUS, MEM, PID)\n"
-    "  show NAME|ID              configuration, state, limits and live stats\n"
+    "  show NAME|ID              configuration, state, last error, limits and live stats\n"
+    "  stats NAME|ID             a running VM's counters (vCPU time, engine events, disk and\n"
+    "                            network bytes and operations, RSS, balloon)\n"
     "  start|pause|resume|stop|reboot|delete NAME|ID\n"
     "                            stop: at once (SIGKILL); reboot: reset, the guest boots again\n"
     "  shutdown NAME|ID [--timeout S] [--no-wait]\n"
@@ -55,8 +58,71 @@ static const char usage_vm[] =
     "\n"
     "--socket PATH: the daemon's socket (default $VESSEL_SOCKET, else /run/vessel/vessel.sock).\n"
     "--json: print the daemon's JSON answer instead of a table.\n"
+    "`vessel vm COMMAND --help` shows one command's usage.\n"
     "Exit status: 0 done, 1 refused (the daemon's error is printed) or bad usage, 2 the daemon\n"
     "cannot be reached.\n";
+
+/* Each command's usage, for `vessel vm COMMAND --help` (exit status 0, on stdout). */
+static const struct {
+    const char *name, *usage;
+} vm_usages[] = {
+    {"create",
+     "usage: vessel vm [--socket PATH] [--json] create NAME\n"
+     "         --kernel IMAGE | --restore SNAPSHOT [--clone] | --incoming [HOST:]PORT\n"
+     "         [--initrd FILE] [--firmware FILE] [--append STR] [--arch riscv64|x86_64]\n"
+     "         [--cpus N] [--mem SIZE] [--disk PATH[,ro][,format=raw|qcow2]]... [--net SPEC]...\n"
+     "         [--cpu-quota CORES] [--no-balloon] [--start]\n"
+     "Defines a VM in the daemon (POST /v1/vms); --start starts it too. The daemon checks the\n"
+     "kernel, initrd and firmware against the architecture and refuses unusable ones.\n"
+     "Relative paths are made absolute here. --mem: a bare number is MiB (256, 1G, 1.5G).\n"},
+    {"list", "usage: vessel vm [--socket PATH] [--json] list\n"
+             "All VMs: ID, NAME, STATE, CPUS, MEM, PID.\n"},
+    {"show", "usage: vessel vm [--socket PATH] [--json] show NAME|ID\n"
+             "The VM's configuration, state, last error, limits and live stats.\n"},
+    {"stats", "usage: vessel vm [--socket PATH] [--json] stats NAME|ID\n"
+              "A running VM's counters: vCPU time, engine events, disk and network bytes and\n"
+              "operations, RSS, balloon (GET /v1/vms/{id}/stats).\n"},
+    {"start", "usage: vessel vm [--socket PATH] [--json] start NAME|ID\n"
+              "Starts a created, stopped or crashed VM; a VM process that fails at once is\n"
+              "reported with its reason (exit status 1).\n"},
+    {"pause", "usage: vessel vm [--socket PATH] [--json] pause NAME|ID\n"},
+    {"resume", "usage: vessel vm [--socket PATH] [--json] resume NAME|ID\n"},
+    {"stop", "usage: vessel vm [--socket PATH] [--json] stop NAME|ID\n"
+             "Forced stop (the VM process is killed).\n"},
+    {"shutdown", "usage: vessel vm [--socket PATH] [--json] shutdown NAME|ID\n"},
+    {"delete", "usage: vessel vm [--socket PATH] [--json] delete NAME|ID\n"
+               "Removes a VM that is not running or paused.\n"},
+    {"balloon", "usage: vessel vm [--socket PATH] [--json] balloon NAME|ID MIB\n"
+                "Sets the balloon target (MiB taken from the guest).\n"},
+    {"snapshot", "usage: vessel vm [--socket PATH] [--json] snapshot NAME|ID PATH [--stop]\n"
+                 "Writes a running VM's state to PATH, then resumes it (or stops it with\n"
+                 "--stop); `vessel vm create NAME --restore PATH` runs it again.\n"},
+    {"migrate", "usage: vessel vm [--socket PATH] [--json] migrate NAME|ID --to HOST:PORT\n"
+                "         [--downtime MS] [--timeout MS] [--max-passes N]\n"
+                "Live-migrates a running VM to an incoming VM on HOST; shows progress until it\n"
+                "ends; Ctrl-C cancels. Exit 0 completed, 2 failed or cancelled.\n"},
+    {"console", "usage: vessel vm [--socket PATH] console NAME|ID   (Ctrl-] detaches)\n"},
+};
+
+/* `vessel vm CMD ... --help`: the command's usage on stdout. Returns true when it was asked
+ * for (argv[0] is the command). */
+static bool vm_help(int argc, char **argv)
+{
+    bool asked = false;
+
+    for (int i = 1; i < argc; i++)
+        asked = asked || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
+    if (!asked)
+        return false;
+    for (size_t i = 0; i < sizeof(vm_usages) / sizeof(vm_usages[0]); i++) {
+        if (!strcmp(vm_usages[i].name, argv[0])) {
+            fputs(vm_usages[i].usage, stdout);
+            return true;
+        }
+    }
+    fputs(usage_vm, stdout);
+    return true;
+}
 
 static const char *default_socket(void)
 {
@@ -104,7 +170,7 @@ int vm_cmd_request(const char *sock, const char *method, const char *path, const
 
 static void print_json(json_t *j)
 {
-    char *s = json_dumps(j, JSON_INDENT(2));
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
     if (s)
         puts(s);
     free(s);
@@ -143,8 +209,9 @@ static void print_object(json_t *o, int indent)
             print_object(v, indent + 2);
             continue;
         }
-        char *s = json_is_string(v) ? strdup(json_string_value(v))
-                                    : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *s = json_is_string(v)
+                      ? strdup(json_string_value(v))
+                      : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
         printf("%*s%-20s %s\n", indent, "", key, s ? s : "?");
         free(s);
     }
@@ -201,8 +268,11 @@ static int do_create(const char *sock, bool as_json, int argc, char **argv)
                 return 1;
             }
             abs = realpath(d.path, NULL);
-            json_array_append_new(
-                disks, json_pack("{s:s,s:b}", "path", abs ? abs : d.path, "readonly", d.readonly));
+            json_t *dj = json_pack("{s:s,s:b}", "path", abs ? abs : d.path, "readonly", d.readonly);
+            if (d.format != DISK_FORMAT_PROBE)
+                json_object_set_new(dj, "format",
+                                    json_string(d.format == DISK_FORMAT_RAW ? "raw" : "qcow2"));
+            json_array_append_new(disks, dj);
             free(abs);
         } else if (!strcmp(o, "--net")) {
             json_array_append_new(nets, json_string(val));
@@ -376,9 +446,10 @@ int cli_console(int argc, char **argv)
 
     argc = take_globals(argc, argv, &sock, &as_json);
     if (argc != 2 || argv[1][0] == '-') {
+        bool help = argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
         fputs("usage: vessel console [--socket PATH] NAME|ID   (Ctrl-] detaches)\n",
-              argc == 2 ? stdout : stderr);
-        return argc == 2 ? 0 : 1;
+              help ? stdout : stderr);
+        return help ? 0 : 1;
     }
     return do_console(sock, argv[1]);
 }
@@ -399,6 +470,8 @@ int cli_vm(int argc, char **argv)
         return argc < 2 ? 1 : 0;
     }
     cmd = argv[1];
+    if (vm_help(argc - 1, argv + 1))
+        return 0;
     if (!strcmp(cmd, "create"))
         return do_create(sock, as_json, argc - 1, argv + 1);
     if (!strcmp(cmd, "migrate"))
@@ -420,6 +493,9 @@ int cli_vm(int argc, char **argv)
     if (!strcmp(cmd, "shutdown"))
         return do_shutdown(sock, as_json, argc - 1, argv + 1);
     if (!strcmp(cmd, "show") && argc == 3) {
+        rc = vm_cmd_request(sock, "GET", path, NULL, &out);
+    } else if (!strcmp(cmd, "stats") && argc == 3) {
+        strncat(path, "/stats", sizeof(path) - strlen(path) - 1);
         rc = vm_cmd_request(sock, "GET", path, NULL, &out);
     } else if (!strcmp(cmd, "balloon") && argc == 4) {
         long mib;

@@ -11,6 +11,7 @@
 
 #include "cli/args.h"
 #include "cli/vm_cmd.h"
+#include "vm/migrate.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -102,15 +103,17 @@ static int watch(const char *sock, const char *base, bool as_json)
 
 int vm_cmd_migrate(const char *sock, bool as_json, int argc, char **argv)
 {
-    const char *to = NULL;
+    const char *to = NULL, *secret_file = NULL;
     long downtime = 0, timeout = 0, passes = 0;
-    char base[160], path[200], *body;
+    char base[160], path[200], *body, secret[MIGRATE_SECRET_MAX + 1], why[300];
     json_t *req, *out;
     int rc;
 
     if (argc < 2 || argv[1][0] == '-') {
-        fputs("usage: vessel vm migrate NAME|ID --to HOST:PORT [--downtime MS] [--timeout MS] "
-              "[--max-passes N]\n",
+        fputs("usage: vessel vm migrate NAME|ID --to HOST:PORT --secret-file FILE [--downtime MS]\n"
+              "                          [--timeout MS] [--max-passes N]\n"
+              "  FILE holds the destination VM's migration_secret (GET /v1/vms/ID there while it\n"
+              "  is incoming), mode 0600\n",
               stderr);
         return 1;
     }
@@ -127,16 +130,23 @@ int vm_cmd_migrate(const char *sock, bool as_json, int argc, char **argv)
         }
         if (!strcmp(o, "--to")) {
             to = val;
+        } else if (!strcmp(o, "--secret-file")) {
+            secret_file = val;
         } else if (!dst || args_parse_int(val, 1, 3600000, dst)) {
             fprintf(stderr, "vessel: vm migrate: bad option or value: %s %s\n", o, val);
             return 1;
         }
     }
-    if (!to) {
-        fputs("vessel: vm migrate: --to HOST:PORT is required\n", stderr);
+    if (!to || !secret_file) {
+        fputs("vessel: vm migrate: --to HOST:PORT and --secret-file FILE are required\n", stderr);
         return 1;
     }
-    req = json_pack("{s:s}", "to", to);
+    if (migrate_secret_read(secret_file, secret, why, sizeof(why))) {
+        fprintf(stderr, "vessel: vm migrate: --secret-file %s\n", why);
+        return 1;
+    }
+    req = json_pack("{s:s,s:s}", "to", to, "secret", secret);
+    explicit_bzero(secret, sizeof(secret));
     if (req && downtime)
         json_object_set_new(req, "downtime_ms", json_integer(downtime));
     if (req && timeout)

@@ -24,6 +24,8 @@ typedef int (*engine_put_fn)(void *ctx, const char *name, uint32_t inst, const v
                              size_t len);
 typedef long (*engine_get_fn)(void *ctx, const char *name, uint32_t inst, void *buf, size_t cap);
 
+#define ENGINE_COUNTERS_MAX 12
+
 struct engine_ops {
     const char *name; /* "kvm", "rv64": recorded in state files */
     /* Whether this host can run the engine: 0, or -errno with the reason in why. info gets a
@@ -31,9 +33,10 @@ struct engine_ops {
     int (*probe)(char *info, size_t infolen, char *why, size_t whylen);
 
     /* Runs every vCPU on its own thread until stop(); returns the first stop reason. May be
-     * called again after it returned (a guest reboot runs the same engine again). */
+     * called again after it returned and reset() forgot the stop (a guest reboot). */
     enum engine_stop (*run)(void *engine);
-    /* Thread-safe; the first reason given wins. */
+    /* Thread-safe; the first reason given wins and stays until reset(): a stop that comes
+     * before run() starts ends it at once. */
     void (*stop)(void *engine, enum engine_stop reason);
     /* Stops every vCPU at an instruction boundary (pending I/O completed) and returns once
      * all are parked; resume() lets them continue. Both return 0 or -errno (-ESHUTDOWN: the
@@ -41,8 +44,8 @@ struct engine_ops {
     int (*pause)(void *engine);
     int (*resume)(void *engine);
     /* Every vCPU and the engine's own devices (in-kernel interrupt controllers, timers) back
-     * to their power-on state, memory untouched; the board then loads the guest again. Only
-     * while run() is not running. 0 or -errno. */
+     * to their power-on state, memory untouched, and the last stop forgotten; the board then
+     * loads the guest again. Only while run() is not running. 0 or -errno. */
     int (*reset)(void *engine);
     /* Level of an interrupt-controller input (a GSI on x86; riscv boards own their lines). */
     int (*set_irq)(void *engine, unsigned line, int level);
@@ -65,6 +68,16 @@ struct engine_ops {
      * read at the pause), and its loading (after every vCPU's state is set). 0 or -errno. */
     int (*save_machine)(void *engine, uint64_t clock, engine_put_fn put, void *ctx);
     int (*load_machine)(void *engine, engine_get_fn get, void *ctx);
+
+    /* Counters per vCPU for metrics, kept since the engine was created (a guest reboot does not
+     * reset them). counters names what this engine counts, NULL-terminated, at most
+     * ENGINE_COUNTERS_MAX: a plain name ("instructions") or "NAME:KIND", one kind of a counter
+     * with kinds ("exits:io", "exits:mmio"). vcpu_stats gives vCPU cpu's host CPU time (its
+     * threads' user + system time, in ns) and its counters in that order; thread-safe, any time;
+     * 0, or -EINVAL when there is no such vCPU. The vCPU threads count with relaxed atomic
+     * stores of their own counters: nothing shared on the hot path. */
+    const char *const *counters;
+    int (*vcpu_stats)(void *engine, int cpu, uint64_t *cpu_ns, uint64_t *values);
 
     /* Logging of CPU stores to guest memory for live migration: on/off, and reading (and
      * clearing) the log of memory slot `slot` into bitmap, one bit per 4 KiB page of the slot.

@@ -64,7 +64,7 @@ int clone_disks_prepare(const struct registry *r, struct host_vm *v, char *why, 
         return err;
     }
     for (int i = 0; i < v->cfg.ndisks && !err; i++) {
-        struct disk_qcow2_create_opts o = {0};
+        struct disk_qcow2_create_opts o = {.private_mode = true};
         char real[PATH_MAX], name[PATH_MAX + 64];
         uint8_t rnd[4];
         int n;

@@ -17,6 +17,7 @@
 #include "host/mig_watch.h"
 #include "host/procinfo.h"
 #include "host/shutdown_watch.h"
+#include "host/vm_events.h"
 
 const char *vm_state_name(enum vm_state s)
 {
@@ -49,9 +50,14 @@ char *vm_config_dump(const struct api_vm_config *c)
     json_object_set_new(j, "initrd", c->initrd[0] ? json_string(c->initrd) : json_null());
     json_object_set_new(j, "firmware", c->firmware[0] ? json_string(c->firmware) : json_null());
     json_object_set_new(j, "cmdline", json_string(c->cmdline));
-    for (int i = 0; i < c->ndisks; i++)
-        json_array_append_new(disks, json_pack("{s:s,s:b}", "path", c->disks[i].path, "readonly",
-                                               c->disks[i].readonly));
+    for (int i = 0; i < c->ndisks; i++) {
+        json_t *d =
+            json_pack("{s:s,s:b}", "path", c->disks[i].path, "readonly", c->disks[i].readonly);
+        if (d && c->disks[i].format != DISK_FORMAT_PROBE)
+            json_object_set_new(
+                d, "format", json_string(c->disks[i].format == DISK_FORMAT_RAW ? "raw" : "qcow2"));
+        json_array_append_new(disks, d);
+    }
     for (int i = 0; i < c->nnets; i++)
         json_array_append_new(nets, json_string(c->nets[i]));
     json_object_set_new(j, "disks", disks);
@@ -89,24 +95,30 @@ json_t *registry_clone_disks_json(const struct host_vm *v, bool with_keep)
 int registry_save(const struct registry *r, const struct host_vm *v)
 {
     char path[REG_PATH_MAX + 16], tmp[REG_PATH_MAX + 32];
-    char *cfg = vm_config_dump(&v->cfg), *text = NULL, *clones;
-    json_t *cj = registry_clone_disks_json(v, true);
+    char *cfg = vm_config_dump(&v->cfg), *text = NULL, *clones, *lerr;
+    json_t *cj = registry_clone_disks_json(v, true), *lj = json_string(v->last_error);
     int fd, n, err = 0;
 
     clones = cj ? json_dumps(cj, JSON_COMPACT) : NULL;
+    lerr = lj ? json_dumps(lj, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     json_decref(cj);
-    if (!cfg || !clones) {
+    json_decref(lj);
+    if (!cfg || !clones || !lerr) {
         free(cfg);
         free(clones);
+        free(lerr);
         return -ENOMEM;
     }
     n = asprintf(&text,
                  "{\"id\":\"%s\",\"created\":%lld,\"started\":%s,\"stop_requested\":%s,"
-                 "\"migrate_to\":\"%s\",\"clone_disks\":%s,\"config\":%s}\n",
+                 "\"migrate_to\":\"%s\",\"last_error\":%s,\"vmm_log_offset\":%llu,"
+                 "\"clone_disks\":%s,\"config\":%s}\n",
                  v->id, (long long)v->created, v->started ? "true" : "false",
-                 v->stop_requested ? "true" : "false", v->migrate_to, clones, cfg);
+                 v->stop_requested ? "true" : "false", v->migrate_to, lerr,
+                 (unsigned long long)v->vmm_log_off, clones, cfg);
     free(cfg);
     free(clones);
+    free(lerr);
     if (n < 0)
         return -ENOMEM;
     registry_path(r, v, ".json", path, sizeof(path));
@@ -142,6 +154,8 @@ static void load_clone_disks(struct host_vm *v, json_t *arr)
         v->clone_keep[i] = json_is_true(json_object_get(d, "keep"));
     }
 }
+
+static void crash_reason(const struct registry *r, struct host_vm *v);
 
 static int load_one(struct registry *r, const char *path)
 {
@@ -180,6 +194,11 @@ static int load_one(struct registry *r, const char *path)
         snprintf(v->migrate_to, sizeof(v->migrate_to), "%s",
                  json_string_value(json_object_get(j, "migrate_to")));
     load_clone_disks(v, json_object_get(j, "clone_disks"));
+    if (json_is_string(json_object_get(j, "last_error")))
+        snprintf(v->last_error, sizeof(v->last_error), "%s",
+                 json_string_value(json_object_get(j, "last_error")));
+    if (json_integer_value(json_object_get(j, "vmm_log_offset")) > 0)
+        v->vmm_log_off = (uint64_t)json_integer_value(json_object_get(j, "vmm_log_offset"));
     json_decref(j);
     if (r->n == REGISTRY_MAX_VMS || registry_find(r, v->id) || registry_find(r, v->cfg.name)) {
         log_err("serve: %s: duplicate id or name, or too many VMs (skipped)", path);
@@ -188,6 +207,8 @@ static int load_one(struct registry *r, const char *path)
     }
     r->vms[r->n++] = v;
     registry_refresh(r, v);
+    if (v->state == VM_CRASHED && !v->last_error[0]) /* it crashed while the daemon was away */
+        crash_reason(r, v);
     return 0;
 }
 
@@ -307,18 +328,78 @@ static enum vm_state live_state(const struct registry *r, struct host_vm *v)
     return v->incoming_arrived ? VM_RUNNING : VM_INCOMING;
 }
 
+/* A failed migration's reason from its last status. */
+static void migration_failed(const struct registry *r, struct host_vm *v)
+{
+    enum mig_watch_end end;
+    char *text = mig_watch_status(v->mig, &end);
+    json_t *st = text ? json_loads(text, 0, NULL) : NULL;
+    const char *why = json_string_value(json_object_get(st, "error"));
+    const char *state = json_string_value(json_object_get(st, "state"));
+
+    snprintf(v->last_error, sizeof(v->last_error), "migration to %s %s: %s", v->migrate_to,
+             state && !strcmp(state, "cancelled") ? "cancelled" : "failed",
+             why ? why : "no reason given");
+    vm_event(v, "%s; it runs on here", v->last_error);
+    json_decref(st);
+    free(text);
+}
+
+/* v->last_error for a VM process that ended in failure: its exit and what it logged last. */
+static void crash_reason(const struct registry *r, struct host_vm *v)
+{
+    char why[400];
+
+    vm_events_reason(r, v, why, sizeof(why));
+    if (!why[0] && !strncmp(v->exit_desc, "signal ", 7))
+        snprintf(why, sizeof(why), "the VM process was killed (it logged nothing)");
+    snprintf(v->last_error, sizeof(v->last_error), "%s: %s", v->exit_desc,
+             why[0] ? why : "the VM process logged nothing");
+}
+
+/* Logs how a live VM ended, or that its incoming migration arrived; once per change. */
+static void note_change(const struct registry *r, struct host_vm *v, enum vm_state was)
+{
+    bool was_live = was == VM_RUNNING || was == VM_PAUSED || was == VM_INCOMING;
+
+    if (was == VM_INCOMING && v->state == VM_RUNNING)
+        vm_event(v, "incoming migration arrived; running");
+    if (!was_live || v->state == was || vm_is_live(v))
+        return;
+    if (v->state == VM_CRASHED) {
+        crash_reason(r, v);
+        vm_event(v, "%s (%s)", v->starting ? "failed to start" : "crashed", v->last_error);
+        registry_save(r, v);
+    } else if (v->state == VM_STOPPED) {
+        vm_event(v, "stopped (%s%s)", v->exit_desc, v->stop_requested ? ", as asked" : "");
+    } else if (v->state == VM_MIGRATED) {
+        vm_event(v, "migrated to %s; it runs there now", v->migrate_to);
+    }
+}
+
+static void derive_state(const struct registry *r, struct host_vm *v);
+
 void registry_refresh(const struct registry *r, struct host_vm *v)
+{
+    enum vm_state was = v->state;
+
+    v->vm_pid = v->shim_pid = 0;
+    if (v->migrate_to[0] && v->mig && mig_watch_end(v->mig) == MIG_WATCH_FAILED) {
+        migration_failed(r, v);
+        v->migrate_to[0] = '\0'; /* the VM runs on here: a later exit 0 is a power-off */
+        registry_save(r, v);
+    }
+    derive_state(r, v);
+    note_change(r, v, was);
+}
+
+static void derive_state(const struct registry *r, struct host_vm *v)
 {
     char path[REG_PATH_MAX + 16], buf[128];
     unsigned long long vs, ss;
     int vp, sp, code;
     struct proc_info pi;
 
-    v->vm_pid = v->shim_pid = 0;
-    if (v->migrate_to[0] && v->mig && mig_watch_end(v->mig) == MIG_WATCH_FAILED) {
-        v->migrate_to[0] = '\0'; /* the VM runs on here: a later exit 0 is a power-off */
-        registry_save(r, v);
-    }
     registry_path(r, v, ".exit", path, sizeof(path));
     if (!file_read_text(path, buf, sizeof(buf))) {
         buf[strcspn(buf, "\n")] = '\0';

@@ -45,7 +45,13 @@ struct host_vm {
      * the daemon must not remove it */
     char clone_disk[API_MAX_DISKS][API_PATH_MAX];
     bool clone_keep[API_MAX_DISKS];
+    /* persisted: the VM's last failure with its reason (a start that failed, a crash, a
+     * failed migration), "" when none since its last start; and where its last run's lines
+     * begin in its VMM log (vm_events.h) */
+    char last_error[512];
+    uint64_t vmm_log_off;
     struct mig_watch *mig; /* run time: the migration this daemon started, or NULL */
+    bool starting;         /* run time: host_vm_start waits for the VM process */
     /* run time: the graceful stop this daemon started (host_vm_shutdown), or NULL */
     struct shutdown_watch *shutdown;
     /* run time, from registry_refresh() */
@@ -55,6 +61,9 @@ struct host_vm {
     char exit_desc[32];    /* "exited N" / "signal N" of the last run, "" when none */
     pid_t spawned_shim;    /* the shim this daemon started, until it records the VM's pid */
     bool incoming_arrived; /* an incoming VM's migration arrived (its socket appeared) */
+    /* run time, incoming VMs: the secret of the migration this start waits for (64 hex digits,
+     * new at every start; kept in the 0600 run configuration, never in ID.json) */
+    char mig_secret[65];
     uint64_t spawned_shim_start;
 };
 
@@ -81,7 +90,9 @@ void registry_remove(struct registry *r, struct host_vm *v);
 /* Writes the VM's definition (atomically). Returns 0 or -errno. */
 int registry_save(const struct registry *r, const struct host_vm *v);
 /* Re-derives v->state and the pids from the shim's files and /proc (and, for a migrating VM,
- * from its mig_watch: a migration seen to fail clears migrate_to). */
+ * from its mig_watch: a migration seen to fail clears migrate_to). The end of a run (stopped,
+ * crashed, migrated), an incoming migration's arrival and a failed migration are logged once
+ * (vm_events.h); a crash or failed migration sets last_error. */
 void registry_refresh(const struct registry *r, struct host_vm *v);
 
 /* STATE_DIR/vms/ID<suffix> (".log", ".sock", ".api", ".pid", ".exit", ".vmm.log"). */

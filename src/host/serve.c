@@ -19,8 +19,11 @@
 #include "api/http.h"
 #include "base/log.h"
 #include "board/board.h"
+#include "host/boot_check.h"
 #include "host/clone_disks.h"
+#include "host/metrics.h"
 #include "host/procinfo.h"
+#include "host/vm_events.h"
 #include "host/vm_ops.h"
 #include "state/snapconfig.h"
 
@@ -29,7 +32,7 @@ static struct vm_host host;
 static char *error_json(const struct api_error *e)
 {
     json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", e->code, "message", e->message);
-    char *s = json_dumps(j, JSON_COMPACT);
+    char *s = json_dumps(j, API_JSON_FLAGS);
 
     json_decref(j);
     return s;
@@ -94,12 +97,17 @@ static json_t *vm_full(struct host_vm *v)
     free(cfg_text);
     json_object_set_new(j, "created", json_integer((json_int_t)v->created));
     json_object_set_new(j, "last_exit", v->exit_desc[0] ? json_string(v->exit_desc) : json_null());
+    json_object_set_new(j, "last_error",
+                        v->last_error[0] ? json_string(v->last_error) : json_null());
     if (v->cfg.clone)
         json_object_set_new(j, "clone_disks", registry_clone_disks_json(v, false));
     json_object_set_new(j, "migrated_to",
                         v->state == VM_MIGRATED ? json_string(v->migrate_to) : json_null());
     if (host_vm_shutdown_state(v))
         json_object_set_new(j, "shutdown", json_string(host_vm_shutdown_state(v)));
+    if (v->state == VM_INCOMING && host_vm_mig_secret(&host, v))
+        /* for the source's POST .../migrate; only while the VM waits for it */
+        json_object_set_new(j, "migration_secret", json_string(host_vm_mig_secret(&host, v)));
     registry_path(&host.reg, v, ".sock", sock, sizeof(sock));
     registry_path(&host.reg, v, ".log", log, sizeof(log));
     json_object_set_new(j, "console", json_pack("{s:s,s:s}", "socket", sock, "log", log));
@@ -112,7 +120,7 @@ static json_t *vm_full(struct host_vm *v)
                                   (json_int_t)(v->cfg.memory_mib + VMM_ALLOWANCE_MIB)));
     if (vm_is_live(v) && v->vm_pid > 0 && !proc_info_read(v->vm_pid, &pi)) {
         json_object_set_new(stats, "cpu_time_s",
-                            json_real((double)pi.cpu_ticks / (double)proc_ticks_per_s()));
+                            json_real(api_round_ms((double)pi.cpu_ticks / proc_ticks_per_s())));
         json_object_set_new(stats, "rss_kib", json_integer((json_int_t)pi.rss_kib));
         if (!proc_info_read(v->shim_pid, &pi))
             json_object_set_new(stats, "shim_rss_kib", json_integer((json_int_t)pi.rss_kib));
@@ -149,6 +157,7 @@ static void follow_frozen_disks(struct host_vm *v, json_t *moved)
             const char *p = v->cfg.disks[i].path;
             if (!strcmp(p, was) || (realpath(p, real) && !strcmp(real, was))) {
                 snprintf(v->cfg.disks[i].path, sizeof(v->cfg.disks[i].path), "%s", now);
+                v->cfg.disks[i].format = DISK_FORMAT_QCOW2; /* the VMM's overlays are qcow2 */
                 break;
             }
         }
@@ -364,6 +373,8 @@ static int handle(const char *method, const char *url, const char *body, size_t 
             st = check_boot(cfg, e);
         if (!st)
             st = check_files(cfg, e);
+        if (!st)
+            st = host_check_boot(cfg, e);
         if (!st && cfg->restore[0])
             st = restore_config(cfg, e);
         if (!st) {
@@ -379,9 +390,15 @@ static int handle(const char *method, const char *url, const char *body, size_t 
         free(cfg);
         if (st)
             return st;
+        vm_event(v, "created (%s, %d vCPUs, %llu MiB%s)", v->cfg.arch, v->cfg.cpus,
+                 (unsigned long long)v->cfg.memory_mib,
+                 v->cfg.restore[0]    ? ", from a snapshot"
+                 : v->cfg.incoming[0] ? ", receives a migration"
+                                      : "");
         *out = vm_full(v);
         return 201;
     case ROUTE_VM_GET: *out = vm_full(v); return 200;
+    case ROUTE_VM_STATS: return host_vm_stats_json(&host, v, out, e) ?: 200;
     case ROUTE_VM_DELETE:
         if ((st = api_empty_body_check(body, len, e)))
             return st;
@@ -389,6 +406,7 @@ static int handle(const char *method, const char *url, const char *body, size_t 
         if (vm_is_live(v))
             return api_error_set(e, 409, "invalid_state", "VM %s is %s; stop it first", v->cfg.name,
                                  vm_state_name(v->state));
+        vm_event(v, "deleted");
         cgroup_vm_remove(&host.cg, v->id);
         clone_disks_remove(&host.reg, v);
         registry_remove(&host.reg, v);
@@ -403,7 +421,19 @@ static void on_request(void *opaque, const char *method, const char *url, const 
 {
     struct api_error e = {0};
     json_t *out = NULL;
+    enum api_route route;
+    char id[API_NAME_MAX];
 
+    if (!api_route_match(method, url, &route, id, &e) && route == ROUTE_METRICS) {
+        r->json = host_metrics_text(&host);
+        r->status = r->json ? 200 : 500;
+        r->content_type = r->json ? "text/plain; version=0.0.4; charset=utf-8" : NULL;
+        if (!r->json) {
+            api_error_set(&e, 500, "internal", "out of memory");
+            r->json = error_json(&e);
+        }
+        return;
+    }
     r->status = handle(method, url, body, len, &out, &e);
     if (r->status >= 400 || !out) {
         if (r->status < 400)
@@ -411,7 +441,7 @@ static void on_request(void *opaque, const char *method, const char *url, const 
         r->status = e.status;
         r->json = error_json(&e);
     } else {
-        r->json = json_dumps(out, JSON_COMPACT);
+        r->json = json_dumps(out, API_JSON_FLAGS);
     }
     json_decref(out);
 }
@@ -456,7 +486,7 @@ void host_serve_defaults(struct serve_config *c)
 void host_serve_print_routes(void)
 {
     for (int i = 0; i < ROUTE_COUNT; i++)
-        printf("%s %s\n", api_routes[i].method, api_routes[i].path);
+        printf("%s %s %s\n", api_routes[i].method, api_routes[i].path, api_routes[i].statuses);
 }
 
 int host_serve(const struct serve_config *c)

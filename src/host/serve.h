@@ -18,7 +18,7 @@ void host_serve_defaults(struct serve_config *c);
 /* Runs the daemon until SIGTERM, SIGINT or SIGHUP; returns the exit status (1: it could not
  * start, one line on stderr). */
 int host_serve(const struct serve_config *c);
-/* The API's routes, "METHOD PATH" per line on stdout. */
+/* The API's routes, "METHOD PATH STATUS..." per line on stdout (the statuses each can answer). */
 void host_serve_print_routes(void);
 
 #endif

@@ -216,6 +216,11 @@ int host_shim_main(int argc, char **argv)
     char path[4200], text[64];
     int i, status, fd;
 
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: vessel vm-shim --dir DIR --id ID [--cgroup DIR]... -- PROGRAM ARGS...\n"
+               "(internal: started by vessel serve)\n");
+        return 0;
+    }
     for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
         if (i + 1 >= argc)
             goto usage;

@@ -18,15 +18,23 @@
 #include <unistd.h>
 
 #include "base/file.h"
+#include "base/hmac256.h"
 #include "base/log.h"
 #include "host/clone_disks.h"
 #include "host/mig_watch.h"
 #include "host/procinfo.h"
 #include "host/shutdown_watch.h"
+#include "host/vm_control.h"
+#include "host/vm_events.h"
 #include "host/vm_ops_int.h"
 #include "vm/vm_config.h"
 
 #define ARGV_MAX 96
+/* How long a start waits for the VM process to be ready (its control socket is there) or to
+ * end: a process that fails at once is answered with its reason. An incoming VM's socket
+ * appears only once its migration arrived: its start waits INCOMING_WAIT_MS for an early end. */
+#define START_WAIT_MS    5000
+#define INCOMING_WAIT_MS 500
 
 void host_sleep_ms(int ms)
 {
@@ -106,10 +114,49 @@ static void run_config(const struct host_vm *v, const char *api, struct vm_confi
         r->disks[r->ndisks++] = (struct vm_disk){
             .path = (char *)(v->clone_disk[i][0] ? v->clone_disk[i] : c->disks[i].path),
             .readonly = c->disks[i].readonly,
-            .format = v->clone_disk[i][0] ? DISK_FORMAT_QCOW2 : DISK_FORMAT_PROBE};
+            .format = v->clone_disk[i][0] ? DISK_FORMAT_QCOW2 : c->disks[i].format};
     for (int i = 0; i < c->nnets; i++)
         r->nets[r->nnets++] = (char *)c->nets[i];
     r->balloon = c->balloon; /* starts deflated */
+    r->migration_secret = r->incoming && v->mig_secret[0] ? (char *)v->mig_secret : NULL;
+}
+
+/* A new secret for the migration an incoming VM's start waits for. */
+static int new_mig_secret(struct host_vm *v)
+{
+    uint8_t rnd[32];
+    int err = hmac256_random(rnd, sizeof(rnd));
+
+    if (err)
+        return err;
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(v->mig_secret + 2 * i, 3, "%02x", rnd[i]);
+    hmac256_wipe(rnd, sizeof(rnd));
+    return 0;
+}
+
+const char *host_vm_mig_secret(struct vm_host *h, struct host_vm *v)
+{
+    char path[REG_PATH_MAX + 16], why[200];
+    struct vm_config rc;
+    uint8_t *text;
+    size_t len;
+
+    if (!v->cfg.incoming[0])
+        return NULL;
+    if (!v->mig_secret[0]) { /* a daemon restarted since the start: the run configuration */
+        registry_path(&h->reg, v, ".run.config", path, sizeof(path));
+        if (file_read_all(path, VM_CONFIG_MAX_LEN, &text, &len))
+            return NULL;
+        if (!vm_config_from_json((const char *)text, len, &rc, why, sizeof(why))) {
+            if (rc.migration_secret && strlen(rc.migration_secret) < sizeof(v->mig_secret))
+                snprintf(v->mig_secret, sizeof(v->mig_secret), "%s", rc.migration_secret);
+            vm_config_free(&rc);
+        }
+        hmac256_wipe(text, len);
+        free(text);
+    }
+    return v->mig_secret[0] ? v->mig_secret : NULL;
 }
 
 /* Writes STATE_DIR/vms/ID.run.config (0600, atomically): what the VM process runs. */
@@ -168,6 +215,41 @@ static void build_argv(struct vm_host *h, struct host_vm *v, const char *config,
     b->argv[b->n] = NULL;
 }
 
+static bool exists(struct vm_host *h, struct host_vm *v, const char *suffix)
+{
+    char path[REG_PATH_MAX + 16];
+
+    registry_path(&h->reg, v, suffix, path, sizeof(path));
+    return access(path, F_OK) == 0;
+}
+
+/* Waits (boundedly) until the VM process is ready or has ended; an end is the start's failure,
+ * answered with the reason the VM process logged (422 for its exit status 1, bad input; 500
+ * otherwise). */
+static int start_wait(struct vm_host *h, struct host_vm *v, struct api_error *e)
+{
+    int limit = v->cfg.incoming[0] ? INCOMING_WAIT_MS : START_WAIT_MS, t;
+
+    v->starting = true;
+    for (t = 0; t < limit; t += 10) {
+        if (exists(h, v, ".exit") || (!v->cfg.incoming[0] && exists(h, v, ".api")))
+            break;
+        registry_refresh(&h->reg, v);
+        if (!vm_is_live(v))
+            break; /* e.g. the shim failed before it recorded anything */
+        host_sleep_ms(10);
+    }
+    registry_refresh(&h->reg, v);
+    v->starting = false;
+    if (v->state == VM_CRASHED)
+        return api_error_set(e, !strcmp(v->exit_desc, "exited 1") ? 422 : 500, "start_failed",
+                             "VM %s did not start: %.400s", v->cfg.name, v->last_error);
+    if (vm_is_live(v))
+        vm_event(v, "started (pid %d%s)", (int)v->vm_pid,
+                 t >= limit && !v->cfg.incoming[0] ? ", not ready yet" : "");
+    return 0;
+}
+
 int host_vm_start(struct vm_host *h, struct host_vm *v, struct api_error *e)
 {
     static struct argv_build b;
@@ -212,9 +294,15 @@ int host_vm_start(struct vm_host *h, struct host_vm *v, struct api_error *e)
     shutdown_watch_free(v->shutdown);
     v->shutdown = NULL;
     v->migrate_to[0] = '\0';
+    v->last_error[0] = '\0';
+    v->vmm_log_off = vm_events_log_size(&h->reg, v); /* this run's lines start here */
     v->started = true;
     v->stop_requested = false;
     v->incoming_arrived = false;
+    v->mig_secret[0] = '\0';
+    if (v->cfg.incoming[0] && (err = new_mig_secret(v)))
+        return api_error_set(e, 500, "internal", "no random bytes for VM %s's migration secret: %s",
+                             v->cfg.name, strerror(-err));
     if ((err = registry_save(&h->reg, v)))
         return api_error_set(e, 500, "internal", "cannot save VM %s: %s", v->cfg.name,
                              strerror(-err));
@@ -245,18 +333,8 @@ int host_vm_start(struct vm_host *h, struct host_vm *v, struct api_error *e)
     v->spawned_shim = pid;
     proc_info_read(pid, &pi);
     v->spawned_shim_start = pi.start;
-    /* Until the shim records the VM's pid the VM counts as running (starting); waiting a little
-     * here makes the answer carry the pid in the common case. */
-    registry_path(&h->reg, v, ".pid", path, sizeof(path));
-    for (int i = 0; i < 100 && access(path, F_OK) != 0; i++) {
-        registry_path(&h->reg, v, ".exit", path, sizeof(path));
-        if (access(path, F_OK) == 0)
-            break;
-        registry_path(&h->reg, v, ".pid", path, sizeof(path));
-        host_sleep_ms(10);
-    }
-    registry_refresh(&h->reg, v);
-    return 0;
+    v->state = VM_RUNNING; /* starting: a failure from here on is seen as the run's end */
+    return start_wait(h, v, e);
 }
 
 void host_wait_state(struct vm_host *h, struct host_vm *v, enum vm_state want, int ms)
@@ -287,6 +365,7 @@ int host_vm_pause(struct vm_host *h, struct host_vm *v, struct api_error *e)
     if (kill(v->vm_pid, SIGSTOP))
         return api_error_set(e, 500, "internal", "SIGSTOP: %s", strerror(errno));
     host_wait_state(h, v, VM_PAUSED, 2000);
+    vm_event(v, "paused");
     return 0;
 }
 
@@ -299,6 +378,7 @@ int host_vm_resume(struct vm_host *h, struct host_vm *v, struct api_error *e)
     if (kill(v->vm_pid, SIGCONT))
         return api_error_set(e, 500, "internal", "SIGCONT: %s", strerror(errno));
     host_wait_state(h, v, VM_RUNNING, 2000);
+    vm_event(v, "resumed");
     return 0;
 }
 
@@ -320,4 +400,214 @@ int host_vm_stop(struct vm_host *h, struct host_vm *v, bool graceful, struct api
     }
     host_wait_state(h, v, VM_STOPPED, 3000);
     return 0;
+}
+
+int host_vm_balloon(struct vm_host *h, struct host_vm *v, uint64_t target_mib, char **answer,
+                    struct api_error *e)
+{
+    char line[64];
+
+    registry_refresh(&h->reg, v);
+    if (!v->cfg.balloon)
+        return api_error_set(e, 409, "unsupported",
+                             "VM %s has no balloon device (created with "
+                             "\"balloon\": false or not riscv64)",
+                             v->cfg.name);
+    if (v->state != VM_RUNNING)
+        return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
+                             vm_state_name(v->state));
+    if (target_mib > v->cfg.memory_mib)
+        return api_error_set(e, 422, "out_of_range",
+                             "target_mib %llu is more than the VM's "
+                             "%llu MiB",
+                             (unsigned long long)target_mib, (unsigned long long)v->cfg.memory_mib);
+    snprintf(line, sizeof(line), "{\"balloon_target_mib\": %llu}", (unsigned long long)target_mib);
+    return host_control_call(h, v, line, 3, answer, e);
+}
+
+int host_vm_stats(struct vm_host *h, struct host_vm *v, unsigned wait_ms, char **answer,
+                  struct api_error *e)
+{
+    char line[64];
+
+    registry_refresh(&h->reg, v);
+    if (v->state != VM_RUNNING || v->vm_pid <= 0)
+        return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
+                             vm_state_name(v->state));
+    snprintf(line, sizeof(line), "{\"stats\": %u}", wait_ms);
+    return host_control_call(h, v, line, 3, answer, e);
+}
+
+int host_vm_snapshot(struct vm_host *h, struct host_vm *v, const char *path, bool stop,
+                     bool keep_disks, char **answer, struct api_error *e)
+{
+    json_t *cmd;
+    char *line;
+    int st;
+
+    registry_refresh(&h->reg, v);
+    if (v->state != VM_RUNNING)
+        return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
+                             vm_state_name(v->state));
+    cmd = json_pack("{s:{s:s,s:s,s:s}}", "snapshot", "path", path, "then", stop ? "stop" : "resume",
+                    "disks", keep_disks ? "keep" : "overlay");
+    line = cmd ? json_dumps(cmd, JSON_COMPACT) : NULL;
+    json_decref(cmd);
+    if (!line)
+        return api_error_set(e, 500, "internal", "out of memory");
+    if (stop) {
+        /* The VM exits 0 after the file is written: not a crash. */
+        v->stop_requested = true;
+        registry_save(&h->reg, v);
+    }
+    st = host_control_call(h, v, line, 120, answer, e);
+    free(line);
+    if (stop) {
+        if (st) {
+            v->stop_requested = false;
+            registry_save(&h->reg, v);
+        } else {
+            host_wait_state(h, v, VM_STOPPED, 3000);
+        }
+    }
+    return st;
+}
+
+/* The "migration" member of the VM's {"ok":true,"migration":{...}} answer, as JSON text. */
+static int migration_member(struct host_vm *v, const char *answer, char **status,
+                            struct api_error *e)
+{
+    json_t *a = json_loads(answer, 0, NULL), *m = json_object_get(a, "migration");
+
+    *status = m ? json_dumps(m, JSON_COMPACT) : NULL;
+    json_decref(a);
+    if (!*status)
+        return api_error_set(e, 500, "internal", "VM %s answered no migration status: %.200s",
+                             v->cfg.name, answer);
+    return 0;
+}
+
+int host_vm_migrate(struct vm_host *h, struct host_vm *v, const struct api_migrate *m,
+                    char **status, struct api_error *e)
+{
+    char path[REG_PATH_MAX + 16], *line, *answer = NULL;
+    json_t *cmd, *a;
+    const char *why;
+    int err, st;
+
+    *status = NULL;
+    registry_refresh(&h->reg, v);
+    if (v->state != VM_RUNNING)
+        return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
+                             vm_state_name(v->state));
+    if (host_need_pid(v, e))
+        return e->status;
+    if (v->mig && mig_watch_end(v->mig) == MIG_WATCH_RUNNING)
+        return api_error_set(e, 409, "invalid_state", "VM %s is migrating already (to %s)",
+                             v->cfg.name, v->migrate_to);
+    cmd = json_pack("{s:{s:s,s:s}}", "migrate", "to", m->to, "secret", m->secret);
+    a = json_object_get(cmd, "migrate");
+    if (cmd && m->downtime_ms)
+        json_object_set_new(a, "downtime_ms", json_integer(m->downtime_ms));
+    if (cmd && m->timeout_ms)
+        json_object_set_new(a, "timeout_ms", json_integer(m->timeout_ms));
+    if (cmd && m->max_passes)
+        json_object_set_new(a, "max_passes", json_integer(m->max_passes));
+    line = cmd ? json_dumps(cmd, JSON_COMPACT) : NULL;
+    json_decref(cmd);
+    if (!line)
+        return api_error_set(e, 500, "internal", "out of memory");
+    mig_watch_free(v->mig);
+    v->mig = NULL;
+    /* From here an exit 0 of the VM process is the hand-over, not a power-off. */
+    snprintf(v->migrate_to, sizeof(v->migrate_to), "%s", m->to);
+    registry_save(&h->reg, v);
+    registry_path(&h->reg, v, ".api", path, sizeof(path));
+    err = mig_watch_start(&v->mig, path, line, &answer);
+    free(line);
+    if (!v->mig) {
+        v->migrate_to[0] = '\0';
+        registry_save(&h->reg, v);
+        if (err) {
+            free(answer);
+            return api_error_set(e, 409, "unsupported",
+                                 "VM %s's control socket does not answer: %s", v->cfg.name,
+                                 strerror(-err));
+        }
+        a = json_loads(answer, 0, NULL);
+        why = json_string_value(json_object_get(a, "error"));
+        st = api_error_set(e, why && strstr(why, "running") ? 409 : 500,
+                           why && strstr(why, "running") ? "invalid_state" : "internal",
+                           "VM %s did not start the migration: %.200s", v->cfg.name,
+                           why ? why : answer);
+        json_decref(a);
+        free(answer);
+        return st;
+    }
+    free(answer);
+    vm_event(v, "live migration to %s started", m->to);
+    *status = mig_watch_status(v->mig, &(enum mig_watch_end){0});
+    return *status ? 0 : api_error_set(e, 500, "internal", "out of memory");
+}
+
+int host_vm_migration_status(struct vm_host *h, struct host_vm *v, char **status,
+                             struct api_error *e)
+{
+    char *answer = NULL;
+    json_t *j;
+    int st;
+
+    *status = NULL;
+    registry_refresh(&h->reg, v);
+    if (v->mig) {
+        *status = mig_watch_status(v->mig, &(enum mig_watch_end){0});
+    } else if (v->state == VM_RUNNING && v->vm_pid > 0) {
+        /* e.g. started before this daemon did: ask the VM */
+        if ((st = host_control_call(h, v, "{\"migrate_status\": null}", 3, &answer, e)))
+            return st;
+        st = migration_member(v, answer, status, e);
+        free(answer);
+        return st;
+    } else {
+        j = v->state == VM_MIGRATED
+                ? json_pack("{s:s,s:s}", "state", "completed", "to", v->migrate_to)
+                : json_pack("{s:s}", "state", "none");
+        *status = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+    }
+    return *status ? 0 : api_error_set(e, 500, "internal", "out of memory");
+}
+
+int host_vm_migration_cancel(struct vm_host *h, struct host_vm *v, char **status,
+                             struct api_error *e)
+{
+    char *answer = NULL;
+    const char *why;
+    json_t *a;
+    bool ok;
+    int st;
+
+    *status = NULL;
+    registry_refresh(&h->reg, v);
+    if (v->state != VM_RUNNING || v->vm_pid <= 0)
+        return api_error_set(e, 409, "invalid_state", "VM %s is %s: no migration to cancel",
+                             v->cfg.name, vm_state_name(v->state));
+    if ((st = host_control_call(h, v, "{\"migrate_cancel\": null}", 5, &answer, e)))
+        return st;
+    a = json_loads(answer, 0, NULL);
+    ok = json_is_true(json_object_get(a, "ok"));
+    why = json_string_value(json_object_get(a, "error"));
+    st = ok ? 0
+            : api_error_set(e, 409, "invalid_state", "VM %s: %.200s", v->cfg.name,
+                            why ? why : answer);
+    json_decref(a);
+    free(answer);
+    if (st)
+        return st;
+    /* It will not hand over now: a later exit 0 is a power-off. */
+    v->migrate_to[0] = '\0';
+    registry_save(&h->reg, v);
+    for (int t = 0; v->mig && t < 3000 && mig_watch_end(v->mig) == MIG_WATCH_RUNNING; t += 10)
+        host_sleep_ms(10);
+    return host_vm_migration_status(h, v, status, e);
 }

@@ -47,6 +47,10 @@ int host_vm_reboot(struct vm_host *h, struct host_vm *v, struct api_error *e);
 /* On success, answer (malloc'd) is the VM's one-line JSON reply. */
 int host_vm_balloon(struct vm_host *h, struct host_vm *v, uint64_t target_mib, char **answer,
                     struct api_error *e);
+/* A running VM's {"stats": wait_ms} answer (vm/control.h; malloc'd): 409 when it is not
+ * running (a paused VM's process cannot answer). */
+int host_vm_stats(struct vm_host *h, struct host_vm *v, unsigned wait_ms, char **answer,
+                  struct api_error *e);
 /* Forwards {"snapshot": {"path", "then", "disks"}} to a running riscv64 VM's control socket (the
  * file is written by the VM process); answer as for vm_balloon. With stop the VM then exits
  * (stopped). */
@@ -58,6 +62,9 @@ int host_vm_snapshot(struct vm_host *h, struct host_vm *v, const char *path, boo
  * starts it (v->migrate_to marks its exit 0 as the hand-over: state `migrated`);
  * vm_migration_status gives the last status (state "none" when there is none);
  * vm_migration_cancel stops it before the hand-over (409 when none can be cancelled). */
+/* An incoming VM's migration secret (what the source's POST .../migrate must give as "secret"),
+ * or NULL when the VM is not an incoming one or was not started. */
+const char *host_vm_mig_secret(struct vm_host *h, struct host_vm *v);
 int host_vm_migrate(struct vm_host *h, struct host_vm *v, const struct api_migrate *m,
                     char **status, struct api_error *e);
 int host_vm_migration_status(struct vm_host *h, struct host_vm *v, char **status,

@@ -1,5 +1,5 @@
-/* Helpers shared by the daemon's VM actions: vm_ops.c (start, pause, resume, stop) and
- * vm_control.c (actions through the VM's control socket). */
+/* Helpers shared by the daemon's VM actions: vm_ops.c (start, pause, resume, stop, the control
+ * socket's actions) and vm_power.c (shutdown, reboot). */
 #ifndef VESSEL_HOST_VM_OPS_INT_H
 #define VESSEL_HOST_VM_OPS_INT_H
 
@@ -10,9 +10,5 @@ void host_sleep_ms(int ms);
 void host_wait_state(struct vm_host *h, struct host_vm *v, enum vm_state want, int ms);
 /* 0, or 409 filled into e while the VM's process is not known yet (starting). */
 int host_need_pid(struct host_vm *v, struct api_error *e);
-/* Sends one command line to the VM's --api-socket and gives its one-line answer (malloc'd);
- * waits up to timeout_s for it. 0 or an HTTP status with e filled. */
-int host_control_call(struct vm_host *h, struct host_vm *v, const char *cmd, int timeout_s,
-                      char **answer, struct api_error *e);
 
 #endif

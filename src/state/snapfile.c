@@ -43,6 +43,59 @@ static int write_all(struct snap_writer *w, const void *buf, uint64_t len)
     return err;
 }
 
+void snap_mac_begin(struct snap_mac *m)
+{
+    uint8_t le[8];
+
+    le64_put(le, m->seq);
+    hmac256_update(&m->key, le, sizeof(le));
+}
+
+void snap_mac_update(struct snap_mac *m, const void *data, uint64_t len)
+{
+    const uint8_t *p = data;
+
+    while (len) {
+        size_t n = len > (1U << 30) ? (1U << 30) : (size_t)len;
+        hmac256_update(&m->key, p, n);
+        p += n;
+        len -= n;
+    }
+}
+
+void snap_mac_end(struct snap_mac *m, uint8_t tag[SNAP_MAC_LEN])
+{
+    hmac256_final(&m->key, tag);
+    m->seq++;
+}
+
+bool snap_mac_check(struct snap_mac *m, const uint8_t tag[SNAP_MAC_LEN])
+{
+    uint8_t want[SNAP_MAC_LEN];
+    bool ok;
+
+    snap_mac_end(m, want);
+    ok = hmac256_equal(want, tag, SNAP_MAC_LEN);
+    hmac256_wipe(want, sizeof(want));
+    return ok;
+}
+
+/* A stream's tag after a unit of up to three parts (none when the stream has no MAC). */
+static int write_tag(struct snap_writer *w, const void *a, uint64_t alen, const void *b,
+                     uint64_t blen, const void *c, uint64_t clen)
+{
+    uint8_t tag[SNAP_MAC_LEN];
+
+    if (!w->mac)
+        return 0;
+    snap_mac_begin(w->mac);
+    snap_mac_update(w->mac, a, alen);
+    snap_mac_update(w->mac, b, blen);
+    snap_mac_update(w->mac, c, clen);
+    snap_mac_end(w->mac, tag);
+    return write_all(w, tag, sizeof(tag));
+}
+
 static uint32_t crc(uint32_t c, const void *data, uint64_t len)
 {
     return snap_crc(c, data, len);
@@ -51,6 +104,7 @@ static uint32_t crc(uint32_t c, const void *data, uint64_t len)
 static int write_file_header(struct snap_writer *w, const char *engine, const char *arch)
 {
     uint8_t h[FILE_HDR_SIZE] = {0};
+    int err;
 
     memcpy(h, SNAP_MAGIC, 8);
     le32_put(h + 8, SNAP_VERSION);
@@ -59,14 +113,93 @@ static int write_file_header(struct snap_writer *w, const char *engine, const ch
     strncpy((char *)h + 24, arch, 16);
     le64_put(h + 40, (uint64_t)time(NULL));
     le32_put(h + 60, crc(0, h, 60));
-    return write_all(w, h, sizeof(h));
+    err = write_all(w, h, sizeof(h));
+    return err ? err : write_tag(w, h, sizeof(h), NULL, 0, NULL, 0);
 }
 
 int snap_writer_open_fd(struct snap_writer *w, int fd, const char *engine, const char *arch)
 {
+    return snap_writer_open_mac(w, fd, engine, arch, NULL);
+}
+
+int snap_writer_open_mac(struct snap_writer *w, int fd, const char *engine, const char *arch,
+                         struct snap_mac *mac)
+{
     memset(w, 0, sizeof(*w));
     w->fd = fd;
+    w->dirfd = -1;
+    w->mac = mac;
     return write_file_header(w, engine, arch);
+}
+
+/* An existing final name must be a regular file (it is replaced by the rename); 0 when it is
+ * or when there is none, else -EEXIST (logged). */
+static int check_target(const struct snap_writer *w)
+{
+    struct stat st;
+
+    if (fstatat(w->dirfd, w->base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (S_ISREG(st.st_mode))
+        return 0;
+    log_err("state: %s: exists and is not a regular file (%s); not replaced", w->path,
+            S_ISLNK(st.st_mode)    ? "a symbolic link"
+            : S_ISFIFO(st.st_mode) ? "a FIFO"
+            : S_ISDIR(st.st_mode)  ? "a directory"
+                                   : "a device or socket");
+    return -EEXIST;
+}
+
+/* The directory and the final name of path, and a new temporary file beside it. */
+static int open_tmp(struct snap_writer *w, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    int err = 0;
+
+    w->base = strdup(slash ? slash + 1 : path);
+    if (!dir || !w->base) {
+        free(dir);
+        return -ENOMEM;
+    }
+    if (!w->base[0] || !strcmp(w->base, ".") || !strcmp(w->base, "..")) {
+        log_err("state: %s: not a file name", path);
+        free(dir);
+        return -EINVAL;
+    }
+    w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (w->dirfd < 0) {
+        err = -errno;
+        log_err("state: %s: %s", dir, strerror(errno));
+    }
+    free(dir);
+    if (!err)
+        err = check_target(w);
+    for (int tries = 0; !err && w->fd < 0; tries++) {
+        uint8_t rnd[6];
+
+        free(w->tmp_base);
+        free(w->tmp_path);
+        w->tmp_base = w->tmp_path = NULL;
+        err = hmac256_random(rnd, sizeof(rnd));
+        if (err)
+            break;
+        if (asprintf(&w->tmp_base, "%s.tmp-%02x%02x%02x%02x%02x%02x", w->base, rnd[0], rnd[1],
+                     rnd[2], rnd[3], rnd[4], rnd[5]) < 0 ||
+            asprintf(&w->tmp_path, "%s.tmp-%02x%02x%02x%02x%02x%02x", path, rnd[0], rnd[1], rnd[2],
+                     rnd[3], rnd[4], rnd[5]) < 0) {
+            w->tmp_base = w->tmp_path = NULL;
+            return -ENOMEM;
+        }
+        /* A new file of ours, or nothing: never a planted file, link or FIFO. */
+        w->fd = openat(w->dirfd, w->tmp_base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                       0600);
+        if (w->fd < 0 && (errno != EEXIST || tries == 8)) {
+            err = -errno;
+            log_err("state: %s: %s", w->tmp_path, strerror(errno));
+        }
+    }
+    return err;
 }
 
 int snap_writer_open(struct snap_writer *w, const char *path, const char *engine, const char *arch)
@@ -74,23 +207,19 @@ int snap_writer_open(struct snap_writer *w, const char *path, const char *engine
     int err;
 
     memset(w, 0, sizeof(*w));
-    w->fd = -1;
+    w->fd = w->dirfd = -1;
     w->path = strdup(path);
-    if (!w->path || asprintf(&w->tmp_path, "%s.tmp", path) < 0) {
-        free(w->path);
-        w->tmp_path = NULL;
-        return -ENOMEM;
+    err = w->path ? open_tmp(w, path) : -ENOMEM;
+    if (!err) {
+        err = write_file_header(w, engine, arch);
+        if (err)
+            log_err("state: %s: %s", w->tmp_path, strerror(-err));
     }
-    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (w->fd < 0) {
-        err = -errno;
-        log_err("state: %s: %s", w->tmp_path, strerror(errno));
-        snap_writer_abort(w);
-        return err;
-    }
-    err = write_file_header(w, engine, arch);
     if (err) {
-        log_err("state: %s: %s", w->tmp_path, strerror(-err));
+        if (!w->tmp_path || w->fd < 0) { /* nothing of ours to remove */
+            free(w->tmp_base);
+            w->tmp_base = NULL;
+        }
         snap_writer_abort(w);
     }
     return err;
@@ -123,6 +252,8 @@ static int write_parts(struct snap_writer *w, enum snap_type type, uint32_t inst
         err = write_all(w, a, alen);
     if (!err && blen)
         err = write_all(w, b, blen);
+    if (!err)
+        err = write_tag(w, h, sizeof(h), a, alen, b, blen);
     if (err && w->tmp_path)
         log_err("state: %s: %s", w->tmp_path, strerror(-err));
     return err;
@@ -182,7 +313,7 @@ int snap_write_memory(struct snap_writer *w, uint32_t instance, const void *mem,
     uint32_t c = 0;
     int err = 0;
 
-    if (memfd < 0 || len % SNAP_PAGE)
+    if (memfd < 0 || len % SNAP_PAGE || w->mac)
         return write_section(w, SNAP_MEMORY, instance, "ram", mem, len, SNAP_PAGE);
     /* The payload first (holes where the memfd has none), then its header with the CRC. */
     while (off < len && !err) {
@@ -263,16 +394,21 @@ int snap_writer_commit(struct snap_writer *w)
     else if (err)
         close(w->fd);
     w->fd = -1;
-    if (!err && rename(w->tmp_path, w->path) < 0)
+    if (!err)
+        err = check_target(w); /* a link or FIFO planted meanwhile is not replaced either */
+    if (!err && renameat(w->dirfd, w->tmp_base, w->dirfd, w->base) < 0)
+        err = -errno;
+    if (!err && fsync(w->dirfd) < 0) /* the new name is durable too */
         err = -errno;
     if (err) {
-        log_err("state: %s: %s", w->path, strerror(-err));
+        if (err != -EEXIST)
+            log_err("state: %s: %s", w->path, strerror(-err));
         snap_writer_abort(w);
         return err;
     }
-    free(w->path);
-    free(w->tmp_path);
-    w->path = w->tmp_path = NULL;
+    free(w->tmp_base);
+    w->tmp_base = NULL;
+    snap_writer_abort(w); /* closes the directory, frees the names */
     return 0;
 }
 
@@ -292,11 +428,16 @@ void snap_writer_abort(struct snap_writer *w)
     if (w->fd >= 0)
         close(w->fd);
     w->fd = -1;
-    if (w->tmp_path)
-        unlink(w->tmp_path);
+    if (w->tmp_base && w->dirfd >= 0)
+        unlinkat(w->dirfd, w->tmp_base, 0); /* only the file this writer created */
+    if (w->dirfd >= 0)
+        close(w->dirfd);
+    w->dirfd = -1;
     free(w->path);
     free(w->tmp_path);
-    w->path = w->tmp_path = NULL;
+    free(w->base);
+    free(w->tmp_base);
+    w->path = w->tmp_path = w->base = w->tmp_base = NULL;
 }
 
 static int pread_all(int fd, void *buf, uint64_t len, uint64_t off)
@@ -394,7 +535,7 @@ int snap_reader_open(struct snap_reader *r, const char *path)
     int err;
 
     memset(r, 0, sizeof(*r));
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (r->fd < 0) {
         err = -errno;
         log_err("state: %s: %s", path, strerror(errno));

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/hmac256.h"
+
 #define SNAP_VERSION 1
 
 enum snap_type {
@@ -31,15 +33,46 @@ enum snap_type {
 struct snap_writer {
     int fd;
     uint64_t pos;
-    char *path, *tmp_path; /* NULL for a stream (snap_writer_open_fd) */
+    /* A file (NULL/-1 for a stream, snap_writer_open_fd): its directory, held open so that the
+     * temporary file and the rename stay in it, and the two names in that directory. */
+    char *path, *tmp_path;
+    int dirfd;
+    char *base, *tmp_base;
+    struct snap_mac *mac; /* a stream with a tag after each unit (below), or NULL */
 };
 
-/* Starts a state file at path (written as path.tmp, renamed by snap_writer_finish). */
+/* A stream's integrity (migration): after its file header and after every section the writer
+ * sends a tag, HMAC-SHA256 under key of (le64 seq, the header, the payload), seq counting the
+ * header and sections from 0; the reader (snap_mac_begin ... snap_mac_check) recomputes it. A
+ * section dropped, repeated, reordered, altered or spliced in from another stream fails. */
+#define SNAP_MAC_LEN 32
+struct snap_mac {
+    struct hmac256 key;
+    uint64_t seq;
+};
+
+/* Starts the tag of the next unit (the sequence number goes in first). */
+void snap_mac_begin(struct snap_mac *m);
+void snap_mac_update(struct snap_mac *m, const void *data, uint64_t len);
+/* Ends the unit: its tag into tag (SNAP_MAC_LEN bytes); the sequence number advances. */
+void snap_mac_end(struct snap_mac *m, uint8_t tag[SNAP_MAC_LEN]);
+/* Ends the unit and compares (in constant time) with the tag received; true when equal. */
+bool snap_mac_check(struct snap_mac *m, const uint8_t tag[SNAP_MAC_LEN]);
+
+/* Starts a state file at path. The file is built as a new temporary file beside it
+ * (path.tmp-RANDOM: created exclusively with mode 0600, never through a symbolic link, so a
+ * file, link or FIFO planted in the directory is neither followed, written nor waited on) and
+ * renamed into place by snap_writer_commit. An existing path that is not a regular file (a
+ * symbolic link, FIFO, device, directory) is refused (-EEXIST, logged), before anything is
+ * written and again before the rename. */
 int snap_writer_open(struct snap_writer *w, const char *path, const char *engine, const char *arch);
 /* Starts a state stream on fd (a socket or an anonymous file) that the caller owns: no
  * temporary name, no rename; finish with snap_writer_end. Sections are written with write(),
  * so a socket's send timeout bounds every call. */
 int snap_writer_open_fd(struct snap_writer *w, int fd, const char *engine, const char *arch);
+/* The same, with every header and section followed by mac's tag. */
+int snap_writer_open_mac(struct snap_writer *w, int fd, const char *engine, const char *arch,
+                         struct snap_mac *mac);
 int snap_write_section(struct snap_writer *w, enum snap_type type, uint32_t instance,
                        const char *name, const void *data, uint64_t len);
 /* A section whose payload is a (alen bytes) followed by b (blen bytes), e.g. a SNAP_PAGES

@@ -75,7 +75,7 @@ static int discard(struct virtio_balloon *b, uint8_t *hva, size_t len)
 
     /* Not expected (MADV_REMOVE on the memfd, MADV_DONTNEED on a restored private mapping). */
     if (err)
-        log_warn("virtio-balloon: discarding %zu bytes: %s", len, strerror(-err));
+        log_guest_warn("virtio-balloon: discarding %zu bytes: %s", len, strerror(-err));
     return err;
 }
 

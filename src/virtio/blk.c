@@ -29,7 +29,47 @@ struct virtio_blk {
     uint64_t sectors;
     struct virtq_elem elem;
     struct iovec data[VIRTQ_MAX_SIZE];
+    struct virtio_blk_stats stats; /* one writer (the device thread): relaxed atomics */
 };
+
+/* counter += n by its only writer: a plain load and store, atomic so that readers see whole
+ * values */
+static inline void stat_add(uint64_t *counter, uint64_t n)
+{
+    __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+void virtio_blk_get_stats(const struct virtio_blk *b, struct virtio_blk_stats *st)
+{
+    const uint64_t *src = (const uint64_t *)&b->stats;
+    uint64_t *dst = (uint64_t *)st;
+
+    for (size_t i = 0; i < sizeof(*st) / sizeof(uint64_t); i++)
+        dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+/* Counts a finished request of type type that moved len data bytes. */
+static void count(struct virtio_blk *b, uint32_t type, uint64_t len, uint8_t status)
+{
+    if (status != VIRTIO_BLK_S_OK) {
+        stat_add(&b->stats.errors, 1);
+        return;
+    }
+    switch (type) {
+    case VIRTIO_BLK_T_IN:
+        stat_add(&b->stats.read_ops, 1);
+        stat_add(&b->stats.read_bytes, len);
+        break;
+    case VIRTIO_BLK_T_OUT:
+        stat_add(&b->stats.write_ops, 1);
+        stat_add(&b->stats.write_bytes, len);
+        break;
+    case VIRTIO_BLK_T_FLUSH: stat_add(&b->stats.flush_ops, 1); break;
+    case VIRTIO_BLK_T_DISCARD:
+    case VIRTIO_BLK_T_WRITE_ZEROES: stat_add(&b->stats.discard_ops, 1); break;
+    default: break;
+    }
+}
 
 /* True when [sector, sector + n) lies on the disk. */
 static bool range_ok(struct virtio_blk *b, uint64_t sector, uint64_t n)
@@ -50,9 +90,9 @@ static uint8_t do_rw(struct virtio_blk *b, const struct blk_req_hdr *h, struct v
     int n, err;
 
     if (len % SECTOR || !range_ok(b, h->sector, len / SECTOR)) {
-        log_warn("virtio-blk: %s: %s of %llu bytes at sector %llu past the end or unaligned",
-                 b->disk->path, write ? "write" : "read", (unsigned long long)len,
-                 (unsigned long long)h->sector);
+        log_guest_warn("virtio-blk: %s: %s of %llu bytes at sector %llu past the end or unaligned",
+                       b->disk->path, write ? "write" : "read", (unsigned long long)len,
+                       (unsigned long long)h->sector);
         return VIRTIO_BLK_S_IOERR;
     }
     if (write && b->disk->readonly)
@@ -65,8 +105,8 @@ static uint8_t do_rw(struct virtio_blk *b, const struct blk_req_hdr *h, struct v
     err = write ? b->disk->ops->writev(b->disk, h->sector * SECTOR, b->data, n)
                 : b->disk->ops->readv(b->disk, h->sector * SECTOR, b->data, n);
     if (err) {
-        log_err("virtio-blk: %s: %s at sector %llu: %s", b->disk->path, write ? "write" : "read",
-                (unsigned long long)h->sector, strerror(-err));
+        log_guest_err("virtio-blk: %s: %s at sector %llu: %s", b->disk->path,
+                      write ? "write" : "read", (unsigned long long)h->sector, strerror(-err));
         return VIRTIO_BLK_S_IOERR;
     }
     if (!write)
@@ -100,8 +140,9 @@ static uint8_t do_ranges(struct virtio_blk *b, const struct blk_req_hdr *h, stru
     if (err && !zero && err == -EOPNOTSUPP)
         return VIRTIO_BLK_S_OK; /* discard is a hint */
     if (err) {
-        log_err("virtio-blk: %s: %s at sector %llu: %s", b->disk->path,
-                zero ? "write-zeroes" : "discard", (unsigned long long)r.sector, strerror(-err));
+        log_guest_err("virtio-blk: %s: %s at sector %llu: %s", b->disk->path,
+                      zero ? "write-zeroes" : "discard", (unsigned long long)r.sector,
+                      strerror(-err));
         return VIRTIO_BLK_S_IOERR;
     }
     return VIRTIO_BLK_S_OK;
@@ -126,7 +167,7 @@ static bool blk_request(struct virtio_blk *b, struct virtq_elem *e)
     case VIRTIO_BLK_T_FLUSH:
         err = b->disk->readonly ? 0 : b->disk->ops->flush(b->disk);
         if (err)
-            log_err("virtio-blk: %s: flush: %s", b->disk->path, strerror(-err));
+            log_guest_err("virtio-blk: %s: flush: %s", b->disk->path, strerror(-err));
         status = err ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
         break;
     case VIRTIO_BLK_T_GET_ID: {
@@ -139,6 +180,11 @@ static bool blk_request(struct virtio_blk *b, struct virtq_elem *e)
     case VIRTIO_BLK_T_WRITE_ZEROES: status = do_ranges(b, &h, e); break;
     default: status = VIRTIO_BLK_S_UNSUPP; break;
     }
+    count(b, h.type,
+          h.type == VIRTIO_BLK_T_OUT  ? e->out_len - sizeof(h)
+          : h.type == VIRTIO_BLK_T_IN ? e->in_len - 1
+                                      : 0,
+          status);
     iov_from_buf(e->iov + e->out_num, e->in_num, e->in_len - 1, &status, 1);
     virtio_queue_push(b->vdev, 0, e->head, written + 1);
     return true;

@@ -62,4 +62,13 @@ struct virtio_dev *virtio_blk_dev(struct virtio_blk *b);
 struct disk *virtio_blk_swap_disk(struct virtio_blk *b, struct disk *disk);
 void virtio_blk_destroy(struct virtio_blk *b);
 
+/* Requests served since the device was created (completed or failed), and the bytes of the
+ * reads and writes among them; a guest reset does not clear them. Written by the device's
+ * thread with relaxed atomic stores (no locked instruction on the I/O path), read from any
+ * thread. */
+struct virtio_blk_stats {
+    uint64_t read_ops, read_bytes, write_ops, write_bytes, flush_ops, discard_ops, errors;
+};
+void virtio_blk_get_stats(const struct virtio_blk *b, struct virtio_blk_stats *st);
+
 #endif

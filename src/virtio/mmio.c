@@ -94,7 +94,7 @@ static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size)
         return v;
     }
     if (size != 4 || (off & 3)) {
-        log_warn("virtio-mmio: %u-byte read at 0x%llx", size, (unsigned long long)off);
+        log_guest_warn("virtio-mmio: %u-byte read at 0x%llx", size, (unsigned long long)off);
         return 0;
     }
     switch (off) {
@@ -120,7 +120,7 @@ static void mmio_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
         return;
     }
     if (size != 4 || (off & 3)) {
-        log_warn("virtio-mmio: %u-byte write at 0x%llx", size, (unsigned long long)off);
+        log_guest_warn("virtio-mmio: %u-byte write at 0x%llx", size, (unsigned long long)off);
         return;
     }
     if (off == VIRTIO_MMIO_QUEUE_NOTIFY) {

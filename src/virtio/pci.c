@@ -125,8 +125,8 @@ static uint64_t common_read(struct virtio_pci *vp, uint64_t off, unsigned size)
         return common_read(vp, off, 4) | common_read(vp, off + 4, 4) << 32;
     f = common_field(off, size);
     if (!f) {
-        log_warn("virtio-pci %s: %u-byte common config read at 0x%llx", vp->name, size,
-                 (unsigned long long)off);
+        log_guest_warn("virtio-pci %s: %u-byte common config read at 0x%llx", vp->name, size,
+                       (unsigned long long)off);
         return 0;
     }
     if (f->reg >= 0) {
@@ -155,8 +155,8 @@ static void common_write(struct virtio_pci *vp, uint64_t off, unsigned size, uin
     }
     f = common_field(off, size);
     if (!f) {
-        log_warn("virtio-pci %s: %u-byte common config write at 0x%llx", vp->name, size,
-                 (unsigned long long)off);
+        log_guest_warn("virtio-pci %s: %u-byte common config write at 0x%llx", vp->name, size,
+                       (unsigned long long)off);
         return;
     }
     switch (f->reg) {

@@ -31,7 +31,7 @@ static uint32_t rng_fill(struct virtq_elem *e)
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0) {
-                log_err("virtio-rng: getrandom failed");
+                log_guest_err("virtio-rng: getrandom failed");
                 return done + (uint32_t)got;
             }
             got += (size_t)n;

@@ -133,7 +133,7 @@ void virtio_broken_locked(struct virtio_dev *d, const char *msg)
 {
     if (atomic_exchange(&d->broken, true))
         return;
-    log_err("virtio-%s: %s; device needs reset", d->ops->name, msg);
+    log_guest_err("virtio-%s: %s; device needs reset", d->ops->name, msg);
     d->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
     if (d->status & VIRTIO_STATUS_DRIVER_OK)
         virtio_raise(d, VIRTIO_ISR_CONFIG, 0);
@@ -194,8 +194,8 @@ static bool config_access_ok(struct virtio_dev *d, uint32_t off, unsigned size)
 {
     if ((size != 1 && size != 2 && size != 4 && size != 8) || off > d->ops->config_size ||
         size > d->ops->config_size - off) {
-        log_warn("virtio-%s: config access of %u bytes at 0x%x outside its %u bytes", d->ops->name,
-                 size, off, d->ops->config_size);
+        log_guest_warn("virtio-%s: config access of %u bytes at 0x%x outside its %u bytes",
+                       d->ops->name, size, off, d->ops->config_size);
         return false;
     }
     return true;
@@ -371,8 +371,8 @@ static void status_write(struct virtio_dev *d, uint32_t val)
         if (ok && d->ops->features_ok)
             ok = d->ops->features_ok(d, d->drv_features);
         if (!ok) {
-            log_warn("virtio-%s: driver features 0x%llx refused", d->ops->name,
-                     (unsigned long long)d->drv_features);
+            log_guest_warn("virtio-%s: driver features 0x%llx refused", d->ops->name,
+                           (unsigned long long)d->drv_features);
             new &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
         }
     }

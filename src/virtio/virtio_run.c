@@ -134,7 +134,7 @@ void virtio_dev_kick(struct virtio_dev *d, unsigned q)
         return;
     /* A full eventfd counter (EAGAIN) still means "kicked". */
     if (write(d->kick_fd[q], &one, sizeof(one)) < 0 && errno != EAGAIN)
-        log_err("virtio-%s: kick: %s", d->ops->name, strerror(errno));
+        log_guest_err("virtio-%s: kick: %s", d->ops->name, strerror(errno));
 }
 
 /* --- queue API (device thread) --- */
@@ -333,9 +333,7 @@ int virtio_dev_load(struct virtio_dev *d, const void *buf, size_t len)
     pthread_mutex_lock(&d->ctl);
     virtio_thread_stop(d);
     pthread_mutex_lock(&d->lock);
-    err = load_locked(d, buf, len);
-    if (err)
-        log_err("virtio-%s: saved state does not fit this device", d->ops->name);
+    err = load_locked(d, buf, len); /* the caller names the file and the device: one line */
     pthread_mutex_unlock(&d->lock);
     if (!err && (d->status & VIRTIO_STATUS_DRIVER_OK) && !atomic_load(&d->broken))
         err = virtio_thread_start(d);

@@ -10,8 +10,7 @@
 #include <string.h>
 
 #include "base/log.h"
-
-#define STATS_WAIT_MS 500 /* how long "stats" waits for the guest's fresh numbers */
+#include "vm/vm.h"
 
 static const char *skip_ws(const char *p)
 {
@@ -85,11 +84,13 @@ static bool get_uint(json_t *o, const char *key, uint32_t max, uint32_t *out)
     return true;
 }
 
-/* {"migrate": {"to": "HOST:PORT", "downtime_ms": N, "timeout_ms": N, "max_passes": N}} */
+/* {"migrate": {"to": "HOST:PORT", "secret": S, "downtime_ms": N, "timeout_ms": N,
+ * "max_passes": N}} */
 static int parse_migrate(const char *line, struct control_cmd *cmd, char *err, size_t errlen)
 {
     json_error_t jerr;
-    json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *a, *to;
+    json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *a, *to, *secret;
+    char why[120];
     const char *k;
     json_t *v;
     int ret = -EINVAL;
@@ -98,17 +99,18 @@ static int parse_migrate(const char *line, struct control_cmd *cmd, char *err, s
         return errbuf_set(err, errlen, "migrate: bad JSON: %s", jerr.text);
     a = json_object_get(o, "migrate");
     to = json_object_get(a, "to");
+    secret = json_object_get(a, "secret");
     if (json_object_size(o) != 1 || !json_is_object(a)) {
         errbuf_set(err, errlen, "expected {\"migrate\": {\"to\": \"HOST:PORT\", ...}}");
         goto out;
     }
     json_object_foreach(a, k, v)
     {
-        if (strcmp(k, "to") && strcmp(k, "downtime_ms") && strcmp(k, "timeout_ms") &&
-            strcmp(k, "max_passes")) {
+        if (strcmp(k, "to") && strcmp(k, "secret") && strcmp(k, "downtime_ms") &&
+            strcmp(k, "timeout_ms") && strcmp(k, "max_passes")) {
             errbuf_set(err, errlen,
-                       "migrate: unknown member '%.40s' (known: to, downtime_ms, timeout_ms, "
-                       "max_passes)",
+                       "migrate: unknown member '%.40s' (known: to, secret, downtime_ms, "
+                       "timeout_ms, max_passes)",
                        k);
             goto out;
         }
@@ -119,6 +121,14 @@ static int parse_migrate(const char *line, struct control_cmd *cmd, char *err, s
         errbuf_set(err, errlen, "migrate: to must be \"HOST:PORT\"");
         goto out;
     }
+    if (!json_is_string(secret) || json_string_length(secret) > MIGRATE_SECRET_MAX ||
+        strlen(json_string_value(secret)) != json_string_length(secret) ||
+        migrate_secret_check(json_string_value(secret), why, sizeof(why))) {
+        errbuf_set(err, errlen, "migrate: secret: %s",
+                   json_is_string(secret) ? why : "the migration's secret is required");
+        goto out;
+    }
+    snprintf(cmd->mig.secret, sizeof(cmd->mig.secret), "%s", json_string_value(secret));
     if (!get_uint(a, "downtime_ms", 60000, &cmd->mig.downtime_ms) ||
         !get_uint(a, "timeout_ms", 3600000, &cmd->mig.timeout_ms) ||
         !get_uint(a, "max_passes", 1000, &cmd->mig.max_passes)) {
@@ -130,6 +140,8 @@ static int parse_migrate(const char *line, struct control_cmd *cmd, char *err, s
     cmd->op = CONTROL_MIGRATE;
     ret = 0;
 out:
+    if (secret && json_is_string(secret))
+        memset((char *)json_string_value(secret), 0, json_string_length(secret));
     json_decref(o);
     return ret;
 }
@@ -188,9 +200,11 @@ int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t e
         return 0;
     }
     if (klen == 5 && !strncmp(key, "stats", klen)) {
-        if (!is_null)
-            return errbuf_set(err, errlen, "stats takes null");
+        if (!is_null && num > CONTROL_STATS_WAIT_MAX)
+            return errbuf_set(err, errlen, "stats takes null or a wait of 0 to %d ms",
+                              CONTROL_STATS_WAIT_MAX);
         cmd->op = CONTROL_STATS;
+        cmd->num = is_null ? CONTROL_STATS_WAIT_MS : num;
         return 0;
     }
     if ((klen == 8 && !strncmp(key, "shutdown", klen)) ||
@@ -246,7 +260,47 @@ static void put(char *out, size_t cap, size_t *len, const char *fmt, ...)
         *len = *len + (size_t)n < cap ? *len + (size_t)n : cap - 1;
 }
 
-static void stats(const struct control *c, char *out, size_t cap)
+/* The VM's counters: ,"vcpu_cpu_ns":[...],"engine":{...},"disks":[...],"nets":[...] */
+static void counters(const struct control *c, char *out, size_t cap, size_t *len)
+{
+    struct vm_stats *st = calloc(1, sizeof(*st));
+
+    if (!st || !c->stats) {
+        free(st);
+        return;
+    }
+    c->stats(c->snapshot_opaque, st);
+    put(out, cap, len, ",\"vcpu_cpu_ns\":[");
+    for (int i = 0; i < st->ncpus; i++)
+        put(out, cap, len, "%s%" PRIu64, i ? "," : "", st->cpu_ns[i]);
+    put(out, cap, len, "],\"engine\":{");
+    for (int k = 0; st->counter_names && st->counter_names[k] && k < ENGINE_COUNTERS_MAX; k++)
+        put(out, cap, len, "%s\"%s\":%" PRIu64, k ? "," : "", st->counter_names[k],
+            st->counters[k]);
+    put(out, cap, len, "},\"disks\":[");
+    for (int i = 0; i < st->ndisks; i++) {
+        const struct virtio_blk_stats *d = &st->disks[i];
+        put(out, cap, len,
+            "%s{\"read_ops\":%" PRIu64 ",\"read_bytes\":%" PRIu64 ",\"write_ops\":%" PRIu64
+            ",\"write_bytes\":%" PRIu64 ",\"flush_ops\":%" PRIu64 ",\"discard_ops\":%" PRIu64
+            ",\"errors\":%" PRIu64 "}",
+            i ? "," : "", d->read_ops, d->read_bytes, d->write_ops, d->write_bytes, d->flush_ops,
+            d->discard_ops, d->errors);
+    }
+    put(out, cap, len, "],\"nets\":[");
+    for (int i = 0; i < st->nnets; i++) {
+        const struct virtio_net_stats *n = &st->nets[i];
+        put(out, cap, len,
+            "%s{\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"rx_dropped\":%" PRIu64
+            ",\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64 ",\"tx_dropped\":%" PRIu64 "}",
+            i ? "," : "", n->rx_packets, n->rx_bytes, n->rx_dropped, n->tx_packets, n->tx_bytes,
+            n->tx_dropped);
+    }
+    put(out, cap, len, "]");
+    free(st);
+}
+
+static void stats(const struct control *c, unsigned wait_ms, char *out, size_t cap)
 {
     struct virtio_balloon_info bi;
     size_t len = 0;
@@ -254,8 +308,9 @@ static void stats(const struct control *c, char *out, size_t cap)
 
     /* The balloon first (it may wait for the guest), so that RSS and balloon agree in time. */
     if (c->balloon)
-        virtio_balloon_get_info(c->balloon, &bi, STATS_WAIT_MS);
+        virtio_balloon_get_info(c->balloon, &bi, wait_ms);
     put(out, cap, &len, "{\"ok\":true,\"vmm_rss_kib\":%" PRIu64, control_vmm_rss_kib());
+    counters(c, out, cap, &len);
     if (!c->balloon) {
         put(out, cap, &len, ",\"balloon\":null}");
         return;
@@ -400,7 +455,7 @@ void control_execute(const struct control *c, const struct control_cmd *cmd, cha
         else
             snprintf(out, cap, "{\"ok\":true}");
         return;
-    case CONTROL_STATS: stats(c, out, cap); return;
+    case CONTROL_STATS: stats(c, (unsigned)cmd->num, out, cap); return;
     case CONTROL_SNAPSHOT: snapshot(c, cmd, out, cap); return;
     case CONTROL_MIGRATE:
     case CONTROL_MIGRATE_STATUS:

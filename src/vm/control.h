@@ -5,8 +5,16 @@
  *   {"balloon_target_mib": N}  ask the guest for a balloon of N MiB (memory taken from the
  *                              guest and returned to the host); 0 deflates it completely
  *                              -> {"ok":true}
- *   {"stats": null}            balloon state, the guest's memory statistics and the VMM's RSS
- *                              -> {"ok":true,"vmm_rss_kib":N,"balloon":{"target_mib":N,
+ *   {"stats": null}            the VM's counters, the balloon's state, the guest's memory
+ *   {"stats": MS}              statistics and the VMM's RSS; waits up to 500 ms (or MS, at
+ *                              most 5000; 0: not at all) for the guest's fresh statistics
+ *                              -> {"ok":true,"vmm_rss_kib":N,"vcpu_cpu_ns":[N,...],
+ *                                  "engine":{"COUNTER":N,...} (engine_ops.counters),
+ *                                  "disks":[{"read_ops":N,"read_bytes":N,"write_ops":N,
+ *                                  "write_bytes":N,"flush_ops":N,"discard_ops":N,"errors":N}],
+ *                                  "nets":[{"rx_packets":N,"rx_bytes":N,"rx_dropped":N,
+ *                                  "tx_packets":N,"tx_bytes":N,"tx_dropped":N}],
+ *                                  "balloon":{"target_mib":N,
  *                                  "actual_mib":N,"discarded_mib":N,"reported_mib":N,
  *                                  "deflated_mib":N,"stats":{"free_memory":BYTES,...}}}
  *   {"snapshot": {"path": "/x/vm.snap", "then": "resume"|"stop", "disks": "overlay"|"keep"}}
@@ -53,11 +61,15 @@ enum control_op {
     CONTROL_REBOOT,
 };
 
-#define CONTROL_PATH_MAX 1024
+#define CONTROL_PATH_MAX       1024
+#define CONTROL_STATS_WAIT_MS  500  /* {"stats": null} */
+#define CONTROL_STATS_WAIT_MAX 5000 /* {"stats": MS} */
+
+struct vm_stats;
 
 struct control_cmd {
     enum control_op op;
-    uint64_t num;                /* CONTROL_BALLOON_TARGET: MiB */
+    uint64_t num;                /* CONTROL_BALLOON_TARGET: MiB; CONTROL_STATS: wait ms */
     char path[CONTROL_PATH_MAX]; /* CONTROL_SNAPSHOT: the file */
     bool stop;                   /* CONTROL_SNAPSHOT: "then": "stop" */
     bool keep_disks;             /* CONTROL_SNAPSHOT: "disks": "keep" */
@@ -74,6 +86,8 @@ struct control {
      * -errno (-EOPNOTSUPP: no power button). NULL: neither. */
     int (*power)(void *opaque, bool reboot);
     struct migration *migration; /* NULL: the VM cannot migrate */
+    /* The VM's counters (vm.h), with snapshot_opaque; NULL: none. */
+    void (*stats)(void *opaque, struct vm_stats *st);
 };
 
 /* Parses one command line. Returns 0, or -EINVAL with a reason in err. */

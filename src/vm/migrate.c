@@ -18,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "vm/migrate_auth.h"
 #include "vm/migrate_link.h"
 #include "vm/snapshot.h"
 
@@ -33,6 +34,7 @@ struct migration {
     pthread_mutex_t lock; /* st, fd */
     struct migrate_status st;
     int fd;
+    struct mig_chan ch; /* on fd, once connected */
     atomic_bool cancel;
     atomic_bool committed; /* "go" sent: too late to cancel */
     double start_ms;
@@ -255,8 +257,9 @@ static int sync_pass(struct migration *mg)
     char line[LINE_MAX_LEN];
     int err = snap_write_section(&mg->w, SNAP_SYNC, 0, "sync", NULL, 0);
 
+    mig_chan_phase(&mg->ch, mg->p.timeout_ms);
     if (!err)
-        err = mig_read_line(mg->fd, line, sizeof(line), mg->p.timeout_ms);
+        err = mig_read_line(&mg->ch, line, sizeof(line));
     if (err)
         return io_fail(mg, err, "waiting for the destination to catch up");
     if (strcmp(line, "synced"))
@@ -344,7 +347,8 @@ static int stopcopy(struct migration *mg, double *t_pause)
         err = snap_writer_end(&mg->w);
     if (err)
         return io_fail(mg, err, "sending the final state");
-    err = mig_read_line(mg->fd, line, sizeof(line), mg->p.timeout_ms);
+    mig_chan_phase(&mg->ch, mg->p.timeout_ms);
+    err = mig_read_line(&mg->ch, line, sizeof(line));
     if (err)
         return io_fail(mg, err, "waiting for the destination to load the state");
     if (strcmp(line, "loaded"))
@@ -358,9 +362,10 @@ static int stopcopy(struct migration *mg, double *t_pause)
     }
     atomic_store(&mg->committed, true);
     pthread_mutex_unlock(&mg->lock);
-    err = mig_send_line(mg->fd, "go");
+    mig_chan_phase(&mg->ch, mg->p.timeout_ms);
+    err = mig_send_line(&mg->ch, "go");
     if (!err)
-        err = mig_read_line(mg->fd, line, sizeof(line), mg->p.timeout_ms);
+        err = mig_read_line(&mg->ch, line, sizeof(line));
     if (!err && strcmp(line, "running"))
         err = -EPROTO;
     if (err) {
@@ -404,19 +409,31 @@ static void *migration_main(void *arg)
         fail(mg, -ECANCELED, "cancelled");
         goto out;
     }
+    /* Nothing of the VM goes out before the destination has proved it knows the secret. */
+    mig_chan_init(&mg->ch, fd, mg->p.timeout_ms, 0);
+    mig_chan_phase(&mg->ch, mg->p.timeout_ms);
+    err = mig_auth_connect(&mg->ch, mg->p.secret, strlen(mg->p.secret), why, sizeof(why));
+    if (err) {
+        if (atomic_load(&mg->cancel))
+            fail(mg, -ECANCELED, "cancelled");
+        else
+            fail(mg, err, "%s", why);
+        goto out;
+    }
     json = mg->vm.config_json(mg->vm.opaque);
     if (!json) {
         fail(mg, -ENOMEM, "out of memory");
         goto out;
     }
-    err = snap_writer_open_fd(&mg->w, fd, mg->vm.engine, mg->vm.arch);
+    err = snap_writer_open_mac(&mg->w, fd, mg->vm.engine, mg->vm.arch, &mg->ch.stream);
     if (!err)
         err = snap_write_section(&mg->w, SNAP_CONFIG, 0, "config", json, strlen(json));
     if (err) {
         io_fail(mg, err, "sending the configuration");
         goto out;
     }
-    err = mig_read_line(fd, line, sizeof(line), mg->p.timeout_ms);
+    mig_chan_phase(&mg->ch, mg->p.timeout_ms);
+    err = mig_read_line(&mg->ch, line, sizeof(line));
     if (err) {
         io_fail(mg, err, "waiting for the destination's answer");
         goto out;
@@ -475,6 +492,8 @@ out:
     if (mg->fd >= 0)
         close(mg->fd);
     mg->fd = -1;
+    mig_chan_wipe(&mg->ch);
+    hmac256_wipe(mg->p.secret, sizeof(mg->p.secret));
     mg->st.elapsed_ms = clock_now_ms() - start;
     if (mg->st.state != MIGRATE_COMPLETED) {
         mg->st.state = atomic_load(&mg->committed) ? MIGRATE_UNCONFIRMED
@@ -501,6 +520,8 @@ int migration_start(struct migration *mg, const struct migrate_params *p)
         return -EBUSY;
     }
     pthread_mutex_unlock(&mg->lock);
+    if (migrate_secret_check(p->secret, mg->st.error, sizeof(mg->st.error)))
+        return -EINVAL;
     if (mg->thread_live)
         pthread_join(mg->thread, NULL);
     mg->thread_live = false;

@@ -17,6 +17,20 @@
 #include "backend/disk/disk.h"
 #include "mem/gmem.h"
 #include "state/snapfile.h"
+#include "vm/migrate_link.h"
+
+/* The secret both ends of one migration are given (docs/migration.md): text of 16 to 256
+ * bytes, no control characters. */
+#define MIGRATE_SECRET_MIN 16
+#define MIGRATE_SECRET_MAX 256
+
+/* 0 when s is a usable secret, else -EINVAL with a reason in why. */
+int migrate_secret_check(const char *s, char *why, size_t whylen);
+/* Reads a secret file: a regular file that only its owner may read or write (no group or other
+ * permission bits), holding the secret (one trailing newline is dropped). 0, or -errno with a
+ * reason in why. */
+int migrate_secret_read(const char *path, char out[MIGRATE_SECRET_MAX + 1], char *why,
+                        size_t whylen);
 
 /* What the migration needs of a VM (a board implements it). All callbacks run on the
  * migration thread. */
@@ -50,6 +64,7 @@ struct migrate_params {
     uint32_t downtime_ms; /* stop-and-copy once the dirty set is estimated to fit this */
     uint32_t timeout_ms;  /* give up after this long without progress on the connection */
     uint32_t max_passes;  /* stop-and-copy after this many pre-copy passes in any case */
+    char secret[MIGRATE_SECRET_MAX + 1]; /* the migration's secret (migrate_secret_check) */
 };
 
 #define MIGRATE_DEFAULT_DOWNTIME_MS 50
@@ -112,10 +127,14 @@ int migrate_parse_hostport(const char *s, char *host, size_t hostlen, char *port
 /* --- the destination --- */
 
 struct migrate_incoming {
-    int lfd, fd;       /* listening socket; the accepted connection */
-    char *config_json; /* the source's CONFIG section (malloc'd, NUL-terminated) */
+    int lfd;            /* listening socket */
+    struct mig_chan ch; /* the authenticated source's connection (ch.fd: -1 before) */
+    const char *secret; /* the migration's secret (the caller's) */
+    double overall_ms;  /* clock_now_ms() by which the VM must be received; 0: no limit */
+    uint64_t dropped;   /* connections dropped: unauthenticated, garbage, too slow */
+    char *config_json;  /* the source's CONFIG section (malloc'd, NUL-terminated) */
     size_t config_len;
-    uint32_t timeout_ms;
+    uint32_t timeout_ms;      /* the longest wait for any one piece, and each phase's bound */
     struct snap_writer state; /* the non-memory sections, as a state file in state_fd */
     int state_fd;
     char state_path[64]; /* /proc/self/fd/N: the state file for the board's restore path */
@@ -124,11 +143,23 @@ struct migrate_incoming {
     uint64_t state_bytes;    /* and their bytes (bounded) */
 };
 
-/* Listens on [HOST:]PORT (HOST defaults to every address); 0 or -errno (logged). */
-int migrate_listen(struct migrate_incoming *in, const char *spec);
-/* Waits for a source, reads its header (engine and arch must match) and CONFIG; 0 or -errno
- * (logged). */
+#define MIGRATE_PENDING_MAX 16 /* connections in their handshake at once */
+
+/* Listens on [HOST:]PORT (HOST defaults to every address) for a source that knows secret, for
+ * at most total_ms from now (0: no limit); 0 or -errno (logged). */
+int migrate_listen(struct migrate_incoming *in, const char *spec, const char *secret,
+                   uint32_t total_ms);
+/* Waits for a source that proves it knows the secret and sets up in->ch on its connection;
+ * 0 or -errno (logged). Part of migrate_accept. */
+int migrate_wait_source(struct migrate_incoming *in);
+/* Waits for a source that proves it knows the secret (connections that do not, send garbage or
+ * take longer than MIG_HANDSHAKE_MS are dropped and the wait goes on, up to
+ * MIGRATE_PENDING_MAX in their handshake at once), then reads its header (engine and arch must
+ * match) and CONFIG; 0 or -errno (logged; -ETIMEDOUT when no source came in time). */
 int migrate_accept(struct migrate_incoming *in, const char *engine, const char *arch);
+/* After the handshake (in->ch authenticated): the stream header (engine and arch must match)
+ * and CONFIG; 0 or -errno (logged). The rest of migrate_accept, and the fuzzer's entry. */
+int migrate_read_config(struct migrate_incoming *in, const char *engine, const char *arch);
 /* Tells the source whether this VM can take its configuration (refusal: the reason). */
 int migrate_answer(struct migrate_incoming *in, const char *refusal);
 /* Receives RAM into ram (created from the CONFIG's size) and the rest into the state file

@@ -21,41 +21,12 @@
 #define STATE_MAX    (64u << 20) /* all non-memory sections together */
 #define SECTIONS_MAX 4096        /* as many as a state file may have */
 
-int migrate_listen(struct migrate_incoming *in, const char *spec)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
-    char host[256], port[8];
-    int one = 1, gai, err;
-
-    memset(in, 0, sizeof(*in));
-    in->lfd = in->fd = in->state_fd = -1;
-    in->timeout_ms = MIGRATE_DEFAULT_TIMEOUT_MS;
-    if (migrate_parse_hostport(spec, host, sizeof(host), port, sizeof(port))) {
-        log_err("--incoming %s: expected PORT or HOST:PORT", spec);
-        return -EINVAL;
-    }
-    gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
-    if (gai) {
-        log_err("--incoming %s: %s", spec, gai_strerror(gai));
-        return -EINVAL;
-    }
-    in->lfd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (in->lfd < 0 || setsockopt(in->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-        bind(in->lfd, res->ai_addr, res->ai_addrlen) < 0 || listen(in->lfd, 1) < 0) {
-        err = -errno;
-        log_err("--incoming %s: %s", spec, strerror(errno));
-        freeaddrinfo(res);
-        migrate_incoming_close(in);
-        return err;
-    }
-    freeaddrinfo(res);
-    return 0;
-}
-
 static int in_fail(struct migrate_incoming *in, int err, const char *what)
 {
     if (err == -ETIMEDOUT)
-        log_err("incoming migration: %s: nothing from the source for %u ms", what, in->timeout_ms);
+        log_err("incoming migration: %s: the source is too slow (nothing for %u ms, or past the "
+                "phase's or the migration's time limit)",
+                what, in->timeout_ms);
     else if (err == -ECONNRESET)
         log_err("incoming migration: %s: the source closed the connection", what);
     else
@@ -63,12 +34,13 @@ static int in_fail(struct migrate_incoming *in, int err, const char *what)
     return err;
 }
 
-/* One section header from the stream. */
+/* One section header from the stream; its tag is begun (the payload follows, then
+ * check_tag). */
 static int read_section(struct migrate_incoming *in, struct snap_section *sec)
 {
     uint8_t h[SNAP_SEC_HDR_SIZE];
     char why[120];
-    int err = mig_read_exact(in->fd, h, sizeof(h), in->timeout_ms);
+    int err = mig_read_exact(&in->ch, h, sizeof(h));
 
     if (err)
         return in_fail(in, err, "reading a section header");
@@ -76,30 +48,53 @@ static int read_section(struct migrate_incoming *in, struct snap_section *sec)
         log_err("incoming migration: %s", why);
         return -EBADMSG;
     }
+    snap_mac_begin(&in->ch.stream);
+    snap_mac_update(&in->ch.stream, h, sizeof(h));
+    return 0;
+}
+
+/* The tag after a unit of the stream: nothing of it is used unless it verifies. */
+static int check_tag(struct migrate_incoming *in, const char *what)
+{
+    uint8_t tag[SNAP_MAC_LEN];
+    int err = mig_read_exact(&in->ch, tag, sizeof(tag));
+
+    if (err)
+        return in_fail(in, err, "reading a section's tag");
+    if (!snap_mac_check(&in->ch.stream, tag)) {
+        log_err("incoming migration: %s: the tag does not verify (altered, reordered or "
+                "spliced stream)",
+                what);
+        return -EBADMSG;
+    }
     return 0;
 }
 
 int migrate_accept(struct migrate_incoming *in, const char *engine, const char *arch)
+{
+    int err = migrate_wait_source(in);
+
+    if (err)
+        return err;
+    mig_set_timeouts(in->ch.fd, in->timeout_ms);
+    return migrate_read_config(in, engine, arch);
+}
+
+int migrate_read_config(struct migrate_incoming *in, const char *engine, const char *arch)
 {
     uint8_t h[SNAP_FILE_HDR_SIZE];
     struct snap_section sec;
     char e[9], a[17], why[160];
     int err;
 
-    for (;;) {
-        in->fd = accept4(in->lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (in->fd >= 0 || errno != EINTR)
-            break;
-    }
-    if (in->fd < 0) {
-        err = -errno;
-        log_err("incoming migration: accept: %s", strerror(errno));
-        return err;
-    }
-    mig_set_timeouts(in->fd, in->timeout_ms);
-    err = mig_read_exact(in->fd, h, sizeof(h), in->timeout_ms);
+    mig_chan_phase(&in->ch, in->timeout_ms); /* the header and the configuration */
+    err = mig_read_exact(&in->ch, h, sizeof(h));
     if (err)
         return in_fail(in, err, "reading the stream header");
+    snap_mac_begin(&in->ch.stream);
+    snap_mac_update(&in->ch.stream, h, sizeof(h));
+    if ((err = check_tag(in, "the stream header")))
+        return err;
     err = snap_parse_file_header(h, e, a, why, sizeof(why));
     if (err) {
         log_err("incoming migration: %s", why);
@@ -109,7 +104,7 @@ int migrate_accept(struct migrate_incoming *in, const char *engine, const char *
         log_err("incoming migration: the source runs the %s engine for %s; this VM the %s "
                 "engine for %s",
                 e, a, engine, arch);
-        mig_send_line(in->fd, "refused the destination runs the %s engine for %s", engine, arch);
+        mig_send_line(&in->ch, "refused the destination runs the %s engine for %s", engine, arch);
         return -ENOEXEC;
     }
     err = read_section(in, &sec);
@@ -122,9 +117,12 @@ int migrate_accept(struct migrate_incoming *in, const char *engine, const char *
     in->config_json = malloc(sec.length + 1);
     if (!in->config_json)
         return -ENOMEM;
-    err = mig_read_exact(in->fd, in->config_json, sec.length, in->timeout_ms);
+    err = mig_read_exact(&in->ch, in->config_json, sec.length);
     if (err)
         return in_fail(in, err, "reading the machine configuration");
+    snap_mac_update(&in->ch.stream, in->config_json, sec.length);
+    if ((err = check_tag(in, "the machine configuration")))
+        return err;
     if (snap_crc(0, in->config_json, sec.length) != sec.crc) {
         log_err("incoming migration: damaged machine configuration (checksum mismatch)");
         return -EBADMSG;
@@ -144,7 +142,7 @@ int migrate_accept(struct migrate_incoming *in, const char *engine, const char *
 
 int migrate_answer(struct migrate_incoming *in, const char *refusal)
 {
-    return refusal ? mig_send_line(in->fd, "refused %s", refusal) : mig_send_line(in->fd, "ok");
+    return refusal ? mig_send_line(&in->ch, "refused %s", refusal) : mig_send_line(&in->ch, "ok");
 }
 
 static int receive_pages(struct migrate_incoming *in, const struct snap_section *sec,
@@ -158,7 +156,7 @@ static int receive_pages(struct migrate_incoming *in, const struct snap_section 
         log_err("incoming migration: malformed pages section");
         return -EBADMSG;
     }
-    err = mig_read_exact(in->fd, le, 8, in->timeout_ms);
+    err = mig_read_exact(&in->ch, le, 8);
     if (err)
         return in_fail(in, err, "reading pages");
     for (int i = 0; i < 8; i++)
@@ -168,9 +166,15 @@ static int receive_pages(struct migrate_incoming *in, const struct snap_section 
         log_err("incoming migration: pages at offset %" PRIu64 " outside guest RAM", off);
         return -EBADMSG;
     }
-    err = mig_read_exact(in->fd, ram->hva + off, len, in->timeout_ms);
+    /* Into guest RAM before the tag is checked: a stream that fails it ends the migration,
+     * and this RAM with it. */
+    err = mig_read_exact(&in->ch, ram->hva + off, len);
     if (err)
         return in_fail(in, err, "reading pages");
+    snap_mac_update(&in->ch.stream, le, 8);
+    snap_mac_update(&in->ch.stream, ram->hva + off, len);
+    if ((err = check_tag(in, "pages")))
+        return err;
     if (snap_crc(snap_crc(0, le, 8), ram->hva + off, len) != sec->crc) {
         log_err("incoming migration: damaged pages at offset %" PRIu64 " (checksum mismatch)", off);
         return -EBADMSG;
@@ -192,10 +196,16 @@ static int receive_state(struct migrate_incoming *in, const struct snap_section 
     buf = malloc(sec->length ? sec->length : 1);
     if (!buf)
         return -ENOMEM;
-    err = mig_read_exact(in->fd, buf, sec->length, in->timeout_ms);
+    err = mig_read_exact(&in->ch, buf, sec->length);
     if (err) {
         free(buf);
         return in_fail(in, err, "reading the device state");
+    }
+    snap_mac_update(&in->ch.stream, buf, sec->length);
+    err = check_tag(in, sec->name);
+    if (err) {
+        free(buf);
+        return err;
     }
     if (snap_crc(0, buf, sec->length) != sec->crc) {
         log_err("incoming migration: damaged section %s (checksum mismatch)", sec->name);
@@ -229,9 +239,17 @@ int migrate_receive(struct migrate_incoming *in, struct gmem *ram, bool progress
                 log_err("incoming migration: malformed sync section");
                 return -EBADMSG;
             }
-            err = mig_send_line(in->fd, "synced");
+            err = check_tag(in, "sync");
+            if (!err)
+                err = mig_send_line(&in->ch, "synced");
             break;
-        case SNAP_END: return snap_writer_end(&in->state);
+        case SNAP_END:
+            if (sec.length) {
+                log_err("incoming migration: malformed end section");
+                return -EBADMSG;
+            }
+            err = check_tag(in, "the end of the stream");
+            return err ? err : snap_writer_end(&in->state);
         default:
             log_err("incoming migration: unexpected section type %u", sec.type);
             return -EBADMSG;
@@ -250,6 +268,8 @@ int migrate_take_vm(struct migrate_incoming *in, struct gmem *ram, struct disk *
 {
     int err = migrate_answer(in, NULL);
 
+    /* RAM and the state: the whole transfer within what is left of the overall limit */
+    in->ch.deadline_ms = in->overall_ms;
     if (!err)
         err = migrate_receive(in, ram, isatty(STDERR_FILENO));
     for (int i = 0; !err && i < ndisks; i++)
@@ -265,19 +285,24 @@ int migrate_commit(struct migrate_incoming *in, const char *refusal)
     int err;
 
     if (refusal) {
-        mig_send_line(in->fd, "failed %s", refusal);
+        mig_send_line(&in->ch, "failed %s", refusal);
         return -EINVAL;
     }
-    err = mig_send_line(in->fd, "loaded");
+    mig_chan_phase(&in->ch, in->timeout_ms);
+    err = mig_send_line(&in->ch, "loaded");
     if (!err)
-        err = mig_read_line(in->fd, line, sizeof(line), in->timeout_ms);
+        err = mig_read_line(&in->ch, line, sizeof(line));
+    if (err == -EBADMSG) {
+        log_err("incoming migration: the source's go-ahead does not verify");
+        return err;
+    }
     if (err)
         return in_fail(in, err, "waiting for the source's go-ahead");
     if (strcmp(line, "go")) {
         log_err("incoming migration: the source did not hand the VM over");
         return -EPROTO;
     }
-    err = mig_send_line(in->fd, "running");
+    err = mig_send_line(&in->ch, "running");
     if (err)
         log_err("incoming migration: confirming to the source: %s (the VM runs here)",
                 strerror(-err));
@@ -286,13 +311,14 @@ int migrate_commit(struct migrate_incoming *in, const char *refusal)
 
 void migrate_incoming_close(struct migrate_incoming *in)
 {
-    if (in->fd >= 0)
-        close(in->fd);
+    if (in->ch.fd >= 0)
+        close(in->ch.fd);
     if (in->lfd >= 0)
         close(in->lfd);
     if (in->state_fd >= 0)
         close(in->state_fd);
     free(in->config_json);
-    in->fd = in->lfd = in->state_fd = -1;
+    mig_chan_wipe(&in->ch);
+    in->ch.fd = in->lfd = in->state_fd = -1;
     in->config_json = NULL;
 }

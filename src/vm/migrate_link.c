@@ -16,25 +16,65 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "vm/migrate.h"
 
-int mig_read_exact(int fd, void *buf, size_t len, uint32_t timeout_ms)
+void mig_chan_init(struct mig_chan *c, int fd, uint32_t idle_ms, double overall_ms)
+{
+    memset(c, 0, sizeof(*c));
+    c->fd = fd;
+    c->idle_ms = idle_ms;
+    c->overall_ms = overall_ms;
+}
+
+void mig_chan_phase(struct mig_chan *c, uint32_t ms)
+{
+    c->deadline_ms = clock_now_ms() + ms;
+    if (c->overall_ms > 0 && c->deadline_ms > c->overall_ms)
+        c->deadline_ms = c->overall_ms;
+}
+
+void mig_chan_wipe(struct mig_chan *c)
+{
+    hmac256_wipe(&c->send_key, sizeof(c->send_key));
+    hmac256_wipe(&c->recv_key, sizeof(c->recv_key));
+    hmac256_wipe(&c->stream, sizeof(c->stream));
+    c->authed = false;
+}
+
+/* How long the next wait may be: the idle bound, cut to what is left of the phase. */
+static int wait_ms(const struct mig_chan *c)
+{
+    double left;
+
+    if (c->deadline_ms <= 0 && c->overall_ms <= 0)
+        return (int)c->idle_ms;
+    left = (c->deadline_ms > 0 ? c->deadline_ms : c->overall_ms) - clock_now_ms();
+    if (left <= 0)
+        return 0;
+    return left < c->idle_ms ? (int)left + 1 : (int)c->idle_ms;
+}
+
+int mig_read_exact(struct mig_chan *c, void *buf, size_t len)
 {
     uint8_t *p = buf;
 
     while (len) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+        int ms = wait_ms(c), r;
         ssize_t n;
-        int r = poll(&pfd, 1, (int)timeout_ms);
 
+        if (ms <= 0)
+            return -ETIMEDOUT;
+        r = poll(&pfd, 1, ms);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
             return -errno;
         if (r == 0)
             return -ETIMEDOUT;
-        n = read(fd, p, len);
+        n = read(c->fd, p, len);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n < 0)
@@ -47,43 +87,83 @@ int mig_read_exact(int fd, void *buf, size_t len, uint32_t timeout_ms)
     return 0;
 }
 
-int mig_read_line(int fd, char *buf, size_t cap, uint32_t timeout_ms)
+/* A line's tag: HMAC of (le64 seq, text) under key, as 64 hex digits. */
+static void line_tag(struct hmac256 *key, uint64_t seq, const char *text, size_t len,
+                     char hex[2 * HMAC256_LEN + 1])
 {
-    size_t n = 0;
+    uint8_t le[8], tag[HMAC256_LEN];
+
+    for (int i = 0; i < 8; i++)
+        le[i] = (uint8_t)(seq >> (8 * i));
+    hmac256_update(key, le, sizeof(le));
+    hmac256_update(key, text, len);
+    hmac256_final(key, tag);
+    for (int i = 0; i < HMAC256_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", tag[i]);
+}
+
+int mig_read_line(struct mig_chan *c, char *buf, size_t cap)
+{
+    char want[2 * HMAC256_LEN + 1];
+    size_t n = 0, text;
 
     for (;;) {
-        int err = mig_read_exact(fd, buf + n, 1, timeout_ms);
+        int err = mig_read_exact(c, buf + n, 1);
         if (err)
             return err;
         if (buf[n] == '\n') {
             buf[n] = '\0';
-            return 0;
+            break;
         }
         if (++n == cap - 1)
             return -EPROTO;
     }
+    if (!c->authed)
+        return 0;
+    /* "TEXT TAG": the tag covers the text and this direction's sequence number */
+    if (n < 2 * HMAC256_LEN + 1 || buf[n - 2 * HMAC256_LEN - 1] != ' ')
+        return -EBADMSG;
+    text = n - 2 * HMAC256_LEN - 1;
+    line_tag(&c->recv_key, c->recv_seq++, buf, text, want);
+    if (!hmac256_equal((const uint8_t *)want, (const uint8_t *)buf + text + 1, 2 * HMAC256_LEN))
+        return -EBADMSG;
+    buf[text] = '\0';
+    return 0;
 }
 
-int mig_send_line(int fd, const char *fmt, ...)
+int mig_send_all(struct mig_chan *c, const void *buf, size_t len)
 {
-    char buf[MIG_LINE_MAX_LEN];
-    va_list ap;
-    size_t len, off = 0;
+    const uint8_t *p = buf;
 
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-    va_end(ap);
-    len = strlen(buf);
-    buf[len++] = '\n';
-    while (off < len) {
-        ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+    while (len) {
+        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return n < 0 ? -errno : -EIO;
-        off += (size_t)n;
+        p += n;
+        len -= (size_t)n;
     }
     return 0;
+}
+
+int mig_send_line(struct mig_chan *c, const char *fmt, ...)
+{
+    char buf[MIG_LINE_MAX_LEN];
+    va_list ap;
+    size_t len;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf) - 2 * HMAC256_LEN - 2, fmt, ap);
+    va_end(ap);
+    len = strlen(buf);
+    if (c->authed) {
+        buf[len] = ' ';
+        line_tag(&c->send_key, c->send_seq++, buf, len, buf + len + 1);
+        len += 1 + 2 * HMAC256_LEN;
+    }
+    buf[len++] = '\n';
+    return mig_send_all(c, buf, len);
 }
 
 void mig_set_timeouts(int fd, uint32_t timeout_ms)

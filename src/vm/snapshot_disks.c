@@ -11,6 +11,21 @@
 #include "backend/disk/qcow2.h"
 #include "base/log.h"
 
+/* The bottom of d's backing chain (d itself when it has no backing file): its name gives the
+ * overlays their stem, so that overlay names do not grow with every snapshot. */
+static const char *chain_root(struct disk *d)
+{
+    struct disk_qcow2_info info;
+
+    while (disk_is_qcow2(d)) {
+        disk_qcow2_info(d, &info);
+        if (!info.backing)
+            break;
+        d = info.backing;
+    }
+    return d->path;
+}
+
 int disk_freeze_prepare(struct disk_freeze *f, struct disk *const *disks, int ndisks,
                         const char *snap_path)
 {
@@ -20,7 +35,7 @@ int disk_freeze_prepare(struct disk_freeze *f, struct disk *const *disks, int nd
     for (int i = 0; i < ndisks && !err; i++) {
         struct disk *d = disks[i];
         char backing[PATH_MAX];
-        struct disk_qcow2_create_opts o = {.backing_fmt = d->ops->name};
+        struct disk_qcow2_create_opts o = {.backing_fmt = d->ops->name, .private_mode = true};
         int k = f->n;
 
         if (d->readonly)
@@ -41,7 +56,8 @@ int disk_freeze_prepare(struct disk_freeze *f, struct disk *const *disks, int nd
             log_err("snapshot: flushing %s: %s", d->path, strerror(-err));
             break;
         }
-        err = snapshot_overlay_name(backing, snap_path, f->path[k], sizeof(f->path[k]));
+        err = snapshot_overlay_name(backing, chain_root(d), snap_path, f->path[k],
+                                    sizeof(f->path[k]));
         if (err) {
             log_err("snapshot: an overlay name for %s is too long", backing);
             break;
@@ -88,21 +104,23 @@ void disk_freeze_abort(struct disk_freeze *f)
     f->n = 0;
 }
 
-int snapshot_overlay_name(const char *disk, const char *snap, char *out, size_t len)
+int snapshot_overlay_name(const char *disk, const char *root, const char *snap, char *out,
+                          size_t len)
 {
     static const char *const endings[] = {".qcow2", ".img", ".raw"};
-    const char *slash = strrchr(disk, '/'), *base = slash ? slash + 1 : disk;
+    const char *slash = strrchr(disk, '/');
+    const char *rbase = strrchr(root, '/') ? strrchr(root, '/') + 1 : root;
     const char *sbase = strrchr(snap, '/') ? strrchr(snap, '/') + 1 : snap;
-    size_t stem = strlen(base);
+    size_t dir = slash ? (size_t)(slash + 1 - disk) : 0, stem = strlen(rbase);
     int n;
 
     for (size_t i = 0; i < sizeof(endings) / sizeof(endings[0]); i++) {
         size_t el = strlen(endings[i]);
-        if (stem > el && !strcmp(base + stem - el, endings[i])) {
+        if (stem > el && !strcmp(rbase + stem - el, endings[i])) {
             stem -= el;
             break;
         }
     }
-    n = snprintf(out, len, "%.*s%.*s-%s.qcow2", (int)(base - disk), disk, (int)stem, base, sbase);
+    n = snprintf(out, len, "%.*s%.*s-%s.qcow2", (int)dir, disk, (int)stem, rbase, sbase);
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }

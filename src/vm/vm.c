@@ -30,6 +30,11 @@ static int control_power(void *opaque, bool reboot)
     return vm_power(opaque, reboot);
 }
 
+static void control_stats(void *opaque, struct vm_stats *st)
+{
+    vm_get_stats(opaque, st);
+}
+
 /* $VESSEL_CACHE/ARCH/NAME (else ~/.cache/vessel/ARCH/NAME) into *path (malloc'd): a board's
  * default file from the guest artifact cache. 0, -ENOENT (and the like, from access()) when it
  * is not there (*path set), -EINVAL when neither variable is set, -ENOMEM. */
@@ -134,12 +139,17 @@ static int ram_create(struct vm *vm, const struct snap_reader *r)
         return 0;
     if (vm->cfg->restore) {
         const struct snap_section *s = snap_find(r, SNAP_MEMORY, 0, NULL);
-        if (!s || s->length != vm->ram_size) {
-            log_err("state: %s: no memory section of %llu MiB", vm->cfg->restore,
+        if (!s || s->length != vm->ram_size || s->offset % 4096) {
+            log_err("state: %s: no page-aligned memory section of %llu MiB", vm->cfg->restore,
                     (unsigned long long)(vm->ram_size >> 20));
             return VM_STATUS_USAGE;
         }
         err = gmem_create_from_file(&vm->ram, vm->bops->ram_base, s->length, r->fd, s->offset);
+        if (err) { /* the file's memory cannot be mapped: the file's fault, one line */
+            log_err("state: %s: its memory section cannot be mapped: %s", vm->cfg->restore,
+                    strerror(-err));
+            return VM_STATUS_USAGE;
+        }
     } else {
         err = gmem_create(&vm->ram, vm->bops->ram_base, vm->ram_size);
     }
@@ -165,6 +175,8 @@ static int machine_create(struct vm *vm, const struct snap_reader *r)
         .cmdline = vm->cmdline,
         .bootloader = vm->bootloader,
         .trace_path = vm->cfg->trace,
+        .tier = vm->cfg->rv64_tier,
+        .code_cache = vm->cfg->rv64_jit_cache,
         .console_tx = chardev_stdio_tx,
         .console_rx_ready = chardev_stdio_wake,
         .console_opaque = vm->console,
@@ -203,6 +215,7 @@ static int control_start(struct vm *vm)
     vm->ctl.snapshot = control_snapshot;
     vm->ctl.snapshot_opaque = vm;
     vm->ctl.power = control_power;
+    vm->ctl.stats = control_stats;
     vm_migrate_vm(vm, &mvm);
     vm->ctl.migration = vm->mig = migration_new(&mvm);
     if (!vm->mig)
@@ -304,7 +317,7 @@ static void fill_info(struct vm *vm)
 
 int vm_create(struct vm **out, const struct vm_config *cfg)
 {
-    struct migrate_incoming in = {.lfd = -1, .fd = -1, .state_fd = -1};
+    struct migrate_incoming in = {.lfd = -1, .ch.fd = -1, .state_fd = -1};
     struct snap_reader r = {.fd = -1};
     struct vm *vm = calloc(1, sizeof(*vm));
     int st;
@@ -367,4 +380,24 @@ void vm_migration_status(struct vm *vm, struct migrate_status *st)
         migration_get_status(vm->mig, st);
     else
         memset(st, 0, sizeof(*st));
+}
+
+void vm_get_stats(struct vm *vm, struct vm_stats *st)
+{
+    uint64_t v[ENGINE_COUNTERS_MAX];
+
+    memset(st, 0, sizeof(*st));
+    st->counter_names = vm->eops->counters;
+    for (int i = 0; i < vm->ncpus && i < VM_STATS_CPUS_MAX; i++) {
+        if (!vm->eops->vcpu_stats || vm->eops->vcpu_stats(vm->engine, i, &st->cpu_ns[i], v))
+            continue;
+        for (int k = 0; st->counter_names && st->counter_names[k] && k < ENGINE_COUNTERS_MAX; k++)
+            st->counters[k] += v[k];
+        st->ncpus = i + 1;
+    }
+    for (int i = 0; i < vm->ndisks && vm->blk[i]; i++)
+        virtio_blk_get_stats(vm->blk[i], &st->disks[st->ndisks++]);
+    for (int i = 0; i < vm->ndev && st->nnets < VM_MAX_DEVICES; i++)
+        if (!strcmp(virtio_dev_name(vm->dev[i].vdev), "net"))
+            virtio_net_get_stats(vm->dev[i].dev, &st->nets[st->nnets++]);
 }

@@ -9,6 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/engine.h"
+#include "virtio/blk.h"
+#include "virtio/net.h"
 #include "vm/migrate.h"
 #include "vm/snapshot.h"
 #include "vm/vm_config.h"
@@ -64,6 +67,22 @@ int vm_power(struct vm *vm, bool reboot);
  * which res then lists). */
 int vm_snapshot(struct vm *vm, const char *path, bool stop, bool keep_disks,
                 struct snapshot_result *res);
+
+/* What the VM counted since it was created (metrics; a guest reboot clears nothing): each
+ * vCPU's host CPU time, the engine's counters summed over the vCPUs (engine_ops.counters names
+ * them), and each disk's and NIC's device counters, in configuration order. */
+#define VM_STATS_CPUS_MAX 64
+struct vm_stats {
+    int ncpus;
+    uint64_t cpu_ns[VM_STATS_CPUS_MAX];
+    const char *const *counter_names; /* NULL-terminated; NULL when the engine counts nothing */
+    uint64_t counters[ENGINE_COUNTERS_MAX];
+    int ndisks, nnets;
+    struct virtio_blk_stats disks[VM_MAX_DEVICES];
+    struct virtio_net_stats nets[VM_MAX_DEVICES];
+};
+/* Thread-safe, at any time after vm_create. */
+void vm_get_stats(struct vm *vm, struct vm_stats *st);
 
 /* What a VM's creation did, for the command line's report. */
 enum vm_origin { VM_BOOTED, VM_RESTORED, VM_RECEIVED };

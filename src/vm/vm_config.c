@@ -22,6 +22,7 @@ void vm_config_free(struct vm_config *c)
     free(c->cmdline);
     free(c->bootloader);
     free(c->trace);
+    free(c->rv64_tier);
     for (int i = 0; i < c->ndisks; i++)
         free(c->disks[i].path);
     free(c->console_socket);
@@ -30,6 +31,9 @@ void vm_config_free(struct vm_config *c)
     free(c->api_socket);
     free(c->restore);
     free(c->incoming);
+    if (c->migration_secret)
+        memset(c->migration_secret, 0, strlen(c->migration_secret));
+    free(c->migration_secret);
     memset(c, 0, sizeof(*c));
 }
 
@@ -167,9 +171,24 @@ int vm_config_check(struct vm_config *c, struct net_config *nets_out, char *why,
         return err;
     b = board_find(c->arch ? c->arch : VM_DEFAULT_ARCH);
     if (c->incoming) {
-        char host[256], port[8];
+        char host[256], port[8], swhy[120];
         if (migrate_parse_hostport(c->incoming, host, sizeof(host), port, sizeof(port)))
             return fail(why, whylen, "--incoming %s: expected PORT or HOST:PORT", c->incoming);
+        if (!c->migration_secret)
+            return fail(why, whylen,
+                        "--incoming: the migration's secret is required "
+                        "(--migration-secret-file FILE; docs/migration.md)");
+        if (migrate_secret_check(c->migration_secret, swhy, sizeof(swhy)))
+            return fail(why, whylen, "--incoming: %s", swhy);
+        if (c->incoming_max_mem &&
+            (c->incoming_max_mem < b->ram_min || c->incoming_max_mem > b->ram_max))
+            return fail(why, whylen, "--incoming-max-mem: out of range (%llu MiB to %llu GiB)",
+                        (unsigned long long)(b->ram_min >> 20),
+                        (unsigned long long)(b->ram_max >> 30));
+    } else if (c->migration_secret || c->incoming_timeout_s || c->incoming_max_mem) {
+        return fail(why, whylen,
+                    "--migration-secret-file, --incoming-timeout and --incoming-max-mem go with "
+                    "--incoming");
     }
     if (c->clone && !c->restore)
         return fail(why, whylen, "--clone: goes with --restore PATH (a clone of that snapshot)");
@@ -177,6 +196,14 @@ int vm_config_check(struct vm_config *c, struct net_config *nets_out, char *why,
         return fail(why, whylen, "--clone: clones of %s snapshots are not supported yet", b->arch);
     if ((err = check_boot_files(c, b, why, whylen)))
         return err;
+    if ((c->rv64_tier || c->rv64_jit_cache) && !b->tiers)
+        return fail(why, whylen, "run: --rv64-tier and --rv64-jit-cache are for --arch riscv64");
+    if (c->rv64_tier && strcmp(c->rv64_tier, "jit") && strcmp(c->rv64_tier, "interp"))
+        return fail(why, whylen, "--rv64-tier %s: expected jit or interp", c->rv64_tier);
+    if (c->rv64_jit_cache &&
+        (c->rv64_jit_cache < VM_JIT_CACHE_MIN || c->rv64_jit_cache > VM_JIT_CACHE_MAX))
+        return fail(why, whylen, "--rv64-jit-cache: %llu KiB is out of range (256 KiB to 1 GiB)",
+                    (unsigned long long)(c->rv64_jit_cache >> 10));
     if ((err = check_sizes(c, b, why, whylen)))
         return err;
     for (int i = 0; i < c->ndisks; i++)

@@ -14,6 +14,8 @@
 #define VM_DEFAULT_MEM    (512ULL << 20)
 #define VM_DEFAULT_ARCH   "riscv64"
 #define VM_CONFIG_MAX_LEN (256 << 10) /* bytes of a JSON config file */
+#define VM_JIT_CACHE_MIN  (256ULL << 10)
+#define VM_JIT_CACHE_MAX  (1ULL << 30)
 
 struct vm_disk {
     char *path;
@@ -25,10 +27,12 @@ struct vm_disk {
 struct vm_config {
     char *arch; /* "riscv64" or "x86_64" (a board_find() name) */
     char *kernel, *initrd, *firmware, *cmdline;
-    char *bootloader; /* boots the guest from its disk in the kernel's place (board.h) */
-    char *trace;      /* rv64 instruction trace file */
-    uint64_t mem;     /* bytes; 0: VM_DEFAULT_MEM (restore and incoming: the source's) */
-    int cpus;         /* 0: 1 (restore and incoming: the source's) */
+    char *bootloader;        /* boots the guest from its disk in the kernel's place (board.h) */
+    char *trace;             /* rv64 instruction trace file */
+    char *rv64_tier;         /* "jit" or "interp" (NULL: the engine's default) */
+    uint64_t rv64_jit_cache; /* bytes of JIT code cache (0: the default) */
+    uint64_t mem;            /* bytes; 0: VM_DEFAULT_MEM (restore and incoming: the source's) */
+    int cpus;                /* 0: 1 (restore and incoming: the source's) */
     /* With incoming: mem and cpus, when set, are what the source's VM must have. */
     bool mem_set, cpus_set;
     struct vm_disk disks[VM_MAX_DEVICES];
@@ -43,7 +47,16 @@ struct vm_config {
     char *restore;          /* continue from this state file */
     bool clone;             /* with restore: a clone of the snapshot */
     char *incoming;         /* [HOST:]PORT: receive a live migration */
+    /* With incoming: the migration's secret (the source must prove it knows it); how long to
+     * wait for the source and receive the whole VM, in seconds (0: VM_INCOMING_TIMEOUT_S); the
+     * most RAM to take when mem is not set (0: VM_INCOMING_MAX_MEM). */
+    char *migration_secret;
+    uint32_t incoming_timeout_s;
+    uint64_t incoming_max_mem;
 };
+
+#define VM_INCOMING_TIMEOUT_S 3600
+#define VM_INCOMING_MAX_MEM   (4ULL << 30)
 
 void vm_config_free(struct vm_config *c);
 /* A malloc'd copy of s (NULL for NULL); exits on out of memory (configuration parsing only). */
@@ -56,10 +69,11 @@ char *vm_config_strdup(const char *s);
 int vm_config_check(struct vm_config *c, struct net_config *nets_out, char *why, size_t whylen);
 
 /* The JSON form (docs/vm-config.md): {"arch", "kernel", "initrd", "firmware", "bootloader",
- * "cmdline",
- * "trace", "memory_bytes", "cpus", "disks": [{"path", "readonly", "format"}], "rng",
+ * "cmdline", "trace", "rv64_tier", "rv64_jit_cache_bytes", "memory_bytes", "cpus",
+ * "disks": [{"path", "readonly", "format"}], "rng",
  * "console_socket", "nets": [SPEC], "balloon_bytes" (absent: no balloon), "api_socket",
- * "restore", "clone", "incoming"}. to_json returns a malloc'd text or NULL (out of memory);
+ * "restore", "clone", "incoming", "migration_secret", "incoming_timeout_s",
+ * "incoming_max_memory_bytes"}. to_json returns a malloc'd text or NULL (out of memory);
  * from_json fills c (which it clears first) or returns -EINVAL with a reason; unknown members
  * are refused. */
 char *vm_config_to_json(const struct vm_config *c);

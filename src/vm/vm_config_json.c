@@ -38,6 +38,10 @@ char *vm_config_to_json(const struct vm_config *c)
         bad |= json_object_set_new(o, "bootloader", str_or_null(c->bootloader));
         bad |= json_object_set_new(o, "cmdline", str_or_null(c->cmdline));
         bad |= json_object_set_new(o, "trace", str_or_null(c->trace));
+        bad |= json_object_set_new(o, "rv64_tier", str_or_null(c->rv64_tier));
+        if (c->rv64_jit_cache)
+            bad |= json_object_set_new(o, "rv64_jit_cache_bytes",
+                                       json_integer((json_int_t)c->rv64_jit_cache));
         if (c->mem_set)
             bad |= json_object_set_new(o, "memory_bytes", json_integer((json_int_t)c->mem));
         if (c->cpus_set)
@@ -53,6 +57,14 @@ char *vm_config_to_json(const struct vm_config *c)
         bad |= json_object_set_new(o, "restore", str_or_null(c->restore));
         bad |= json_object_set_new(o, "clone", json_boolean(c->clone));
         bad |= json_object_set_new(o, "incoming", str_or_null(c->incoming));
+        if (c->migration_secret)
+            bad |= json_object_set_new(o, "migration_secret", json_string(c->migration_secret));
+        if (c->incoming_timeout_s)
+            bad |= json_object_set_new(o, "incoming_timeout_s",
+                                       json_integer((json_int_t)c->incoming_timeout_s));
+        if (c->incoming_max_mem)
+            bad |= json_object_set_new(o, "incoming_max_memory_bytes",
+                                       json_integer((json_int_t)c->incoming_max_mem));
     }
     if (!bad)
         text = json_dumps(o, JSON_COMPACT);
@@ -168,9 +180,29 @@ static int get_nets(json_t *o, struct vm_config *c, char *why, size_t whylen)
 }
 
 static const char *const members[] = {
-    "arch",  "kernel",        "initrd",     "firmware", "bootloader", "cmdline",
-    "trace", "memory_bytes",  "cpus",       "disks",    "rng",        "console_socket",
-    "nets",  "balloon_bytes", "api_socket", "restore",  "clone",      "incoming",
+    "arch",
+    "kernel",
+    "initrd",
+    "firmware",
+    "bootloader",
+    "cmdline",
+    "trace",
+    "rv64_tier",
+    "rv64_jit_cache_bytes",
+    "memory_bytes",
+    "cpus",
+    "disks",
+    "rng",
+    "console_socket",
+    "nets",
+    "balloon_bytes",
+    "api_socket",
+    "restore",
+    "clone",
+    "incoming",
+    "migration_secret",
+    "incoming_timeout_s",
+    "incoming_max_memory_bytes",
     NULL,
 };
 
@@ -186,7 +218,8 @@ static int parse(json_t *o, struct vm_config *c, char *why, size_t whylen)
 {
     const char *key;
     json_t *v;
-    uint64_t cpus = 0;
+    uint64_t cpus = 0, timeout = 0;
+    bool set = false;
     int err = 0;
 
     json_object_foreach(o, key, v)
@@ -201,6 +234,8 @@ static int parse(json_t *o, struct vm_config *c, char *why, size_t whylen)
     err = err ? err : get_str(o, "bootloader", &c->bootloader, why, whylen);
     err = err ? err : get_str(o, "cmdline", &c->cmdline, why, whylen);
     err = err ? err : get_str(o, "trace", &c->trace, why, whylen);
+    err = err ? err : get_str(o, "rv64_tier", &c->rv64_tier, why, whylen);
+    err = err ? err : get_uint(o, "rv64_jit_cache_bytes", &c->rv64_jit_cache, &set, why, whylen);
     err = err ? err : get_uint(o, "memory_bytes", &c->mem, &c->mem_set, why, whylen);
     err = err ? err : get_uint(o, "cpus", &cpus, &c->cpus_set, why, whylen);
     if (!err && cpus > 1024)
@@ -215,6 +250,13 @@ static int parse(json_t *o, struct vm_config *c, char *why, size_t whylen)
     err = err ? err : get_str(o, "restore", &c->restore, why, whylen);
     err = err ? err : get_bool(o, "clone", &c->clone, why, whylen);
     err = err ? err : get_str(o, "incoming", &c->incoming, why, whylen);
+    err = err ? err : get_str(o, "migration_secret", &c->migration_secret, why, whylen);
+    err = err ? err : get_uint(o, "incoming_timeout_s", &timeout, &set, why, whylen);
+    if (!err && timeout > 7 * 86400)
+        err = fail(why, whylen, "incoming_timeout_s", "at most a week (604800)");
+    c->incoming_timeout_s = (uint32_t)timeout;
+    err = err ? err
+              : get_uint(o, "incoming_max_memory_bytes", &c->incoming_max_mem, &set, why, whylen);
     return err;
 }
 

@@ -79,7 +79,7 @@ int vm_clone_disks(struct vm *vm)
     const struct vm_config *c = vm->cfg;
 
     for (int i = 0; i < c->ndisks; i++) {
-        struct disk_qcow2_create_opts o = {0};
+        struct disk_qcow2_create_opts o = {.private_mode = true};
         char real[PATH_MAX], want[PATH_MAX + 32], name[32], overlay[SNAPSHOT_PATH_MAX];
         uint8_t r[4];
         bool saved = false;
@@ -94,7 +94,7 @@ int vm_clone_disks(struct vm *vm)
         if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
             return -1;
         snprintf(name, sizeof(name), "clone-%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
-        if (snapshot_overlay_name(real, name, overlay, sizeof(overlay))) {
+        if (snapshot_overlay_name(real, real, name, overlay, sizeof(overlay))) {
             fprintf(stderr, "vessel: --clone: an overlay name for %s is too long\n", real);
             return -1;
         }

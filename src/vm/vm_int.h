@@ -62,8 +62,9 @@ struct vm {
     /* Lifecycle. lock keeps snapshots, migrations' pauses and a reboot's reload apart. */
     pthread_mutex_t lock;
     atomic_int user_quit, snap_stop, migrated;
-    atomic_int held;   /* paused for good after an unconfirmed handover: no resume/snapshot */
-    bool devices_held; /* created from an incoming migration: devices wait for the go-ahead */
+    atomic_int terminated; /* vm_terminate: the VMM stops the VM */
+    atomic_int held;       /* paused for good after an unconfirmed handover: no resume/snapshot */
+    bool devices_held;     /* created from an incoming migration: devices wait for the go-ahead */
     /* vm_pause: the guest clock read at the pause, and whether the pause failed */
     uint64_t pause_clock;
     int pause_err;

@@ -29,6 +29,7 @@ void vm_quit(void *opaque)
 
 void vm_terminate(struct vm *vm)
 {
+    atomic_store(&vm->terminated, 1);
     vm->eops->stop(vm->engine, ENGINE_STOP_QUIT);
 }
 
@@ -57,7 +58,11 @@ static enum vm_end reboot(struct vm *vm)
     }
     vm_devices_reset(vm); /* stops device threads before the board forgets interrupt lines */
     vm->bops->reset(vm->board);
-    err = vm->eops->reset(vm->engine);
+    err = vm->eops->reset(vm->engine); /* forgets the reset's stop: a stop after it is kept */
+    if (!err && (atomic_load(&vm->user_quit) || atomic_load(&vm->terminated))) {
+        pthread_mutex_unlock(&vm->lock); /* asked to end while the guest reset */
+        return atomic_load(&vm->user_quit) ? VM_END_USER_QUIT : VM_END_STOPPED;
+    }
     if (!err)
         err = vm->bops->boot(vm->board);
     /* A migration in progress must send the reloaded guest again. */

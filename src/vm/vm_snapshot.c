@@ -36,12 +36,21 @@ int vm_snapshot(struct vm *vm, const char *path, bool stop, bool keep_disks,
     int err;
 
     memset(res, 0, sizeof(*res));
+    /* The file first, before the guest pauses: a path that cannot be written (a link or FIFO
+     * planted there, no such directory) fails at once and costs the guest nothing. */
+    err = snap_writer_open(&w, path, vm->eops->name, vm->bops->arch);
+    if (err) {
+        log_err("snapshot: %s: not written (%s); the VM continues", path, strerror(-err));
+        return err;
+    }
     err = vm_pause(vm);
     if (err == -EBUSY) {
+        snap_writer_abort(&w);
         log_err("snapshot: %s: the VM is held paused after an unconfirmed migration", path);
         return -EBUSY;
     }
     if (err) {
+        snap_writer_abort(&w);
         vm_resume(vm);
         log_err("snapshot: %s: not written; the VM is ending", path);
         return err == -ESHUTDOWN ? -ESHUTDOWN : -EBUSY;
@@ -49,14 +58,11 @@ int vm_snapshot(struct vm *vm, const char *path, bool stop, bool keep_disks,
     if (!stop && !keep_disks) /* the disks must stay as the snapshot has them */
         err = disk_freeze_prepare(&freeze, vm->disks, vm->ndisks, path);
     if (!err)
-        err = snap_writer_open(&w, path, vm->eops->name, vm->bops->arch);
-    if (!err) {
         err = write_file(vm, &w);
-        if (err)
-            snap_writer_abort(&w);
-        else
-            err = snap_writer_end(&w); /* complete; synced below, after the guest runs on */
-    }
+    if (err)
+        snap_writer_abort(&w);
+    else
+        err = snap_writer_end(&w); /* complete; synced below, after the guest runs on */
     if (!err && stop)
         err = snap_writer_commit(&w); /* before the VMM may exit */
     if (!err)

@@ -85,6 +85,8 @@ def check_bad_input(r, tmp):
         ("unknown option", good + ["--bogus-option"], "--bogus-option"),
         ("initrd is a directory", good + ["--initrd", tmp], "initrd"),
         ("initrd does not exist", good + ["--initrd", os.path.join(tmp, "no-initrd")], "no-initrd"),
+        ("unknown rv64 tier", good + ["--rv64-tier", "fast"], "--rv64-tier"),
+        ("JIT code cache too small", good + ["--rv64-jit-cache", "1K"], "--rv64-jit-cache"),
     ]
     for what, args, needle in cases:
         rc, out = run_vessel(args, ERROR_TIMEOUT)
@@ -220,7 +222,8 @@ def check_config_file(r, tmp):
     argv = vmm_command()
     conf = {"arch": "riscv64", "memory_bytes": 256 << 20, "cpus": 1, "rng": True,
             "kernel": argv[argv.index("--kernel") + 1], "initrd": argv[argv.index("--initrd") + 1],
-            "firmware": argv[argv.index("--firmware") + 1], "cmdline": argv[argv.index("--append") + 1]}
+            "firmware": argv[argv.index("--firmware") + 1], "cmdline": argv[argv.index("--append") + 1],
+            "rv64_tier": "interp"}
     with open(cfg, "w") as f:
         json.dump(conf, f)
     g = Guest([VESSEL, "run", "--config", cfg], name="cli-config")
@@ -228,7 +231,8 @@ def check_config_file(r, tmp):
         g.start()
         g.expect_ready()
         out, st = g.run("ls /sys/bus/virtio/drivers/virtio_rng | grep -c virtio")
-        r.check("--config: the JSON configuration boots the guest with its devices (virtio-rng)",
+        r.check("--config: the JSON configuration (rv64_tier interp) boots the guest with its devices "
+                "(virtio-rng)",
                 st == 0 and out.strip() == "1", repr(out))
         g.poweroff()
         r.check("--config: poweroff -f gives exit status 0", g.returncode == 0, "status %s" % g.returncode)

@@ -345,9 +345,15 @@ def run_lab(lab, links_before, times):
         return not live
     check(wait_for(stopped_everywhere, 180, 1.0), "without quorum %s stops its VMs and starts none of %s's" %
           (last, second))
-    mon = lab_cmd("exec", "--dir", lab, last, "--", "crm_mon", "-1")
-    check("partition WITHOUT quorum" in mon.stdout, "crm_mon on %s: partition without quorum" % last,
-          mon.stdout[:400])
+    # crm_mon answers with pacemakerd's own status while the controller settles (seen under
+    # load): wait, bounded, for the cluster summary
+    seen = {}
+
+    def no_quorum():
+        seen["out"] = lab_cmd("exec", "--dir", lab, last, "--", "crm_mon", "-1").stdout
+        return "partition WITHOUT quorum" in seen["out"]
+    check(wait_for(no_quorum, 120, 2.0), "crm_mon on %s: partition without quorum" % last,
+          seen.get("out", "")[:400])
 
 
 if __name__ == "__main__":

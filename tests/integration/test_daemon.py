@@ -2,7 +2,15 @@
 """Integration test of the host daemon (`vessel serve`), its API, partitioning and CLI.
 
 One daemon on a temporary --socket and --state-dir (never /run or /var/lib):
-  - the route table (`vessel serve --print-routes`) and docs/api/openapi.yaml agree;
+  - the route table (`vessel serve --print-routes`) and docs/api/openapi.yaml agree: methods,
+    paths, operationIds and exactly the statuses each route can answer; `--help` of every
+    `vessel vm` command;
+  - a kernel or firmware of the wrong kind is refused at create (400 bad_image with the
+    board's reason); a VM whose kernel turned bad fails its start with the reason (422
+    start_failed), shown as last_error and logged once by the daemon;
+  - GET /metrics before and after vm-b's guest writes and reads its qcow2 disk and pings over
+    its user-mode NIC: the disk and network counters moved by at least that;
+    GET /v1/vms/vm-b/stats has the same;
   - a table of bad requests gets the documented statuses and error codes;
   - four VMs created and started concurrently each boot and print their own name, read from
     /proc/cmdline inside the guest (cmdline "vmname=NAME") over the console socket;
@@ -76,11 +84,17 @@ class Daemon:
         log = open(os.path.join(self.tmp, "serve.log"), "ab")
         self.proc = subprocess.Popen([VESSEL, "serve", "--socket", self.sock, "--state-dir", self.state,
                                       "--cpus", "8", "--memory", "3G"], stdout=log, stderr=log)
-        for _ in range(200):
-            if os.path.exists(self.sock):
+        # The socket file appears at bind(), before listen(): wait until a connect works.
+        for _ in range(500):
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(self.sock)
+                s.close()
                 return
-            time.sleep(0.02)
-        raise RuntimeError("daemon did not create its socket")
+            except OSError:
+                s.close()
+                time.sleep(0.02)
+        raise RuntimeError("daemon does not accept connections on its socket")
 
     def terminate(self):
         if self.proc and self.proc.poll() is None:
@@ -169,21 +183,193 @@ def save_log(path, name):
 
 
 def check_routes(r):
+    """Strict: the daemon's routes (method, path, the statuses each can answer) and the spec's
+    operations (with operationIds and exactly those documented statuses) are the same."""
+    import yaml
     out = subprocess.run([VESSEL, "serve", "--print-routes"], capture_output=True, text=True, check=True).stdout
-    routes = {tuple(line.split()) for line in out.splitlines() if line.strip()}
-    spec, path = set(), None
-    for line in open(os.path.join(ROOT, "docs", "api", "openapi.yaml")):
-        m = re.match(r"^  (/\S+):\s*$", line)
-        if m:
-            path = m.group(1)
+    routes = {}
+    for line in out.splitlines():
+        f = line.split()
+        if f:
+            routes[(f[0], f[1])] = set(f[2:])
+    spec = yaml.safe_load(open(os.path.join(ROOT, "docs", "api", "openapi.yaml")))
+    ops, no_id = {}, []
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method in ("get", "post", "put", "delete", "patch"):
+                ops[(method.upper(), path)] = set(str(k) for k in op.get("responses", {}))
+                if not op.get("operationId"):
+                    no_id.append((method, path))
+    r.check("openapi.yaml has exactly the daemon's %d routes (method and path)" % len(routes),
+            set(routes) == set(ops) and routes,
+            "only in daemon: %s; only in spec: %s" % (sorted(set(routes) - set(ops)), sorted(set(ops) - set(routes))))
+    bad = ["%s %s: daemon %s, spec %s" % (k[0], k[1], sorted(routes[k]), sorted(ops[k]))
+           for k in sorted(set(routes) & set(ops)) if routes[k] != ops[k]]
+    r.check("every route documents exactly the statuses it can answer", not bad, "; ".join(bad))
+    r.check("every operation has an operationId", not no_id, no_id)
+    envs = [k for k, v in spec["components"]["schemas"].items() if v.get("type") == "object" and "required" not in v]
+    r.check("every object schema of the responses lists its required members", not envs, envs)
+
+
+def check_help(r):
+    """Every vessel vm command answers --help with its usage and exit status 0."""
+    bad = []
+    for cmd in ("create", "list", "show", "stats", "start", "pause", "resume", "stop", "shutdown", "delete",
+                "balloon", "snapshot", "migrate", "console"):
+        out = subprocess.run([VESSEL, "vm", cmd, "--help"], capture_output=True, text=True,
+                             env=dict(os.environ, VESSEL_SOCKET="/nonexistent.sock"))
+        if out.returncode != 0 or not out.stdout.startswith("usage: vessel vm") or " %s" % cmd not in out.stdout:
+            bad.append((cmd, out.returncode, out.stdout[:60], out.stderr[:60]))
+    for argv in (["info", "--help"], ["console", "--help"], ["serve", "--help"], ["vm", "--help"],
+                 ["run", "--help"], ["migrate", "--help"], ["switch", "--help"], ["vm-shim", "--help"],
+                 ["cluster", "vm", "create", "--help"], ["cluster", "status", "--help"]):
+        out = subprocess.run([VESSEL] + argv, capture_output=True, text=True)
+        if out.returncode != 0 or "usage: vessel" not in out.stdout:
+            bad.append((argv, out.returncode, out.stdout[:60]))
+    r.check("vessel vm COMMAND --help (14 commands), info, console, serve, run, migrate, switch, vm-shim, "
+            "cluster: usage, exit 0", not bad, bad)
+
+
+def fake_bzimage(path):
+    """A file with an x86 Linux boot header ("HdrS" at 0x202) and nothing else."""
+    data = bytearray(8192)
+    data[0x202:0x206] = b"HdrS"
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def daemon_log(d):
+    with open(os.path.join(d.tmp, "serve.log"), errors="replace") as f:
+        return f.read()
+
+
+def check_start_failure(r, d):
+    """Wrong boot files are refused at create with the board's reason; a VM whose kernel turned
+    bad after create fails its start with the reason, which GET shows as last_error."""
+    bz = os.path.join(d.tmp, "bzImage")
+    fake_bzimage(bz)
+    st, j = d.req("POST", "/v1/vms", vm_body("wrong", kernel=bz))
+    msg = j.get("error", {}).get("message", "")
+    r.check("create with an x86 bzImage for riscv64 -> 400 bad_image naming the file and why (%s)" % msg,
+            st == 400 and j["error"]["code"] == "bad_image" and bz in msg and "x86 bzImage" in msg, (st, j))
+    st, j = d.req("POST", "/v1/vms", vm_body("wrongfw", firmware=guest.artifact("initramfs.cpio.gz")))
+    r.check("create with a gzip file as riscv64 firmware -> 400 bad_image",
+            st == 400 and j["error"]["code"] == "bad_image" and "firmware" in j["error"]["message"], (st, j))
+    k = os.path.join(d.tmp, "Image")
+    shutil.copyfile(guest.artifact("Image"), k)
+    st, j = d.req("POST", "/v1/vms", vm_body("late", kernel=k))
+    fake_bzimage(k)  # the kernel turns bad after create
+    t0 = time.time()
+    st2, e = d.req("POST", "/v1/vms/late/start")
+    took = time.time() - t0
+    msg = e.get("error", {}).get("message", "")
+    r.check("a start whose VM process fails at once -> 422 start_failed with its reason (%.1f s): %s"
+            % (took, msg), st == 201 and st2 == 422 and e["error"]["code"] == "start_failed"
+            and "x86 bzImage" in msg and k in msg, (st, st2, e))
+    st, j = d.req("GET", "/v1/vms/late")
+    r.check("GET: crashed, last_error has the reason (%s)" % j.get("last_error"),
+            j.get("state") == "crashed" and "x86 bzImage" in (j.get("last_error") or ""), j)
+    log = daemon_log(d)
+    lines = [ln for ln in log.splitlines() if "VM late " in ln]
+    r.check("the daemon logged: created, failed to start with the reason (one line each)",
+            len([ln for ln in lines if "created" in ln]) == 1
+            and len([ln for ln in lines if "failed to start" in ln and "x86 bzImage" in ln]) == 1
+            and len(lines) == 2, lines)
+    d.req("DELETE", "/v1/vms/late")
+
+
+def parse_metrics(text):
+    """Prometheus text -> {(name, frozenset(labels)): value}; raises ValueError on a sample
+    without its family's # HELP and # TYPE before it, or a family seen twice."""
+    helped, typed, seen, samples, cur = set(), {}, [], {}, None
+    for line in text.splitlines():
+        if not line.strip():
             continue
-        m = re.match(r"^    (get|post|put|delete|patch):\s*$", line)
-        if m and path:
-            spec.add((m.group(1).upper(), path))
-        elif re.match(r"^\S", line):
-            path = None
-    r.check("openapi.yaml lists exactly the daemon's %d routes" % len(routes), routes == spec and routes,
-            "only in daemon: %s; only in spec: %s" % (sorted(routes - spec), sorted(spec - routes)))
+        m = re.match(r"^# (HELP|TYPE) (\w+) (.+)$", line)
+        if m:
+            if m.group(1) == "HELP":
+                if m.group(2) in helped:
+                    raise ValueError("family %s twice" % m.group(2))
+                helped.add(m.group(2))
+            else:
+                if m.group(3) not in ("counter", "gauge"):
+                    raise ValueError("bad type %r" % line)
+                typed[m.group(2)] = m.group(3)
+            cur = m.group(2)
+            continue
+        m = re.match(r'^(\w+)\{([^}]*)\} (\S+)$', line)
+        if not m or m.group(1) != cur or cur not in helped or cur not in typed:
+            raise ValueError("sample outside its family: %r" % line)
+        if typed[cur] == "counter" and not cur.endswith("_total"):
+            raise ValueError("counter without _total: %s" % cur)
+        labels = frozenset(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
+        samples[(m.group(1), labels)] = float(m.group(3))
+        seen.append(cur)
+    return samples
+
+
+def metrics(d):
+    c = UnixHTTP(d.sock)
+    c.request("GET", "/metrics")
+    resp = c.getresponse()
+    text = resp.read().decode()
+    ctype = resp.getheader("Content-Type")
+    c.close()
+    return resp.status, ctype, text
+
+
+def check_metrics(r, d, vm):
+    """Scrape /metrics before and after vm-b's guest writes its disk and sends network
+    traffic: the counters moved by at least what the guest did."""
+    name = vm["name"]
+
+    def get(samples, metric, **labels):
+        want = frozenset(dict(labels, vm=name).items())
+        return samples.get((metric, want), -1)
+
+    st, ctype, text = metrics(d)
+    try:
+        a = parse_metrics(text)
+    except ValueError as e:
+        a = {}
+        r.check("GET /metrics: well-formed Prometheus text", False, e)
+    r.check("GET /metrics: 200 text/plain, # HELP and # TYPE per family, vm-labelled series",
+            st == 200 and ctype.startswith("text/plain") and get(a, "vessel_vm_state", state="running") == 1
+            and get(a, "vessel_vm_instructions_total") > 1e6 and get(a, "vessel_vm_vcpu_seconds_total", vcpu="0") > 0
+            and get(a, "vessel_vm_rss_bytes") > 1 << 20 and get(a, "vessel_vm_memory_bytes") == 256 << 20
+            and get(a, "vessel_vm_balloon_bytes") == 0, (st, ctype, text[:300]))
+    out = sh(vm, "dd if=/dev/zero of=/dev/vda bs=64k count=32 oflag=direct conv=fsync 2>/dev/null; echo W$?; "
+                 "dd if=/dev/vda of=/dev/null bs=64k count=32 iflag=direct 2>/dev/null; echo R$?; "
+                 "ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0; "
+                 "ping -c 3 -s 1000 -W 2 10.0.2.2 >/dev/null 2>&1; echo P$?", 60)
+    st, _, text = metrics(d)
+    b = parse_metrics(text)
+    delta = {k: get(b, m, **lab) - get(a, m, **lab) for k, m, lab in (
+        ("wbytes", "vessel_vm_disk_write_bytes_total", {"disk": "0"}),
+        ("wops", "vessel_vm_disk_write_ops_total", {"disk": "0"}),
+        ("rbytes", "vessel_vm_disk_read_bytes_total", {"disk": "0"}),
+        ("flush", "vessel_vm_disk_flush_ops_total", {"disk": "0"}),
+        ("txb", "vessel_vm_net_tx_bytes_total", {"nic": "0"}),
+        ("txp", "vessel_vm_net_tx_packets_total", {"nic": "0"}),
+        ("rxb", "vessel_vm_net_rx_bytes_total", {"nic": "0"}),
+        ("insns", "vessel_vm_instructions_total", {}),
+        ("vcpu", "vessel_vm_vcpu_seconds_total", {"vcpu": "0"}))}
+    r.check("after the guest wrote and read 2 MiB and pinged: disk counters moved by at least that (%s)"
+            % {k: delta[k] for k in ("wbytes", "wops", "rbytes", "flush")},
+            "W0" in out and "R0" in out and delta["wbytes"] >= 2 << 20 and delta["wops"] >= 32
+            and delta["rbytes"] >= 2 << 20 and delta["flush"] >= 1, (out, delta))
+    r.check("... network counters moved by at least the pings (tx %d B / %d packets, rx %d B)"
+            % (delta["txb"], delta["txp"], delta["rxb"]),
+            delta["txb"] >= 3000 and delta["txp"] >= 3 and delta["rxb"] >= 3000, (out, delta))
+    r.check("... instructions and vCPU time moved", delta["insns"] > 0 and delta["vcpu"] > 0, delta)
+    st, j = d.req("GET", "/v1/vms/%s/stats" % name)
+    disk = (j.get("disks") or [{}])[0]
+    r.check("GET /v1/vms/%s/stats: the same counters as JSON" % name,
+            st == 200 and disk.get("write_bytes", 0) >= get(b, "vessel_vm_disk_write_bytes_total", disk="0")
+            and (j.get("nets") or [{}])[0].get("tx_bytes", 0) >= get(b, "vessel_vm_net_tx_bytes_total", nic="0")
+            and j.get("engine", {}).get("name") == "rv64"
+            and j["engine"]["counters"].get("instructions", 0) >= get(b, "vessel_vm_instructions_total")
+            and len(j.get("vcpus", [])) == 1 and disk.get("path") == vm["config"]["disks"][0]["path"], j)
 
 
 def check_bad_requests(r, d):
@@ -235,6 +421,14 @@ def check_bad_requests(r, d):
         ("POST", "/v1/vms", '{"name":"x","restore":"/s","kernel":"/k"}', 422, "out_of_range"),
         ("POST", "/v1/vms", '{"name":"x","kernel":"/k","clone":true}', 422, "out_of_range"),
         ("POST", "/v1/vms", '{"name":"x","restore":"/s","clone":"yes"}', 400, "bad_type"),
+        ("POST", "/v1/vms", '{"name":"x","kernel":"/k","disks":[{"path":"/d","format":"vmdk"}]}', 422,
+         "out_of_range"),
+        ("GET", "/v1/vms/idle/stats", None, 409, "invalid_state"),
+        ("GET", "/v1/vms/nope/stats", None, 404, "not_found"),
+        ("POST", "/metrics", None, 405, "method_not_allowed"),
+        ("POST", "/v1/vms/nope/start", None, 404, "not_found"),
+        ("POST", "/v1/vms/nope/pause", None, 404, "not_found"),
+        ("DELETE", "/v1/vms/nope/migration", None, 404, "not_found"),
     ]
     bad = []
     for method, path, body, want_st, want_code in table:
@@ -352,8 +546,14 @@ def check_four(r, d):
     names = ["vm-a", "vm-b", "vm-c", "vm-d"]
     ids, errs = {}, []
 
+    # vm-b also has a qcow2 disk (given as --disk P,format=qcow2 through the CLI) and a user-mode
+    # NIC, for the metrics check.
+    disk = os.path.join(d.tmp, "vm-b.qcow2")
+    subprocess.run([VESSEL, "disk", "create", disk, "16M"], check=True, stdout=subprocess.DEVNULL)
+    extra = {"vm-b": {"disks": [{"path": disk, "format": "qcow2"}], "nets": ["user"]}}
+
     def create_start(n):
-        st, j = d.req("POST", "/v1/vms", vm_body(n))
+        st, j = d.req("POST", "/v1/vms", vm_body(n, **extra.get(n, {})))
         if st != 201:
             errs.append((n, st, j))
             return
@@ -393,14 +593,21 @@ def check_four(r, d):
     d.req("DELETE", "/v1/vms/huge")
 
     check_pause(r, d, "vm-a", vms["vm-a"], "vm-a")
+    if ready.get("vm-b"):
+        check_metrics(r, d, vms["vm-b"])
 
     # kill -9 of one VM process.
     pid = d.req("GET", "/v1/vms/vm-d")[1]["pid"]
     os.kill(pid, signal.SIGKILL)
     time.sleep(0.5)
     st, j = d.req("GET", "/v1/vms/vm-d")
-    r.check("kill -9 of vm-d's process: reported crashed (%s)" % j.get("last_exit"),
-            j.get("state") == "crashed" and j.get("last_exit") == "signal 9", j.get("state"))
+    r.check("kill -9 of vm-d's process: reported crashed (%s; last_error %s)" % (j.get("last_exit"), j.get("last_error")),
+            j.get("state") == "crashed" and j.get("last_exit") == "signal 9"
+            and (j.get("last_error") or "").startswith("signal 9: "), j.get("state"))
+    for _ in range(3):
+        d.req("GET", "/v1/vms")
+    crashes = [ln for ln in daemon_log(d).splitlines() if "VM vm-d " in ln and "crashed" in ln]
+    r.check("the crash is logged once, naming the VM", len(crashes) == 1, crashes)
     states = {v["name"]: v["state"] for v in d.req("GET", "/v1/vms")[1]["vms"]}
     r.check("the other three keep running", all(states[n] == "running" for n in names[:3]), states)
     say_name(r, "vm-b", vms["vm-b"])
@@ -426,6 +633,23 @@ def check_four(r, d):
         cj = {}
     r.check("vessel vm --json show: live stats (cpu time, RSS, cgroup)", cj.get("stats", {}).get("rss_kib", 0) > 0
             and cj["stats"].get("cpu_time_s", 0) > 0, out.stdout[-300:])
+    c = UnixHTTP(d.sock)
+    c.request("GET", "/v1/vms/vm-c")
+    raw = c.getresponse().read().decode()
+    c.close()
+    long_reals = re.findall(r"\d+\.\d{4,}", raw + out.stdout)
+    r.check("numbers print sensibly: cpu_time_s to the ms, no 17-digit reals (API and CLI)",
+            not long_reals and re.search(r'"cpu_time_s":\d+(\.\d{1,3})?[,}]', raw), long_reals or raw[-200:])
+    out = subprocess.run([VESSEL, "vm", "--json", "show", "vm-b"], capture_output=True, text=True, env=env)
+    try:
+        bj = json.loads(out.stdout)
+    except ValueError:
+        bj = {}
+    r.check("vessel vm create --disk P,format=qcow2 keeps the format", bj.get("config", {}).get("disks", [{}])[0]
+            .get("format") == "qcow2", out.stdout[-300:])
+    out = subprocess.run([VESSEL, "vm", "stats", "vm-b"], capture_output=True, text=True, env=env)
+    r.check("vessel vm stats prints the counters", out.returncode == 0 and "instructions" in out.stdout
+            and "write_bytes" in out.stdout, out.stdout[-300:] + out.stderr)
     out = subprocess.run([VESSEL, "console", "vm-c"], input="echo CLI-$((40+2))\n", capture_output=True,
                          text=True, env=dict(env, VESSEL_CONSOLE_LINGER_MS="3000"), timeout=60)
     r.check("vessel console on pipes runs a command", "CLI-42" in out.stdout, out.stdout[-300:] + out.stderr)
@@ -689,8 +913,10 @@ def main():
     t0 = time.time()
     try:
         check_routes(r)
+        check_help(r)
         d.start()
         check_bad_requests(r, d)
+        check_start_failure(r, d)
         check_four(r, d)
         check_disks(r, d, tmp)
         check_quota(r, d)

@@ -109,14 +109,16 @@ def check_bad_requests(r, a, b):
     table = [
         (a, "POST", "/v1/vms/idle/migrate", "{", 400, "bad_json"),
         (a, "POST", "/v1/vms/idle/migrate", "{}", 400, "missing_field"),
-        (a, "POST", "/v1/vms/idle/migrate", '{"to":"h:1","speed":9}', 400, "unknown_field"),
-        (a, "POST", "/v1/vms/idle/migrate", '{"to":7}', 400, "bad_type"),
-        (a, "POST", "/v1/vms/idle/migrate", '{"to":"4444"}', 422, "out_of_range"),
-        (a, "POST", "/v1/vms/idle/migrate", '{"to":"no port:x"}', 422, "out_of_range"),
-        (a, "POST", "/v1/vms/idle/migrate", '{"to":"h:1","downtime_ms":0}', 422, "out_of_range"),
-        (a, "POST", "/v1/vms/idle/migrate", '{"to":"h:1","max_passes":1001}', 422, "out_of_range"),
-        (a, "POST", "/v1/vms/idle/migrate", '{"to":"127.0.0.1:1"}', 409, "invalid_state"),
-        (a, "POST", "/v1/vms/nope/migrate", '{"to":"127.0.0.1:1"}', 404, "not_found"),
+        (a, "POST", "/v1/vms/idle/migrate", '{"to":"h:1"}', 400, "missing_field"),
+        (a, "POST", "/v1/vms/idle/migrate", '{"to":"h:1","secret":"short"}', 422, "out_of_range"),
+        (a, "POST", "/v1/vms/idle/migrate", '{"to":"h:1","speed":9,"secret":"0123456789abcdef0"}', 400, "unknown_field"),
+        (a, "POST", "/v1/vms/idle/migrate", '{"to":7,"secret":"0123456789abcdef0"}', 400, "bad_type"),
+        (a, "POST", "/v1/vms/idle/migrate", '{"to":"4444","secret":"0123456789abcdef0"}', 422, "out_of_range"),
+        (a, "POST", "/v1/vms/idle/migrate", '{"to":"no port:x","secret":"0123456789abcdef0"}', 422, "out_of_range"),
+        (a, "POST", "/v1/vms/idle/migrate", '{"to":"h:1","downtime_ms":0,"secret":"0123456789abcdef0"}', 422, "out_of_range"),
+        (a, "POST", "/v1/vms/idle/migrate", '{"to":"h:1","max_passes":1001,"secret":"0123456789abcdef0"}', 422, "out_of_range"),
+        (a, "POST", "/v1/vms/idle/migrate", '{"to":"127.0.0.1:1","secret":"0123456789abcdef0"}', 409, "invalid_state"),
+        (a, "POST", "/v1/vms/nope/migrate", '{"to":"127.0.0.1:1","secret":"0123456789abcdef0"}', 404, "not_found"),
         (a, "DELETE", "/v1/vms/idle/migration", None, 409, "invalid_state"),
         (a, "PUT", "/v1/vms/idle/migration", None, 405, "method_not_allowed"),
         (b, "POST", "/v1/vms", '{"name":"in","incoming":"4444"}', 400, "missing_field"),
@@ -139,9 +141,13 @@ def check_bad_requests(r, a, b):
     r.check("GET .../migration of a VM that never migrated -> 200 state none", st == 200 and j.get("state") == "none",
             (st, j))
     a.req("DELETE", "/v1/vms/idle")
-    st, _ = a.req("POST", "/v1/vms", {"name": "pc", "arch": "x86_64", "kernel": guest.artifact("Image")})
+    # An x86_64 VM needs an x86 kernel (the daemon checks it at create): the cached Debian
+    # bzImage (scripts/fetch-guest.sh --x86), else the x86 test guest.
+    kernel = next((k for k in (os.path.join(guest.cache_dir(), "x86_64", "bzImage"), X86_KERNEL)
+                   if os.path.isfile(k)), "/no-x86-kernel (run scripts/fetch-guest.sh --x86)")
+    st, _ = a.req("POST", "/v1/vms", {"name": "pc", "arch": "x86_64", "kernel": kernel})
     got = [a.req(m, "/v1/vms/pc/" + p, body) for m, p, body in (
-        ("POST", "migrate", {"to": "127.0.0.1:1"}), ("GET", "migration", None), ("DELETE", "migration", None))]
+        ("POST", "migrate", {"to": "127.0.0.1:1", "secret": "0123456789abcdef0"}), ("GET", "migration", None), ("DELETE", "migration", None))]
     codes = [c for c, _ in got]
     r.check("migration routes of a created x86_64 VM: no 501; 409, state none, 409 (%s)" % codes,
             st == 201 and codes == [409, 200, 409] and got[1][1].get("state") == "none", got)
@@ -190,7 +196,8 @@ def check_x86(r, a, b, logs):
     r.check("x86: the incoming VM on B is incoming and listens",
             st == 201 and st2 == 200 and dst.get("state") == "incoming" and wait_for(lambda: listening(port),
                                                                                      10 * SCALE), (st, st2, dst))
-    st, j = a.req("POST", "/v1/vms/pc/migrate", {"to": "127.0.0.1:%d" % port, "downtime_ms": 100})
+    st, j = a.req("POST", "/v1/vms/pc/migrate", {"to": "127.0.0.1:%d" % port, "downtime_ms": 100,
+                                                 "secret": dst.get("migration_secret")})
     last, seen, _ = poll_migration(a, "pc", 120 * SCALE)
     r.check("x86: POST .../migrate -> 202, polled until completed (states %s, downtime %s ms)"
             % (seen, last.get("downtime_ms")), st == 202 and last.get("state") == "completed", (st, j, last))
@@ -266,7 +273,8 @@ def main():
 
         # nobody listens there
         dead = free_port()
-        st, j = a.req("POST", "/v1/vms/mover/migrate", {"to": "127.0.0.1:%d" % dead, "timeout_ms": 2000})
+        st, j = a.req("POST", "/v1/vms/mover/migrate", {"to": "127.0.0.1:%d" % dead, "timeout_ms": 2000,
+                                                        "secret": "0123456789abcdef0"})
         r.check("POST .../migrate to a dead port -> 202 with a status", st == 202 and "state" in j, (st, j))
         last, seen, _ = poll_migration(a, "mover", 30 * SCALE)
         r.check("... ends failed with an error (%s)" % last.get("error"),
@@ -289,12 +297,25 @@ def main():
                 st == 200 and dst.get("state") == "incoming"
                 and b.req("GET", "/v1/host")[1]["allocated"]["memory_mib"] == 256 + 64, (st, dst.get("state")))
         r.check("... and listens on its port", wait_for(lambda: listening(port), 10 * SCALE))
+        secret = dst.get("migration_secret") or ""
+        st_, again = b.req("GET", "/v1/vms/mover")
+        r.check("the incoming VM shows its migration secret while it waits (64 hex digits)",
+                len(secret) == 64 and again.get("migration_secret") == secret, (dst.get("migration_secret"), again))
+        # the wrong secret: the source fails, the destination drops it and keeps waiting
+        st, j = a.req("POST", "/v1/vms/mover/migrate", {"to": "127.0.0.1:%d" % port, "timeout_ms": 3000,
+                                                        "secret": "not-the-secret-of-this-vm"})
+        last, seen, _ = poll_migration(a, "mover", 30 * SCALE)
+        r.check("POST .../migrate with the wrong secret: failed (%s), the VM runs on A, B still waits"
+                % last.get("error"), st == 202 and last.get("state") == "failed"
+                and "secret" in (last.get("error") or "") and a.req("GET", "/v1/vms/mover")[1].get("state") == "running"
+                and b.req("GET", "/v1/vms/mover")[1].get("state") == "incoming" and listening(port), (st, last))
 
-        st, j = a.req("POST", "/v1/vms/mover/migrate", {"to": "127.0.0.1:%d" % port, "downtime_ms": 100})
+        st, j = a.req("POST", "/v1/vms/mover/migrate", {"to": "127.0.0.1:%d" % port, "downtime_ms": 100,
+                                                        "secret": secret})
         r.check("POST .../migrate to B -> 202 with the status fields",
                 st == 202 and j.get("to") and j.get("state") in ("connecting", "precopy", "stopcopy", "completed"),
                 (st, j))
-        st2, j2 = a.req("POST", "/v1/vms/mover/migrate", {"to": "127.0.0.1:%d" % port})
+        st2, j2 = a.req("POST", "/v1/vms/mover/migrate", {"to": "127.0.0.1:%d" % port, "secret": secret})
         r.check("a second POST .../migrate while one runs -> 409 (or it already ended)",
                 st2 == 409 or (j2.get("error", {}).get("code") == "invalid_state"), (st2, j2))
         last, seen, mid = poll_migration(a, "mover", 180 * SCALE)
@@ -329,8 +350,12 @@ def main():
         r.check("B's guest has the marker file written on A", got == "MIG-42", got)
 
         env = dict(os.environ, VESSEL_SOCKET=a.sock)
-        p = subprocess.run([VESSEL, "vm", "migrate", "mover", "--to", "127.0.0.1:%d" % port], capture_output=True,
-                           text=True, env=env, timeout=60 * SCALE)
+        any_secret = os.path.join(tmp, "any.secret")
+        fd = os.open(any_secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, b"0123456789abcdef0123\n")
+        os.close(fd)
+        p = subprocess.run([VESSEL, "vm", "migrate", "mover", "--to", "127.0.0.1:%d" % port, "--secret-file",
+                            any_secret], capture_output=True, text=True, env=env, timeout=60 * SCALE)
         r.check("vessel vm migrate of a VM that is not running: exit 1 and the daemon's message",
                 p.returncode == 1 and "not running" in p.stderr, (p.returncode, p.stderr))
 
@@ -344,7 +369,12 @@ def main():
         ok = st == 200 and st2 == 200 and wait_for(lambda: listening(port3), 10 * SCALE)
         r.check("A's migrated VM is deleted, an incoming one takes its name and listens", ok, (st, st2, back))
         envb = dict(os.environ, VESSEL_SOCKET=b.sock)
-        p = subprocess.run([VESSEL, "vm", "migrate", "mover", "--to", "127.0.0.1:%d" % port3, "--downtime", "100"],
+        secret_path = os.path.join(tmp, "back.secret")
+        fd = os.open(secret_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, (back.get("migration_secret") or "").encode() + b"\n")
+        os.close(fd)
+        p = subprocess.run([VESSEL, "vm", "migrate", "mover", "--to", "127.0.0.1:%d" % port3, "--downtime", "100",
+                            "--secret-file", secret_path],
                            capture_output=True, text=True, env=envb, timeout=180 * SCALE)
         r.check("vessel vm migrate B -> A: exit 0, 'migrated to' shown", p.returncode == 0
                 and "migrated to 127.0.0.1:%d" % port3 in p.stderr, (p.returncode, p.stderr[-500:]))

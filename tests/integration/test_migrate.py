@@ -27,6 +27,7 @@ Ends with "N passed, N failed"; console logs of failed guests go to build/test-l
 
 import hashlib
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -101,8 +102,23 @@ def block(i):
     return (line * (65536 // len(line) + 1))[:65536]
 
 
+# The migration's secret, on both ends (docs/migration.md): written by main() into its temporary
+# directory, mode 0600.
+SECRET = secrets.token_hex(32)
+SECRET_FILE = [None]
+
+
+def write_secret(tmp):
+    path = os.path.join(tmp, "migration.secret")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, SECRET.encode() + b"\n")
+    os.close(fd)
+    SECRET_FILE[0] = path
+
+
 def destination(net, devices, name):
-    argv = ["ip", "netns", "exec", net.b, VESSEL, "run", "--incoming", "10.77.0.2:%d" % PORT] + devices
+    argv = ["ip", "netns", "exec", net.b, VESSEL, "run", "--incoming", "10.77.0.2:%d" % PORT,
+            "--migration-secret-file", SECRET_FILE[0]] + devices
     g = Guest(argv, name=name)
     g.start()
     if not wait_listen(net.b, PORT):
@@ -111,7 +127,8 @@ def destination(net, devices, name):
 
 
 def migrate(sock, extra=()):
-    return subprocess.run([VESSEL, "migrate", "--api-socket", sock, "--to", "10.77.0.2:%d" % PORT] + list(extra),
+    return subprocess.run([VESSEL, "migrate", "--api-socket", sock, "--to", "10.77.0.2:%d" % PORT,
+                           "--secret-file", SECRET_FILE[0]] + list(extra),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120 * timeout_scale())
 
 
@@ -123,6 +140,7 @@ def main():
         return 0
     net = Net()
     tmp = tempfile.mkdtemp(prefix="vessel-migrate-")
+    write_secret(tmp)
     guests, client = [], None
     try:
         if not r.check("two hosts and a switch in network namespaces", net.up()):
@@ -160,7 +178,7 @@ def main():
         # cancel: `vessel migrate --cancel` while RAM is being copied
         d = destination(net, devices, "migrate-cancelled")
         guests.append(d)
-        out = api(sock, {"migrate": {"to": "10.77.0.2:%d" % PORT}})
+        out = api(sock, {"migrate": {"to": "10.77.0.2:%d" % PORT, "secret": SECRET}})
         time.sleep(1.0)
         p = subprocess.run([VESSEL, "migrate", "--api-socket", sock, "--cancel"], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=30)
@@ -180,7 +198,7 @@ def main():
 
         d = destination(net, devices, "migrate-cut")
         guests.append(d)
-        out = api(sock, {"migrate": {"to": "10.77.0.2:%d" % PORT, "timeout_ms": 2000}})
+        out = api(sock, {"migrate": {"to": "10.77.0.2:%d" % PORT, "timeout_ms": 2000, "secret": SECRET}})
         r.check("migrate command accepted", out.get("ok") is True, out)
         time.sleep(1.5)
         mid = api(sock, {"migrate_status": None})["migration"]
@@ -203,7 +221,7 @@ def main():
         sh("ip", "netns", "exec", net.a, "tc", "qdisc", "del", "dev", "a0", "root")
 
         # moved: a stream to the client, disk writes, a process, uptime
-        src.run("seq 1 %d > /tmp/stream" % STREAM_LINES, CMD)
+        src.run("seq 1 %d > /tmp/stream" % STREAM_LINES, CMD * 3)  # slow on a busy host
         src.run("(nc -l -p %d < /tmp/stream; echo STREAM-SENT) > /dev/null 2>&1 & true" % STREAM_PORT, CMD)
         time.sleep(0.5)
         expect = hashlib.sha256(b"".join(b"%d\n" % i for i in range(1, STREAM_LINES + 1))).hexdigest()

@@ -166,6 +166,10 @@ def test_user(r, tmp):
         srv.shutdown()
 
 
+GUEST_MIB = 256     # the balloon test's guest (vm()'s default)
+VMM_SLACK_MIB = 48  # the VMM's own resident memory, with room
+
+
 def test_balloon(r, g, sock):
     name = "balloon"
     pid = g.proc.pid
@@ -191,8 +195,15 @@ def test_balloon(r, g, sock):
     r.check(name, "inflate returned >= %d MiB to the host (madvise)" % (target * 9 // 10),
             b.get("discarded_mib", 0) >= target * 9 // 10, repr(b))
     rss_inflated = vmm_rss_kib(pid)
-    r.check(name, "inflate lowered the VMM's RSS by >= 100 MiB (%d -> %d MiB)"
-            % (rss_touched >> 10, rss_inflated >> 10), rss_touched - rss_inflated >= 100 << 10)
+    # The guest's free-page reporting may already have returned some of the freed pages before
+    # rss_touched was read (how many depends on timing), so the drop itself varies; what must
+    # hold is that the balloon's pages are not resident: RSS stays below the guest's RAM minus
+    # the balloon, plus the VMM's own memory (JIT code cache included).
+    print("INFO balloon: VMM RSS %d MiB after touching, %d MiB inflated (guest RAM %d MiB)"
+          % (rss_touched >> 10, rss_inflated >> 10, GUEST_MIB), flush=True)
+    r.check(name, "inflated, the VMM's RSS (%d MiB) is at most guest RAM - balloon + %d MiB"
+            % (rss_inflated >> 10, VMM_SLACK_MIB),
+            rss_inflated <= (GUEST_MIB - target + VMM_SLACK_MIB) << 10, "was %d MiB before" % (rss_touched >> 10))
     r.check(name, "stats reports vmm_rss_kib close to /proc",
             abs(st.get("vmm_rss_kib", 0) - rss_inflated) < 64 << 10, repr(st.get("vmm_rss_kib")))
     stats = b.get("stats", {})

@@ -308,7 +308,7 @@ def test_vessel_writes(r, tmp):
     variants = [
         ("default", []),
         ("compat2", ["--compat", "2"]),
-        ("512-clusters", ["--cluster-size", "512"]),
+        ("512-clusters", ["--cluster-size", "512B"]),
         ("4k-refcount1", ["--cluster-size", "4K", "--refcount-bits", "1"]),
         ("refcount64", ["--refcount-bits", "64"]),
     ]
@@ -408,7 +408,7 @@ def test_crash(r, tmp, rounds):
     group = "crash"
     size = 16 * MiB
     img = os.path.join(tmp, "crash.qcow2")
-    run([VESSEL, "disk", "create", img, str(size)], check=True)
+    run([VESSEL, "disk", "create", img, "%dB" % size], check=True)
     log_path = os.path.join(tmp, "crash-flush.log")
     log = open(log_path, "a")
     rnd = random.Random(1234)

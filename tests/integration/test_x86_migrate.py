@@ -19,6 +19,7 @@ Without a usable /dev/kvm prints one SKIP line and "0 passed, 0 failed".
 
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -44,8 +45,22 @@ def source_argv(mem, cpus, devices, sock):
             "--append", "vessel-test cpus=%d count" % cpus] + devices + ["--api-socket", sock]
 
 
+def secret_file():
+    """The migration's secret for both ends, in a 0600 file made once per run."""
+    if not SECRET[0]:
+        fd, path = tempfile.mkstemp(prefix="vessel-x86-mig-secret-")
+        os.write(fd, secrets.token_hex(32).encode())
+        os.close(fd)
+        SECRET[0] = path
+    return SECRET[0]
+
+
+SECRET = [None]
+
+
 def destination(devices, port, name, sock=None):
-    argv = [VESSEL, "run", "--arch", "x86_64", "--incoming", "127.0.0.1:%d" % port] + devices
+    argv = [VESSEL, "run", "--arch", "x86_64", "--incoming", "127.0.0.1:%d" % port,
+            "--migration-secret-file", secret_file()] + devices
     if sock:
         argv += ["--api-socket", sock]
     g = Guest(argv, name=name)
@@ -55,7 +70,8 @@ def destination(devices, port, name, sock=None):
 
 
 def migrate(sock, port):
-    return subprocess.run([VESSEL, "migrate", "--api-socket", sock, "--to", "127.0.0.1:%d" % port],
+    return subprocess.run([VESSEL, "migrate", "--api-socket", sock, "--to", "127.0.0.1:%d" % port,
+                           "--secret-file", secret_file()],
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           timeout=60 * timeout_scale())
 

@@ -2,6 +2,7 @@
  * with a tiny 32-bit guest that increments a counter in memory forever. Built as
  * build/kvm-engine-test; prints PASS/FAIL lines and "N passed, N failed"; exits 0 with nothing
  * run when /dev/kvm cannot be opened (the caller reports that as a skip). */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -11,7 +12,9 @@
 #include <unistd.h>
 
 #include "bus/bus.h"
+#include "engine/engine.h"
 #include "engine/kvm/kvm.h"
+#include "engine/kvm/kvm_int.h"
 #include "mem/gmem.h"
 
 #define RAM_SIZE (2u << 20)
@@ -110,6 +113,13 @@ int main(void)
     sleep_ms(100);
     a2 = counter(ram.hva, COUNT_A);
     check("the guest ran before the pause", a1 > 0);
+    {
+        uint64_t ns = 0, v[ENGINE_COUNTERS_MAX] = {0};
+        check("vcpu_stats: CPU time while it runs, the pause's kick counted as an intr exit",
+              kvm_engine_vcpu_stats(e, 0, &ns, v) == 0 && ns > 0 && v[KVM_EXITK_INTR] >= 1 &&
+                  kvm_engine_exit_count(e) >= v[KVM_EXITK_INTR]);
+        check("vcpu_stats: no vCPU 1", kvm_engine_vcpu_stats(e, 1, &ns, v) == -EINVAL);
+    }
     check("no progress while paused", a2 == a1);
     check("dirty log read", kvm_engine_get_dirty_log(e, 0, bm) == 0);
     check("the counter's page is dirty, the code's page is not",
@@ -154,6 +164,11 @@ int main(void)
     kvm_engine_resume(e);
     kvm_engine_stop(e, ENGINE_STOP_QUIT);
     pthread_join(th, NULL);
+    {
+        uint64_t ns = 0, v[ENGINE_COUNTERS_MAX] = {0};
+        check("vcpu_stats after the run: the ended thread's CPU time is kept",
+              kvm_engine_vcpu_stats(e, 0, &ns, v) == 0 && ns > 0);
+    }
     free(st);
     kvm_engine_destroy(e);
     gmem_destroy(&ram);

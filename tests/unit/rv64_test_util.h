@@ -122,10 +122,11 @@ static inline uint32_t rvt_r32(struct rvt *t, uint64_t pa)
     return v;
 }
 
-/* Machine with one hart at RVT_BASE in M-mode; mtvec and stvec point at pages of NOPs. */
-static inline int rvt_init(struct rvt *t)
+/* Machine with one hart at RVT_BASE in M-mode; mtvec and stvec point at pages of NOPs. The
+ * tier is the default one (VESSEL_RV64_TIER chooses) unless given. */
+static inline int rvt_init_tier(struct rvt *t, enum rv64_tier tier)
 {
-    struct rv64_config cfg = {.nharts = 1};
+    struct rv64_config cfg = {.nharts = 1, .tier = tier};
 
     memset(t, 0, sizeof(*t));
     if (gmem_create(&t->ram, RVT_BASE, RVT_RAM_SIZE))
@@ -148,6 +149,11 @@ static inline int rvt_init(struct rvt *t)
     rv64_hart_set_csr(t->h, CSR_MCAUSE, 0xdead);
     t->pt_next = RVT_PT_AREA;
     return 0;
+}
+
+static inline int rvt_init(struct rvt *t)
+{
+    return rvt_init_tier(t, RV64_TIER_DEFAULT);
 }
 
 static inline void rvt_fini(struct rvt *t)

@@ -166,24 +166,32 @@ TEST(apireq_incoming_and_migrate)
     CHECK(!c->clone);
     free(c);
 
-    CHECK_EQ(mparse("{\"to\":\"10.0.0.2:4444\"}", &m, &e), 0);
+#define SEC "\"secret\":\"0123456789abcdef0123\""
+    CHECK_EQ(mparse("{\"to\":\"10.0.0.2:4444\"," SEC "}", &m, &e), 0);
     CHECK(!strcmp(m.to, "10.0.0.2:4444"));
+    CHECK(!strcmp(m.secret, "0123456789abcdef0123"));
     CHECK_EQ(m.downtime_ms, 0);
     const char *full = "{\"to\":\"[::1]:4444\",\"downtime_ms\":100,\"timeout_ms\":2000,"
-                       "\"max_passes\":5}";
+                       "\"max_passes\":5," SEC "}";
     CHECK_EQ(api_migrate_parse(full, strlen(full), &m, &e), 0);
     CHECK_EQ(m.downtime_ms, 100);
     CHECK_EQ(m.timeout_ms, 2000);
     CHECK_EQ(m.max_passes, 5);
     CHECK_EQ(mparse("{}", &m, &e), 400);
     CHECK(!strcmp(e.code, "missing_field"));
-    CHECK_EQ(mparse("{\"to\":\"4444\"}", &m, &e), 422);
-    CHECK_EQ(mparse("{\"to\":\"a b:1\"}", &m, &e), 422);
-    CHECK_EQ(mparse("{\"to\":\"h:1\",\"downtime_ms\":0}", &m, &e), 422);
-    CHECK_EQ(mparse("{\"to\":\"h:1\",\"max_passes\":\"3\"}", &m, &e), 400);
+    /* the migration's secret: required, 16 to 256 bytes of text */
+    CHECK_EQ(mparse("{\"to\":\"10.0.0.2:4444\"}", &m, &e), 400);
+    CHECK(!strcmp(e.code, "missing_field"));
+    CHECK_EQ(mparse("{\"to\":\"10.0.0.2:4444\",\"secret\":\"short\"}", &m, &e), 422);
+    CHECK_EQ(mparse("{\"to\":\"10.0.0.2:4444\",\"secret\":\"0123456789abcdef\\n\"}", &m, &e), 422);
+    CHECK_EQ(mparse("{\"to\":\"4444\"," SEC "}", &m, &e), 422);
+    CHECK_EQ(mparse("{\"to\":\"a b:1\"," SEC "}", &m, &e), 422);
+    CHECK_EQ(mparse("{\"to\":\"h:1\",\"downtime_ms\":0," SEC "}", &m, &e), 422);
+    CHECK_EQ(mparse("{\"to\":\"h:1\",\"max_passes\":\"3\"," SEC "}", &m, &e), 400);
     CHECK(!strcmp(e.code, "bad_type"));
-    CHECK_EQ(mparse("{\"to\":\"h:1\",\"speed\":3}", &m, &e), 400);
+    CHECK_EQ(mparse("{\"to\":\"h:1\",\"speed\":3," SEC "}", &m, &e), 400);
     CHECK(!strcmp(e.code, "unknown_field"));
+#undef SEC
     CHECK(api_hostport_valid("host-1.example:80", true));
     CHECK(api_hostport_valid("[fe80::1]:80", true));
     CHECK(api_hostport_valid("80", false));
@@ -238,4 +246,80 @@ TEST(procinfo_self)
     CHECK(proc_alive(getpid(), pi.start));
     CHECK(!proc_alive(getpid(), pi.start + 1));
     CHECK_EQ(proc_info_read(-1, &pi), -ENOENT);
+}
+
+TEST(apireq_route_statuses_and_new_routes)
+{
+    static const char *const known[] = {"200", "201", "202", "400", "404",
+                                        "409", "413", "422", "500", NULL};
+    struct api_error e;
+    enum api_route r;
+    char id[API_NAME_MAX];
+
+    for (int i = 0; i < ROUTE_COUNT; i++) {
+        char buf[64], *tok, *save;
+        bool has_2xx = false, has_500 = false;
+        CHECK_EQ(api_routes[i].route, (enum api_route)i);
+        CHECK(api_routes[i].statuses && strlen(api_routes[i].statuses) < sizeof(buf));
+        snprintf(buf, sizeof(buf), "%s", api_routes[i].statuses);
+        for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+            bool ok = false;
+            for (int k = 0; known[k]; k++)
+                ok = ok || !strcmp(known[k], tok);
+            CHECK(ok);
+            has_2xx = has_2xx || tok[0] == '2';
+            has_500 = has_500 || !strcmp(tok, "500");
+        }
+        CHECK(has_2xx && has_500);
+        /* a route with a VM in its path can answer 404 */
+        CHECK(!strstr(api_routes[i].path, "{id}") || strstr(api_routes[i].statuses, "404"));
+    }
+    CHECK_EQ(api_route_match("GET", "/metrics", &r, id, &e), 0);
+    CHECK_EQ(r, ROUTE_METRICS);
+    CHECK_EQ(api_route_match("GET", "/v1/vms/web/stats", &r, id, &e), 0);
+    CHECK_EQ(r, ROUTE_VM_STATS);
+    CHECK(!strcmp(id, "web"));
+    CHECK_EQ(api_route_match("POST", "/metrics", &r, id, &e), 405);
+}
+
+TEST(apireq_disk_format)
+{
+    struct api_vm_config c;
+    struct api_error e;
+
+    CHECK_EQ(parse("{\"name\":\"a\",\"kernel\":\"/k\",\"disks\":[{\"path\":\"/d\",\"format\":"
+                   "\"qcow2\"},{\"path\":\"/r\",\"format\":\"raw\"},{\"path\":\"/p\"},"
+                   "{\"path\":\"/n\",\"format\":null}]}",
+                   &c, &e),
+             0);
+    CHECK_EQ(c.ndisks, 4);
+    CHECK_EQ(c.disks[0].format, DISK_FORMAT_QCOW2);
+    CHECK_EQ(c.disks[1].format, DISK_FORMAT_RAW);
+    CHECK_EQ(c.disks[2].format, DISK_FORMAT_PROBE);
+    CHECK_EQ(c.disks[3].format, DISK_FORMAT_PROBE);
+    CHECK_EQ(parse("{\"name\":\"a\",\"kernel\":\"/k\",\"disks\":[{\"path\":\"/d\",\"format\":"
+                   "\"vmdk\"}]}",
+                   &c, &e),
+             422);
+    CHECK(!strcmp(e.code, "out_of_range") && strstr(e.message, "disks[0].format"));
+    CHECK_EQ(parse("{\"name\":\"a\",\"kernel\":\"/k\",\"disks\":[{\"path\":\"/d\",\"format\":"
+                   "\"\"}]}",
+                   &c, &e),
+             422);
+    CHECK_EQ(parse("{\"name\":\"a\",\"kernel\":\"/k\",\"disks\":[{\"path\":\"/d\",\"format\":"
+                   "\"qcow2qcow2qcow2qcow2\"}]}",
+                   &c, &e),
+             422);
+    CHECK_EQ(parse("{\"name\":\"a\",\"kernel\":\"/k\",\"disks\":[{\"path\":\"/d\",\"format\":2}]}",
+                   &c, &e),
+             400);
+    CHECK(!strcmp(e.code, "bad_type"));
+}
+
+TEST(apireq_round_ms)
+{
+    CHECK(api_round_ms(8.3200000000000003) == 8.32);
+    CHECK(api_round_ms(1.23456) == 1.235);
+    CHECK(api_round_ms(0.0004) == 0.0);
+    CHECK(api_round_ms(-1.0006) == -1.001);
 }

@@ -4,6 +4,7 @@
 #include "harness.h"
 #include "virtio/net.h"
 #include "vm/control.h"
+#include "vm/vm.h"
 
 TEST(control_parse_commands)
 {
@@ -31,7 +32,13 @@ TEST(control_parse_rejects)
 
     CHECK_EQ(control_parse("", &c, err, sizeof(err)), -EINVAL);
     CHECK_EQ(control_parse("stats", &c, err, sizeof(err)), -EINVAL);
-    CHECK_EQ(control_parse("{\"stats\": 1}", &c, err, sizeof(err)), -EINVAL);
+    CHECK_EQ(control_parse("{\"stats\": 0}", &c, err, sizeof(err)), 0);
+    CHECK(c.op == CONTROL_STATS && c.num == 0);
+    CHECK_EQ(control_parse("{\"stats\": 5000}", &c, err, sizeof(err)), 0);
+    CHECK(c.num == 5000);
+    CHECK_EQ(control_parse("{\"stats\": 5001}", &c, err, sizeof(err)), -EINVAL);
+    CHECK_EQ(control_parse("{\"stats\": null}", &c, err, sizeof(err)), 0);
+    CHECK(c.num == CONTROL_STATS_WAIT_MS);
     CHECK_EQ(control_parse("{\"balloon_target_mib\": null}", &c, err, sizeof(err)), -EINVAL);
     CHECK_EQ(control_parse("{\"balloon_target_mib\": -1}", &c, err, sizeof(err)), -EINVAL);
     CHECK_EQ(control_parse("{\"balloon_target_mib\": 1.5}", &c, err, sizeof(err)), -EINVAL);
@@ -77,4 +84,38 @@ TEST(virtio_net_csum)
     CHECK_EQ(virtio_net_csum_fold(d, sizeof(d), 0), 0xddf2);
     CHECK_EQ(virtio_net_csum_fold(odd, sizeof(odd), 0), 0x0402);
     CHECK_EQ(virtio_net_csum_fold(d, 0, 0x1ffff), 0x0001);
+}
+
+static const char *const fake_counters[] = {"instructions", "exits:io", NULL};
+
+static void fake_stats(void *opaque, struct vm_stats *st)
+{
+    (void)opaque;
+    st->ncpus = 2;
+    st->cpu_ns[0] = 1500000000;
+    st->cpu_ns[1] = 7;
+    st->counter_names = fake_counters;
+    st->counters[0] = 123456789;
+    st->counters[1] = 42;
+    st->ndisks = 1;
+    st->disks[0] = (struct virtio_blk_stats){
+        .read_ops = 1, .read_bytes = 512, .write_ops = 2, .write_bytes = 1048576, .flush_ops = 3};
+    st->nnets = 1;
+    st->nets[0] = (struct virtio_net_stats){.rx_packets = 4, .rx_bytes = 400, .tx_bytes = 900};
+}
+
+TEST(control_stats_carries_the_vm_counters)
+{
+    const struct control c = {.stats = fake_stats};
+    char out[2048];
+
+    control_handle_line(&c, "{\"stats\": 0}", out, sizeof(out));
+    CHECK(strstr(out, "{\"ok\":true,\"vmm_rss_kib\":") == out);
+    CHECK(strstr(out, "\"vcpu_cpu_ns\":[1500000000,7]"));
+    CHECK(strstr(out, "\"engine\":{\"instructions\":123456789,\"exits:io\":42}"));
+    CHECK(strstr(out, "\"disks\":[{\"read_ops\":1,\"read_bytes\":512,\"write_ops\":2,"
+                      "\"write_bytes\":1048576,\"flush_ops\":3,\"discard_ops\":0,\"errors\":0}]"));
+    CHECK(strstr(out, "\"nets\":[{\"rx_packets\":4,\"rx_bytes\":400,\"rx_dropped\":0,"
+                      "\"tx_packets\":0,\"tx_bytes\":900,\"tx_dropped\":0}]"));
+    CHECK(strstr(out, "\"balloon\":null}"));
 }

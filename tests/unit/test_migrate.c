@@ -10,6 +10,7 @@
 #include "vm/migrate.h"
 
 #define RAM_SIZE (1u << 20)
+#define SECRET   "unit-test-secret-0123456789"
 
 struct fake_vm {
     struct gmem ram;
@@ -97,7 +98,7 @@ static int listen_any(struct migrate_incoming *in, char port[8])
     for (int p = 47400 + getpid() % 1000; p < 49000; p++) {
         char spec[32];
         snprintf(spec, sizeof(spec), "127.0.0.1:%d", p);
-        if (migrate_listen(in, spec) == 0) {
+        if (migrate_listen(in, spec, SECRET, 20000) == 0) {
             snprintf(port, 8, "%d", p % 65536);
             return 0;
         }
@@ -121,7 +122,7 @@ TEST(migrate_moves_ram_and_state_and_resends_dirty_pages)
     struct fake_vm v;
     struct migration *mg = fake_migration(&v);
     struct migrate_incoming in;
-    struct migrate_params p = {.host = "127.0.0.1", .timeout_ms = 5000};
+    struct migrate_params p = {.host = "127.0.0.1", .timeout_ms = 5000, .secret = SECRET};
     struct migrate_status st;
     struct gmem dst = {.fd = -1};
     struct snap_reader r;
@@ -166,7 +167,7 @@ TEST(migrate_refused_or_failed_load_leaves_the_source_running)
     struct fake_vm v;
     struct migration *mg = fake_migration(&v);
     struct migrate_incoming in;
-    struct migrate_params p = {.host = "127.0.0.1", .timeout_ms = 5000};
+    struct migrate_params p = {.host = "127.0.0.1", .timeout_ms = 5000, .secret = SECRET};
     struct migrate_status st;
     struct gmem dst = {.fd = -1};
     char port[8];

@@ -12,7 +12,6 @@
 #include "backend/disk/qcow2.h"
 #include "backend/disk/qcow2_int.h"
 #include "base/log.h"
-#include "cli/disk_cmd.h"
 #include "harness.h"
 
 static char dir[64];
@@ -273,22 +272,4 @@ TEST(qcow2_resolve_backing_like_qemu)
     p = qcow2_resolve_backing("/x/top.qcow2", "/abs/base");
     CHECK(p && !strcmp(p, "/abs/base"));
     free(p);
-}
-
-TEST(qcow2_disk_size_parse)
-{
-    uint64_t v = 0;
-
-    CHECK_EQ(disk_cmd_parse_size("4096", &v), 0);
-    CHECK_EQ(v, 4096);
-    CHECK_EQ(disk_cmd_parse_size("2T", &v), 0);
-    CHECK_EQ(v, 2ULL << 40);
-    CHECK_EQ(disk_cmd_parse_size("10g", &v), 0);
-    CHECK_EQ(v, 10ULL << 30);
-    CHECK_EQ(disk_cmd_parse_size("64K", &v), 0);
-    CHECK_EQ(v, 65536);
-    CHECK_EQ(disk_cmd_parse_size("1P", &v), -EINVAL);
-    CHECK_EQ(disk_cmd_parse_size("", &v), -EINVAL);
-    CHECK_EQ(disk_cmd_parse_size("5MB", &v), -EINVAL);
-    CHECK_EQ(disk_cmd_parse_size("20000000T", &v), -ERANGE);
 }

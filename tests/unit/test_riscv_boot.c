@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -147,16 +148,49 @@ TEST(riscv_images_load_errors)
     CHECK_EQ(write(fd, "\177ELF not a kernel", 17), 17);
     close(fd);
     CHECK_EQ(riscv_images_load(&img, "/nonexistent/fw.bin", path, NULL), -ENOENT);
-    CHECK_EQ(riscv_images_load(&img, path, path, NULL), -ENOEXEC);
+    CHECK_EQ(riscv_images_load(&img, path, path, NULL), -ENOEXEC); /* an ELF firmware */
+    CHECK(img.fw == NULL && img.kernel == NULL);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    CHECK(fd >= 0);
+    CHECK_EQ(write(fd, "\x97\x02\x00\x00 flat firmware", 19), 19);
+    close(fd);
+    CHECK_EQ(riscv_images_load(&img, path, path, NULL), -ENOEXEC); /* not an Image kernel */
     CHECK_EQ(riscv_images_load(&img, path, "/tmp", NULL), -EISDIR);
     CHECK(img.fw == NULL && img.kernel == NULL);
     /* a boot loader is a flat binary in the kernel's place: no Image header needed */
     CHECK_EQ(riscv_images_load_bootloader(&img, path, path), 0);
-    CHECK_EQ(img.kernel_len, 17);
-    CHECK_EQ(img.kinfo.image_size, 17);
+    CHECK_EQ(img.kernel_len, 19);
+    CHECK_EQ(img.kinfo.image_size, 19);
     CHECK(img.initrd == NULL);
     riscv_images_free(&img);
     CHECK_EQ(riscv_images_load_bootloader(&img, path, "/nonexistent/u-boot.bin"), -ENOENT);
     CHECK(img.fw == NULL && img.kernel == NULL);
     unlink(path);
+}
+
+TEST(riscv_firmware_check_refuses_other_files)
+{
+    uint8_t buf[0x400] = {0x97, 0x02, 0x00, 0x00}; /* auipc t0, 0: a flat binary's start */
+    const char *why;
+
+    CHECK_EQ(riscv_firmware_check(buf, sizeof(buf), &why), 0);
+    CHECK(why == NULL);
+    memcpy(buf, "\177ELF", 4);
+    CHECK_EQ(riscv_firmware_check(buf, sizeof(buf), &why), -ENOEXEC);
+    CHECK(why && strstr(why, "ELF"));
+    memcpy(buf, "\x1f\x8b\x08\x00", 4);
+    CHECK_EQ(riscv_firmware_check(buf, sizeof(buf), &why), -ENOEXEC);
+    CHECK(why && strstr(why, "gzip"));
+    memset(buf, 0, 8);
+    memcpy(buf + 0x202, "HdrS", 4);
+    CHECK_EQ(riscv_firmware_check(buf, sizeof(buf), &why), -ENOEXEC);
+    CHECK(why && strstr(why, "bzImage"));
+    memset(buf + 0x202, 0, 4);
+    memcpy(buf + RISCV_IMAGE_MAGIC2_OFF, "RSC\x05", 4);
+    CHECK_EQ(riscv_firmware_check(buf, sizeof(buf), &why), -ENOEXEC);
+    CHECK(why && strstr(why, "kernel Image"));
+    memset(buf + RISCV_IMAGE_MAGIC2_OFF, 0, 4);
+    memcpy(buf, "070701", 6);
+    CHECK_EQ(riscv_firmware_check(buf, sizeof(buf), &why), -ENOEXEC);
+    CHECK_EQ(riscv_firmware_check(buf, 3, &why), 0); /* too short to tell: the loader decides */
 }

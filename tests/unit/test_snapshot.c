@@ -334,14 +334,32 @@ TEST(snapshot_overlay_name_next_to_the_disk)
 {
     char out[64];
 
-    CHECK_EQ(snapshot_overlay_name("/vm/disk.qcow2", "/snaps/s1.snap", out, sizeof(out)), 0);
+    CHECK_EQ(snapshot_overlay_name("/vm/disk.qcow2", "/vm/disk.qcow2", "/snaps/s1.snap", out,
+                                   sizeof(out)),
+             0);
     CHECK(!strcmp(out, "/vm/disk-s1.snap.qcow2"));
-    CHECK_EQ(snapshot_overlay_name("/vm/root.img", "s2", out, sizeof(out)), 0);
+    CHECK_EQ(snapshot_overlay_name("/vm/root.img", "/vm/root.img", "s2", out, sizeof(out)), 0);
     CHECK(!strcmp(out, "/vm/root-s2.qcow2"));
-    CHECK_EQ(snapshot_overlay_name("data", "/x/y/s3.snap", out, sizeof(out)), 0);
+    CHECK_EQ(snapshot_overlay_name("data", "data", "/x/y/s3.snap", out, sizeof(out)), 0);
     CHECK(!strcmp(out, "data-s3.snap.qcow2"));
-    CHECK_EQ(snapshot_overlay_name("/vm/.qcow2", "s", out, sizeof(out)), 0); /* no stem: kept */
-    CHECK(!strcmp(out, "/vm/.qcow2-s.qcow2"));
-    CHECK_EQ(snapshot_overlay_name("/a/very/long/directory/name/disk.qcow2", "/snap.snap", out, 20),
+    CHECK_EQ(snapshot_overlay_name("/vm/.qcow2", "/vm/.qcow2", "s", out, sizeof(out)), 0);
+    CHECK(!strcmp(out, "/vm/.qcow2-s.qcow2")); /* no stem: kept */
+    CHECK_EQ(snapshot_overlay_name("/a/very/long/directory/name/disk.qcow2", "disk.qcow2",
+                                   "/snap.snap", out, 20),
              -ENAMETOOLONG);
+}
+
+/* An overlay of an overlay is named after the chain's bottom, not after the overlay: names do
+ * not compound snapshot after snapshot (d1 -> d1-web.snap -> d1-web3.snap, not
+ * d1-web.snap-web3.snap). */
+TEST(snapshot_overlay_name_does_not_compound)
+{
+    char out[80];
+
+    CHECK_EQ(snapshot_overlay_name("/vm/d1-web.snap.qcow2", "/vm/d1.qcow2", "/s/web3.snap", out,
+                                   sizeof(out)),
+             0);
+    CHECK(!strcmp(out, "/vm/d1-web3.snap.qcow2"));
+    CHECK_EQ(snapshot_overlay_name("/over/d1-a.qcow2", "/base/d1.raw", "b", out, sizeof(out)), 0);
+    CHECK(!strcmp(out, "/over/d1-b.qcow2")); /* the directory is the overlay's */
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -32,18 +33,53 @@ static enum disk_format probe(int fd)
     return DISK_FORMAT_RAW;
 }
 
+int disk_open_fd(const char *path, bool readonly, const char *who)
+{
+    struct stat st;
+    int fd, flags, err;
+
+    /* O_NONBLOCK: a FIFO would otherwise block open() until someone writes to it */
+    fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        err = -errno;
+        log_err("disk: %s%s: %s", who, path, strerror(errno));
+        return err;
+    }
+    if (fstat(fd, &st) < 0) {
+        err = -errno;
+        log_err("disk: %s%s: %s", who, path, strerror(errno));
+        close(fd);
+        return err;
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        log_err("disk: %s%s: is a %s, not a regular file or block device", who, path,
+                S_ISDIR(st.st_mode)    ? "directory"
+                : S_ISFIFO(st.st_mode) ? "FIFO"
+                : S_ISSOCK(st.st_mode) ? "socket"
+                : S_ISCHR(st.st_mode)  ? "character device"
+                                       : "special file");
+        close(fd);
+        return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+    }
+    flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+        err = -errno;
+        log_err("disk: %s%s: fcntl: %s", who, path, strerror(errno));
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
 int disk_open_with(struct disk **out, const char *path, bool readonly,
                    int (*open_fd)(struct disk *d, int fd, void *arg), void *arg)
 {
     struct disk *d;
     int fd, err;
 
-    fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-    if (fd < 0) {
-        err = -errno;
-        log_err("disk: %s: %s", path, strerror(errno));
-        return err;
-    }
+    fd = disk_open_fd(path, readonly, "");
+    if (fd < 0)
+        return fd;
     d = calloc(1, sizeof(*d));
     if (!d || !(d->path = strdup(path))) {
         free(d);
@@ -98,4 +134,41 @@ void disk_close(struct disk *d)
     d->ops->close(d);
     free(d->path);
     free(d);
+}
+
+int disk_block_status(struct disk *d, uint64_t off, uint64_t len, struct disk_status *st)
+{
+    struct disk_extent e;
+    int depth = 0, err;
+
+    if (!len || off > d->size || len > d->size - off)
+        return -EINVAL;
+    for (;;) {
+        if (d->ops->extent) {
+            err = d->ops->extent(d, off, len, &e);
+            if (err)
+                return err;
+        } else {
+            e = (struct disk_extent){.len = len, .flags = DISK_EXT_DATA};
+        }
+        if (e.len == 0 || e.len > len)
+            return -EIO;
+        if ((e.flags & (DISK_EXT_DATA | DISK_EXT_ZERO)) || !d->backing || off >= d->backing->size) {
+            *st = (struct disk_status){.len = e.len,
+                                       .flags = e.flags,
+                                       .present = !!(e.flags & (DISK_EXT_DATA | DISK_EXT_ZERO)),
+                                       .depth = depth,
+                                       .layer = d,
+                                       .host = e.host};
+            if (!st->present)
+                st->flags |= DISK_EXT_ZERO;
+            return 0;
+        }
+        /* not allocated here: the backing file decides, as far as it reaches */
+        len = e.len;
+        if (len > d->backing->size - off)
+            len = d->backing->size - off;
+        d = d->backing;
+        depth++;
+    }
 }

@@ -10,6 +10,18 @@
 
 struct disk;
 
+/* One layer's view of a range (disk_ops.extent). Neither DATA nor ZERO: not allocated in this
+ * layer - reads come from the backing file, or are zeroes without one. */
+#define DISK_EXT_DATA       1u /* data stored in this layer */
+#define DISK_EXT_ZERO       2u /* reads as zeroes (a hole, a zero cluster) */
+#define DISK_EXT_OFFSET     4u /* host: where the range starts in this layer's file */
+#define DISK_EXT_COMPRESSED 8u /* data in compressed clusters */
+struct disk_extent {
+    uint64_t len;
+    unsigned flags;
+    uint64_t host;
+};
+
 struct disk_ops {
     const char *name; /* "raw", "qcow2" */
     /* Read/write exactly the bytes described by iov at byte offset off (off and the total
@@ -23,6 +35,10 @@ struct disk_ops {
     int (*discard)(struct disk *d, uint64_t off, uint64_t len);
     int (*write_zeroes)(struct disk *d, uint64_t off, uint64_t len);
     void (*close)(struct disk *d);
+    /* What [off, off+len) is in this layer, from off on: e->len (> 0, <= len) bytes alike. */
+    int (*extent)(struct disk *d, uint64_t off, uint64_t len, struct disk_extent *e);
+    /* New virtual size (a multiple of 512); shrinking drops the data past the end. */
+    int (*resize)(struct disk *d, uint64_t size);
 };
 
 struct disk {
@@ -30,8 +46,23 @@ struct disk {
     uint64_t size; /* virtual size in bytes */
     bool readonly;
     char *path;
-    void *priv; /* the format's own state */
+    void *priv;           /* the format's own state */
+    struct disk *backing; /* the backing file (owned by the format), or NULL */
 };
+
+/* What reads of [off, off+len) return, through the backing chain (`vessel disk map`,
+ * convert, compare): st->len (> 0) bytes from off on come from st->layer, depth st->depth
+ * (0 = d itself); st->flags are that layer's DISK_EXT_*; present is false where no layer has
+ * the range allocated (it reads as zeroes). Returns 0 or -errno. */
+struct disk_status {
+    uint64_t len;
+    unsigned flags;
+    bool present;
+    int depth;
+    struct disk *layer;
+    uint64_t host;
+};
+int disk_block_status(struct disk *d, uint64_t off, uint64_t len, struct disk_status *st);
 
 enum disk_format { DISK_FORMAT_PROBE = 0, DISK_FORMAT_RAW, DISK_FORMAT_QCOW2 };
 
@@ -46,6 +77,9 @@ int disk_reopen(struct disk **d);
 int disk_format_parse(const char *name, enum disk_format *fmt);
 
 /* Formats implement these; only disk.c calls them. */
+/* Opens an image file without blocking (a FIFO would block open() forever) and refuses what
+ * is not a regular file or a block device. who prefixes path in the message. fd or -errno. */
+int disk_open_fd(const char *path, bool readonly, const char *who);
 int disk_raw_open(struct disk *d, int fd);
 /* Opens path and hands the fd to open_fd(d, fd, arg), which sets up the format (on failure it
  * closes fd and logs why); disk_open() is this with the probing opener. */

@@ -216,8 +216,49 @@ static int write_cow(struct qcow2 *q, uint64_t vc, size_t coff, size_t n, const 
     return 0;
 }
 
-/* Write (or zero, with iov NULL) guest bytes [off, off+total). */
-static int do_write(struct qcow2 *q, uint64_t off, const struct iovec *iov, int cnt, size_t total)
+/* Is guest cluster vc, with entry/kind, one a whole-cluster write can simply take a new
+ * cluster for (nothing to copy, nothing to free)? */
+static bool fresh_target(struct qcow2 *q, uint64_t entry, enum qcow2_kind kind)
+{
+    return kind == QCOW2_UNALLOC || (kind == QCOW2_ZERO && !(entry & QCOW2_OFFSET_MASK));
+}
+
+/* Whole clusters from guest cluster vc on, written from iov at pos (avail bytes left): when
+ * at least two in a row need new clusters, they get contiguous ones and one write (data first,
+ * then the mappings). Returns the bytes done (0: not such a case) or -errno. */
+static ssize_t write_fresh_run(struct qcow2 *q, uint64_t vc, const struct iovec *iov, int cnt,
+                               size_t pos, size_t avail)
+{
+    uint64_t k = 0, max = avail >> q->cluster_bits, entry, host;
+    enum qcow2_kind kind;
+    struct run r;
+    int err;
+
+    if (max > 512)
+        max = 512;
+    if (max > (1ULL << q->rb_bits) / 4) /* first fit finds it between refcount blocks */
+        max = (1ULL << q->rb_bits) / 4;
+    while (k < max) {
+        err = qcow2_lookup(q, vc + k, &entry, &kind);
+        if (err)
+            return err;
+        if (!fresh_target(q, entry, kind))
+            break;
+        k++;
+    }
+    if (k < 2)
+        return 0;
+    err = qcow2_alloc_clusters(q, k, &host);
+    if (err)
+        return err;
+    r = (struct run){.host = host, .pos = pos, .len = k << q->cluster_bits};
+    err = run_io(q, &r, iov, cnt, true);
+    for (uint64_t j = 0; !err && j < k; j++)
+        err = qcow2_set_entry(q, vc + j, (host + (j << q->cluster_bits)) | QCOW2_OFLAG_COPIED);
+    return err ? err : (ssize_t)(k << q->cluster_bits);
+}
+
+int qcow2_write(struct qcow2 *q, uint64_t off, const struct iovec *iov, int cnt, size_t total)
 {
     struct run r = {0};
     size_t pos = 0;
@@ -233,6 +274,16 @@ static int do_write(struct qcow2 *q, uint64_t off, const struct iovec *iov, int 
         err = qcow2_lookup(q, vc, &entry, &kind);
         if (err)
             break;
+        if (iov && coff == 0 && n == q->cluster_size && fresh_target(q, entry, kind)) {
+            ssize_t done;
+            err = run_io(q, &r, iov, cnt, true);
+            done = err ? err : write_fresh_run(q, vc, iov, cnt, pos, total - pos);
+            if (done < 0)
+                err = (int)done;
+            pos += done > 0 ? (size_t)done : 0;
+            if (done != 0)
+                continue;
+        }
         host = entry & QCOW2_OFFSET_MASK;
         if (kind == QCOW2_NORMAL && !(entry & QCOW2_OFLAG_COPIED)) {
             err = qcow2_rc_get(q, host >> q->cluster_bits, &rc);
@@ -280,51 +331,8 @@ static int qcow2_writev(struct disk *d, uint64_t off, const struct iovec *iov, i
     if (q->readonly)
         return -EROFS;
     pthread_mutex_lock(&q->lock);
-    err = do_write(q, off, iov, iovcnt, total);
+    err = qcow2_write(q, off, iov, iovcnt, total);
     pthread_mutex_unlock(&q->lock);
-    return err;
-}
-
-/* Does guest cluster vc read as zeroes without any data of its own? */
-static bool reads_zero(struct qcow2 *q, uint64_t vc, enum qcow2_kind kind)
-{
-    return kind == QCOW2_ZERO ||
-           (kind == QCOW2_UNALLOC && (!q->backing || (vc << q->cluster_bits) >= q->backing->size));
-}
-
-static int do_zero(struct qcow2 *q, uint64_t off, uint64_t len)
-{
-    uint64_t pos = 0;
-    int err = 0;
-
-    while (pos < len && !err) {
-        uint64_t voff = off + pos, vc = voff >> q->cluster_bits, entry, target;
-        uint64_t coff = voff & (q->cluster_size - 1), n = q->cluster_size - coff;
-        enum qcow2_kind kind;
-
-        if (n > len - pos)
-            n = len - pos;
-        pos += n;
-        err = qcow2_lookup(q, vc, &entry, &kind);
-        if (err || reads_zero(q, vc, kind))
-            continue;
-        if (n < q->cluster_size || (q->version < 3 && q->backing)) {
-            /* part of a cluster (or no zero flag to say it): write real zeroes */
-            err = do_write(q, voff, NULL, 0, n);
-            continue;
-        }
-        target = q->backing ? QCOW2_OFLAG_ZERO : 0;
-        err = qcow2_set_entry(q, vc, target);
-        if (err)
-            break;
-        if (kind == QCOW2_COMPRESSED) {
-            uint64_t coff2, clen;
-            qcow2_compressed_range(q, entry, &coff2, &clen);
-            err = qcow2_free_later(q, coff2, clen);
-        } else if (entry & QCOW2_OFFSET_MASK) {
-            err = qcow2_free_later(q, entry & QCOW2_OFFSET_MASK, q->cluster_size);
-        }
-    }
     return err;
 }
 
@@ -338,7 +346,7 @@ static int qcow2_zero_op(struct disk *d, uint64_t off, uint64_t len)
     if (q->readonly)
         return -EROFS;
     pthread_mutex_lock(&q->lock);
-    err = do_zero(q, off, len);
+    err = qcow2_zero_range(q, off, len, false);
     pthread_mutex_unlock(&q->lock);
     return err;
 }
@@ -365,12 +373,15 @@ static void qcow2_free(struct qcow2 *q)
     qcow2_cache_free(&q->l2c);
     qcow2_cache_free(&q->rbc);
     qcow2_compress_free(q);
+    qcow2_meta_free(q);
+    qcow2_snap_free(q->snaps, q->nb_snapshots);
     free(q->l1);
     free(q->rt);
     free(q->pending_free);
     free(q->backing_name);
     free(q->backing_path);
     free(q->bounce);
+    free(q->l2copy);
     free(q->cbuf);
     free(q->dbuf);
     pthread_mutex_destroy(&q->lock);
@@ -394,6 +405,19 @@ static void qcow2_close(struct disk *d)
     d->priv = NULL;
 }
 
+static int qcow2_extent_op(struct disk *d, uint64_t off, uint64_t len, struct disk_extent *e)
+{
+    struct qcow2 *q = qcow2_of(d);
+    int err = check_range(d, off, len);
+
+    if (err)
+        return err;
+    pthread_mutex_lock(&q->lock);
+    err = qcow2_extent(q, off, len, e);
+    pthread_mutex_unlock(&q->lock);
+    return err;
+}
+
 static const struct disk_ops qcow2_ops = {
     .name = "qcow2",
     .readv = qcow2_readv,
@@ -402,6 +426,8 @@ static const struct disk_ops qcow2_ops = {
     .discard = qcow2_zero_op,
     .write_zeroes = qcow2_zero_op,
     .close = qcow2_close,
+    .extent = qcow2_extent_op,
+    .resize = disk_qcow2_resize,
 };
 
 static int load_tables(struct qcow2 *q)
@@ -479,6 +505,10 @@ int qcow2_open_fd(struct disk *d, int fd, unsigned flags, const struct qcow2_cha
     if (err)
         goto fail;
     err = load_tables(q);
+    if (!err)
+        err = qcow2_snap_load(q);
+    if (!err)
+        err = qcow2_meta_init(q);
     if (err)
         goto fail;
     /* enough L2 tables to map the whole disk, within 32 MiB */
@@ -491,9 +521,10 @@ int qcow2_open_fd(struct disk *d, int fd, unsigned flags, const struct qcow2_cha
     if (!err)
         err = qcow2_cache_init(q, &q->rbc, 16);
     q->bounce = malloc(q->cluster_size);
+    q->l2copy = malloc(q->cluster_size);
     q->cbuf = malloc(2 * q->cluster_size + 512);
     q->dbuf = malloc(q->cluster_size);
-    if (!err && (!q->bounce || !q->cbuf || !q->dbuf))
+    if (!err && (!q->bounce || !q->l2copy || !q->cbuf || !q->dbuf))
         err = -ENOMEM;
     if (err)
         goto fail;
@@ -515,6 +546,7 @@ int qcow2_open_fd(struct disk *d, int fd, unsigned flags, const struct qcow2_cha
     d->priv = q;
     d->ops = &qcow2_ops;
     d->size = q->size;
+    d->backing = q->backing;
     return 0;
 fail:
     qcow2_free(q);

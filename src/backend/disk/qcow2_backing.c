@@ -24,12 +24,17 @@ char *qcow2_resolve_backing(const char *image, const char *name)
     return out;
 }
 
+char *disk_qcow2_resolve_backing(const char *path, const char *name)
+{
+    return qcow2_resolve_backing(path, name);
+}
+
 int qcow2_open_backing(struct qcow2 *q, const struct qcow2_chain *chain)
 {
     enum disk_format fmt = DISK_FORMAT_PROBE;
     struct disk *b;
     struct stat st;
-    char magic[4];
+    char magic[4], *who;
     int fd, err;
 
     q->backing_path = qcow2_resolve_backing(q->path, q->backing_name);
@@ -44,12 +49,12 @@ int qcow2_open_backing(struct qcow2 *q, const struct qcow2_chain *chain)
         log_err("disk: %s: backing chain deeper than %d images", q->path, QCOW2_MAX_CHAIN);
         return -ELOOP;
     }
-    fd = open(q->backing_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        err = -errno;
-        log_err("disk: %s: backing file %s: %s", q->path, q->backing_path, strerror(errno));
-        return err;
-    }
+    if (asprintf(&who, "%s: backing file ", q->path) < 0)
+        return -ENOMEM;
+    fd = disk_open_fd(q->backing_path, true, who);
+    free(who);
+    if (fd < 0)
+        return fd;
     if (fstat(fd, &st) < 0) {
         err = -errno;
         close(fd);

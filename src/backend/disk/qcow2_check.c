@@ -2,8 +2,10 @@
  * makes (header, L1, refcount table and blocks, L2 tables, data and compressed clusters) is
  * counted per host cluster and compared with the stored refcount: a refcount below the
  * references is a corruption, one above is a leak. Pointers that are misaligned, point past
- * the end of the file or into the header/L1/refcount table are corruptions too. The wording
- * follows qemu-img check so that the two read alike. */
+ * the end of the file or into the header/L1/refcount table are corruptions too, and so are L1
+ * and L2 entries with reserved bits set. Internal snapshots count: the snapshot table, their
+ * L1 tables and everything those reference; COPIED flags are checked on the active tables.
+ * The wording follows qemu-img check so that the two read alike. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -40,8 +42,8 @@ static void add_ref(struct ctx *c, const char *what, uint64_t off, uint64_t len)
             return;
         last = c->nclusters - 1;
     }
-    if (end > c->res->image_end)
-        c->res->image_end = end;
+    if ((last + 1) << c->q->cluster_bits > c->res->image_end)
+        c->res->image_end = (last + 1) << c->q->cluster_bits; /* as qemu-img: whole clusters */
     for (uint64_t i = first; i <= last; i++)
         if (c->ref[i] != UINT32_MAX)
             c->ref[i]++;
@@ -64,14 +66,19 @@ static bool bad_offset(struct ctx *c, const char *what, uint64_t off, uint64_t w
     return false;
 }
 
-/* Walks the L2 tables; with count, adds references, else checks the COPIED flags. */
-static int walk_l2(struct ctx *c, uint8_t *buf, bool count)
+/* Walks the L2 tables l1 names; with count, adds references (and reports reserved bits),
+ * else checks the COPIED flags (the active table only). */
+static int walk_l2(struct ctx *c, uint8_t *buf, const uint64_t *l1, uint32_t l1n, bool count)
 {
     struct qcow2 *q = c->q;
     uint64_t l2n = 1ULL << q->l2_bits;
 
-    for (uint32_t i = 0; i < q->l1_size; i++) {
-        uint64_t l2off = q->l1[i] & QCOW2_OFFSET_MASK, rc;
+    for (uint32_t i = 0; i < l1n; i++) {
+        uint64_t l2off = l1[i] & QCOW2_OFFSET_MASK, rc;
+        if (count && (l1[i] & QCOW2_L1_RESERVED)) {
+            fprintf(c->out, "ERROR found L1 entry with reserved bits set: %" PRIx64 "\n", l1[i]);
+            c->res->corruptions++;
+        }
         if (!l2off)
             continue;
         if (count) {
@@ -81,11 +88,11 @@ static int walk_l2(struct ctx *c, uint8_t *buf, bool count)
         } else if (!(l2off & (q->cluster_size - 1)) &&
                    !qcow2_overlaps_fixed(q, l2off, q->cluster_size)) {
             if (!qcow2_rc_get(q, l2off >> q->cluster_bits, &rc) &&
-                (rc == 1) != !!(q->l1[i] & QCOW2_OFLAG_COPIED)) {
+                (rc == 1) != !!(l1[i] & QCOW2_OFLAG_COPIED)) {
                 fprintf(c->out,
                         "ERROR OFLAG_COPIED L2 cluster: l1_index=%u l1_entry=%" PRIx64
                         " refcount=%" PRIu64 "\n",
-                        i, q->l1[i], rc);
+                        i, l1[i], rc);
                 c->res->corruptions++;
             }
         } else {
@@ -99,6 +106,10 @@ static int walk_l2(struct ctx *c, uint8_t *buf, bool count)
         for (uint64_t j = 0; j < l2n; j++) {
             uint64_t e = qcow2_be64(buf + j * 8), off, len;
             uint64_t guest = (((uint64_t)i << q->l2_bits) + j) << q->cluster_bits;
+            if (count && !(e & QCOW2_OFLAG_COMPRESSED) && (e & QCOW2_L2_RESERVED)) {
+                fprintf(c->out, "ERROR found l2 entry with reserved bits set: %" PRIx64 "\n", e);
+                c->res->corruptions++;
+            }
             if (e & QCOW2_OFLAG_COMPRESSED) {
                 if (!count)
                     continue;
@@ -129,6 +140,33 @@ static int walk_l2(struct ctx *c, uint8_t *buf, bool count)
         }
     }
     return 0;
+}
+
+/* The snapshot table, each snapshot's L1 table and everything its tree references. */
+static int count_snapshots(struct ctx *c, uint8_t *buf)
+{
+    struct qcow2 *q = c->q;
+    int err = 0;
+
+    if (!q->nb_snapshots)
+        return 0;
+    add_ref(c, "snapshot table", q->snap_offset, q->snap_size);
+    for (uint32_t i = 0; i < q->nb_snapshots && !err; i++) {
+        const struct disk_qcow2_snapshot *s = &q->snaps[i];
+        uint64_t *l1 = calloc(s->l1_size ? s->l1_size : 1, 8);
+        uint8_t *raw = malloc((size_t)s->l1_size * 8 + 8);
+
+        err = l1 && raw ? qcow2_pread(q, raw, (size_t)s->l1_size * 8, s->l1_offset) : -ENOMEM;
+        for (uint32_t j = 0; !err && j < s->l1_size; j++)
+            l1[j] = qcow2_be64(raw + (size_t)j * 8);
+        if (!err) {
+            add_ref(c, "snapshot L1 table", s->l1_offset, (uint64_t)s->l1_size * 8);
+            err = walk_l2(c, buf, l1, s->l1_size, true);
+        }
+        free(l1);
+        free(raw);
+    }
+    return err;
 }
 
 static int compare(struct ctx *c, bool repair)
@@ -204,10 +242,6 @@ static int run_check(struct qcow2 *q, bool repair, FILE *out, struct disk_qcow2_
     uint8_t *buf = NULL;
     int err;
 
-    if (q->nb_snapshots) {
-        log_err("disk: %s: checking images with internal snapshots is not supported", q->path);
-        return -ENOTSUP;
-    }
     c.nclusters = (q->file_size + q->cluster_size - 1) >> q->cluster_bits;
     if (c.nclusters > (1ULL << 32)) {
         log_err("disk: %s: image too large to check", q->path);
@@ -227,11 +261,13 @@ static int run_check(struct qcow2 *q, bool repair, FILE *out, struct disk_qcow2_
         if (boff && !bad_offset(&c, "refcount block", boff, i))
             add_ref(&c, "refcount block", boff, q->cluster_size);
     }
-    err = walk_l2(&c, buf, true);
+    err = walk_l2(&c, buf, q->l1, q->l1_size, true);
+    if (!err)
+        err = count_snapshots(&c, buf);
     if (!err)
         err = compare(&c, repair);
     if (!err)
-        err = walk_l2(&c, buf, false);
+        err = walk_l2(&c, buf, q->l1, q->l1_size, false);
     if (!err && repair && res->leaks_fixed) {
         err = qcow2_flush_meta(q);
         if (!err)

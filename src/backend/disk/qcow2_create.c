@@ -149,7 +149,8 @@ int disk_qcow2_create(const char *path, const struct disk_qcow2_create_opts *o)
         memcpy(buf + pos, o->backing, blen);
     }
 
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              o->private_mode ? 0600 : 0644);
     if (fd < 0) {
         err = -errno;
         log_err("disk: %s: %s", path, strerror(errno));

@@ -3,6 +3,7 @@
  * header cluster before anything is read through it. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,11 +111,6 @@ static int check_features(struct qcow2 *q)
         log_err("disk: %s: the image is marked corrupt; it can only be opened read-only", q->path);
         return -EINVAL;
     }
-    if (q->nb_snapshots && !q->readonly) {
-        log_err("disk: %s: images with internal snapshots (%u) can only be opened read-only",
-                q->path, q->nb_snapshots);
-        return -ENOTSUP;
-    }
     return 0;
 }
 
@@ -140,6 +136,7 @@ int qcow2_parse_header(struct qcow2 *q, const uint8_t *hdr, uint64_t file_size)
     q->rt_offset = qcow2_be64(hdr + 48);
     q->rt_clusters = be32(hdr + 56);
     q->nb_snapshots = be32(hdr + 60);
+    q->snap_offset = qcow2_be64(hdr + 64);
     backing_off = qcow2_be64(hdr + 8);
     backing_len = be32(hdr + 16);
 
@@ -235,4 +232,104 @@ int qcow2_parse_header(struct qcow2 *q, const uint8_t *hdr, uint64_t file_size)
         ext_end = backing_off;
     }
     return parse_extensions(q, hdr, ext_end);
+}
+
+int qcow2_header_write(struct qcow2 *q, uint64_t off, const void *buf, size_t len)
+{
+    int err = qcow2_pwrite(q, buf, len, off);
+
+    if (!err)
+        err = qcow2_sync(q);
+    if (err)
+        log_err("disk: %s: updating the header: %s", q->path, strerror(-err));
+    return err;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* The header cluster with the backing file name and format replaced, other extensions kept. */
+static int rebuild(struct qcow2 *q, const uint8_t *old, uint8_t *hdr, const char *name,
+                   const char *fmt)
+{
+    uint64_t boff = qcow2_be64(old + 8), end = boff ? boff : q->cluster_size, pos, npos;
+    size_t flen = fmt ? strlen(fmt) : 0, nlen = name ? strlen(name) : 0;
+
+    memcpy(hdr, old, q->header_length);
+    npos = q->header_length;
+    if (fmt) {
+        put32(hdr + npos, QCOW2_EXT_BACKING_FMT);
+        put32(hdr + npos + 4, (uint32_t)flen);
+        memcpy(hdr + npos + 8, fmt, flen);
+        npos += 8 + ((flen + 7) & ~(size_t)7);
+    }
+    for (pos = q->header_length; pos + 8 <= end;) {
+        uint32_t type = be32(old + pos), len = be32(old + pos + 4);
+        uint64_t size = 8 + (((uint64_t)len + 7) & ~7ULL);
+        if (type == QCOW2_EXT_END || pos + size > end)
+            break;
+        if (type != QCOW2_EXT_BACKING_FMT) {
+            if (npos + size + 8 > q->cluster_size)
+                return -ENOSPC;
+            memcpy(hdr + npos, old + pos, size);
+            npos += size;
+        }
+        pos += size;
+    }
+    npos += 8; /* the end-of-extensions marker: zeroes */
+    if (npos + nlen > q->cluster_size)
+        return -ENOSPC;
+    qcow2_put_be64(hdr + 8, name ? npos : 0);
+    put32(hdr + 16, (uint32_t)nlen);
+    if (name)
+        memcpy(hdr + npos, name, nlen);
+    return 0;
+}
+
+int disk_qcow2_set_backing(struct disk *d, const char *name, const char *fmt)
+{
+    struct qcow2 *q = qcow2_of(d);
+    uint8_t *old = NULL, *hdr = NULL;
+    char *nname = NULL;
+    int err;
+
+    if (q->readonly)
+        return -EROFS;
+    if ((name && (!name[0] || strlen(name) > QCOW2_MAX_BACKING_LEN)) ||
+        (fmt && strlen(fmt) >= sizeof(q->backing_fmt))) {
+        log_err("disk: %s: backing file name must be 1 to %d bytes", q->path,
+                QCOW2_MAX_BACKING_LEN);
+        return -EINVAL;
+    }
+    if (name && !(nname = strdup(name)))
+        return -ENOMEM;
+    pthread_mutex_lock(&q->lock);
+    old = malloc(q->cluster_size);
+    hdr = calloc(1, q->cluster_size);
+    err = old && hdr ? qcow2_settle(q) : -ENOMEM;
+    if (!err)
+        err = qcow2_pread(q, old, q->cluster_size, 0);
+    if (!err) {
+        err = rebuild(q, old, hdr, name, name ? fmt : NULL);
+        if (err == -ENOSPC)
+            log_err("disk: %s: the backing file name does not fit in the header cluster", q->path);
+    }
+    if (!err)
+        err = qcow2_header_write(q, 0, hdr, q->cluster_size);
+    if (!err) {
+        free(q->backing_name);
+        q->backing_name = nname;
+        nname = NULL;
+        snprintf(q->backing_fmt, sizeof(q->backing_fmt), "%s", name && fmt ? fmt : "");
+    }
+    pthread_mutex_unlock(&q->lock);
+    free(nname);
+    free(old);
+    free(hdr);
+    return err;
 }

@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 
 #include "backend/disk/disk.h"
+#include "backend/disk/qcow2.h"
 
 #define QCOW2_MAGIC_BE         0x514649fbu /* "QFI\xfb" */
 #define QCOW2_MIN_CLUSTER_BITS 9
@@ -30,6 +31,10 @@
 #define QCOW2_MAX_RT_BYTES     (8u << 20)
 #define QCOW2_MAX_BACKING_LEN  1023
 #define QCOW2_MAX_CHAIN        64
+#define QCOW2_MAX_SNAPSHOTS    65536 /* QEMU's limits for the snapshot table */
+#define QCOW2_MAX_SNAP_BYTES   (64u << 20)
+#define QCOW2_MAX_SNAP_EXTRA   1024
+#define QCOW2_SNAP_EXTRA_LEN   24 /* vm_state_size_large, disk_size, icount */
 
 #define QCOW2_INCOMPAT_DIRTY    (1ULL << 0)
 #define QCOW2_INCOMPAT_CORRUPT  (1ULL << 1)
@@ -45,6 +50,8 @@
 #define QCOW2_OFLAG_COMPRESSED (1ULL << 62)
 #define QCOW2_OFLAG_ZERO       (1ULL << 0)
 #define QCOW2_OFFSET_MASK      0x00fffffffffffe00ULL /* bits 9-55 */
+#define QCOW2_L1_RESERVED      0x7f000000000001ffULL /* bits 0-8, 56-62 */
+#define QCOW2_L2_RESERVED      0x3f000000000001feULL /* bits 1-8, 56-61 (standard entries) */
 #define QCOW2_RT_OFFSET_MASK   0xfffffffffffffe00ULL /* bits 9-63 */
 
 #define QCOW2_COMPRESS_ZLIB 0
@@ -64,6 +71,26 @@ struct qcow2_cache {
     struct qcow2_cache_ent *e;
     unsigned n, last;
     uint64_t tick;
+};
+
+/* Metadata kinds, for the overlap checks of qcow2_meta.c */
+#define QCOW2_META_HEADER     0x01u
+#define QCOW2_META_L1         0x02u
+#define QCOW2_META_RT         0x04u
+#define QCOW2_META_L2         0x08u
+#define QCOW2_META_RB         0x10u
+#define QCOW2_META_SNAP_TABLE 0x20u
+#define QCOW2_META_SNAP_L1    0x40u
+
+struct qcow2_meta_set {
+    uint64_t *key; /* host cluster index + 1; 0 = empty slot */
+    uint8_t *type; /* QCOW2_META_L2 | QCOW2_META_RB; 0 = forgotten */
+    size_t cap, used;
+};
+
+struct qcow2_range {
+    uint64_t off, end;
+    uint8_t type;
 };
 
 /* A chain of images being opened, for backing-file loop detection. */
@@ -102,6 +129,14 @@ struct qcow2 {
     uint32_t rt_clusters;
 
     struct qcow2_cache l2c, rbc;
+    struct qcow2_meta_set meta;      /* L2 tables and refcount blocks */
+    struct qcow2_range *snap_ranges; /* snapshot table and L1s, sorted, disjoint */
+    size_t n_snap_ranges;
+
+    struct disk_qcow2_snapshot *snaps; /* nb_snapshots entries */
+    uint64_t snap_offset, snap_size;   /* the snapshot table in the file */
+
+    uint64_t cfree; /* next free byte for compressed data (0: none) */
     bool in_flush;
 
     uint64_t free_hint; /* no free cluster below this index */
@@ -117,6 +152,7 @@ struct qcow2 {
     char backing_fmt[16]; /* from the header extension, "" if absent */
 
     uint8_t *bounce;     /* one cluster: copy-on-write assembly */
+    uint8_t *l2copy;     /* one cluster: copying a shared L2 table */
     uint8_t *cbuf;       /* compressed input, 2 clusters */
     uint8_t *dbuf;       /* one decompressed cluster */
     uint64_t dbuf_entry; /* the L2 entry dbuf holds, 0 = none */
@@ -152,6 +188,16 @@ int qcow2_parse_header(struct qcow2 *q, const uint8_t *hdr, uint64_t file_size);
 /* true when [off, off+len) overlaps the header cluster, the L1 or the refcount table */
 bool qcow2_overlaps_fixed(const struct qcow2 *q, uint64_t off, uint64_t len);
 
+/* qcow2_meta.c: metadata clusters, for overlap checks */
+int qcow2_meta_init(struct qcow2 *q);
+void qcow2_meta_free(struct qcow2 *q);
+int qcow2_meta_add(struct qcow2 *q, uint64_t off, unsigned type);
+void qcow2_meta_forget(struct qcow2 *q, uint64_t off); /* its refcount dropped to 0 */
+int qcow2_meta_snapshots(struct qcow2 *q);             /* after the snapshot list changed */
+/* QCOW2_META_* kinds of metadata in the cluster at off (0: none) */
+unsigned qcow2_meta_at(const struct qcow2 *q, uint64_t off);
+const char *qcow2_meta_name(unsigned type);
+
 /* qcow2_cache.c: L2 tables and refcount blocks, and the ordered metadata flush */
 int qcow2_cache_init(struct qcow2 *q, struct qcow2_cache *c, unsigned n);
 void qcow2_cache_free(struct qcow2_cache *c);
@@ -167,6 +213,11 @@ void qcow2_rb_write(unsigned order, uint8_t *block, uint64_t index, uint64_t rc)
 int qcow2_rc_get(struct qcow2 *q, uint64_t cluster, uint64_t *rc);
 int qcow2_rc_set(struct qcow2 *q, uint64_t cluster, uint64_t rc);
 int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *off);
+/* n contiguous clusters */
+int qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *off);
+/* Adds delta to the refcount of every cluster touching [off, off+len) now (not after the next
+ * flush); a cluster that reaches 0 is free at once: only for clusters nothing on disk names. */
+int qcow2_rc_add_range(struct qcow2 *q, uint64_t off, uint64_t len, int delta);
 int qcow2_free_later(struct qcow2 *q, uint64_t off, uint64_t len); /* clusters touching range */
 int qcow2_apply_pending_frees(struct qcow2 *q);
 /* The host byte range a compressed L2 entry's data occupies. */
@@ -178,7 +229,34 @@ enum qcow2_kind { QCOW2_UNALLOC, QCOW2_ZERO, QCOW2_NORMAL, QCOW2_COMPRESSED };
 int qcow2_lookup(struct qcow2 *q, uint64_t vc, uint64_t *entry, enum qcow2_kind *kind);
 /* Set the L2 entry of guest cluster vc, allocating the L2 table when needed. */
 int qcow2_set_entry(struct qcow2 *q, uint64_t vc, uint64_t entry);
+void qcow2_l1_dirty(struct qcow2 *q, uint32_t i);
 int qcow2_check_data_offset(struct qcow2 *q, uint64_t off, uint64_t vc);
+/* This layer's view of guest bytes [off, off+len) from off on (disk_ops.extent). */
+int qcow2_extent(struct qcow2 *q, uint64_t off, uint64_t len, struct disk_extent *e);
+
+/* qcow2_snap_table.c: the snapshot table */
+int qcow2_snap_load(struct qcow2 *q);
+/* Parses nb entries from buf[0, len), the table at file offset q->snap_offset. Returns 0 with
+ * *out (nb entries) and *used (the table's bytes), -EAGAIN when len is too short, -EINVAL
+ * (logged) for an invalid entry, -ENOMEM. */
+int qcow2_snap_parse(struct qcow2 *q, const uint8_t *buf, size_t len, uint32_t nb,
+                     struct disk_qcow2_snapshot **out, uint64_t *used);
+int qcow2_snap_serialize(const struct disk_qcow2_snapshot *s, uint32_t n, uint8_t **buf,
+                         size_t *len);
+/* Writes the list as the new snapshot table (new clusters), points the header at it and frees
+ * the old table. q->snaps becomes list once the header names the new table - even if freeing
+ * the old one then fails (-errno); the caller frees the old array then, else list. */
+int qcow2_snap_store(struct qcow2 *q, struct disk_qcow2_snapshot *list, uint32_t n);
+void qcow2_snap_free(struct disk_qcow2_snapshot *s, uint32_t n);
+
+/* qcow2_resize.c */
+/* Replaces the L1 table by one of entries entries (the current ones, zeroes after them). */
+int qcow2_l1_grow(struct qcow2 *q, uint32_t entries);
+/* Flushes the metadata until nothing is pending (two rounds: frees reach the disk too). */
+int qcow2_settle(struct qcow2 *q);
+
+/* qcow2_header.c: header updates */
+int qcow2_header_write(struct qcow2 *q, uint64_t off, const void *buf, size_t len);
 
 /* qcow2_compress.c: decompress the cluster of a compressed L2 entry into q->dbuf. */
 int qcow2_decompress(struct qcow2 *q, uint64_t entry);
@@ -189,7 +267,14 @@ int qcow2_open_backing(struct qcow2 *q, const struct qcow2_chain *chain);
 /* dirname(image) + "/" + name unless name is absolute; malloc'd */
 char *qcow2_resolve_backing(const char *image, const char *name);
 
+/* qcow2_zero.c: zeroes guest bytes [off, off+len): whole clusters get the zero flag (over a
+ * backing file) or become unallocated; with unmap they become unallocated even over a backing
+ * file. */
+int qcow2_zero_range(struct qcow2 *q, uint64_t off, uint64_t len, bool unmap);
+
 /* qcow2.c */
+/* Writes (or zeroes, with iov NULL) guest bytes [off, off+total), lock held. */
+int qcow2_write(struct qcow2 *q, uint64_t off, const struct iovec *iov, int cnt, size_t total);
 int qcow2_open_fd(struct disk *d, int fd, unsigned flags, const struct qcow2_chain *chain);
 static inline struct qcow2 *qcow2_of(struct disk *d)
 {

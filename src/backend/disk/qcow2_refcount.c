@@ -78,7 +78,7 @@ static int block_of(struct qcow2 *q, uint64_t cluster, struct qcow2_cache_ent **
         return 0;
     if ((ent & 511) || (boff & (q->cluster_size - 1)) ||
         __builtin_add_overflow(boff, q->cluster_size, &end) || end > q->file_size ||
-        qcow2_overlaps_fixed(q, boff, q->cluster_size)) {
+        (qcow2_meta_at(q, boff) & ~QCOW2_META_RB)) {
         log_err("disk: %s: refcount block at 0x%" PRIx64 " (table entry %" PRIu64
                 ") is invalid or points past end of file",
                 q->path, boff, rti);
@@ -156,6 +156,8 @@ static int grow_table(struct qcow2 *q, uint64_t rti)
         goto out;
     /* the old table is free once the header no longer names it */
     err = qcow2_free_later(q, q->rt_offset, (uint64_t)q->rt_clusters << q->cluster_bits);
+    if (!err)
+        err = qcow2_meta_add(q, kbytes, QCOW2_META_RB);
     free(q->rt);
     q->rt = nrt;
     nrt = NULL;
@@ -186,8 +188,7 @@ static int ensure_block(struct qcow2 *q, uint64_t cluster)
     if (q->rt[rti] & QCOW2_RT_OFFSET_MASK)
         return 0;
     first = rti << q->rb_bits;
-    for (boff = first << q->cluster_bits; qcow2_overlaps_fixed(q, boff, q->cluster_size);
-         boff += q->cluster_size) {
+    for (boff = first << q->cluster_bits; qcow2_meta_at(q, boff); boff += q->cluster_size) {
         if (((boff >> q->cluster_bits) >> q->rb_bits) != rti)
             return -EIO;
     }
@@ -206,7 +207,8 @@ static int ensure_block(struct qcow2 *q, uint64_t cluster)
         return err;
     }
     q->rt[rti] = boff;
-    return write_rt_entry(q, rti);
+    err = qcow2_meta_add(q, boff, QCOW2_META_RB);
+    return err ? err : write_rt_entry(q, rti);
 }
 
 int qcow2_rc_set(struct qcow2 *q, uint64_t cluster, uint64_t rc)
@@ -240,7 +242,8 @@ int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *off)
             log_err("disk: %s: no free cluster below 64 PiB", q->path);
             return -ENOSPC;
         }
-        if (byte == 0 || qcow2_overlaps_fixed(q, byte, q->cluster_size))
+        /* metadata with a (corrupt) refcount of 0 is still not free */
+        if (byte == 0 || qcow2_meta_at(q, byte))
             continue;
         err = qcow2_rc_get(q, idx, &rc);
         if (err)
@@ -270,6 +273,178 @@ int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *off)
         }
         q->file_size = end;
     }
+    return 0;
+}
+
+/* A run of n clusters too long to fit between the refcount blocks that sit at the start of
+ * each block's range: it goes into fresh ranges past the end of the file, R0..Rm, whose m + 1
+ * new refcount blocks come first, in R0 (where block 0 counts them all), then the run. */
+static int alloc_big(struct qcow2 *q, uint64_t n, uint64_t *off)
+{
+    uint64_t per = 1ULL << q->rb_bits, r0, m, first, end, base;
+    uint64_t fsize = (q->file_size + q->cluster_size - 1) >> q->cluster_bits;
+    int err;
+
+    for (m = 0; (m + 1) * per < m + 1 + n; m++)
+        ;
+    for (;;) {
+        fsize = (q->file_size + q->cluster_size - 1) >> q->cluster_bits;
+        r0 = (fsize + per - 1) / per;
+        while (r0 < q->rt_entries && (q->rt[r0] & QCOW2_RT_OFFSET_MASK))
+            r0++;
+        if (r0 + m < q->rt_entries) {
+            bool busy = false;
+            for (uint64_t r = r0; r <= r0 + m; r++)
+                busy |= (q->rt[r] & QCOW2_RT_OFFSET_MASK) != 0;
+            if (!busy)
+                break;
+            r0 += m + 1; /* a range in the way already has a block: look further */
+            if (r0 + m < q->rt_entries)
+                continue;
+        }
+        err = grow_table(q, r0 + m); /* places things past the end: then look again */
+        if (err)
+            return err;
+    }
+    first = r0 * per;
+    base = first << q->cluster_bits;
+    if (((first + m + 1 + n) << q->cluster_bits) > MAX_HOST_OFFSET)
+        return -EFBIG;
+    for (uint64_t i = 0; i <= m; i++) {
+        struct qcow2_cache_ent *e;
+        uint64_t lo = (r0 + i) * per, hi = lo + per, boff = base + (i << q->cluster_bits);
+        err = qcow2_cache_get(q, &q->rbc, boff, true, &e);
+        if (err)
+            return err;
+        /* this range's share of the blocks and of the run */
+        for (uint64_t c = lo; c < hi && c < first + m + 1 + n; c++)
+            qcow2_rb_write(q->refcount_order, e->data, c - lo, 1);
+        err = qcow2_pwrite(q, e->data, q->cluster_size, boff);
+        if (!err)
+            err = qcow2_meta_add(q, boff, QCOW2_META_RB);
+        if (err) {
+            qcow2_cache_drop(&q->rbc, boff);
+            return err;
+        }
+    }
+    err = qcow2_sync(q); /* the blocks are durable before the table names them */
+    for (uint64_t i = 0; !err && i <= m; i++) {
+        q->rt[r0 + i] = base + (i << q->cluster_bits);
+        err = write_rt_entry(q, r0 + i);
+    }
+    if (err)
+        return err;
+    *off = (first + m + 1) << q->cluster_bits;
+    end = *off + (n << q->cluster_bits);
+    if (end > q->file_size) {
+        if (ftruncate(q->fd, (off_t)end) < 0) {
+            err = -errno;
+            log_err("disk: %s: extending the file: %s", q->path, strerror(errno));
+            return err;
+        }
+        q->file_size = end;
+    }
+    return 0;
+}
+
+int qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *off)
+{
+    uint64_t start = q->free_hint, hint = q->free_hint, rc, end;
+    int err;
+
+    if (n == 1)
+        return qcow2_alloc_cluster(q, off);
+    if (n == 0 || n > (MAX_HOST_OFFSET >> q->cluster_bits))
+        return -EINVAL;
+    if (n > (1ULL << q->rb_bits) / 4)
+        return alloc_big(q, n, off);
+    /* first fit: a run of n free clusters; creating a refcount block inside the candidate run
+     * takes one of its clusters, which the recheck then finds */
+    for (uint64_t i = 0; i < n;) {
+        uint64_t idx = start + i, byte = idx << q->cluster_bits;
+        if (byte + q->cluster_size > MAX_HOST_OFFSET) {
+            log_err("disk: %s: no %" PRIu64 " free clusters below 64 PiB", q->path, n);
+            return -ENOSPC;
+        }
+        if (byte == 0 || qcow2_meta_at(q, byte)) {
+            start = idx + 1;
+            i = 0;
+            continue;
+        }
+        err = qcow2_rc_get(q, idx, &rc);
+        if (!err && !rc)
+            err = ensure_block(q, idx);
+        if (!err && !rc)
+            err = qcow2_rc_get(q, idx, &rc);
+        if (err)
+            return err;
+        if (rc) {
+            start = idx + 1;
+            i = 0;
+            continue;
+        }
+        i++;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        err = qcow2_rc_set(q, start + i, 1);
+        if (err)
+            return err;
+    }
+    if (hint == start)
+        q->free_hint = start + n;
+    *off = start << q->cluster_bits;
+    end = *off + (n << q->cluster_bits);
+    if (end > q->file_size) {
+        if (ftruncate(q->fd, (off_t)end) < 0) {
+            err = -errno;
+            log_err("disk: %s: extending the file: %s", q->path, strerror(errno));
+            return err;
+        }
+        q->file_size = end;
+    }
+    return 0;
+}
+
+int qcow2_rc_add_range(struct qcow2 *q, uint64_t off, uint64_t len, int delta)
+{
+    uint64_t first, last, rc;
+    int err;
+
+    if (!len)
+        return 0;
+    first = off >> q->cluster_bits;
+    last = (off + len - 1) >> q->cluster_bits;
+    for (uint64_t c = first; c <= last; c++) {
+        err = qcow2_rc_get(q, c, &rc);
+        if (err)
+            return err;
+        if (delta < 0 && rc < (uint64_t)-delta) {
+            log_warn("disk: %s: cluster 0x%" PRIx64 " has refcount %" PRIu64
+                     ", too small to drop by %d",
+                     q->path, c << q->cluster_bits, rc, -delta);
+            continue;
+        }
+        if (delta > 0 && rc + (uint64_t)delta < rc)
+            return -ERANGE;
+        rc += (uint64_t)(int64_t)delta;
+        err = qcow2_rc_set(q, c, rc);
+        if (err) {
+            if (err == -ERANGE)
+                log_err("disk: %s: the refcount of cluster 0x%" PRIx64 " would overflow its %u "
+                        "bits",
+                        q->path, c << q->cluster_bits, 1u << q->refcount_order);
+            return err;
+        }
+        if (rc == 0) {
+            qcow2_meta_forget(q, c << q->cluster_bits);
+            if ((q->cfree >> q->cluster_bits) == c)
+                q->cfree = 0;
+            qcow2_cache_drop(&q->l2c, c << q->cluster_bits);
+            if (c < q->free_hint)
+                q->free_hint = c;
+        }
+    }
+    q->dbuf_entry = 0;
     return 0;
 }
 
@@ -313,8 +488,13 @@ int qcow2_apply_pending_frees(struct qcow2 *q)
             continue;
         }
         err = qcow2_rc_set(q, c, rc - 1);
-        if (!err && rc == 1 && c < q->free_hint)
-            q->free_hint = c;
+        if (!err && rc == 1) {
+            qcow2_meta_forget(q, c << q->cluster_bits);
+            if ((q->cfree >> q->cluster_bits) == c)
+                q->cfree = 0;
+            if (c < q->free_hint)
+                q->free_hint = c;
+        }
     }
     q->n_pending = 0;
     return err;

@@ -57,6 +57,45 @@ static void raw_close(struct disk *d)
     free(d->priv);
 }
 
+/* Holes read as zeroes: SEEK_DATA / SEEK_HOLE tell them apart (all data where unsupported). */
+static int raw_extent(struct disk *d, uint64_t off, uint64_t len, struct disk_extent *e)
+{
+    off_t data = lseek(raw_fd(d), (off_t)off, SEEK_DATA), hole;
+    uint64_t n;
+
+    *e = (struct disk_extent){.len = len, .flags = DISK_EXT_DATA | DISK_EXT_OFFSET, .host = off};
+    if (data < 0 && errno == ENXIO) { /* a hole up to the end of the file */
+        e->flags = DISK_EXT_ZERO | DISK_EXT_OFFSET;
+        return 0;
+    }
+    if (data < 0)
+        return 0;
+    if ((uint64_t)data > off) {
+        n = (uint64_t)data - off;
+        e->flags = DISK_EXT_ZERO | DISK_EXT_OFFSET;
+        e->len = n < len ? n : len;
+        return 0;
+    }
+    hole = lseek(raw_fd(d), (off_t)off, SEEK_HOLE);
+    if (hole > (off_t)off && (uint64_t)hole - off < len)
+        e->len = (uint64_t)hole - off;
+    return 0;
+}
+
+static int raw_resize(struct disk *d, uint64_t size)
+{
+    if (d->readonly)
+        return -EROFS;
+    if (ftruncate(raw_fd(d), (off_t)size) < 0) {
+        int err = -errno;
+        log_err("disk: %s: resizing to %llu bytes: %s", d->path, (unsigned long long)size,
+                strerror(errno));
+        return err;
+    }
+    d->size = size;
+    return 0;
+}
+
 static const struct disk_ops raw_ops = {
     .name = "raw",
     .readv = raw_readv,
@@ -65,6 +104,8 @@ static const struct disk_ops raw_ops = {
     .discard = raw_discard,
     .write_zeroes = raw_write_zeroes,
     .close = raw_close,
+    .extent = raw_extent,
+    .resize = raw_resize,
 };
 
 int disk_raw_open(struct disk *d, int fd)

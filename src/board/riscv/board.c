@@ -287,8 +287,16 @@ static int board_create(void **out, const struct board_params *p)
     b->p = *p;
     b->ram = p->ram;
     bus_init(&b->bus);
-    rc = (struct rv64_config){
-        .nharts = p->ncpus, .ram = p->ram, .bus = &b->bus, .trace_path = p->trace_path};
+    rc = (struct rv64_config){.nharts = p->ncpus,
+                              .ram = p->ram,
+                              .bus = &b->bus,
+                              .trace_path = p->trace_path,
+                              .jit_cache_size = (size_t)p->code_cache};
+    if (p->tier && rv64_tier_parse(p->tier, &rc.tier)) {
+        log_err("board: unknown rv64 tier %s", p->tier);
+        free(b);
+        return -EINVAL;
+    }
     err = rv64_machine_create(&b->m, &rc);
     if (err) {
         log_err("board: creating the rv64 machine: %s", strerror(-err));
@@ -320,6 +328,7 @@ const struct board_ops riscv_board_ops = {
     .max_virtio = RISCV_VIRTIO_SLOTS,
     .firmware = true,
     .trace = true,
+    .tiers = true,
     .default_firmware = "fw_dynamic.bin",
     .default_bootloader = "u-boot/u-boot.bin",
     .generation_id = true,

@@ -38,6 +38,11 @@ int riscv_images_load(struct riscv_images *img, const char *fw, const char *kern
     err = load_one("firmware", fw, RISCV_KERNEL_OFFSET - RISCV_FW_OFFSET, &img->fw, &img->fw_len);
     if (err)
         goto fail;
+    err = riscv_firmware_check(img->fw, img->fw_len, &why);
+    if (err) {
+        log_err("firmware %s: not RISC-V firmware: %s", fw, why);
+        goto fail;
+    }
     err = load_one("kernel", kernel, RISCV_RAM_MAX, &img->kernel, &img->kernel_len);
     if (err)
         goto fail;

@@ -38,3 +38,19 @@ int riscv_image_parse(const uint8_t *buf, size_t len, struct riscv_image_info *i
     *why = NULL;
     return 0;
 }
+
+int riscv_firmware_check(const uint8_t *buf, size_t len, const char **why)
+{
+    *why = NULL;
+    if (len >= 4 && !memcmp(buf, "\177ELF", 4))
+        *why = "an ELF file (use the flat binary, e.g. OpenSBI's fw_dynamic.bin)";
+    else if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b)
+        *why = "gzip-compressed (decompress it first)";
+    else if (len >= 0x206 && !memcmp(buf + 0x202, "HdrS", 4))
+        *why = "an x86 bzImage";
+    else if (len >= RISCV_IMAGE_HDR_SIZE && !memcmp(buf + RISCV_IMAGE_MAGIC2_OFF, "RSC\x05", 4))
+        *why = "a RISC-V Linux kernel Image (give it as the kernel)";
+    else if (len >= 6 && !memcmp(buf, "070701", 6))
+        *why = "a cpio archive (an initrd?)";
+    return *why ? -ENOEXEC : 0;
+}

@@ -23,4 +23,9 @@ struct riscv_image_info {
 int riscv_image_parse(const uint8_t *buf, size_t len, struct riscv_image_info *info,
                       const char **why);
 
+/* Firmware is a flat binary run from its first byte (OpenSBI's fw_dynamic.bin / fw_jump.bin):
+ * returns 0, or -ENOEXEC with *why naming what the file is instead (an ELF file, a compressed
+ * file, an x86 bzImage, a Linux kernel Image). */
+int riscv_firmware_check(const uint8_t *buf, size_t len, const char **why);
+
 #endif

@@ -14,7 +14,7 @@ static void kick(int fd)
     uint64_t one = 1;
 
     if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-        log_warn("irqfd: eventfd write: %s", strerror(errno));
+        log_guest_warn("irqfd: eventfd write: %s", strerror(errno));
 }
 
 static void line_set(void *opaque, int gsi, int level)

@@ -77,6 +77,11 @@ def main(argv):
         if not argv or argv[0] in ("-h", "--help", "help"):
             print(USAGE, file=sys.stdout if argv else sys.stderr)
             return 0 if argv else 1
+        # `vessel cluster COMMAND ... --help` (not an argument after `lab exec ... --`)
+        own = argv[:argv.index("--")] if "--" in argv else argv
+        if "--help" in own or "-h" in own:
+            print(USAGE)
+            return 0
         if argv[0] == "lab":
             return cmd_lab(argv[1:])
         if argv[0] == "_host-init":  # internal: the first process of a lab host

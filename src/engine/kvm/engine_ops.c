@@ -195,6 +195,15 @@ static int ops_get_dirty_log(void *e, int slot, uint64_t *bitmap)
     return kvm_engine_get_dirty_log(e, slot, bitmap);
 }
 
+static const char *const counters[] = {
+    "exits:io",       "exits:mmio",         "exits:intr",  "exits:hlt",
+    "exits:shutdown", "exits:system_event", "exits:other", NULL};
+
+static int ops_vcpu_stats(void *e, int cpu, uint64_t *cpu_ns, uint64_t *values)
+{
+    return kvm_engine_vcpu_stats(e, cpu, cpu_ns, values);
+}
+
 const struct engine_ops kvm_engine_ops = {
     .name = "kvm",
     .probe = ops_probe,
@@ -214,4 +223,6 @@ const struct engine_ops kvm_engine_ops = {
     .load_machine = ops_load_machine,
     .set_dirty_log = ops_set_dirty_log,
     .get_dirty_log = ops_get_dirty_log,
+    .counters = counters,
+    .vcpu_stats = ops_vcpu_stats,
 };

@@ -355,7 +355,7 @@ int kvm_engine_irq_line(struct kvm_engine *e, unsigned gsi, int level)
 
     if (ioctl(e->vm_fd, KVM_IRQ_LINE, &l) < 0) {
         int err = -errno;
-        log_err("kvm: KVM_IRQ_LINE gsi %u level %d: %s", gsi, level, strerror(errno));
+        log_guest_err("kvm: KVM_IRQ_LINE gsi %u level %d: %s", gsi, level, strerror(errno));
         return err;
     }
     return 0;
@@ -409,5 +409,10 @@ int kvm_engine_ncpus(const struct kvm_engine *e)
 
 uint64_t kvm_engine_exit_count(const struct kvm_engine *e)
 {
-    return atomic_load(&e->exits);
+    uint64_t n = 0;
+
+    for (int i = 0; i < e->ncpus; i++)
+        for (int k = 0; k < KVM_EXITK_COUNT; k++)
+            n += __atomic_load_n(&e->cpu[i].exits[k], __ATOMIC_RELAXED);
+    return n;
 }

@@ -80,6 +80,9 @@ int kvm_engine_resume(struct kvm_engine *e);
 int kvm_engine_ncpus(const struct kvm_engine *e);
 /* Exits seen so far by all vCPUs (for tests and benchmarks). */
 uint64_t kvm_engine_exit_count(const struct kvm_engine *e);
+/* vCPU cpu's host CPU time (ns, its threads so far) and its exits by kind (the order of
+ * kvm_engine_ops.counters). Thread-safe. 0 or -EINVAL. */
+int kvm_engine_vcpu_stats(struct kvm_engine *e, int cpu, uint64_t *cpu_ns, uint64_t *values);
 
 /* Complete state of one vCPU, plain data for snapshots. */
 struct kvm_vcpu_state {

@@ -7,12 +7,28 @@
 
 #include "engine/kvm/kvm.h"
 
+/* The kinds of exits a vCPU counts (kvm_engine_ops.counters: "exits:KIND" in this order). */
+enum kvm_exit_kind {
+    KVM_EXITK_IO,
+    KVM_EXITK_MMIO,
+    KVM_EXITK_INTR, /* KVM_EXIT_INTR and KVM_RUN interrupted by a signal (kicks) */
+    KVM_EXITK_HLT,
+    KVM_EXITK_SHUTDOWN,
+    KVM_EXITK_SYSTEM_EVENT,
+    KVM_EXITK_OTHER,
+    KVM_EXITK_COUNT
+};
+
 struct kvm_vcpu {
     struct kvm_engine *e;
     int id, fd;
     struct kvm_run *run;
     pthread_t thread;
     bool started;
+    /* exits by kind: written by the vCPU's thread only (relaxed atomic stores), read by any */
+    uint64_t exits[KVM_EXITK_COUNT];
+    uint64_t cpu_ns_done; /* CPU time of this vCPU's earlier threads (under e->lock) */
+    bool thread_live;     /* a thread runs the vCPU now (under e->lock) */
 };
 
 struct kvm_slot {
@@ -39,7 +55,6 @@ struct kvm_engine {
     bool pause_req; /* under lock */
     int paused;     /* vCPU threads parked, under lock */
     int running;    /* vCPU threads alive, under lock */
-    atomic_ullong exits;
     /* The power-on state of every vCPU and of the in-kernel interrupt controllers and PIT,
      * read right after creation: a guest reset sets it again (kvm_engine_reset). */
     struct kvm_vcpu_state *reset_cpu;

@@ -147,6 +147,11 @@ int kvm_engine_reset(struct kvm_engine *e)
 {
     int err = 0;
 
+    pthread_mutex_lock(&e->lock); /* run again: forget the last stop */
+    atomic_store(&e->stopping, false);
+    e->stop_reason = ENGINE_STOP_NONE;
+    pthread_mutex_unlock(&e->lock);
+
     for (int i = 0; !err && i < e->ncpus; i++)
         err = kvm_vcpu_set_state(e, i, &e->reset_cpu[i]);
     return err ? err : set_chips(e, e->reset_vm);

@@ -319,6 +319,62 @@ static bool vcpu_check_park(struct kvm_vcpu *v)
     return stop;
 }
 
+static enum kvm_exit_kind exit_kind(uint32_t reason)
+{
+    switch (reason) {
+    case KVM_EXIT_IO: return KVM_EXITK_IO;
+    case KVM_EXIT_MMIO: return KVM_EXITK_MMIO;
+    case KVM_EXIT_INTR: return KVM_EXITK_INTR;
+    case KVM_EXIT_HLT: return KVM_EXITK_HLT;
+    case KVM_EXIT_SHUTDOWN: return KVM_EXITK_SHUTDOWN;
+    case KVM_EXIT_SYSTEM_EVENT: return KVM_EXITK_SYSTEM_EVENT;
+    default: return KVM_EXITK_OTHER;
+    }
+}
+
+/* One more exit of kind k, by the vCPU's own thread (no locked instruction). */
+static void count_exit(struct kvm_vcpu *v, enum kvm_exit_kind k)
+{
+    __atomic_store_n(&v->exits[k], __atomic_load_n(&v->exits[k], __ATOMIC_RELAXED) + 1,
+                     __ATOMIC_RELAXED);
+}
+
+static uint64_t thread_cpu_ns(clockid_t clk)
+{
+    struct timespec ts;
+
+    if (clock_gettime(clk, &ts))
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void thread_live(struct kvm_vcpu *v, bool live)
+{
+    pthread_mutex_lock(&v->e->lock);
+    if (!live)
+        v->cpu_ns_done += thread_cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+    v->thread_live = live;
+    pthread_mutex_unlock(&v->e->lock);
+}
+
+int kvm_engine_vcpu_stats(struct kvm_engine *e, int cpu, uint64_t *cpu_ns, uint64_t *values)
+{
+    struct kvm_vcpu *v;
+    clockid_t clk;
+
+    if (cpu < 0 || cpu >= e->ncpus)
+        return -EINVAL;
+    v = &e->cpu[cpu];
+    pthread_mutex_lock(&e->lock);
+    *cpu_ns = v->cpu_ns_done;
+    if (v->thread_live && !pthread_getcpuclockid(v->thread, &clk))
+        *cpu_ns += thread_cpu_ns(clk);
+    pthread_mutex_unlock(&e->lock);
+    for (int k = 0; k < KVM_EXITK_COUNT; k++)
+        values[k] = __atomic_load_n(&v->exits[k], __ATOMIC_RELAXED);
+    return 0;
+}
+
 static void *vcpu_thread(void *arg)
 {
     struct kvm_vcpu *v = arg;
@@ -326,6 +382,7 @@ static void *vcpu_thread(void *arg)
     enum engine_stop why = ENGINE_STOP_NONE;
     sigset_t set;
 
+    thread_live(v, true);
     sigemptyset(&set);
     sigaddset(&set, KVM_KICK_SIGNAL);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
@@ -334,6 +391,7 @@ static void *vcpu_thread(void *arg)
             break;
         if (ioctl(v->fd, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN) {
+                count_exit(v, KVM_EXITK_INTR);
                 if (vcpu_check_park(v))
                     break;
                 continue;
@@ -342,11 +400,12 @@ static void *vcpu_thread(void *arg)
             why = ENGINE_STOP_ERROR;
             break;
         }
-        atomic_fetch_add_explicit(&e->exits, 1, memory_order_relaxed);
+        count_exit(v, exit_kind(v->run->exit_reason));
         why = vcpu_exit(v);
     }
     if (why != ENGINE_STOP_NONE)
         kvm_engine_stop(e, why);
+    thread_live(v, false);
     pthread_mutex_lock(&e->lock);
     e->running--;
     pthread_cond_broadcast(&e->cond);
@@ -370,8 +429,6 @@ enum engine_stop kvm_engine_run(struct kvm_engine *e)
     sigemptyset(&set);
     sigaddset(&set, KVM_KICK_SIGNAL);
     pthread_sigmask(SIG_BLOCK, &set, &old);
-    atomic_store(&e->stopping, false);
-    e->stop_reason = ENGINE_STOP_NONE;
     for (i = 0; i < e->ncpus; i++) {
         struct kvm_vcpu *v = &e->cpu[i];
 

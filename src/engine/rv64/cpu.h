@@ -111,11 +111,13 @@ struct rv64_hart {
 
     /* --- runtime, rebuilt on demand --- */
     struct rv64_tlb_entry tlb[TLB_SETS][3][TLB_SIZE];
-    struct rv64_block *blocks; /* BLOCK_CACHE_SIZE of them */
-    uint64_t dc_epoch;         /* 1..0xffff */
-    int budget;                /* instructions left in the current batch; 0 ends it early */
-    bool wfi;                  /* stopped in WFI, waiting for an interrupt */
-    uint32_t last_insn;        /* for the trace */
+    uint8_t tlb_level[TLB_SETS][3][TLB_SIZE]; /* page table level of the entry's leaf */
+    bool tlb_super[TLB_SETS][3]; /* may hold superpage entries (since the last full flush) */
+    struct rv64_block *blocks;   /* BLOCK_CACHE_SIZE of them */
+    uint64_t dc_epoch;           /* 1..0xffff */
+    int budget;                  /* instructions left in the current batch; 0 ends it early */
+    bool wfi;                    /* stopped in WFI, waiting for an interrupt */
+    uint32_t last_insn;          /* for the trace */
     struct rv64_machine *m;
     int id;
     pthread_t thread;
@@ -123,10 +125,33 @@ struct rv64_hart {
     pthread_cond_t cond;
     int kick;
     FILE *trace;
+
+    /* --- JIT tier (jit_*.c); the translated code reaches these through the hart pointer --- */
+    struct rv64_jit *jit;   /* NULL on the interpreter tier */
+    int64_t jit_left;       /* instructions the translated code may still run */
+    int64_t jit_left0;      /* jit_left when the dispatcher entered translated code */
+    uint64_t jit_val;       /* a slow-path load's value */
+    uintptr_t jit_link;     /* the jump that asked to be linked to the block at pc */
+    const void *jit_jcache; /* the indirect-jump cache */
+    const struct rv64_tlb_entry *jit_xtlb; /* the fetch TLB of the current privilege */
+    uint64_t jit_mode;                     /* what translations depend on (see jit.h) */
+    uint32_t jit_epoch; /* FENCE.I and resets count it: translations get rechecked */
+    /* --- counters for metrics (rv64_machine_vcpu_stats): written by the hart's own thread
+     * only, with relaxed atomic stores (stat_add), read by any thread --- */
+    uint64_t n_insns, n_exceptions, n_interrupts, n_wfi;
+    uint64_t cpu_ns_done; /* CPU time of this hart's earlier threads (under m->lock) */
+    bool thread_live;     /* a thread runs the hart now: its clock counts (under m->lock) */
 };
+
+/* counter += n by its only writer (no locked instruction). */
+static inline void rv64_stat_add(uint64_t *counter, uint64_t n)
+{
+    __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
 
 struct rv64_machine {
     struct gmem *ram;
+    enum rv64_tier tier; /* resolved: interp or jit */
     struct bus *bus;
     int nharts;
     struct rv64_hart *harts[RV64_MAX_HARTS];
@@ -144,6 +169,7 @@ struct rv64_machine {
     int running;     /* hart threads exist (between run() start and its return), under lock */
     pthread_cond_t park_cond; /* parked changed, or pause_req cleared */
     FILE *trace;
+    bool trace_chunks; /* the JIT tier traces runs of translated code (machine.c) */
 };
 
 /* dirty.c */
@@ -179,6 +205,8 @@ void rv64_hart_reset_state(struct rv64_hart *h);
 
 /* mmu.c */
 void rv64_tlb_flush(struct rv64_hart *h);
+/* SFENCE.VMA with an address: the entries that map va's leaf page (or superpage). */
+void rv64_tlb_flush_va(struct rv64_hart *h, uint64_t va);
 /* Effective privilege for data accesses (MPRV). */
 static inline int rv64_data_priv(const struct rv64_hart *h)
 {

@@ -102,6 +102,7 @@ void rv64_trap(struct rv64_hart *h, uint64_t cause, uint64_t tval)
     h->wfi = false;
     h->budget = 0;
     h->lr_valid = false;
+    rv64_stat_add(intr ? &h->n_interrupts : &h->n_exceptions, 1);
     if (h->priv <= PRV_S && ((deleg >> code) & 1)) {
         h->scause = cause;
         h->sepc = h->pc;

@@ -52,6 +52,7 @@ static int ops_resume(void *e)
 /* The board puts every hart at its entry (rv64_hart_reset) when it loads the guest again. */
 static int ops_reset(void *e)
 {
+    rv64_machine_rearm(e);
     rv64_machine_set_mtime(e, 0);
     return 0;
 }
@@ -130,6 +131,14 @@ static int ops_get_dirty_log(void *e, int slot, uint64_t *bitmap)
     return slot == 0 ? rv64_machine_get_dirty_log(e, bitmap) : -EINVAL;
 }
 
+static const char *const counters[] = {"instructions", "traps:exception", "traps:interrupt",
+                                       "wfi_sleeps", NULL};
+
+static int ops_vcpu_stats(void *e, int cpu, uint64_t *cpu_ns, uint64_t *values)
+{
+    return rv64_machine_vcpu_stats(e, cpu, cpu_ns, values);
+}
+
 const struct engine_ops rv64_engine_ops = {
     .name = "rv64",
     .probe = ops_probe,
@@ -149,4 +158,6 @@ const struct engine_ops rv64_engine_ops = {
     .load_machine = ops_load_machine,
     .set_dirty_log = ops_set_dirty_log,
     .get_dirty_log = ops_get_dirty_log,
+    .counters = counters,
+    .vcpu_stats = ops_vcpu_stats,
 };

@@ -11,166 +11,8 @@
 #include <string.h>
 
 #include "engine/rv64/cpu.h"
+#include "engine/rv64/decode.h"
 #include "engine/rv64/insn.h"
-
-enum {
-    OP_GENERIC = 0,
-    OP_LUI,
-    OP_AUIPC,
-    OP_JAL,
-    OP_JALR,
-    OP_BEQ,
-    OP_BNE,
-    OP_BLT,
-    OP_BGE,
-    OP_BLTU,
-    OP_BGEU,
-    OP_LB,
-    OP_LH,
-    OP_LW,
-    OP_LD,
-    OP_LBU,
-    OP_LHU,
-    OP_LWU,
-    OP_SB,
-    OP_SH,
-    OP_SW,
-    OP_SD,
-    OP_ADDI,
-    OP_SLTI,
-    OP_SLTIU,
-    OP_XORI,
-    OP_ORI,
-    OP_ANDI,
-    OP_SLLI,
-    OP_SRLI,
-    OP_SRAI,
-    OP_ADD,
-    OP_SUB,
-    OP_SLL,
-    OP_SLT,
-    OP_SLTU,
-    OP_XOR,
-    OP_SRL,
-    OP_SRA,
-    OP_OR,
-    OP_AND,
-    OP_ADDIW,
-    OP_SLLIW,
-    OP_SRLIW,
-    OP_SRAIW,
-    OP_ADDW,
-    OP_SUBW,
-    OP_SLLW,
-    OP_SRLW,
-    OP_SRAW,
-    OP_MUL,
-    OP_MULH,
-    OP_MULHSU,
-    OP_MULHU,
-    OP_DIV,
-    OP_DIVU,
-    OP_REM,
-    OP_REMU,
-    OP_MULW,
-    OP_DIVW,
-    OP_DIVUW,
-    OP_REMW,
-    OP_REMUW,
-    OP_END, /* end of a block that falls through: look the next one up */
-    OP_COUNT
-};
-
-static const uint8_t op_branch[8] = {OP_BEQ, OP_BNE, OP_GENERIC, OP_GENERIC,
-                                     OP_BLT, OP_BGE, OP_BLTU,    OP_BGEU};
-static const uint8_t op_load[8] = {OP_LB, OP_LH, OP_LW, OP_LD, OP_LBU, OP_LHU, OP_LWU, OP_GENERIC};
-static const uint8_t op_store[8] = {OP_SB,      OP_SH,      OP_SW,      OP_SD,
-                                    OP_GENERIC, OP_GENERIC, OP_GENERIC, OP_GENERIC};
-static const uint8_t op_alu[8] = {OP_ADD, OP_SLL, OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_OR, OP_AND};
-static const uint8_t op_mul[8] = {OP_MUL, OP_MULH, OP_MULHSU, OP_MULHU,
-                                  OP_DIV, OP_DIVU, OP_REM,    OP_REMU};
-static const uint8_t op_alui[8] = {OP_ADDI, OP_SLLI, OP_SLTI, OP_SLTIU,
-                                   OP_XORI, OP_SRLI, OP_ORI,  OP_ANDI};
-
-static uint8_t decode_op(uint32_t insn, int32_t *imm)
-{
-    unsigned f3 = F3, f7 = F7;
-
-    switch (insn & 0x7f) {
-    case 0x37: *imm = (int32_t)(insn & 0xfffff000); return OP_LUI;
-    case 0x17: *imm = (int32_t)(insn & 0xfffff000); return OP_AUIPC;
-    case 0x6f: *imm = (int32_t)imm_j(insn); return OP_JAL;
-    case 0x67: *imm = (int32_t)IMM_I; return f3 == 0 ? OP_JALR : OP_GENERIC;
-    case 0x63: *imm = (int32_t)imm_b(insn); return op_branch[f3];
-    case 0x03: *imm = (int32_t)IMM_I; return op_load[f3];
-    case 0x23: *imm = (int32_t)IMM_S; return op_store[f3];
-    case 0x13:
-        *imm = (int32_t)IMM_I;
-        if (f3 == 1) {
-            *imm &= 63;
-            return (insn >> 26) == 0 ? OP_SLLI : OP_GENERIC;
-        }
-        if (f3 == 5) {
-            *imm &= 63;
-            return (insn >> 26) == 0 ? OP_SRLI : (insn >> 26) == 0x10 ? OP_SRAI : OP_GENERIC;
-        }
-        return op_alui[f3];
-    case 0x1b:
-        *imm = (int32_t)IMM_I;
-        if (f3 == 0)
-            return OP_ADDIW;
-        *imm = (int32_t)RS2;
-        if (f3 == 1)
-            return f7 == 0 ? OP_SLLIW : OP_GENERIC;
-        if (f3 == 5)
-            return f7 == 0 ? OP_SRLIW : f7 == 0x20 ? OP_SRAIW : OP_GENERIC;
-        return OP_GENERIC;
-    case 0x33:
-        if (f7 == 0)
-            return op_alu[f3];
-        if (f7 == 1)
-            return op_mul[f3];
-        if (f7 == 0x20)
-            return f3 == 0 ? OP_SUB : f3 == 5 ? OP_SRA : OP_GENERIC;
-        return OP_GENERIC;
-    case 0x3b:
-        if (f7 == 0)
-            return f3 == 0 ? OP_ADDW : f3 == 1 ? OP_SLLW : f3 == 5 ? OP_SRLW : OP_GENERIC;
-        if (f7 == 0x20)
-            return f3 == 0 ? OP_SUBW : f3 == 5 ? OP_SRAW : OP_GENERIC;
-        if (f7 == 1) {
-            static const uint8_t w[8] = {OP_MULW, OP_GENERIC, OP_GENERIC, OP_GENERIC,
-                                         OP_DIVW, OP_DIVUW,   OP_REMW,    OP_REMUW};
-            return w[f3];
-        }
-        return OP_GENERIC;
-    case 0x0f: return OP_GENERIC; /* fences; fence.i flushes the decode cache */
-    default: return OP_GENERIC;
-    }
-}
-
-static void decode(struct rv64_dinsn *d, uint32_t raw)
-{
-    uint32_t insn = raw;
-
-    d->len = 4;
-    if ((raw & 3) != 3) {
-        insn = rv64_rvc_expand((uint16_t)raw);
-        d->len = 2;
-    }
-    d->raw = raw;
-    d->imm = 0;
-    d->op = insn ? decode_op(insn, &d->imm) : OP_GENERIC;
-    d->rd = RD ? (uint8_t)RD : 32;
-    d->rs1 = (uint8_t)RS1;
-    d->rs2 = (uint8_t)RS2;
-}
-
-/* Does the instruction end a block? Control transfers, and everything rv64_exec_one() runs. */
-static bool ends_block(uint8_t op)
-{
-    return op == OP_GENERIC || (op >= OP_JAL && op <= OP_BGEU);
-}
 
 /* Decodes the block at pc, whose page is mapped at host + (pc & 0xfff) - (pc & 0xfff). An
  * instruction that crosses into the next page is fetched through the MMU (it may fault: then
@@ -204,11 +46,11 @@ static bool build_block(struct rv64_hart *h, struct rv64_block *b, uint64_t pc, 
         } else {
             break; /* the next page */
         }
-        decode(d, raw);
+        rv64_decode(d, raw);
         n++;
         pc += d->len;
         /* The page ended, or the instruction crossed it: caddend is not the next page's. */
-        if (ends_block(d->op) || (pc & 0xfff) < d->len)
+        if (rv64_op_ends_block(d->op) || (pc & 0xfff) < d->len)
             break;
     }
     b->insn[n] = (struct rv64_dinsn){.op = OP_END};
@@ -218,6 +60,7 @@ static bool build_block(struct rv64_hart *h, struct rv64_block *b, uint64_t pc, 
 
 void rv64_dcache_flush(struct rv64_hart *h)
 {
+    h->jit_epoch++; /* the JIT revalidates its translations (jit_run.c) */
     if (++h->dc_epoch >= (1ULL << (64 - DCACHE_EPOCH_SHIFT))) {
         memset(h->blocks, 0, BLOCK_CACHE_SIZE * sizeof(*h->blocks));
         h->dc_epoch = 1;
@@ -288,7 +131,7 @@ uint64_t rv64_exec(struct rv64_hart *h, uint64_t n)
     };
     uint64_t *const x = h->x;
     uint64_t pc = h->pc, left = n, inst0 = h->instret, a, v;
-    uint64_t cpage = 1, caddend = 0; /* current code page (never matches while odd) */
+    uint64_t cpage = 1, caddend = 0; /* current code page (1: none, never page-aligned) */
     uint64_t epoch = h->dc_epoch << DCACHE_EPOCH_SHIFT;
     int fset = rv64_tlb_set(h->priv), dset = rv64_tlb_set(rv64_data_priv(h));
     struct rv64_dinsn *d = NULL, *cur = NULL;
@@ -519,7 +362,7 @@ lookup:
     if (unlikely(left == 0))
         goto out;
     left--; /* counted here, so that a fetch fault counts as an instruction */
-    if (unlikely((pc ^ cpage) >= 4096)) {
+    if (unlikely((pc & ~0xfffULL) != cpage)) {
         e = &h->tlb[fset][ACC_X][(pc >> 12) & (TLB_SIZE - 1)];
         if (unlikely(e->tag != (pc >> 12) << 1)) {
             void *host;

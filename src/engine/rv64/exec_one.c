@@ -231,7 +231,10 @@ static bool exec_system(struct rv64_hart *h, uint32_t insn, uint64_t npc, bool *
         if (F7 == 0x09 && RD == 0) { /* sfence.vma */
             if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MS_TVM)))
                 return false;
-            rv64_tlb_flush(h);
+            if (RS1) /* one address: its page's entries (superpages included) */
+                rv64_tlb_flush_va(h, h->x[RS1]);
+            else
+                rv64_tlb_flush(h);
             return true;
         }
         return false;

@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "engine/rv64/cpu.h"
+#include "engine/rv64/jit.h"
 
 #define BATCH 4096 /* instructions between interrupt and stop checks */
 
@@ -119,10 +120,78 @@ static void trace_step(struct rv64_hart *h)
     fprintf(h->trace, "%s\n", line);
 }
 
+/* The JIT tier's trace with VESSEL_RV64_TRACE_CHUNKS=1: one line per run of translated code
+ * (at most JIT_BLOCK_MAX instructions), "+N" at the end giving how many instructions it ran, the
+ * registers changed over all of them and the pc after them; INSN is the first instruction.
+ * Returns how many instructions ran. */
+static uint64_t trace_chunk(struct rv64_hart *h)
+{
+    uint64_t before[32], pc = h->pc, n;
+    struct rv64_tlb_entry *e = rv64_tlb_lookup(h, rv64_tlb_set(h->priv), ACC_X, pc);
+    uint32_t insn = 0;
+    int priv = h->priv;
+    char line[1024];
+    int len;
+
+    if (e && (pc & 0xfff) <= 0xffc) {
+        memcpy(&insn, (const void *)(uintptr_t)(pc + e->addend), 4);
+        if ((insn & 3) != 3)
+            insn &= 0xffff;
+    }
+    memcpy(before, h->x, sizeof(before));
+    n = rv64_jit_exec(h, JIT_BLOCK_MAX);
+    len = snprintf(line, sizeof(line), "%d %c %016" PRIx64 " %08x", h->id, "US?M"[priv], pc, insn);
+    for (int r = 1; r < 32 && len < (int)sizeof(line) - 60; r++)
+        if (h->x[r] != before[r])
+            len += snprintf(line + len, sizeof(line) - (size_t)len, " x%d=%016" PRIx64, r, h->x[r]);
+    snprintf(line + len, sizeof(line) - (size_t)len, " ->%016" PRIx64 " +%" PRIu64, h->pc, n);
+    fprintf(h->trace, "%s\n", line);
+    return n;
+}
+
+/* This thread's CPU time in ns (0 when unreadable). */
+static uint64_t thread_cpu_ns(clockid_t clk)
+{
+    struct timespec ts;
+
+    if (clock_gettime(clk, &ts))
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void hart_thread_live(struct rv64_hart *h, bool live)
+{
+    pthread_mutex_lock(&h->m->lock);
+    if (!live)
+        h->cpu_ns_done += thread_cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+    h->thread_live = live;
+    pthread_mutex_unlock(&h->m->lock);
+}
+
+int rv64_machine_vcpu_stats(struct rv64_machine *m, int cpu, uint64_t *cpu_ns, uint64_t *values)
+{
+    struct rv64_hart *h = rv64_machine_hart(m, cpu);
+    clockid_t clk;
+
+    if (!h)
+        return -EINVAL;
+    pthread_mutex_lock(&m->lock);
+    *cpu_ns = h->cpu_ns_done;
+    if (h->thread_live && !pthread_getcpuclockid(h->thread, &clk))
+        *cpu_ns += thread_cpu_ns(clk);
+    pthread_mutex_unlock(&m->lock);
+    values[0] = __atomic_load_n(&h->n_insns, __ATOMIC_RELAXED);
+    values[1] = __atomic_load_n(&h->n_exceptions, __ATOMIC_RELAXED);
+    values[2] = __atomic_load_n(&h->n_interrupts, __ATOMIC_RELAXED);
+    values[3] = __atomic_load_n(&h->n_wfi, __ATOMIC_RELAXED);
+    return 0;
+}
+
 static void *hart_main(void *arg)
 {
     struct rv64_hart *h = arg;
 
+    hart_thread_live(h, true);
     while (!rv64_stopping(h->m)) {
         if (unlikely(__atomic_load_n(&h->m->pause_req, __ATOMIC_ACQUIRE))) {
             rv64_hart_park(h);
@@ -130,20 +199,99 @@ static void *hart_main(void *arg)
         }
         if (h->wfi) {
             if (!(rv64_pending_interrupts(h) & h->mie)) {
+                rv64_stat_add(&h->n_wfi, 1);
                 rv64_hart_sleep(h);
                 continue;
             }
             h->wfi = false;
         }
         rv64_check_interrupts(h);
-        if (unlikely(h->trace)) {
-            for (int i = 0; i < 64 && !h->wfi; i++)
+        if (unlikely(h->trace) && h->jit && h->m->trace_chunks) {
+            for (int i = 0; i < 4 && !h->wfi; i++)
+                rv64_stat_add(&h->n_insns, trace_chunk(h));
+        } else if (unlikely(h->trace)) {
+            for (int i = 0; i < 64 && !h->wfi; i++) {
                 trace_step(h);
+                rv64_stat_add(&h->n_insns, 1);
+            }
+        } else if (h->jit) {
+            rv64_stat_add(&h->n_insns, rv64_jit_exec(h, BATCH));
         } else {
-            rv64_exec(h, BATCH);
+            rv64_stat_add(&h->n_insns, rv64_exec(h, BATCH));
         }
     }
+    hart_thread_live(h, false);
     return NULL;
+}
+
+int rv64_tier_parse(const char *s, enum rv64_tier *out)
+{
+    if (!strcmp(s, "interp"))
+        *out = RV64_TIER_INTERP;
+    else if (!strcmp(s, "jit"))
+        *out = RV64_TIER_JIT;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+enum rv64_tier rv64_machine_tier(const struct rv64_machine *m)
+{
+    return m->tier;
+}
+
+/* The config's tier; without one VESSEL_RV64_TIER's, else the JIT where it runs. */
+static int tier_resolve(const struct rv64_config *cfg, enum rv64_tier *tier)
+{
+    const char *env = getenv("VESSEL_RV64_TIER");
+
+    *tier = cfg->tier;
+    if (*tier == RV64_TIER_DEFAULT && env && *env && rv64_tier_parse(env, tier)) {
+        log_err("rv64: VESSEL_RV64_TIER=%s: expected interp or jit", env);
+        return -EINVAL;
+    }
+    if (*tier == RV64_TIER_DEFAULT)
+        *tier = rv64_jit_supported() ? RV64_TIER_JIT : RV64_TIER_INTERP;
+    if (*tier == RV64_TIER_JIT && !rv64_jit_supported()) {
+        log_err("rv64: the JIT tier needs an x86-64 host; using the interpreter");
+        *tier = RV64_TIER_INTERP;
+    }
+    return 0;
+}
+
+/* Every hart's code cache: the configured total split between them. */
+static int jit_setup(struct rv64_machine *m, size_t total)
+{
+    size_t each;
+    int err;
+
+    const char *env = getenv("VESSEL_RV64_JIT_CACHE_KIB");
+
+    if (!total && env && *env) {
+        char *end;
+        unsigned long long kib = strtoull(env, &end, 10);
+        if (*end || kib > RV64_JIT_CACHE_MAX / 1024) {
+            log_err("rv64: VESSEL_RV64_JIT_CACHE_KIB=%s: expected a number of KiB", env);
+            return -EINVAL;
+        }
+        total = (size_t)kib * 1024;
+    }
+    if (!total)
+        total = RV64_JIT_CACHE_DEFAULT;
+    if (total < RV64_JIT_CACHE_MIN || total > RV64_JIT_CACHE_MAX) {
+        log_err("rv64: JIT code cache of %zu KiB: expected %u KiB to %u MiB", total >> 10,
+                RV64_JIT_CACHE_MIN >> 10, RV64_JIT_CACHE_MAX >> 20);
+        return -EINVAL;
+    }
+    each = total / (size_t)m->nharts;
+    if (each < RV64_JIT_CACHE_MIN)
+        each = RV64_JIT_CACHE_MIN;
+    for (int i = 0; i < m->nharts; i++) {
+        err = rv64_jit_create(m->harts[i], each);
+        if (err)
+            return err;
+    }
+    return 0;
 }
 
 int rv64_machine_create(struct rv64_machine **out, const struct rv64_config *cfg)
@@ -197,6 +345,12 @@ int rv64_machine_create(struct rv64_machine **out, const struct rv64_config *cfg
         m->nharts = i + 1;
     }
     pthread_condattr_destroy(&cattr);
+    err = tier_resolve(cfg, &m->tier);
+    if (!err && m->tier == RV64_TIER_JIT)
+        err = jit_setup(m, cfg->jit_cache_size);
+    m->trace_chunks = m->trace && getenv("VESSEL_RV64_TRACE_CHUNKS") != NULL;
+    if (err)
+        goto fail;
     *out = m;
     return 0;
 
@@ -212,6 +366,7 @@ void rv64_machine_destroy(struct rv64_machine *m)
     for (int i = 0; i < m->nharts; i++) {
         pthread_mutex_destroy(&m->harts[i]->lock);
         pthread_cond_destroy(&m->harts[i]->cond);
+        rv64_jit_destroy(m->harts[i]);
         free(m->harts[i]->blocks);
         free(m->harts[i]);
     }
@@ -262,7 +417,6 @@ enum rv64_stop rv64_machine_run(struct rv64_machine *m)
     int started = 0, err;
     enum rv64_stop reason;
 
-    __atomic_store_n(&m->stop_reason, RV64_STOP_NONE, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&m->lock);
     m->running = 1;
     pthread_mutex_unlock(&m->lock);
@@ -291,6 +445,11 @@ enum rv64_stop rv64_machine_run(struct rv64_machine *m)
     return reason;
 }
 
+void rv64_machine_rearm(struct rv64_machine *m)
+{
+    __atomic_store_n(&m->stop_reason, RV64_STOP_NONE, __ATOMIC_SEQ_CST);
+}
+
 uint64_t rv64_hart_step(struct rv64_hart *h, uint64_t n)
 {
     uint64_t done = 0;
@@ -306,7 +465,8 @@ uint64_t rv64_hart_step(struct rv64_hart *h, uint64_t n)
         }
         if (rv64_check_interrupts(h))
             continue;
-        done += rv64_exec(h, 1);
+        /* The JIT runs whole blocks, so it gets the rest of n (and ends at traps). */
+        done += h->jit ? rv64_jit_exec(h, n - done) : rv64_exec(h, 1);
     }
     return done;
 }

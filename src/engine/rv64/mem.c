@@ -22,9 +22,22 @@ bool rv64_load_slow(struct rv64_hart *h, uint64_t va, int size, uint64_t *val)
     if (rv64_translate(h, va, ACC_R, priv, &host, &pa))
         return false;
     if (host) {
-        uint64_t v = 0;
-        memcpy(&v, host, (size_t)size);
-        *val = v;
+        switch (size) { /* fixed sizes: no call to memcpy */
+        case 1: *val = *(const uint8_t *)host; break;
+        case 2: {
+            uint16_t v;
+            memcpy(&v, host, 2);
+            *val = v;
+            break;
+        }
+        case 4: {
+            uint32_t v;
+            memcpy(&v, host, 4);
+            *val = v;
+            break;
+        }
+        default: memcpy(val, host, 8); break;
+        }
         return true;
     }
     if (bus_read(h->m->bus, pa, (unsigned)size, val)) {
@@ -56,7 +69,20 @@ bool rv64_store_slow(struct rv64_hart *h, uint64_t va, int size, uint64_t val)
     if (rv64_translate(h, va, ACC_W, priv, &host, &pa))
         return false;
     if (host) {
-        memcpy(host, &val, (size_t)size);
+        switch (size) { /* fixed sizes: no call to memcpy */
+        case 1: *(uint8_t *)host = (uint8_t)val; break;
+        case 2: {
+            uint16_t v = (uint16_t)val;
+            memcpy(host, &v, 2);
+            break;
+        }
+        case 4: {
+            uint32_t v = (uint32_t)val;
+            memcpy(host, &v, 4);
+            break;
+        }
+        default: memcpy(host, &val, 8); break;
+        }
         return true;
     }
     if (bus_write(h->m->bus, pa, (unsigned)size, val)) {

@@ -23,17 +23,39 @@
 void rv64_tlb_flush(struct rv64_hart *h)
 {
     memset(h->tlb, 0xff, sizeof(h->tlb));
+    memset(h->tlb_super, 0, sizeof(h->tlb_super));
 }
 
 static const uint64_t page_fault_cause[3] = {EXC_LOAD_PAGE, EXC_STORE_PAGE, EXC_INSN_PAGE};
 static const uint64_t access_fault_cause[3] = {EXC_LOAD_ACCESS, EXC_STORE_ACCESS, EXC_INSN_ACCESS};
 
+void rv64_tlb_flush_va(struct rv64_hart *h, uint64_t va)
+{
+    uint64_t vpn = va >> 12;
+
+    for (int set = 0; set < TLB_SETS; set++)
+        for (int acc = 0; acc < 3; acc++) {
+            /* 4 KiB entries for va sit at one index; superpage entries anywhere */
+            int lo = h->tlb_super[set][acc] ? 0 : (int)(vpn & (TLB_SIZE - 1));
+            int hi = h->tlb_super[set][acc] ? TLB_SIZE - 1 : lo;
+            for (int i = lo; i <= hi; i++) {
+                struct rv64_tlb_entry *e = &h->tlb[set][acc][i];
+                unsigned shift = 9 * h->tlb_level[set][acc][i];
+                if (e->tag != TLB_EMPTY && (e->tag >> 1) >> shift == vpn >> shift)
+                    e->tag = TLB_EMPTY;
+            }
+        }
+}
+
 static void tlb_fill(struct rv64_hart *h, int priv, int acc, uint64_t va, uint8_t *host_page,
-                     bool user_page)
+                     bool user_page, int level)
 {
     uint64_t vpn = va >> 12;
     struct rv64_tlb_entry *e = &h->tlb[rv64_tlb_set(priv)][acc][vpn & (TLB_SIZE - 1)];
 
+    h->tlb_level[rv64_tlb_set(priv)][acc][vpn & (TLB_SIZE - 1)] = (uint8_t)level;
+    if (level)
+        h->tlb_super[rv64_tlb_set(priv)][acc] = true;
     e->tag = vpn << 1 | (priv == PRV_S && user_page);
     e->addend = (uintptr_t)host_page - (vpn << 12);
     if (acc == ACC_W)
@@ -41,7 +63,8 @@ static void tlb_fill(struct rv64_hart *h, int priv, int acc, uint64_t va, uint8_
 }
 
 /* Walks the page table; returns 0 and the physical address, or the exception cause. */
-static int walk(struct rv64_hart *h, uint64_t va, int acc, int priv, uint64_t *pa, bool *user)
+static int walk(struct rv64_hart *h, uint64_t va, int acc, int priv, uint64_t *pa, bool *user,
+                int *leaf_level)
 {
     uint64_t mode = h->satp >> SATP_MODE_SHIFT;
     int levels = mode == SATP_MODE_SV48 ? 4 : 3;
@@ -101,6 +124,7 @@ static int walk(struct rv64_hart *h, uint64_t va, int acc, int priv, uint64_t *p
             rv64_dirty_mark(h->m, (const uint8_t *)ptep); /* a store to the page table */
         }
         *user = (pte & PTE_U) != 0;
+        *leaf_level = level;
         *pa = (ppn << 12 | (va & ((1ULL << (12 + 9 * level)) - 1))) & ((1ULL << 56) - 1);
         return 0;
     }
@@ -111,11 +135,12 @@ int rv64_translate(struct rv64_hart *h, uint64_t va, int acc, int priv, void **h
 {
     uint64_t mode = h->satp >> SATP_MODE_SHIFT;
     bool user = false;
+    int level = 0;
     uint64_t phys = va;
     uint8_t *page;
 
     if (priv != PRV_M && mode != 0) {
-        int r = walk(h, va, acc, priv, &phys, &user);
+        int r = walk(h, va, acc, priv, &phys, &user, &level);
         if (r) {
             rv64_trap(h, r == -1 ? page_fault_cause[acc] : access_fault_cause[acc], va);
             return -1;
@@ -123,7 +148,7 @@ int rv64_translate(struct rv64_hart *h, uint64_t va, int acc, int priv, void **h
     }
     page = gmem_ptr(h->m->ram, phys & ~0xfffULL, 4096);
     if (page) {
-        tlb_fill(h, priv, acc, va, page, user);
+        tlb_fill(h, priv, acc, va, page, user, level);
         *host = page + (phys & 0xfff);
     } else {
         *host = NULL;

@@ -2,6 +2,7 @@
 #ifndef VESSEL_ENGINE_RV64_RV64_H
 #define VESSEL_ENGINE_RV64_RV64_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bus/bus.h"
@@ -33,16 +34,38 @@ struct rv64_hart;
 /* The engine seam (engine/engine.h); its opaque engine pointer is a struct rv64_machine. */
 extern const struct engine_ops rv64_engine_ops;
 
+/* How the harts execute: the interpreter (the reference, every host) or the JIT (x86-64 hosts),
+ * which translates hot blocks into host code and falls back to the interpreter for what it does
+ * not translate. DEFAULT is the JIT where it is supported, unless the environment variable
+ * VESSEL_RV64_TIER=interp|jit says otherwise (for tests and comparisons). */
+enum rv64_tier { RV64_TIER_DEFAULT = 0, RV64_TIER_INTERP, RV64_TIER_JIT };
+
+#define RV64_JIT_CACHE_DEFAULT (8u << 20) /* bytes of translated code, all harts together */
+#define RV64_JIT_CACHE_MIN     (256u << 10)
+#define RV64_JIT_CACHE_MAX     (1024u << 20)
+
 struct rv64_config {
     int nharts;
     struct gmem *ram;
     struct bus *bus;
-    const char *trace_path; /* instruction trace file, or NULL */
+    const char *trace_path; /* instruction trace file, or NULL (the trace runs the interpreter) */
+    enum rv64_tier tier;
+    size_t jit_cache_size; /* bytes, 0 = VESSEL_RV64_JIT_CACHE_KIB or RV64_JIT_CACHE_DEFAULT;
+                            * split between the harts, RV64_JIT_CACHE_MIN each at least */
 };
+
+/* The tier a machine runs on (after the default and VESSEL_RV64_TIER are applied). */
+enum rv64_tier rv64_machine_tier(const struct rv64_machine *m);
+/* Parses "interp" or "jit"; -EINVAL otherwise. */
+int rv64_tier_parse(const char *s, enum rv64_tier *out);
 
 int rv64_machine_create(struct rv64_machine **out, const struct rv64_config *cfg);
 void rv64_machine_destroy(struct rv64_machine *m);
 struct rv64_hart *rv64_machine_hart(struct rv64_machine *m, int i);
+/* Hart cpu's host CPU time (ns, all its threads so far) and its counters since the machine
+ * was created: instructions retired, exceptions and interrupts taken, WFI sleeps (the order of
+ * rv64_engine_ops.counters). Thread-safe. 0 or -EINVAL. */
+int rv64_machine_vcpu_stats(struct rv64_machine *m, int cpu, uint64_t *cpu_ns, uint64_t *values);
 int rv64_machine_nharts(const struct rv64_machine *m);
 
 /* Puts a hart in its reset state: M-mode, pc, a0 = hart id, a1 and a2 as given. */
@@ -50,8 +73,11 @@ void rv64_hart_reset(struct rv64_hart *h, uint64_t pc, uint64_t a1, uint64_t a2)
 
 /* Runs every hart on its own thread until rv64_machine_stop(); returns the stop reason. */
 enum rv64_stop rv64_machine_run(struct rv64_machine *m);
-/* Thread-safe; the first reason given wins. */
+/* Thread-safe; the first reason given wins, and it stays until rv64_machine_rearm (a stop that
+ * comes before the run starts ends it at once). */
 void rv64_machine_stop(struct rv64_machine *m, enum rv64_stop reason);
+/* Forgets the last stop, so that the machine can run again (a guest reboot). Not while running. */
+void rv64_machine_rearm(struct rv64_machine *m);
 
 /* The machine timer (ACLINT MTIMER) lives with the harts because every hart compares it. */
 uint64_t rv64_machine_mtime(const struct rv64_machine *m);

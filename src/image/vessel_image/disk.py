@@ -51,6 +51,7 @@ def convert(b, dest):
     if b.format == "raw":
         os.rename(b.raw, dest)
         return
-    # `vessel disk convert` is not on main yet: qemu-img (qemu-utils) writes the qcow2
+    # qemu-img (qemu-utils), the reference qcow2 writer, makes the image; what Vessel's VMs write
+    # is their overlays, which the tests check with qemu-img check
     run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", b.raw, dest],
         "converting the disk to qcow2 (qemu-img convert)", log=b.log)
