@@ -172,8 +172,8 @@ TEST(x86_legacy_save_load)
     struct x86_legacy l, m;
     uint8_t cmos[X86_CMOS_SAVE_LEN], pm[X86_PM_SAVE_LEN];
 
-    x86_legacy_init(&l, no_action, NULL);
-    x86_legacy_init(&m, no_action, NULL);
+    x86_legacy_init(&l, no_action, NULL, NULL);
+    x86_legacy_init(&m, no_action, NULL, NULL);
     x86_cmos_ops.write(&l, 0, 1, 0x40);
     x86_cmos_ops.write(&l, 1, 1, 0x5a); /* CMOS RAM byte 0x40 */
     x86_cmos_ops.write(&l, 0, 1, 0x41);

@@ -20,7 +20,7 @@ TEST(x86_pm_poweroff_and_i8042_reset)
     const uint64_t cnt = X86_PORT_PM1A_CNT - X86_PORT_PM1A_EVT;
 
     memset(actions, 0, sizeof(actions));
-    x86_legacy_init(&l, on_action, NULL);
+    x86_legacy_init(&l, on_action, NULL, NULL);
     CHECK_EQ(x86_pm_ops.read(&l, cnt, 2) & ACPI_PM1_CNT_SCI_EN, ACPI_PM1_CNT_SCI_EN);
     /* SLP_TYP alone, or another sleep type, does nothing */
     x86_pm_ops.write(&l, cnt, 2, X86_ACPI_S5_TYPE << 10);
@@ -42,7 +42,7 @@ TEST(x86_cmos)
     struct x86_legacy l;
     uint8_t v;
 
-    x86_legacy_init(&l, on_action, NULL);
+    x86_legacy_init(&l, on_action, NULL, NULL);
     x86_cmos_ops.write(&l, 0, 1, 0x0d);
     CHECK_EQ(x86_cmos_ops.read(&l, 1, 1), 0x80);
     x86_cmos_ops.write(&l, 0, 1, 0x0b);
@@ -106,4 +106,54 @@ TEST(x86_pci_config)
     CHECK_EQ(x86_pci_cfg_read(&p, 0, 3, 0, PCI_COMMAND, 2), 0x0547);
     CHECK_EQ(x86_pci_cfg_read(&p, 0, 3, 0, PCI_INT_LINE, 1), X86_IRQ_PCI0);
     x86_pci_destroy(&p);
+}
+
+static int sci_level = -1, sci_changes;
+
+static void on_sci(void *opaque, int line, int level)
+{
+    sci_level = level;
+    sci_changes++;
+}
+
+/* The ACPI fixed-feature power button: refused while the guest has not enabled PWRBTN_EN (no
+ * driver would see it); once enabled, a press sets PWRBTN_STS and asserts the SCI, which stays
+ * up until the guest clears the status (write 1), and a reset drops it. */
+TEST(x86_pm_power_button)
+{
+    struct x86_legacy l;
+    const struct irq_line sci = {on_sci, NULL, X86_IRQ_SCI};
+    uint8_t saved[X86_PM_SAVE_LEN];
+
+    sci_level = -1;
+    sci_changes = 0;
+    x86_legacy_init(&l, on_action, NULL, &sci);
+    CHECK_EQ(sci_changes, 0); /* low from the start: no edge */
+    CHECK_EQ(x86_legacy_power_button(&l), -ENODEV);
+    CHECK_EQ(x86_pm_ops.read(&l, 0, 2) & ACPI_PM1_PWRBTN, 0);
+    x86_pm_ops.write(&l, 2, 2, ACPI_PM1_PWRBTN); /* PM1_EN: the guest's ACPI enables it */
+    CHECK_EQ(sci_changes, 0);
+    CHECK_EQ(x86_legacy_power_button(&l), 0);
+    CHECK_EQ(x86_pm_ops.read(&l, 0, 2) & ACPI_PM1_PWRBTN, ACPI_PM1_PWRBTN);
+    CHECK_EQ(sci_level, 1);
+    /* a snapshot of the pressed state asserts the SCI on the loading side */
+    x86_pm_save(&l, saved);
+    x86_pm_ops.write(&l, 0, 2, 0x0001); /* clearing another bit leaves it */
+    CHECK_EQ(sci_level, 1);
+    x86_pm_ops.write(&l, 0, 2, ACPI_PM1_PWRBTN); /* write 1 to clear */
+    CHECK_EQ(sci_level, 0);
+    CHECK_EQ(x86_pm_ops.read(&l, 0, 2) & ACPI_PM1_PWRBTN, 0);
+    CHECK_EQ(x86_pm_load(&l, saved, sizeof(saved)), 0);
+    CHECK_EQ(sci_level, 1);
+    /* a 4-byte write clearing the status and disabling the event together */
+    x86_pm_ops.write(&l, 0, 4, ACPI_PM1_PWRBTN);
+    CHECK_EQ(sci_level, 0);
+    CHECK_EQ(x86_legacy_power_button(&l), -ENODEV);
+    x86_pm_ops.write(&l, 2, 2, ACPI_PM1_PWRBTN);
+    CHECK_EQ(x86_legacy_power_button(&l), 0);
+    CHECK_EQ(sci_level, 1);
+    x86_legacy_reset(&l); /* a guest reset: the registers and the line to power-on */
+    CHECK_EQ(sci_level, 0);
+    CHECK_EQ(x86_pm_ops.read(&l, 2, 2), 0);
+    x86_legacy_destroy(&l);
 }

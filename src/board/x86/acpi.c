@@ -68,8 +68,9 @@ static void build_fadt(uint8_t *t, uint64_t facs, uint64_t dsdt)
     le16_put(t + 98, 1001);     /* P_LVL3_LAT > 1000: no C3 */
     t[108] = 0x32;              /* CENTURY: CMOS register */
     le16_put(t + 109, 1u << 2); /* IAPC_BOOT_ARCH: VGA not present */
-    /* flags: WBINVD, PROC_C1, PWR_BUTTON (control method), SLP_BUTTON (none), RESET_REG_SUP */
-    le32_put(t + 112, (1u << 0) | (1u << 2) | (1u << 4) | (1u << 5) | (1u << 10));
+    /* flags: WBINVD, PROC_C1, SLP_BUTTON (none), RESET_REG_SUP; PWR_BUTTON clear: the power
+     * button is the fixed-feature one (PWRBTN_STS/EN in PM1a, signalled by the SCI) */
+    le32_put(t + 112, (1u << 0) | (1u << 2) | (1u << 5) | (1u << 10));
     gas_io(t + 116, 8, 1, X86_PORT_I8042_CMD); /* RESET_REG */
     t[128] = 0xfe;                             /* RESET_VALUE: pulse the reset line */
     t[131] = 0;                                /* FADT minor version */

@@ -53,6 +53,7 @@ static void *board_engine(void *board)
 static int board_add_devices(struct x86_board *b)
 {
     const struct irq_line com1_irq = {board_irq, b, X86_IRQ_COM1};
+    const struct irq_line sci = {board_irq, b, X86_IRQ_SCI};
     const struct {
         struct bus *bus;
         uint64_t base, len;
@@ -73,7 +74,7 @@ static int board_add_devices(struct x86_board *b)
 
     uart16550_init(&b->com1, &com1_irq, b->p.console_tx, b->p.console_opaque);
     b->com1.rx_drained = b->p.console_rx_ready;
-    x86_legacy_init(&b->legacy, board_action, b);
+    x86_legacy_init(&b->legacy, board_action, b, &sci);
     x86_pci_init(&b->pci, board_pci_reset, b);
     for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
         err = bus_register(windows[i].bus, windows[i].base, windows[i].len, windows[i].ops,
@@ -259,6 +260,15 @@ static int board_create(void **out, const struct board_params *p)
     return 0;
 }
 
+/* The ACPI fixed-feature power button: the guest's ACPI button driver turns it into KEY_POWER
+ * (systemd-logind powers off). -ENODEV while no driver enabled it. */
+static int board_power_button(void *board)
+{
+    struct x86_board *b = board;
+
+    return x86_legacy_power_button(&b->legacy);
+}
+
 const struct board_ops x86_board_ops = {
     .arch = "x86_64",
     .engine = &kvm_engine_ops,
@@ -280,5 +290,6 @@ const struct board_ops x86_board_ops = {
     .save = x86_board_save,
     .load = x86_board_load,
     .load_done = x86_board_load_done,
+    .power_button = board_power_button,
     .console_input = board_console_input,
 };

@@ -4,6 +4,7 @@
 #include "board/x86/legacy.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -29,12 +30,15 @@
 #define PM1_EVT_OFF 0 /* status (2) + enable (2) */
 #define PM1_CNT_OFF (X86_PORT_PM1A_CNT - X86_PORT_PM1A_EVT)
 
-void x86_legacy_init(struct x86_legacy *l, void (*action)(void *, enum x86_action), void *opaque)
+void x86_legacy_init(struct x86_legacy *l, void (*action)(void *, enum x86_action), void *opaque,
+                     const struct irq_line *sci)
 {
     memset(l, 0, sizeof(*l));
     pthread_mutex_init(&l->lock, NULL);
     l->action = action;
     l->opaque = opaque;
+    if (sci)
+        l->sci = *sci;
     l->cmos[CMOS_STATUS_A] = 0x26; /* 32.768 kHz time base, 1024 Hz rate */
     l->cmos[CMOS_STATUS_B] = 0x02; /* 24-hour, BCD */
     l->cmos[CMOS_STATUS_D] = 0x80; /* RAM and time valid */
@@ -46,13 +50,40 @@ void x86_legacy_destroy(struct x86_legacy *l)
     pthread_mutex_destroy(&l->lock);
 }
 
+/* The SCI's level from the PM1 registers, set when it changes; called with l->lock held. */
+static void sci_update(struct x86_legacy *l)
+{
+    bool level = (l->pm1_sts & l->pm1_en & ACPI_PM1_PWRBTN) != 0;
+
+    if (level != l->sci_level) {
+        l->sci_level = level;
+        irq_line_set(&l->sci, level);
+    }
+}
+
 void x86_legacy_reset(struct x86_legacy *l)
 {
     pthread_mutex_lock(&l->lock);
     l->cmos_index = 0; /* CMOS RAM survives a reset, as on a PC */
     l->pm1_sts = l->pm1_en = 0;
     l->pm1_cnt = ACPI_PM1_CNT_SCI_EN;
+    sci_update(l);
     pthread_mutex_unlock(&l->lock);
+}
+
+int x86_legacy_power_button(struct x86_legacy *l)
+{
+    int err = 0;
+
+    pthread_mutex_lock(&l->lock);
+    if (l->pm1_en & ACPI_PM1_PWRBTN) {
+        l->pm1_sts |= ACPI_PM1_PWRBTN;
+        sci_update(l);
+    } else {
+        err = -ENODEV;
+    }
+    pthread_mutex_unlock(&l->lock);
+    return err;
 }
 
 /* --- i8042 --- */
@@ -186,6 +217,7 @@ static void pm_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
             ((cnt & ACPI_PM1_CNT_SLP_TYP_MASK) >> ACPI_PM1_CNT_SLP_TYP_SHIFT) == X86_ACPI_S5_TYPE)
             act = X86_ACT_POWEROFF;
     }
+    sci_update(l);
     pthread_mutex_unlock(&l->lock);
     if (act >= 0)
         l->action(l->opaque, (enum x86_action)act);
@@ -241,6 +273,7 @@ int x86_pm_load(struct x86_legacy *l, const uint8_t *buf, size_t len)
     l->pm1_sts = (uint16_t)(buf[4] | buf[5] << 8);
     l->pm1_en = (uint16_t)(buf[6] | buf[7] << 8);
     l->pm1_cnt = cnt;
+    sci_update(l);
     pthread_mutex_unlock(&l->lock);
     return 0;
 }
