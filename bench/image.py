@@ -18,7 +18,6 @@ Prints each run and the ratios vessel/qemu.
 import argparse
 import glob
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -77,7 +76,15 @@ def build(vmm, tmp, key):
                        + test_image.BUILD_OPTS, env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True)
     secs = time.monotonic() - t0
-    steps = [ln for ln in p.stdout.splitlines() if "done in" in ln]
+    # each step's time, from the build's log (the progress shows them only on a terminal)
+    steps = []
+    try:
+        with open(os.path.join(guest.cache_dir(), "image", "last-build.log")) as f:
+            steps = [ln.strip() for ln in f if ln.startswith("step ")]
+    except OSError:
+        pass
+    if p.returncode != 0:
+        steps.append(p.stdout.strip()[-400:])
     if os.path.exists(out):
         os.unlink(out)
     return (secs if p.returncode == 0 else None), steps
@@ -106,12 +113,13 @@ def main():
                 print("boot to SSH, %-6s run %d: %s" % (vmm, n + 1, "%.1f s" % s if s else "FAILED"), flush=True)
         builds = {}
         if a.build:
-            for vmm in ("vessel", "qemu"):
+            for vmm in ("qemu", "vessel"):
                 secs, steps = build(vmm, tmp, key)
                 builds[vmm] = secs
-                print("image build, second stage in %-6s: %s" % (vmm, "%.0f s" % secs if secs else "FAILED"))
+                print("image build, second stage in %-6s: %s" % (vmm, "%.0f s" % secs if secs else "FAILED"),
+                      flush=True)
                 for s in steps:
-                    print("    " + re.sub(r"^\S+ ", "", s))
+                    print("    " + s, flush=True)
     v = [x for x in res["vessel"] if x]
     q = [x for x in res["qemu"] if x]
     if v and q:

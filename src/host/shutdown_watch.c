@@ -80,6 +80,13 @@ int shutdown_watch_start(struct shutdown_watch **out, pid_t pid, uint64_t start,
 
 enum shutdown_end shutdown_watch_end(struct shutdown_watch *w)
 {
+    int waiting = SHUTDOWN_WAITING;
+
+    /* The process may be gone before the watch thread's next poll notices: it ended before the
+     * deadline, since the thread marks a forced stop before it signals. */
+    if (atomic_load(&w->end) == SHUTDOWN_WAITING && !atomic_load(&w->stop) &&
+        !proc_alive(w->pid, w->start))
+        atomic_compare_exchange_strong(&w->end, &waiting, SHUTDOWN_GUEST);
     return (enum shutdown_end)atomic_load(&w->end);
 }
 

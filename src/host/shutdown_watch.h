@@ -23,6 +23,8 @@ struct shutdown_watch;
 /* Starts watching process pid (started at start, proc_info's clock ticks); timeout_ms from now
  * it is stopped by force. 0 or -errno. */
 int shutdown_watch_start(struct shutdown_watch **out, pid_t pid, uint64_t start, int timeout_ms);
+/* How it ended so far; a process found gone while the watch still waits ended before the
+ * deadline (SHUTDOWN_GUEST), even before the thread's next poll. */
 enum shutdown_end shutdown_watch_end(struct shutdown_watch *w);
 /* Stops the thread (within about 50 ms) and frees everything; NULL is fine. */
 void shutdown_watch_free(struct shutdown_watch *w);

@@ -390,6 +390,9 @@ int host_vm_stop(struct vm_host *h, struct host_vm *v, bool graceful, struct api
                              v->cfg.name, vm_state_name(v->state));
     if (host_need_pid(v, e))
         return e->status;
+    /* a stop during a graceful shutdown's wait ends that wait: the guest did not power off */
+    shutdown_watch_free(v->shutdown);
+    v->shutdown = NULL;
     v->stop_requested = true;
     registry_save(&h->reg, v);
     if (graceful) {
