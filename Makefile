@@ -17,7 +17,7 @@ CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE 
 # libslirp (`--net user`) and libmicrohttpd (`vessel serve`) are not linked: they are loaded
 # when first used (src/base/dynlib.c), so that other VM processes start without them and
 # their dependencies (glib, gnutls). Their -dev packages provide the headers.
-LDLIBS  := -lfdt -lz -lzstd -ljansson -lnettle -ldl -lpthread
+LDLIBS  := -lfdt -lz -lzstd -ljansson -lseccomp -lnettle -ldl -lpthread
 # On x86-64 the rv64 FPU needs libm only without FMA3 and loads it then (fpu.c); elsewhere its
 # <fenv.h> path links it.
 ifneq ($(shell uname -m),x86_64)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -153,6 +154,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     int big = 1 << 20;
     setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+    /* nobody reads the destination's answers: a stream that makes it answer more than the
+     * socket holds blocked it for good; a real link's sends time out (mig_set_timeouts) */
+    struct timeval send_to = {.tv_usec = 200000};
+    setsockopt(sv[1], SOL_SOCKET, SO_SNDTIMEO, &send_to, sizeof(send_to));
     hmac256_init(&mac.key, key, sizeof(key));
     source(sv[0], &g, &mac);
     shutdown(sv[0], SHUT_WR);

@@ -11,6 +11,7 @@ pass=0
 fail=0
 # target name -> the sources it needs besides itself
 declare -A deps=([fuzz_virtq]="src/virtio/virtq.c"
+    [fuzz_ws]="src/api/ws_frame.c -lnettle"
     [fuzz_qcow2]="$(echo src/backend/disk/*.c) src/base/file.c -lz -lzstd -lpthread"
     [fuzz_api]="src/api/apireq.c src/backend/net/net_config.c src/base/log.c src/vm/migrate_secret.c src/base/hmac256.c -ljansson -lnettle -lpthread"
     [fuzz_snapshot]="src/state/snapfile.c src/state/snapconfig.c src/base/hmac256.c src/base/file.c src/dev/uart16550.c src/dev/goldfish_rtc.c src/dev/vmgenid.c -lz -ljansson -lnettle -lpthread"

@@ -19,7 +19,8 @@
 #
 # --x86: x86_64 (Debian amd64 packages, same suite), in .../x86_64/:
 #   bzImage            linux-image-cloud-amd64 resolved to linux-image-*-cloud-amd64 (boot/vmlinuz-*)
-#   initramfs.cpio.gz  busybox-static:amd64 + the virtio-pci modules (mkinitramfs.py)
+#   initramfs.cpio.gz  busybox-static:amd64 + the virtio-pci modules, and button and evdev
+#                      for the ACPI power button (mkinitramfs.py)
 #   modules/, busybox, config, kernel-version, VERSION   as for riscv64
 # with private apt state in $cache/apt-amd64 and the .debs in $cache/debs-amd64.
 #
@@ -66,7 +67,7 @@ if [[ $x86 == 1 ]]; then
     magic_off=514 magic_len=4 magic=HdrS   # a bzImage's setup header at 0x202
     firmware=()
     initramfs_args=(--arch x86_64 --no-default-modules)
-    for m in virtio_pci virtio_blk virtio_net virtio_rng virtio_balloon virtio_console; do
+    for m in virtio_pci virtio_blk virtio_net virtio_rng virtio_balloon virtio_console button evdev; do
         initramfs_args+=(--module "$m")
     done
 else

@@ -12,7 +12,9 @@ not understand xz), and /init loads them in dependency order from
 /etc/vessel-modules (one path per line). A modules.dep is generated too, so
 busybox modprobe works inside the guest.
 
-/init mounts proc, sysfs, devtmpfs and devpts, loads the modules, prints the
+/init mounts proc, sysfs, devtmpfs and devpts, loads the modules, starts busybox
+acpid when there are input devices (with the button and evdev modules, x86's
+ACPI power button: /etc/acpi/PWRF/00000080 powers the guest off), prints the
 ready marker (READY_MARKER below, on a line of its own), runs a shell on the
 console with job control (setsid cttyhack sh) and powers off when it exits.
 """
@@ -48,6 +50,13 @@ while read -r m; do
     [ -n "$m" ] || continue
     insmod "$m" || echo "vessel-init: insmod $m failed"
 done </etc/vessel-modules
+# A power button press (the ACPI power button on x86: button + evdev modules) powers the guest
+# off cleanly: busybox acpid runs /etc/acpi/PWRF/00000080 on KEY_POWER.
+if ls /dev/input/event* >/dev/null 2>&1; then
+    acpid -c /etc/acpi -l /tmp/acpid.log -p /run/acpid.pid &&
+        echo "vessel-init: acpid watches $(cat /sys/class/input/event*/device/name 2>/dev/null |
+            tr '\n' ',' | sed 's/,$//')"
+fi
 [ -x /etc/vessel-init.local ] && /etc/vessel-init.local
 # From here on only emergency messages (panics) reach the console, so that kernel warnings do
 # not land in the middle of command output; `dmesg` still has everything.
@@ -60,6 +69,14 @@ poweroff -f
 """.replace("@MARKER@", READY_MARKER)
 
 PROFILE = "PS1='vessel# '\nexport PS1\n"
+
+# busybox acpid's action for the power button: what a distribution's acpid or systemd-logind
+# does (a clean power-off), in an initramfs: the file systems synced, then off.
+POWER_ACTION = r"""#!/bin/sh
+echo "vessel-init: power button pressed, powering off" >/dev/console
+sync
+poweroff -f
+"""
 
 
 def die(msg):
@@ -277,6 +294,7 @@ def main():
     c.symlink("bin/sh", "busybox")
     c.file("init", INIT.encode(), 0o755)
     c.file("etc/profile", PROFILE.encode())
+    c.file("etc/acpi/PWRF/00000080", POWER_ACTION.encode(), 0o755)
     c.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")
     c.file("etc/group", b"root:x:0:\n")
     moddir = "lib/modules/" + kver

@@ -32,6 +32,8 @@ packages=(
     pacemaker corosync pacemaker-cli-utils crmsh resource-agents
     qemu-system-x86 e2fsprogs
     nettle-dev
+    libseccomp-dev openssl
+    chromium fonts-dejavu-core
     debootstrap fakeroot openssh-client
 )
 # The OpenAPI linter needs Node.js with npm. A machine may already carry its own Node.js (a
@@ -102,6 +104,10 @@ fi
 # The OpenAPI linter the test suite runs (npm's @redocly/cli, outside the work tree).
 step "install the OpenAPI linter (scripts/lint-openapi.sh --install-only)"
 scripts/lint-openapi.sh --install-only
+
+# The web console's npm packages (xterm.js, and playwright-core for its browser test).
+step "install the web console's npm packages (scripts/setup-web.sh)"
+scripts/setup-web.sh
 
 if [[ $fetch == 1 ]]; then
     step "fetch riscv64 guest artifacts (scripts/fetch-guest.sh)"

@@ -8,13 +8,10 @@
 #                and VESSEL_RV64_TIER=interp)
 #   fuzz         fuzz/run.sh: libFuzzer targets (clang), a bounded number of runs each
 #   guest        tests/guest/rv64/run.sh (bare-metal rv64 programs, on both rv64 tiers), when it exists
-#                and tests/guest/x86/run.sh (x86-64 test guests on kvm; skipped without /dev/kvm)
 #   integration  tests/integration/test_riscv.py (on both rv64 tiers), test_cli.py (vessel run's errors, exit
 #                statuses, --trace, Ctrl-A x on a pty, idle CPU), test_tools.py (tools/lockstep.py
 #                against QEMU), test_virtio.py and test_net.py (Debian
 #                riscv64 Linux; VESSEL_VMM selects the VMM)
-#                and test_x86_snapshot.py (the same for the x86 test guest on kvm; SKIP without
-#                /dev/kvm) and test_x86_migrate.py (its live migration over loopback)
 #                and test_snapshot.py (snapshot over --api-socket, --restore: a counting
 #                guest continues across the seam, two clones of one file, damaged files refused)
 #                and test_clone.py (--restore --clone: vmgenid reseed, new MACs, per-clone
@@ -24,22 +21,31 @@
 #                and test_disk_tools.py (vessel disk convert, resize, commit, rebase, map,
 #                snapshot, compare, --help and sizes against qemu-img; FIFOs, metadata overlap)
 #                and test_daemon.py, test_daemon_migrate.py (vessel serve; live migration
-#                between two daemons over loopback)
+#                between two daemons over loopback; its x86 part runs in the x86 step)
+#                and test_sandbox.py (jailed VM processes, image locks against each other and
+#                qemu-img, the API's path policy, slow clients, TCP authentication)
+#                and test_web.py (the web console in Debian's chromium through playwright-core:
+#                login, the VM list and buttons, graphs, the console over a WebSocket; hostile
+#                WebSocket frames; screenshots in build/test-logs/web-*.png)
 #                and test_cluster.py (issue 12: a 3-host Pacemaker lab in namespaces: placement,
 #                load-triggered live migration, failover, quorum loss, lab down; root only)
-#                and test_x86_linux.py (Debian's x86-64 cloud kernel on kvm with virtio-pci:
-#                devices, networking, snapshot/restore, live migration; directly where
-#                /proc/cpuinfo shows vmx or svm, else inside L1 under QEMU TCG with emulated
-#                AMD SVM through tests/nested/nested.py, docs/nested.md)
 #                and test_image.py (issue 16: vessel image build debian, booted from its disk
 #                through U-Boot, SSH, power off inside and via `vessel vm shutdown`)
+#   x86          everything on the kvm engine, through tests/nested/x86_suite.py: directly
+#                where /proc/cpuinfo shows vmx or svm and /dev/kvm is usable, else all of it
+#                inside ONE L1 boot under QEMU TCG with emulated AMD SVM (tests/nested/nested.py,
+#                docs/nested.md): tests/guest/x86/run.sh (the x86-64 test guests),
+#                build/kvm-engine-test, test_x86_snapshot.py, test_x86_migrate.py,
+#                test_daemon_migrate.py --x86-only and test_x86_linux.py (Debian's x86-64 cloud
+#                kernel with virtio-pci and MSI-X: devices, networking, snapshot/restore, live
+#                migration, reboot in place, triple fault, the ACPI power button)
 # Usage: tests/run.sh [STEP...]     (default: all steps)
 # Every step adds to the totals; the last line of output is "N passed, N failed" and
 # the exit status is non-zero when anything failed. Run scripts/setup.sh first.
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
-all_steps=(format unit fuzz guest integration)
+all_steps=(format unit fuzz guest integration x86)
 steps=("$@")
 [[ ${#steps[@]} -gt 0 ]] || steps=("${all_steps[@]}")
 for s in "${steps[@]}"; do
@@ -140,11 +146,6 @@ step_guest() {
     else
         echo "==> guest: tests/guest/rv64/run.sh does not exist yet, skipped"
     fi
-    if [[ -f tests/guest/x86/run.sh ]]; then
-        run_counted "guest (x86, kvm)" bash tests/guest/x86/run.sh
-    fi
-    # pause/resume, vCPU state and the dirty log on /dev/kvm (prints SKIP without it)
-    run_counted "kvm engine (pause, state, dirty log)" build/kvm-engine-test
 }
 
 step_integration() {
@@ -154,8 +155,6 @@ step_integration() {
         run_counted "integration (vessel, rv64 interpreter tier)" \
             env VESSEL_RV64_TIER=interp python3 tests/integration/test_riscv.py -k 2harts-fw_dynamic
     fi
-    # x86-64 Debian Linux on kvm: nested under QEMU TCG (emulated AMD SVM) without vmx/svm
-    run_counted "integration x86 Linux (kvm)" python3 tests/integration/test_x86_linux.py
     run_counted "integration cli (vessel run)" python3 tests/integration/test_cli.py
     run_counted "integration tools (lockstep vs qemu)" python3 tests/integration/test_tools.py
     run_counted "integration virtio (${VESSEL_VMM:-vessel})" python3 tests/integration/test_virtio.py
@@ -164,20 +163,25 @@ step_integration() {
     run_counted "integration migrate (vessel)" python3 tests/integration/test_migrate.py
     run_counted "integration migrate-auth (vessel)" python3 tests/integration/test_migrate_auth.py
     run_counted "integration clones (vessel)" python3 tests/integration/test_clone.py
-    # x86 test guest on kvm: snapshot, restore, refusals (prints SKIP without /dev/kvm)
-    run_counted "integration x86 snapshot (kvm)" python3 tests/integration/test_x86_snapshot.py
-    # x86 test guest on kvm: live migration over loopback, refusal (SKIP without /dev/kvm)
-    run_counted "integration x86 migrate (kvm)" python3 tests/integration/test_x86_migrate.py
     run_counted "integration qcow2 (qemu-img)" python3 tests/integration/test_qcow2.py
     run_counted "integration disk tools (qemu-img)" python3 tests/integration/test_disk_tools.py
     run_counted "integration daemon (vessel serve)" python3 tests/integration/test_daemon.py
+    run_counted "integration web console (vessel serve, chromium)" python3 tests/integration/test_web.py
     # two daemons on this host: POST .../migrate, GET/DELETE .../migration, incoming VMs
     run_counted "integration daemon migrate (vessel serve)" python3 tests/integration/test_daemon_migrate.py
+    # jailed VM processes, image locks, the API's path policy, concurrency and authentication
+    run_counted "integration sandbox (jail, locks, API)" python3 tests/integration/test_sandbox.py
     # three Pacemaker hosts in namespaces: placement, load balancing, failover, quorum
     run_counted "integration cluster (pacemaker lab)" python3 tests/integration/test_cluster.py
     # a Debian image built by vessel image build (cached by its inputs), booted from its disk,
     # SSH, power off from inside and through the daemon's power button
     run_counted "integration image (Debian, boot from disk)" python3 tests/integration/test_image.py
+}
+
+# Every x86 test on the kvm engine: directly with vmx/svm, else in one L1 boot (nested TCG)
+step_x86() {
+    run_counted "x86 (kvm: test guests, engine, snapshot, migration, daemon, Linux)" \
+        python3 tests/nested/x86_suite.py
 }
 
 for s in "${steps[@]}"; do

@@ -10,28 +10,72 @@
 #include "backend/net/net.h"
 #include "vm/migrate.h"
 
-#define ST_ACTION "200 400 404 409 413 500" /* an action on one VM with an empty body */
+/* Every route answers 401 on the TCP listener without credentials; 403 is a path outside the
+ * allowed directories. */
+#define ST_ACTION "200 400 401 404 409 413 500" /* an action on one VM with an empty body */
 
 const struct api_route_def api_routes[ROUTE_COUNT] = {
-    {"GET", "/v1/host", ROUTE_HOST, "200 413 500"},
-    {"GET", "/v1/vms", ROUTE_VM_LIST, "200 413 500"},
-    {"POST", "/v1/vms", ROUTE_VM_CREATE, "201 400 409 413 422 500"},
-    {"GET", "/v1/vms/{id}", ROUTE_VM_GET, "200 404 413 500"},
+    {"GET", "/v1/host", ROUTE_HOST, "200 401 413 500"},
+    {"GET", "/v1/vms", ROUTE_VM_LIST, "200 401 413 500"},
+    {"POST", "/v1/vms", ROUTE_VM_CREATE, "201 400 401 403 409 413 422 500"},
+    {"GET", "/v1/vms/{id}", ROUTE_VM_GET, "200 401 404 413 500"},
     {"DELETE", "/v1/vms/{id}", ROUTE_VM_DELETE, ST_ACTION},
-    {"POST", "/v1/vms/{id}/start", ROUTE_VM_START, "200 400 404 409 413 422 500"},
+    {"POST", "/v1/vms/{id}/start", ROUTE_VM_START, "200 400 401 404 409 413 422 500"},
     {"POST", "/v1/vms/{id}/pause", ROUTE_VM_PAUSE, ST_ACTION},
     {"POST", "/v1/vms/{id}/resume", ROUTE_VM_RESUME, ST_ACTION},
     {"POST", "/v1/vms/{id}/stop", ROUTE_VM_STOP, ST_ACTION},
-    {"POST", "/v1/vms/{id}/shutdown", ROUTE_VM_SHUTDOWN, "202 400 404 409 413 422 500"},
+    {"POST", "/v1/vms/{id}/shutdown", ROUTE_VM_SHUTDOWN, "202 400 401 404 409 413 422 500"},
     {"POST", "/v1/vms/{id}/reboot", ROUTE_VM_REBOOT, ST_ACTION},
-    {"PUT", "/v1/vms/{id}/balloon", ROUTE_VM_BALLOON, "200 400 404 409 413 422 500"},
-    {"POST", "/v1/vms/{id}/snapshot", ROUTE_VM_SNAPSHOT, "200 400 404 409 413 422 500"},
-    {"POST", "/v1/vms/{id}/migrate", ROUTE_VM_MIGRATE, "202 400 404 409 413 422 500"},
+    {"PUT", "/v1/vms/{id}/balloon", ROUTE_VM_BALLOON, "200 400 401 404 409 413 422 500"},
+    {"POST", "/v1/vms/{id}/snapshot", ROUTE_VM_SNAPSHOT, "200 400 401 403 404 409 413 422 500"},
+    {"POST", "/v1/vms/{id}/migrate", ROUTE_VM_MIGRATE, "202 400 401 404 409 413 422 500"},
     {"GET", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_GET, ST_ACTION},
     {"DELETE", "/v1/vms/{id}/migration", ROUTE_VM_MIGRATION_CANCEL, ST_ACTION},
-    {"GET", "/v1/vms/{id}/stats", ROUTE_VM_STATS, "200 404 409 413 500"},
-    {"GET", "/metrics", ROUTE_METRICS, "200 413 500"},
+    {"GET", "/v1/vms/{id}/stats", ROUTE_VM_STATS, "200 401 404 409 413 500"},
+    {"GET", "/v1/vms/{id}/console", ROUTE_VM_CONSOLE, "101 401 403 404 409 413 426 500"},
+    {"GET", "/metrics", ROUTE_METRICS, "200 401 413 500"},
 };
+
+/* The length of the valid UTF-8 sequence at s (1 to 4), or 0: a stray continuation byte, a
+ * lead byte without its continuations, an overlong form, a surrogate or a code point past
+ * U+10FFFF. */
+static size_t utf8_len(const unsigned char *s)
+{
+    size_t n = s[0] < 0x80             ? 1
+               : (s[0] & 0xe0) == 0xc0 ? 2
+               : (s[0] & 0xf0) == 0xe0 ? 3
+               : (s[0] & 0xf8) == 0xf0 ? 4
+                                       : 0;
+    uint32_t cp;
+
+    if (n < 2)
+        return n;
+    cp = s[0] & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return 0;
+    return n;
+}
+
+void api_text_sanitize(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+
+    while (*p) {
+        size_t n = utf8_len(p);
+
+        if (!n || *p < 0x20 || *p == 0x7f) {
+            *p++ = '?'; /* a client's bytes in a message stay printable and valid JSON text */
+            continue;
+        }
+        p += n;
+    }
+}
 
 int api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)
 {
@@ -42,6 +86,7 @@ int api_error_set(struct api_error *e, int status, const char *code, const char 
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof(e->message), fmt, ap);
     va_end(ap);
+    api_text_sanitize(e->message); /* also a multi-byte character cut at the end */
     return status;
 }
 
@@ -272,6 +317,10 @@ static int parse_nets(json_t *arr, struct api_vm_config *c, struct api_error *e)
             return api_error_set(e, 422, "out_of_range", "'nets[%zu]' is too long", i);
         if (net_config_parse(json_string_value(n), &nc, why, sizeof(why)))
             return api_error_set(e, 422, "out_of_range", "'nets[%zu]': %s", i, why);
+        if (nc.fd_set) /* a descriptor of the VM process: the daemon's to hand in, not a client's */
+            return api_error_set(e, 422, "out_of_range",
+                                 "'nets[%zu]': fd= is not for API clients (name the tap or switch)",
+                                 i);
         memcpy(c->nets[i], json_string_value(n), json_string_length(n) + 1);
         c->nnets++;
     }

@@ -14,6 +14,10 @@
  *   409 invalid_state   the transition is not allowed in the VM's current state
  *   409 name_taken      another VM has that name
  *   409 insufficient_capacity  not enough free vCPUs or memory (the message says what is free)
+ *   409 disk_in_use     another VM's definition writes that disk image
+ *   401 unauthorized    (TCP listener) no or wrong credentials (api/http.h)
+ *   426 upgrade_required  GET .../console without a valid WebSocket handshake
+ *   403 forbidden       a path outside the directories the daemon lets clients use
  *   413 too_large       the request body exceeds API_BODY_MAX
  *   501 unsupported     the VM or host lacks what the request needs
  *   500 internal        the daemon failed (message says what) */
@@ -55,7 +59,11 @@ static inline double api_round_ms(double seconds)
     return (double)(long long)(seconds * 1000.0 + (seconds < 0 ? -0.5 : 0.5)) / 1000.0;
 }
 
-/* Fills e and returns e->status. */
+/* Makes s printable, valid UTF-8 in place: control bytes and invalid sequences become '?'. */
+void api_text_sanitize(char *s);
+
+/* Fills e (the message made printable, valid UTF-8: it may quote a client's bytes, e.g. a URL
+ * with %ff) and returns e->status. */
 int api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -77,6 +85,7 @@ enum api_route {
     ROUTE_VM_MIGRATION_GET,
     ROUTE_VM_MIGRATION_CANCEL,
     ROUTE_VM_STATS,
+    ROUTE_VM_CONSOLE,
     ROUTE_METRICS,
     ROUTE_COUNT
 };

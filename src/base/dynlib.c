@@ -38,3 +38,13 @@ out:
     pthread_mutex_unlock(&dynlib_lock);
     return err;
 }
+
+int dynlib_preload(const char *soname, const char *what)
+{
+    /* never closed: a later dlopen of the soname finds it loaded, without opening a file */
+    if (!dlopen(soname, RTLD_NOW | RTLD_LOCAL)) {
+        log_err("%s needs %s: %s", what, soname, dlerror());
+        return -ENOENT;
+    }
+    return 0;
+}

@@ -12,4 +12,8 @@
 int dynlib_load(const char *soname, const char *what, const char *const *names, void **fns,
                 size_t n);
 
+/* Loads soname (and what it needs) now, so that a dynlib_load() of it later, e.g. in a jail
+ * that has no library files, finds it loaded. 0, or -ENOENT (logged as for dynlib_load). */
+int dynlib_preload(const char *soname, const char *what);
+
 #endif

@@ -116,3 +116,17 @@ void pci_dev_cfg_write(struct pci_dev *d, unsigned reg, unsigned size, uint32_t 
         d->cfg[reg + i] = (uint8_t)((d->cfg[reg + i] & ~m) | (b & m));
     }
 }
+
+void pci_dev_power_on(struct pci_dev *d)
+{
+    memcpy(d->cfg_on, d->cfg, PCI_CFG_SIZE);
+}
+
+void pci_dev_reset(struct pci_dev *d)
+{
+    for (unsigned i = 0; i < PCI_CFG_SIZE; i++)
+        d->cfg[i] = (uint8_t)((d->cfg[i] & ~d->wmask[i]) | (d->cfg_on[i] & d->wmask[i]));
+    memset(d->bar_sizing, 0, sizeof(d->bar_sizing));
+    if (d->ops && d->ops->reset)
+        d->ops->reset(d);
+}

@@ -8,22 +8,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PCI_CFG_SIZE    256
-#define PCI_MAX_DEVS    32
-#define PCI_NUM_BARS    6
-#define PCI_VENDOR_ID   0x00
-#define PCI_DEVICE_ID   0x02
-#define PCI_COMMAND     0x04
-#define PCI_STATUS      0x06
-#define PCI_CLASS_REV   0x08
-#define PCI_HEADER_TYPE 0x0e
-#define PCI_BAR0        0x10
-#define PCI_SUBSYS_VID  0x2c
-#define PCI_CAP_PTR     0x34
-#define PCI_INT_LINE    0x3c
-#define PCI_INT_PIN     0x3d
-#define PCI_STATUS_CAP  0x0010
-#define PCI_BAR_MEM64   0x4
+#define PCI_CFG_SIZE     256
+#define PCI_MAX_DEVS     32
+#define PCI_NUM_BARS     6
+#define PCI_VENDOR_ID    0x00
+#define PCI_DEVICE_ID    0x02
+#define PCI_COMMAND      0x04
+#define PCI_STATUS       0x06
+#define PCI_CLASS_REV    0x08
+#define PCI_HEADER_TYPE  0x0e
+#define PCI_BAR0         0x10
+#define PCI_SUBSYS_VID   0x2c
+#define PCI_CAP_PTR      0x34
+#define PCI_INT_LINE     0x3c
+#define PCI_INT_PIN      0x3d
+#define PCI_CAP_AREA     0x40 /* capabilities start here: the standard header is below */
+#define PCI_STATUS_CAP   0x0010
+#define PCI_STATUS_INTX  0x0008 /* interrupt status: INTx asserted */
+#define PCI_CMD_INTX_OFF 0x0400 /* command register: INTx disable */
+#define PCI_BAR_MEM64    0x4
 
 struct pci_dev;
 
@@ -34,11 +37,15 @@ struct pci_dev_ops {
     /* After the generic read of [off, off+size) (host lock not held): returns the value the
      * guest sees, val or a replacement (for capabilities that act on reads). */
     uint32_t (*cfg_read)(struct pci_dev *d, unsigned off, unsigned size, uint32_t val);
+    /* After pci_dev_reset() put config space back to power-on (host lock not held): the
+     * function's own state too (MSI-X table, interrupt vectors). */
+    void (*reset)(struct pci_dev *d);
 };
 
 struct pci_dev {
     uint8_t cfg[PCI_CFG_SIZE];
-    uint8_t wmask[PCI_CFG_SIZE]; /* bits the guest may change */
+    uint8_t wmask[PCI_CFG_SIZE];  /* bits the guest may change */
+    uint8_t cfg_on[PCI_CFG_SIZE]; /* config space at power-on (pci_dev_power_on) */
     uint64_t bar_addr[PCI_NUM_BARS];
     uint64_t bar_size[PCI_NUM_BARS]; /* 0: unused; a 64-bit BAR uses i and i+1 */
     bool bar_io[PCI_NUM_BARS];
@@ -56,6 +63,13 @@ void pci_dev_init(struct pci_dev *d, uint16_t vendor, uint16_t device, uint32_t 
 int pci_dev_add_bar(struct pci_dev *d, int i, uint64_t size, bool io, bool mem64);
 /* Appends a capability of len bytes (its ID in body[0]); returns its config offset or -ENOSPC. */
 int pci_dev_add_cap(struct pci_dev *d, const uint8_t *body, unsigned len);
+
+/* Records the current config space as the function's power-on state (after the host placed
+ * it: BAR addresses, interrupt line). */
+void pci_dev_power_on(struct pci_dev *d);
+/* A reset of the machine: every bit the guest may change back to its power-on value, no BAR
+ * being sized; then ops->reset. */
+void pci_dev_reset(struct pci_dev *d);
 
 /* Config space of the function as the guest reads it (BARs report their size mask while being
  * sized), size 1, 2 or 4 bytes at reg (reg + size <= PCI_CFG_SIZE). No hooks are called. */

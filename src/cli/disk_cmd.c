@@ -32,17 +32,20 @@ static const struct subcmd cmds[] = {
      "resolved against the new image's directory. An existing PATH is not "
      "overwritten.\n" SIZE_RULE},
     {"info", disk_cmd_info,
-     "vessel disk info [-f raw|qcow2] [--json | --output human|json] PATH\n"
+     "vessel disk info [-f raw|qcow2] [--json | --output human|json] [-U|--force-share] PATH\n"
      "\n"
      "Format, virtual size, space used on the host, cluster size, qcow2 version, refcount\n"
-     "width, internal snapshots and the backing chain.\n"},
+     "width, internal snapshots and the backing chain. Images are locked as QEMU locks them\n"
+     "(docs/storage.md): info is refused while a VM or a tool writes the image; -U reads\n"
+     "without taking or testing a lock, as qemu-img -U does (what it shows may be mid-change).\n"},
     {"check", disk_cmd_check,
-     "vessel disk check [--repair | -r leaks] PATH\n"
+     "vessel disk check [--repair | -r leaks] [-U|--force-share] PATH\n"
      "\n"
      "Compares every refcount of a qcow2 image with the references to its cluster (from the\n"
      "active and the snapshots' tables) and checks pointers and reserved bits. Exit status: 0\n"
      "clean, 2 corruptions, 3 only leaks, 1 the image could not be read. --repair sets leaked\n"
-     "refcounts to the reference count.\n"},
+     "refcounts to the reference count. -U (without --repair) reads without locks, as for\n"
+     "info.\n"},
     {"convert", disk_cmd_convert,
      "vessel disk convert [-f raw|qcow2] [-O raw|qcow2] [-c] [-p] SRC DST\n"
      "\n"

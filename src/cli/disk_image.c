@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/disk/disk_lock.h"
 #include "backend/disk/qcow2.h"
 #include "cli/args.h"
 #include "cli/disk_cmd.h"
@@ -139,6 +140,10 @@ int disk_cmd_commit(int argc, char **argv)
         return DISK_EXIT_ERROR;
     }
     err = disk_format_parse(ov->backing->ops->name, &bfmt);
+    /* The overlay's chain holds its backing file as a reader; the commit writes it through
+     * another open, which that reader's lock would refuse: this process lets go of it first. */
+    if (!err)
+        err = disk_set_lock(ov->backing, DISK_LOCK_NONE);
     if (!err && disk_open(&b, ov->backing->path, bfmt, false))
         err = -EIO;
     if (!err && b->size < ov->size) {

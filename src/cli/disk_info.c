@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backend/disk/disk_lock.h"
 #include "backend/disk/qcow2.h"
 #include "cli/args.h"
 #include "cli/disk_cmd.h"
@@ -124,6 +125,7 @@ int disk_cmd_info(int argc, char **argv)
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},
         {"output", required_argument, NULL, 'o'},
+        {"force-share", no_argument, NULL, 'U'},
         {NULL, 0, NULL, 0},
     };
     const char *fmt_name = NULL;
@@ -132,9 +134,10 @@ int disk_cmd_info(int argc, char **argv)
     struct disk *d;
     int c, depth = 0;
 
-    while ((c = getopt_long(argc, argv, ":f:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":f:U", opts, NULL)) != -1) {
         switch (c) {
         case 'f': fmt_name = optarg; break;
+        case 'U': disk_lock_set_enabled(false); break; /* read without taking or testing locks */
         case 'j': json = true; break;
         case 'o':
             if (strcmp(optarg, "json") && strcmp(optarg, "human"))
@@ -176,16 +179,18 @@ int disk_cmd_check(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"repair", no_argument, NULL, 'R'},
+        {"force-share", no_argument, NULL, 'U'},
         {NULL, 0, NULL, 0},
     };
     struct disk_qcow2_check res;
-    bool repair = false;
+    bool repair = false, force_share = false;
     const char *path;
     int c, err;
 
-    while ((c = getopt_long(argc, argv, ":r:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":r:U", opts, NULL)) != -1) {
         switch (c) {
         case 'R': repair = true; break;
+        case 'U': force_share = true; break;
         case 'r':
             if (strcmp(optarg, "leaks"))
                 return disk_usage_err("check", "-r %s: only leaks are repaired (-r leaks)", optarg);
@@ -199,6 +204,10 @@ int disk_cmd_check(int argc, char **argv)
         return disk_usage_err("check", "PATH is required");
     if (optind + 1 < argc)
         return disk_usage_err("check", "unexpected argument '%s'", argv[optind + 1]);
+    if (force_share && repair)
+        return disk_usage_err("check", "--repair writes the image: no -U with it");
+    if (force_share)
+        disk_lock_set_enabled(false);
     path = argv[optind];
     err = disk_qcow2_check(path, repair, stdout, &res);
     if (err) {

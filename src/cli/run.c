@@ -16,8 +16,12 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "cli/args.h"
+#include "board/board.h"
+#include "host/jail.h"
 #include "vm/migrate.h"
+#include "vm/seccomp.h"
 #include "vm/vm.h"
 
 static const char usage_run[] =
@@ -33,7 +37,8 @@ static const char usage_run[] =
     "\n"
     "  --arch ARCH        guest architecture: riscv64 (default) or x86_64 (kvm engine:\n"
     "                     --kernel is a bzImage or an ELF vmlinux/PVH kernel; --mem 16M\n"
-    "                     to 64G; virtio devices on x86_64 are virtio-pci)\n"
+    "                     to 64G; virtio devices on x86_64 are virtio-pci with MSI-X;\n"
+    "                     needs VT-x/AMD-V: without, run it nested, docs/nested.md)\n"
     "  --kernel IMAGE     RISC-V Linux Image (flat, with the \"RSC\\x05\" header)\n"
     "  --initrd FILE      initial ramdisk (e.g. initramfs.cpio.gz)\n"
     "  --append STR       kernel command line (e.g. \"console=ttyS0\")\n"
@@ -124,6 +129,21 @@ static const char usage_run[] =
     "                     paths are not used; riscv64 without --kernel reboots through\n"
     "                     the default boot loader when it is there, else a reboot ends\n"
     "                     the VM)\n"
+    "  --seccomp          confine every thread of the VM process to the system calls its\n"
+    "                     role needs (seccomp-bpf; no privileges needed); a denied call\n"
+    "                     ends the VM with one line naming the thread and the call\n"
+    "  --jail             run the VM process jailed (needs root; implies --seccomp): its own\n"
+    "                     uid and gid, no capabilities, new PID, mount, IPC and UTS\n"
+    "                     namespaces, a root that holds only its files (docs/sandbox.md)\n"
+    "  --jail-dir DIR     the jailed VM's own writable directory (created if missing): its\n"
+    "                     --api-socket, --console-socket and --trace must be in it, and so\n"
+    "                     must snapshot paths; snapshot overlays are made there\n"
+    "  --jail-uid UID[:GID]  the uid (and gid) to run as (default: a free one of\n"
+    "                     900000000-900065535, the gid of the same number)\n"
+    "  --jail-uids FIRST-LAST  the range to take a free uid from\n"
+    "  --jail-root DIR    the empty directory the jail's root is mounted on (default\n"
+    "                     /run/vessel/jail; each VM mounts its own, invisible to others)\n"
+    "  --print-seccomp    print each thread's allow-list for this --arch and --net, and exit\n"
     "  --migration-secret-file FILE\n"
     "                     with --incoming (required): the migration's secret, 16 to 256\n"
     "                     bytes of text in a file only its owner can read (mode 0600);\n"
@@ -201,13 +221,58 @@ static void add_disk(struct vm_config *c, const char *arg)
         .path = vm_config_strdup(d.path), .readonly = d.readonly, .format = d.format};
 }
 
+static struct vm_seccomp_opts seccomp_opts(const struct vm_config *c);
+
+/* --print-seccomp: each thread role's allow-list for this VM (--arch, --net). */
+static void print_allow_lists(const struct vm_config *c)
+{
+    struct vm_seccomp_opts o;
+
+    if (c->arch && !board_find(c->arch))
+        die_usage("--arch %s: unknown architecture", c->arch);
+    o = seccomp_opts(c);
+    vm_seccomp_print(stdout, &o);
+}
+
+/* --jail-uid UID[:GID] or --jail-uids FIRST-LAST into j. */
+static int parse_uids(const char *s, bool range, struct vm_jail *j)
+{
+    unsigned long a, b = 0;
+    char *end;
+
+    errno = 0;
+    a = strtoul(s, &end, 10);
+    if (errno || end == s || !a || a > 0xfffffffeul)
+        return -EINVAL;
+    if (range) {
+        if (*end != '-')
+            return -EINVAL;
+        b = strtoul(end + 1, &end, 10);
+        if (errno || *end || b < a || b > 0xfffffffeul)
+            return -EINVAL;
+        j->uid_first = (uint32_t)a;
+        j->uid_count = (uint32_t)(b - a + 1);
+        return 0;
+    }
+    j->uid_first = (uint32_t)a;
+    j->uid_count = 1;
+    if (*end == ':') {
+        b = strtoul(end + 1, &end, 10);
+        if (errno || !b || b > 0xfffffffeul)
+            return -EINVAL;
+        j->gid = (int64_t)b;
+    }
+    return *end ? -EINVAL : 0;
+}
+
 static void parse_run(int argc, char **argv, struct vm_config *c)
 {
     enum { O_ARCH = 256, O_KERNEL, O_INITRD, O_APPEND, O_FIRMWARE, O_MEM, O_CPUS, O_TRACE };
     enum { O_DISK = 320, O_RNG, O_CONSOLE_SOCKET, O_CONFIG, O_BOOTLOADER };
     enum { O_NET = 340, O_BALLOON, O_API_SOCKET, O_RESTORE, O_INCOMING, O_CLONE };
-    enum { O_TIER = 380, O_JIT_CACHE };
-    enum { O_MIG_SECRET = 360, O_INCOMING_TIMEOUT, O_INCOMING_MAX_MEM };
+    enum { O_SECCOMP = 360, O_JAIL, O_JAIL_DIR, O_JAIL_UID, O_JAIL_UIDS, O_JAIL_ROOT };
+    enum { O_PRINT_SECCOMP = 380, O_TIER, O_JIT_CACHE };
+    enum { O_MIG_SECRET = 400, O_INCOMING_TIMEOUT, O_INCOMING_MAX_MEM };
     static const struct option longopts[] = {
         {"arch", required_argument, NULL, O_ARCH},
         {"kernel", required_argument, NULL, O_KERNEL},
@@ -228,6 +293,13 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
         {"restore", required_argument, NULL, O_RESTORE},
         {"incoming", required_argument, NULL, O_INCOMING},
         {"clone", no_argument, NULL, O_CLONE},
+        {"seccomp", no_argument, NULL, O_SECCOMP},
+        {"jail", no_argument, NULL, O_JAIL},
+        {"jail-dir", required_argument, NULL, O_JAIL_DIR},
+        {"jail-uid", required_argument, NULL, O_JAIL_UID},
+        {"jail-uids", required_argument, NULL, O_JAIL_UIDS},
+        {"jail-root", required_argument, NULL, O_JAIL_ROOT},
+        {"print-seccomp", no_argument, NULL, O_PRINT_SECCOMP},
         {"rv64-tier", required_argument, NULL, O_TIER},
         {"rv64-jit-cache", required_argument, NULL, O_JIT_CACHE},
         {"migration-secret-file", required_argument, NULL, O_MIG_SECRET},
@@ -237,11 +309,13 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL;
+    bool print_seccomp = false;
     char why[600];
     long cpus;
     int ch, nopts = 0;
 
     memset(c, 0, sizeof(*c));
+    c->jail.gid = -1;
     opterr = 0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -293,6 +367,18 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
         case O_RESTORE: c->restore = vm_config_strdup(optarg); break;
         case O_INCOMING: c->incoming = vm_config_strdup(optarg); break;
         case O_CLONE: c->clone = true; break;
+        case O_SECCOMP: c->seccomp = true; break;
+        case O_JAIL: c->jail.on = true; break;
+        case O_JAIL_DIR: c->jail.dir = vm_config_strdup(optarg); break;
+        case O_JAIL_ROOT: c->jail.root = vm_config_strdup(optarg); break;
+        case O_PRINT_SECCOMP: print_seccomp = true; break;
+        case O_JAIL_UID:
+        case O_JAIL_UIDS:
+            if (parse_uids(optarg, ch == O_JAIL_UIDS, &c->jail))
+                die_usage("%s %s: expected %s", argv[optind - 1], optarg,
+                          ch == O_JAIL_UIDS ? "FIRST-LAST (uids, FIRST <= LAST)"
+                                            : "UID or UID:GID (numbers above 0)");
+            break;
         case O_TIER: c->rv64_tier = vm_config_strdup(optarg); break;
         case O_JIT_CACHE:
             if ((errno = -args_parse_size(optarg, &c->rv64_jit_cache)))
@@ -323,6 +409,12 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
     }
     if (optind < argc)
         die_usage("run: unexpected argument '%s' (see vessel run --help)", argv[optind]);
+    if (!c->jail.on && (c->jail.dir || c->jail.root || c->jail.uid_count))
+        die_usage("--jail-dir, --jail-uid(s) and --jail-root go with --jail");
+    if (print_seccomp) {
+        print_allow_lists(c);
+        exit(0);
+    }
     if (config) {
         if (nopts > 1)
             die_usage("--config: no other option goes with it (the file has the whole VM)");
@@ -375,6 +467,27 @@ static void report_end(struct vm *vm, enum vm_end end)
             (unsigned long long)(st.sent_bytes >> 20));
 }
 
+/* What the allow-lists depend on: the engine and the backends this VM has. */
+static struct vm_seccomp_opts seccomp_opts(const struct vm_config *c)
+{
+    const struct board_ops *b = board_find(c->arch ? c->arch : VM_DEFAULT_ARCH);
+    struct vm_seccomp_opts o = {.kvm = b && !strcmp(b->engine->name, "kvm")};
+    struct net_config n;
+    char why[200];
+
+    for (int i = 0; i < c->nnets; i++)
+        o.user_net |= !net_config_parse(c->nets[i], &n, why, sizeof(why)) && n.kind == NET_USER;
+    return o;
+}
+
+/* The per-thread allow-lists (vm/seccomp.h). */
+static int start_seccomp(const struct vm_config *c)
+{
+    struct vm_seccomp_opts o = seccomp_opts(c);
+
+    return vm_seccomp_start(&o) ? VM_STATUS_VMM_ERROR : 0;
+}
+
 /* SIGTERM stops the VM cleanly (its disks flushed and closed; exit status 3); before the VM
  * exists it ends the process at once. The signal is blocked in every thread but this one. */
 static _Atomic(struct vm *) running_vm;
@@ -405,14 +518,31 @@ int cli_run(int argc, char **argv)
     int st;
 
     parse_run(argc, argv, &cfg);
+    /* SIGTERM is blocked before any thread exists (the sandbox's spawner included), so that
+     * every thread inherits the mask and only the signal thread takes it. */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL); /* every thread created from here on inherits it */
-    if (pthread_create(&th, NULL, sigterm_thread, &set)) {
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (cfg.jail.on && (st = host_jail_enter(&cfg))) {
+        vm_config_free(&cfg);
+        return st;
+    }
+    if (cfg.seccomp && (st = start_seccomp(&cfg))) {
+        vm_config_free(&cfg);
+        return st;
+    }
+    if (thread_create(&th, THREAD_SIGNAL, sigterm_thread, &set)) {
         fputs("vessel: cannot start the signal thread\n", stderr);
+        vm_config_free(&cfg);
         return VM_STATUS_VMM_ERROR;
     }
     st = vm_create(&vm, &cfg);
+    if (!st && vm_seccomp_active() && thread_enter(THREAD_MAIN_RUN)) {
+        log_err("seccomp: loading the main thread's running filter failed");
+        vm_destroy(vm);
+        vm_config_free(&cfg);
+        return VM_STATUS_VMM_ERROR;
+    }
     if (st) {
         vm_config_free(&cfg);
         return st;

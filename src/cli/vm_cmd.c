@@ -17,7 +17,7 @@
 #include "cli/http_client.h"
 
 static const char usage_vm[] =
-    "usage: vessel vm [--socket PATH] [--json] COMMAND ...\n"
+    "usage: vessel vm [--socket PATH | --api URL] [--json] COMMAND ...\n"
     "\n"
     "  create NAME --kernel IMAGE|--disk IMAGE|--restore SNAPSHOT [--clone]|\n"
     "         --incoming [HOST:]PORT\n"
@@ -42,21 +42,25 @@ static const char usage_vm[] =
     "  start|pause|resume|stop|reboot|delete NAME|ID\n"
     "                            stop: at once (SIGKILL); reboot: reset, the guest boots again\n"
     "  shutdown NAME|ID [--timeout S] [--no-wait]\n"
-    "                            press the guest's power button and wait for it to power off;\n"
-    "                            after S seconds (default 30; 0: at once) or when the guest\n"
-    "                            cannot see the button (no driver), the VM is stopped by force\n"
-    "                            (its disks flushed); --no-wait returns once it is pressed\n"
+    "                            press the guest's power button (riscv64: virtio-input; x86_64:\n"
+    "                            ACPI) and wait for it to power off; after S seconds (default\n"
+    "                            30; 0: at once) or when the guest cannot see the button (no\n"
+    "                            driver), the VM is stopped by force (its disks flushed);\n"
+    "                            --no-wait returns once it is pressed\n"
     "  balloon NAME|ID MIB       set the balloon target\n"
     "  snapshot NAME|ID PATH [--stop]  write a running VM's state to PATH (then resume it, or\n"
     "                            stop it); `create NAME --restore PATH` runs it again\n"
-    "  migrate NAME|ID --to HOST:PORT [--downtime MS] [--timeout MS] [--max-passes N]\n"
-    "                            live-migrate a running VM to an incoming VM on HOST\n"
-    "                            (same disk files there); shows progress until it ends;\n"
+    "  migrate NAME|ID --to HOST:PORT --secret-file FILE [--downtime MS] [--timeout MS]\n"
+    "          [--max-passes N]  live-migrate a running VM to an incoming VM on HOST\n"
+    "                            (same disk files there; FILE holds that VM's\n"
+    "                            migration_secret); shows progress until it ends;\n"
     "                            Ctrl-C cancels; exit 0 completed (the VM here is then\n"
     "                            `migrated`), 2 failed or cancelled (it runs on here)\n"
     "  console NAME|ID           attach to the serial console (Ctrl-] detaches)\n"
     "\n"
     "--socket PATH: the daemon's socket (default $VESSEL_SOCKET, else /run/vessel/vessel.sock).\n"
+    "--api http://HOST:PORT: the daemon's TCP listener instead (default $VESSEL_API), with the\n"
+    "bearer token in the file $VESSEL_TOKEN_FILE.\n"
     "--json: print the daemon's JSON answer instead of a table.\n"
     "`vessel vm COMMAND --help` shows one command's usage.\n"
     "Exit status: 0 done, 1 refused (the daemon's error is printed) or bad usage, 2 the daemon\n"
@@ -98,7 +102,7 @@ static const struct {
                  "Writes a running VM's state to PATH, then resumes it (or stops it with\n"
                  "--stop); `vessel vm create NAME --restore PATH` runs it again.\n"},
     {"migrate", "usage: vessel vm [--socket PATH] [--json] migrate NAME|ID --to HOST:PORT\n"
-                "         [--downtime MS] [--timeout MS] [--max-passes N]\n"
+                "         --secret-file FILE [--downtime MS] [--timeout MS] [--max-passes N]\n"
                 "Live-migrates a running VM to an incoming VM on HOST; shows progress until it\n"
                 "ends; Ctrl-C cancels. Exit 0 completed, 2 failed or cancelled.\n"},
     {"console", "usage: vessel vm [--socket PATH] console NAME|ID   (Ctrl-] detaches)\n"},
@@ -126,7 +130,10 @@ static bool vm_help(int argc, char **argv)
 
 static const char *default_socket(void)
 {
-    const char *s = getenv("VESSEL_SOCKET");
+    const char *a = getenv("VESSEL_API"), *s = getenv("VESSEL_SOCKET");
+
+    if (a && *a)
+        return a;
     return s && *s ? s : "/run/vessel/vessel.sock";
 }
 
@@ -134,7 +141,7 @@ int vm_cmd_request(const char *sock, const char *method, const char *path, const
                    json_t **out)
 {
     char *resp = NULL;
-    int status = 0, err = http_unix_request(sock, method, path, body, &status, &resp);
+    int status = 0, err = http_request(sock, method, path, body, &status, &resp);
     json_t *j;
 
     *out = NULL;
@@ -426,8 +433,10 @@ static int take_globals(int argc, char **argv, const char **sock, bool *as_json)
     int n = 0;
 
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+        if ((!strcmp(argv[i], "--socket") || !strcmp(argv[i], "--api")) && i + 1 < argc) {
             *sock = argv[++i];
+        } else if (!strncmp(argv[i], "--api=", 6)) {
+            *sock = argv[i] + 6;
         } else if (!strncmp(argv[i], "--socket=", 9)) {
             *sock = argv[i] + 9;
         } else if (!strcmp(argv[i], "--json")) {

@@ -317,13 +317,21 @@ char *host_metrics_text(struct vm_host *h)
     struct prom *p = calloc(1, sizeof(*p));
     int count[7] = {0};
     char labels[160], *text = NULL;
+    struct host_vm *vms[REGISTRY_MAX_VMS];
+    int nvms = 0;
 
     if (!p || !(p->s = calloc(SAMPLES_MAX, sizeof(*p->s)))) {
         free(p);
         return NULL;
     }
-    for (int i = 0; i < h->reg.n; i++) {
-        struct host_vm *v = h->reg.vms[i];
+    /* Asking a VM for its statistics lets go of the daemon's lock: the VMs are taken first and
+     * held (inflight: none is deleted meanwhile). */
+    for (int i = 0; i < h->reg.n && nvms < REGISTRY_MAX_VMS; i++) {
+        vms[nvms] = h->reg.vms[i];
+        vms[nvms++]->inflight++;
+    }
+    for (int i = 0; i < nvms; i++) {
+        struct host_vm *v = vms[i];
         struct api_error e;
         json_t *j = NULL;
 
@@ -339,6 +347,8 @@ char *host_metrics_text(struct vm_host *h)
             add_vm(p, v, j);
         json_decref(j);
     }
+    for (int i = 0; i < nvms; i++)
+        vms[i]->inflight--;
     for (int s = 0; s < 7; s++) {
         snprintf(labels, sizeof(labels), "state=\"%s\"", states[s]);
         add_int(p, "vessel_vms", "gauge", "VMs the daemon knows, by state.", labels,

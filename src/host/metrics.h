@@ -17,7 +17,8 @@
 /* GET /v1/vms/{id}/stats: 200 with *out, or 409 (not running or paused) with e filled. */
 int host_vm_stats_json(struct vm_host *h, struct host_vm *v, json_t **out, struct api_error *e);
 
-/* GET /metrics: the text (malloc'd), or NULL when out of memory. */
+/* GET /metrics: the text (malloc'd), or NULL when out of memory. With the daemon's lock held
+ * (h->lock); it lets go of it while it asks each VM for its statistics. */
 char *host_metrics_text(struct vm_host *h);
 
 #endif

@@ -294,14 +294,19 @@ int registry_add(struct registry *r, const struct api_vm_config *cfg, struct hos
 
 void registry_remove(struct registry *r, struct host_vm *v)
 {
-    static const char *const suffixes[] = {".json",       ".log", ".vmm.log", ".sock",
-                                           ".run.config", ".api", ".pid",     ".exit"};
+    static const char *const suffixes[] = {".json",       ".log",  ".vmm.log", ".sock",
+                                           ".run.config", REG_API, ".pid",     ".exit"};
     char path[REG_PATH_MAX + 16];
 
     for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
         registry_path(r, v, suffixes[i], path, sizeof(path));
         unlink(path);
     }
+    /* the VM's directory goes when empty: overlays its disks moved to stay */
+    registry_path(r, v, REG_SNAP_STAGING, path, sizeof(path));
+    rmdir(path);
+    registry_path(r, v, REG_DIR, path, sizeof(path));
+    rmdir(path);
     for (int i = 0; i < r->n; i++) {
         if (r->vms[i] == v) {
             r->vms[i] = r->vms[--r->n];
@@ -323,7 +328,7 @@ static enum vm_state live_state(const struct registry *r, struct host_vm *v)
 
     if (!v->cfg.incoming[0] || v->incoming_arrived)
         return VM_RUNNING;
-    registry_path(r, v, ".api", path, sizeof(path));
+    registry_path(r, v, REG_API, path, sizeof(path));
     v->incoming_arrived = access(path, F_OK) == 0;
     return v->incoming_arrived ? VM_RUNNING : VM_INCOMING;
 }

@@ -33,6 +33,7 @@ struct shutdown_watch;
 
 struct host_vm {
     char id[API_NAME_MAX];
+    int inflight; /* run time: requests on this VM under way (it is not freed meanwhile) */
     struct api_vm_config cfg;
     time_t created;
     bool started;        /* persisted: started at least once */
@@ -95,7 +96,13 @@ int registry_save(const struct registry *r, const struct host_vm *v);
  * (vm_events.h); a crash or failed migration sets last_error. */
 void registry_refresh(const struct registry *r, struct host_vm *v);
 
-/* STATE_DIR/vms/ID<suffix> (".log", ".sock", ".api", ".pid", ".exit", ".vmm.log"). */
+/* The VM process's own directory STATE_DIR/vms/ID.d (its jail's writable one: the control
+ * socket, snapshots on their way, snapshot overlays) and the control socket in it. */
+#define REG_DIR          ".d"
+#define REG_API          ".d/api.sock"
+#define REG_SNAP_STAGING ".d/snap"
+
+/* STATE_DIR/vms/ID<suffix> (".log", ".sock", REG_API, ".pid", ".exit", ".vmm.log"). */
 void registry_path(const struct registry *r, const struct host_vm *v, const char *suffix, char *out,
                    size_t cap);
 

@@ -19,23 +19,30 @@
 #include "api/http.h"
 #include "base/log.h"
 #include "board/board.h"
-#include "host/boot_check.h"
+#include "host/create_check.h"
 #include "host/clone_disks.h"
 #include "host/metrics.h"
 #include "host/procinfo.h"
+#include "host/serve_setup.h"
 #include "host/vm_events.h"
 #include "host/vm_ops.h"
+#include "host/web_ui.h"
 #include "state/snapconfig.h"
 
 static struct vm_host host;
+static struct web_ui web;
 
 static char *error_json(const struct api_error *e)
 {
     json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", e->code, "message", e->message);
-    char *s = json_dumps(j, API_JSON_FLAGS);
+    char *s = j ? json_dumps(j, API_JSON_FLAGS) : NULL;
 
     json_decref(j);
-    return s;
+    /* api_error_set keeps messages valid UTF-8; should one still not be, say so, not "out of
+     * memory" */
+    return s ? s
+             : strdup("{\"error\":{\"code\":\"internal\",\"message\":\"the error message "
+                      "could not be encoded\"}}");
 }
 
 /* Every board's engine: whether this host runs it, and what it found (board/board.h). */
@@ -69,12 +76,16 @@ static json_t *host_json(void)
         cg = json_pack("{s:s,s:s}", "version", "v2", "path", host.cg.cpu);
     else
         cg = json_pack("{s:s,s:s}", "version", "none", "why", host.cg.why);
-    return json_pack("{s:{s:i,s:i,s:f,s:I},s:{s:i,s:I,s:i},s:{s:i,s:I},s:i,s:o,s:o,s:i}",
+    json_t *dirs = json_array();
+    for (int i = 0; dirs && i < host.policy.n; i++)
+        json_array_append_new(dirs, json_string(host.policy.dirs[i]));
+    return json_pack("{s:{s:i,s:i,s:f,s:I},s:{s:i,s:I,s:i},s:{s:i,s:I},s:i,s:o,s:o,s:i,s:o,s:b}",
                      "capacity", "cpus", host.cpus, "vcpus", cap, "overcommit", host.overcommit,
                      "memory_mib", (json_int_t)host.memory_mib, "allocated", "vcpus", cpus,
                      "memory_mib", (json_int_t)mem, "vms", host.reg.n, "free", "vcpus", cap - cpus,
                      "memory_mib", (json_int_t)(host.memory_mib - mem), "vmm_allowance_mib",
-                     VMM_ALLOWANCE_MIB, "engines", engines_json(), "cgroup", cg, "api_version", 1);
+                     VMM_ALLOWANCE_MIB, "engines", engines_json(), "cgroup", cg, "api_version", 1,
+                     "allowed_dirs", dirs ? dirs : json_null(), "jail", host.jail);
 }
 
 static json_t *vm_summary(struct host_vm *v)
@@ -176,8 +187,10 @@ static int vm_action(enum api_route route, struct host_vm *v, const char *body, 
 
     if (route == ROUTE_VM_SNAPSHOT) {
         json_t *a;
+        char real[PATH_MAX];
         if ((st = api_snapshot_parse(body, len, path, &stop, &keep_disks, e)) ||
-            (st = host_vm_snapshot(&host, v, path, stop, keep_disks, &answer, e)))
+            (st = policy_snapshot_path(&host.policy, path, real, e)) ||
+            (st = host_vm_snapshot(&host, v, real, stop, keep_disks, &answer, e)))
             return st;
         a = json_loads(answer, 0, NULL);
         follow_frozen_disks(v, json_object_get(a, "disks")); /* also after a late failure */
@@ -260,94 +273,14 @@ static int vm_action(enum api_route route, struct host_vm *v, const char *body, 
     return 200;
 }
 
-/* A VM created with "restore": RAM, vCPUs and the balloon come from the snapshot's CONFIG
- * section; given values must match, and so must the number of disks and nets. */
-static int restore_config(struct api_vm_config *c, struct api_error *e)
-{
-    struct snap_reader r;
-    struct snapshot_config sc;
-    int err, blk = 0, net = 0, bal = 0;
-    uint64_t mib;
-
-    bool x86 = !strcmp(c->arch, "x86_64");
-
-    if ((err = snapshot_open(&r, c->restore, x86 ? "kvm" : "rv64", c->arch)))
-        return api_error_set(e, 422, "bad_file", "'restore' %.200s: not a usable %s snapshot: %s",
-                             c->restore, c->arch, strerror(-err));
-    err = snapshot_read_config(&r, c->restore, &sc);
-    snap_reader_close(&r);
-    if (err)
-        return api_error_set(e, 422, "bad_file", "'restore' %.200s: unreadable machine config: %s",
-                             c->restore, strerror(-err));
-    for (int i = 0; i < sc.ndevices; i++) {
-        blk += !strncmp(sc.devices[i], "virtio-blk", 10);
-        net += !strcmp(sc.devices[i], "virtio-net");
-        bal += !strcmp(sc.devices[i], "virtio-balloon");
-    }
-    mib = sc.ram_size >> 20;
-    err = 0;
-    if (sc.nharts < 1 || sc.nharts > API_CPUS_MAX || mib < API_MEM_MIN_MIB || mib > API_MEM_MAX_MIB)
-        err = api_error_set(
-            e, 422, "bad_file",
-            "'restore': the snapshot's machine (%d vCPUs, %llu MiB) is outside the API's limits",
-            sc.nharts, (unsigned long long)mib);
-    else if ((c->cpus && c->cpus != sc.nharts) || (c->memory_mib && c->memory_mib != mib))
-        err = api_error_set(e, 422, "out_of_range",
-                            "'restore': the snapshot has %d vCPUs and %llu MiB; leave out 'cpus' "
-                            "and 'memory_mib' or give those",
-                            sc.nharts, (unsigned long long)mib);
-    else if (blk != c->ndisks || net != c->nnets)
-        err = api_error_set(e, 422, "out_of_range",
-                            "'restore': the snapshot has %d disks and %d nets; give the same "
-                            "'disks' (in order) and as many 'nets'",
-                            blk, net);
-    else if (c->cpu_quota > sc.nharts)
-        err = api_error_set(e, 422, "out_of_range",
-                            "'cpu_quota' must be from 0.01 to cpus (%d) cores, or null", sc.nharts);
-    c->cpus = sc.nharts;
-    c->memory_mib = mib;
-    c->balloon = bal > 0;
-    snapshot_config_free(&sc);
-    return err;
-}
-
-/* A VM without a kernel boots from its disks: only where its board has a boot loader. */
-static int check_boot(const struct api_vm_config *c, struct api_error *e)
-{
-    const struct board_ops *b = board_find(c->arch);
-
-    if (!c->kernel[0] && !c->restore[0] && !c->incoming[0] && !(b && b->default_bootloader))
-        return api_error_set(e, 422, "out_of_range",
-                             "'kernel' is required for %s VMs (that board does not boot from its "
-                             "disks)",
-                             c->arch);
-    return 0;
-}
-
-/* The files a VM needs must be readable by the daemon (the VM process runs as it). */
-static int check_files(const struct api_vm_config *c, struct api_error *e)
-{
-    const char *const files[] = {c->kernel, c->initrd, c->firmware, c->restore};
-    /* An incoming VM's files are the source's (shared storage), checked the same way. */
-    static const char *const keys[] = {"kernel", "initrd", "firmware", "restore"};
-
-    for (int i = 0; i < 4; i++)
-        if (files[i][0] && access(files[i], R_OK))
-            return api_error_set(e, 422, "bad_file", "'%s' %.200s: %s", keys[i], files[i],
-                                 strerror(errno));
-    for (int i = 0; i < c->ndisks; i++)
-        if (access(c->disks[i].path, c->disks[i].readonly ? R_OK : R_OK | W_OK))
-            return api_error_set(e, 422, "bad_file", "disk %.200s: %s", c->disks[i].path,
-                                 strerror(errno));
-    return 0;
-}
+static int handle_route(enum api_route route, struct host_vm *v, const char *body, size_t len,
+                        json_t **out, struct api_error *e);
 
 static int handle(const char *method, const char *url, const char *body, size_t len, json_t **out,
                   struct api_error *e)
 {
     enum api_route route;
     char id[API_NAME_MAX];
-    struct api_vm_config *cfg;
     struct host_vm *v = NULL;
     int st;
 
@@ -355,6 +288,22 @@ static int handle(const char *method, const char *url, const char *body, size_t 
         return st;
     if (id[0] && !(v = registry_find(&host.reg, id)))
         return api_error_set(e, 404, "not_found", "no VM with id or name '%s'", id);
+    if (v) { /* it stays while this request lets go of the lock to wait on it */
+        v->inflight++;
+        st = handle_route(route, v, body, len, out, e);
+        if (route != ROUTE_VM_DELETE || st != 200) /* else v is gone */
+            v->inflight--;
+        return st;
+    }
+    return handle_route(route, NULL, body, len, out, e);
+}
+
+static int handle_route(enum api_route route, struct host_vm *v, const char *body, size_t len,
+                        json_t **out, struct api_error *e)
+{
+    struct api_vm_config *cfg;
+    int st;
+
     switch (route) {
     case ROUTE_HOST: *out = host_json(); return 200;
     case ROUTE_VM_LIST: {
@@ -370,13 +319,7 @@ static int handle(const char *method, const char *url, const char *body, size_t 
             return api_error_set(e, 500, "internal", "out of memory");
         st = api_vm_config_parse(body, len, cfg, e);
         if (!st)
-            st = check_boot(cfg, e);
-        if (!st)
-            st = check_files(cfg, e);
-        if (!st)
-            st = host_check_boot(cfg, e);
-        if (!st && cfg->restore[0])
-            st = restore_config(cfg, e);
+            st = host_vm_create_check(&host, cfg, e);
         if (!st) {
             st = registry_add(&host.reg, cfg, &v);
             if (st == -EEXIST)
@@ -406,6 +349,9 @@ static int handle(const char *method, const char *url, const char *body, size_t 
         if (vm_is_live(v))
             return api_error_set(e, 409, "invalid_state", "VM %s is %s; stop it first", v->cfg.name,
                                  vm_state_name(v->state));
+        if (v->inflight > 1)
+            return api_error_set(e, 409, "invalid_state",
+                                 "VM %s has another request under way; try again", v->cfg.name);
         vm_event(v, "deleted");
         cgroup_vm_remove(&host.cg, v->id);
         clone_disks_remove(&host.reg, v);
@@ -424,8 +370,23 @@ static void on_request(void *opaque, const char *method, const char *url, const 
     enum api_route route;
     char id[API_NAME_MAX];
 
+    if (web_ui_reply(&web, method, url, r)) /* the web console's pages: no VM state */
+        goto reply;
+    pthread_mutex_lock(&host.lock);
+    if (!api_route_match(method, url, &route, id, &e) && route == ROUTE_VM_CONSOLE) {
+        struct host_vm *v = registry_find(&host.reg, id);
+        if (v)
+            registry_refresh(&host.reg, v);
+        r->status = v ? web_console_open(&host.reg, v, r, &e)
+                      : api_error_set(&e, 404, "not_found", "no VM with id or name '%s'", id);
+        pthread_mutex_unlock(&host.lock);
+        if (r->status != 101)
+            r->json = error_json(&e);
+        return;
+    }
     if (!api_route_match(method, url, &route, id, &e) && route == ROUTE_METRICS) {
-        r->json = host_metrics_text(&host);
+        r->json = host_metrics_text(&host); /* lets go of the lock while it asks the VMs */
+        pthread_mutex_unlock(&host.lock);
         r->status = r->json ? 200 : 500;
         r->content_type = r->json ? "text/plain; version=0.0.4; charset=utf-8" : NULL;
         if (!r->json) {
@@ -435,6 +396,7 @@ static void on_request(void *opaque, const char *method, const char *url, const 
         return;
     }
     r->status = handle(method, url, body, len, &out, &e);
+    pthread_mutex_unlock(&host.lock);
     if (r->status >= 400 || !out) {
         if (r->status < 400)
             api_error_set(&e, 500, "internal", "out of memory");
@@ -444,6 +406,13 @@ static void on_request(void *opaque, const char *method, const char *url, const 
         r->json = json_dumps(out, API_JSON_FLAGS);
     }
     json_decref(out);
+    return;
+reply:
+    if (!r->json) {
+        api_error_set(&e, 500, "internal", "out of memory");
+        r->status = 500;
+        r->json = error_json(&e);
+    }
 }
 
 static int mkdir_parent(const char *path)
@@ -479,6 +448,8 @@ void host_serve_defaults(struct serve_config *c)
         .state_dir = "/var/lib/vessel",
         .cpus = (int)sysconf(_SC_NPROCESSORS_ONLN),
         .overcommit = 1.0,
+        .jail = true,
+        .jail_gid = -1,
         .memory_mib = sysinfo(&si) ? 1024 : (uint64_t)si.totalram * si.mem_unit >> 20,
     };
 }
@@ -492,14 +463,25 @@ void host_serve_print_routes(void)
 int host_serve(const struct serve_config *c)
 {
     const char *sock = c->socket, *state = c->state_dir;
+    struct api_http_config hc;
     struct api_http *http;
+    char image_dir[4096], dirs[400];
     sigset_t set;
     ssize_t len;
-    int sig;
+    int sig, err;
 
     host.cpus = c->cpus;
     host.overcommit = c->overcommit;
     host.memory_mib = c->memory_mib;
+    host.jail = c->jail;
+    host.jail_uid_first = c->jail_uid_first;
+    host.jail_uid_count = c->jail_uid_count;
+    host.jail_gid = c->jail_gid;
+    pthread_mutex_init(&host.lock, NULL);
+    if (host.jail && geteuid() != 0)
+        return fail("VM processes are jailed, which needs root: run as root, or give "
+                    "--no-jail%s",
+                    "");
     len = readlink("/proc/self/exe", host.self, sizeof(host.self) - 1);
     if (len <= 0)
         return fail("cannot find this program's path (%s)", "/proc/self/exe");
@@ -508,6 +490,11 @@ int host_serve(const struct serve_config *c)
         return fail("cannot create the directory of %s", sock);
     if (registry_open(&host.reg, state))
         return fail("cannot use the state directory %s", state);
+    if (serve_policy(c, &host.policy, image_dir, sizeof(image_dir)) || serve_http_config(c, &hc)) {
+        registry_close(&host.reg);
+        return 1;
+    }
+    web_ui_setup(&web, c->web_dir, c->web_vendor, host.self);
     cgroup_detect(&host.cg);
     if (!host.cg.version)
         log_warn("serve: no usable cgroups (%s): VMs run without CPU and memory limits",
@@ -519,12 +506,23 @@ int host_serve(const struct serve_config *c)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    if (api_http_start(&http, sock, on_request, NULL)) {
+    err = api_http_start(&http, &hc, on_request, NULL);
+    serve_http_config_free(&hc);
+    if (err) {
         registry_close(&host.reg);
+        policy_free(&host.policy);
         return fail("cannot serve on %s (see above)", sock);
     }
-    fprintf(stderr, "vessel serve: listening on %s, state in %s, %d VMs known\n", sock, state,
-            host.reg.n);
+    policy_dirs_text(&host.policy, dirs, sizeof(dirs));
+    if (c->listen)
+        fprintf(stderr,
+                "vessel serve: listening on TCP %s (port %d), with authentication; web console "
+                "at /ui/\n",
+                c->listen, api_http_tcp_port(http));
+    fprintf(stderr,
+            "vessel serve: listening on %s, state in %s, %d VMs known; clients may use files in "
+            "%s; VM processes %s\n",
+            sock, state, host.reg.n, dirs, host.jail ? "jailed" : "not jailed (--no-jail)");
     for (;;) {
         struct timespec ts = {.tv_sec = 1};
         sig = sigtimedwait(&set, NULL, &ts);
@@ -534,7 +532,9 @@ int host_serve(const struct serve_config *c)
             break;
     }
     api_http_stop(http);
+    pthread_mutex_lock(&host.lock); /* no handler is under way now */
     registry_close(&host.reg);
+    policy_free(&host.policy);
     fprintf(stderr, "vessel serve: stopped (running VMs keep running)\n");
     return 0;
 }

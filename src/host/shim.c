@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 
 struct shim {
     const char *dir, *id;
+    bool pidns; /* the VM process is the first of a PID namespace of its own (a jailed VM) */
     char cgroups[CGROUP_MAX_DIRS][CGROUP_PATH_MAX];
     int ncg;
     char **argv;
@@ -109,6 +112,9 @@ static int spawn_vm(struct shim *s)
     struct proc_info me, vm;
 
     if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
+        return -errno;
+    /* The child is that namespace's first process; the shim stays outside and sees its pid. */
+    if (s->pidns && unshare(CLONE_NEWPID))
         return -errno;
     s->vm = fork();
     if (s->vm < 0)
@@ -222,6 +228,10 @@ int host_shim_main(int argc, char **argv)
         return 0;
     }
     for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+        if (!strcmp(argv[i], "--pidns")) {
+            s.pidns = true;
+            continue;
+        }
         if (i + 1 >= argc)
             goto usage;
         if (!strcmp(argv[i], "--dir"))
@@ -271,7 +281,7 @@ int host_shim_main(int argc, char **argv)
     unlink(path);
     return 0;
 usage:
-    fprintf(stderr, "usage: vessel vm-shim --dir DIR --id ID [--cgroup DIR]... -- PROGRAM "
-                    "ARGS...\n(internal: started by vessel serve)\n");
+    fprintf(stderr, "usage: vessel vm-shim --dir DIR --id ID [--cgroup DIR]... [--pidns] -- "
+                    "PROGRAM ARGS...\n(internal: started by vessel serve)\n");
     return 1;
 }

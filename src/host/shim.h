@@ -3,7 +3,7 @@
  * the VM outlives a daemon exit or restart, and it owns the VM's console, so the daemon is never
  * in the console path:
  *
- *   vessel vm-shim --dir DIR --id ID [--cgroup CGDIR]... -- VESSEL run ARGS...
+ *   vessel vm-shim --dir DIR --id ID [--cgroup CGDIR]... [--pidns] -- VESSEL run ARGS...
  *
  * It forks the VM process (which joins each CGDIR, then execs `vessel run`) with its stdin and
  * stdout on pipes, appends every console byte to DIR/ID.log, serves the console on the unix
@@ -11,7 +11,8 @@
  * prints goes to all), sends the VM's stderr to DIR/ID.vmm.log, and records:
  *   DIR/ID.pid   "VM_PID VM_START SHIM_PID SHIM_START\n" once the VM process exists
  *   DIR/ID.exit  "exited N\n" or "signal N\n" when it ends (then ID.pid is removed)
- * The VM process dies with the shim (PR_SET_PDEATHSIG). */
+ * The VM process dies with the shim (PR_SET_PDEATHSIG). With --pidns it is the first process of
+ * a new PID namespace (a jailed VM: host/jail.h), its pid here the one the shim records. */
 #ifndef VESSEL_HOST_SHIM_H
 #define VESSEL_HOST_SHIM_H
 

@@ -5,8 +5,11 @@
 #ifndef VESSEL_HOST_VM_OPS_H
 #define VESSEL_HOST_VM_OPS_H
 
+#include <pthread.h>
+
 #include "api/apireq.h"
 #include "host/cgroup.h"
+#include "host/policy.h"
 #include "host/registry.h"
 
 /* Memory the VMM may use beyond guest RAM: the cgroup limit is memory_mib + this, and each VM
@@ -16,11 +19,24 @@
 struct vm_host {
     struct registry reg;
     struct cgroup_host cg;
-    char self[4096];     /* this binary, for the shim and `vessel run` */
-    int cpus;            /* physical capacity */
-    double overcommit;   /* vCPU capacity = floor(cpus * overcommit) */
-    uint64_t memory_mib; /* capacity */
+    char self[4096];           /* this binary, for the shim and `vessel run` */
+    int cpus;                  /* physical capacity */
+    double overcommit;         /* vCPU capacity = floor(cpus * overcommit) */
+    uint64_t memory_mib;       /* capacity */
+    struct host_policy policy; /* the directories clients may use */
+    /* VM processes jailed (host/jail.h), with uids of this range (0, 0: the default) and this
+     * gid (-1: each its uid's number) */
+    bool jail;
+    uint32_t jail_uid_first, jail_uid_count;
+    int64_t jail_gid;
+    /* Held by each request's handler: requests run on threads of their own. The actions
+     * below let go of it while they wait on a VM (its control socket, its state), so that
+     * nothing waits for them; the VM they act on stays (host_vm.inflight). */
+    pthread_mutex_t lock;
 };
+
+/* Sleeps ms without the lock (other requests go on meanwhile). */
+void vm_host_sleep(struct vm_host *h, int ms);
 
 /* vCPUs and MiB held by running and paused VMs. */
 void vm_host_allocated(struct vm_host *h, int *cpus, uint64_t *mem_mib);
@@ -51,9 +67,10 @@ int host_vm_balloon(struct vm_host *h, struct host_vm *v, uint64_t target_mib, c
  * running (a paused VM's process cannot answer). */
 int host_vm_stats(struct vm_host *h, struct host_vm *v, unsigned wait_ms, char **answer,
                   struct api_error *e);
-/* Forwards {"snapshot": {"path", "then", "disks"}} to a running riscv64 VM's control socket (the
- * file is written by the VM process); answer as for vm_balloon. With stop the VM then exits
- * (stopped). */
+/* Forwards {"snapshot": {"path", "then", "disks"}} to a running VM's control socket (the file
+ * is written by the VM process: a jailed one writes it in its own directory and the daemon
+ * moves it to path, path a canonical one the policy allowed); answer as for vm_balloon. With
+ * stop the VM then exits (stopped). */
 int host_vm_snapshot(struct vm_host *h, struct host_vm *v, const char *path, bool stop,
                      bool keep_disks, char **answer, struct api_error *e);
 

@@ -5,7 +5,6 @@
 
 #include "host/vm_ops.h"
 
-void host_sleep_ms(int ms);
 /* Waits up to ms for the VM to reach state (VM_STOPPED: any state that is not live). */
 void host_wait_state(struct vm_host *h, struct host_vm *v, enum vm_state want, int ms);
 /* 0, or 409 filled into e while the VM's process is not known yet (starting). */

@@ -1,6 +1,6 @@
-/* virtio-pci modern transport: the PCI function, the BAR 4 regions and INTx. Fields of the common
- * configuration take their natural width (64-bit addresses also as two 32-bit halves); other
- * widths and unknown offsets read 0 and drop writes (logged). */
+/* virtio-pci modern transport: the PCI function, the BAR 4 regions, MSI-X and INTx. Fields of the
+ * common configuration take their natural width (64-bit addresses also as two 32-bit halves);
+ * other widths and unknown offsets read 0 and drop writes (logged). */
 #include "virtio/pci.h"
 
 #include <errno.h>
@@ -18,6 +18,12 @@ struct virtio_pci {
     struct irq_line irq;
     pthread_mutex_t irq_lock; /* orders raising against the read-to-clear of the ISR */
     unsigned cfg_cap;         /* config offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
+    unsigned nq;              /* the device's queues */
+    bool has_msix;            /* MSI-X capability present (the board gave a sink) */
+    struct pci_msix msix;
+    /* MSI-X vectors the driver chose (VIRTIO_PCI_NO_VECTOR: none); written by vCPU threads,
+     * read by the device thread (atomics) */
+    uint16_t config_vec, queue_vec[VIRTIO_MAX_QUEUES];
     char name[24];
 };
 
@@ -31,24 +37,79 @@ uint32_t virtio_pci_class(uint32_t device_id)
     }
 }
 
+static uint16_t vec_get(const uint16_t *v)
+{
+    return __atomic_load_n(v, __ATOMIC_ACQUIRE);
+}
+
+static void vec_set(uint16_t *v, uint16_t val)
+{
+    __atomic_store_n(v, val, __ATOMIC_RELEASE);
+}
+
+static bool msix_on(struct virtio_pci *vp)
+{
+    return vp->has_msix && pci_msix_enabled(&vp->msix);
+}
+
+/* INTx follows the ISR status unless MSI-X is on or the driver disabled INTx (command register);
+ * irq_lock held. */
+static void intx_update(struct virtio_pci *vp)
+{
+    bool off = msix_on(vp) || (le16_get(vp->pci.cfg + PCI_COMMAND) & PCI_CMD_INTX_OFF);
+
+    irq_line_set(&vp->irq, !off && virtio_dev_isr(vp->dev) != 0);
+}
+
+/* With MSI-X on, the reason's vector (none when the driver gave it NO_VECTOR); the ISR status
+ * is not used then (virtio 1.2, 4.1.4.5) and is cleared so that it never raises INTx later. */
+static bool msix_interrupt(struct virtio_pci *vp, uint32_t isr, unsigned q)
+{
+    uint16_t v;
+
+    if (!msix_on(vp))
+        return false;
+    virtio_dev_isr_clear(vp->dev, isr);
+    v = (isr & VIRTIO_ISR_CONFIG)
+            ? vec_get(&vp->config_vec)
+            : (q < vp->nq ? vec_get(&vp->queue_vec[q]) : VIRTIO_PCI_NO_VECTOR);
+    if (v != VIRTIO_PCI_NO_VECTOR)
+        return pci_msix_notify(&vp->msix, v) != -ENODEV; /* MSI-X went off meanwhile: INTx */
+    return true;
+}
+
 static void pci_interrupt(void *opaque, uint32_t isr, unsigned q)
 {
     struct virtio_pci *vp = opaque;
 
+    if (msix_interrupt(vp, isr, q))
+        return;
     pthread_mutex_lock(&vp->irq_lock);
-    if (virtio_dev_isr(vp->dev))
-        irq_line_set(&vp->irq, 1);
+    intx_update(vp);
     pthread_mutex_unlock(&vp->irq_lock);
 }
 
 static const struct virtio_transport_ops pci_tops = {.interrupt = pci_interrupt};
 
-/* After a reset: lower the line when nothing is pending. */
+/* After a reset, a restore, or a change of MSI-X enable or INTx disable. */
 static void update_irq(struct virtio_pci *vp)
 {
     pthread_mutex_lock(&vp->irq_lock);
-    irq_line_set(&vp->irq, virtio_dev_isr(vp->dev) != 0);
+    intx_update(vp);
     pthread_mutex_unlock(&vp->irq_lock);
+}
+
+/* The driver's vector for config changes or a queue: kept when the table has it. */
+static uint16_t vec_valid(const struct virtio_pci *vp, uint64_t val)
+{
+    return vp->has_msix && val < vp->msix.nvec ? (uint16_t)val : VIRTIO_PCI_NO_VECTOR;
+}
+
+static void vectors_reset(struct virtio_pci *vp)
+{
+    vec_set(&vp->config_vec, VIRTIO_PCI_NO_VECTOR);
+    for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+        vec_set(&vp->queue_vec[q], VIRTIO_PCI_NO_VECTOR);
 }
 
 void virtio_pci_update_irq(struct virtio_pci *vp)
@@ -56,16 +117,23 @@ void virtio_pci_update_irq(struct virtio_pci *vp)
     update_irq(vp);
 }
 
+bool virtio_pci_msix_enabled(struct virtio_pci *vp)
+{
+    return msix_on(vp);
+}
+
 /* ISR status read: returns the pending reasons and clears exactly those. */
 static uint32_t isr_read_clear(struct virtio_pci *vp)
 {
     uint32_t v;
 
+    /* lock-free on the device's side: the device raises interrupts with its own lock held and
+     * takes irq_lock then, so irq_lock must never wait for the device's lock */
     pthread_mutex_lock(&vp->irq_lock);
-    v = virtio_reg_read(vp->dev, VIRTIO_REG_ISR);
+    v = virtio_dev_isr(vp->dev);
     if (v)
-        virtio_reg_write(vp->dev, VIRTIO_REG_ISR_ACK, v);
-    irq_line_set(&vp->irq, virtio_dev_isr(vp->dev) != 0);
+        virtio_dev_isr_clear(vp->dev, v);
+    intx_update(vp);
     pthread_mutex_unlock(&vp->irq_lock);
     return v;
 }
@@ -134,8 +202,10 @@ static uint64_t common_read(struct virtio_pci *vp, uint64_t off, unsigned size)
         return size == 4 ? v : v & ((1u << (8 * size)) - 1);
     }
     switch (off) {
-    case VIRTIO_PCI_COMMON_MSIX:
-    case VIRTIO_PCI_COMMON_Q_MSIX: return VIRTIO_PCI_NO_VECTOR;
+    case VIRTIO_PCI_COMMON_MSIX: return vec_get(&vp->config_vec);
+    case VIRTIO_PCI_COMMON_Q_MSIX:
+        sel = virtio_reg_read(vp->dev, VIRTIO_REG_QUEUE_SEL);
+        return sel < vp->nq ? vec_get(&vp->queue_vec[sel]) : VIRTIO_PCI_NO_VECTOR;
     case VIRTIO_PCI_COMMON_Q_NOFF:
         nq = virtio_reg_read(vp->dev, VIRTIO_REG_NUM_QUEUES);
         sel = virtio_reg_read(vp->dev, VIRTIO_REG_QUEUE_SEL);
@@ -159,8 +229,18 @@ static void common_write(struct virtio_pci *vp, uint64_t off, unsigned size, uin
                        (unsigned long long)off);
         return;
     }
+    if (off == VIRTIO_PCI_COMMON_MSIX) {
+        vec_set(&vp->config_vec, vec_valid(vp, val));
+        return;
+    }
+    if (off == VIRTIO_PCI_COMMON_Q_MSIX) {
+        uint32_t sel = virtio_reg_read(vp->dev, VIRTIO_REG_QUEUE_SEL);
+        if (sel < vp->nq)
+            vec_set(&vp->queue_vec[sel], vec_valid(vp, val));
+        return;
+    }
     switch (f->reg) {
-    case -1: return; /* MSI-X vectors (no MSI-X), read-only or unoffered fields */
+    case -1: return; /* read-only or unoffered fields */
     case VIRTIO_REG_DEVICE_FEATURES:
     case VIRTIO_REG_NUM_QUEUES:
     case VIRTIO_REG_CONFIG_GENERATION: return; /* read-only */
@@ -171,8 +251,11 @@ static void common_write(struct virtio_pci *vp, uint64_t off, unsigned size, uin
     default: break;
     }
     virtio_reg_write(vp->dev, (enum virtio_reg)f->reg, (uint32_t)val);
-    if (f->reg == VIRTIO_REG_STATUS)
+    if (f->reg == VIRTIO_REG_STATUS) {
+        if (!val)
+            vectors_reset(vp); /* a device reset forgets the driver's vectors */
         update_irq(vp);
+    }
 }
 
 /* --- the BAR --- */
@@ -182,6 +265,8 @@ static uint64_t bar_read(void *opaque, uint64_t off, unsigned size)
     struct virtio_pci *vp = opaque;
     uint64_t v;
 
+    if (vp->has_msix && pci_msix_mmio_read(&vp->msix, off, size, &v))
+        return v;
     switch (off / VIRTIO_PCI_REGION_SIZE) {
     case VIRTIO_PCI_COMMON_OFF / VIRTIO_PCI_REGION_SIZE: return common_read(vp, off, size);
     case VIRTIO_PCI_ISR_OFF / VIRTIO_PCI_REGION_SIZE:
@@ -198,6 +283,8 @@ static void bar_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
     struct virtio_pci *vp = opaque;
     uint64_t n;
 
+    if (vp->has_msix && pci_msix_mmio_write(&vp->msix, off, size, val))
+        return;
     switch (off / VIRTIO_PCI_REGION_SIZE) {
     case VIRTIO_PCI_COMMON_OFF / VIRTIO_PCI_REGION_SIZE: common_write(vp, off, size, val); return;
     case VIRTIO_PCI_DEVICE_OFF / VIRTIO_PCI_REGION_SIZE:
@@ -263,14 +350,28 @@ static void cfg_written(struct pci_dev *d, unsigned off, unsigned size)
     uint64_t boff;
     unsigned len;
 
+    if ((vp->has_msix && pci_msix_cfg_written(&vp->msix, off, size)) ||
+        (off <= PCI_COMMAND + 1 && off + size > PCI_COMMAND))
+        update_irq(vp); /* MSI-X enable or INTx disable changed */
     if (!overlaps_data(vp, off, size) || !cfg_window(vp, &boff, &len))
         return;
     bar_write(vp, boff, len,
               le32_get(vp->pci.cfg + vp->cfg_cap + 16) & (len == 4 ? ~0u : (1u << (8 * len)) - 1));
 }
 
-static const struct pci_dev_ops virtio_pci_cfg_ops = {.cfg_written = cfg_written,
-                                                      .cfg_read = cfg_read};
+/* A machine reset: config space is back to power-on (MSI-X off), the device was reset. */
+static void function_reset(struct pci_dev *d)
+{
+    struct virtio_pci *vp = (struct virtio_pci *)d;
+
+    vectors_reset(vp);
+    if (vp->has_msix)
+        pci_msix_reset(&vp->msix);
+    update_irq(vp);
+}
+
+static const struct pci_dev_ops virtio_pci_cfg_ops = {
+    .cfg_written = cfg_written, .cfg_read = cfg_read, .reset = function_reset};
 
 static int add_cap(struct virtio_pci *vp, uint8_t type, uint32_t off, uint32_t len, uint32_t extra,
                    unsigned cap_len)
@@ -323,7 +424,13 @@ static int build_function(struct virtio_pci *vp)
     return 0;
 }
 
-int virtio_pci_create(struct virtio_pci **out, struct virtio_dev *d, const struct irq_line *irq)
+unsigned virtio_pci_msix_vectors(struct virtio_dev *d)
+{
+    return virtio_reg_read(d, VIRTIO_REG_NUM_QUEUES) + 1;
+}
+
+int virtio_pci_create(struct virtio_pci **out, struct virtio_dev *d, const struct irq_line *irq,
+                      const struct pci_msi_sink *msi, void *msi_opaque)
 {
     struct virtio_pci *vp = calloc(1, sizeof(*vp));
     int err;
@@ -332,8 +439,16 @@ int virtio_pci_create(struct virtio_pci **out, struct virtio_dev *d, const struc
         return -ENOMEM;
     vp->dev = d;
     vp->irq = *irq;
+    vp->nq = virtio_reg_read(d, VIRTIO_REG_NUM_QUEUES);
+    vectors_reset(vp);
     snprintf(vp->name, sizeof(vp->name), "virtio-%s", virtio_dev_name(d));
     err = build_function(vp);
+    /* the MSI-X capability last, so that the others keep their offsets of older versions */
+    if (!err && msi) {
+        err = pci_msix_init(&vp->msix, &vp->pci, virtio_pci_msix_vectors(d), VIRTIO_PCI_BAR,
+                            VIRTIO_PCI_MSIX_TABLE_OFF, VIRTIO_PCI_MSIX_PBA_OFF, msi, msi_opaque);
+        vp->has_msix = !err;
+    }
     if (err) {
         log_err("%s: building its PCI function: %s", vp->name, strerror(-err));
         free(vp);
@@ -349,8 +464,59 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 {
     if (!vp)
         return;
+    if (vp->has_msix)
+        pci_msix_destroy(&vp->msix);
     pthread_mutex_destroy(&vp->irq_lock);
     free(vp);
+}
+
+/* --- snapshots --- */
+
+long virtio_pci_save(struct virtio_pci *vp, uint8_t *buf, size_t cap)
+{
+    size_t n = 8 + 2 * (size_t)vp->nq;
+    unsigned nvec = vp->has_msix ? vp->msix.nvec : 0;
+
+    if (cap < n + PCI_MSIX_SAVE_LEN(nvec))
+        return -ENOSPC;
+    le32_put(buf, VIRTIO_PCI_SAVE_VERSION);
+    le16_put(buf + 4, vec_get(&vp->config_vec));
+    le16_put(buf + 6, (uint16_t)vp->nq);
+    for (unsigned q = 0; q < vp->nq; q++)
+        le16_put(buf + 8 + 2 * q, vec_get(&vp->queue_vec[q]));
+    if (vp->has_msix)
+        return (long)(n + pci_msix_save(&vp->msix, buf + n));
+    le32_put(buf + n, 0);
+    le64_put(buf + n + 4, 0);
+    return (long)(n + PCI_MSIX_SAVE_LEN(0));
+}
+
+static bool vec_ok(const struct virtio_pci *vp, uint16_t v)
+{
+    return v == VIRTIO_PCI_NO_VECTOR || (vp->has_msix && v < vp->msix.nvec);
+}
+
+int virtio_pci_load(struct virtio_pci *vp, const uint8_t *buf, size_t len)
+{
+    size_t n = 8 + 2 * (size_t)vp->nq;
+    int err = 0;
+
+    if (len < n || le32_get(buf) != VIRTIO_PCI_SAVE_VERSION || le16_get(buf + 6) != vp->nq ||
+        !vec_ok(vp, le16_get(buf + 4)))
+        return -EINVAL;
+    for (unsigned q = 0; q < vp->nq; q++)
+        if (!vec_ok(vp, le16_get(buf + 8 + 2 * q)))
+            return -EINVAL;
+    if (vp->has_msix)
+        err = pci_msix_load(&vp->msix, buf + n, len - n);
+    else if (len - n != PCI_MSIX_SAVE_LEN(0) || le32_get(buf + n) || le64_get(buf + n + 4))
+        err = -EINVAL;
+    if (err)
+        return err;
+    vec_set(&vp->config_vec, le16_get(buf + 4));
+    for (unsigned q = 0; q < vp->nq; q++)
+        vec_set(&vp->queue_vec[q], le16_get(buf + 8 + 2 * q));
+    return 0;
 }
 
 struct pci_dev *virtio_pci_function(struct virtio_pci *vp)

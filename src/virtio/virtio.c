@@ -124,6 +124,11 @@ uint32_t virtio_dev_isr(struct virtio_dev *d)
     return atomic_load(&d->isr);
 }
 
+void virtio_dev_isr_clear(struct virtio_dev *d, uint32_t isr)
+{
+    atomic_fetch_and(&d->isr, ~isr);
+}
+
 bool virtio_dev_is_broken(const struct virtio_dev *d)
 {
     return atomic_load(&d->broken);

@@ -214,6 +214,9 @@ void virtio_queue_kick_from_guest(struct virtio_dev *d, unsigned q);
 int virtio_queue_kick_fd(struct virtio_dev *d, unsigned q);
 /* Pending interrupt reasons (VIRTIO_ISR_*). Any thread. */
 uint32_t virtio_dev_isr(struct virtio_dev *d);
+/* Clears reasons (a transport that signalled them another way, e.g. MSI-X). Any thread, no
+ * lock taken: callable from the transport's interrupt(). */
+void virtio_dev_isr_clear(struct virtio_dev *d, uint32_t isr);
 
 /* ---- save / load (VM paused: no vCPU touches the device) ---- */
 

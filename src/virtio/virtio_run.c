@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/thread.h"
 #include "virtio/virtio_priv.h"
 
 #define EV_STOP UINT32_MAX
@@ -66,6 +67,24 @@ static void *dev_thread(void *arg)
     }
 }
 
+/* The thread role of a device, for the sandbox: each device kind gets its own syscalls. */
+static enum thread_role dev_role(const struct virtio_dev *d)
+{
+    static const struct {
+        const char *name;
+        enum thread_role role;
+    } roles[] = {
+        {"blk", THREAD_VIRTIO_BLK},         {"net", THREAD_VIRTIO_NET},
+        {"rng", THREAD_VIRTIO_RNG},         {"console", THREAD_VIRTIO_CONSOLE},
+        {"balloon", THREAD_VIRTIO_BALLOON},
+    };
+
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+        if (!strcmp(d->ops->name, roles[i].name))
+            return roles[i].role;
+    return THREAD_VIRTIO; /* a device kind the sandbox has no role of its own for */
+}
+
 int virtio_thread_start(struct virtio_dev *d)
 {
     int err;
@@ -73,7 +92,7 @@ int virtio_thread_start(struct virtio_dev *d)
     if (d->running || d->quiesced)
         return 0;
     drain(d->stop_fd);
-    err = pthread_create(&d->thread, NULL, dev_thread, d);
+    err = thread_create(&d->thread, dev_role(d), dev_thread, d);
     if (err) {
         log_err("virtio-%s: creating the device thread: %s", d->ops->name, strerror(err));
         return -err;

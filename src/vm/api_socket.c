@@ -14,6 +14,7 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "base/thread.h"
 
 struct api_client {
     int fd;
@@ -163,7 +164,7 @@ int api_socket_start(struct api_socket **out, const char *path, const struct con
     err = api_listen(s, path);
     if (err)
         goto fail;
-    err = -pthread_create(&s->thread, NULL, api_main, s);
+    err = -thread_create(&s->thread, THREAD_CONTROL, api_main, s);
     if (err) {
         log_err("api-socket: starting its thread: %s", strerror(-err));
         unlink(s->path);

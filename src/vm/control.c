@@ -146,6 +146,38 @@ out:
     return ret;
 }
 
+/* {"sandbox": null}, {"sandbox": {"open": PATH}} or {"sandbox": {"denied_call": true}} */
+static int parse_sandbox(const char *line, struct control_cmd *cmd, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *a, *path;
+    int ret = -EINVAL;
+
+    if (!o)
+        return errbuf_set(err, errlen, "sandbox: bad JSON: %s", jerr.text);
+    a = json_object_get(o, "sandbox");
+    path = json_object_get(a, "open");
+    cmd->op = CONTROL_SANDBOX;
+    if (json_object_size(o) != 1)
+        errbuf_set(err, errlen, "expected exactly one member");
+    else if (json_is_null(a))
+        cmd->sandbox = SANDBOX_STATUS, ret = 0;
+    else if (json_is_object(a) && json_object_size(a) == 1 &&
+             json_is_true(json_object_get(a, "denied_call")))
+        cmd->sandbox = SANDBOX_DENIED_CALL, ret = 0;
+    else if (json_is_object(a) && json_object_size(a) == 1 && json_is_string(path) &&
+             *json_string_value(path) && strlen(json_string_value(path)) < sizeof(cmd->path)) {
+        cmd->sandbox = SANDBOX_OPEN;
+        snprintf(cmd->path, sizeof(cmd->path), "%s", json_string_value(path));
+        ret = 0;
+    } else
+        errbuf_set(err, errlen,
+                   "expected {\"sandbox\": null}, {\"sandbox\": {\"open\": PATH}} or "
+                   "{\"sandbox\": {\"denied_call\": true}}");
+    json_decref(o);
+    return ret;
+}
+
 int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t errlen)
 {
     const char *p = skip_ws(line), *key;
@@ -173,6 +205,8 @@ int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t e
         return parse_snapshot(line, cmd, err, errlen);
     if (klen == 7 && !strncmp(key, "migrate", klen))
         return parse_migrate(line, cmd, err, errlen);
+    if (klen == 7 && !strncmp(key, "sandbox", klen))
+        return parse_sandbox(line, cmd, err, errlen);
     if (!strncmp(p, "null", 4)) {
         is_null = true;
         p += 4;
@@ -223,7 +257,7 @@ int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t e
     }
     return errbuf_set(err, errlen,
                       "unknown command '%.*s' (known: balloon_target_mib, stats, snapshot, "
-                      "migrate, migrate_status, migrate_cancel, shutdown, reboot)",
+                      "migrate, migrate_status, migrate_cancel, shutdown, reboot, sandbox)",
                       (int)(klen > 40 ? 40 : klen), key);
 }
 
@@ -462,6 +496,7 @@ void control_execute(const struct control *c, const struct control_cmd *cmd, cha
     case CONTROL_MIGRATE_CANCEL: migrate(c, cmd, out, cap); return;
     case CONTROL_SHUTDOWN:
     case CONTROL_REBOOT: power(c, cmd, out, cap); return;
+    case CONTROL_SANDBOX: control_sandbox(cmd, out, cap); return;
     }
     snprintf(out, cap, "{\"ok\":false,\"error\":\"unknown command\"}");
 }

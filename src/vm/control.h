@@ -37,6 +37,16 @@
  *                              power off (it may ignore it) -> {"ok":true}; an error when the
  *                              machine has none, or the guest has no driver running it
  *   {"reboot": null}           reset the machine: the VM reboots in place -> {"ok":true}
+ *   {"sandbox": null}          this process's confinement (docs/sandbox.md) -> {"ok":true,
+ *                              "pid":N,"uid":N,"gid":N,"groups":"","cap_eff":HEX,
+ *                              "cap_bnd":HEX,"no_new_privs":1,"seccomp":2,"seccomp_filters":N,
+ *                              "ns":{"mnt":..,"pid":..,"ipc":..,"uts":..,"net":..,"user":..}}
+ *   {"sandbox": {"open": PATH}} the control thread opens PATH read-only and closes it at once
+ *                              (nothing is read) -> {"ok":true,"open":PATH,"error":null|"..."}
+ *   {"sandbox": {"denied_call": true}} the control thread makes a system call its seccomp
+ *                              allow-list denies (a test of the report: the VM process stops
+ *                              with a line naming the thread and the call); without seccomp
+ *                              the call just fails -> {"ok":true,"error":"..."}
  *
  * Errors: {"ok":false,"error":"..."}. */
 #ifndef VESSEL_VM_CONTROL_H
@@ -59,7 +69,10 @@ enum control_op {
     CONTROL_MIGRATE_CANCEL,
     CONTROL_SHUTDOWN,
     CONTROL_REBOOT,
+    CONTROL_SANDBOX,
 };
+
+enum control_sandbox_op { SANDBOX_STATUS, SANDBOX_OPEN, SANDBOX_DENIED_CALL };
 
 #define CONTROL_PATH_MAX       1024
 #define CONTROL_STATS_WAIT_MS  500  /* {"stats": null} */
@@ -69,11 +82,12 @@ struct vm_stats;
 
 struct control_cmd {
     enum control_op op;
-    uint64_t num;                /* CONTROL_BALLOON_TARGET: MiB; CONTROL_STATS: wait ms */
-    char path[CONTROL_PATH_MAX]; /* CONTROL_SNAPSHOT: the file */
-    bool stop;                   /* CONTROL_SNAPSHOT: "then": "stop" */
-    bool keep_disks;             /* CONTROL_SNAPSHOT: "disks": "keep" */
-    struct migrate_params mig;   /* CONTROL_MIGRATE (0: the defaults) */
+    uint64_t num;                    /* CONTROL_BALLOON_TARGET: MiB; CONTROL_STATS: wait ms */
+    char path[CONTROL_PATH_MAX];     /* CONTROL_SNAPSHOT: the file */
+    bool stop;                       /* CONTROL_SNAPSHOT: "then": "stop" */
+    bool keep_disks;                 /* CONTROL_SNAPSHOT: "disks": "keep" */
+    struct migrate_params mig;       /* CONTROL_MIGRATE (0: the defaults) */
+    enum control_sandbox_op sandbox; /* CONTROL_SANDBOX; SANDBOX_OPEN takes path */
 };
 
 /* What commands act on; NULL members are devices the VM does not have. */
@@ -96,6 +110,8 @@ int control_parse(const char *line, struct control_cmd *cmd, char *err, size_t e
 void control_execute(const struct control *c, const struct control_cmd *cmd, char *out, size_t cap);
 /* control_parse + control_execute (errors answered as JSON too). */
 void control_handle_line(const struct control *c, const char *line, char *out, size_t cap);
+/* CONTROL_SANDBOX (vm/sandbox_probe.c). */
+void control_sandbox(const struct control_cmd *cmd, char *out, size_t cap);
 /* VmRSS of this process in KiB, or 0 when unreadable. */
 uint64_t control_vmm_rss_kib(void);
 

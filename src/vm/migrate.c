@@ -18,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/thread.h"
 #include "vm/migrate_auth.h"
 #include "vm/migrate_link.h"
 #include "vm/snapshot.h"
@@ -546,7 +547,7 @@ int migration_start(struct migration *mg, const struct migrate_params *p)
     snprintf(mg->st.to, sizeof(mg->st.to), strchr(p->host, ':') ? "[%s]:%s" : "%s:%s",
              p->host[0] ? p->host : "localhost", p->port);
     pthread_mutex_unlock(&mg->lock);
-    err = pthread_create(&mg->thread, NULL, migration_main, mg);
+    err = thread_create(&mg->thread, THREAD_MIGRATION, migration_main, mg);
     if (err) {
         set_state(mg, MIGRATE_FAILED);
         return -err;

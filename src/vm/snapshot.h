@@ -18,11 +18,12 @@ struct snapshot_result {
     char moved_to[SNAPSHOT_DISKS_MAX][SNAPSHOT_PATH_MAX];   /* the overlay written from now */
 };
 
-/* The overlay a running VM continues on after a snapshot froze disk: next to the disk (DIR),
- * named after the bottom of its backing chain (root; the disk itself when it has none) and
- * the snapshot, "DIR/STEM-SNAPBASE.qcow2" (STEM: root's name without a .qcow2/.img/.raw
- * ending), so that names do not grow snapshot after snapshot. 0, or -ENAMETOOLONG. */
-int snapshot_overlay_name(const char *disk, const char *root, const char *snap, char *out,
-                          size_t len);
+/* The overlay a running VM continues on after a snapshot froze disk: in dir, or next to the
+ * disk when dir is NULL, named after the bottom of its backing chain (root; the disk itself
+ * when it has none) and the snapshot, "DIR/STEM-SNAPBASE.qcow2" (STEM: root's name without a
+ * .qcow2/.img/.raw ending), so that names do not grow snapshot after snapshot. 0, or
+ * -ENAMETOOLONG. */
+int snapshot_overlay_name(const char *disk, const char *root, const char *dir, const char *snap,
+                          char *out, size_t len);
 
 #endif

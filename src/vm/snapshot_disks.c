@@ -27,7 +27,7 @@ static const char *chain_root(struct disk *d)
 }
 
 int disk_freeze_prepare(struct disk_freeze *f, struct disk *const *disks, int ndisks,
-                        const char *snap_path)
+                        const char *snap_path, const char *overlay_dir)
 {
     int err = 0;
 
@@ -56,20 +56,27 @@ int disk_freeze_prepare(struct disk_freeze *f, struct disk *const *disks, int nd
             log_err("snapshot: flushing %s: %s", d->path, strerror(-err));
             break;
         }
-        err = snapshot_overlay_name(backing, chain_root(d), snap_path, f->path[k],
+        err = snapshot_overlay_name(backing, chain_root(d), overlay_dir, snap_path, f->path[k],
                                     sizeof(f->path[k]));
         if (err) {
             log_err("snapshot: an overlay name for %s is too long", backing);
             break;
         }
-        err = disk_qcow2_create(f->path[k], &o); /* logs; -EEXIST for an existing file */
+        /* The overlay opens the disk as its backing file: a reader from now on. */
+        err = disk_set_lock(d, DISK_LOCK_READ);
         if (err)
             break;
-        err = disk_open(&f->overlay[k], f->path[k], DISK_FORMAT_QCOW2, false);
+        err = disk_qcow2_create(f->path[k], &o); /* logs; -EEXIST for an existing file */
+        if (!err) {
+            err = disk_open(&f->overlay[k], f->path[k], DISK_FORMAT_QCOW2, false);
+            if (err)
+                unlink(f->path[k]);
+        }
         if (err) {
-            unlink(f->path[k]);
+            disk_set_lock(d, DISK_LOCK_WRITE);
             break;
         }
+        f->frozen[k] = d;
         f->index[k] = i;
         f->n++;
     }
@@ -100,18 +107,20 @@ void disk_freeze_abort(struct disk_freeze *f)
     for (int k = 0; k < f->n; k++) {
         disk_close(f->overlay[k]);
         unlink(f->path[k]);
+        if (disk_set_lock(f->frozen[k], DISK_LOCK_WRITE))
+            log_err("snapshot: %s: the VM writes it on without its lock", f->frozen[k]->path);
     }
     f->n = 0;
 }
 
-int snapshot_overlay_name(const char *disk, const char *root, const char *snap, char *out,
-                          size_t len)
+int snapshot_overlay_name(const char *disk, const char *root, const char *dir, const char *snap,
+                          char *out, size_t len)
 {
     static const char *const endings[] = {".qcow2", ".img", ".raw"};
     const char *slash = strrchr(disk, '/');
     const char *rbase = strrchr(root, '/') ? strrchr(root, '/') + 1 : root;
     const char *sbase = strrchr(snap, '/') ? strrchr(snap, '/') + 1 : snap;
-    size_t dir = slash ? (size_t)(slash + 1 - disk) : 0, stem = strlen(rbase);
+    size_t ddir = slash ? (size_t)(slash + 1 - disk) : 0, stem = strlen(rbase);
     int n;
 
     for (size_t i = 0; i < sizeof(endings) / sizeof(endings[0]); i++) {
@@ -121,6 +130,9 @@ int snapshot_overlay_name(const char *disk, const char *root, const char *snap, 
             break;
         }
     }
-    n = snprintf(out, len, "%.*s%.*s-%s.qcow2", (int)dir, disk, (int)stem, rbase, sbase);
+    if (dir)
+        n = snprintf(out, len, "%s/%.*s-%s.qcow2", dir, (int)stem, rbase, sbase);
+    else
+        n = snprintf(out, len, "%.*s%.*s-%s.qcow2", (int)ddir, disk, (int)stem, rbase, sbase);
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }

@@ -31,6 +31,11 @@ void vm_config_free(struct vm_config *c)
     free(c->api_socket);
     free(c->restore);
     free(c->incoming);
+    free(c->jail.dir);
+    free(c->jail.root);
+    for (int i = 0; i < c->jail.nallow; i++)
+        free(c->jail.allow[i]);
+    free(c->overlay_dir);
     if (c->migration_secret)
         memset(c->migration_secret, 0, strlen(c->migration_secret));
     free(c->migration_secret);
@@ -129,6 +134,42 @@ static int check_sizes(const struct vm_config *c, const struct board_ops *b, cha
     return 0;
 }
 
+/* Whether path lies in dir (both absolute, no . or .. parts expected). */
+static bool in_dir(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    return !strncmp(path, dir, n) && (path[n] == '/' || (n == 1 && dir[0] == '/'));
+}
+
+/* A jailed VM creates files only in its own directory: its sockets and trace must be there. */
+static int check_jail(const struct vm_config *c, char *why, size_t whylen)
+{
+    const char *const made[][2] = {{"--api-socket", c->api_socket},
+                                   {"--console-socket", c->console_socket},
+                                   {"--trace", c->trace}};
+
+    if (c->jail.dir && c->jail.dir[0] != '/')
+        return fail(why, whylen, "--jail-dir %s: must be an absolute path", c->jail.dir);
+    if (c->jail.root && c->jail.root[0] != '/')
+        return fail(why, whylen, "--jail-root %s: must be an absolute path", c->jail.root);
+    if (c->jail.uid_count && (uint64_t)c->jail.uid_first + c->jail.uid_count > 0xffffffffull)
+        return fail(why, whylen, "--jail-uids: the range ends past the largest uid");
+    for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
+        if (!made[i][1])
+            continue;
+        if (!c->jail.dir || made[i][1][0] != '/' || !in_dir(made[i][1], c->jail.dir))
+            return fail(why, whylen,
+                        "%s %s: a jailed VM creates files only in its own directory: put it in "
+                        "--jail-dir%s%s",
+                        made[i][0], made[i][1], c->jail.dir ? " " : "",
+                        c->jail.dir ? c->jail.dir : "");
+    }
+    return 0;
+}
+
 /* What boots: a kernel, or a boot loader (given, or the board's default) that finds the guest's
  * kernel on its disk - which brings its own initrd and command line. */
 static int check_boot_files(const struct vm_config *c, const struct board_ops *b, char *why,
@@ -209,6 +250,8 @@ int vm_config_check(struct vm_config *c, struct net_config *nets_out, char *why,
     for (int i = 0; i < c->ndisks; i++)
         if (!c->disks[i].path || !c->disks[i].path[0])
             return fail(why, whylen, "--disk: expected a path");
+    if (c->jail.on && (err = check_jail(c, why, whylen)))
+        return err;
     for (int i = 0; i < c->nnets; i++) {
         struct net_config n;
         char nwhy[200];

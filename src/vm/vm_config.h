@@ -17,6 +17,22 @@
 #define VM_JIT_CACHE_MIN  (256ULL << 10)
 #define VM_JIT_CACHE_MAX  (1ULL << 30)
 
+#define VM_JAIL_ALLOW_MAX 16
+#define VM_JAIL_UID_FIRST 900000000u /* the default range of jail uids */
+#define VM_JAIL_UID_COUNT 65536u
+#define VM_JAIL_ROOT      "/run/vessel/jail" /* the default mount point of jail roots */
+
+/* Confinement of the VM process (host/jail.h; docs/sandbox.md). */
+struct vm_jail {
+    bool on;
+    uint32_t uid_first, uid_count;  /* the uids to pick from (0, 0: the defaults) */
+    int64_t gid;                    /* -1: the uid's number */
+    char *dir;                      /* the VM's own writable directory (same path inside) */
+    char *root;                     /* where the jail's root is mounted (NULL: VM_JAIL_ROOT) */
+    char *allow[VM_JAIL_ALLOW_MAX]; /* when any: every file of the VM must lie under one */
+    int nallow;
+};
+
 struct vm_disk {
     char *path;
     bool readonly;
@@ -47,6 +63,9 @@ struct vm_config {
     char *restore;          /* continue from this state file */
     bool clone;             /* with restore: a clone of the snapshot */
     char *incoming;         /* [HOST:]PORT: receive a live migration */
+    bool seccomp;           /* per-thread seccomp allow-lists (vm/seccomp.h); implied by jail */
+    struct vm_jail jail;
+    char *overlay_dir; /* snapshot (then=resume) and --clone overlays go here, not next to disks */
     /* With incoming: the migration's secret (the source must prove it knows it); how long to
      * wait for the source and receive the whole VM, in seconds (0: VM_INCOMING_TIMEOUT_S); the
      * most RAM to take when mem is not set (0: VM_INCOMING_MAX_MEM). */
@@ -73,7 +92,8 @@ int vm_config_check(struct vm_config *c, struct net_config *nets_out, char *why,
  * "disks": [{"path", "readonly", "format"}], "rng",
  * "console_socket", "nets": [SPEC], "balloon_bytes" (absent: no balloon), "api_socket",
  * "restore", "clone", "incoming", "migration_secret", "incoming_timeout_s",
- * "incoming_max_memory_bytes"}. to_json returns a malloc'd text or NULL (out of memory);
+ * "incoming_max_memory_bytes", "seccomp", "jail": {"uid_first", "uid_count", "gid", "dir",
+ * "root", "allow": [DIR]}, "overlay_dir"}. to_json returns a malloc'd text or NULL (out of memory);
  * from_json fills c (which it clears first) or returns -EINVAL with a reason; unknown members
  * are refused. */
 char *vm_config_to_json(const struct vm_config *c);

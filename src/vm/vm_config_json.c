@@ -17,6 +17,19 @@ static const char *format_name(enum disk_format f)
     return f == DISK_FORMAT_RAW ? "raw" : f == DISK_FORMAT_QCOW2 ? "qcow2" : NULL;
 }
 
+static json_t *jail_json(const struct vm_jail *j)
+{
+    json_t *allow = json_array();
+
+    for (int i = 0; allow && i < j->nallow; i++)
+        json_array_append_new(allow, json_string(j->allow[i]));
+    return json_pack("{s:I,s:I,s:o,s:o,s:o,s:o}", "uid_first", (json_int_t)j->uid_first,
+                     "uid_count", (json_int_t)j->uid_count, "gid",
+                     j->gid >= 0 ? json_integer((json_int_t)j->gid) : json_null(), "dir",
+                     str_or_null(j->dir), "root", str_or_null(j->root), "allow",
+                     allow ? allow : json_null());
+}
+
 char *vm_config_to_json(const struct vm_config *c)
 {
     json_t *o = json_object(), *disks = json_array(), *nets = json_array();
@@ -65,6 +78,12 @@ char *vm_config_to_json(const struct vm_config *c)
         if (c->incoming_max_mem)
             bad |= json_object_set_new(o, "incoming_max_memory_bytes",
                                        json_integer((json_int_t)c->incoming_max_mem));
+        if (c->seccomp)
+            bad |= json_object_set_new(o, "seccomp", json_true());
+        if (c->jail.on)
+            bad |= json_object_set_new(o, "jail", jail_json(&c->jail));
+        if (c->overlay_dir)
+            bad |= json_object_set_new(o, "overlay_dir", json_string(c->overlay_dir));
     }
     if (!bad)
         text = json_dumps(o, JSON_COMPACT);
@@ -179,6 +198,53 @@ static int get_nets(json_t *o, struct vm_config *c, char *why, size_t whylen)
     return 0;
 }
 
+/* {"uid_first", "uid_count", "gid", "dir", "root", "allow"} */
+static int get_jail(json_t *o, struct vm_jail *j, char *why, size_t whylen)
+{
+    json_t *a = json_object_get(o, "jail"), *allow, *d;
+    uint64_t first = 0, count = 0, gid = 0;
+    bool set = false, gid_set = false;
+    const char *key;
+    size_t i;
+    int err = 0;
+
+    j->gid = -1;
+    if (!a || json_is_null(a))
+        return 0;
+    if (!json_is_object(a))
+        return fail(why, whylen, "jail", "expected an object");
+    json_object_foreach(a, key, d)
+    {
+        if (strcmp(key, "uid_first") && strcmp(key, "uid_count") && strcmp(key, "gid") &&
+            strcmp(key, "dir") && strcmp(key, "root") && strcmp(key, "allow"))
+            return fail(why, whylen, key, "unknown member of \"jail\"");
+    }
+    j->on = true;
+    err = err ? err : get_uint(a, "uid_first", &first, &set, why, whylen);
+    err = err ? err : get_uint(a, "uid_count", &count, &set, why, whylen);
+    if (!err && !json_is_null(json_object_get(a, "gid")))
+        err = get_uint(a, "gid", &gid, &gid_set, why, whylen);
+    if (!err && (first > 0xfffffffeu || count > 0xffffffffu || gid > 0xfffffffeu))
+        err = fail(why, whylen, "jail", "uid or gid out of range");
+    j->uid_first = (uint32_t)first;
+    j->uid_count = (uint32_t)count;
+    j->gid = gid_set ? (int64_t)gid : -1;
+    err = err ? err : get_str(a, "dir", &j->dir, why, whylen);
+    err = err ? err : get_str(a, "root", &j->root, why, whylen);
+    allow = json_object_get(a, "allow");
+    if (err || !allow || json_is_null(allow))
+        return err;
+    if (!json_is_array(allow) || json_array_size(allow) > VM_JAIL_ALLOW_MAX)
+        return fail(why, whylen, "allow", "expected an array of at most 16 directories");
+    json_array_foreach(allow, i, d)
+    {
+        if (!json_is_string(d) || json_string_value(d)[0] != '/')
+            return fail(why, whylen, "allow", "expected absolute directory paths");
+        j->allow[j->nallow++] = vm_config_strdup(json_string_value(d));
+    }
+    return 0;
+}
+
 static const char *const members[] = {
     "arch",
     "kernel",
@@ -203,6 +269,9 @@ static const char *const members[] = {
     "migration_secret",
     "incoming_timeout_s",
     "incoming_max_memory_bytes",
+    "seccomp",
+    "jail",
+    "overlay_dir",
     NULL,
 };
 
@@ -257,6 +326,9 @@ static int parse(json_t *o, struct vm_config *c, char *why, size_t whylen)
     c->incoming_timeout_s = (uint32_t)timeout;
     err = err ? err
               : get_uint(o, "incoming_max_memory_bytes", &c->incoming_max_mem, &set, why, whylen);
+    err = err ? err : get_bool(o, "seccomp", &c->seccomp, why, whylen);
+    err = err ? err : get_jail(o, &c->jail, why, whylen);
+    err = err ? err : get_str(o, "overlay_dir", &c->overlay_dir, why, whylen);
     return err;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "backend/disk/qcow2.h"
 #include "base/log.h"
@@ -32,7 +33,12 @@ int vm_backends_open(struct vm *vm)
         const char *path = vm->clone_overlays[i] ? vm->clone_overlays[i] : c->disks[i].path;
         enum disk_format fmt = vm->clone_overlays[i] ? DISK_FORMAT_QCOW2 : c->disks[i].format;
 
-        if (disk_open(&vm->disks[i], path, fmt, c->disks[i].readonly)) {
+        /* An incoming VM's disks are the source's until the handover: it takes their locks
+         * when it reopens them then (migrate_take_vm). */
+        unsigned flags =
+            (c->disks[i].readonly ? DISK_OPEN_READONLY : 0) | (c->incoming ? DISK_OPEN_NOLOCK : 0);
+
+        if (disk_open_ex(&vm->disks[i], path, fmt, flags)) {
             fprintf(stderr, "vessel: --disk %s: cannot open the disk (see above)\n", path);
             goto fail;
         }
@@ -94,7 +100,7 @@ int vm_clone_disks(struct vm *vm)
         if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
             return -1;
         snprintf(name, sizeof(name), "clone-%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
-        if (snapshot_overlay_name(real, real, name, overlay, sizeof(overlay))) {
+        if (snapshot_overlay_name(real, real, c->overlay_dir, name, overlay, sizeof(overlay))) {
             fprintf(stderr, "vessel: --clone: an overlay name for %s is too long\n", real);
             return -1;
         }
@@ -182,4 +188,24 @@ void vm_disks_flush(struct vm *vm)
         if (!vm->disks[i]->readonly && vm->disks[i]->ops->flush(vm->disks[i]))
             log_err("migration: flushing %s failed; the destination may miss writes",
                     vm->disks[i]->path);
+}
+
+void vm_disks_lock(struct vm *vm, bool on)
+{
+    for (int i = 0; i < vm->ndisks; i++) {
+        struct disk *d = vm->disks[i];
+        int err = 0;
+
+        if (d->readonly)
+            continue;
+        /* Taking it back after a failed migration: the destination may still be letting go. */
+        for (int t = 0; t < 40; t++) {
+            err = disk_set_lock(d, on ? DISK_LOCK_WRITE : DISK_LOCK_NONE);
+            if (err != -EBUSY)
+                break;
+            usleep(50000);
+        }
+        if (err)
+            log_err("migration: %s: the VM writes it on without its lock", d->path);
+    }
 }

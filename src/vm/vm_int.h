@@ -92,6 +92,9 @@ void vm_devices_reset(struct vm *vm);
 void vm_devices_announce(struct vm *vm);
 /* Makes every writable disk's writes durable (a migration hands the disks over). */
 void vm_disks_flush(struct vm *vm);
+/* A migration source lets go of its writable disks' locks once it wrote them for the last time
+ * (the destination takes them), and takes them back when the VM runs on here. */
+void vm_disks_lock(struct vm *vm, bool on);
 
 /* vm_state.c: the CONFIG section's JSON of this VM (malloc'd; NULL when out of memory); the
  * CPU, MACHINE and DEVICE sections of the paused VM (the guest clock as read at the pause);

@@ -64,6 +64,7 @@ static void pause_vm(void *opaque)
 
 static void resume_vm(void *opaque)
 {
+    vm_disks_lock(opaque, true); /* the VM writes its disks here again */
     vm_resume(opaque);
 }
 
@@ -73,8 +74,10 @@ static int write_state(void *opaque, struct snap_writer *w)
 
     if (vm->pause_err)
         return vm->pause_err;
-    /* The destination opens the disks after this: everything written must be in the files. */
+    /* The destination opens the disks after this: everything written must be in the files,
+     * and their locks free for it to take. */
     vm_disks_flush(vm);
+    vm_disks_lock(vm, false);
     return vm_write_state(vm, w, vm->pause_clock);
 }
 

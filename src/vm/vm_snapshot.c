@@ -56,7 +56,7 @@ int vm_snapshot(struct vm *vm, const char *path, bool stop, bool keep_disks,
         return err == -ESHUTDOWN ? -ESHUTDOWN : -EBUSY;
     }
     if (!stop && !keep_disks) /* the disks must stay as the snapshot has them */
-        err = disk_freeze_prepare(&freeze, vm->disks, vm->ndisks, path);
+        err = disk_freeze_prepare(&freeze, vm->disks, vm->ndisks, path, vm->cfg->overlay_dir);
     if (!err)
         err = write_file(vm, &w);
     if (err)

@@ -238,6 +238,16 @@ def run_lab(lab, links_before, times):
     mon = lab_cmd("exec", "--dir", lab, "h2", "--", "crm_mon", "-1")
     check("Online: [ h1 h2 h3 ]" in mon.stdout, "crm_mon inside h2 shows h1 h2 h3 online", mon.stdout[-500:])
     check(root_links() == links_before, "lab up adds no interface to this machine's network namespace")
+    # each daemon listens on its lab address with a bearer token: from h1, h2's daemon answers
+    # with the token and refuses without it
+    st = json.load(open(os.path.join(lab, "lab.json")))
+    api = "http://%s:%d" % (st["hosts"]["h2"]["addr"], st["api_port"])
+    ok = lab_cmd("exec", "--dir", lab, "h1", "--", "env", "VESSEL_TOKEN_FILE=" + st["token_file"], VESSEL, "vm",
+                 "--api", api, "--json", "list")
+    bad = lab_cmd("exec", "--dir", lab, "h1", "--", "env", "VESSEL_TOKEN_FILE=", VESSEL, "vm", "--api", api, "list")
+    check(ok.returncode == 0 and '"vms"' in ok.stdout and bad.returncode != 0 and "401" in bad.stderr + bad.stdout,
+          "h2's daemon listens on the lab network (%s): with the lab's token it answers, without it 401" % api,
+          (ok.returncode, ok.stdout[-200:], ok.stderr[-200:], bad.returncode, bad.stdout[-200:], bad.stderr[-200:]))
 
     names = ["vm1", "vm2", "vm3"]
     for n in names:

@@ -74,16 +74,22 @@ class UnixHTTP(http.client.HTTPConnection):
 
 
 class Daemon:
-    def __init__(self, tmp):
+    def __init__(self, tmp, allow=()):
         self.tmp = tmp
+        self.allow = list(allow)  # more directories clients may name files in
         self.sock = os.path.join(tmp, "api.sock")
         self.state = os.path.join(tmp, "state")
         self.proc = None
+        self.extra = [] if os.geteuid() == 0 else ["--no-jail"]  # jailing needs root
 
     def start(self):
         log = open(os.path.join(self.tmp, "serve.log"), "ab")
+        # the guest artifacts and the test's own files are where clients may name files
         self.proc = subprocess.Popen([VESSEL, "serve", "--socket", self.sock, "--state-dir", self.state,
-                                      "--cpus", "8", "--memory", "3G"], stdout=log, stderr=log)
+                                      "--cpus", "8", "--memory", "3G", "--allow-dir", guest.cache_dir(),
+                                      "--allow-dir", self.tmp]
+                                     + [a for d in self.allow for a in ("--allow-dir", d)] + self.extra,
+                                     stdout=log, stderr=log)
         # The socket file appears at bind(), before listen(): wait until a connect works.
         for _ in range(500):
             try:
@@ -398,7 +404,8 @@ def check_bad_requests(r, d):
         ("POST", "/v1/vms", '{"name":"x","kernel":"/k","nets":["bogus"]}', 422, "out_of_range"),
         ("POST", "/v1/vms", '{"name":"x","kernel":"/k","arch":"mips"}', 422, "out_of_range"),
         ("POST", "/v1/vms", json.dumps(vm_body("idle")), 409, "name_taken"),
-        ("POST", "/v1/vms", '{"name":"x","kernel":"/nonexistent/Image"}', 422, "bad_file"),
+        ("POST", "/v1/vms", '{"name":"x","kernel":"%s/nonexistent/Image"}' % d.tmp, 422, "bad_file"),
+        ("POST", "/v1/vms", '{"name":"x","kernel":"/nonexistent/Image"}', 403, "forbidden"),
         ("POST", "/v1/vms", big, 413, "too_large"),
         ("GET", "/v1/vms/nope", None, 404, "not_found"),
         ("GET", "/v1/nothing", None, 404, "not_found"),
@@ -414,10 +421,12 @@ def check_bad_requests(r, d):
         ("POST", "/v1/vms/idle/snapshot", '{"path":"/tmp/x.snap","then":"later"}', 422, "out_of_range"),
         ("POST", "/v1/vms/idle/snapshot", '{"path":"/tmp/x.snap","bogus":1}', 400, "unknown_field"),
         ("POST", "/v1/vms/idle/snapshot", '{}', 400, "missing_field"),
-        ("POST", "/v1/vms/idle/snapshot", '{"path":"/tmp/x.snap"}', 409, "invalid_state"),
+        ("POST", "/v1/vms/idle/snapshot", '{"path":"%s/x.snap"}' % d.tmp, 409, "invalid_state"),
+        ("POST", "/v1/vms/idle/snapshot", '{"path":"/tmp/x.snap"}', 403, "forbidden"),
         ("POST", "/v1/vms/nope/snapshot", '{"path":"/tmp/x.snap"}', 404, "not_found"),
         ("POST", "/v1/vms", '{"name":"x","restore":"rel/vm.snap"}', 422, "out_of_range"),
-        ("POST", "/v1/vms", '{"name":"x","restore":"/nonexistent/vm.snap"}', 422, "bad_file"),
+        ("POST", "/v1/vms", '{"name":"x","restore":"%s/none/vm.snap"}' % d.tmp, 422, "bad_file"),
+        ("POST", "/v1/vms", '{"name":"x","restore":"/nonexistent/vm.snap"}', 403, "forbidden"),
         ("POST", "/v1/vms", '{"name":"x","restore":"/s","kernel":"/k"}', 422, "out_of_range"),
         ("POST", "/v1/vms", '{"name":"x","kernel":"/k","clone":true}', 422, "out_of_range"),
         ("POST", "/v1/vms", '{"name":"x","restore":"/s","clone":"yes"}', 400, "bad_type"),

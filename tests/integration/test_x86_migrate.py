@@ -148,7 +148,8 @@ def main():
         wait_socket(sock)
         seen = b""
         for i in range(3):
-            n, sock = hop(r, g, sock, devices, "x86mig-hop%d" % (i + 1), tmp, seen)
+            # above 4 GiB a destination takes the VM only with its --mem (or --incoming-max-mem)
+            n, sock = hop(r, g, sock, devices + ["--mem", "5G"], "x86mig-hop%d" % (i + 1), tmp, seen)
             guests.append(n)
             seen += vessel_lines_removed(g.log())
             g = n

@@ -44,11 +44,33 @@ mount -t proc proc "$r/proc" && mount -t sysfs sysfs "$r/sys" &&
     mount -t devtmpfs devtmpfs "$r/dev" || fail "cannot mount proc, sys, dev in the chroot"
 mkdir -p "$r/dev/pts" "$r/dev/shm" "$r/tmp" "$r/run" "$r/opt/nested/bin" "$r/nested/out"
 mount -t devpts devpts "$r/dev/pts"
+# what udev would add: bash's process substitution needs /dev/fd
+ln -sf /proc/self/fd "$r/dev/fd"
+ln -sf /proc/self/fd/0 "$r/dev/stdin"
+ln -sf /proc/self/fd/1 "$r/dev/stdout"
+ln -sf /proc/self/fd/2 "$r/dev/stderr"
 mount -t tmpfs tmpfs "$r/dev/shm"
-chmod 1777 "$r/tmp"
+# /tmp is a tmpfs of its own, as on many hosts (the tests' disks and daemons' state live there)
+mount -t tmpfs -o mode=1777 tmpfs "$r/tmp" || fail "cannot mount a tmpfs on /tmp"
 cp /bin/busybox "$r/opt/nested/bin/busybox" && chroot "$r" /opt/nested/bin/busybox --install -s /opt/nested/bin
 tar -xf "$xch" -C "$r/nested" || fail "cannot read the job from $xch"
 [ -e /dev/kvm ] || fail "no /dev/kvm in L1 (kvm_amd did not load: $(dmesg | grep -i -m3 -e kvm -e svm | tr '\n' ' '))"
+# what udev's default rule does (systemd: GROUP="kvm", MODE="0666"): devtmpfs makes it 0600
+# root, and a jailed VM process (vessel serve's default, its own uid) could not open it
+chmod 0666 /dev/kvm || fail "cannot chmod /dev/kvm"
+
+# One KVM VM (in-kernel IRQ chip, one vCPU that never runs) kept for the whole job: L1's kernel
+# then never flips the static keys KVM takes per VM (the preempt notifiers in __schedule, the
+# LAPIC's), whose live patching of hot code races with the other vCPU under QEMU's
+# multi-threaded TCG and crashed L1 ("Oops: int3" in __schedule) while tests made and ended VMs.
+chroot "$r" /usr/bin/python3 -c '
+import fcntl, os, signal
+kvm = os.open("/dev/kvm", os.O_RDWR)
+vm = fcntl.ioctl(kvm, 0xAE01, 0)  # KVM_CREATE_VM
+fcntl.ioctl(vm, 0xAE60, 0)        # KVM_CREATE_IRQCHIP
+fcntl.ioctl(vm, 0xAE41, 0)        # KVM_CREATE_VCPU 0
+signal.pause()' </dev/null >/dev/null 2>&1 &
+keeper=$!
 
 echo "@@NESTED-START@@" >&3
 chroot "$r" /bin/sh -c '
@@ -57,6 +79,7 @@ chroot "$r" /bin/sh -c '
     . /nested/job.env
     exec /bin/sh /nested/job.sh' </dev/null >&3 2>&1
 rc=$?
+kill "$keeper" 2>/dev/null
 echo "$rc" >"$r/nested/out/rc"
 dmesg >"$r/nested/out/l1-dmesg.log" 2>&1
 (cd "$r/nested/out" && tar -cf "$xch" .) || echo "nested-l1: writing the results to $xch failed" >&3

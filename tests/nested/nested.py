@@ -227,6 +227,8 @@ def payload_files(bench):
     # a shell and python3 with its standard library (and the compiled modules it ships)
     fs.add_elf("/usr/bin/dash")
     fs.add("/bin/sh")
+    fs.add_elf(os.path.realpath("/bin/bash"))  # tests/guest/x86/run.sh
+    fs.add("/bin/bash")
     py = os.path.realpath("/usr/bin/python3")
     fs.add("/usr/bin/python3")
     fs.add_elf(py)
@@ -258,8 +260,15 @@ def payload_files(bench):
     if qimg:
         fs.add_elf(qimg)
     # the repository's test and benchmark scripts, the guest artifacts
-    for d in ("tests/integration", "tests/nested", "bench", "scripts"):
+    for d in ("tests/integration", "tests/nested", "tests/guest", "bench", "scripts"):
         fs.add_tree(os.path.join(ROOT, d), lambda rel: "__pycache__" in rel)
+    # the x86 test guests (built on the host: L1 has no compiler) and the kvm engine's test
+    guests = os.path.join(ROOT, "build", "guest", "x86")
+    if os.path.isdir(guests):
+        fs.add_tree(guests, lambda rel: rel.startswith("logs") or rel.endswith((".o", ".raw", ".log")))
+    engine_test = os.path.join(os.path.dirname(vb), "kvm-engine-test")
+    if os.access(engine_test, os.X_OK):
+        fs.add_elf(engine_test)
     bench_bin = os.path.join(ROOT, "build", "bench", "kvm_exit")
     if bench and os.path.isdir(bench_bin):
         fs.add_tree(bench_bin)
@@ -433,10 +442,18 @@ def run(argv, timeout=900, bench=False, out_dir=None, env=None, on_line=None, me
     res.out_dir = out_dir
     xchg = os.path.join(out_dir, "xchg.img")
     # the command, then the console logs tests saved (guest.py: build/test-logs) back to the host
-    script = ("cd %s || exit 97\n%s\nrc=$?\n[ -d build/test-logs ] && cp -r build/test-logs \"$NESTED_OUT/\"\n"
+    # kvm_pin.py first: it keeps KVM's APIC static keys from being live-patched while L2 guests
+    # run (TCG then sometimes crashed L1 with "Oops: int3"); it says it is ready before the job.
+    script = ("cd %s || exit 97\n"
+              "python3 tests/nested/kvm_pin.py >\"$NESTED_OUT/kvm-pin.log\" 2>&1 &\n"
+              "for i in $(seq 200); do grep -q ready \"$NESTED_OUT/kvm-pin.log\" 2>/dev/null && break; "
+              "sleep 0.05; done\n"
+              "grep -q ready \"$NESTED_OUT/kvm-pin.log\" || { echo \"nested: kvm_pin.py: $(cat "
+              "\"$NESTED_OUT/kvm-pin.log\")\"; exit 96; }\n"
+              "%s\nrc=$?\n[ -d build/test-logs ] && cp -r build/test-logs \"$NESTED_OUT/\"\n"
               "exit $rc\n" % (_shquote(ROOT), " ".join(_shquote(a) for a in argv)))
     jenv = {"VESSEL_CACHE": cache_dir(), "NESTED_L1": "1"}
-    for k in ("VESSEL_TIMEOUT_SCALE", "VESSEL_APPEND", "VESSEL_X86_PHASE2"):
+    for k in ("VESSEL_TIMEOUT_SCALE", "VESSEL_APPEND"):
         if os.environ.get(k):
             jenv[k] = os.environ[k]
     jenv.update(env or {})
@@ -539,9 +556,20 @@ def run(argv, timeout=900, bench=False, out_dir=None, env=None, on_line=None, me
                 qerr = f.read()[-400:].decode(errors="replace").strip()
         except OSError:
             qerr = ""
-        res.error = "L1 ended (QEMU status %s) without the job's exit status; see %s%s" % (
-            proc.returncode, console, "; QEMU said: " + qerr if qerr else "")
+        res.error = "L1 ended (QEMU status %s) without the job's exit status; see %s%s%s" % (
+            proc.returncode, console, l1_panic(console), "; QEMU said: " + qerr if qerr else "")
     return res
+
+
+def l1_panic(console):
+    """'; L1's kernel crashed: <its first Oops or BUG line>' when the L1 console shows one."""
+    try:
+        with open(console, "rb") as f:
+            text = f.read().decode(errors="replace")
+    except OSError:
+        return ""
+    m = re.search(r"(Oops:[^\n]*|BUG:[^\n]*|Kernel panic[^\n]*)", text)
+    return "; L1's kernel crashed: %s" % m.group(1).strip() if m else ""
 
 
 def main():

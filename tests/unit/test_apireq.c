@@ -250,8 +250,8 @@ TEST(procinfo_self)
 
 TEST(apireq_route_statuses_and_new_routes)
 {
-    static const char *const known[] = {"200", "201", "202", "400", "404",
-                                        "409", "413", "422", "500", NULL};
+    static const char *const known[] = {"101", "200", "201", "202", "400", "401", "403",
+                                        "404", "409", "413", "422", "426", "500", NULL};
     struct api_error e;
     enum api_route r;
     char id[API_NAME_MAX];
@@ -267,10 +267,12 @@ TEST(apireq_route_statuses_and_new_routes)
             for (int k = 0; known[k]; k++)
                 ok = ok || !strcmp(known[k], tok);
             CHECK(ok);
-            has_2xx = has_2xx || tok[0] == '2';
+            has_2xx = has_2xx || tok[0] == '2' || !strcmp(tok, "101"); /* or a WebSocket */
             has_500 = has_500 || !strcmp(tok, "500");
         }
         CHECK(has_2xx && has_500);
+        /* every route answers 401 on the TCP listener without credentials */
+        CHECK(strstr(api_routes[i].statuses, "401") != NULL);
         /* a route with a VM in its path can answer 404 */
         CHECK(!strstr(api_routes[i].path, "{id}") || strstr(api_routes[i].statuses, "404"));
     }
@@ -280,6 +282,9 @@ TEST(apireq_route_statuses_and_new_routes)
     CHECK_EQ(r, ROUTE_VM_STATS);
     CHECK(!strcmp(id, "web"));
     CHECK_EQ(api_route_match("POST", "/metrics", &r, id, &e), 405);
+    CHECK_EQ(api_route_match("GET", "/v1/vms/web/console", &r, id, &e), 0);
+    CHECK_EQ(r, ROUTE_VM_CONSOLE);
+    CHECK_EQ(api_route_match("POST", "/v1/vms/web/console", &r, id, &e), 405);
 }
 
 TEST(apireq_disk_format)

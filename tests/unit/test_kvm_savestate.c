@@ -166,14 +166,15 @@ TEST(kvm_save_clock_and_vcpu)
 }
 
 static void no_action(void *opaque, enum x86_action act) {}
+static const struct irq_line no_sci = {NULL, NULL, 9};
 
 TEST(x86_legacy_save_load)
 {
     struct x86_legacy l, m;
     uint8_t cmos[X86_CMOS_SAVE_LEN], pm[X86_PM_SAVE_LEN];
 
-    x86_legacy_init(&l, no_action, NULL, NULL);
-    x86_legacy_init(&m, no_action, NULL, NULL);
+    x86_legacy_init(&l, no_action, NULL, &no_sci);
+    x86_legacy_init(&m, no_action, NULL, &no_sci);
     x86_cmos_ops.write(&l, 0, 1, 0x40);
     x86_cmos_ops.write(&l, 1, 1, 0x5a); /* CMOS RAM byte 0x40 */
     x86_cmos_ops.write(&l, 0, 1, 0x41);
@@ -214,6 +215,7 @@ TEST(x86_pci_save_load)
     static struct x86_pci p, q;
     static struct pci_dev d, e, f;
     static uint8_t buf[X86_PCI_SAVE_MAX];
+    uint32_t ver = 0;
     long n;
 
     pci_pair(&p, &d);
@@ -223,25 +225,37 @@ TEST(x86_pci_save_load)
     x86_pci_cf8_ops.write(&p, 0, 4, 0x80001810);
     n = x86_pci_save(&p, buf, sizeof(buf));
     CHECK_EQ(n, 12 + 2 * (PCI_CFG_SIZE + 1));
-    CHECK_EQ(x86_pci_load(&q, buf, (size_t)n), 0);
+    CHECK_EQ(x86_pci_load(&q, buf, (size_t)n, &ver), 0);
+    CHECK_EQ(ver, X86_PCI_SAVE_VERSION);
     CHECK_EQ(x86_pci_cfg_read(&q, 0, 3, 0, PCI_COMMAND, 2), 0x0006);
     CHECK_EQ(x86_pci_cfg_read(&q, 0, 3, 0, PCI_BAR0 + 16, 4),
              x86_pci_cfg_read(&p, 0, 3, 0, PCI_BAR0 + 16, 4));
     CHECK_EQ(x86_pci_cf8_ops.read(&q, 0, 4), 0x80001810);
-    CHECK_EQ(x86_pci_load(&q, buf, (size_t)n - 1), -EINVAL);
+    CHECK_EQ(x86_pci_load(&q, buf, (size_t)n - 1, &ver), -EINVAL);
     buf[12 + PCI_CFG_SIZE + 1 + PCI_DEVICE_ID] ^= 1; /* slot 3's device ID: read-only */
-    CHECK_EQ(x86_pci_load(&q, buf, (size_t)n), -EINVAL);
+    CHECK_EQ(x86_pci_load(&q, buf, (size_t)n, &ver), -EINVAL);
     buf[12 + PCI_CFG_SIZE + 1 + PCI_DEVICE_ID] ^= 1;
     buf[12 + PCI_CFG_SIZE + 1 + PCI_BAR0 + 17] ^= 0x10; /* the BAR address cannot move */
-    CHECK_EQ(x86_pci_load(&q, buf, (size_t)n), -EINVAL);
+    CHECK_EQ(x86_pci_load(&q, buf, (size_t)n, &ver), -EINVAL);
     buf[12 + PCI_CFG_SIZE + 1 + PCI_BAR0 + 17] ^= 0x10;
-    bump_version(buf);
-    CHECK_EQ(x86_pci_load(&q, buf, (size_t)n), -EINVAL);
+    buf[0] = 3; /* a later version */
+    CHECK_EQ(x86_pci_load(&q, buf, (size_t)n, &ver), -EINVAL);
+    /* version 1 (before MSI-X): capabilities are not compared, the guest's bits are taken */
     buf[0] = 1;
+    buf[12 + PCI_CFG_SIZE + 1 + 0x50] ^= 0x11; /* a read-only byte of the capability area */
+    CHECK_EQ(x86_pci_load(&q, buf, (size_t)n, &ver), 0);
+    CHECK_EQ(ver, 1);
+    CHECK_EQ(x86_pci_cfg_read(&q, 0, 3, 0, 0x50, 1), 0); /* this machine's read-only byte stays */
+    CHECK_EQ(x86_pci_cfg_read(&q, 0, 3, 0, PCI_COMMAND, 2), 0x0006);
+    buf[12 + PCI_CFG_SIZE + 1 + PCI_DEVICE_ID] ^= 1; /* ... but the header is */
+    CHECK_EQ(x86_pci_load(&q, buf, (size_t)n, &ver), -EINVAL);
+    buf[12 + PCI_CFG_SIZE + 1 + PCI_DEVICE_ID] ^= 1;
+    buf[12 + PCI_CFG_SIZE + 1 + 0x50] ^= 0x11;
+    buf[0] = X86_PCI_SAVE_VERSION;
     /* another set of slots */
     pci_dev_init(&f, 0x1af4, 0x1044, 0xff000001, 0x1af4, 4, "other");
     x86_pci_add(&q, 4, &f, 20);
-    CHECK_EQ(x86_pci_load(&q, buf, (size_t)n), -EINVAL);
+    CHECK_EQ(x86_pci_load(&q, buf, (size_t)n, &ver), -EINVAL);
     x86_pci_destroy(&p);
     x86_pci_destroy(&q);
 }

@@ -40,7 +40,8 @@ TEST(rv64_state_pause_resume_threads)
     CHECK_EQ(rv64_machine_pause(t->m), 0); /* not running: returns at once */
     CHECK_EQ(rv64_machine_resume(t->m), 0);
     CHECK_EQ(pthread_create(&th, NULL, run_thread, t), 0);
-    sleep_ms(30);
+    for (int i = 0; i < 2000 && !rvt_r64(t, RVT_DATA); i++) /* bounded: a busy machine */
+        sleep_ms(5);
     CHECK_EQ(rv64_machine_pause(t->m), 0);
     c1 = rvt_r64(t, RVT_DATA);
     sleep_ms(30);
@@ -51,7 +52,8 @@ TEST(rv64_state_pause_resume_threads)
     CHECK(s.x[5] == c1 || s.x[5] == c1 + 1); /* parked between the addi and the sd, or after */
     CHECK(s.pc >= RVT_BASE && s.pc <= RVT_BASE + 8);
     CHECK_EQ(rv64_machine_resume(t->m), 0);
-    sleep_ms(30);
+    for (int i = 0; i < 2000 && rvt_r64(t, RVT_DATA) == c2; i++)
+        sleep_ms(5);
     c3 = rvt_r64(t, RVT_DATA);
     CHECK(c3 > c2);
     rv64_machine_stop(t->m, RV64_STOP_QUIT);
@@ -133,6 +135,18 @@ TEST(rv64_dirty_log_single_thread)
     rvt_fini(t);
 }
 
+/* Reads the dirty log until page shows in it (the hart thread runs on a busy machine too):
+ * true when it did within 10 s. */
+static bool dirty_log_shows(struct rv64_machine *m, uint64_t *bm, uint64_t page)
+{
+    for (int i = 0; i < 2000; i++) {
+        if (rv64_machine_get_dirty_log(m, bm) == 0 && page_bit(bm, page))
+            return true;
+        sleep_ms(5);
+    }
+    return false;
+}
+
 TEST(rv64_dirty_log_running_harts)
 {
     RVT_SETUP(t);
@@ -141,23 +155,17 @@ TEST(rv64_dirty_log_running_harts)
 
     counting_loop(t);
     CHECK_EQ(pthread_create(&th, NULL, run_thread, t), 0);
-    sleep_ms(20);
     CHECK_EQ(rv64_machine_set_dirty_logging(t->m, 1), 0);
-    sleep_ms(20);
-    CHECK_EQ(rv64_machine_get_dirty_log(t->m, bm), 0);
-    CHECK(page_bit(bm, RVT_DATA)); /* a store after logging began, through a refilled entry */
+    /* a store after logging began, through a refilled entry */
+    CHECK(dirty_log_shows(t->m, bm, RVT_DATA));
     CHECK(!page_bit(bm, RVT_BASE));
-    sleep_ms(20);
-    CHECK_EQ(rv64_machine_get_dirty_log(t->m, bm), 0);
-    CHECK(page_bit(bm, RVT_DATA)); /* and again after the log was read */
+    CHECK(dirty_log_shows(t->m, bm, RVT_DATA)); /* and again after the log was read */
     CHECK_EQ(rv64_machine_pause(t->m), 0);
     rv64_machine_get_dirty_log(t->m, bm);
     CHECK_EQ(rv64_machine_get_dirty_log(t->m, bm), 0);
     CHECK(!page_bit(bm, RVT_DATA)); /* nothing stored while paused */
     CHECK_EQ(rv64_machine_resume(t->m), 0);
-    sleep_ms(20);
-    CHECK_EQ(rv64_machine_get_dirty_log(t->m, bm), 0);
-    CHECK(page_bit(bm, RVT_DATA));
+    CHECK(dirty_log_shows(t->m, bm, RVT_DATA));
     rv64_machine_stop(t->m, RV64_STOP_QUIT);
     pthread_join(th, NULL);
     rvt_fini(t);

@@ -334,17 +334,18 @@ TEST(snapshot_overlay_name_next_to_the_disk)
 {
     char out[64];
 
-    CHECK_EQ(snapshot_overlay_name("/vm/disk.qcow2", "/vm/disk.qcow2", "/snaps/s1.snap", out,
+    CHECK_EQ(snapshot_overlay_name("/vm/disk.qcow2", "/vm/disk.qcow2", NULL, "/snaps/s1.snap", out,
                                    sizeof(out)),
              0);
     CHECK(!strcmp(out, "/vm/disk-s1.snap.qcow2"));
-    CHECK_EQ(snapshot_overlay_name("/vm/root.img", "/vm/root.img", "s2", out, sizeof(out)), 0);
+    CHECK_EQ(snapshot_overlay_name("/vm/root.img", "/vm/root.img", NULL, "s2", out, sizeof(out)),
+             0);
     CHECK(!strcmp(out, "/vm/root-s2.qcow2"));
-    CHECK_EQ(snapshot_overlay_name("data", "data", "/x/y/s3.snap", out, sizeof(out)), 0);
+    CHECK_EQ(snapshot_overlay_name("data", "data", NULL, "/x/y/s3.snap", out, sizeof(out)), 0);
     CHECK(!strcmp(out, "data-s3.snap.qcow2"));
-    CHECK_EQ(snapshot_overlay_name("/vm/.qcow2", "/vm/.qcow2", "s", out, sizeof(out)), 0);
+    CHECK_EQ(snapshot_overlay_name("/vm/.qcow2", "/vm/.qcow2", NULL, "s", out, sizeof(out)), 0);
     CHECK(!strcmp(out, "/vm/.qcow2-s.qcow2")); /* no stem: kept */
-    CHECK_EQ(snapshot_overlay_name("/a/very/long/directory/name/disk.qcow2", "disk.qcow2",
+    CHECK_EQ(snapshot_overlay_name("/a/very/long/directory/name/disk.qcow2", "disk.qcow2", NULL,
                                    "/snap.snap", out, 20),
              -ENAMETOOLONG);
 }
@@ -356,10 +357,29 @@ TEST(snapshot_overlay_name_does_not_compound)
 {
     char out[80];
 
-    CHECK_EQ(snapshot_overlay_name("/vm/d1-web.snap.qcow2", "/vm/d1.qcow2", "/s/web3.snap", out,
-                                   sizeof(out)),
+    CHECK_EQ(snapshot_overlay_name("/vm/d1-web.snap.qcow2", "/vm/d1.qcow2", NULL, "/s/web3.snap",
+                                   out, sizeof(out)),
              0);
     CHECK(!strcmp(out, "/vm/d1-web3.snap.qcow2"));
-    CHECK_EQ(snapshot_overlay_name("/over/d1-a.qcow2", "/base/d1.raw", "b", out, sizeof(out)), 0);
+    CHECK_EQ(snapshot_overlay_name("/over/d1-a.qcow2", "/base/d1.raw", NULL, "b", out, sizeof(out)),
+             0);
     CHECK(!strcmp(out, "/over/d1-b.qcow2")); /* the directory is the overlay's */
+}
+
+TEST(snapshot_overlay_name_in_a_jail_dir)
+{
+    char out[64];
+
+    /* a jailed VM writes its overlays in its own directory (vm_config.overlay_dir) */
+    CHECK_EQ(snapshot_overlay_name("/vm/disk.qcow2", "/vm/disk.qcow2", "/run/vm1", "/snaps/s1.snap",
+                                   out, sizeof(out)),
+             0);
+    CHECK(!strcmp(out, "/run/vm1/disk-s1.snap.qcow2"));
+    CHECK_EQ(snapshot_overlay_name("root.img", "root.img", "/d", "s2", out, sizeof(out)), 0);
+    CHECK(!strcmp(out, "/d/root-s2.qcow2"));
+    /* an overlay of an overlay in the jail dir: named after the chain's bottom */
+    CHECK_EQ(snapshot_overlay_name("/run/vm1/disk-s1.qcow2", "/vm/disk.qcow2", "/run/vm1", "s2",
+                                   out, sizeof(out)),
+             0);
+    CHECK(!strcmp(out, "/run/vm1/disk-s2.qcow2"));
 }

@@ -43,7 +43,7 @@ static void fix_init(struct fix *f)
     const struct irq_line irq = {fake_irq, NULL, 17};
 
     test_dev_create(&f->d, &t_ops);
-    CHECK_EQ(virtio_pci_create(&f->vp, f->d, &irq), 0);
+    CHECK_EQ(virtio_pci_create(&f->vp, f->d, &irq, NULL, NULL), 0); /* INTx only */
     f->fn = virtio_pci_function(f->vp);
 }
 

@@ -71,7 +71,9 @@ TEST(x86_acpi_checksums_and_links)
     CHECK_EQ(get32(fadt + 64), X86_PORT_PM1A_CNT);
     CHECK_EQ(get32(fadt + 56), X86_PORT_PM1A_EVT);
     CHECK_EQ(fadt[46], X86_IRQ_SCI);
-    CHECK_EQ(fadt[128], 0xfe); /* reset value through the i8042 */
+    CHECK_EQ(fadt[128], 0xfe);                        /* reset value through the i8042 */
+    CHECK_EQ(get32(fadt + 112) & (1u << 4), 0);       /* the power button is a fixed feature */
+    CHECK_EQ(get32(fadt + 112) & (1u << 5), 1u << 5); /* no sleep button */
     CHECK_EQ(acpi_checksum(madt, get32(madt + 4)), 0);
     CHECK_EQ(acpi_checksum(mcfg, get32(mcfg + 4)), 0);
     CHECK_EQ(get64(mcfg + 44), X86_PCI_ECAM_BASE);

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <string.h>
 
 #include "engine/kvm/kvm.h"
@@ -72,4 +73,21 @@ TEST(x86_cpuid_signature)
     CHECK(!strcmp(sig, "KVMKVMKVM"));
     kvm_cpuid_signature(e, 1, sig);
     CHECK_EQ(sig[0], 0);
+}
+
+/* The host facts behind `vessel info` and `vessel run --arch x86_64`: on a host with no
+ * /dev/kvm and no vmx/svm (this project's machines) the one-line reason says a stock kernel
+ * needs VT-x/AMD-V and where the nested harness is. Elsewhere it only has to be one line. */
+TEST(kvm_probe_explains_the_host)
+{
+    struct kvm_host_info info;
+    char why[512] = "";
+    int err = kvm_probe(&info, why, sizeof(why));
+
+    if (err == -ENOENT && !info.hw_virt) {
+        CHECK(strstr(why, "VT-x/AMD-V") != NULL);
+        CHECK(strstr(why, "tests/nested") != NULL && strstr(why, "docs/nested.md") != NULL);
+    }
+    CHECK(strchr(why, '\n') == NULL);
+    CHECK(err != 0 || info.api_version == 12);
 }

@@ -7,12 +7,21 @@
 #include "board/x86/pci.h"
 #include "harness.h"
 
-static int actions[2];
+static int actions[2], sci_level, sci_changes;
 
 static void on_action(void *opaque, enum x86_action act)
 {
     actions[act]++;
 }
+
+static void on_sci(void *opaque, int line, int level)
+{
+    CHECK_EQ(line, X86_IRQ_SCI);
+    sci_level = level;
+    sci_changes++;
+}
+
+static const struct irq_line sci = {on_sci, NULL, X86_IRQ_SCI};
 
 TEST(x86_pm_poweroff_and_i8042_reset)
 {
@@ -20,7 +29,7 @@ TEST(x86_pm_poweroff_and_i8042_reset)
     const uint64_t cnt = X86_PORT_PM1A_CNT - X86_PORT_PM1A_EVT;
 
     memset(actions, 0, sizeof(actions));
-    x86_legacy_init(&l, on_action, NULL, NULL);
+    x86_legacy_init(&l, on_action, NULL, &sci);
     CHECK_EQ(x86_pm_ops.read(&l, cnt, 2) & ACPI_PM1_CNT_SCI_EN, ACPI_PM1_CNT_SCI_EN);
     /* SLP_TYP alone, or another sleep type, does nothing */
     x86_pm_ops.write(&l, cnt, 2, X86_ACPI_S5_TYPE << 10);
@@ -37,12 +46,51 @@ TEST(x86_pm_poweroff_and_i8042_reset)
     x86_legacy_destroy(&l);
 }
 
+/* The fixed-feature power button: PWRBTN_STS with PWRBTN_EN raises the SCI (level) until the
+ * guest clears the status; a reset lowers it; the state round-trips and odd bits are refused. */
+TEST(x86_pm_power_button)
+{
+    struct x86_legacy l, l2;
+    uint8_t buf[X86_PM_SAVE_LEN];
+
+    sci_level = 0;
+    x86_legacy_init(&l, on_action, NULL, &sci);
+    x86_pm_power_button(&l); /* not enabled yet: status only */
+    CHECK_EQ(x86_pm_ops.read(&l, 0, 2), ACPI_PM1_PWRBTN);
+    CHECK_EQ(sci_level, 0);
+    x86_pm_ops.write(&l, 2, 2, ACPI_PM1_PWRBTN); /* PWRBTN_EN */
+    CHECK_EQ(sci_level, 1);
+    CHECK_EQ(x86_pm_ops.read(&l, 0, 4), ACPI_PM1_PWRBTN | (uint32_t)ACPI_PM1_PWRBTN << 16);
+    x86_pm_ops.write(&l, 0, 2, 0x0001); /* another bit: nothing cleared */
+    CHECK_EQ(sci_level, 1);
+    x86_pm_ops.write(&l, 0, 2, ACPI_PM1_PWRBTN); /* write 1 to clear */
+    CHECK_EQ(sci_level, 0);
+    CHECK_EQ(x86_pm_ops.read(&l, 0, 2), 0);
+    x86_pm_power_button(&l);
+    CHECK_EQ(sci_level, 1);
+    /* snapshot: a pressed button survives a restore and raises the SCI again */
+    x86_pm_save(&l, buf);
+    x86_legacy_init(&l2, on_action, NULL, &sci);
+    CHECK_EQ(sci_level, 0);
+    buf[5] |= 0x80; /* WAK_STS: never set by this machine */
+    CHECK_EQ(x86_pm_load(&l2, buf, sizeof(buf)), -EINVAL);
+    buf[5] &= 0x7f;
+    CHECK_EQ(x86_pm_load(&l2, buf, sizeof(buf)), 0);
+    x86_pm_update_sci(&l2);
+    CHECK_EQ(sci_level, 1);
+    x86_legacy_reset(&l2);
+    CHECK_EQ(sci_level, 0);
+    CHECK_EQ(x86_pm_ops.read(&l2, 0, 4), 0);
+    x86_legacy_destroy(&l2);
+    x86_legacy_destroy(&l);
+}
+
 TEST(x86_cmos)
 {
     struct x86_legacy l;
     uint8_t v;
 
-    x86_legacy_init(&l, on_action, NULL, NULL);
+    x86_legacy_init(&l, on_action, NULL, &sci);
     x86_cmos_ops.write(&l, 0, 1, 0x0d);
     CHECK_EQ(x86_cmos_ops.read(&l, 1, 1), 0x80);
     x86_cmos_ops.write(&l, 0, 1, 0x0b);
@@ -108,52 +156,29 @@ TEST(x86_pci_config)
     x86_pci_destroy(&p);
 }
 
-static int sci_level = -1, sci_changes;
-
-static void on_sci(void *opaque, int line, int level)
+/* The RTC's own UTC conversion against glibc's gmtime_r, over 1900..2200 and around leap days. */
+TEST(x86_utc_time_matches_gmtime)
 {
-    sci_level = level;
-    sci_changes++;
-}
+    static const int64_t fixed[] = {0,
+                                    -1,
+                                    951782399,
+                                    951782400,
+                                    951868800,
+                                    4107542399LL,
+                                    4107542400LL,
+                                    -2208988800LL,
+                                    7258118400LL,
+                                    1709164800};
+    struct tm a, b;
 
-/* The ACPI fixed-feature power button: refused while the guest has not enabled PWRBTN_EN (no
- * driver would see it); once enabled, a press sets PWRBTN_STS and asserts the SCI, which stays
- * up until the guest clears the status (write 1), and a reset drops it. */
-TEST(x86_pm_power_button)
-{
-    struct x86_legacy l;
-    const struct irq_line sci = {on_sci, NULL, X86_IRQ_SCI};
-    uint8_t saved[X86_PM_SAVE_LEN];
+    for (int i = 0; i < 20000 + (int)(sizeof(fixed) / sizeof(fixed[0])); i++) {
+        int64_t t = i < 20000 ? -2208988800LL + (int64_t)i * 473353 + i % 86400 : fixed[i - 20000];
+        time_t tt = (time_t)t;
 
-    sci_level = -1;
-    sci_changes = 0;
-    x86_legacy_init(&l, on_action, NULL, &sci);
-    CHECK_EQ(sci_changes, 0); /* low from the start: no edge */
-    CHECK_EQ(x86_legacy_power_button(&l), -ENODEV);
-    CHECK_EQ(x86_pm_ops.read(&l, 0, 2) & ACPI_PM1_PWRBTN, 0);
-    x86_pm_ops.write(&l, 2, 2, ACPI_PM1_PWRBTN); /* PM1_EN: the guest's ACPI enables it */
-    CHECK_EQ(sci_changes, 0);
-    CHECK_EQ(x86_legacy_power_button(&l), 0);
-    CHECK_EQ(x86_pm_ops.read(&l, 0, 2) & ACPI_PM1_PWRBTN, ACPI_PM1_PWRBTN);
-    CHECK_EQ(sci_level, 1);
-    /* a snapshot of the pressed state asserts the SCI on the loading side */
-    x86_pm_save(&l, saved);
-    x86_pm_ops.write(&l, 0, 2, 0x0001); /* clearing another bit leaves it */
-    CHECK_EQ(sci_level, 1);
-    x86_pm_ops.write(&l, 0, 2, ACPI_PM1_PWRBTN); /* write 1 to clear */
-    CHECK_EQ(sci_level, 0);
-    CHECK_EQ(x86_pm_ops.read(&l, 0, 2) & ACPI_PM1_PWRBTN, 0);
-    CHECK_EQ(x86_pm_load(&l, saved, sizeof(saved)), 0);
-    CHECK_EQ(sci_level, 1);
-    /* a 4-byte write clearing the status and disabling the event together */
-    x86_pm_ops.write(&l, 0, 4, ACPI_PM1_PWRBTN);
-    CHECK_EQ(sci_level, 0);
-    CHECK_EQ(x86_legacy_power_button(&l), -ENODEV);
-    x86_pm_ops.write(&l, 2, 2, ACPI_PM1_PWRBTN);
-    CHECK_EQ(x86_legacy_power_button(&l), 0);
-    CHECK_EQ(sci_level, 1);
-    x86_legacy_reset(&l); /* a guest reset: the registers and the line to power-on */
-    CHECK_EQ(sci_level, 0);
-    CHECK_EQ(x86_pm_ops.read(&l, 2, 2), 0);
-    x86_legacy_destroy(&l);
+        x86_utc_time(t, &a);
+        CHECK(gmtime_r(&tt, &b) != NULL);
+        CHECK(a.tm_year == b.tm_year && a.tm_mon == b.tm_mon && a.tm_mday == b.tm_mday &&
+              a.tm_hour == b.tm_hour && a.tm_min == b.tm_min && a.tm_sec == b.tm_sec &&
+              a.tm_wday == b.tm_wday);
+    }
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/thread.h"
 
 #define IN_BUF 4096
 
@@ -45,6 +46,9 @@ static void tty_restore_signal(int sig)
 {
     tty_restore();
     raise(sig); /* SA_RESETHAND: the default action now runs */
+    /* The first process of a PID namespace (a jailed VM) ignores its own default-action
+     * signals: end as the default action would have. */
+    _exit(128 + sig);
 }
 
 static int tty_raw(void)
@@ -266,7 +270,7 @@ int chardev_stdio_start(struct chardev_stdio *c, const struct chardev_stdio_sink
     int err;
 
     c->sink = *sink;
-    err = pthread_create(&c->thread, NULL, input_thread, c);
+    err = thread_create(&c->thread, THREAD_CONSOLE, input_thread, c);
     if (err) {
         log_err("console: creating the input thread: %s", strerror(err));
         return -err;

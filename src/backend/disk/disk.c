@@ -71,15 +71,22 @@ int disk_open_fd(const char *path, bool readonly, const char *who)
     return fd;
 }
 
-int disk_open_with(struct disk **out, const char *path, bool readonly,
-                   int (*open_fd)(struct disk *d, int fd, void *arg), void *arg)
+static int open_locked(struct disk **out, const char *path, unsigned flags,
+                       int (*open_fd)(struct disk *d, int fd, void *arg), void *arg)
 {
+    bool readonly = flags & DISK_OPEN_READONLY;
+    enum disk_lock mode = readonly ? DISK_LOCK_READ : DISK_LOCK_WRITE;
     struct disk *d;
     int fd, err;
 
     fd = disk_open_fd(path, readonly, "");
     if (fd < 0)
         return fd;
+    /* before the format reads anything: another writer may be changing it */
+    if (!(flags & DISK_OPEN_NOLOCK) && (err = disk_lock_fd(fd, path, DISK_LOCK_NONE, mode))) {
+        close(fd);
+        return err;
+    }
     d = calloc(1, sizeof(*d));
     if (!d || !(d->path = strdup(path))) {
         free(d);
@@ -87,6 +94,8 @@ int disk_open_with(struct disk **out, const char *path, bool readonly,
         return -ENOMEM;
     }
     d->readonly = readonly;
+    d->lock_fd = fd;
+    d->lock = flags & DISK_OPEN_NOLOCK ? DISK_LOCK_NONE : mode;
     err = open_fd(d, fd, arg);
     if (err) {
         /* the format closed fd and logged what was wrong */
@@ -98,6 +107,12 @@ int disk_open_with(struct disk **out, const char *path, bool readonly,
     return 0;
 }
 
+int disk_open_with(struct disk **out, const char *path, bool readonly,
+                   int (*open_fd)(struct disk *d, int fd, void *arg), void *arg)
+{
+    return open_locked(out, path, readonly ? DISK_OPEN_READONLY : 0, open_fd, arg);
+}
+
 static int open_probed(struct disk *d, int fd, void *arg)
 {
     enum disk_format fmt = *(enum disk_format *)arg;
@@ -107,21 +122,40 @@ static int open_probed(struct disk *d, int fd, void *arg)
     return fmt == DISK_FORMAT_QCOW2 ? disk_qcow2_open(d, fd) : disk_raw_open(d, fd);
 }
 
+int disk_open_ex(struct disk **out, const char *path, enum disk_format fmt, unsigned flags)
+{
+    return open_locked(out, path, flags, open_probed, &fmt);
+}
+
 int disk_open(struct disk **out, const char *path, enum disk_format fmt, bool readonly)
 {
-    return disk_open_with(out, path, readonly, open_probed, &fmt);
+    return disk_open_ex(out, path, fmt, readonly ? DISK_OPEN_READONLY : 0);
+}
+
+int disk_set_lock(struct disk *d, enum disk_lock mode)
+{
+    int err = disk_lock_fd(d->lock_fd, d->path, d->lock, mode);
+
+    if (!err)
+        d->lock = mode;
+    return err;
 }
 
 int disk_reopen(struct disk **d)
 {
+    enum disk_lock was = (*d)->lock;
     enum disk_format fmt;
     struct disk *nd;
     int err = disk_format_parse((*d)->ops->name, &fmt);
 
-    if (!err)
-        err = disk_open(&nd, (*d)->path, fmt, (*d)->readonly);
     if (err)
         return err;
+    disk_set_lock(*d, DISK_LOCK_NONE); /* the new open is another user of the file */
+    err = disk_open(&nd, (*d)->path, fmt, (*d)->readonly);
+    if (err) {
+        disk_set_lock(*d, was);
+        return err;
+    }
     disk_close(*d);
     *d = nd;
     return 0;

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "backend/disk/disk_lock.h"
+
 struct disk;
 
 /* One layer's view of a range (disk_ops.extent). Neither DATA nor ZERO: not allocated in this
@@ -47,6 +49,8 @@ struct disk {
     bool readonly;
     char *path;
     void *priv;           /* the format's own state */
+    int lock_fd;          /* the image file's fd (the format owns it) */
+    enum disk_lock lock;  /* what this open holds (disk_lock.h) */
     struct disk *backing; /* the backing file (owned by the format), or NULL */
 };
 
@@ -66,14 +70,24 @@ int disk_block_status(struct disk *d, uint64_t off, uint64_t len, struct disk_st
 
 enum disk_format { DISK_FORMAT_PROBE = 0, DISK_FORMAT_RAW, DISK_FORMAT_QCOW2 };
 
-/* Opens path; with DISK_FORMAT_PROBE the format comes from the file's header. On failure a
- * one-line message naming the file and the problem is logged and -errno returned. */
+/* Opens path; with DISK_FORMAT_PROBE the format comes from the file's header. The image is
+ * locked (disk_lock.h) for reading or writing, its backing files for reading; another user's
+ * conflicting lock is -EBUSY. On failure a one-line message naming the file and the problem is
+ * logged and -errno returned. */
 int disk_open(struct disk **out, const char *path, enum disk_format fmt, bool readonly);
+#define DISK_OPEN_READONLY 1u
+#define DISK_OPEN_NOLOCK   2u /* the image itself is not locked (backing files still are) */
+int disk_open_ex(struct disk **out, const char *path, enum disk_format fmt, unsigned flags);
 void disk_close(struct disk *d);
-/* Opens *d's file again (same path, format and read-only flag) and closes the old handle: the
- * image's metadata is read afresh, e.g. after another process wrote it (a migration source on
- * shared storage). On failure *d stays as it was. Returns 0 or -errno (logged). */
+/* Opens *d's file again (same path, format and read-only flag), locked as disk_open() locks,
+ * and closes the old handle: the image's metadata is read afresh, e.g. after another process
+ * wrote it (a migration source on shared storage), and a disk opened with DISK_OPEN_NOLOCK
+ * takes its lock now. On failure *d stays as it was. Returns 0 or -errno (logged). */
 int disk_reopen(struct disk **d);
+/* Changes what the image's lock holds (a writable disk frozen by a snapshot becomes a reader;
+ * a migration source lets the destination take it). 0, or -EBUSY / -errno (logged) with the
+ * lock as it was. */
+int disk_set_lock(struct disk *d, enum disk_lock mode);
 int disk_format_parse(const char *name, enum disk_format *fmt);
 
 /* Formats implement these; only disk.c calls them. */

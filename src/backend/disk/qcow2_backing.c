@@ -60,6 +60,10 @@ int qcow2_open_backing(struct qcow2 *q, const struct qcow2_chain *chain)
         close(fd);
         return err;
     }
+    if ((err = disk_lock_fd(fd, q->backing_path, DISK_LOCK_NONE, DISK_LOCK_READ))) {
+        close(fd);
+        return err;
+    }
     for (const struct qcow2_chain *c = chain; c; c = c->next) {
         if (c->dev == (uint64_t)st.st_dev && c->ino == (uint64_t)st.st_ino) {
             log_err("disk: %s: backing file loop: %s is already in the chain", q->path,
@@ -80,6 +84,8 @@ int qcow2_open_backing(struct qcow2 *q, const struct qcow2_chain *chain)
         return -ENOMEM;
     }
     b->readonly = true;
+    b->lock_fd = fd;
+    b->lock = DISK_LOCK_READ;
     if (fmt == DISK_FORMAT_QCOW2)
         err = qcow2_open_fd(b, fd, 0, chain);
     else

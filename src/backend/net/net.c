@@ -20,6 +20,15 @@ int net_backend_open(struct net_backend **out, const struct net_config *cfg)
     return -EINVAL;
 }
 
+int net_backend_preopen(const struct net_config *cfg)
+{
+    if (cfg->fd_set)
+        return -EINVAL;
+    return cfg->kind == NET_TAP      ? net_tap_preopen(cfg)
+           : cfg->kind == NET_SWITCH ? net_switch_port_preopen(cfg)
+                                     : -EINVAL;
+}
+
 int net_backend_rx_fd(const struct net_backend *nb)
 {
     return nb->fd;

@@ -36,16 +36,22 @@ struct net_config {
     enum net_kind kind;
     uint8_t mac[6];
     bool mac_set;
-    char ifname[IFNAMSIZ];                       /* tap */
-    char path[NET_PATH_MAX];                     /* switch */
+    char ifname[IFNAMSIZ];   /* tap */
+    char path[NET_PATH_MAX]; /* switch */
+    int fd;                  /* fd=: an open tap or switch socket */
+    bool fd_set;
     struct net_hostfwd hostfwd[NET_MAX_HOSTFWD]; /* user */
     int nhostfwd;
 };
 
 /* Parses a `--net` value ("user[,hostfwd=tcp:ADDR:HPORT-:GPORT]...[,mac=..]",
- * "tap,ifname=NAME[,mac=..]", "switch,path=PATH[,mac=..]"). Returns 0, or -EINVAL with a
- * one-line reason (no trailing newline) in err. */
+ * "tap,ifname=NAME[,mac=..]", "switch,path=PATH[,mac=..]"; tap and switch also take fd=N, an
+ * fd this process already has open on the tap or connected to the switch, and then need no
+ * ifname or path). Returns 0, or -EINVAL with a one-line reason (no trailing newline) in err. */
 int net_config_parse(const char *spec, struct net_config *cfg, char *err, size_t errlen);
+/* For a tap or a switch without fd=: opens the tap (TUNSETIFF, which may need privileges) or
+ * connects to the switch, and returns the fd (CLOEXEC) to hand in as fd=; -errno (logged). */
+int net_backend_preopen(const struct net_config *cfg);
 /* "52:54:00:12:34:56" -> mac. Unicast only (a multicast MAC is -EINVAL). Returns 0 or -EINVAL. */
 int net_mac_parse(const char *s, uint8_t mac[6]);
 /* A locally administered-style default in QEMU's 52:54:00 range, unique per process and index:

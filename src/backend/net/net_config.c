@@ -161,6 +161,16 @@ static int parse_option(const char *opt, struct net_config *cfg, char *err, size
         strcpy(cfg->ifname, val);
         return 0;
     }
+    if (KEY("fd") && (cfg->kind == NET_TAP || cfg->kind == NET_SWITCH)) {
+        char *end;
+        long fd = strtol(val, &end, 10);
+
+        if (!*val || *end || fd < 0 || fd > 65535)
+            return errbuf_set(err, errlen, "fd=%s: expected an open file descriptor number", val);
+        cfg->fd = (int)fd;
+        cfg->fd_set = true;
+        return 0;
+    }
     if (KEY("path") && cfg->kind == NET_SWITCH) {
         if (!*val || strlen(val) >= sizeof(cfg->path))
             return errbuf_set(err, errlen, "path=%s: expected a socket path of 1 to %zu bytes", val,
@@ -200,10 +210,10 @@ int net_config_parse(const char *spec, struct net_config *cfg, char *err, size_t
         ret = parse_option(tok, cfg, err, errlen);
     if (ret)
         goto out;
-    if (cfg->kind == NET_TAP && !cfg->ifname[0])
-        ret = errbuf_set(err, errlen, "tap needs ifname=NAME");
-    else if (cfg->kind == NET_SWITCH && !cfg->path[0])
-        ret = errbuf_set(err, errlen, "switch needs path=PATH");
+    if (cfg->kind == NET_TAP && !cfg->ifname[0] && !cfg->fd_set)
+        ret = errbuf_set(err, errlen, "tap needs ifname=NAME (or fd=N)");
+    else if (cfg->kind == NET_SWITCH && !cfg->path[0] && !cfg->fd_set)
+        ret = errbuf_set(err, errlen, "switch needs path=PATH (or fd=N)");
 out:
     free(copy);
     return ret;

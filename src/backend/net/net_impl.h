@@ -30,5 +30,7 @@ void net_fd_free(struct net_backend *nb);
 int net_tap_open(struct net_backend **out, const struct net_config *cfg);
 int net_switch_port_open(struct net_backend **out, const struct net_config *cfg);
 int net_user_open(struct net_backend **out, const struct net_config *cfg);
+int net_tap_preopen(const struct net_config *cfg);
+int net_switch_port_preopen(const struct net_config *cfg);
 
 #endif

@@ -29,6 +29,38 @@ static const struct net_backend_ops tap_ops = {
     .free = net_fd_free,
 };
 
+/* Opens the tap cfg names; -errno (logged, naming it). */
+static int tap_attach(const struct net_config *cfg, const char *what)
+{
+    struct ifreq ifr;
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), err;
+
+    if (fd < 0) {
+        err = -errno;
+        log_err("net: %s: /dev/net/tun: %s", what, strerror(errno));
+        return err;
+    }
+    memset(&ifr, 0, sizeof(ifr));
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", cfg->ifname);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        err = -errno;
+        log_err("net: %s: attaching (TUNSETIFF): %s%s", what, strerror(errno),
+                errno == EPERM ? " (needs CAP_NET_ADMIN or a tap owned by this user)" : "");
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+int net_tap_preopen(const struct net_config *cfg)
+{
+    char what[64];
+
+    snprintf(what, sizeof(what), "tap %s", cfg->ifname);
+    return tap_attach(cfg, what);
+}
+
 int net_tap_open(struct net_backend **out, const struct net_config *cfg)
 {
     struct net_backend *nb;
@@ -40,22 +72,31 @@ int net_tap_open(struct net_backend **out, const struct net_config *cfg)
         return -ENOMEM;
     nb->fd = -1;
     nb->ops = &tap_ops;
-    snprintf(nb->what, sizeof(nb->what), "tap %s", cfg->ifname);
-    nb->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (nb->fd < 0) {
-        err = -errno;
-        log_err("net: %s: /dev/net/tun: %s", nb->what, strerror(errno));
-        goto fail;
+    if (!cfg->fd_set) {
+        snprintf(nb->what, sizeof(nb->what), "tap %s", cfg->ifname);
+        nb->fd = tap_attach(cfg, nb->what);
+        if (nb->fd < 0) {
+            err = nb->fd;
+            goto fail;
+        }
+        *out = nb;
+        return 0;
     }
+    /* fd=: attached already (by a jail before it dropped its privileges, or by the caller) */
+    snprintf(nb->what, sizeof(nb->what), "tap %s (fd %d)", cfg->ifname[0] ? cfg->ifname : "",
+             cfg->fd);
     memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", cfg->ifname);
-    if (ioctl(nb->fd, TUNSETIFF, &ifr) < 0) {
-        err = -errno;
-        log_err("net: %s: attaching (TUNSETIFF): %s%s", nb->what, strerror(errno),
-                errno == EPERM ? " (needs CAP_NET_ADMIN or a tap owned by this user)" : "");
+    if (ioctl(cfg->fd, TUNGETIFF, &ifr) < 0 || !(ifr.ifr_flags & IFF_TAP)) {
+        err = -EBADF;
+        log_err("net: %s: fd %d is not an attached tap device", nb->what, cfg->fd);
         goto fail;
     }
+    if (fcntl(cfg->fd, F_SETFL, fcntl(cfg->fd, F_GETFL) | O_NONBLOCK) < 0) {
+        err = -errno;
+        log_err("net: %s: %s", nb->what, strerror(errno));
+        goto fail;
+    }
+    nb->fd = cfg->fd;
     *out = nb;
     return 0;
 

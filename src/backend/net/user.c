@@ -21,6 +21,7 @@
 #include "base/dynlib.h"
 #include "base/le.h"
 #include "base/log.h"
+#include "base/thread.h"
 
 #define USER_NET       "10.0.2.0"
 #define USER_MASK      "255.255.255.0"
@@ -538,7 +539,7 @@ int net_user_open(struct net_backend **out, const struct net_config *cfg)
             goto fail;
         }
     }
-    err = -pthread_create(&u->thread, NULL, user_main, u);
+    err = -thread_create(&u->thread, THREAD_NET_USER, user_main, u);
     if (err) {
         log_err("net: user: starting its thread: %s", strerror(-err));
         goto fail;

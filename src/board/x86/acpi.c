@@ -1,6 +1,7 @@
 /* ACPI tables (ACPI 6.x layouts). Full (not hardware-reduced) fixed hardware: PM1a event and
  * control blocks on ports, SCI on IRQ 9, no SMI command port (ACPI mode is always on), S5 by
- * writing SLP_TYP|SLP_EN to PM1a_CNT, reset through the keyboard controller. */
+ * writing SLP_TYP|SLP_EN to PM1a_CNT, the fixed-feature power button (PM1 PWRBTN_STS/EN and the
+ * SCI), reset through the keyboard controller. */
 #include "base/le.h"
 #include "board/x86/acpi.h"
 
@@ -68,8 +69,8 @@ static void build_fadt(uint8_t *t, uint64_t facs, uint64_t dsdt)
     le16_put(t + 98, 1001);     /* P_LVL3_LAT > 1000: no C3 */
     t[108] = 0x32;              /* CENTURY: CMOS register */
     le16_put(t + 109, 1u << 2); /* IAPC_BOOT_ARCH: VGA not present */
-    /* flags: WBINVD, PROC_C1, SLP_BUTTON (none), RESET_REG_SUP; PWR_BUTTON clear: the power
-     * button is the fixed-feature one (PWRBTN_STS/EN in PM1a, signalled by the SCI) */
+    /* flags: WBINVD, PROC_C1, SLP_BUTTON (no sleep button), RESET_REG_SUP; PWR_BUTTON (bit 4)
+     * clear: the power button is the fixed feature in PM1 (PWRBTN_STS/EN, the SCI) */
     le32_put(t + 112, (1u << 0) | (1u << 2) | (1u << 5) | (1u << 10));
     gas_io(t + 116, 8, 1, X86_PORT_I8042_CMD); /* RESET_REG */
     t[128] = 0xfe;                             /* RESET_VALUE: pulse the reset line */

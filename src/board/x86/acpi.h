@@ -13,9 +13,6 @@
 #define ACPI_OEM_ID    "VESSEL"
 #define ACPI_OEM_TABLE "VESSELVM"
 
-/* PM1 status and enable register bits: the fixed-feature power button */
-#define ACPI_PM1_PWRBTN 0x0100
-
 /* PM1 control register bits the FADT announces */
 #define ACPI_PM1_CNT_SCI_EN        0x0001
 #define ACPI_PM1_CNT_SLP_TYP_SHIFT 10

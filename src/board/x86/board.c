@@ -3,6 +3,7 @@
 #include "board/x86/board.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,6 +42,16 @@ static unsigned board_console_input(void *board, const uint8_t *buf, unsigned le
     struct x86_board *b = board;
 
     return uart16550_rx_push(&b->com1, buf, len);
+}
+
+/* The ACPI fixed-feature power button (the FADT says so): the guest's OS sees a power button
+ * press through the SCI and decides (acpid, systemd-logind: a clean power-off). */
+static int board_power_button(void *board)
+{
+    struct x86_board *b = board;
+
+    x86_pm_power_button(&b->legacy);
+    return 0;
 }
 
 static void *board_engine(void *board)
@@ -134,7 +145,7 @@ static int read_kernel(const struct board_params *p, struct x86_kernel *k, uint8
                        size_t *len)
 {
     char why[256];
-    int err;
+    int err, fd;
 
     if (!p->kernel) {
         log_err("x86: no kernel to boot");
@@ -147,7 +158,9 @@ static int read_kernel(const struct board_params *p, struct x86_kernel *k, uint8
         *kernel = NULL;
         err = -EINVAL;
     }
-    if (!err && p->initrd && access(p->initrd, R_OK)) {
+    /* open, not access(): a reboot reads the files again on the main thread, whose running
+     * seccomp filter has openat and close but no access */
+    if (!err && p->initrd && ((fd = open(p->initrd, O_RDONLY | O_CLOEXEC)) < 0 || close(fd))) {
         log_err("initrd %s: %s", p->initrd, strerror(errno));
         free(*kernel);
         *kernel = NULL;
@@ -214,6 +227,7 @@ static void board_reset(void *board)
 
     uart16550_reset(&b->com1);
     x86_legacy_reset(&b->legacy);
+    x86_pci_reset(&b->pci); /* MSI-X off, INTx enabled, vectors forgotten */
 }
 
 static void board_destroy(void *board)
@@ -249,6 +263,7 @@ static int board_create(void **out, const struct board_params *p)
         return err == -EINVAL ? -EIO : err;
     }
     x86_irqfds_init(&b->irqfds, b->kvm);
+    b->msi_next = X86_MSI_GSI_BASE;
     err = board_add_memory(b);
     if (!err)
         err = board_add_devices(b);
@@ -258,15 +273,6 @@ static int board_create(void **out, const struct board_params *p)
     }
     *out = b;
     return 0;
-}
-
-/* The ACPI fixed-feature power button: the guest's ACPI button driver turns it into KEY_POWER
- * (systemd-logind powers off). -ENODEV while no driver enabled it. */
-static int board_power_button(void *board)
-{
-    struct x86_board *b = board;
-
-    return x86_legacy_power_button(&b->legacy);
 }
 
 const struct board_ops x86_board_ops = {

@@ -17,6 +17,16 @@
 
 #define X86_VIRTIO_MAX       16 /* devices; they take PCI slots 1..X86_VIRTIO_MAX */
 #define X86_VIRTIO_SLOT_BASE 1
+#define X86_MSIX_MAX         (VIRTIO_MAX_QUEUES + 1) /* vectors of one virtio-pci function */
+
+/* A virtio-pci function's MSI-X vectors: vector v is KVM GSI gsi + v, raised by writing fd[v]
+ * (an irqfd); valid[v] once the guest gave it a message KVM took (atomic). */
+struct x86_msi_fn {
+    struct x86_board *b;
+    unsigned gsi, n;
+    int fd[X86_MSIX_MAX];
+    int valid[X86_MSIX_MAX];
+};
 
 struct x86_board {
     struct board_params p;
@@ -27,7 +37,9 @@ struct x86_board {
     struct x86_legacy legacy;
     struct x86_pci pci;
     struct virtio_pci *virtio[X86_VIRTIO_MAX]; /* the transports, PCI slot BASE + i */
+    struct x86_msi_fn msi[X86_VIRTIO_MAX];     /* their MSI-X vectors */
     int nvirtio;
+    unsigned msi_next;        /* the next free MSI GSI */
     struct x86_irqfds irqfds; /* virtio INTx through KVM irqfds */
 };
 

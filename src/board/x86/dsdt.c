@@ -2,8 +2,9 @@
  * Specification"; resource descriptors from chapter 6.4). No compiler: each helper below emits
  * one AML construct and says which bytes. The namespace it builds, in ASL terms:
  *
- *   Scope (\_SB) {
- *       Device (PWRB) { Name (_HID, EisaId ("PNP0C0C")) }     // control-method power button
+ *   Scope (\_SB) {                                          // (the power button is the
+ *                                                             // FADT's fixed feature: no
+ *                                                             // PNP0C0C device)
  *       Device (PCI0) {                                       // the PCI host bridge, bus 0
  *           Name (_HID, EisaId ("PNP0A08"))                   // PCI Express root bridge
  *           Name (_CID, EisaId ("PNP0A03"))                   // ... compatible with PCI
@@ -275,11 +276,6 @@ int x86_dsdt_build(uint8_t *buf, size_t cap)
     sb = pkg_open(&a);
     byte(&a, AML_ROOT);
     nameseg(&a, "_SB_");
-
-    dev = device_open(&a, "PWRB");
-    name(&a, "_HID");
-    eisaid(&a, "PNP0C0C");
-    pkg_close(&a, dev);
 
     dev = device_open(&a, "PCI0");
     name(&a, "_HID");

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/thread.h"
 
 static void kick(int fd)
 {
@@ -102,7 +103,7 @@ static int start(struct x86_irqfds *f)
     f->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (f->stop_fd < 0)
         return -errno;
-    err = pthread_create(&f->thread, NULL, resample_thread, f);
+    err = thread_create(&f->thread, THREAD_IRQFD, resample_thread, f);
     if (err) {
         close(f->stop_fd);
         f->stop_fd = -1;

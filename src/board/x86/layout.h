@@ -72,6 +72,9 @@
 #define X86_PCI_NUM_IRQS       4
 #define X86_PCI_GSI(slot, pin) (X86_IRQ_PCI0 + ((slot) + (pin)) % X86_PCI_NUM_IRQS)
 #define X86_IOAPIC_PINS        24
+/* MSI-X vectors of the virtio-pci functions: KVM GSIs from here up, one per vector, each with an
+ * MSI route to the message the guest programmed (no IOAPIC pin) */
+#define X86_MSI_GSI_BASE X86_IOAPIC_PINS
 
 /* ACPI sleep type for S5 (must match the DSDT's \_S5 package) */
 #define X86_ACPI_S5_TYPE 5

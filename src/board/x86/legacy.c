@@ -4,7 +4,6 @@
 #include "board/x86/legacy.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -37,8 +36,7 @@ void x86_legacy_init(struct x86_legacy *l, void (*action)(void *, enum x86_actio
     pthread_mutex_init(&l->lock, NULL);
     l->action = action;
     l->opaque = opaque;
-    if (sci)
-        l->sci = *sci;
+    l->sci = *sci;
     l->cmos[CMOS_STATUS_A] = 0x26; /* 32.768 kHz time base, 1024 Hz rate */
     l->cmos[CMOS_STATUS_B] = 0x02; /* 24-hour, BCD */
     l->cmos[CMOS_STATUS_D] = 0x80; /* RAM and time valid */
@@ -50,15 +48,11 @@ void x86_legacy_destroy(struct x86_legacy *l)
     pthread_mutex_destroy(&l->lock);
 }
 
-/* The SCI's level from the PM1 registers, set when it changes; called with l->lock held. */
+/* Lock held (so that two threads never leave the line at a stale level): the SCI is up while an
+ * enabled event's status bit is set. */
 static void sci_update(struct x86_legacy *l)
 {
-    bool level = (l->pm1_sts & l->pm1_en & ACPI_PM1_PWRBTN) != 0;
-
-    if (level != l->sci_level) {
-        l->sci_level = level;
-        irq_line_set(&l->sci, level);
-    }
+    irq_line_set(&l->sci, (l->pm1_sts & l->pm1_en & ACPI_PM1_PWRBTN) != 0);
 }
 
 void x86_legacy_reset(struct x86_legacy *l)
@@ -71,19 +65,19 @@ void x86_legacy_reset(struct x86_legacy *l)
     pthread_mutex_unlock(&l->lock);
 }
 
-int x86_legacy_power_button(struct x86_legacy *l)
+void x86_pm_power_button(struct x86_legacy *l)
 {
-    int err = 0;
-
     pthread_mutex_lock(&l->lock);
-    if (l->pm1_en & ACPI_PM1_PWRBTN) {
-        l->pm1_sts |= ACPI_PM1_PWRBTN;
-        sci_update(l);
-    } else {
-        err = -ENODEV;
-    }
+    l->pm1_sts |= ACPI_PM1_PWRBTN;
+    sci_update(l);
     pthread_mutex_unlock(&l->lock);
-    return err;
+}
+
+void x86_pm_update_sci(struct x86_legacy *l)
+{
+    pthread_mutex_lock(&l->lock);
+    sci_update(l);
+    pthread_mutex_unlock(&l->lock);
 }
 
 /* --- i8042 --- */
@@ -113,14 +107,37 @@ uint8_t x86_cmos_bcd(unsigned v)
     return (uint8_t)(((v / 10) % 10) << 4 | (v % 10));
 }
 
+void x86_utc_time(int64_t t, struct tm *tm)
+{
+    int64_t days = t / 86400, secs = t % 86400, z, era, doe, yoe, doy, mp, y;
+
+    if (secs < 0)
+        secs += 86400, days--;
+    memset(tm, 0, sizeof(*tm));
+    tm->tm_hour = (int)(secs / 3600);
+    tm->tm_min = (int)(secs / 60 % 60);
+    tm->tm_sec = (int)(secs % 60);
+    tm->tm_wday = (int)(((days + 4) % 7 + 7) % 7); /* 1970-01-01 was a Thursday */
+    /* the day count to a proleptic Gregorian date, in 400-year eras starting on 0000-03-01 */
+    z = days + 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;                                      /* day of the era */
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* year of the era */
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* day of the year from March */
+    mp = (5 * doy + 2) / 153;                                    /* month from March, 0..11 */
+    tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+    tm->tm_mon = (int)(mp < 10 ? mp + 2 : mp - 10);
+    y = yoe + era * 400 + (tm->tm_mon < 2);
+    tm->tm_year = (int)(y - 1900);
+}
+
 static uint8_t cmos_clock(const struct x86_legacy *l, uint8_t reg)
 {
     struct tm tm;
-    time_t now = time(NULL);
     int bin = l->cmos[CMOS_STATUS_B] & 0x04;
     unsigned v;
 
-    gmtime_r(&now, &tm);
+    x86_utc_time((int64_t)time(NULL), &tm);
     switch (reg) {
     case CMOS_SEC: v = (unsigned)tm.tm_sec; break;
     case CMOS_MIN: v = (unsigned)tm.tm_min; break;
@@ -208,8 +225,10 @@ static void pm_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
         l->pm1_sts &= (uint16_t)~val; /* write 1 to clear */
         if (size == 4)
             l->pm1_en = (uint16_t)(val >> 16);
+        sci_update(l);
     } else if (off == PM1_EVT_OFF + 2 && size == 2) {
         l->pm1_en = (uint16_t)val;
+        sci_update(l);
     } else if (off == PM1_CNT_OFF && size == 2) {
         cnt = (uint16_t)val;
         l->pm1_cnt = (uint16_t)((cnt & ~ACPI_PM1_CNT_SLP_EN) | ACPI_PM1_CNT_SCI_EN);
@@ -217,7 +236,6 @@ static void pm_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
             ((cnt & ACPI_PM1_CNT_SLP_TYP_MASK) >> ACPI_PM1_CNT_SLP_TYP_SHIFT) == X86_ACPI_S5_TYPE)
             act = X86_ACT_POWEROFF;
     }
-    sci_update(l);
     pthread_mutex_unlock(&l->lock);
     if (act >= 0)
         l->action(l->opaque, (enum x86_action)act);
@@ -265,15 +283,16 @@ int x86_pm_load(struct x86_legacy *l, const uint8_t *buf, size_t len)
 {
     uint16_t cnt = (uint16_t)(buf[8] | buf[9] << 8);
 
-    /* SCI_EN always reads 1 and SLP_EN never stays set (pm_write) */
+    /* SCI_EN always reads 1, SLP_EN never stays set (pm_write) and the power button is the only
+     * status bit ever set */
     if (len != X86_PM_SAVE_LEN || le32_get(buf) != X86_LEGACY_SAVE_VERSION ||
-        !(cnt & ACPI_PM1_CNT_SCI_EN) || (cnt & ACPI_PM1_CNT_SLP_EN))
+        !(cnt & ACPI_PM1_CNT_SCI_EN) || (cnt & ACPI_PM1_CNT_SLP_EN) ||
+        ((buf[4] | buf[5] << 8) & ~ACPI_PM1_PWRBTN))
         return -EINVAL;
     pthread_mutex_lock(&l->lock);
     l->pm1_sts = (uint16_t)(buf[4] | buf[5] << 8);
     l->pm1_en = (uint16_t)(buf[6] | buf[7] << 8);
     l->pm1_cnt = cnt;
-    sci_update(l);
     pthread_mutex_unlock(&l->lock);
     return 0;
 }

@@ -20,6 +20,7 @@ void x86_pci_init(struct x86_pci *p, void (*reset)(void *), void *reset_opaque)
     p->io_next = X86_PORT_PCI_IO;
     pci_dev_init(&p->host, PCI_HOST_VENDOR, PCI_HOST_DEVICE, 0x06000000 /* host bridge */, 0, 0,
                  "host bridge");
+    pci_dev_power_on(&p->host);
     p->dev[0] = &p->host;
 }
 
@@ -57,8 +58,19 @@ int x86_pci_add(struct x86_pci *p, int slot, struct pci_dev *d, unsigned irq)
     d->cfg[PCI_INT_LINE] = (uint8_t)irq;
     if (!d->cfg[PCI_INT_PIN])
         d->cfg[PCI_INT_PIN] = 1; /* INTA# */
+    pci_dev_power_on(d);
     p->dev[slot] = d;
     return 0;
+}
+
+void x86_pci_reset(struct x86_pci *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->config_addr = 0;
+    for (int i = 0; i < PCI_MAX_DEVS; i++)
+        if (p->dev[i])
+            pci_dev_reset(p->dev[i]);
+    pthread_mutex_unlock(&p->lock);
 }
 
 static uint32_t all_ones(unsigned size)
@@ -222,25 +234,27 @@ long x86_pci_save(struct x86_pci *p, uint8_t *buf, size_t cap)
     return (long)n;
 }
 
-int x86_pci_load(struct x86_pci *p, const uint8_t *buf, size_t len)
+int x86_pci_load(struct x86_pci *p, const uint8_t *buf, size_t len, uint32_t *version)
 {
-    uint32_t mask;
+    uint32_t mask, ver;
     size_t n = 12;
     int err = -EINVAL;
 
-    if (len < 12 || le32_get(buf) != X86_PCI_SAVE_VERSION)
+    ver = len < 12 ? 0 : le32_get(buf);
+    if (ver != X86_PCI_SAVE_VERSION && ver != 1)
         return -EINVAL;
     pthread_mutex_lock(&p->lock);
     mask = slot_mask(p);
     if (le32_get(buf + 8) != mask ||
         len != 12 + (size_t)__builtin_popcount(mask) * (PCI_CFG_SIZE + 1))
         goto out;
-    /* check everything first: a refused state changes nothing */
+    /* check everything first: a refused state changes nothing. Version 1 (functions without
+     * MSI-X) is checked in the standard header only: the capabilities were added to since. */
     for (int i = 0; i < PCI_MAX_DEVS; i++) {
         const struct pci_dev *d = p->dev[i];
         if (!d)
             continue;
-        for (unsigned r = 0; r < PCI_CFG_SIZE; r++)
+        for (unsigned r = 0; r < (ver == 1 ? PCI_CAP_AREA : PCI_CFG_SIZE); r++)
             if ((buf[n + r] ^ d->cfg[r]) & ~d->wmask[r])
                 goto out; /* a bit the guest cannot change differs */
         if (buf[n + PCI_CFG_SIZE] >> PCI_NUM_BARS)
@@ -253,11 +267,15 @@ int x86_pci_load(struct x86_pci *p, const uint8_t *buf, size_t len)
         struct pci_dev *d = p->dev[i];
         if (!d)
             continue;
-        memcpy(d->cfg, buf + n, PCI_CFG_SIZE);
+        /* what the guest wrote; the rest is this machine's (the same, but for version 1's
+         * capability list: a new capability then starts with its power-on state) */
+        for (unsigned r = 0; r < PCI_CFG_SIZE; r++)
+            d->cfg[r] = (uint8_t)((d->cfg[r] & ~d->wmask[r]) | (buf[n + r] & d->wmask[r]));
         for (int b = 0; b < PCI_NUM_BARS; b++)
             d->bar_sizing[b] = (buf[n + PCI_CFG_SIZE] >> b) & 1;
         n += PCI_CFG_SIZE + 1;
     }
+    *version = ver;
     err = 0;
 out:
     pthread_mutex_unlock(&p->lock);

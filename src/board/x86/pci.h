@@ -37,17 +37,22 @@ void x86_pci_destroy(struct x86_pci *p);
 /* Places d in slot (1..31), assigns its BARs from the board windows and sets its INTx line.
  * Returns 0, -EEXIST or -ENOSPC. bar_addr[] tells the caller where to register the BARs. */
 int x86_pci_add(struct x86_pci *p, int slot, struct pci_dev *d, unsigned irq);
+/* A machine reset: every function's config space back to power-on (pci_dev_reset). */
+void x86_pci_reset(struct x86_pci *p);
 
 /* Snapshot state of the host and every function on bus 0: u32 version (X86_PCI_SAVE_VERSION),
  * u32 the 0xcf8 latch, u32 bitmap of occupied slots, then per occupied slot in order its 256
  * bytes of config space and a u8 bitmap of BARs being sized. Returns the length or -ENOSPC.
- * load (machine paused) refuses another version or length, another set of slots, and any byte
+ * load (machine paused) refuses another version or length, another set of slots, and any bit
  * the guest cannot write (IDs, BAR addresses, capabilities) that differs from this machine's:
- * 0 or -EINVAL, changing nothing then. */
-#define X86_PCI_SAVE_VERSION 1
+ * 0 (and the file's version in *version) or -EINVAL, changing nothing then. Version 2 is the
+ * one with MSI-X capabilities in the virtio functions; version 1 (before) still loads: its
+ * bits are checked in the standard header only and its functions come back with MSI-X off
+ * (INTx, as the guest used them). */
+#define X86_PCI_SAVE_VERSION 2
 #define X86_PCI_SAVE_MAX     (12 + PCI_MAX_DEVS * (PCI_CFG_SIZE + 1))
 long x86_pci_save(struct x86_pci *p, uint8_t *buf, size_t cap);
-int x86_pci_load(struct x86_pci *p, const uint8_t *buf, size_t len);
+int x86_pci_load(struct x86_pci *p, const uint8_t *buf, size_t len, uint32_t *version);
 
 /* Config space access (exposed for tests): bus/dev/fn/reg, size 1, 2 or 4. */
 uint32_t x86_pci_cfg_read(struct x86_pci *p, unsigned bus, unsigned dev, unsigned fn, unsigned reg,

@@ -97,6 +97,8 @@ def vm_create(ctx, argv):
         params["disks"] = " ".join(disks)
     if ctx.st:
         params["vessel"] = ctx.vessel()
+        if ctx.st.get("token_file"):
+            params["token_file"] = ctx.st["token_file"]
     if name in vm_resources(ctx):
         raise Error("vm create: the cluster has a VM %s already" % name)
     os.makedirs(ctx.notes, exist_ok=True)

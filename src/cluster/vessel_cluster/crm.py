@@ -111,6 +111,8 @@ def configure_lab(st):
         h = st["hosts"][name]
         node_attr(r, name, "vessel_socket", h["socket"])
         node_attr(r, name, "vessel_address", h["addr"])
+        if st.get("token_file"):
+            node_attr(r, name, "vessel_api", "http://%s:%d" % (h["addr"], st["api_port"]))
         node_attr(r, name, "cpu", st["cpus"] * CPU_UNIT, utilization=True)
         node_attr(r, name, "memory", st["memory_mib"], utilization=True)
 

@@ -26,6 +26,7 @@ from .util import Error, agents_dir, alive, helper_path, log, netns_of, proc_sta
 SUBNET = "10.77.0"  # inside the lab's own namespaces only; host k is SUBNET.k
 BRIDGE = "br0"
 MAX_HOSTS = 16
+API_PORT = 7474  # each host's `vessel serve --listen ADDR:API_PORT`
 ONLINE_TIMEOUT = 120
 
 
@@ -123,8 +124,20 @@ def up(d, nhosts, cpus, memory_mib):
     os.makedirs(os.path.join(d, "shared"), exist_ok=True)
     os.chmod(d, 0o755)  # the cluster daemons run as hacluster and log under DIR/HOST
     os.chmod(os.path.join(d, "shared"), 0o755)
+    # The daemons' TCP listeners (vessel serve --listen, on each host's lab address) take this
+    # bearer token: the VM agent reaches another host's daemon through them.
+    token_file = os.path.join(d, "api.token")
+    if not os.path.exists(token_file):
+        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, (hashlib.sha256(os.urandom(32)).hexdigest() + "\n").encode())
+        os.close(fd)
     st = {"dir": d, "id": lab_id(d), "vessel": vessel_bin(), "helper": helper_path(), "agents": agents_dir(),
-          "cpus": cpus, "memory_mib": memory_mib, "hosts": {}, "bridge": None, "configured": False}
+          "cpus": cpus, "memory_mib": memory_mib, "hosts": {}, "bridge": None, "configured": False,
+          "token_file": token_file, "api_port": API_PORT,
+          # the daemons' path policy (vessel serve --allow-dir): the shared storage and the guest
+          # artifacts' cache
+          "allow_dirs": [os.path.join(d, "shared"),
+                         os.environ.get("VESSEL_CACHE") or os.path.expanduser("~/.cache/vessel")]}
     for k in range(1, nhosts + 1):
         name = "h%d" % k
         st["hosts"][name] = {"nodeid": k, "addr": "%s.%d" % (SUBNET, k), "pid": 0, "start": 0,

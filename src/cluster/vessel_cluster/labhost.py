@@ -77,7 +77,11 @@ def main(d, host):
     pcmk = _start(["pacemakerd", "-f"], "pacemakerd.out", st, host,
                   {"PCMK_logfile": os.path.join(hd, "pacemaker.log"), "PCMK_logfacility": "none"})
     serve = _start([st["vessel"], "serve", "--socket", h["socket"], "--state-dir", h["state_dir"],
-                    "--cpus", str(st["cpus"]), "--memory", "%dM" % st["memory_mib"]], "serve.log", st, host)
+                    "--cpus", str(st["cpus"]), "--memory", "%dM" % st["memory_mib"]]
+                   + (["--listen", "%s:%d" % (h["addr"], st["api_port"]), "--token-file", st["token_file"]]
+                      if st.get("token_file") else [])
+                   + [a for d in st.get("allow_dirs", []) if os.path.isdir(d) for a in ("--allow-dir", d)],
+                   "serve.log", st, host)
     order = [pcmk, serve, coro]
     try:
         while True:

@@ -1,5 +1,5 @@
-/* kvm engine: /dev/kvm checks, the VM (in-kernel IRQ chip and PIT), memory slots, interrupts
- * (KVM_IRQ_LINE, irqfd), ioeventfd and dirty-page logging. vCPUs live in vcpu.c. */
+/* kvm engine: /dev/kvm checks, the VM (in-kernel IRQ chip and PIT), memory slots and dirty-page
+ * logging. vCPUs live in vcpu.c, interrupts and ioeventfds in irq.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -63,6 +63,13 @@ static const uint32_t state_msrs[] = {
     0x4b564d02, /* async page fault */
     0x4b564d03, /* steal time */
     0x4b564d04, /* PV EOI */
+    0x4b564d05, /* poll control */
+    0x4b564d06, /* async page fault "page ready" interrupt vector: without it a restored guest
+                 * that has async PF on gets vector 0 for the next page-ready event */
+    0x3b,       /* TSC_ADJUST */
+    0x48,       /* SPEC_CTRL */
+    0xda0,      /* XSS */
+    0xc001011f, /* VIRT_SPEC_CTRL (AMD) */
 };
 
 static int cpuinfo_has_hw_virt(void)
@@ -138,8 +145,15 @@ int kvm_probe(struct kvm_host_info *info, char *why, size_t len)
     fd = open(KVM_DEV, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         err = -errno;
-        snprintf(why, len, "%s: %s%s", KVM_DEV, strerror(errno),
-                 err == -ENOENT ? " (no KVM on this host: load kvm-intel/kvm-amd or kvm-pvm)" : "");
+        if (err == -ENOENT && !info->hw_virt)
+            snprintf(why, len,
+                     "no %s, and this CPU has no VT-x/AMD-V (no vmx or svm in /proc/cpuinfo), "
+                     "which a stock x86-64 kernel needs; %s",
+                     KVM_DEV, KVM_NESTED_HINT);
+        else
+            snprintf(why, len, "%s: %s%s", KVM_DEV, strerror(errno),
+                     err == -ENOENT ? " (no KVM on this host: load kvm-intel/kvm-amd or kvm-pvm)"
+                                    : "");
         return err;
     }
     err = kvm_check(fd, info, why, len);
@@ -176,6 +190,7 @@ int kvm_engine_create(struct kvm_engine **out, const struct kvm_engine_config *c
     e->pio = cfg->pio;
     e->mmio = cfg->mmio;
     pthread_mutex_init(&e->lock, NULL);
+    pthread_mutex_init(&e->route_lock, NULL);
     pthread_cond_init(&e->cond, NULL);
     for (i = 0; i < KVM_MAX_VCPUS; i++)
         e->cpu[i].fd = -1;
@@ -191,6 +206,10 @@ int kvm_engine_create(struct kvm_engine **out, const struct kvm_engine_config *c
         log_err("kvm: %s", why);
         goto fail;
     }
+    /* the host facts for explaining a guest that stops on an emulation failure (vcpu.c) */
+    e->host_pvm = access("/sys/module/kvm_pvm", F_OK) == 0 || !cpuinfo_has_hw_virt();
+    if ((err = kvm_vcpu_kick_install()))
+        goto fail;
     if (cfg->ncpus > info.max_vcpus) {
         log_err("kvm: %d vCPUs requested, the host's KVM allows %d", cfg->ncpus, info.max_vcpus);
         err = -EINVAL;
@@ -281,6 +300,7 @@ void kvm_engine_destroy(struct kvm_engine *e)
     if (e->sys_fd >= 0)
         close(e->sys_fd);
     pthread_cond_destroy(&e->cond);
+    pthread_mutex_destroy(&e->route_lock);
     pthread_mutex_destroy(&e->lock);
     free(e->reset_cpu);
     free(e->reset_vm);
@@ -344,59 +364,6 @@ int kvm_engine_get_dirty_log(struct kvm_engine *e, int slot, uint64_t *bitmap)
     if (ioctl(e->vm_fd, KVM_GET_DIRTY_LOG, &d) < 0) {
         int err = -errno;
         log_err("kvm: KVM_GET_DIRTY_LOG slot %d: %s", slot, strerror(errno));
-        return err;
-    }
-    return 0;
-}
-
-int kvm_engine_irq_line(struct kvm_engine *e, unsigned gsi, int level)
-{
-    struct kvm_irq_level l = {.irq = gsi, .level = (uint32_t) !!level};
-
-    if (ioctl(e->vm_fd, KVM_IRQ_LINE, &l) < 0) {
-        int err = -errno;
-        log_guest_err("kvm: KVM_IRQ_LINE gsi %u level %d: %s", gsi, level, strerror(errno));
-        return err;
-    }
-    return 0;
-}
-
-int kvm_engine_irqfd(struct kvm_engine *e, int fd, unsigned gsi, int resamplefd, bool deassign)
-{
-    struct kvm_irqfd f = {.fd = (uint32_t)fd, .gsi = gsi};
-
-    if (deassign)
-        f.flags |= KVM_IRQFD_FLAG_DEASSIGN;
-    else if (resamplefd >= 0) {
-        f.flags |= KVM_IRQFD_FLAG_RESAMPLE;
-        f.resamplefd = (uint32_t)resamplefd;
-    }
-    if (ioctl(e->vm_fd, KVM_IRQFD, &f) < 0) {
-        int err = -errno;
-        log_err("kvm: KVM_IRQFD fd %d gsi %u%s: %s", fd, gsi, deassign ? " (deassign)" : "",
-                strerror(errno));
-        return err;
-    }
-    return 0;
-}
-
-int kvm_engine_ioeventfd(struct kvm_engine *e, uint64_t addr, unsigned len, bool pio, bool match,
-                         uint64_t datamatch, int fd, bool deassign)
-{
-    struct kvm_ioeventfd io = {.datamatch = datamatch, .addr = addr, .len = len, .fd = fd};
-
-    if (len != 1 && len != 2 && len != 4 && len != 8)
-        return -EINVAL;
-    if (pio)
-        io.flags |= KVM_IOEVENTFD_FLAG_PIO;
-    if (match)
-        io.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
-    if (deassign)
-        io.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
-    if (ioctl(e->vm_fd, KVM_IOEVENTFD, &io) < 0) {
-        int err = -errno;
-        log_err("kvm: KVM_IOEVENTFD %s 0x%llx/%u: %s", pio ? "port" : "mmio",
-                (unsigned long long)addr, len, strerror(errno));
         return err;
     }
     return 0;

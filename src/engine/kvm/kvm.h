@@ -29,8 +29,13 @@ struct kvm_host_info {
 };
 
 /* Opens /dev/kvm and checks the API version and every capability the engine relies on.
- * Returns 0, or -errno with a one-line reason in why (room for len bytes). */
+ * Returns 0, or -errno with a one-line reason in why (room for len bytes); on a host without
+ * /dev/kvm and without VT-x/AMD-V the reason ends with KVM_NESTED_HINT. */
 int kvm_probe(struct kvm_host_info *info, char *why, size_t len);
+/* Where to go on a host that cannot run a stock x86-64 kernel on its KVM. */
+#define KVM_NESTED_HINT                                                                            \
+    "x86-64 guests can run nested under QEMU's emulated AMD-V instead (tests/nested, "             \
+    "docs/nested.md)"
 
 struct kvm_engine;
 
@@ -57,6 +62,13 @@ int kvm_engine_get_dirty_log(struct kvm_engine *e, int slot, uint64_t *bitmap);
  * level with a resample eventfd for the EOI; resamplefd < 0 for none); deassign removes it. */
 int kvm_engine_irq_line(struct kvm_engine *e, unsigned gsi, int level);
 int kvm_engine_irqfd(struct kvm_engine *e, int fd, unsigned gsi, int resamplefd, bool deassign);
+/* Message-signalled interrupts: GSIs from KVM_MSI_GSI_BASE (above the IOAPIC's pins) are the
+ * board's to give out, one per MSI-X vector; this sets the message a GSI delivers (an irqfd on
+ * that GSI then sends it) and installs the whole routing table (KVM_SET_GSI_ROUTING: the IRQ
+ * chip's default routes plus every MSI route). Thread-safe. 0 or -errno (logged). */
+#define KVM_MSI_GSI_BASE   24
+#define KVM_MAX_MSI_ROUTES 512
+int kvm_engine_msi_route(struct kvm_engine *e, unsigned gsi, uint64_t addr, uint32_t data);
 /* Queue notifications: a guest write of len bytes (1, 2, 4 or 8; with datamatch only when
  * match is true) to addr signals fd without an exit to user space. */
 int kvm_engine_ioeventfd(struct kvm_engine *e, uint64_t addr, unsigned len, bool pio, bool match,

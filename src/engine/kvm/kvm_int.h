@@ -37,6 +37,12 @@ struct kvm_slot {
     void *hva;
 };
 
+struct kvm_msi_route {
+    bool used;
+    uint64_t addr;
+    uint32_t data;
+};
+
 struct kvm_engine {
     int sys_fd, vm_fd;
     size_t run_size;
@@ -52,13 +58,18 @@ struct kvm_engine {
     pthread_cond_t cond;
     enum engine_stop stop_reason; /* under lock; first wins */
     atomic_bool stopping;
-    bool pause_req; /* under lock */
-    int paused;     /* vCPU threads parked, under lock */
-    int running;    /* vCPU threads alive, under lock */
+    bool pause_req;        /* under lock */
+    int paused;            /* vCPU threads parked, under lock */
+    int running;           /* vCPU threads alive, under lock */
+    bool host_pvm;         /* the host's KVM has no VT-x/AMD-V under it (PVM) */
+    atomic_bool explained; /* the emulation failure on such a host was explained (once) */
     /* The power-on state of every vCPU and of the in-kernel interrupt controllers and PIT,
      * read right after creation: a guest reset sets it again (kvm_engine_reset). */
     struct kvm_vcpu_state *reset_cpu;
     struct kvm_vm_state *reset_vm;
+    /* MSI routes by GSI - KVM_MSI_GSI_BASE (irq.c), under route_lock */
+    pthread_mutex_t route_lock;
+    struct kvm_msi_route msi[KVM_MAX_MSI_ROUTES];
 };
 
 /* state.c: reads the power-on state (at creation) and sets it again (a guest reset; the
@@ -67,6 +78,8 @@ int kvm_engine_capture_reset(struct kvm_engine *e);
 int kvm_engine_reset(struct kvm_engine *e);
 
 /* vcpu.c */
+/* The handler of KVM_KICK_SIGNAL (it only interrupts KVM_RUN), process-wide; at creation. */
+int kvm_vcpu_kick_install(void);
 int kvm_vcpu_init(struct kvm_engine *e, int id);
 void kvm_vcpu_fini(struct kvm_vcpu *v);
 /* Kicks every vCPU out of KVM_RUN (immediate_exit and a signal). */

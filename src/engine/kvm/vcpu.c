@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/thread.h"
 #include "engine/kvm/kvm_int.h"
 
 #define KVM_KICK_SIGNAL SIGUSR1
@@ -25,6 +26,19 @@
 static void kick_handler(int sig)
 {
     (void)sig;
+}
+
+int kvm_vcpu_kick_install(void)
+{
+    struct sigaction sa = {.sa_handler = kick_handler};
+
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(KVM_KICK_SIGNAL, &sa, NULL) < 0) {
+        int err = -errno;
+        log_err("kvm: sigaction for the vCPU kick signal: %s", strerror(errno));
+        return err;
+    }
+    return 0;
 }
 
 static int vcpu_set_cpuid(struct kvm_engine *e, struct kvm_vcpu *v)
@@ -283,6 +297,16 @@ static enum engine_stop vcpu_exit(struct kvm_vcpu *v)
                 run->fail_entry.cpu);
         return ENGINE_STOP_ERROR;
     case KVM_EXIT_INTERNAL_ERROR:
+        if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && v->e->host_pvm) {
+            /* the usual end of a stock kernel on PVM: one line for all vCPUs */
+            if (!atomic_exchange(&v->e->explained, true))
+                log_err("kvm: vCPU %d stopped on an instruction this host's KVM cannot run "
+                        "(emulation failure): the host's KVM is PVM without VT-x/AMD-V, which "
+                        "runs only PVM guest kernels, and a stock x86-64 kernel needs VT-x or "
+                        "AMD-V; " KVM_NESTED_HINT,
+                        v->id);
+            return ENGINE_STOP_ERROR;
+        }
         log_err("kvm: vCPU %d: KVM internal error, suberror %u%s (%u data words%s0x%llx)", v->id,
                 run->internal.suberror,
                 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
@@ -415,16 +439,12 @@ static void *vcpu_thread(void *arg)
 
 enum engine_stop kvm_engine_run(struct kvm_engine *e)
 {
-    struct sigaction sa = {.sa_handler = kick_handler};
     sigset_t set, old;
     enum engine_stop why;
     int i, err;
 
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(KVM_KICK_SIGNAL, &sa, NULL) < 0) {
-        log_err("kvm: sigaction for the vCPU kick signal: %s", strerror(errno));
-        return ENGINE_STOP_ERROR;
-    }
+    /* the kick signal's handler is in place since kvm_engine_create (kvm_vcpu_kick_install):
+     * under --seccomp the running main thread may not call sigaction */
     /* Threads start with the kick signal blocked and unblock it themselves. */
     sigemptyset(&set);
     sigaddset(&set, KVM_KICK_SIGNAL);
@@ -436,7 +456,7 @@ enum engine_stop kvm_engine_run(struct kvm_engine *e)
         pthread_mutex_lock(&e->lock);
         e->running++;
         pthread_mutex_unlock(&e->lock);
-        err = pthread_create(&v->thread, NULL, vcpu_thread, v);
+        err = thread_create(&v->thread, THREAD_VCPU, vcpu_thread, v);
         if (err) {
             log_err("kvm: starting the thread of vCPU %d: %s", i, strerror(err));
             pthread_mutex_lock(&e->lock);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "base/thread.h"
 #include "engine/rv64/cpu.h"
 #include "engine/rv64/jit.h"
 
@@ -421,7 +422,7 @@ enum rv64_stop rv64_machine_run(struct rv64_machine *m)
     m->running = 1;
     pthread_mutex_unlock(&m->lock);
     for (int i = 0; i < m->nharts; i++) {
-        err = pthread_create(&m->harts[i]->thread, NULL, hart_main, m->harts[i]);
+        err = thread_create(&m->harts[i]->thread, THREAD_VCPU, hart_main, m->harts[i]);
         if (err) {
             log_err("rv64: cannot start the thread of hart %d: %s", i, strerror(err));
             rv64_machine_stop(m, RV64_STOP_ERROR);

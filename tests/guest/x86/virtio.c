@@ -2,7 +2,9 @@
  * mechanism #1, reads its vendor capabilities, negotiates VERSION_1 only, sets up queue 0 with
  * eight descriptors, reads sector 0 and compares it with the pattern the runner wrote, writes
  * sector 1 (the runner checks the host file), and takes the completion interrupt as INTx
- * through the IOAPIC (level-triggered, the ISR read lowers it).
+ * through the IOAPIC (level-triggered, the ISR read lowers it). Then MSI-X (test_msix): queue
+ * 0's vector programmed to the boot CPU's LAPIC, the completion arriving as that message with
+ * the ISR clear, a masked vector held in the pending bit array until unmasked.
  *
  * Disk contents the runner creates: byte i of sector 0 is (i * 7 + 1) & 0xff. The guest writes
  * byte i of sector 1 as (i * 3 + 5) & 0xff. */
@@ -12,6 +14,7 @@
 #define DEVICE_BLK     0x1042
 #define VEC_VIRTIO     0x32
 #define CAP_VNDR       0x09
+#define CAP_MSIX       0x11
 #define CAP_COMMON     1
 #define CAP_NOTIFY     2
 #define CAP_ISR        3
@@ -115,6 +118,83 @@ static int blk_rw(uint64_t notify, uint32_t type, uint64_t sector)
     if (*(volatile uint16_t *)&vq.used.idx == used_before)
         return -1;
     return vq.status;
+}
+
+static unsigned find_cap(unsigned dev, uint8_t id)
+{
+    for (unsigned p = cfg_read(dev, 0x34) & 0xfc, n = 0; p && n < 48;
+         p = (cfg_read(dev, p) >> 8) & 0xfc, n++)
+        if ((cfg_read(dev, p) & 0xff) == id)
+            return p;
+    return 0;
+}
+
+/* Waits (bounded) with interrupts enabled until irq_count[2] passes n; returns it. */
+static unsigned wait_irq(unsigned n)
+{
+    for (int i = 0; i < 1000000 && irq_count[2] <= n; i++)
+        __asm__ volatile("sti; pause; cli");
+    return irq_count[2];
+}
+
+/* MSI-X: one vector per queue plus config; queue 0's completion as a message to this CPU. */
+static void test_msix(unsigned dev, uint64_t bar, uint64_t common, uint64_t notify)
+{
+    unsigned cap = find_cap(dev, CAP_MSIX), before, got;
+    uint32_t ctrl, tbl, pba;
+    uint64_t entry, pbits;
+
+    check(cap != 0, "virtio-pci: an MSI-X capability");
+    if (!cap)
+        return;
+    ctrl = cfg_read(dev, cap) >> 16;
+    tbl = cfg_read(dev, cap + 4);
+    pba = cfg_read(dev, cap + 8);
+    printf_com1("virtio-pci: MSI-X at 0x%x: %u vectors, table bar %u +0x%x, PBA bar %u +0x%x\n",
+                cap, (ctrl & 0x7ff) + 1, tbl & 7, tbl & ~7u, pba & 7, pba & ~7u);
+    check((ctrl & 0x7ff) + 1 == 2 && (tbl & 7) == 4 && (pba & 7) == 4,
+          "virtio-pci: MSI-X has queue + config vectors in BAR 4");
+    entry = bar + (tbl & ~7u);
+    pbits = bar + (pba & ~7u);
+    check(mmio_read32(entry + 12) == 1, "virtio-pci: MSI-X vectors start masked");
+    /* vectors: queue 0 -> 0, config -> 1; one past the table reads back as NO_VECTOR */
+    mmio_write16(common + 0x10, 2);
+    check(mmio_read16(common + 0x10) == 0xffff, "virtio-pci: a vector past the table is refused");
+    mmio_write16(common + 0x10, 1);
+    mmio_write16(common + 0x16, 0);
+    mmio_write16(common + 0x1a, 0);
+    check(mmio_read16(common + 0x1a) == 0 && mmio_read16(common + 0x10) == 1,
+          "virtio-pci: queue and config vectors assigned");
+    /* entry 0: fixed delivery to APIC ID 0, the virtio vector, edge; unmasked */
+    mmio_write32(entry, 0xfee00000u);
+    mmio_write32(entry + 4, 0);
+    mmio_write32(entry + 8, VEC_VIRTIO);
+    mmio_write32(entry + 12, 0);
+    cfg_write(dev, 4, 0x6 | 0x400); /* INTx disable, as drivers do */
+    cfg_write(dev, cap, (cfg_read(dev, cap) & 0xffff) | 0x80000000u); /* MSI-X enable */
+    check(cfg_read(dev, cap) >> 31, "virtio-pci: MSI-X enabled");
+
+    isr_seen = 0;
+    before = irq_count[2];
+    check(blk_rw(notify, 0, 0) == 0, "virtio-blk: a read with MSI-X");
+    got = wait_irq(before);
+    check(got == before + 1 && !(isr_seen & 1),
+          "virtio-pci: the completion came as the queue's MSI-X message, ISR clear");
+    /* masked: no message, the pending bit; unmasking sends it */
+    mmio_write32(entry + 12, 1);
+    before = irq_count[2];
+    check(blk_rw(notify, 0, 0) == 0, "virtio-blk: a read with the vector masked");
+    for (int i = 0; i < 100000; i++)
+        __asm__ volatile("sti; pause; cli");
+    check(irq_count[2] == before && (mmio_read32(pbits) & 1),
+          "virtio-pci: a masked vector sets its pending bit instead");
+    mmio_write32(entry + 12, 0);
+    got = wait_irq(before);
+    check(got == before + 1 && !(mmio_read32(pbits) & 1),
+          "virtio-pci: unmasking sends the pending message and clears the bit");
+    cfg_write(dev, cap, cfg_read(dev, cap) & 0x7fffffffu); /* MSI-X off */
+    cfg_write(dev, 4, 0x6);
+    printf_com1("virtio: MSI-X: %u interrupts\n", irq_count[2]);
 }
 
 void test_virtio_blk(uint64_t ioapic, uint64_t lapic)
@@ -247,7 +327,8 @@ void test_virtio_blk(uint64_t ioapic, uint64_t lapic)
         __asm__ volatile("sti; pause; cli");
     mmio_write32(ioapic, 0x10 + 2 * irq);
     mmio_write32(ioapic + 0x10, 1u << 16); /* masked */
-    mmio_write8(common + 0x14, 0);         /* reset the device */
+    test_msix((unsigned)dev, bar, common, notify);
+    mmio_write8(common + 0x14, 0); /* reset the device */
     check(mmio_read8(common + 0x14) == 0, "virtio-pci: device reset");
     printf_com1("virtio: %u interrupts\n", irq_count[2]);
 }
