@@ -231,7 +231,10 @@ def check_daemon(r, tmp, img, key):
             return d.req("GET", "/v1/vms/deb")[1].get("state") == "running"
 
         secs = wait_ssh(port, key, alive, BOOT_TIMEOUT)
-        r.check("daemon: SSH into the disk-booted VM", secs is not None)
+        _, now = d.req("GET", "/v1/vms/deb")
+        r.check("daemon: SSH into the disk-booted VM", secs is not None,
+                "state %s, last_exit %s, last_error %s" % (now.get("state"), now.get("last_exit"),
+                                                           now.get("last_error")))
         if secs is None:
             print("console log: %s" % test_daemon.save_log(log, "image-deb"))
             return
