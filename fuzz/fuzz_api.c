@@ -1,6 +1,6 @@
 /* libFuzzer target: the management API's request validation (src/api/apireq.c) - the route
  * matcher and the JSON body parsers the daemon runs on every request (VM config, balloon,
- * snapshot, migrate, empty action bodies). The first byte picks the parser; for the route
+ * snapshot, migrate, shutdown, empty action bodies). The first byte picks the parser; for the route
  * matcher the rest is "METHOD\nURL". Every result must be either success or a filled error
  * with a 4xx status. */
 #include <stdbool.h>
@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(s, data + 1, size - 1);
     s[size - 1] = '\0';
-    switch (data[0] % 6) {
+    switch (data[0] % 7) {
     case 0: {
         char *nl = strchr(s, '\n');
         if (!nl)
@@ -60,7 +60,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (restore || cfg.kernel[0] || cfg.initrd[0] || cfg.firmware[0] ||
                 !api_hostport_valid(cfg.incoming, false))
                 abort();
-        } else if (restore ? cfg.restore[0] != '/' || cfg.kernel[0] : cfg.kernel[0] != '/') {
+        } else if (restore         ? cfg.restore[0] != '/' || cfg.kernel[0]
+                   : cfg.kernel[0] ? cfg.kernel[0] != '/'
+                                   /* no kernel: a riscv64 VM boots from its disks */
+                                   : strcmp(cfg.arch, "riscv64") || !cfg.ndisks || cfg.initrd[0] ||
+                                         cfg.cmdline[0]) {
             abort();
         }
         if (!(restore && cfg.cpus == 0) && (cfg.cpus < 1 || cfg.cpus > API_CPUS_MAX))
@@ -97,6 +101,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_error(st, &e);
         if (!st && (!api_hostport_valid(m.to, true) || strchr(m.to, '"') || strchr(m.to, '\\') ||
                     m.downtime_ms > 60000 || m.timeout_ms > 3600000 || m.max_passes > 1000))
+            abort();
+        break;
+    }
+    case 5: {
+        int timeout_s = -1;
+        st = api_shutdown_parse(s, size - 1, &timeout_s, &e);
+        check_error(st, &e);
+        if (!st && (timeout_s < 0 || timeout_s > API_SHUTDOWN_TIMEOUT_MAX_S))
             abort();
         break;
     }

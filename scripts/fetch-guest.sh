@@ -12,6 +12,9 @@
 #   busybox, config, kernel-version   kept for rebuilding the initramfs
 #   VERSION            stamp: the packages and the initramfs builder used; a later
 #                      run with everything present does nothing (--force refetches)
+#   u-boot/u-boot.bin  U-Boot for QEMU's virt machine in S-mode (u-boot-qemu's
+#                      qemu-riscv64_smode), the default boot loader of `vessel run` without
+#                      --kernel; its own private apt state in u-boot/apt, stamp u-boot/VERSION
 # with private apt state in $cache/apt and the .debs in $cache/debs.
 #
 # --x86: x86_64 (Debian amd64 packages, same suite), in .../x86_64/:
@@ -119,6 +122,49 @@ build_initramfs() {
     python3 "$here/mkinitramfs.py" --busybox "$out/busybox" --modules-dir "$out/modules" \
         "${initramfs_args[@]}" --output "$out/initramfs.cpio.gz" || die "mkinitramfs.py failed ($arch)"
 }
+
+# riscv64's boot loader, for booting disk images as a machine would (`vessel run` without
+# --kernel): Debian's u-boot-qemu (Architecture: all) gives qemu-riscv64_smode/u-boot.bin,
+# OpenSBI's S-mode payload. Kept apart from the kernel's packages in $out/u-boot/ with its own
+# private apt state (u-boot/apt) and stamp (u-boot/VERSION), so that fetching it never touches
+# the artifacts above; nothing happens when the stamp is there (--force refetches it too).
+fetch_uboot() {
+    local ub=$out/u-boot deb stage
+    local ub_apt=(
+        -o "Dir::Etc::SourceList=$ub/apt/etc/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
+        -o "Dir::Etc::Preferences=/dev/null" -o "Dir::Etc::PreferencesParts=/dev/null"
+        -o "Dir::State=$ub/apt/state" -o "Dir::State::status=$ub/apt/state/status"
+        -o "Dir::Cache=$ub/apt/cache" -o "APT::Architecture=$debarch"
+        -o "APT::Architectures::=$debarch" -o "APT::Sandbox::User=root"
+        -o "Acquire::Languages=none" -q
+    )
+    if [[ $force == 0 && -s $ub/u-boot.bin && -f $ub/VERSION ]]; then
+        say "up to date: $ub ($(cat "$ub/VERSION"))"
+        return 0
+    fi
+    [[ -r $keyring ]] || die "$keyring missing (apt-get install debian-archive-keyring)"
+    mkdir -p "$ub/apt/etc" "$ub/apt/state/lists/partial" "$ub/apt/cache/archives/partial"
+    touch "$ub/apt/state/status"
+    echo "deb [arch=$debarch signed-by=$keyring] $mirror $suite main" >"$ub/apt/etc/sources.list"
+    say "fetching u-boot-qemu ($suite) for booting riscv64 disk images"
+    apt-get "${ub_apt[@]}" update || die "apt-get update ($suite $debarch, u-boot) failed"
+    rm -f "$ub"/*.deb
+    (cd "$ub" && apt-get "${ub_apt[@]}" download u-boot-qemu) || die "apt-get download u-boot-qemu failed"
+    deb=$(find "$ub" -maxdepth 1 -name 'u-boot-qemu_*_all.deb' | sort -V | tail -n1)
+    [[ -n $deb ]] || die "download finished but no u-boot-qemu .deb in $ub"
+    stage=$ub/stage
+    rm -rf "$stage" "$ub/VERSION"
+    mkdir -p "$stage"
+    dpkg-deb -x "$deb" "$stage" || die "dpkg-deb -x $deb failed"
+    [[ -s $stage/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin ]] ||
+        die "no usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin in $(basename "$deb")"
+    cp "$stage/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin" "$ub/u-boot.bin.tmp"
+    mv "$ub/u-boot.bin.tmp" "$ub/u-boot.bin"
+    rm -rf "$stage" "$deb"
+    echo "package $(basename "$deb")" >"$ub/VERSION"
+    say "ready: $ub/u-boot.bin"
+}
+[[ $arch != riscv64 ]] || fetch_uboot
 
 # Up to date: every output present and the stamp written by a complete run. The packages stay
 # pinned until --force; a changed initramfs builder only rebuilds the initramfs (from the

@@ -35,6 +35,7 @@ packages=(
     libseccomp-dev openssl
     chromium fonts-dejavu-core
     libgnutls28-dev
+    debootstrap fakeroot openssh-client
 )
 # The OpenAPI linter needs Node.js with npm. A machine may already carry its own Node.js (a
 # nodesource build bundles npm and conflicts with Debian's npm package): take Debian's only

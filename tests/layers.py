@@ -13,9 +13,9 @@ import sys
 
 # bottom to top
 LAYERS = ["base", "mem", "bus", "engine", "backend", "dev", "virtio", "state", "board", "vm",
-          "api", "host", "cluster", "cli"]
+          "api", "host", "cluster", "image", "cli"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
-SEAM_USERS = {"vm", "api", "host", "cluster", "cli"}  # above the seams
+SEAM_USERS = {"vm", "api", "host", "cluster", "image", "cli"}  # above the seams
 SPECIFIC = re.compile(r'^(board|engine)/(riscv|x86|kvm|rv64)/')
 CALL = re.compile(r'\b(riscv|x86|rv64|kvm)_[a-z0-9_]+\s*\(')
 INCLUDE = re.compile(r'\s*#\s*include\s+"([^"]+)"')

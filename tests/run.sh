@@ -29,6 +29,8 @@
 #                WebSocket frames; screenshots in build/test-logs/web-*.png)
 #                and test_cluster.py (issue 12: a 3-host Pacemaker lab in namespaces: placement,
 #                load-triggered live migration, failover, quorum loss, lab down; root only)
+#                and test_image.py (issue 16: vessel image build debian, booted from its disk
+#                through U-Boot, SSH, power off inside and via `vessel vm shutdown`)
 #   x86          everything on the kvm engine, through tests/nested/x86_suite.py: directly
 #                where /proc/cpuinfo shows vmx or svm and /dev/kvm is usable, else all of it
 #                inside ONE L1 boot under QEMU TCG with emulated AMD SVM (tests/nested/nested.py,
@@ -172,6 +174,9 @@ step_integration() {
     run_counted "integration sandbox (jail, locks, API)" python3 tests/integration/test_sandbox.py
     # three Pacemaker hosts in namespaces: placement, load balancing, failover, quorum
     run_counted "integration cluster (pacemaker lab)" python3 tests/integration/test_cluster.py
+    # a Debian image built by vessel image build (cached by its inputs), booted from its disk,
+    # SSH, power off from inside and through the daemon's power button
+    run_counted "integration image (Debian, boot from disk)" python3 tests/integration/test_image.py
 }
 
 # Every x86 test on the kvm engine: directly with vmx/svm, else in one L1 boot (nested TCG)

@@ -24,7 +24,8 @@ const struct api_route_def api_routes[ROUTE_COUNT] = {
     {"POST", "/v1/vms/{id}/pause", ROUTE_VM_PAUSE, ST_ACTION},
     {"POST", "/v1/vms/{id}/resume", ROUTE_VM_RESUME, ST_ACTION},
     {"POST", "/v1/vms/{id}/stop", ROUTE_VM_STOP, ST_ACTION},
-    {"POST", "/v1/vms/{id}/shutdown", ROUTE_VM_SHUTDOWN, ST_ACTION},
+    {"POST", "/v1/vms/{id}/shutdown", ROUTE_VM_SHUTDOWN, "202 400 401 404 409 413 422 500"},
+    {"POST", "/v1/vms/{id}/reboot", ROUTE_VM_REBOOT, ST_ACTION},
     {"PUT", "/v1/vms/{id}/balloon", ROUTE_VM_BALLOON, "200 400 401 404 409 413 422 500"},
     {"POST", "/v1/vms/{id}/snapshot", ROUTE_VM_SNAPSHOT, "200 400 401 403 404 409 413 422 500"},
     {"POST", "/v1/vms/{id}/migrate", ROUTE_VM_MIGRATE, "202 400 401 404 409 413 422 500"},
@@ -350,8 +351,7 @@ static int parse_config(json_t *j, struct api_vm_config *c, struct api_error *e)
         (st = get_string(j, "arch", c->arch, sizeof(c->arch), false, e)) ||
         (st = get_int(j, "cpus", 1, API_CPUS_MAX, &cpus, false, e)) ||
         (st = get_int(j, "memory_mib", API_MEM_MIN_MIB, API_MEM_MAX_MIB, &mem, false, e)) ||
-        (st = get_string(j, "kernel", c->kernel, sizeof(c->kernel),
-                         !c->restore[0] && !c->incoming[0], e)) ||
+        (st = get_string(j, "kernel", c->kernel, sizeof(c->kernel), false, e)) ||
         (st = get_string(j, "initrd", c->initrd, sizeof(c->initrd), false, e)) ||
         (st = get_string(j, "firmware", c->firmware, sizeof(c->firmware), false, e)) ||
         (st = get_string(j, "cmdline", c->cmdline, sizeof(c->cmdline), false, e)) ||
@@ -388,8 +388,15 @@ static int parse_config(json_t *j, struct api_vm_config *c, struct api_error *e)
                                  "'initrd', 'firmware' or 'cmdline'");
         if (c->clone && strcmp(c->arch, "riscv64") != 0)
             return api_error_set(e, 422, "out_of_range", "'clone' is for riscv64 VMs only");
-    } else if (!c->kernel[0]) {
-        return api_error_set(e, 422, "out_of_range", "'kernel' must be an absolute path");
+    } else if (!c->kernel[0] && !c->ndisks) {
+        /* Without a kernel a VM boots from its disks (where its board has a boot loader: the
+         * daemon checks that, this file knows no boards). */
+        return api_error_set(e, 422, "out_of_range",
+                             "give 'kernel', or 'disks' to boot from (riscv64)");
+    } else if (!c->kernel[0] && (c->initrd[0] || c->cmdline[0])) {
+        return api_error_set(e, 422, "out_of_range",
+                             "'initrd' and 'cmdline' go with 'kernel' (without one the boot "
+                             "loader takes them from the disk)");
     }
     if (c->clone && !c->restore[0])
         return api_error_set(e, 422, "out_of_range",
@@ -441,6 +448,25 @@ int api_balloon_parse(const char *body, size_t len, uint64_t *target_mib, struct
     if (!(st = check_fields(j, fields, "", e)) &&
         !(st = get_int(j, "target_mib", 0, API_MEM_MAX_MIB, &v, true, e)))
         *target_mib = (uint64_t)v;
+    json_decref(j);
+    return st;
+}
+
+int api_shutdown_parse(const char *body, size_t len, int *timeout_s, struct api_error *e)
+{
+    static const char *const fields[] = {"timeout_s", NULL};
+    long long v = API_SHUTDOWN_TIMEOUT_S;
+    json_t *j;
+    int st;
+
+    *timeout_s = API_SHUTDOWN_TIMEOUT_S;
+    if (len == 0)
+        return 0;
+    if ((st = load_object(body, len, &j, e)))
+        return st;
+    if (!(st = check_fields(j, fields, "", e)) &&
+        !(st = get_int(j, "timeout_s", 0, API_SHUTDOWN_TIMEOUT_MAX_S, &v, false, e)))
+        *timeout_s = (int)v;
     json_decref(j);
     return st;
 }

@@ -30,17 +30,19 @@
 
 #include "backend/disk/disk.h"
 
-#define API_BODY_MAX     65536
-#define API_NAME_MAX     64 /* including the NUL */
-#define API_PATH_MAX     1024
-#define API_CMDLINE_MAX  2048
-#define API_NET_SPEC_MAX 512
-#define API_MAX_DISKS    8
-#define API_MAX_NETS     8
-#define API_CPUS_MAX     32
-#define API_MEM_MIN_MIB  64
-#define API_MEM_MAX_MIB  65536
-#define API_HOSTPORT_MAX 280 /* "HOST:PORT" including the NUL */
+#define API_BODY_MAX               65536
+#define API_NAME_MAX               64 /* including the NUL */
+#define API_PATH_MAX               1024
+#define API_CMDLINE_MAX            2048
+#define API_NET_SPEC_MAX           512
+#define API_MAX_DISKS              8
+#define API_MAX_NETS               8
+#define API_CPUS_MAX               32
+#define API_MEM_MIN_MIB            64
+#define API_MEM_MAX_MIB            65536
+#define API_HOSTPORT_MAX           280 /* "HOST:PORT" including the NUL */
+#define API_SHUTDOWN_TIMEOUT_S     30  /* a shutdown's wait for the guest, by default */
+#define API_SHUTDOWN_TIMEOUT_MAX_S 3600
 
 struct api_error {
     int status;
@@ -76,6 +78,7 @@ enum api_route {
     ROUTE_VM_RESUME,
     ROUTE_VM_STOP,
     ROUTE_VM_SHUTDOWN,
+    ROUTE_VM_REBOOT,
     ROUTE_VM_BALLOON,
     ROUTE_VM_SNAPSHOT,
     ROUTE_VM_MIGRATE,
@@ -152,6 +155,10 @@ int api_balloon_parse(const char *body, size_t len, uint64_t *target_mib, struct
 
 /* The body of POST /v1/vms/{id}/snapshot: {"path": ABSOLUTE, "then": "resume"|"stop",
  * "disks": "overlay"|"keep"} ("then" defaults to resume, "disks" to overlay). */
+/* The body of POST /v1/vms/{id}/shutdown: empty, or {"timeout_s": 0..API_SHUTDOWN_TIMEOUT_MAX_S}
+ * (how long the guest has to power off before the VM is stopped by force; absent:
+ * API_SHUTDOWN_TIMEOUT_S; 0: at once). */
+int api_shutdown_parse(const char *body, size_t len, int *timeout_s, struct api_error *e);
 int api_snapshot_parse(const char *body, size_t len, char path[API_PATH_MAX], bool *stop,
                        bool *keep_disks, struct api_error *e);
 

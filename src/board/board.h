@@ -31,6 +31,9 @@ struct board_params {
     /* Boot files (paths; read at every boot, so a reboot sees the files as they are then)
      * and the kernel command line; any may be NULL. */
     const char *firmware, *kernel, *initrd, *cmdline;
+    /* Without a kernel: the boot loader that takes the kernel's place and boots the guest's
+     * own kernel from its disk, as on a real machine (riscv: U-Boot as OpenSBI's payload). */
+    const char *bootloader;
     const char *trace_path; /* engine instruction trace, or NULL (boards that support it) */
     const char *tier;    /* engine tier ("jit", "interp"; NULL: the default; boards with tiers) */
     uint64_t code_cache; /* bytes of translated-code cache (0: the default; boards with tiers) */
@@ -50,7 +53,10 @@ struct board_ops {
     bool firmware, trace;            /* takes a firmware file, an instruction trace */
     bool tiers;                      /* takes an engine tier and a code cache size */
     const char *default_firmware;    /* file name in $VESSEL_CACHE/ARCH/ when none is given */
-    bool generation_id;              /* clones get a new VM generation ID (a VM fork signal
+    /* The boot loader (board_params.bootloader) when neither a kernel nor a boot loader is
+     * given: a file name in $VESSEL_CACHE/ARCH/; NULL when the board needs a kernel. */
+    const char *default_bootloader;
+    bool generation_id; /* clones get a new VM generation ID (a VM fork signal
                                         * the guest sees) */
     /* Lays out RAM of its size: holes the guest does not see (e.g. x86's MMIO gap). */
     void (*ram_layout)(struct gmem *ram);
@@ -93,8 +99,13 @@ struct board_ops {
     int (*load_done)(void *board, const struct snap_reader *r, const char *path);
 
     /* Thread-safe: presses the guest-visible power button (the guest is asked to power off;
-     * it may ignore it). NULL when the board has none. 0 or -errno. */
+     * it may ignore it). NULL when the board has none. 0, -ENODEV when the guest does not
+     * drive the button (no driver: it would never see the press), or another -errno. */
     int (*power_button)(void *board);
+    /* Stops (stop) or restarts the threads of the board's own devices (e.g. a virtio device it
+     * owns) together with the VM's virtio devices: none writes guest memory in between
+     * (snapshots, migration). NULL when the board has none. */
+    void (*quiesce)(void *board, bool stop);
     /* Thread-safe: console input for the console UART; returns how many bytes it took. */
     unsigned (*console_input)(void *board, const uint8_t *buf, unsigned len);
     /* Clones (generation_id): a new VM generation ID with its interrupt, and the current one

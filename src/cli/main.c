@@ -11,6 +11,7 @@
 #include "cli/vm_cmd.h"
 #include "cluster/cluster_cmd.h"
 #include "host/shim.h"
+#include "image/image_cmd.h"
 
 #define VESSEL_VERSION "0.1.0"
 
@@ -26,6 +27,8 @@ static const char usage_main[] =
     "                                (see vessel migrate --help)\n"
     "       vessel cluster COMMAND   VMs on a Pacemaker cluster of hosts, and its lab\n"
     "                                (see vessel cluster --help, docs/cluster.md)\n"
+    "       vessel image build debian ...  a bootable Debian disk image from Debian's\n"
+    "                                packages (see vessel image --help)\n"
     "       vessel --help | --version\n";
 
 int main(int argc, char **argv)
@@ -62,6 +65,8 @@ int main(int argc, char **argv)
         return cli_console(argc - 1, argv + 1);
     if (!strcmp(argv[1], "cluster"))
         return cli_cluster(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "image"))
+        return cli_image(argc - 1, argv + 1);
     if (!strcmp(argv[1], "vm-shim")) /* internal: started by `vessel serve` */
         return host_shim_main(argc - 1, argv + 1);
     fprintf(stderr, "vessel: unknown command '%s' (see vessel --help)\n", argv[1]);

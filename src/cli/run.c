@@ -27,9 +27,14 @@
 
 static const char usage_run[] =
     "usage: vessel run --arch riscv64 --kernel IMAGE [OPTIONS]\n"
+    "       vessel run --arch riscv64 --disk IMAGE [OPTIONS]     (boots from the disk)\n"
     "\n"
     "Boots a Linux kernel on Vessel's rv64 engine, with OpenSBI in M-mode, on a board\n"
-    "like QEMU's riscv virt machine. The console is this terminal (or stdin/stdout).\n"
+    "like QEMU's riscv virt machine. Without --kernel the machine boots from its disks\n"
+    "as a real one does: OpenSBI runs U-Boot, which boots the kernel, initrd and command\n"
+    "line that /boot/extlinux/extlinux.conf names on the first disk that has one (e.g.\n"
+    "an image made by `vessel image build`). The console is this terminal (or\n"
+    "stdin/stdout).\n"
     "\n"
     "  --arch ARCH        guest architecture: riscv64 (default) or x86_64 (kvm engine:\n"
     "                     --kernel is a bzImage or an ELF vmlinux/PVH kernel; --mem 16M\n"
@@ -41,6 +46,10 @@ static const char usage_run[] =
     "  --firmware FILE    OpenSBI fw_dynamic.bin or fw_jump.bin (default:\n"
     "                     $VESSEL_CACHE/riscv64/fw_dynamic.bin, VESSEL_CACHE defaulting\n"
     "                     to ~/.cache/vessel; scripts/fetch-guest.sh fills it)\n"
+    "  --bootloader FILE  riscv64 without --kernel: the S-mode boot loader OpenSBI runs in\n"
+    "                     the kernel's place (default: $VESSEL_CACHE/riscv64/u-boot/\n"
+    "                     u-boot.bin, Debian's u-boot-qemu qemu-riscv64_smode, fetched by\n"
+    "                     scripts/fetch-guest.sh); --initrd and --append need --kernel\n"
     "  --mem SIZE         guest RAM; K, M or G suffix, a bare number is MiB (default 512M;\n"
     "                     64M to 64G)\n"
     "  --cpus N           number of vCPUs (harts), 1 to 32 on riscv64, 1 to 64 on x86_64\n"
@@ -88,7 +97,8 @@ static const char usage_run[] =
     "                       {\"reboot\": null}           reset: the VM reboots in place\n"
     "  --restore PATH     continue a VM from a snapshot file instead of booting: RAM size,\n"
     "                     harts, kernel command line and boot files come from the file\n"
-    "                     (no --kernel, --initrd, --append, --firmware, --mem, --cpus),\n"
+    "                     (no --kernel, --initrd, --append, --firmware, --bootloader, --mem,\n"
+    "                     --cpus),\n"
     "                     and so do the engine and architecture (rv64/riscv64 or\n"
     "                     kvm/x86_64; --arch may be left out);\n"
     "                     give the same device options as when it was taken (--disk files\n"
@@ -117,7 +127,9 @@ static const char usage_run[] =
     "                     --cpus, when given, are what the source's VM must have; give\n"
     "                     --arch x86_64 to receive an x86_64 (kvm) VM; --kernel, --initrd\n"
     "                     and --firmware are what a later guest reboot boots (the source's\n"
-    "                     paths are not used: without them a reboot ends the VM)\n"
+    "                     paths are not used; riscv64 without --kernel reboots through\n"
+    "                     the default boot loader when it is there, else a reboot ends\n"
+    "                     the VM)\n"
     "  --seccomp          confine every thread of the VM process to the system calls its\n"
     "                     role needs (seccomp-bpf; no privileges needed); a denied call\n"
     "                     ends the VM with one line naming the thread and the call\n"
@@ -258,7 +270,7 @@ static int parse_uids(const char *s, bool range, struct vm_jail *j)
 static void parse_run(int argc, char **argv, struct vm_config *c)
 {
     enum { O_ARCH = 256, O_KERNEL, O_INITRD, O_APPEND, O_FIRMWARE, O_MEM, O_CPUS, O_TRACE };
-    enum { O_DISK = 320, O_RNG, O_CONSOLE_SOCKET, O_CONFIG };
+    enum { O_DISK = 320, O_RNG, O_CONSOLE_SOCKET, O_CONFIG, O_BOOTLOADER };
     enum { O_NET = 340, O_BALLOON, O_API_SOCKET, O_RESTORE, O_INCOMING, O_CLONE };
     enum { O_SECCOMP = 360, O_JAIL, O_JAIL_DIR, O_JAIL_UID, O_JAIL_UIDS, O_JAIL_ROOT };
     enum { O_PRINT_SECCOMP = 380, O_TIER, O_JIT_CACHE };
@@ -269,6 +281,7 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
         {"initrd", required_argument, NULL, O_INITRD},
         {"append", required_argument, NULL, O_APPEND},
         {"firmware", required_argument, NULL, O_FIRMWARE},
+        {"bootloader", required_argument, NULL, O_BOOTLOADER},
         {"mem", required_argument, NULL, O_MEM},
         {"cpus", required_argument, NULL, O_CPUS},
         {"trace", required_argument, NULL, O_TRACE},
@@ -315,6 +328,7 @@ static void parse_run(int argc, char **argv, struct vm_config *c)
         case O_INITRD: c->initrd = vm_config_strdup(optarg); break;
         case O_APPEND: c->cmdline = vm_config_strdup(optarg); break;
         case O_FIRMWARE: c->firmware = vm_config_strdup(optarg); break;
+        case O_BOOTLOADER: c->bootloader = vm_config_strdup(optarg); break;
         case O_TRACE: c->trace = vm_config_strdup(optarg); break;
         case O_MEM:
             c->mem_set = true;

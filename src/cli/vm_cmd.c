@@ -1,5 +1,5 @@
-/* `vessel vm create|list|show|stats|start|pause|resume|stop|shutdown|delete|balloon|snapshot|migrate|
- * console` and
+/* `vessel vm create|list|show|stats|start|pause|resume|stop|shutdown|reboot|delete|balloon|
+ * snapshot|migrate|console` and
  * `vessel console`: talk to the `vessel serve` daemon over its unix socket. */
 #include "cli/vm_cmd.h"
 
@@ -9,15 +9,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "cli/args.h"
 #include "cli/http_client.h"
 
 static const char usage_vm[] =
     "usage: vessel vm [--socket PATH | --api URL] [--json] COMMAND ...\n"
     "\n"
-    "  create NAME --kernel IMAGE|--restore SNAPSHOT [--clone]|--incoming [HOST:]PORT\n"
+    "  create NAME --kernel IMAGE|--disk IMAGE|--restore SNAPSHOT [--clone]|\n"
+    "         --incoming [HOST:]PORT\n"
     "         [--initrd FILE] [--firmware FILE] [--append STR] [--arch riscv64|x86_64] [--cpus N]\n"
     "         [--mem SIZE] [--disk PATH[,ro][,format=raw|qcow2]]... [--net SPEC]...\n"
     "         [--cpu-quota CORES]\n"
@@ -26,6 +29,9 @@ static const char usage_vm[] =
     "                            snapshot (new VM generation ID and MACs); a writable --disk\n"
     "                            that is the snapshot's own gets a new overlay in the daemon's\n"
     "                            state dir per start (`vm show`: clone_disks)\n"
+    "                            without --kernel (riscv64) the VM boots from its first\n"
+    "                            --disk like a machine (U-Boot reads the disk's\n"
+    "                            /boot/extlinux/extlinux.conf; `vessel image build`)\n"
     "                            --incoming: the VM receives a live migration on PORT when\n"
     "                            started (state incoming, then running); --cpus and --mem are\n"
     "                            required and must be the source VM's, devices the same\n"
@@ -33,9 +39,14 @@ static const char usage_vm[] =
     "  show NAME|ID              configuration, state, last error, limits and live stats\n"
     "  stats NAME|ID             a running VM's counters (vCPU time, engine events, disk and\n"
     "                            network bytes and operations, RSS, balloon)\n"
-    "  start|pause|resume|stop|shutdown|delete NAME|ID\n"
-    "                            shutdown presses the guest's power button (x86_64: ACPI; the\n"
-    "                            guest powers off by itself); without one, SIGTERM ends the VM\n"
+    "  start|pause|resume|stop|reboot|delete NAME|ID\n"
+    "                            stop: at once (SIGKILL); reboot: reset, the guest boots again\n"
+    "  shutdown NAME|ID [--timeout S] [--no-wait]\n"
+    "                            press the guest's power button (riscv64: virtio-input; x86_64:\n"
+    "                            ACPI) and wait for it to power off; after S seconds (default\n"
+    "                            30; 0: at once) or when the guest cannot see the button (no\n"
+    "                            driver), the VM is stopped by force (its disks flushed);\n"
+    "                            --no-wait returns once it is pressed\n"
     "  balloon NAME|ID MIB       set the balloon target\n"
     "  snapshot NAME|ID PATH [--stop]  write a running VM's state to PATH (then resume it, or\n"
     "                            stop it); `create NAME --restore PATH` runs it again\n"
@@ -308,6 +319,95 @@ static int do_create(const char *sock, bool as_json, int argc, char **argv)
     return rc;
 }
 
+/* The daemon's answer to GET /v1/vms/ID, or NULL (the error printed). */
+static json_t *vm_get(const char *sock, const char *id)
+{
+    char path[160];
+    json_t *out;
+
+    snprintf(path, sizeof(path), "/v1/vms/%.63s", id);
+    return vm_cmd_request(sock, "GET", path, NULL, &out) ? NULL : out;
+}
+
+static bool state_live(const char *s)
+{
+    return s && (!strcmp(s, "running") || !strcmp(s, "paused") || !strcmp(s, "incoming"));
+}
+
+/* argv: shutdown NAME [--timeout S] [--no-wait] */
+static int do_shutdown(const char *sock, bool as_json, int argc, char **argv)
+{
+    const char *id = argv[1], *method, *state = NULL;
+    bool wait = true;
+    long timeout = -1;
+    char path[160], body[48];
+    json_t *out, *v = NULL;
+    double t0 = clock_now_ms(), limit;
+    int rc;
+
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--no-wait"))
+            wait = false;
+        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc &&
+                 !args_parse_int(argv[i + 1], 0, 3600, &timeout))
+            i++;
+        else {
+            fprintf(stderr, "vessel: vm shutdown: bad option or value: %s (see vessel vm --help)\n",
+                    argv[i]);
+            return 1;
+        }
+    }
+    snprintf(path, sizeof(path), "/v1/vms/%.63s/shutdown", id);
+    snprintf(body, sizeof(body), "{\"timeout_s\":%ld}", timeout < 0 ? 30L : timeout);
+    if ((rc = vm_cmd_request(sock, "POST", path, body, &out)))
+        return rc;
+    method = json_string_value(json_object_get(json_object_get(out, "shutdown_request"), "method"));
+    if (method && !strcmp(method, "power_button"))
+        fprintf(stderr, "vessel: %s: power button pressed; the guest has %ld s to power off\n", id,
+                timeout < 0 ? 30L : timeout);
+    else
+        fprintf(stderr, "vessel: %s: stopping it by force: %s\n", id,
+                json_string_value(
+                    json_object_get(json_object_get(out, "shutdown_request"), "forced_because"))
+                    ?: "?");
+    if (!wait) {
+        if (as_json)
+            print_json(out);
+        json_decref(out);
+        return 0;
+    }
+    json_decref(out);
+    /* the deadline, the daemon's SIGKILL 10 s after its SIGTERM, and some slack */
+    limit = ((timeout < 0 ? 30 : timeout) + 20) * 1000.0;
+    while (clock_now_ms() - t0 < limit) {
+        json_decref(v);
+        if (!(v = vm_get(sock, id)))
+            return 2;
+        state = json_string_value(json_object_get(v, "state"));
+        if (!state_live(state))
+            break;
+        struct timespec ts = {.tv_nsec = 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (as_json)
+        print_json(v);
+    if (state_live(state)) {
+        fprintf(stderr, "vessel: %s: still %s after %.0f s\n", id, state, limit / 1000);
+        rc = 1;
+    } else {
+        const char *how = json_string_value(json_object_get(v, "shutdown"));
+        const char *exit_desc = json_string_value(json_object_get(v, "last_exit"));
+        if (how && !strcmp(how, "guest"))
+            fprintf(stderr, "vessel: %s: the guest powered off (%.1f s); state %s\n", id,
+                    (clock_now_ms() - t0) / 1000, state);
+        else
+            fprintf(stderr, "vessel: %s: stopped by force (%.1f s, %s); state %s\n", id,
+                    (clock_now_ms() - t0) / 1000, exit_desc ? exit_desc : "?", state);
+    }
+    json_decref(v);
+    return rc;
+}
+
 static int do_console(const char *sock, const char *id)
 {
     char path[160];
@@ -365,8 +465,8 @@ int cli_console(int argc, char **argv)
 
 int cli_vm(int argc, char **argv)
 {
-    static const char *const actions[] = {"start",    "pause",  "resume", "stop",
-                                          "shutdown", "delete", NULL};
+    static const char *const actions[] = {"start",  "pause",  "resume", "stop",
+                                          "reboot", "delete", NULL};
     const char *sock = default_socket(), *cmd;
     bool as_json = false;
     char path[160], body[64];
@@ -399,6 +499,8 @@ int cli_vm(int argc, char **argv)
     snprintf(path, sizeof(path), "/v1/vms/%.63s", argv[2]);
     if (!strcmp(cmd, "console") && argc == 3)
         return do_console(sock, argv[2]);
+    if (!strcmp(cmd, "shutdown"))
+        return do_shutdown(sock, as_json, argc - 1, argv + 1);
     if (!strcmp(cmd, "show") && argc == 3) {
         rc = vm_cmd_request(sock, "GET", path, NULL, &out);
     } else if (!strcmp(cmd, "stats") && argc == 3) {

@@ -10,32 +10,34 @@
 #include "base/log.h"
 #include "board/board.h"
 
-/* The firmware the VM process takes when none is given (vm.c's rule: $VESSEL_CACHE/ARCH/NAME,
- * else $HOME/.cache/vessel/ARCH/NAME; the VM process has the daemon's environment). */
-static int default_firmware(const struct board_ops *b, char *out, size_t cap, struct api_error *e)
+/* A board's default file (its firmware or boot loader) as the VM process finds it when none is
+ * given (vm.c's rule: $VESSEL_CACHE/ARCH/NAME, else $HOME/.cache/vessel/ARCH/NAME; the VM
+ * process has the daemon's environment); key is the member that would name another. */
+static int default_file(const struct board_ops *b, const char *name, const char *key, char *out,
+                        size_t cap, struct api_error *e)
 {
     const char *cache = getenv("VESSEL_CACHE"), *home = getenv("HOME");
 
     if (cache && *cache)
-        snprintf(out, cap, "%s/%s/%s", cache, b->arch, b->default_firmware);
+        snprintf(out, cap, "%s/%s/%s", cache, b->arch, name);
     else if (home && *home)
-        snprintf(out, cap, "%s/.cache/vessel/%s/%s", home, b->arch, b->default_firmware);
+        snprintf(out, cap, "%s/.cache/vessel/%s/%s", home, b->arch, name);
     else
         return api_error_set(e, 422, "bad_file",
-                             "no 'firmware' given, and the daemon has neither VESSEL_CACHE nor "
+                             "no '%s' given, and the daemon has neither VESSEL_CACHE nor "
                              "HOME to find the default %s",
-                             b->default_firmware);
+                             key, name);
     if (access(out, R_OK))
         return api_error_set(e, 422, "bad_file",
-                             "no 'firmware' given, and the default %.300s: %s (give 'firmware')",
-                             out, strerror(errno));
+                             "no '%s' given, and the default %.300s: %s (give '%s')", key, out,
+                             strerror(errno), key);
     return 0;
 }
 
 int host_check_boot(const struct api_vm_config *c, struct api_error *e)
 {
     const struct board_ops *b = board_find(c->arch);
-    char fw[API_PATH_MAX + 128], why[400];
+    char fw[API_PATH_MAX + 128], loader[API_PATH_MAX + 128], why[400];
     uint64_t ram = c->memory_mib << 20;
     struct board_params p = {0};
     int err;
@@ -53,14 +55,20 @@ int host_check_boot(const struct api_vm_config *c, struct api_error *e)
         return api_error_set(e, 422, "out_of_range", "'cpus' %d: %s VMs take at most %d", c->cpus,
                              b->arch, b->max_cpus);
     p.ncpus = c->cpus;
-    p.kernel = c->kernel;
+    p.kernel = c->kernel[0] ? c->kernel : NULL;
     p.initrd = c->initrd[0] ? c->initrd : NULL;
     p.cmdline = c->cmdline;
     p.firmware = c->firmware[0] ? c->firmware : NULL;
     if (b->firmware && !p.firmware && b->default_firmware) {
-        if ((err = default_firmware(b, fw, sizeof(fw), e)))
+        if ((err = default_file(b, b->default_firmware, "firmware", fw, sizeof(fw), e)))
             return err;
         p.firmware = fw;
+    }
+    /* No kernel: the board's boot loader boots the guest's own kernel from its disk. */
+    if (!p.kernel && b->default_bootloader) {
+        if ((err = default_file(b, b->default_bootloader, "kernel", loader, sizeof(loader), e)))
+            return err;
+        p.bootloader = loader;
     }
     log_capture_start(why, sizeof(why));
     err = b->check_boot(&p, ram);

@@ -8,8 +8,9 @@
 #include "api/apireq.h"
 
 /* 0; 422 out_of_range (RAM or vCPUs the board does not take), 422 bad_file (no firmware given
- * and the default one is missing) or 400 bad_image (the board's reason: e.g. "kernel /k: not a
- * RISC-V Linux Image: an x86 bzImage"), with e filled. VMs that restore or receive their
+ * and the default one is missing; no kernel given and the board's default boot loader is
+ * missing) or 400 bad_image (the board's reason: e.g. "kernel /k: not a RISC-V Linux Image: an
+ * x86 bzImage"), with e filled. VMs that restore or receive their
  * machine are not checked here (the snapshot or the source decides). */
 int host_check_boot(const struct api_vm_config *c, struct api_error *e);
 

@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "host/mig_watch.h"
 #include "host/procinfo.h"
+#include "host/shutdown_watch.h"
 #include "host/vm_events.h"
 
 const char *vm_state_name(enum vm_state s)
@@ -45,7 +46,7 @@ char *vm_config_dump(const struct api_vm_config *c)
     json_object_set_new(j, "arch", json_string(c->arch));
     json_object_set_new(j, "cpus", json_integer(c->cpus));
     json_object_set_new(j, "memory_mib", json_integer((json_int_t)c->memory_mib));
-    json_object_set_new(j, "kernel", json_string(c->kernel));
+    json_object_set_new(j, "kernel", c->kernel[0] ? json_string(c->kernel) : json_null());
     json_object_set_new(j, "initrd", c->initrd[0] ? json_string(c->initrd) : json_null());
     json_object_set_new(j, "firmware", c->firmware[0] ? json_string(c->firmware) : json_null());
     json_object_set_new(j, "cmdline", json_string(c->cmdline));
@@ -241,6 +242,7 @@ void registry_close(struct registry *r)
 {
     for (int i = 0; i < r->n; i++) {
         mig_watch_free(r->vms[i]->mig);
+        shutdown_watch_free(r->vms[i]->shutdown);
         free(r->vms[i]);
     }
     r->n = 0;
@@ -312,6 +314,7 @@ void registry_remove(struct registry *r, struct host_vm *v)
         }
     }
     mig_watch_free(v->mig);
+    shutdown_watch_free(v->shutdown);
     free(v);
 }
 

@@ -29,6 +29,7 @@ enum vm_state {
 };
 
 struct mig_watch;
+struct shutdown_watch;
 
 struct host_vm {
     char id[API_NAME_MAX];
@@ -52,6 +53,8 @@ struct host_vm {
     uint64_t vmm_log_off;
     struct mig_watch *mig; /* run time: the migration this daemon started, or NULL */
     bool starting;         /* run time: host_vm_start waits for the VM process */
+    /* run time: the graceful stop this daemon started (host_vm_shutdown), or NULL */
+    struct shutdown_watch *shutdown;
     /* run time, from registry_refresh() */
     enum vm_state state;
     pid_t vm_pid, shim_pid;

@@ -114,6 +114,8 @@ static json_t *vm_full(struct host_vm *v)
         json_object_set_new(j, "clone_disks", registry_clone_disks_json(v, false));
     json_object_set_new(j, "migrated_to",
                         v->state == VM_MIGRATED ? json_string(v->migrate_to) : json_null());
+    if (host_vm_shutdown_state(v))
+        json_object_set_new(j, "shutdown", json_string(host_vm_shutdown_state(v)));
     if (v->state == VM_INCOMING && host_vm_mig_secret(&host, v))
         /* for the source's POST .../migrate; only while the VM waits for it */
         json_object_set_new(j, "migration_secret", json_string(host_vm_mig_secret(&host, v)));
@@ -232,6 +234,20 @@ static int vm_action(enum api_route route, struct host_vm *v, const char *body, 
         return route == ROUTE_VM_MIGRATE ? 202 : 200;
     }
 
+    if (route == ROUTE_VM_SHUTDOWN) {
+        const char *method;
+        char why[300];
+        int timeout_s;
+        if ((st = api_shutdown_parse(body, len, &timeout_s, e)) ||
+            (st = host_vm_shutdown(&host, v, timeout_s, &method, why, sizeof(why), e)))
+            return st;
+        *out = vm_full(v);
+        json_object_set_new(*out, "shutdown_request",
+                            json_pack("{s:s,s:i,s:o}", "method", method, "timeout_s", timeout_s,
+                                      "forced_because", why[0] ? json_string(why) : json_null()));
+        return 202;
+    }
+
     if (route == ROUTE_VM_BALLOON) {
         if ((st = api_balloon_parse(body, len, &target, e)) ||
             (st = host_vm_balloon(&host, v, target, &answer, e)))
@@ -248,7 +264,7 @@ static int vm_action(enum api_route route, struct host_vm *v, const char *body, 
     case ROUTE_VM_PAUSE: st = host_vm_pause(&host, v, e); break;
     case ROUTE_VM_RESUME: st = host_vm_resume(&host, v, e); break;
     case ROUTE_VM_STOP: st = host_vm_stop(&host, v, false, e); break;
-    case ROUTE_VM_SHUTDOWN: st = host_vm_stop(&host, v, true, e); break;
+    case ROUTE_VM_REBOOT: st = host_vm_reboot(&host, v, e); break;
     default: return api_error_set(e, 500, "internal", "unhandled route");
     }
     if (st)

@@ -81,16 +81,3 @@ int host_control_call(struct vm_host *h, struct host_vm *v, const char *cmd, int
     *answer = strdup(line);
     return *answer ? 0 : api_error_set(e, 500, "internal", "out of memory");
 }
-
-bool host_control_power_button(struct vm_host *h, struct host_vm *v)
-{
-    struct api_error ignored = {0};
-    char *answer = NULL;
-    bool ok;
-
-    if (host_control_call(h, v, "{\"shutdown\": null}", 5, &answer, &ignored))
-        return false;
-    ok = strstr(answer, "\"ok\":true") != NULL;
-    free(answer);
-    return ok;
-}

@@ -13,10 +13,4 @@
 int host_control_call(struct vm_host *h, struct host_vm *v, const char *cmd, int timeout_s,
                       char **answer, struct api_error *e);
 
-/* Presses the VM's power button ({"shutdown": null} on its control socket): the guest's OS powers
- * off by itself (x86: the ACPI fixed-feature button; acpid or systemd-logind) and the VM ends
- * `stopped`. True when the VM says it pressed it; false when its machine has none (riscv64) or
- * it did not answer, and the caller ends the VM another way. */
-bool host_control_power_button(struct vm_host *h, struct host_vm *v);
-
 #endif

@@ -24,9 +24,11 @@
 #include "host/clone_disks.h"
 #include "host/mig_watch.h"
 #include "host/procinfo.h"
+#include "host/shutdown_watch.h"
 #include "host/snap_move.h"
 #include "host/vm_control.h"
 #include "host/vm_events.h"
+#include "host/vm_ops_int.h"
 #include "vm/vm_config.h"
 
 void vm_host_sleep(struct vm_host *h, int ms)
@@ -57,8 +59,7 @@ void vm_host_allocated(struct vm_host *h, int *cpus, uint64_t *mem_mib)
     }
 }
 
-/* Waits up to ms for the VM to reach state. */
-static void wait_state(struct vm_host *h, struct host_vm *v, enum vm_state want, int ms)
+void host_wait_state(struct vm_host *h, struct host_vm *v, enum vm_state want, int ms)
 {
     for (int t = 0; t < ms; t += 10) {
         registry_refresh(&h->reg, v);
@@ -68,7 +69,7 @@ static void wait_state(struct vm_host *h, struct host_vm *v, enum vm_state want,
     }
 }
 
-static int need_pid(struct host_vm *v, struct api_error *e)
+int host_need_pid(struct host_vm *v, struct api_error *e)
 {
     if (v->vm_pid <= 0)
         return api_error_set(e, 409, "invalid_state", "VM %s is starting; try again", v->cfg.name);
@@ -81,11 +82,11 @@ int host_vm_pause(struct vm_host *h, struct host_vm *v, struct api_error *e)
     if (v->state != VM_RUNNING)
         return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
                              vm_state_name(v->state));
-    if (need_pid(v, e))
+    if (host_need_pid(v, e))
         return e->status;
     if (kill(v->vm_pid, SIGSTOP))
         return api_error_set(e, 500, "internal", "SIGSTOP: %s", strerror(errno));
-    wait_state(h, v, VM_PAUSED, 2000);
+    host_wait_state(h, v, VM_PAUSED, 2000);
     vm_event(v, "paused");
     return 0;
 }
@@ -98,7 +99,7 @@ int host_vm_resume(struct vm_host *h, struct host_vm *v, struct api_error *e)
                              vm_state_name(v->state));
     if (kill(v->vm_pid, SIGCONT))
         return api_error_set(e, 500, "internal", "SIGCONT: %s", strerror(errno));
-    wait_state(h, v, VM_RUNNING, 2000);
+    host_wait_state(h, v, VM_RUNNING, 2000);
     vm_event(v, "resumed");
     return 0;
 }
@@ -109,12 +110,11 @@ int host_vm_stop(struct vm_host *h, struct host_vm *v, bool graceful, struct api
     if (!vm_is_live(v))
         return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running or paused",
                              v->cfg.name, vm_state_name(v->state));
-    if (need_pid(v, e))
+    if (host_need_pid(v, e))
         return e->status;
-    if (graceful && v->state == VM_RUNNING && host_control_power_button(h, v)) {
-        wait_state(h, v, VM_STOPPED, 3000); /* the guest takes its time; the state follows */
-        return 0;
-    }
+    /* a stop during a graceful shutdown's wait ends that wait: the guest did not power off */
+    shutdown_watch_free(v->shutdown);
+    v->shutdown = NULL;
     v->stop_requested = true;
     registry_save(&h->reg, v);
     if (graceful) {
@@ -123,7 +123,7 @@ int host_vm_stop(struct vm_host *h, struct host_vm *v, bool graceful, struct api
     } else {
         kill(v->vm_pid, SIGKILL);
     }
-    wait_state(h, v, VM_STOPPED, 3000);
+    host_wait_state(h, v, VM_STOPPED, 3000);
     return 0;
 }
 
@@ -218,7 +218,7 @@ int host_vm_snapshot(struct vm_host *h, struct host_vm *v, const char *path, boo
             v->stop_requested = false;
             registry_save(&h->reg, v);
         } else {
-            wait_state(h, v, VM_STOPPED, 3000);
+            host_wait_state(h, v, VM_STOPPED, 3000);
         }
     }
     return st;
@@ -251,7 +251,7 @@ int host_vm_migrate(struct vm_host *h, struct host_vm *v, const struct api_migra
     if (v->state != VM_RUNNING)
         return api_error_set(e, 409, "invalid_state", "VM %s is %s, not running", v->cfg.name,
                              vm_state_name(v->state));
-    if (need_pid(v, e))
+    if (host_need_pid(v, e))
         return e->status;
     if (v->mig && mig_watch_end(v->mig) == MIG_WATCH_RUNNING)
         return api_error_set(e, 409, "invalid_state", "VM %s is migrating already (to %s)",

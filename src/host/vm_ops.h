@@ -1,8 +1,7 @@
 /* VM lifecycle actions of the daemon: start (spawn the vm-shim and the VM process in its
  * cgroups), pause/resume (SIGSTOP/SIGCONT of the VM process: every vCPU and device thread
- * stops), stop (SIGKILL), shutdown (riscv64: SIGTERM to the VMM - the guest gets no notice, see
- * docs/api/openapi.yaml), the balloon, snapshots and live migration (forwarded to the VM's
- * --api-socket). */
+ * stops), stop (SIGKILL), shutdown (the guest's power button, then a forced stop at a deadline),
+ * reboot, the balloon, snapshots and live migration (forwarded to the VM's --api-socket). */
 #ifndef VESSEL_HOST_VM_OPS_H
 #define VESSEL_HOST_VM_OPS_H
 
@@ -47,7 +46,20 @@ int vm_host_vcpu_capacity(const struct vm_host *h);
 int host_vm_start(struct vm_host *h, struct host_vm *v, struct api_error *e);
 int host_vm_pause(struct vm_host *h, struct host_vm *v, struct api_error *e);
 int host_vm_resume(struct vm_host *h, struct host_vm *v, struct api_error *e);
+/* SIGKILL (stop), or SIGTERM: the VMM stops the VM at once with its disks flushed. */
 int host_vm_stop(struct vm_host *h, struct host_vm *v, bool graceful, struct api_error *e);
+/* A graceful stop: presses the guest's power button (through the VM's control socket) and gives
+ * the guest timeout_s to power off before it is stopped by force (host/shutdown_watch.h); where
+ * the button cannot be pressed (the board has none, the guest has no driver for it, the VM is
+ * not past its start) or with timeout_s 0 the forced stop is at once. *method says which:
+ * "power_button" or "forced"; *why (a static or v-owned string) why it was forced. */
+int host_vm_shutdown(struct vm_host *h, struct host_vm *v, int timeout_s, const char **method,
+                     char *why, size_t whylen, struct api_error *e);
+/* How the last graceful stop goes: "waiting", "guest" (it powered off), "forced", or NULL. */
+const char *host_vm_shutdown_state(struct host_vm *v);
+/* Resets the machine of a running VM: its guest reboots in place (the control socket's
+ * {"reboot": null}). */
+int host_vm_reboot(struct vm_host *h, struct host_vm *v, struct api_error *e);
 /* On success, answer (malloc'd) is the VM's one-line JSON reply. */
 int host_vm_balloon(struct vm_host *h, struct host_vm *v, uint64_t target_mib, char **answer,
                     struct api_error *e);

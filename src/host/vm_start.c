@@ -18,6 +18,7 @@
 #include "host/clone_disks.h"
 #include "host/mig_watch.h"
 #include "host/procinfo.h"
+#include "host/shutdown_watch.h"
 #include "host/vm_events.h"
 #include "vm/vm_config.h"
 
@@ -291,6 +292,8 @@ int host_vm_start(struct vm_host *h, struct host_vm *v, struct api_error *e)
                              v->cfg.name, strerror(-err));
     mig_watch_free(v->mig);
     v->mig = NULL;
+    shutdown_watch_free(v->shutdown);
+    v->shutdown = NULL;
     v->migrate_to[0] = '\0';
     v->last_error[0] = '\0';
     v->vmm_log_off = vm_events_log_size(&h->reg, v); /* this run's lines start here */

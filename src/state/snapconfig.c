@@ -30,6 +30,7 @@ char *snapshot_config_json(const struct snapshot_config *c)
         json_object_set_new(o, "firmware", str_or_null(c->firmware)) ||
         json_object_set_new(o, "kernel", str_or_null(c->kernel)) ||
         json_object_set_new(o, "initrd", str_or_null(c->initrd)) ||
+        json_object_set_new(o, "bootloader", str_or_null(c->bootloader)) ||
         json_object_set(o, "devices", devs))
         goto out;
     text = json_dumps(o, JSON_COMPACT);
@@ -45,6 +46,7 @@ void snapshot_config_free(struct snapshot_config *c)
     free(c->firmware);
     free(c->kernel);
     free(c->initrd);
+    free(c->bootloader);
     for (int i = 0; i < c->ndevices; i++) {
         free(c->devices[i]);
         free(c->alt_devices[i]);
@@ -93,7 +95,8 @@ int snapshot_config_parse(const char *json, size_t len, struct snapshot_config *
     c->nharts = (int)json_integer_value(harts);
     if (!get_opt_string(o, "cmdline", &c->cmdline) ||
         !get_opt_string(o, "firmware", &c->firmware) || !get_opt_string(o, "kernel", &c->kernel) ||
-        !get_opt_string(o, "initrd", &c->initrd))
+        !get_opt_string(o, "initrd", &c->initrd) ||
+        !get_opt_string(o, "bootloader", &c->bootloader))
         goto bad;
     n = json_array_size(devs);
     for (size_t i = 0; i < n; i++) {

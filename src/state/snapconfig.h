@@ -12,14 +12,15 @@
 #define SNAPSHOT_MAX_DEVICES 32
 
 /* CONFIG: {"ram_size":N,"harts":N,"cmdline":S|null,"firmware":S|null,"kernel":S|null,
- *          "initrd":S|null,"devices":[S,...]}. A device is described by one string, e.g.
+ *          "initrd":S|null,"bootloader":S|null,"devices":[S,...]} ("bootloader" absent in
+ *          files written before it existed: null). A device is described by one string, e.g.
  * "virtio-blk path=/abs/disk.img format=raw ro=0 size=1048576", "virtio-rng",
  * "virtio-console", "virtio-net", "virtio-balloon", in virtio slot order. Strings are
  * malloc'd. */
 struct snapshot_config {
     uint64_t ram_size;
     int nharts;
-    char *cmdline, *firmware, *kernel, *initrd;
+    char *cmdline, *firmware, *kernel, *initrd, *bootloader;
     char *devices[SNAPSHOT_MAX_DEVICES];
     /* Not in the JSON; only in a description of the VM being restored: what else device i
      * may stand for (a qcow2 overlay: its backing file, described as devices[] describes a

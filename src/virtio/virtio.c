@@ -183,6 +183,18 @@ void virtio_dev_config_get(struct virtio_dev *d, uint32_t off, void *buf, uint32
     pthread_mutex_unlock(&d->lock);
 }
 
+void virtio_dev_config_peek(struct virtio_dev *d, uint32_t off, void *buf, uint32_t len)
+{
+    if (off <= d->ops->config_size && len <= d->ops->config_size - off)
+        memcpy(buf, d->config + off, len);
+}
+
+void virtio_dev_config_poke(struct virtio_dev *d, uint32_t off, const void *buf, uint32_t len)
+{
+    if (off <= d->ops->config_size && len <= d->ops->config_size - off)
+        memcpy(d->config + off, buf, len);
+}
+
 static bool config_access_ok(struct virtio_dev *d, uint32_t off, unsigned size)
 {
     if ((size != 1 && size != 2 && size != 4 && size != 8) || off > d->ops->config_size ||

@@ -65,6 +65,7 @@
 #define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG     4
 #define VIRTIO_ID_BALLOON 5
+#define VIRTIO_ID_INPUT   18
 
 /* Device status bits */
 #define VIRTIO_STATUS_ACKNOWLEDGE        1
@@ -141,6 +142,11 @@ bool virtio_dev_has_feature(const struct virtio_dev *d, unsigned bit);
 void virtio_dev_config_set(struct virtio_dev *d, uint32_t off, const void *buf, uint32_t len);
 /* Any thread: copy config bytes out (e.g. a field the driver wrote). */
 void virtio_dev_config_get(struct virtio_dev *d, uint32_t off, void *buf, uint32_t len);
+/* From ops->config_write only (the device lock is held there): read config bytes, and write the
+ * device's answer to what the driver wrote (a selector's data: no generation change, no
+ * interrupt). Out-of-range accesses are ignored (peek leaves buf alone). */
+void virtio_dev_config_peek(struct virtio_dev *d, uint32_t off, void *buf, uint32_t len);
+void virtio_dev_config_poke(struct virtio_dev *d, uint32_t off, const void *buf, uint32_t len);
 
 /* Any thread: the guest broke the protocol. Logs "virtio-NAME: <msg>", sets
  * DEVICE_NEEDS_RESET, raises a config interrupt and stops queue processing until reset. */

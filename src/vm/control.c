@@ -460,6 +460,14 @@ static void power(const struct control *c, const struct control_cmd *cmd, char *
         snprintf(out, cap,
                  "{\"ok\":false,\"error\":\"this machine has no power button for the "
                  "guest; stop the VM instead\"}");
+    else if (err == -ENODEV && cmd->op == CONTROL_SHUTDOWN)
+        snprintf(out, cap,
+                 "{\"ok\":false,\"error\":\"the guest does not drive the power button (no "
+                 "driver for it, or not loaded yet); stop the VM instead\"}");
+    else if (err == -EBUSY && cmd->op == CONTROL_SHUTDOWN)
+        snprintf(out, cap,
+                 "{\"ok\":false,\"error\":\"the guest has not taken the earlier power button "
+                 "presses yet\"}");
     else
         snprintf(out, cap, "{\"ok\":false,\"error\":\"%s: %s\"}",
                  cmd->op == CONTROL_REBOOT ? "reboot" : "shutdown", strerror(-err));

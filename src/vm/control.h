@@ -34,7 +34,8 @@
  *                              (migrate_status_json's members)
  *   {"migrate_cancel": null}   stop it before the VM is handed over -> {"ok":true}
  *   {"shutdown": null}         press the guest-visible power button: the guest is asked to
- *                              power off (it may ignore it) -> {"ok":true}
+ *                              power off (it may ignore it) -> {"ok":true}; an error when the
+ *                              machine has none, or the guest has no driver running it
  *   {"reboot": null}           reset the machine: the VM reboots in place -> {"ok":true}
  *   {"sandbox": null}          this process's confinement (docs/sandbox.md) -> {"ok":true,
  *                              "pid":N,"uid":N,"gid":N,"groups":"","cap_eff":HEX,

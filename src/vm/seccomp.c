@@ -290,6 +290,10 @@ static void build_role(enum thread_role role, const struct vm_seccomp_opts *o)
             add_ioctls(rr, kvm_vm_ioctls), add_ioctls(rr, kvm_vcpu_ioctls);
         break;
     case THREAD_VCPU:
+        /* a device's status and queue writes arrive on the vCPU thread: activating or resetting
+         * a device adds and removes its fds in its thread's epoll set (virtio_run.c) - seen
+         * when a Debian guest re-initialised its devices after U-Boot used them */
+        add(rr, "epoll_ctl", C_NONE, 0, NULL);
         if (o->kvm) {
             add_ioctls(rr, kvm_vcpu_ioctls);
             /* the guest's MSI-X table and enable writes route vectors (engine/kvm/irq.c) */

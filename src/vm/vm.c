@@ -35,35 +35,40 @@ static void control_stats(void *opaque, struct vm_stats *st)
     vm_get_stats(opaque, st);
 }
 
-/* The firmware from the guest artifact cache when the board needs one and none was given. */
-static int default_firmware(struct vm *vm)
+/* $VESSEL_CACHE/ARCH/NAME (else ~/.cache/vessel/ARCH/NAME) into *path (malloc'd): a board's
+ * default file from the guest artifact cache. 0, -ENOENT (and the like, from access()) when it
+ * is not there (*path set), -EINVAL when neither variable is set, -ENOMEM. */
+static int cache_file(const struct vm *vm, const char *name, char **path)
 {
     const char *cache = getenv("VESSEL_CACHE"), *home = getenv("HOME");
     int n;
 
+    *path = NULL;
     if (cache && *cache)
-        n = asprintf(&vm->default_firmware, "%s/%s/%s", cache, vm->bops->arch,
-                     vm->bops->default_firmware);
+        n = asprintf(path, "%s/%s/%s", cache, vm->bops->arch, name);
     else if (home && *home)
-        n = asprintf(&vm->default_firmware, "%s/.cache/vessel/%s/%s", home, vm->bops->arch,
-                     vm->bops->default_firmware);
-    else {
-        fprintf(stderr, "vessel: no --firmware given and neither VESSEL_CACHE nor HOME is set\n");
+        n = asprintf(path, "%s/.cache/vessel/%s/%s", home, vm->bops->arch, name);
+    else
         return -EINVAL;
-    }
     if (n < 0) {
-        vm->default_firmware = NULL;
+        *path = NULL;
         return -ENOMEM;
     }
-    if (access(vm->default_firmware, R_OK) != 0) {
-        fprintf(stderr,
-                "vessel: no --firmware given and %s: %s (run scripts/fetch-guest.sh or pass "
-                "--firmware)\n",
-                vm->default_firmware, strerror(errno));
-        return -EINVAL;
-    }
-    vm->firmware = vm->default_firmware;
-    return 0;
+    return access(*path, R_OK) ? -errno : 0;
+}
+
+/* The board's default file for option what (e.g. "--firmware"), or one line on stderr. */
+static int default_file(struct vm *vm, const char *what, const char *name, char **path,
+                        const char *instead)
+{
+    int err = cache_file(vm, name, path);
+
+    if (err == -EINVAL)
+        fprintf(stderr, "vessel: no %s given and neither VESSEL_CACHE nor HOME is set\n", what);
+    else if (err && *path)
+        fprintf(stderr, "vessel: no %s given and %s: %s (run scripts/fetch-guest.sh or pass %s)\n",
+                what, *path, strerror(-err), instead);
+    return err;
 }
 
 /* The machine: RAM, vCPUs, command line and boot files, from the configuration or a
@@ -77,6 +82,7 @@ static int machine_settings(struct vm *vm)
     vm->kernel = c->kernel;
     vm->initrd = c->initrd;
     vm->cmdline = c->cmdline;
+    vm->bootloader = c->bootloader;
     if (c->restore) {
         if (snapshot_read_config_file(c->restore, vm->eops->name, vm->bops->arch, &vm->restored))
             return VM_STATUS_USAGE; /* logged */
@@ -97,12 +103,29 @@ static int machine_settings(struct vm *vm)
         vm->firmware = vm->restored.firmware;
         vm->kernel = vm->restored.kernel;
         vm->initrd = vm->restored.initrd;
+        vm->bootloader = vm->restored.bootloader;
         return 0;
     }
     vm->ram_size = c->mem ? c->mem : VM_DEFAULT_MEM;
     vm->ncpus = c->cpus ? c->cpus : 1;
-    if (vm->bops->default_firmware && !vm->firmware && default_firmware(vm))
-        return VM_STATUS_USAGE;
+    if (vm->bops->default_firmware && !vm->firmware) {
+        if (default_file(vm, "--firmware", vm->bops->default_firmware, &vm->default_firmware,
+                         "--firmware"))
+            return VM_STATUS_USAGE;
+        vm->firmware = vm->default_firmware;
+    }
+    /* No kernel: the board's boot loader boots the guest from its disk. An incoming VM's is only
+     * for a later reboot: without it, as without --kernel, a reboot ends that VM. */
+    if (vm->bops->default_bootloader && !vm->kernel && !vm->bootloader) {
+        int err = c->incoming
+                      ? cache_file(vm, vm->bops->default_bootloader, &vm->default_bootloader)
+                      : default_file(vm, "--kernel", vm->bops->default_bootloader,
+                                     &vm->default_bootloader, "--kernel or --bootloader");
+        if (!err)
+            vm->bootloader = vm->default_bootloader;
+        else if (!c->incoming)
+            return VM_STATUS_USAGE;
+    }
     return 0;
 }
 
@@ -150,6 +173,7 @@ static int machine_create(struct vm *vm, const struct snap_reader *r)
         .kernel = vm->kernel,
         .initrd = vm->initrd,
         .cmdline = vm->cmdline,
+        .bootloader = vm->bootloader,
         .trace_path = vm->cfg->trace,
         .tier = vm->cfg->rv64_tier,
         .code_cache = vm->cfg->rv64_jit_cache,
@@ -207,8 +231,11 @@ static int control_start(struct vm *vm)
 /* An engine this host cannot run is a VMM error - after bad boot files, which are the user's. */
 static int engine_usable(const struct vm *vm)
 {
-    const struct board_params p = {
-        .firmware = vm->firmware, .kernel = vm->kernel, .initrd = vm->initrd, .ncpus = vm->ncpus};
+    const struct board_params p = {.firmware = vm->firmware,
+                                   .kernel = vm->kernel,
+                                   .initrd = vm->initrd,
+                                   .bootloader = vm->bootloader,
+                                   .ncpus = vm->ncpus};
     char info[400], why[256];
 
     if (!vm->eops->probe(info, sizeof(info), why, sizeof(why)))
@@ -336,6 +363,7 @@ void vm_destroy(struct vm *vm)
         free(vm->clone_overlays[i]);
     snapshot_config_free(&vm->restored);
     free(vm->default_firmware);
+    free(vm->default_bootloader);
     free(vm->mig_log);
     pthread_mutex_destroy(&vm->lock);
     free(vm);

@@ -20,6 +20,7 @@ void vm_config_free(struct vm_config *c)
     free(c->initrd);
     free(c->firmware);
     free(c->cmdline);
+    free(c->bootloader);
     free(c->trace);
     free(c->rv64_tier);
     for (int i = 0; i < c->ndisks; i++)
@@ -91,10 +92,11 @@ static int check_restore(struct vm_config *c, char *why, size_t whylen)
 
     if (c->incoming)
         return fail(why, whylen, "--restore and --incoming do not go together");
-    if (c->kernel || c->initrd || c->cmdline || c->firmware || c->mem_set || c->cpus_set)
+    if (c->kernel || c->initrd || c->cmdline || c->firmware || c->bootloader || c->mem_set ||
+        c->cpus_set)
         return fail(why, whylen,
                     "--restore: the snapshot sets the machine; --kernel, --initrd, --append, "
-                    "--firmware, --mem and --cpus do not go with it");
+                    "--firmware, --bootloader, --mem and --cpus do not go with it");
     /* The file says which engine and architecture it is for. */
     if (state_file_arch(c->restore, arch) && board_find(arch) &&
         strcmp(arch, c->arch ? c->arch : VM_DEFAULT_ARCH)) {
@@ -168,6 +170,36 @@ static int check_jail(const struct vm_config *c, char *why, size_t whylen)
     return 0;
 }
 
+/* What boots: a kernel, or a boot loader (given, or the board's default) that finds the guest's
+ * kernel on its disk - which brings its own initrd and command line. */
+static int check_boot_files(const struct vm_config *c, const struct board_ops *b, char *why,
+                            size_t whylen)
+{
+    bool boots = !c->restore && !c->incoming;
+
+    if (boots && !c->kernel && !c->bootloader && !b->default_bootloader)
+        return fail(why, whylen, "run: --kernel IMAGE is required (see vessel run --help)");
+    if (c->kernel && c->bootloader)
+        return fail(why, whylen,
+                    "--bootloader: boots the kernel it finds on the disk; --kernel does not go "
+                    "with it");
+    if (boots && !c->kernel && c->ndisks == 0)
+        return fail(why, whylen,
+                    "run: without --kernel the machine boots from its disks: give --disk IMAGE "
+                    "(e.g. one made by `vessel image build`) or --kernel");
+    if (boots && !c->kernel && (c->initrd || c->cmdline))
+        return fail(why, whylen,
+                    "--initrd and --append go with --kernel (without --kernel the boot loader "
+                    "takes the kernel, initrd and command line from the disk)");
+    if ((c->firmware && !b->firmware) || (c->trace && !b->trace) ||
+        (c->bootloader && !b->default_bootloader))
+        return fail(why, whylen,
+                    "run: --firmware, --bootloader and --trace are not supported with --arch %s "
+                    "yet",
+                    b->arch);
+    return 0;
+}
+
 int vm_config_check(struct vm_config *c, struct net_config *nets_out, char *why, size_t whylen)
 {
     const struct board_ops *b;
@@ -203,11 +235,8 @@ int vm_config_check(struct vm_config *c, struct net_config *nets_out, char *why,
         return fail(why, whylen, "--clone: goes with --restore PATH (a clone of that snapshot)");
     if (c->clone && !b->generation_id)
         return fail(why, whylen, "--clone: clones of %s snapshots are not supported yet", b->arch);
-    if (!c->kernel && !c->restore && !c->incoming)
-        return fail(why, whylen, "run: --kernel IMAGE is required (see vessel run --help)");
-    if ((c->firmware && !b->firmware) || (c->trace && !b->trace))
-        return fail(why, whylen, "run: --firmware and --trace are not supported with --arch %s yet",
-                    b->arch);
+    if ((err = check_boot_files(c, b, why, whylen)))
+        return err;
     if ((c->rv64_tier || c->rv64_jit_cache) && !b->tiers)
         return fail(why, whylen, "run: --rv64-tier and --rv64-jit-cache are for --arch riscv64");
     if (c->rv64_tier && strcmp(c->rv64_tier, "jit") && strcmp(c->rv64_tier, "interp"))

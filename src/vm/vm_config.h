@@ -43,6 +43,7 @@ struct vm_disk {
 struct vm_config {
     char *arch; /* "riscv64" or "x86_64" (a board_find() name) */
     char *kernel, *initrd, *firmware, *cmdline;
+    char *bootloader;        /* boots the guest from its disk in the kernel's place (board.h) */
     char *trace;             /* rv64 instruction trace file */
     char *rv64_tier;         /* "jit" or "interp" (NULL: the engine's default) */
     uint64_t rv64_jit_cache; /* bytes of JIT code cache (0: the default) */
@@ -86,8 +87,9 @@ char *vm_config_strdup(const char *s);
  * comes from the state file. 0, or -EINVAL with a one-line reason (no "vessel: " prefix). */
 int vm_config_check(struct vm_config *c, struct net_config *nets_out, char *why, size_t whylen);
 
-/* The JSON form (docs/vm-config.md): {"arch", "kernel", "initrd", "firmware", "cmdline",
- * "trace", "rv64_tier", "rv64_jit_cache_bytes", "memory_bytes", "cpus", "disks": [{"path", "readonly", "format"}], "rng",
+/* The JSON form (docs/vm-config.md): {"arch", "kernel", "initrd", "firmware", "bootloader",
+ * "cmdline", "trace", "rv64_tier", "rv64_jit_cache_bytes", "memory_bytes", "cpus",
+ * "disks": [{"path", "readonly", "format"}], "rng",
  * "console_socket", "nets": [SPEC], "balloon_bytes" (absent: no balloon), "api_socket",
  * "restore", "clone", "incoming", "migration_secret", "incoming_timeout_s",
  * "incoming_max_memory_bytes", "seccomp", "jail": {"uid_first", "uid_count", "gid", "dir",

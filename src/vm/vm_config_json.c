@@ -48,6 +48,7 @@ char *vm_config_to_json(const struct vm_config *c)
         bad |= json_object_set_new(o, "kernel", str_or_null(c->kernel));
         bad |= json_object_set_new(o, "initrd", str_or_null(c->initrd));
         bad |= json_object_set_new(o, "firmware", str_or_null(c->firmware));
+        bad |= json_object_set_new(o, "bootloader", str_or_null(c->bootloader));
         bad |= json_object_set_new(o, "cmdline", str_or_null(c->cmdline));
         bad |= json_object_set_new(o, "trace", str_or_null(c->trace));
         bad |= json_object_set_new(o, "rv64_tier", str_or_null(c->rv64_tier));
@@ -249,6 +250,7 @@ static const char *const members[] = {
     "kernel",
     "initrd",
     "firmware",
+    "bootloader",
     "cmdline",
     "trace",
     "rv64_tier",
@@ -298,6 +300,7 @@ static int parse(json_t *o, struct vm_config *c, char *why, size_t whylen)
     err = err ? err : get_str(o, "kernel", &c->kernel, why, whylen);
     err = err ? err : get_str(o, "initrd", &c->initrd, why, whylen);
     err = err ? err : get_str(o, "firmware", &c->firmware, why, whylen);
+    err = err ? err : get_str(o, "bootloader", &c->bootloader, why, whylen);
     err = err ? err : get_str(o, "cmdline", &c->cmdline, why, whylen);
     err = err ? err : get_str(o, "trace", &c->trace, why, whylen);
     err = err ? err : get_str(o, "rv64_tier", &c->rv64_tier, why, whylen);

@@ -157,12 +157,16 @@ void vm_devices_quiesce(struct vm *vm)
 {
     for (int i = 0; i < vm->ndev; i++)
         virtio_dev_quiesce(vm->dev[i].vdev);
+    if (vm->bops->quiesce)
+        vm->bops->quiesce(vm->board, true);
 }
 
 void vm_devices_unquiesce(struct vm *vm)
 {
     for (int i = 0; i < vm->ndev; i++)
         virtio_dev_unquiesce(vm->dev[i].vdev);
+    if (vm->bops->quiesce)
+        vm->bops->quiesce(vm->board, false);
 }
 
 void vm_devices_reset(struct vm *vm)

@@ -144,8 +144,8 @@ static int add_restore(struct vm_files *fl, const struct vm_config *c, const str
                        char *why, size_t whylen)
 {
     struct snapshot_config sc;
-    const char *boot[3];
-    static const char *const names[] = {"kernel", "initrd", "firmware"};
+    const char *boot[4];
+    static const char *const names[] = {"kernel", "initrd", "firmware", "boot loader"};
     int err = add(fl, c->restore, false, "snapshot", NULL, why, whylen);
 
     if (err)
@@ -157,7 +157,8 @@ static int add_restore(struct vm_files *fl, const struct vm_config *c, const str
     boot[0] = sc.kernel;
     boot[1] = sc.initrd;
     boot[2] = sc.firmware;
-    for (int i = 0; !err && i < 3; i++) {
+    boot[3] = sc.bootloader;
+    for (int i = 0; !err && i < 4; i++) {
         char real[PATH_MAX];
         if (boot[i] && boot[i][0] == '/' && realpath(boot[i], real)) /* else a reboot fails */
             err = add(fl, real, false, names[i], "the snapshot", why, whylen);
@@ -166,21 +167,31 @@ static int add_restore(struct vm_files *fl, const struct vm_config *c, const str
     return err;
 }
 
-static int default_firmware(struct vm_config *c, const struct board_ops *b)
+/* The board's default file name in the guest cache, into *path (unset when there is no cache
+ * directory: vm_create says what is missing then). */
+static int cache_default(char **path, const struct board_ops *b, const char *name)
 {
     const char *cache = getenv("VESSEL_CACHE"), *home = getenv("HOME");
 
-    if (c->firmware || c->restore || !b->default_firmware)
-        return 0;
     if (cache && *cache)
-        return asprintf(&c->firmware, "%s/%s/%s", cache, b->arch, b->default_firmware) < 0 ? -ENOMEM
-                                                                                           : 0;
+        return asprintf(path, "%s/%s/%s", cache, b->arch, name) < 0 ? -ENOMEM : 0;
     if (home && *home)
-        return asprintf(&c->firmware, "%s/.cache/vessel/%s/%s", home, b->arch,
-                        b->default_firmware) < 0
-                   ? -ENOMEM
-                   : 0;
-    return 0; /* vm_create says what is missing */
+        return asprintf(path, "%s/.cache/vessel/%s/%s", home, b->arch, name) < 0 ? -ENOMEM : 0;
+    return 0;
+}
+
+/* The default firmware, and the default boot loader of a VM that boots from its disk: named
+ * here so that a jail holds them (vm_create would look them up the same way). */
+static int default_files(struct vm_config *c, const struct board_ops *b)
+{
+    int err = 0;
+
+    if (!c->firmware && !c->restore && b->default_firmware)
+        err = cache_default(&c->firmware, b, b->default_firmware);
+    if (!err && !c->kernel && !c->bootloader && !c->restore && !c->incoming &&
+        b->default_bootloader)
+        err = cache_default(&c->bootloader, b, b->default_bootloader);
+    return err;
 }
 
 int vm_config_files(struct vm_config *c, struct vm_files *out, char *why, size_t whylen)
@@ -197,7 +208,8 @@ int vm_config_files(struct vm_config *c, struct vm_files *out, char *why, size_t
     for (int i = 0; i < c->nnets; i++)
         out->user_net |=
             !strncmp(c->nets[i], "user", 4) && (!c->nets[i][4] || c->nets[i][4] == ',');
-    if ((err = default_firmware(c, b)) || (err = canonical(&c->kernel, "--kernel", why, whylen)) ||
+    if ((err = default_files(c, b)) || (err = canonical(&c->kernel, "--kernel", why, whylen)) ||
+        (err = canonical(&c->bootloader, "--bootloader", why, whylen)) ||
         (err = canonical(&c->initrd, "--initrd", why, whylen)) ||
         (err = canonical(&c->firmware, "--firmware", why, whylen)) ||
         (err = canonical(&c->restore, "--restore", why, whylen)))
@@ -208,6 +220,8 @@ int vm_config_files(struct vm_config *c, struct vm_files *out, char *why, size_t
     if ((c->kernel && (err = add(out, c->kernel, false, "kernel", NULL, why, whylen))) ||
         (c->initrd && (err = add(out, c->initrd, false, "initrd", NULL, why, whylen))) ||
         (c->firmware && (err = add(out, c->firmware, false, "firmware", NULL, why, whylen))) ||
+        (c->bootloader &&
+         (err = add(out, c->bootloader, false, "boot loader", NULL, why, whylen))) ||
         (c->restore && (err = add_restore(out, c, b, why, whylen))))
         goto fail;
     for (int i = 0; i < c->ndisks; i++)

@@ -32,8 +32,9 @@ struct vm {
     int ncpus;
     /* The boot files a (re)boot reads and the command line: the configuration's, or with a
      * restore the snapshot's (restored). */
-    const char *firmware, *kernel, *initrd, *cmdline;
-    char *default_firmware;          /* malloc'd: $VESSEL_CACHE/ARCH/<board default> */
+    const char *firmware, *kernel, *initrd, *cmdline, *bootloader;
+    /* malloc'd: $VESSEL_CACHE/ARCH/<the board's default firmware, boot loader> */
+    char *default_firmware, *default_bootloader;
     struct snapshot_config restored; /* restore and incoming: the saved machine */
 
     /* backends (vm_devices.c), in configuration order */

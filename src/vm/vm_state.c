@@ -24,9 +24,11 @@ static int describe(const struct vm *vm, struct snapshot_config *c)
     c->firmware = snapshot_abs_path(vm->firmware);
     c->kernel = snapshot_abs_path(vm->kernel);
     c->initrd = snapshot_abs_path(vm->initrd);
+    c->bootloader = snapshot_abs_path(vm->bootloader);
     err = snapshot_describe_devices(&vm->devset, c);
     if (!err && ((vm->cmdline && !c->cmdline) || (vm->firmware && !c->firmware) ||
-                 (vm->kernel && !c->kernel) || (vm->initrd && !c->initrd)))
+                 (vm->kernel && !c->kernel) || (vm->initrd && !c->initrd) ||
+                 (vm->bootloader && !c->bootloader)))
         err = -ENOMEM;
     if (err)
         snapshot_config_free(c);

@@ -11,7 +11,7 @@
     130 and the terminal's settings afterwards equal those before;
   * the power controls of one Linux boot over --api-socket: {"reboot": null} restarts the
     guest in place (the ready marker again, the VMM still running), {"shutdown": null} on a
-    board without a power button answers an error naming it, SIGTERM stops the VM cleanly
+    guest without a power button driver answers an error naming it, SIGTERM stops the VM cleanly
     (one log line, exit status 3);
   * --config FILE: a JSON VM configuration boots the same guest, and a bad one is refused with
     one line naming the member.
@@ -207,7 +207,8 @@ def check_power_controls(r, tmp):
         r.check("control: after reboot the guest is back at its ready marker, same VMM process",
                 g.proc.poll() is None)
         rep = api(sock, {"shutdown": None})
-        r.check("control: shutdown on a board without a power button -> an error naming it",
+        r.check("control: shutdown when the guest has no driver for the power button -> an "
+                "error naming it",
                 rep.get("ok") is False and "power button" in rep.get("error", ""), repr(rep))
         g.proc.terminate()
         rc = g.wait_exit(30)

@@ -19,6 +19,9 @@ One daemon on a temporary --socket and --state-dir (never /run or /var/lib):
   - pause stops a guest's console counter, resume continues it;
   - kill -9 of one VM process: the daemon reports it crashed, the others keep running;
   - daemon restart with VMs running: still listed and controllable (pause/resume, stop);
+  - reboot (the guest boots again in the same process); `vessel vm shutdown` of a guest
+    without a driver for the power button stops it by force at once and says why; a shutdown
+    of a stopped VM and a bad timeout_s are refused;
   - stop and delete; the CLI (`vessel vm list`, `vessel console` on pipes, the message when
     the daemon is not running);
   - snapshot (then resume) of a VM with a writable qcow2 disk: the reply names the overlay the
@@ -663,9 +666,31 @@ def check_four(r, d):
     r.check("vessel console on a terminal: raw mode, Ctrl-] detaches", console_tty(env, "vm-c"))
     check_snapshot(r, d, vms["vm-c"])
 
+    # The power controls: a reset reboots vm-b in place; the busybox guests have no driver for
+    # the power button, so a shutdown of vm-a stops it by force at once.
+    st, j = d.req("POST", "/v1/vms/vm-b/reboot")
+    r.check("POST .../reboot: 200, the guest boots again (a second ready marker), same process",
+            st == 200 and wait_log(vms["vm-b"]["console"]["log"],
+                                   r"(?s)%s.*%s" % (guest.READY_RE, guest.READY_RE), BOOT_TIMEOUT)
+            and d.req("GET", "/v1/vms/vm-b")[1].get("pid") == j.get("pid"), (st, j.get("error")))
+    out = subprocess.run([VESSEL, "vm", "shutdown", "vm-a"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    j = d.req("GET", "/v1/vms/vm-a")[1]
+    r.check("vessel vm shutdown of a guest without a power button driver: stopped by force at "
+            "once, saying why", out.returncode == 0 and "power button" in out.stderr
+            and "stopped by force" in out.stderr and j.get("state") == "stopped"
+            and j.get("last_exit") == "exited 3", out.stderr + json.dumps(j)[:300])
+    st, j = d.req("POST", "/v1/vms/vm-a/shutdown")
+    r.check("shutdown of a stopped VM -> 409", st == 409, st)
+    st, j = d.req("POST", "/v1/vms/vm-c/shutdown", raw='{"timeout_s": "soon"}')
+    r.check("shutdown with a bad timeout_s -> 400", st == 400, (st, j))
+
     # Stop and delete.
     bad = []
     for n in names:
+        if n == "vm-a":  # shut down above
+            d.req("DELETE", "/v1/vms/vm-a")
+            continue
         st, j = d.req("POST", "/v1/vms/%s/stop" % n)
         if n != "vm-d" and (st != 200 or j.get("state") != "stopped"):
             bad.append(("stop", n, st, j.get("state")))

@@ -43,6 +43,9 @@ TEST(apireq_routes)
     CHECK_EQ(api_route_match("DELETE", "/v1/vms/a/migration", &r, id, &e), 0);
     CHECK_EQ(r, ROUTE_VM_MIGRATION_CANCEL);
     CHECK_EQ(api_route_match("PUT", "/v1/vms/a/migration", &r, id, &e), 405);
+    CHECK_EQ(api_route_match("POST", "/v1/vms/a/reboot", &r, id, &e), 0);
+    CHECK_EQ(r, ROUTE_VM_REBOOT);
+    CHECK_EQ(api_route_match("GET", "/v1/vms/a/reboot", &r, id, &e), 405);
 }
 
 TEST(apireq_config_good)
@@ -67,6 +70,10 @@ TEST(apireq_config_good)
     CHECK(c->disks[0].readonly);
     CHECK_EQ(c->nnets, 1);
     CHECK(!c->balloon);
+    /* no kernel: a riscv64 VM boots from its disk */
+    CHECK_EQ(parse("{\"name\":\"c\",\"disks\":[{\"path\":\"/d.qcow2\"}]}", c, &e), 0);
+    CHECK(!c->kernel[0]);
+    CHECK_EQ(c->ndisks, 1);
     free(c);
 }
 
@@ -83,7 +90,11 @@ TEST(apireq_config_errors)
         {"{\"name\":\"a\",\"kernel\":\"/k\",\"x\":1}", 400, "unknown_field"},
         {"{\"name\":1,\"kernel\":\"/k\"}", 400, "bad_type"},
         {"{\"name\":\"a\",\"kernel\":\"/k\",\"cpus\":1.5}", 400, "bad_type"},
-        {"{\"name\":\"a\"}", 400, "missing_field"},
+        /* riscv64 boots from its disks without a kernel: it needs disks; x86_64 a kernel */
+        {"{\"name\":\"a\"}", 422, "out_of_range"},
+        {"{\"name\":\"a\",\"arch\":\"x86_64\"}", 422, "out_of_range"},
+        {"{\"name\":\"a\",\"disks\":[{\"path\":\"/d\"}],\"initrd\":\"/i\"}", 422, "out_of_range"},
+        {"{\"name\":\"a\",\"disks\":[{\"path\":\"/d\"}],\"cmdline\":\"x\"}", 422, "out_of_range"},
         {"{\"name\":\"a\",\"kernel\":\"/k\",\"cpus\":33}", 422, "out_of_range"},
         {"{\"name\":\"a\",\"kernel\":\"/k\",\"memory_mib\":65537}", 422, "out_of_range"},
         {"{\"name\":\"a\",\"kernel\":\"/k\",\"cpu_quota\":0}", 422, "out_of_range"},
@@ -201,6 +212,20 @@ TEST(apireq_balloon_and_empty)
     CHECK_EQ(t, 64);
     CHECK_EQ(api_balloon_parse("{}", 2, &t, &e), 400);
     CHECK_EQ(api_balloon_parse("{\"target_mib\":-1}", 17, &t, &e), 422);
+    int s = -1;
+    CHECK_EQ(api_shutdown_parse("", 0, &s, &e), 0);
+    CHECK_EQ(s, API_SHUTDOWN_TIMEOUT_S);
+    CHECK_EQ(api_shutdown_parse("{\"timeout_s\":5}", 15, &s, &e), 0);
+    CHECK_EQ(s, 5);
+    CHECK_EQ(api_shutdown_parse("{\"timeout_s\":0}", 15, &s, &e), 0);
+    CHECK_EQ(s, 0);
+    CHECK_EQ(api_shutdown_parse("{}", 2, &s, &e), 0);
+    CHECK_EQ(s, API_SHUTDOWN_TIMEOUT_S);
+    CHECK_EQ(api_shutdown_parse("{\"timeout_s\":-1}", 16, &s, &e), 422);
+    CHECK_EQ(api_shutdown_parse("{\"timeout_s\":3601}", 18, &s, &e), 422);
+    CHECK_EQ(api_shutdown_parse("{\"timeout_s\":\"5\"}", 17, &s, &e), 400);
+    CHECK_EQ(api_shutdown_parse("{\"wait\":1}", 10, &s, &e), 400);
+    CHECK_EQ(api_shutdown_parse("[1]", 3, &s, &e), 400);
     CHECK_EQ(api_empty_body_check("", 0, &e), 0);
     CHECK_EQ(api_empty_body_check(" {} ", 4, &e), 0);
     CHECK_EQ(api_empty_body_check("{\"a\":1}", 7, &e), 400);

@@ -157,6 +157,14 @@ TEST(riscv_images_load_errors)
     CHECK_EQ(riscv_images_load(&img, path, path, NULL), -ENOEXEC); /* not an Image kernel */
     CHECK_EQ(riscv_images_load(&img, path, "/tmp", NULL), -EISDIR);
     CHECK(img.fw == NULL && img.kernel == NULL);
+    /* a boot loader is a flat binary in the kernel's place: no Image header needed */
+    CHECK_EQ(riscv_images_load_bootloader(&img, path, path), 0);
+    CHECK_EQ(img.kernel_len, 19);
+    CHECK_EQ(img.kinfo.image_size, 19);
+    CHECK(img.initrd == NULL);
+    riscv_images_free(&img);
+    CHECK_EQ(riscv_images_load_bootloader(&img, path, "/nonexistent/u-boot.bin"), -ENOENT);
+    CHECK(img.fw == NULL && img.kernel == NULL);
     unlink(path);
 }
 

@@ -120,6 +120,17 @@ TEST(riscv_fdt_contents)
     CHECK(fdt_path_offset(blob, "/soc/virtio_mmio@10003000") >= 0);
     CHECK_EQ(prop_u32(blob, "/soc/virtio_mmio@10003000", "interrupts", 0), 3);
     CHECK(fdt_path_offset(blob, "/soc/virtio_mmio@10001000") < 0);
+    CHECK(fdt_path_offset(blob, "/soc/virtio_mmio@10009000") < 0); /* no power button asked */
+
+    /* the power button: one more virtio-mmio node, after the VM's, with its own PLIC source */
+    cfg.power_button = true;
+    CHECK_EQ(riscv_fdt_build(blob, sizeof(blob), &cfg), 0);
+    node = fdt_path_offset(blob, "/soc/virtio_mmio@10009000");
+    CHECK(node >= 0);
+    CHECK_EQ(fdt_node_check_compatible(blob, node, "virtio,mmio"), 0);
+    CHECK_EQ(prop_u32(blob, "/soc/virtio_mmio@10009000", "reg", 1), (uint32_t)RISCV_BUTTON_BASE);
+    CHECK_EQ(prop_u32(blob, "/soc/virtio_mmio@10009000", "interrupts", 0), RISCV_IRQ_BUTTON);
+    CHECK(node > fdt_path_offset(blob, "/soc/virtio_mmio@10003000"));
 }
 
 TEST(riscv_fdt_no_initrd_and_errors)

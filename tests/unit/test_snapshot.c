@@ -260,7 +260,7 @@ TEST(snapshot_config_json_and_match)
     CHECK_EQ(b.nharts, 2);
     CHECK(b.cmdline && !strcmp(b.cmdline, a.cmdline));
     CHECK(b.kernel && !strcmp(b.kernel, "/k/Image"));
-    CHECK(b.firmware == NULL && b.initrd == NULL);
+    CHECK(b.firmware == NULL && b.initrd == NULL && b.bootloader == NULL);
     CHECK_EQ(snapshot_config_match(&a, &b, err, sizeof(err)), 0);
     /* a qcow2 overlay on the saved disk stands for it; any other disk does not */
     free(b.devices[0]);
@@ -279,6 +279,19 @@ TEST(snapshot_config_json_and_match)
     b.nharts = 1;
     CHECK_EQ(snapshot_config_match(&a, &b, err, sizeof(err)), -EINVAL);
     CHECK(strstr(err, "harts") != NULL);
+    /* the boot loader of a VM booted from its disk; files written before it have none */
+    a.bootloader = strdup("/c/riscv64/u-boot/u-boot.bin");
+    free(json);
+    json = snapshot_config_json(&a);
+    CHECK_EQ(snapshot_config_parse(json, strlen(json), &c, err, sizeof(err)), 0);
+    CHECK(c.bootloader && !strcmp(c.bootloader, "/c/riscv64/u-boot/u-boot.bin"));
+    snapshot_config_free(&c);
+    const char *old = "{\"ram_size\":4096,\"harts\":1,\"devices\":[]}";
+    const char *bad = "{\"ram_size\":4096,\"harts\":1,\"devices\":[],\"bootloader\":1}";
+    CHECK_EQ(snapshot_config_parse(old, strlen(old), &c, err, sizeof(err)), 0);
+    CHECK(c.bootloader == NULL && c.kernel == NULL);
+    snapshot_config_free(&c);
+    CHECK_EQ(snapshot_config_parse(bad, strlen(bad), &c, err, sizeof(err)), -EINVAL);
     CHECK_EQ(snapshot_config_parse("{\"ram_size\":1}", 14, &c, err, sizeof(err)), -EINVAL);
     CHECK_EQ(snapshot_config_parse("nope", 4, &c, err, sizeof(err)), -EINVAL);
     free(json);

@@ -84,6 +84,25 @@ static unsigned board_console_input(void *board, const uint8_t *buf, unsigned le
     return uart16550_rx_push(&b->uart, buf, len);
 }
 
+/* The power button: the guest's virtio_input driver turns it into KEY_POWER on an input device
+ * (systemd-logind powers off). -ENODEV while no driver runs it. */
+static int board_power_button(void *board)
+{
+    struct riscv_board *b = board;
+
+    return virtio_input_press(b->button, INPUT_KEY_POWER);
+}
+
+static void board_quiesce(void *board, bool stop)
+{
+    struct riscv_board *b = board;
+
+    if (stop)
+        virtio_dev_quiesce(virtio_input_dev(b->button));
+    else
+        virtio_dev_unquiesce(virtio_input_dev(b->button));
+}
+
 static int board_new_generation(void *board)
 {
     struct riscv_board *b = board;
@@ -107,6 +126,14 @@ static void *board_engine(void *board)
 
 /* --- boot --- */
 
+/* A kernel (with its initrd), or else the boot loader. */
+static int images_load(struct riscv_images *img, const struct board_params *p)
+{
+    if (!p->kernel && p->bootloader)
+        return riscv_images_load_bootloader(img, p->firmware, p->bootloader);
+    return riscv_images_load(img, p->firmware, p->kernel, p->initrd);
+}
+
 /* Reads the images (a reboot reads the files again), writes the device tree and the images
  * into RAM and puts every hart at the firmware entry. */
 static int board_boot(void *board)
@@ -120,10 +147,11 @@ static int board_boot(void *board)
         .ram_size = b->ram->size,
         .nharts = b->p.ncpus,
         .cmdline = b->p.cmdline,
+        .power_button = true,
     };
     int err;
 
-    err = riscv_images_load(&img, b->p.firmware, b->p.kernel, b->p.initrd);
+    err = images_load(&img, &b->p);
     if (err)
         return -EINVAL; /* logged, naming the file */
     err = riscv_boot_plan(&img, RISCV_RAM_BASE, b->ram->size, &plan);
@@ -159,7 +187,7 @@ static int board_check_boot(const struct board_params *p, uint64_t ram_size)
 {
     struct riscv_images img;
     struct riscv_boot_plan plan;
-    int err = riscv_images_load(&img, p->firmware, p->kernel, p->initrd);
+    int err = images_load(&img, p);
 
     if (!err) {
         err = riscv_boot_plan(&img, RISCV_RAM_BASE, ram_size, &plan);
@@ -173,6 +201,7 @@ static void board_reset(void *board)
 {
     struct riscv_board *b = board;
 
+    virtio_reg_write(virtio_input_dev(b->button), VIRTIO_REG_STATUS, 0);
     clint_reset(&b->clint);
     uart16550_reset(&b->uart);
     goldfish_rtc_reset(&b->rtc);
@@ -215,6 +244,9 @@ static int board_add_devices(struct riscv_board *b)
     if (err)
         return err;
     syscon_init(&b->syscon, board_syscon_action, b);
+    err = riscv_button_create(b);
+    if (err)
+        return err;
     for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
         err = bus_register(&b->bus, windows[i].base, windows[i].len, windows[i].ops, windows[i].dev,
                            windows[i].name);
@@ -235,6 +267,7 @@ static void board_destroy(void *board)
         return;
     rv64_machine_destroy(b->m);
     riscv_virtio_destroy(b);
+    riscv_button_destroy(b);
     goldfish_rtc_destroy(&b->rtc);
     vmgenid_destroy(&b->vmgenid);
     uart16550_destroy(&b->uart);
@@ -297,6 +330,7 @@ const struct board_ops riscv_board_ops = {
     .trace = true,
     .tiers = true,
     .default_firmware = "fw_dynamic.bin",
+    .default_bootloader = "u-boot/u-boot.bin",
     .generation_id = true,
     .ram_slots = board_ram_slots,
     .create = board_create,
@@ -309,6 +343,8 @@ const struct board_ops riscv_board_ops = {
     .save = riscv_board_save,
     .load = riscv_board_load,
     .load_done = riscv_board_load_done,
+    .power_button = board_power_button,
+    .quiesce = board_quiesce,
     .console_input = board_console_input,
     .new_generation = board_new_generation,
     .generation_id_get = board_generation_id,

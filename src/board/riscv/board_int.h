@@ -19,6 +19,7 @@
 #include "dev/vmgenid.h"
 #include "engine/rv64/rv64.h"
 #include "mem/gmem.h"
+#include "virtio/input.h"
 #include "virtio/mmio.h"
 
 struct riscv_board {
@@ -35,12 +36,18 @@ struct riscv_board {
     /* virtio-mmio transports, slot i at RISCV_VIRTIO_BASE + i * RISCV_VIRTIO_SIZE */
     struct virtio_mmio *mmio[RISCV_VIRTIO_SLOTS];
     int nvirtio;
+    /* the power button (board_ops.power_button): a virtio-input device of the board's own */
+    struct virtio_input *button;
+    struct virtio_mmio *button_mmio;
     uint8_t fdt[RISCV_FDT_MAX_SIZE] __attribute__((aligned(8))); /* libfdt wants 8 */
 };
 
 /* virtio_devs.c */
 int riscv_virtio_attach(void *board, struct virtio_dev *vdev);
 void riscv_virtio_destroy(struct riscv_board *b);
+/* The power button: created with the board's devices, destroyed with them. */
+int riscv_button_create(struct riscv_board *b);
+void riscv_button_destroy(struct riscv_board *b);
 
 /* state.c: the board's snapshot sections (board_ops save, load, load_done). */
 int riscv_board_save(void *board, struct snap_writer *w);

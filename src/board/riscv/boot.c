@@ -63,6 +63,24 @@ fail:
     return err;
 }
 
+int riscv_images_load_bootloader(struct riscv_images *img, const char *fw, const char *bootloader)
+{
+    int err;
+
+    memset(img, 0, sizeof(*img));
+    err = load_one("firmware", fw, RISCV_KERNEL_OFFSET - RISCV_FW_OFFSET, &img->fw, &img->fw_len);
+    if (!err)
+        err = load_one("boot loader", bootloader, RISCV_RAM_MAX, &img->kernel, &img->kernel_len);
+    if (err) {
+        riscv_images_free(img);
+        return err;
+    }
+    /* A flat binary linked at the kernel's address (U-Boot's qemu-riscv64_smode u-boot.bin):
+     * it takes what it needs beyond the file itself, and finds its kernel on its own. */
+    img->kinfo.image_size = img->kernel_len;
+    return 0;
+}
+
 void riscv_images_free(struct riscv_images *img)
 {
     free(img->fw);

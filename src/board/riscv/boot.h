@@ -1,7 +1,7 @@
 /* Boot images of the riscv board and where they go in RAM:
  *
  *   RAM base                  OpenSBI firmware (fw_dynamic.bin or fw_jump.bin)
- *   RAM + 2 MiB               Linux Image, image_size bytes (bss included)
+ *   RAM + 2 MiB               Linux Image, image_size bytes (bss included), or a boot loader
  *   ...                       free
  *   top - 2 MiB - initrd      initrd (page aligned, ends at the top 2 MiB)
  *   top - 2 MiB               FDT (RISCV_FDT_MAX_SIZE, free space for OpenSBI's fixups)
@@ -39,6 +39,10 @@ struct riscv_boot_plan {
  * file and the problem and returns -errno (-ENOEXEC for a kernel that is not a RISC-V Image). */
 int riscv_images_load(struct riscv_images *img, const char *fw, const char *kernel,
                       const char *initrd);
+/* The same with a boot loader in the kernel's place (no initrd): a flat S-mode binary that
+ * OpenSBI jumps to at the kernel address, e.g. U-Boot, which boots the guest's own kernel from
+ * a disk. */
+int riscv_images_load_bootloader(struct riscv_images *img, const char *fw, const char *bootloader);
 void riscv_images_free(struct riscv_images *img);
 
 /* Places everything for RAM [ram_base, ram_base + ram_size). Returns 0, or -ENOSPC (logged)

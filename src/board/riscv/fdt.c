@@ -179,6 +179,15 @@ static int fdt_add_soc(void *fdt, const struct riscv_fdt_config *cfg)
         FDT_TRY(fdt_add_plic_child(fdt, (uint32_t)(RISCV_IRQ_VIRTIO0 + i)));
         FDT_TRY(fdt_end_node(fdt));
     }
+    /* The power button: one more virtio-mmio device, after the VM's (a virtio-input). */
+    if (cfg->power_button) {
+        FDT_TRY(fdt_begin_node_at(fdt, "virtio_mmio", RISCV_BUTTON_BASE));
+        FDT_TRY(fdt_property_string(fdt, "compatible", "virtio,mmio"));
+        FDT_TRY(fdt_reg(fdt, RISCV_BUTTON_BASE, RISCV_BUTTON_SIZE));
+        FDT_TRY(fdt_property(fdt, "dma-coherent", NULL, 0));
+        FDT_TRY(fdt_add_plic_child(fdt, RISCV_IRQ_BUTTON));
+        FDT_TRY(fdt_end_node(fdt));
+    }
     return fdt_end_node(fdt); /* soc */
 }
 

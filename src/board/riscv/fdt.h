@@ -3,6 +3,7 @@
 #ifndef VESSEL_BOARD_RISCV_FDT_H
 #define VESSEL_BOARD_RISCV_FDT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,7 @@ struct riscv_fdt_config {
     uint32_t virtio_slots;             /* bit i: virtio-mmio slot i is populated */
     const uint8_t *rng_seed;           /* /chosen/rng-seed, or NULL */
     size_t rng_seed_len;
+    bool power_button; /* the virtio-input power button at RISCV_BUTTON_BASE */
 };
 
 #define RISCV_ISA_STRING "rv64imafdc_zicntr_zicsr_zifencei"

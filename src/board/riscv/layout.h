@@ -18,6 +18,8 @@
 #define RISCV_VIRTIO_BASE  0x10001000ULL /* virtio-mmio slot i at BASE + i * SIZE */
 #define RISCV_VIRTIO_SIZE  0x1000ULL
 #define RISCV_VIRTIO_SLOTS 8
+#define RISCV_BUTTON_BASE  0x10009000ULL /* the power button: virtio-mmio, virtio-input */
+#define RISCV_BUTTON_SIZE  0x1000ULL
 #define RISCV_RAM_BASE     0x80000000ULL
 
 /* PLIC interrupt sources */
@@ -25,6 +27,7 @@
 #define RISCV_IRQ_UART0   10
 #define RISCV_IRQ_RTC     11
 #define RISCV_IRQ_VMGENID 12
+#define RISCV_IRQ_BUTTON  13
 #define RISCV_PLIC_NDEV   95 /* sources 1..95 */
 
 /* Boot-time placement inside RAM */

@@ -1,5 +1,5 @@
-/* The riscv board's own sections of a state file (docs/state-format.md): the CLINT, UART, RTC
- * and VM generation ID, loaded before the virtio devices, and the PLIC, loaded after them so
+/* The riscv board's own sections of a state file (docs/state-format.md): the CLINT, UART, RTC,
+ * VM generation ID and power button, loaded before the virtio devices, and the PLIC, loaded after them so
  * that the lines the devices drove take the saved levels and the harts' external interrupt
  * inputs follow the saved PLIC. */
 #include <errno.h>
@@ -8,7 +8,7 @@
 #include "board/riscv/board_int.h"
 #include "state/devices.h"
 
-#define SAVE_MAX PLIC_SAVE_MAX
+#define SAVE_MAX (PLIC_SAVE_MAX > VIRTIO_SAVE_MAX ? PLIC_SAVE_MAX : VIRTIO_SAVE_MAX)
 
 _Static_assert(CLINT_SAVE_MAX <= SAVE_MAX && UART16550_SAVE_MAX <= SAVE_MAX &&
                    GOLDFISH_RTC_SAVE_MAX <= SAVE_MAX && VMGENID_SAVE_MAX <= SAVE_MAX,
@@ -29,6 +29,9 @@ int riscv_board_save(void *board, struct snap_writer *w)
         err = snap_put_device(w, "rtc", 0, goldfish_rtc_save(&b->rtc, buf, SAVE_MAX), buf);
     if (!err)
         err = snap_put_device(w, "vmgenid", 0, vmgenid_save(&b->vmgenid, buf, SAVE_MAX), buf);
+    if (!err)
+        err = snap_put_device(w, "power-button", 0,
+                              virtio_dev_save(virtio_input_dev(b->button), buf, SAVE_MAX), buf);
     if (!err)
         err = snap_put_device(w, "plic", 0, plic_save(&b->plic, buf, SAVE_MAX), buf);
     free(buf);
@@ -73,6 +76,14 @@ int riscv_board_load(void *board, const struct snap_reader *r, const char *path)
         if ((n = get(r, path, "vmgenid", buf)) < 0)
             goto out;
         n = vmgenid_load(&b->vmgenid, buf, (size_t)n) ? snap_load_fail(path, "vmgenid") : 0;
+    }
+    /* Nor the power button: it stays reset (that guest's device tree did not have it). */
+    if (n >= 0 && snap_find(r, SNAP_DEVICE, 0, "power-button")) {
+        if ((n = get(r, path, "power-button", buf)) < 0)
+            goto out;
+        n = virtio_dev_load(virtio_input_dev(b->button), buf, (size_t)n)
+                ? snap_load_fail(path, "power-button")
+                : 0;
     }
 out:
     free(buf);

@@ -1,5 +1,6 @@
 /* The riscv board's virtio transports: virtio-mmio, one RISCV_VIRTIO_BASE slot and PLIC
- * source per device, in the order the VM creates them (virtio/devset.h). */
+ * source per device, in the order the VM creates them (virtio/devset.h); and the board's own
+ * virtio device, the power button, in a window of its own (RISCV_BUTTON_BASE). */
 #include <errno.h>
 #include <string.h>
 
@@ -34,4 +35,34 @@ void riscv_virtio_destroy(struct riscv_board *b)
     for (int i = b->nvirtio - 1; i >= 0; i--)
         virtio_mmio_destroy(b->mmio[i]);
     b->nvirtio = 0;
+}
+
+int riscv_button_create(struct riscv_board *b)
+{
+    static const uint16_t keys[] = {INPUT_KEY_POWER};
+    const struct irq_line irq = {plic_set_level, &b->plic, RISCV_IRQ_BUTTON};
+    int err;
+
+    err = virtio_input_create(&b->button, b->ram, "Vessel Power Button", keys, 1, 0x0001);
+    if (err) {
+        log_err("board: creating the power button: %s", strerror(-err));
+        return err;
+    }
+    err = virtio_mmio_create(&b->button_mmio, virtio_input_dev(b->button), &irq);
+    if (!err)
+        err = bus_register(&b->bus, RISCV_BUTTON_BASE, RISCV_BUTTON_SIZE, &virtio_mmio_bus_ops,
+                           b->button_mmio, "power-button");
+    if (err)
+        log_err("board: the power button at 0x%llx: %s", (unsigned long long)RISCV_BUTTON_BASE,
+                strerror(-err));
+    return err;
+}
+
+void riscv_button_destroy(struct riscv_board *b)
+{
+    if (b->button_mmio)
+        virtio_mmio_destroy(b->button_mmio);
+    virtio_input_destroy(b->button);
+    b->button_mmio = NULL;
+    b->button = NULL;
 }

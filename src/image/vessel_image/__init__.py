@@ -1,0 +1,1 @@
+"""`vessel image`: bootable disk images built from a distribution's packages."""
