@@ -93,6 +93,13 @@ def guest_run(r, tmp, guests):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def cache_dir():
     return os.environ.get("VESSEL_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "vessel")
 

@@ -45,13 +45,6 @@ FIELDS = ("state", "to", "passes", "sent_bytes", "remaining_pages", "dirty_rate_
           "downtime_ms", "error")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def listening(port):
     """True when some socket listens on TCP port (from /proc/net/tcp*, without connecting: a
@@ -191,7 +184,7 @@ def check_x86(r, a, b, logs):
         for f in glob.glob(os.path.join(a.state, "vms", "*.log")):
             print("     %s: %r" % (f, open(f, "rb").read()[-600:]), flush=True)
         return
-    port = free_port()
+    port = guest.free_port()
     st, _ = b.req("POST", "/v1/vms", {"name": "pc", "arch": "x86_64", "incoming": "127.0.0.1:%d" % port,
                                       "cpus": 1, "memory_mib": 64})
     st2, dst = b.req("POST", "/v1/vms/pc/start")
@@ -316,7 +309,7 @@ def main():
         r.check("GET .../migration before any -> state none", st == 200 and j.get("state") == "none", (st, j))
 
         # nobody listens there
-        dead = free_port()
+        dead = guest.free_port()
         st, j = a.req("POST", "/v1/vms/mover/migrate", {"to": "127.0.0.1:%d" % dead, "timeout_ms": 2000,
                                                         "secret": "0123456789abcdef0"})
         r.check("POST .../migrate to a dead port -> 202 with a status", st == 202 and "state" in j, (st, j))
@@ -329,7 +322,7 @@ def main():
         r.check("... and its guest answers", got == "7", got)
 
         # the destination
-        port = free_port()
+        port = guest.free_port()
         body = {"name": "mover", "incoming": "127.0.0.1:%d" % port, "cpus": 1, "memory_mib": 256}
         body.update(devices)
         st, dst = b.req("POST", "/v1/vms", body)
@@ -405,7 +398,7 @@ def main():
 
         # and back with the CLI: A's migrated definition gives way to an incoming one
         st, _ = a.req("DELETE", "/v1/vms/mover")
-        port3 = free_port()
+        port3 = guest.free_port()
         body = {"name": "mover", "incoming": "127.0.0.1:%d" % port3, "cpus": 1, "memory_mib": 256}
         body.update(devices)
         a.req("POST", "/v1/vms", body)
@@ -434,7 +427,7 @@ def main():
         r.check("A's VM stops", st == 200 and j.get("state") == "stopped", (st, j.get("state")))
 
         # an incoming VM whose source never comes
-        port2 = free_port()
+        port2 = guest.free_port()
         b.req("POST", "/v1/vms", {"name": "waiting", "incoming": str(port2), "cpus": 1, "memory_mib": 128})
         st, j = b.req("POST", "/v1/vms/waiting/start")
         st2, j2 = b.req("POST", "/v1/vms/waiting/pause")

@@ -127,13 +127,6 @@ def check_build_errors(r, tmp):
             p.stdout.strip().count("\n") == 0 and "--arch" in p.stdout, p.stdout)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def ssh(port, key, cmd, timeout=60):
     return subprocess.run(["ssh", "-p", str(port), "-i", key, "-o", "BatchMode=yes",
@@ -183,7 +176,7 @@ def check_systemd(r, port, key, scope):
 
 def check_boot(r, tmp, img, key):
     disk = overlay(tmp, img, "boot.qcow2")
-    port = free_port()
+    port = guest.free_port()
     g = Guest([VESSEL, "run", "--arch", "riscv64", "--disk", disk, "--cpus", "2", "--mem", "1G",
                "--net", "user,hostfwd=tcp:127.0.0.1:%d-:22" % port], name="image-boot")
     with guest_run(r, None, [g]):
@@ -216,7 +209,7 @@ def check_daemon(r, tmp, img, key):
     d = test_daemon.Daemon(tmp)
     env = dict(os.environ, VESSEL_SOCKET=d.sock)
     disk = overlay(tmp, img, "daemon.qcow2")
-    port = free_port()
+    port = guest.free_port()
     d.start()
     try:
         p = subprocess.run([VESSEL, "vm", "create", "deb", "--disk", disk, "--cpus", "2",

@@ -31,7 +31,7 @@ import zlib
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import Results, timeout_scale  # noqa: E402
+from guest import Results, timeout_scale, free_port  # noqa: E402
 from migtls import MigTLS, TLSError  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -39,11 +39,6 @@ VESSEL = os.environ.get("VESSEL_BIN") or os.path.join(ROOT, "build", "vessel")
 SCALE = timeout_scale()
 LABEL = b"vessel-migration-1 "
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def mac(key, *parts):

@@ -31,7 +31,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import Guest, GuestError, ROOT, ScopedResults, api, vmm_command, vmm_name  # noqa: E402
+from guest import Guest, GuestError, ROOT, ScopedResults, api, vmm_command, vmm_name, free_port  # noqa: E402
 
 BOOT_TIMEOUT = 120
 CMD_TIMEOUT = 60
@@ -46,11 +46,6 @@ DHCP_SCRIPT = ("printf '%s' > /tmp/dhcp.sh && chmod +x /tmp/dhcp.sh" %
 
 
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def sha(data):

@@ -49,13 +49,6 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 VM_MIB = int(os.environ.get("VESSEL_WEB_VM_MIB", "256"))
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 class WebDaemon(Daemon):
     def __init__(self, tmp, port, token_file):
@@ -374,7 +367,7 @@ def check_tls(r, tmp, token_file, token):
     if not r.check("openssl makes a test certificate", p.returncode == 0, p.stderr[-300:]):
         return None
     os.chmod(key, 0o600)
-    d = WebDaemon(tmp, free_port(), token_file)
+    d = WebDaemon(tmp, guest.free_port(), token_file)
     d.extra += ["--tls-cert", cert, "--tls-key", key]
     d.start()
     w = WsClient(d.port, "/v1/vms/web1/console", {"Authorization": "Bearer " + token}, tls=True)
@@ -402,7 +395,7 @@ def main():
     with open(tf, "w") as f:
         f.write(token + "\n")
     os.chmod(tf, 0o600)
-    d = WebDaemon(tmp, free_port(), tf)
+    d = WebDaemon(tmp, guest.free_port(), tf)
     t0 = time.time()
     measures = {}
     try:

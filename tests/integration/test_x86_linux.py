@@ -58,7 +58,7 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "nested"))
-from guest import ROOT, Guest, GuestError, Results, api, cache_dir, wait_socket  # noqa: E402
+from guest import ROOT, Guest, GuestError, Results, api, cache_dir, wait_socket, free_port  # noqa: E402
 import nested  # noqa: E402
 import x86_linux_platform as platform  # noqa: E402
 
@@ -81,11 +81,6 @@ SW_A, SW_B = "192.0.2.1", "192.0.2.2"  # TEST-NET-1: only ever on the test's own
 def sha(b):
     return hashlib.sha256(b).hexdigest()
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_argv(cpus, mem, append_extra="", initrd=INITRD):

@@ -27,17 +27,12 @@ import tempfile
 
 sys.dont_write_bytecode = True  # keep the work tree free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import Guest, guest_run, Results, timeout_scale  # noqa: E402
+from guest import Guest, guest_run, Results, timeout_scale, free_port  # noqa: E402
 from test_snapshot import consecutive, counts, vessel_lines_removed, wait_socket  # noqa: E402
 from test_x86_snapshot import KERNEL, VESSEL, skip_reason, wait_count  # noqa: E402
 
 DONE_RE = re.compile(rb"migrated to \S+ in ([0-9.]+) ms: downtime ([0-9.]+) ms")
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def source_argv(mem, cpus, devices, sock):
