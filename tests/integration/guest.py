@@ -100,6 +100,21 @@ def free_port():
         return s.getsockname()[1]
 
 
+def listening(port):
+    """True when some socket listens on TCP port (from /proc/net/tcp*, without connecting: a
+    connection would be taken for the migration source)."""
+    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(f).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if len(parts) > 3 and parts[3] == "0A" and int(parts[1].split(":")[-1], 16) == port:
+                return True
+    return False
+
+
 def cache_dir():
     return os.environ.get("VESSEL_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "vessel")
 

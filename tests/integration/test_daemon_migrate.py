@@ -46,20 +46,6 @@ FIELDS = ("state", "to", "passes", "sent_bytes", "remaining_pages", "dirty_rate_
 
 
 
-def listening(port):
-    """True when some socket listens on TCP port (from /proc/net/tcp*, without connecting: a
-    connection would be taken for the migration source)."""
-    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = open(f).read().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            parts = line.split()
-            if len(parts) > 3 and parts[3] == "0A" and int(parts[1].split(":")[-1], 16) == port:
-                return True
-    return False
-
 
 def wait_for(fn, timeout, step=0.1):
     end = time.time() + timeout
@@ -191,7 +177,7 @@ def check_x86(r, a, b, logs):
     logs.append(("pc-b", dst.get("console", {}).get("log", "/nonexistent")))
     logs.append(("pc-b-vmm", dst.get("console", {}).get("vmm_log", "/nonexistent")))
     r.check("x86: the incoming VM on B is incoming and listens",
-            st == 201 and st2 == 200 and dst.get("state") == "incoming" and wait_for(lambda: listening(port),
+            st == 201 and st2 == 200 and dst.get("state") == "incoming" and wait_for(lambda: guest.listening(port),
                                                                                      10 * SCALE), (st, st2, dst))
     st, j = a.req("POST", "/v1/vms/pc/migrate", {"to": "127.0.0.1:%d" % port, "downtime_ms": 100,
                                                  "secret": dst.get("migration_secret")})
@@ -333,7 +319,7 @@ def main():
         r.check("the incoming VM starts: state incoming, capacity reserved",
                 st == 200 and dst.get("state") == "incoming"
                 and b.req("GET", "/v1/host")[1]["allocated"]["memory_mib"] == 256 + 64, (st, dst.get("state")))
-        r.check("... and listens on its port", wait_for(lambda: listening(port), 10 * SCALE))
+        r.check("... and listens on its port", wait_for(lambda: guest.listening(port), 10 * SCALE))
         secret = dst.get("migration_secret") or ""
         st_, again = b.req("GET", "/v1/vms/mover")
         r.check("the incoming VM shows its migration secret while it waits (64 hex digits)",
@@ -345,7 +331,7 @@ def main():
         r.check("POST .../migrate with the wrong secret: failed (%s), the VM runs on A, B still waits"
                 % last.get("error"), st == 202 and last.get("state") == "failed"
                 and "secret" in (last.get("error") or "") and a.req("GET", "/v1/vms/mover")[1].get("state") == "running"
-                and b.req("GET", "/v1/vms/mover")[1].get("state") == "incoming" and listening(port), (st, last))
+                and b.req("GET", "/v1/vms/mover")[1].get("state") == "incoming" and guest.listening(port), (st, last))
 
         st, j = a.req("POST", "/v1/vms/mover/migrate", {"to": "127.0.0.1:%d" % port, "downtime_ms": 100,
                                                         "secret": secret})
@@ -403,7 +389,7 @@ def main():
         body.update(devices)
         a.req("POST", "/v1/vms", body)
         st2, back = a.req("POST", "/v1/vms/mover/start")
-        ok = st == 200 and st2 == 200 and wait_for(lambda: listening(port3), 10 * SCALE)
+        ok = st == 200 and st2 == 200 and wait_for(lambda: guest.listening(port3), 10 * SCALE)
         r.check("A's migrated VM is deleted, an incoming one takes its name and listens", ok, (st, st2, back))
         envb = dict(os.environ, VESSEL_SOCKET=b.sock)
         secret_path = os.path.join(tmp, "back.secret")

@@ -31,7 +31,7 @@ import zlib
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest import Results, timeout_scale, free_port  # noqa: E402
+from guest import Results, timeout_scale, free_port, listening  # noqa: E402
 from migtls import MigTLS, TLSError  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -126,18 +126,6 @@ def write_secret(tmp, name, text, mode=0o600):
     os.chmod(path, mode)
     return path
 
-
-def listening(port):
-    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = open(f).read().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            p = line.split()
-            if len(p) > 3 and p[3] == "0A" and int(p[1].split(":")[-1], 16) == port:
-                return True
-    return False
 
 
 def start(port, secret_file, extra=(), vessel=None, env=None):
